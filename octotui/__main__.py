@@ -1,0 +1,3 @@
+from octotui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,230 @@
+"""Command line: `octotui` runs the app; `octotui export ...` prints or writes without a screen.
+
+Every failure a person can cause (a bad flag, an unreadable path, a malformed playbook) is one line
+on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+from octotui import __version__
+from octotui.core.clipboard import copy_text
+from octotui.core.clock import Clock
+from octotui.core.comms import TemplateError, load_templates, render
+from octotui.core.exports import decision_log, write_madr_dir, write_private
+from octotui.core.models import parse_key
+from octotui.core.playbook import PlaybookError, load_playbook
+from octotui.core.service import Workspace
+from octotui.core.settings import CLIPBOARD_MODES, SettingsError, load_settings
+from octotui.core.store import Store, StoreCorrupt, StoreError
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A problem the person can fix; printed as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one clear line, not usage + message
+        raise UsageError(f"{message} (see octotui --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="octotui", description="OctoAcme's Release & Deployment Guide in your terminal.")
+    parser.add_argument("--db", metavar="PATH", help="database file (default: $OCTOTUI_DB, else the user data folder)")
+    parser.add_argument("--playbook", metavar="PATH", type=Path, help="use another guide of the same shape")
+    parser.add_argument("--templates", metavar="DIR", type=Path, help="folder of templates overriding the bundled ones")
+    parser.add_argument("--clipboard", choices=CLIPBOARD_MODES, help="how `y` copies (default: auto)")
+    parser.add_argument("--version", action="version", version=f"octotui {__version__}")
+    parser.add_argument("--check", action="store_true",
+                        help="load the playbook, templates and styles headless, print a summary, and exit")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    export = commands.add_parser("export", help="print or write a template or the decision log")
+    export.add_argument("what", nargs="?", help="a template name, or `decisions`")
+    export.add_argument("--list", action="store_true", help="list the templates")
+    export.add_argument("--release", metavar="VERSION|REL-n")
+    export.add_argument("--incident", metavar="INC-n")
+    export.add_argument("--format", choices=("log", "madr"), default="log", help="for `decisions`")
+    export.add_argument("-o", "--output", metavar="PATH", type=Path, help="file (or folder for madr)")
+    export.add_argument("--copy", action="store_true", help="also copy to the clipboard")
+    return parser
+
+
+def default_db_path() -> Path:
+    return Path(platformdirs.user_data_dir("octotui")) / "octotui.json"
+
+
+def resolve_db_path(flag: str | None) -> Path:
+    """`--db` wins over `$OCTOTUI_DB`, which wins over the platform's user data folder."""
+    chosen = flag or os.environ.get("OCTOTUI_DB") or default_db_path()
+    return Path(chosen).expanduser()
+
+
+def open_workspace(args: argparse.Namespace, clock: Clock | None = None) -> Workspace:
+    settings = load_settings()
+    if args.clipboard:
+        settings.clipboard = args.clipboard
+    if args.templates:
+        settings.templates_dir = args.templates
+    playbook = load_playbook(args.playbook)
+    store = Store(resolve_db_path(args.db))
+    workspace = Workspace(store, playbook, clock=clock, settings=settings)
+    workspace.validate_all()
+    return workspace
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.playbook is not None and not args.playbook.is_file():
+            raise UsageError(f"{args.playbook}: playbook not found or not a file")
+        if args.templates is not None and not args.templates.is_dir():
+            raise UsageError(f"{args.templates}: templates folder not found")
+        if args.command == "export":
+            return run_export(args)
+        if args.check:
+            return run_check(args)
+        return run_app(args)
+    except UsageError as error:
+        print(f"octotui: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (PlaybookError, TemplateError, SettingsError) as error:
+        print(f"octotui: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreError as error:
+        print(f"octotui: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_app(args: argparse.Namespace) -> int:
+    from octotui.ui.app import OctoApp, RecoveryApp  # the UI is imported only when there is a screen
+
+    templates = None
+    try:
+        workspace = open_workspace(args)
+        templates = load_templates(workspace.settings.templates_dir)
+    except StoreCorrupt as error:
+        if not sys.stdin.isatty():
+            raise
+        recovery = RecoveryApp(error)
+        if not recovery.run():
+            print(f"octotui: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        workspace = open_workspace(args)
+        templates = load_templates(workspace.settings.templates_dir)
+    app = OctoApp(workspace, templates)
+    app.run()
+    return app.return_code or 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Headless proof that an installed app finds its playbook, templates and styles."""
+    import asyncio
+
+    from octotui.ui.app import OctoApp
+
+    playbook = load_playbook(args.playbook)
+    templates = load_templates(args.templates)
+    items = sum(len(checklist.items) for checklist in playbook.checklists.values())
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        workspace = Workspace(Store(Path(folder) / "check.json"), playbook)
+
+        async def render_once() -> int:
+            app = OctoApp(workspace, templates, offer_demo=False)
+            async with app.run_test(size=(100, 30)) as pilot:
+                await pilot.pause()
+                return len(app.screen.query("*"))
+
+        widgets = asyncio.run(render_once())
+    print(f"playbook: {playbook.path}: {len(playbook.checklists)} checklists, {items} items")
+    print(f"templates: {len(templates)} ({', '.join(sorted(templates))})")
+    print(f"styles: loaded, board rendered with {widgets} widgets")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    workspace = open_workspace(args)
+    templates = load_templates(workspace.settings.templates_dir)
+    if args.list:
+        for name, template in sorted(templates.items()):
+            print(f"{name}\t{template.context}\t{template.title}")
+        print("decisions\t-\tDecision log (--format log|madr)")
+        return 0
+    if not args.what:
+        raise UsageError("export needs a template name, `decisions`, or --list")
+    if args.what == "decisions":
+        decisions = workspace.decisions_newest_first()
+        if args.format == "madr":
+            if args.output is None:
+                raise UsageError("--format madr needs -o DIR")
+            if args.output.exists() and not args.output.is_dir():
+                raise UsageError(f"{args.output}: not a folder")
+            written = write_madr_dir(decisions, args.output)
+            print(f"wrote {len(written)} MADR file(s) to {args.output}", file=sys.stderr)
+            return 0
+        return _emit(decision_log(decisions), args, workspace)
+    template = templates.get(args.what)
+    if template is None:
+        raise UsageError(f"unknown template {args.what!r} (octotui export --list shows them)")
+    if template.context == "release":
+        if not args.release:
+            raise UsageError(f"{args.what} needs --release VERSION or REL-n")
+        owner = _find_release(workspace, args.release)
+    else:
+        if not args.incident:
+            raise UsageError(f"{args.what} needs --incident INC-n")
+        number = parse_key(args.incident, "INC")
+        owner = workspace.incident(number) if number else None
+        if owner is None:
+            raise UsageError(f"unknown incident {args.incident!r}")
+    filled = render(template, owner, workspace)
+    if filled.missing:
+        print(f"octotui: note: missing values: {', '.join(filled.missing)}", file=sys.stderr)
+    return _emit(filled.text, args, workspace)
+
+
+def _find_release(workspace: Workspace, text: str):
+    number = parse_key(text, "REL") if text.upper().startswith("REL-") else None
+    for release in workspace.releases():
+        if release.id == number or release.version == text.strip():
+            return release
+    raise UsageError(f"unknown release {text!r}")
+
+
+def _emit(text: str, args: argparse.Namespace, workspace: Workspace) -> int:
+    if args.output is not None:
+        if args.output.is_dir():
+            raise UsageError(f"{args.output}: is a folder; give a file path")
+        try:
+            write_private(args.output, text)
+        except OSError as error:
+            raise UsageError(f"{args.output}: cannot write ({error.strerror})") from None
+    elif not args.copy:
+        sys.stdout.write(text)
+    if args.copy:
+        outcome = copy_text(text, workspace.settings.clipboard, workspace.store.path.with_name("octotui-clipboard.md"),
+                            send_osc52=_osc52_to_tty)
+        print(outcome.message(), file=sys.stderr)
+    return 0
+
+
+def _osc52_to_tty(text: str) -> bool:
+    """Headless OSC 52: straight to the controlling terminal, if there is one."""
+    try:
+        with open("/dev/tty", "w") as tty:
+            tty.write(f"\x1b]52;c;{base64.b64encode(text.encode()).decode()}\a")
+    except OSError:
+        return False
+    return True

@@ -1,0 +1,123 @@
+"""One injectable clock for every timestamp, and who the author of a change is."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """Wall-clock time, timezone-aware UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that only moves when told to: tests and screenshots use it."""
+
+    def __init__(self, at: datetime) -> None:
+        self._at = ensure_utc(at)
+
+    def now(self) -> datetime:
+        return self._at
+
+    def advance(self, **delta: float) -> None:
+        self._at += timedelta(**delta)
+
+    def set(self, at: datetime) -> None:
+        self._at = ensure_utc(at)
+
+
+def ensure_utc(moment: datetime) -> datetime:
+    """Naive datetimes are taken as UTC; aware ones are converted."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def current_author() -> str:
+    """`$OCTOTUI_USER`, else the login name."""
+    name = os.environ.get("OCTOTUI_USER", "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+def format_duration(delta: timedelta) -> str:
+    """HH:MM:SS, never negative (a clock that jumped back shows 00:00:00)."""
+    seconds = max(0, int(delta.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+def format_countdown(delta: timedelta) -> str:
+    """mm:ss (or h:mm:ss) for a countdown; negative means overdue and is shown as +mm:ss."""
+    seconds = int(delta.total_seconds())
+    sign = "" if seconds >= 0 else "+"
+    seconds = abs(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours}:{minutes:02d}:{secs:02d}"
+    return f"{sign}{minutes:02d}:{secs:02d}"
+
+
+def local_time(moment: datetime | None, with_date: bool = True) -> str:
+    """Shown in local time; stored in UTC."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone()
+    return local.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M:%S")
+
+
+_AGO = re.compile(r"^(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hrs|hours?|d|days?)\s*ago$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_when(text: str, now: datetime) -> datetime:
+    """A backdated time as a person types it: `now`, `12 minutes ago`, `14:05`, `2026-11-26 14:05`.
+
+    Local wall-clock times are read in the local zone. Raises ValueError with a message fit
+    to show next to the field.
+    """
+    text = text.strip()
+    if not text or text.lower() == "now":
+        return now
+    if match := _AGO.match(text):
+        amount, unit = int(match.group(1)), match.group(2)[0].lower()
+        moment = now - timedelta(seconds=amount * _UNIT_SECONDS[unit])
+    else:
+        local_now = now.astimezone()
+        moment = None
+        for pattern in ("%H:%M", "%H:%M:%S"):
+            try:
+                parsed = datetime.strptime(text, pattern).time()
+            except ValueError:
+                continue
+            moment = datetime.combine(local_now.date(), parsed, tzinfo=local_now.tzinfo)
+            break
+        if moment is None:
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                raise ValueError(
+                    f"cannot read {text[:30]!r} as a time: try '12 minutes ago', '14:05' or '2026-11-26 14:05'"
+                ) from None
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=local_now.tzinfo)
+    moment = moment.astimezone(UTC)
+    if moment > now:
+        raise ValueError(f"{local_time(moment)} is in the future")
+    return moment

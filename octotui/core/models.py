@@ -1,0 +1,338 @@
+"""The records octotui keeps. Pydantic v2 models; every timestamp is timezone-aware UTC."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from octotui.core.playbook import ChecklistSpec, ItemSpec
+from octotui.core.semver import ReleaseType
+
+
+class ItemState(StrEnum):
+    TODO = "todo"
+    DONE = "done"
+    NA = "na"
+
+
+class ItemSnapshot(BaseModel):
+    """What an item looked like before or after a change: what undo restores."""
+
+    state: ItemState = ItemState.TODO
+    by: str | None = None
+    at: AwareDatetime | None = None
+    note: str = ""
+    na_reason: str = ""
+    early: bool = False
+
+
+class ChecklistEvent(BaseModel):
+    seq: int
+    at: AwareDatetime
+    author: str
+    item: int
+    action: Literal["done", "todo", "na", "note", "undo"]
+    before: ItemSnapshot
+    after: ItemSnapshot
+    undoes: int | None = None
+
+
+class ChecklistItem(ItemSpec, ItemSnapshot):
+    """The guide's item (text kept as the run started) plus its live state."""
+
+    decision_id: int | None = None
+    decision_skipped: bool = False
+
+    @property
+    def settled(self) -> bool:
+        return self.state is not ItemState.TODO
+
+    def snapshot(self) -> ItemSnapshot:
+        return ItemSnapshot.model_validate(self.model_dump(include=set(ItemSnapshot.model_fields)))
+
+
+class ChecklistRun(BaseModel):
+    role: str
+    name: str
+    started_at: AwareDatetime
+    items: list[ChecklistItem]
+    history: list[ChecklistEvent] = Field(default_factory=list)
+
+    @classmethod
+    def from_spec(cls, spec: ChecklistSpec, now: datetime) -> ChecklistRun:
+        # The run copies the guide's text now, so a later edit of the guide never rewrites it.
+        items = [ChecklistItem(**item.model_dump()) for item in spec.items]
+        return cls(role=spec.role or spec.name, name=spec.name, started_at=now, items=items)
+
+    # -- reading ------------------------------------------------------------------------
+    @property
+    def settled_count(self) -> int:
+        return sum(item.settled for item in self.items)
+
+    @property
+    def complete(self) -> bool:
+        return all(item.settled for item in self.items)
+
+    def remaining(self) -> list[ChecklistItem]:
+        return [item for item in self.items if not item.settled]
+
+    def progress_label(self) -> str:
+        return f"{self.settled_count}/{len(self.items)}"
+
+    def stage_reached(self, stage: str) -> bool:
+        return any(item.stage == stage and item.settled for item in self.items)
+
+    def window_start(self, index: int) -> datetime | None:
+        """A monitoring window starts when the item before it was checked."""
+        if index == 0:
+            return self.started_at
+        previous = self.items[index - 1]
+        return previous.at if previous.state is ItemState.DONE else None
+
+    def time_left(self, index: int, now: datetime, deadline_anchor: datetime | None = None) -> timedelta | None:
+        """Remaining time on a timed item: its window, or its deadline; None if not running."""
+        item = self.items[index]
+        if item.timing is None or item.settled:
+            return None
+        if item.timing.kind == "window":
+            start = self.window_start(index)
+        else:
+            start = deadline_anchor or self.window_start(index) or self.started_at
+        if start is None:
+            return None
+        return start + timedelta(seconds=item.timing.seconds) - now
+
+    # -- changing -----------------------------------------------------------------------
+    def _record(self, index: int, action: str, after: ItemSnapshot, author: str, now: datetime,
+                undoes: int | None = None) -> ChecklistEvent:
+        item = self.items[index]
+        event = ChecklistEvent(seq=len(self.history) + 1, at=now, author=author, item=index, action=action,
+                               before=item.snapshot(), after=after, undoes=undoes)
+        for name, value in after.model_dump().items():
+            setattr(item, name, value)
+        self.history.append(event)
+        return event
+
+    def set_state(self, index: int, state: ItemState, author: str, now: datetime, *, reason: str = "",
+                  early: bool = False) -> ChecklistEvent:
+        item = self.items[index]
+        if state is ItemState.NA and not reason.strip():
+            raise ValueError("an N/A item needs a reason")
+        if state is ItemState.TODO:
+            after = ItemSnapshot(note=item.note)
+        else:
+            after = ItemSnapshot(state=state, by=author, at=now, note=item.note,
+                                 na_reason=reason.strip() if state is ItemState.NA else "", early=early)
+        return self._record(index, state.value, after, author, now)
+
+    def set_note(self, index: int, note: str, author: str, now: datetime) -> ChecklistEvent:
+        after = self.items[index].snapshot().model_copy(update={"note": note})
+        return self._record(index, "note", after, author, now)
+
+    def undo(self, author: str, now: datetime) -> ChecklistEvent | None:
+        """Undo the latest change not yet undone, as a new event: history is never erased."""
+        undone = {event.undoes for event in self.history if event.undoes is not None}
+        for event in reversed(self.history):
+            if event.action != "undo" and event.seq not in undone:
+                return self._record(event.item, "undo", event.before, author, now, undoes=event.seq)
+        return None
+
+
+class Stage(StrEnum):
+    PLANNED = "Planned"
+    GATE_PASSED = "Gate passed"
+    STAGING = "Staging"
+    PRODUCTION = "Production"
+    VERIFIED = "Verified"
+    ROLLING_BACK = "Rolling back"
+    ROLLED_BACK = "Rolled back"
+    CANCELLED = "Cancelled"
+
+
+BOARD_ORDER = list(Stage)
+ROLLBACK_FROM = (Stage.STAGING, Stage.PRODUCTION, Stage.VERIFIED)
+
+
+class Release(BaseModel):
+    id: int
+    version: str
+    type: ReleaseType
+    title: str
+    captain: str = ""
+    target_date: date | None = None
+    hotfix: bool = False
+    created_at: AwareDatetime
+    created_by: str = ""
+    runs: dict[str, ChecklistRun] = Field(default_factory=dict)
+    notes: dict[str, str] = Field(default_factory=dict)
+    comms: dict[str, str] = Field(default_factory=dict)
+    gate_override: int | None = None
+    rollback_reason: str = ""
+    cancelled_at: AwareDatetime | None = None
+    cancel_reason: str = ""
+    incident_ids: list[int] = Field(default_factory=list)
+    decision_ids: list[int] = Field(default_factory=list)
+    followup_of: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"REL-{self.id}"
+
+    @property
+    def work_role(self) -> str:
+        return "hotfix" if self.hotfix else "deployment"
+
+    @property
+    def gate_passed(self) -> bool:
+        gate = self.runs.get("gate")
+        return self.gate_override is not None or (gate is not None and gate.complete)
+
+    def gate_blockers(self) -> list[ChecklistItem]:
+        gate = self.runs.get("gate")
+        return [] if gate is None else gate.remaining()
+
+    @property
+    def stage(self) -> Stage:
+        """Derived from the runs, never stored: the stage follows the work."""
+        if self.cancelled_at is not None:
+            return Stage.CANCELLED
+        rollback = self.runs.get("rollback")
+        if rollback is not None:
+            return Stage.ROLLED_BACK if rollback.complete else Stage.ROLLING_BACK
+        work = self.runs.get(self.work_role)
+        if work is not None and work.complete:
+            return Stage.VERIFIED
+        if work is not None and work.stage_reached("production"):
+            return Stage.PRODUCTION
+        if work is not None and work.stage_reached("staging"):
+            return Stage.STAGING
+        return Stage.GATE_PASSED if self.gate_passed else Stage.PLANNED
+
+    def run_order(self) -> list[str]:
+        return [role for role in ("gate", self.work_role, "rollback") if role in self.runs]
+
+    def progress(self) -> tuple[int, int]:
+        runs = [self.runs[role] for role in self.run_order()]
+        return sum(run.settled_count for run in runs), sum(len(run.items) for run in runs)
+
+
+class Severity(StrEnum):
+    P0 = "P0"
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+
+
+class IncidentStatus(StrEnum):
+    INVESTIGATING = "Investigating"
+    IDENTIFIED = "Identified"
+    MITIGATED = "Mitigated"
+    MONITORING = "Monitoring"
+    RESOLVED = "Resolved"
+
+
+ROLES = {"commander": "Incident commander", "comms": "Comms lead", "tech": "Tech lead"}
+MILESTONES = {"started_at": "Started", "acknowledged_at": "Acknowledged", "mitigated_at": "Mitigated",
+              "resolved_at": "Resolved"}
+
+
+class TimelineEvent(BaseModel):
+    at: AwareDatetime
+    author: str
+    kind: Literal["status", "checklist", "note", "update", "decision", "role", "severity", "milestone",
+                  "snooze", "link", "impact", "clock"]
+    text: str
+
+
+class Incident(BaseModel):
+    id: int
+    title: str
+    severity: Severity = Severity.P1
+    status: IncidentStatus = IncidentStatus.INVESTIGATING
+    impact: str = ""
+    roles: dict[str, str] = Field(default_factory=dict)
+    started_at: AwareDatetime
+    acknowledged_at: AwareDatetime | None = None
+    mitigated_at: AwareDatetime | None = None
+    resolved_at: AwareDatetime | None = None
+    monitoring_since: AwareDatetime | None = None
+    timeline: list[TimelineEvent] = Field(default_factory=list)
+    release_id: int | None = None
+    decision_ids: list[int] = Field(default_factory=list)
+    runs: dict[str, ChecklistRun] = Field(default_factory=dict)
+    last_update_at: AwareDatetime | None = None
+    snoozed_until: AwareDatetime | None = None
+    comms: dict[str, str] = Field(default_factory=dict)
+    current_actions: str = ""
+    created_by: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"INC-{self.id}"
+
+    @property
+    def open(self) -> bool:
+        return self.status is not IncidentStatus.RESOLVED
+
+    def elapsed(self, now: datetime) -> timedelta:
+        """Derived from stored times on every call; stops at resolution; never negative."""
+        end = self.resolved_at or now
+        return max(timedelta(0), end - self.started_at)
+
+
+class DecisionStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    SUPERSEDED = "superseded"
+
+
+DECISION_TEXT_FIELDS = ("title", "context", "decision", "alternatives", "consequences", "owner")
+
+
+class DecisionEdit(BaseModel):
+    at: AwareDatetime
+    author: str
+    previous: dict[str, str]
+
+
+class Decision(BaseModel):
+    id: int
+    created_at: AwareDatetime
+    date: date
+    title: str
+    context: str = ""
+    decision: str = ""
+    alternatives: str = ""
+    consequences: str = ""
+    owner: str = ""
+    status: DecisionStatus = DecisionStatus.ACCEPTED
+    superseded_by: int | None = None
+    supersedes: int | None = None
+    release_ids: list[int] = Field(default_factory=list)
+    incident_ids: list[int] = Field(default_factory=list)
+    item: str = ""
+    kind: str = ""
+    history: list[DecisionEdit] = Field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"DEC-{self.id}"
+
+    def links_label(self) -> str:
+        return ", ".join([f"REL-{n}" for n in self.release_ids] + [f"INC-{n}" for n in self.incident_ids])
+
+    def status_label(self) -> str:
+        if self.status is DecisionStatus.SUPERSEDED and self.superseded_by:
+            return f"superseded by DEC-{self.superseded_by}"
+        return self.status.value
+
+
+def parse_key(text: str, prefix: str) -> int | None:
+    """`REL-12` (any case, or just `12`) -> 12; anything else -> None."""
+    text = text.strip().upper()
+    if text.startswith(prefix + "-"):
+        text = text[len(prefix) + 1 :]
+    return int(text) if text.isdigit() and len(text) < 10 else None

@@ -1,0 +1,223 @@
+"""The guide as data: checklists and template fields parsed from a Markdown playbook.
+
+A checklist is the list under a heading. `<!-- octotui: checklist ROLE -->` under a heading says
+which job it does in the app; any other heading with `- [ ]` items is a checklist too, keyed by
+its heading. Item flags (optional, mentions the Decision Log, timed) come from the item's words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from octotui.core.text import slug
+
+CHECKLIST_ROLES = ("gate", "deployment", "hotfix", "rollback", "escalation")
+FIELD_ROLES = ("release-notes", "incident-communication")
+REQUIRED_FIELD_ROLES = ("release-notes",)
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_MARKER = re.compile(r"^<!--\s*octotui:\s*(checklist|fields)\s+([\w-]+)\s*-->\s*$")
+_ITEM = re.compile(r"^[-*]\s+(?:\[([ xX])\]\s+)?(.*)$")
+_ANNOTATION = re.compile(r"\s*<!--\s*(stage|followup):\s*([\w-]+)\s*-->\s*$")
+_OPTIONAL = re.compile(r"\(?\bif (?:needed|applicable)\b\)?", re.IGNORECASE)
+_DECISION_LOG = re.compile(r"decision log", re.IGNORECASE)
+_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
+_DEADLINE = re.compile(r"\bwithin\s+(\d+)\s*(minute|hour|day)s?\b", re.IGNORECASE)
+_WINDOW = re.compile(r"\bfor\s+(\d+)\+?\s*(minute|hour|day)s?\b", re.IGNORECASE)
+STAGE_ANNOTATIONS = ("staging", "production")
+
+
+class Timing(BaseModel):
+    """`monitor for 30+ minutes` is a window; `within 48 hours` is a deadline."""
+
+    kind: Literal["window", "deadline"]
+    seconds: int
+    phrase: str
+
+
+class ItemSpec(BaseModel):
+    text: str
+    optional: bool = False
+    mentions_decision_log: bool = False
+    timing: Timing | None = None
+    stage: str | None = None
+    followup: str | None = None
+
+
+class ChecklistSpec(BaseModel):
+    name: str
+    role: str | None
+    line: int
+    items: list[ItemSpec]
+
+
+class FieldSpec(BaseModel):
+    label: str
+    key: str
+
+
+class PlaybookError(Exception):
+    def __init__(self, path: str, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path, self.line, self.message = path, line, message
+
+
+@dataclass
+class Playbook:
+    path: str
+    checklists: dict[str, ChecklistSpec]
+    fields: dict[str, list[FieldSpec]] = field(default_factory=dict)
+
+    def by_role(self, role: str) -> ChecklistSpec:
+        for checklist in self.checklists.values():
+            if checklist.role == role:
+                return checklist
+        raise KeyError(role)
+
+
+def parse_timing(text: str) -> Timing | None:
+    for kind, pattern in (("deadline", _DEADLINE), ("window", _WINDOW)):
+        match = pattern.search(text)
+        if match:
+            seconds = int(match.group(1)) * _UNITS[match.group(2).lower()]
+            return Timing(kind=kind, seconds=seconds, phrase=match.group(0))
+    return None
+
+
+def parse_item(text: str) -> ItemSpec:
+    stage = followup = None
+    while match := _ANNOTATION.search(text):
+        if match.group(1) == "stage":
+            stage = match.group(2)
+        else:
+            followup = match.group(2)
+        text = text[: match.start()]
+    text = text.rstrip()
+    return ItemSpec(
+        text=text,
+        optional=bool(_OPTIONAL.search(text)),
+        mentions_decision_log=bool(_DECISION_LOG.search(text)),
+        timing=parse_timing(text),
+        stage=stage,
+        followup=followup,
+    )
+
+
+def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
+    checklists: dict[str, ChecklistSpec] = {}
+    fields: dict[str, list[FieldSpec]] = {}
+    heading: tuple[str, int] | None = None
+    marker: tuple[str, str, int] | None = None  # (kind, role, line) of the current heading
+    items: list[ItemSpec] = []
+    item_lines: list[int] = []
+    in_comment = False
+
+    def close_section() -> None:
+        if heading is None:
+            return
+        name, line = heading
+        if marker is None and not items:
+            return
+        if marker is not None and not items:
+            raise PlaybookError(path, marker[2], f"heading {name!r} is marked as {marker[0]} {marker[1]!r} but has no items")
+        if marker is not None and marker[0] == "fields":
+            labels = [item.text.rstrip(":").strip() for item in items]
+            fields[marker[1]] = [FieldSpec(label=label, key=slug(label)) for label in labels]
+            return
+        if name in checklists:
+            raise PlaybookError(path, line, f"duplicate checklist name {name!r} (first at line {checklists[name].line})")
+        for item_line, item in zip(item_lines, items, strict=True):
+            if item.stage is not None and item.stage not in STAGE_ANNOTATIONS:
+                raise PlaybookError(path, item_line, f"unknown stage {item.stage!r} (use one of {', '.join(STAGE_ANNOTATIONS)})")
+            if not item.text:
+                raise PlaybookError(path, item_line, "checklist item has no text")
+        checklists[name] = ChecklistSpec(name=name, role=marker[1] if marker else None, line=line, items=list(items))
+
+    lines = source.splitlines()
+    for number, raw in enumerate(lines, start=1):
+        line = raw.rstrip()
+        stripped = line.strip()
+        if in_comment:
+            in_comment = "-->" not in stripped
+            continue
+        if stripped.startswith("<!--") and "-->" not in stripped:
+            in_comment = True
+            continue
+        if match := _HEADING.match(line):
+            close_section()
+            heading, marker, items, item_lines = (match.group(2).strip(), number), None, [], []
+            continue
+        if match := _MARKER.match(stripped):
+            kind, role = match.groups()
+            known = CHECKLIST_ROLES if kind == "checklist" else FIELD_ROLES
+            if role not in known:
+                raise PlaybookError(path, number, f"unknown {kind} role {role!r} (known: {', '.join(known)})")
+            if heading is None:
+                raise PlaybookError(path, number, f"marker for {kind} {role!r} is not under a heading")
+            marker = (kind, role, number)
+            continue
+        if line[:1] in "-*" and (match := _ITEM.match(line)):
+            checkbox, text = match.groups()
+            if heading is not None and (marker is not None or checkbox is not None):
+                items.append(parse_item(text))
+                item_lines.append(number)
+            continue
+    close_section()
+
+    if not checklists:
+        raise PlaybookError(path, max(1, len(lines)), "no checklists found (a checklist is `- [ ] item` lines under a heading)")
+    seen_roles: dict[str, str] = {}
+    for checklist in checklists.values():
+        if checklist.role:
+            if checklist.role in seen_roles:
+                raise PlaybookError(path, checklist.line, f"checklist role {checklist.role!r} is used twice ({seen_roles[checklist.role]!r} and {checklist.name!r})")
+            seen_roles[checklist.role] = checklist.name
+    for role in CHECKLIST_ROLES:
+        if role not in seen_roles:
+            raise PlaybookError(path, 1, f"no checklist is marked `<!-- octotui: checklist {role} -->`")
+    for role in REQUIRED_FIELD_ROLES:
+        if role not in fields:
+            raise PlaybookError(path, 1, f"no field list is marked `<!-- octotui: fields {role} -->`")
+    return Playbook(path=path, checklists=checklists, fields=fields)
+
+
+def load_playbook(path: Path | None = None) -> Playbook:
+    """Read and parse a playbook; the bundled guide when no path is given."""
+    if path is None:
+        resource = data_path("playbook.md")
+        return parse_playbook(resource.read_text(encoding="utf-8"), str(resource))
+    try:
+        raw = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise PlaybookError(str(path), 0, "is a directory, not a playbook file") from None
+    except OSError as error:
+        raise PlaybookError(str(path), 0, f"cannot read: {error.strerror or error}") from None
+    try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise PlaybookError(str(path), line, "is not valid UTF-8") from None
+    return parse_playbook(source, str(path))
+
+
+def package_root() -> Path:
+    return Path(str(resources.files("octotui")))
+
+
+def data_path(*parts: str) -> Path:
+    """`data/` ships inside the wheel as `octotui/data`; a checkout has it at the top level."""
+    bundled = package_root() / "data"
+    base = bundled if bundled.is_dir() else package_root().parent / "data"
+    return base.joinpath(*parts)
+
+
+def styles_path(*parts: str) -> Path:
+    bundled = package_root() / "styles"
+    base = bundled if bundled.is_dir() else package_root().parent / "styles"
+    return base.joinpath(*parts)

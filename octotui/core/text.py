@@ -1,0 +1,49 @@
+"""Text helpers shared by the UI and the exports: user text is data, never markup or escapes."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# C0 (but tab and newline), DEL and C1 controls: shown as visible symbols, never sent raw.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # U+2400 "control pictures"
+    if code == 0x7F:
+        return "\u2421"
+    return "\ufffd"
+
+
+def visible(text: str) -> str:
+    """Replace control characters so no escape sequence from user data reaches a terminal."""
+    return _CONTROL.sub(_picture, text)
+
+
+def one_line(text: str) -> str:
+    """A single display line: newlines and tabs become spaces, controls become symbols."""
+    return visible(text).replace("\r", " ").replace("\n", " ").replace("\t", " ")
+
+
+def slug(text: str, max_length: int = 60) -> str:
+    """`Migration steps (if any):` -> `migration_steps`; used for field and file names."""
+    text = re.sub(r"\(.*?\)", "", text)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-zA-Z0-9]+", "_", text).strip("_").lower()
+    return text[:max_length].strip("_")
+
+
+def markdown_inline(text: str) -> str:
+    """Escape what would break a Markdown export's structure (one field on one line)."""
+    text = visible(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
+    return text.replace("\n", "<br>")
+
+
+def markdown_block(text: str) -> str:
+    """A multi-line field: keep lines, but stop a line from starting a heading or a rule."""
+    lines = visible(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(re.sub(r"^(\s*)([#>]|-{3,}|={3,}|\+{3,})", r"\1\\\2", line) for line in lines)

@@ -1,0 +1,460 @@
+"""Screen 2: the live checklists of a release (gate, deployment or hotfix, rollback) or an incident."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from octotui.core.clock import format_countdown, local_time
+from octotui.core.models import ChecklistItem, ChecklistRun, ItemState, Release
+from octotui.core.service import GateBlocked, InputError, NeedsConfirmation, RunRef
+from octotui.core.store import StoreError
+from octotui.ui.board import STAGE_STYLE, release_flags, release_form, start_rollback_flow
+from octotui.ui.decisions import decision_form
+from octotui.ui.forms import ConfirmScreen, prompt
+from octotui.ui.widgets import KeyTable, StatusLine, cell, clip, literal
+
+ROLE_LABEL = {"gate": "the gate", "deployment": "deployment", "hotfix": "hotfix", "rollback": "rollback",
+              "escalation": "escalation"}
+STATE_MARK = {ItemState.TODO: ("[ ]", ""), ItemState.DONE: ("[x]", "bold green"), ItemState.NA: ("N/A", "yellow")}
+
+
+class ChecklistScreen(Screen):
+    TITLE = "Checklist"
+    BINDINGS = [
+        Binding("space", "toggle", "Check", id="checklist.toggle", tooltip="Check or uncheck the selected item"),
+        Binding("x", "na", "N/A", id="checklist.na", tooltip="Mark the selected item N/A (a reason is required)"),
+        Binding("a", "note", "Note", id="checklist.note", tooltip="Add or edit a note on the selected item"),
+        Binding("u", "undo", "Undo", id="checklist.undo", tooltip="Undo the last change of this checklist (kept in history)"),
+        Binding("enter", "history", "History", show=False, id="checklist.history", tooltip="Show the selected item's history"),
+        Binding("g", "override_gate", "Override gate", show=False, id="checklist.override", tooltip="Record a decision that overrides the gate"),
+        Binding("r", "rollback", "Roll back", show=False, id="checklist.rollback", tooltip="Roll back this release"),
+        Binding("e", "edit", "Edit", show=False, id="checklist.edit", tooltip="Edit this release"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: dict[str, tuple] = {}  # row key -> rendered cells, to repaint only what changed
+        self._layout: tuple = ()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield StatusLine()
+        yield Static(id="checklist-heading")
+        yield KeyTable(id="checklist")
+        yield Static(id="item-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "revision", self._on_revision, init=False)
+        self.set_interval(1.0, self._tick)
+        self.reload()
+        self.query_one("#checklist").focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def on_resize(self) -> None:
+        self._layout = ()
+        self.reload()
+
+    def _on_revision(self, _revision: int) -> None:
+        if self.is_current:
+            self.reload()
+
+    # -- what is shown ---------------------------------------------------------------------
+    def owner(self):
+        app = self.app
+        kind_id = app.checklist_owner
+        if kind_id is None:
+            if app.selected_release_id is not None:
+                kind_id = ("release", app.selected_release_id)
+            elif app.active_incident_id is not None:
+                kind_id = ("incident", app.active_incident_id)
+        if kind_id is None:
+            return None
+        kind, owner_id = kind_id
+        return app.workspace.release(owner_id) if kind == "release" else app.workspace.incident(owner_id)
+
+    def refs(self, owner) -> list[RunRef]:
+        if owner is None:
+            return []
+        if isinstance(owner, Release):
+            return [RunRef("release", owner.id, role) for role in owner.run_order()]
+        return self.app.workspace.incident_runs(owner)
+
+    def reload(self) -> None:
+        workspace = self.app.workspace
+        owner = self.owner()
+        table = self.query_one("#checklist", KeyTable)
+        refs = self.refs(owner)
+        runs = [(ref, workspace.run(ref)) for ref in refs]
+        runs = [(ref, run) for ref, run in runs if run is not None]
+        self.query_one("#checklist-heading", Static).update(self._heading(owner, runs))
+        width = self.size.width or 120
+        layout = (tuple((ref, len(run.items)) for ref, run in runs), width)
+        if layout != self._layout:
+            self._build(table, runs, width, show_owner=not isinstance(owner, Release))
+            self._layout = layout
+        else:
+            self._repaint(table, runs)
+        self._show_detail()
+
+    def _build(self, table: KeyTable, runs: list[tuple[RunRef, ChecklistRun]], width: int, show_owner: bool) -> None:
+        selected = table.selected_key()
+        table.clear(columns=True)
+        table.header_rows = set()
+        self._rows = {}
+        info_width = 22 if width >= 100 else 14
+        who_width = 18 if width >= 100 else 0
+        text_width = max(16, width - 5 - info_width - who_width - 2 * (3 + (1 if who_width else 0)) - 2)
+        table.add_column("", width=3, key="state")
+        table.add_column("Item", width=text_width, key="text")
+        if who_width:
+            table.add_column("By / when", width=who_width, key="who")
+        table.add_column("", width=info_width, key="info")
+        self._text_width, self._wide = text_width, bool(who_width)
+        for ref, run in runs:
+            key = f"h:{ref.owner_key}:{ref.role}"
+            table.header_rows.add(key)
+            heading = Text(f"{run.name}", style="bold underline")
+            heading.append(f"  {run.progress_label()}", style="bold")
+            if show_owner and ref.owner == "release":
+                heading.append(f"  ({ref.owner_key})", style="dim")
+            blank = [Text("")] * (len(table.columns) - 2)
+            table.add_row(Text("▸"), heading, *blank, key=key)
+            for index, item in enumerate(run.items):
+                cells = self._cells(ref, run, index, item)
+                row_key = f"{ref.owner_key}:{ref.role}:{index}"
+                self._rows[row_key] = cells
+                table.add_row(*cells, key=row_key)
+        keys = [key for key in self._rows]
+        restore = selected if selected in self._rows else self.app.restored_row
+        if restore in self._rows:
+            table.move_cursor(row=self._row_index(table, restore))
+        elif keys:
+            table.move_cursor(row=self._row_index(table, keys[0]))
+
+    @staticmethod
+    def _row_index(table: KeyTable, key: str) -> int:
+        return table.get_row_index(key)
+
+    def _repaint(self, table: KeyTable, runs: list[tuple[RunRef, ChecklistRun]]) -> None:
+        """Only the cells that changed are updated: a check repaints one row, not the screen."""
+        columns = list(table.columns)
+        for ref, run in runs:
+            header_key = f"h:{ref.owner_key}:{ref.role}"
+            heading = Text(f"{run.name}", style="bold underline")
+            heading.append(f"  {run.progress_label()}", style="bold")
+            table.update_cell(header_key, columns[1], heading)
+            for index, item in enumerate(run.items):
+                row_key = f"{ref.owner_key}:{ref.role}:{index}"
+                cells = self._cells(ref, run, index, item)
+                old = self._rows.get(row_key)
+                if old != cells:
+                    for column, (new_cell, old_cell) in enumerate(zip(cells, old or [None] * len(cells), strict=True)):
+                        if new_cell != old_cell:
+                            table.update_cell(row_key, columns[column], new_cell)
+                    self._rows[row_key] = cells
+
+    def _cells(self, ref: RunRef, run: ChecklistRun, index: int, item: ChecklistItem) -> tuple:
+        mark, style = STATE_MARK[item.state]
+        text = Text(clip(item.text, self._text_width), style="dim" if item.state is ItemState.NA else "")
+        cells = [Text(mark, style=style), text]
+        if self._wide:
+            cells.append(cell(f"{item.by} {local_time(item.at)[5:]}" if item.by and item.at else "", "dim"))
+        cells.append(self._info(ref, run, index, item))
+        return tuple(cells)
+
+    def _info(self, ref: RunRef, run: ChecklistRun, index: int, item: ChecklistItem) -> Text:
+        info = Text(no_wrap=True, overflow="ellipsis")
+        workspace = self.app.workspace
+        if item.timing is not None and not item.settled:
+            left = run.time_left(index, workspace.now(), workspace.deadline_anchor(ref))
+            if left is None:
+                info.append("⏱ waits for the step before " if item.timing.kind == "window" else "⏱ deadline ", style="dim")
+            elif item.timing.kind == "window":
+                info.append(f"⏱ {format_countdown(left)} left " if left > timedelta(0) else "⏱ window done ",
+                            style="bold cyan" if left > timedelta(0) else "green")
+            else:
+                info.append(f"due {local_time(workspace.now() + left)[5:]} ", style="red" if left < timedelta(0) else "cyan")
+        if item.early:
+            info.append("early ", style="bold yellow")
+        if item.optional:
+            info.append("optional ", style="dim italic")
+        if item.note:
+            info.append("✎note ", style="cyan")
+        if item.decision_id:
+            info.append(f"DEC-{item.decision_id} ", style="magenta")
+        elif item.mentions_decision_log and item.decision_skipped:
+            info.append("no decision ", style="dim")
+        elif item.mentions_decision_log:
+            info.append("→ decision log ", style="dim magenta")
+        return info
+
+    def _heading(self, owner, runs) -> Text:
+        if owner is None:
+            return Text("Nothing selected: pick a release on the board (1) or start an incident (i).", style="bold")
+        if isinstance(owner, Release):
+            heading = Text(f"{owner.key} {owner.version} ", style="bold")
+            heading.append_text(Text(clip(owner.title, 60)))
+            heading.append(f"  {owner.stage.value}", style=STAGE_STYLE[owner.stage])
+            done, total = owner.progress()
+            heading.append(f"  {done}/{total} done")
+            flags = release_flags(owner)
+            if flags:
+                heading.append(f"  {clip(flags, 60)}", style="yellow")
+            blockers = owner.gate_blockers()
+            if blockers and owner.gate_override is None:
+                heading.append(f"\nGate: {len(blockers)} open — staging is blocked until they are done or N/A", style="yellow")
+            return heading
+        heading = Text(f"{owner.key} {owner.severity} ", style="bold red")
+        heading.append_text(Text(clip(owner.title, 60)))
+        heading.append(f"  {owner.status}", style="yellow")
+        return heading
+
+    def selected(self) -> tuple[RunRef, int] | None:
+        key = self.query_one("#checklist", KeyTable).selected_key()
+        if key is None:
+            return None
+        owner_key, role, index = key.rsplit(":", 2)
+        prefix, number = owner_key.split("-")
+        return RunRef("release" if prefix == "REL" else "incident", int(number), role), int(index)
+
+    def selected_item(self) -> tuple[RunRef, int, ChecklistItem] | None:
+        selection = self.selected()
+        if selection is None:
+            return None
+        ref, index = selection
+        run = self.app.workspace.run(ref)
+        return (ref, index, run.items[index]) if run and index < len(run.items) else None
+
+    def on_data_table_row_highlighted(self, _event) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        detail = self.query_one("#item-detail", Static)
+        chosen = self.selected_item()
+        if chosen is None:
+            detail.update(Text("space: check · x: N/A · a: note · u: undo · D: decision · ?: all keys", style="dim"))
+            return
+        ref, index, item = chosen
+        text = literal(item.text, style="bold")
+        mark, style = STATE_MARK[item.state]
+        text.append(f"\n{mark} ", style=style)
+        if item.settled:
+            text.append(f"by {item.by} at {local_time(item.at)}")
+        if item.na_reason:
+            text.append("\nN/A because: ", style="yellow")
+            text.append_text(literal(clip(item.na_reason, 400)))
+        if item.note:
+            text.append("\nNote: ", style="cyan")
+            text.append_text(literal(clip(item.note, 400)))
+        run = self.app.workspace.run(ref)
+        events = [event for event in run.history if event.item == index][-3:] if run else []
+        for event in reversed(events):
+            text.append(f"\n  {local_time(event.at)} {event.author}: {event.action}", style="dim")
+        detail.update(text)
+
+    def _tick(self) -> None:
+        """Countdowns move once a second; only the rows with a timed item are repainted."""
+        if not self.is_current:
+            return
+        owner = self.owner()
+        refs = self.refs(owner)
+        runs = [(ref, self.app.workspace.run(ref)) for ref in refs]
+        table = self.query_one("#checklist", KeyTable)
+        columns = list(table.columns)
+        for ref, run in runs:
+            if run is None:
+                continue
+            for index, item in enumerate(run.items):
+                if item.timing is None or item.settled:
+                    continue
+                row_key = f"{ref.owner_key}:{ref.role}:{index}"
+                info = self._info(ref, run, index, item)
+                if row_key in self._rows and self._rows[row_key][-1] != info:
+                    table.update_cell(row_key, columns[-1], info)
+                    self._rows[row_key] = (*self._rows[row_key][:-1], info)
+
+    # -- actions ---------------------------------------------------------------------------
+    def _change(self, action: str, text: str = "", confirm_early: bool = False) -> ChecklistRun | None:
+        chosen = self.selected_item()
+        if chosen is None:
+            self.notify("Select a checklist item first", severity="warning")
+            return None
+        ref, index, _item = chosen
+        workspace = self.app.workspace
+        try:
+            run = workspace.change_item(ref, index, action, text=text, confirm_early=confirm_early)
+        except GateBlocked as blocked:
+            self._gate_blocked(ref, blocked)
+            return None
+        except NeedsConfirmation as question:
+            def decide(yes: bool | None) -> None:
+                if yes:
+                    self._after(self._change(action, text, confirm_early=True), ref, index)
+            self.app.push_screen(ConfirmScreen(str(question), yes="Check early", no="Keep waiting"), decide)
+            return None
+        except InputError as error:
+            self.notify(Text("; ".join(error.errors.values())), severity="warning")
+            return None
+        except StoreError as error:
+            self.notify(Text(error.message), title="Not saved", severity="error", timeout=10)
+            return None
+        self.app.data_changed()
+        return run
+
+    def action_toggle(self) -> None:
+        chosen = self.selected_item()
+        run = self._change("toggle")
+        if run is not None and chosen is not None:
+            self._after(run, chosen[0], chosen[1])
+
+    def _after(self, run: ChecklistRun | None, ref: RunRef, index: int) -> None:
+        """Prompts that follow a check: record a decision; create a follow-up release."""
+        if run is None:
+            return
+        item = run.items[index]
+        if item.state is not ItemState.DONE:
+            return
+        if item.mentions_decision_log and item.decision_id is None:
+            def decide(yes: bool | None) -> None:
+                if yes:
+                    self._record_for_item(ref, index, item)
+                else:
+                    self.app.attempt(self.app.workspace.skip_decision, ref, index)
+            self.app.push_screen(ConfirmScreen(Text("This item mentions the Decision Log. Record a decision now?\n\n")
+                                               + literal(item.text, "italic"), yes="Record decision", no="Skip"), decide)
+        elif item.followup == "release" and ref.owner == "release":
+            release = self.app.workspace.release(ref.owner_id)
+
+            def create(yes: bool | None) -> None:
+                if yes and release is not None:
+                    self.app.push_screen(release_form(self.app, followup_of=release.id,
+                                                      title_prefill=f"Backport of {release.version}: {release.title}"[:200]),
+                                         self.app.after_save)
+            self.app.push_screen(ConfirmScreen("Create a follow-up release on the board for the backport?",
+                                               yes="Create release", no="Not needed"), create)
+
+    def _record_for_item(self, ref: RunRef, index: int, item: ChecklistItem) -> None:
+        self.app.open_decision_form({"title": item.text[:200], "links": ref.owner_key, "item_ref": ref,
+                                     "item_index": index})
+
+    def decision_context(self) -> dict:
+        chosen = self.selected_item()
+        if chosen is None:
+            return {}
+        ref, index, item = chosen
+        links = [ref.owner_key] + ([f"INC-{self.app.active_incident_id}"]
+                                   if ref.owner == "release" and self.app.active_incident_id else [])
+        return {"title": item.text[:200], "links": ", ".join(dict.fromkeys(links)), "item_ref": ref, "item_index": index}
+
+    def _gate_blocked(self, ref: RunRef, blocked: GateBlocked) -> None:
+        lines = Text(f"{ref.owner_key} cannot enter Staging. These pre-release requirements are open:\n\n", style="bold")
+        for item in blocked.blockers:
+            lines.append("  • ")
+            lines.append_text(literal(item.text))
+            lines.append("\n")
+        lines.append("\nOverride the gate by recording a decision that says why?")
+
+        def decide(yes: bool | None) -> None:
+            if yes:
+                self.action_override_gate(ref.owner_id)
+        self.app.push_screen(ConfirmScreen(lines, yes="Record override decision", no="Back to the checklist"), decide)
+
+    def action_override_gate(self, release_id: int | None = None) -> None:
+        owner = self.owner()
+        if release_id is None:
+            if not isinstance(owner, Release):
+                self.notify("The gate belongs to a release: open one from the board", severity="warning")
+                return
+            release_id = owner.id
+        release = self.app.workspace.release(release_id)
+        if release is None or release.gate_passed:
+            self.notify("The gate is already passed", severity="information")
+            return
+        blockers = "; ".join(item.text for item in release.gate_blockers())
+        prefill = {"title": f"Override pre-release gate for {release.key} {release.version}"[:200],
+                   "context": f"Open requirements: {blockers}"[:2000], "links": release.key}
+        workspace = self.app.workspace
+        form = decision_form("Override the gate — record why", prefill,
+                             lambda values: workspace.override_gate(release.id, **values), workspace.author)
+        self.app.push_screen(form, self.app.after_save)
+
+    def action_na(self) -> None:
+        chosen = self.selected_item()
+        if chosen is None:
+            return
+        ref, index, item = chosen
+
+        def submit(reason: str):
+            return self.app.workspace.change_item(ref, index, "na", text=reason)
+
+        form = prompt("Mark N/A — " + clip(item.text, 60), "Reason (required)", submit, value=item.na_reason)
+        self.app.push_screen(form, self.app.after_save)
+
+    def action_note(self) -> None:
+        chosen = self.selected_item()
+        if chosen is None:
+            return
+        ref, index, item = chosen
+        form = prompt("Note — " + clip(item.text, 60), "Note (empty clears it)",
+                      lambda note: self.app.workspace.change_item(ref, index, "note", text=note), value=item.note)
+        self.app.push_screen(form, self.app.after_save)
+
+    def action_undo(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        ref, _index = chosen
+        run = self.app.workspace.run(ref)
+        try:
+            self.app.workspace.change_item(ref, 0, "undo")
+        except InputError as error:
+            self.notify(Text("; ".join(error.errors.values())), severity="warning")
+            return
+        except StoreError as error:
+            self.notify(Text(error.message), title="Not saved", severity="error")
+            return
+        self.app.data_changed()
+        if run is not None:
+            self.notify(Text(f"Undid the last change in {run.name} (recorded in its history)"))
+
+    def action_history(self) -> None:
+        chosen = self.selected_item()
+        if chosen is None:
+            return
+        ref, index, item = chosen
+        run = self.app.workspace.run(ref)
+        text = literal(item.text, "bold") + Text("\n")
+        for event in run.history if run else []:
+            if event.item != index:
+                continue
+            text.append(f"\n{local_time(event.at)}  {event.author}  {event.action}")
+            if event.action == "na":
+                text.append(" — ")
+                text.append_text(literal(clip(event.after.na_reason, 200)))
+            if event.action == "note":
+                text.append(" — ")
+                text.append_text(literal(clip(event.after.note, 200)))
+            if event.undoes:
+                text.append(f" (undoes change #{event.undoes})", style="dim")
+        if len(text.plain.splitlines()) <= 2:
+            text.append("\nNo changes yet.", style="dim")
+        self.app.push_screen(ConfirmScreen(text, yes="Close", no="Close"))
+
+    def action_rollback(self) -> None:
+        owner = self.owner()
+        if isinstance(owner, Release):
+            start_rollback_flow(self.app, owner)
+
+    def action_edit(self) -> None:
+        owner = self.owner()
+        if isinstance(owner, Release):
+            self.app.push_screen(release_form(self.app, owner), self.app.after_save)

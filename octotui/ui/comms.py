@@ -1,0 +1,178 @@
+"""Screen 5: communication templates filled from live state, previewed, edited, copied with one key."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from octotui.core.comms import CommsTemplate, release_values, render
+from octotui.core.models import Incident, Release
+from octotui.ui.forms import EditTextScreen, FormField, FormScreen
+from octotui.ui.widgets import StatusLine, clip, literal
+
+
+def copy_template(app, template: CommsTemplate, owner: Release | Incident) -> None:
+    """Copy a filled template; an incident update or first notification counts as sent."""
+    filled = render(template, owner, app.workspace)
+    app.copy_text(filled.text, template.title)
+    if template.sends_update and isinstance(owner, Incident):
+        app.attempt(app.workspace.record_update_sent, owner.id, template.title)
+
+
+class CommsScreen(Screen):
+    TITLE = "Comms"
+    BINDINGS = [
+        Binding("y", "copy", "Copy", id="comms.copy", tooltip="Copy the selected template to the clipboard"),
+        Binding("e", "edit", "Edit", id="comms.edit", tooltip="Edit the filled text before copying (kept with the record)"),
+        Binding("R", "revert", "Revert", show=False, id="comms.revert", tooltip="Drop the edit: back to the live fill"),
+        Binding("E", "release_notes", "Notes fields", id="comms.notes", tooltip="Edit the release notes fields of the release"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield StatusLine()
+        yield Static(id="comms-context")
+        with Horizontal(id="comms-body"):
+            yield OptionList(id="templates")
+            with VerticalScroll(id="preview-scroll"):
+                yield Static(id="comms-missing")
+                yield Static(id="preview")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "revision", self._on_revision, init=False)
+        self.reload()
+        self.query_one("#templates").focus()
+
+    def _on_revision(self, _revision: int) -> None:
+        if self.is_current:
+            self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def owners(self) -> tuple[Release | None, Incident | None]:
+        workspace = self.app.workspace
+        release = workspace.release(self.app.selected_release_id) if self.app.selected_release_id else None
+        incident = workspace.incident(self.app.active_incident_id) if self.app.active_incident_id else None
+        return release, incident
+
+    def reload(self) -> None:
+        release, incident = self.owners()
+        context = Text("For: ", style="dim")
+        if release is not None:
+            context.append(f"{release.key} {release.version} ", style="bold")
+            context.append_text(literal(clip(release.title, 40)))
+        if incident is not None:
+            context.append("  ·  " if release else "")
+            context.append(f"{incident.key} {incident.severity} ", style="bold red")
+            context.append_text(literal(clip(incident.title, 40)))
+        if release is None and incident is None:
+            context = Text("Select a release on the board (1) or start an incident (i): templates fill from them.", style="bold")
+        self.query_one("#comms-context", Static).update(context)
+        options = self.query_one("#templates", OptionList)
+        previous = options.highlighted_option.id if options.highlighted_option else None
+        entries = [(t, owner) for t in self.app.templates.values()
+                   for owner in [release if t.context == "release" else incident] if owner is not None]
+        # Incident templates first when an incident is running: that is when time matters.
+        entries.sort(key=lambda pair: (pair[0].context != ("incident" if incident else "release"), pair[0].title))
+        options.clear_options()
+        for template, owner in entries:
+            label = Text(template.title)
+            if template.name in owner.comms:
+                label.append(" (edited)", style="yellow")
+            options.add_option(Option(label, id=template.name))
+        ids = [t.name for t, _ in entries]
+        if ids:
+            options.highlighted = ids.index(previous) if previous in ids else 0
+        self._show_preview()
+
+    def selected(self) -> tuple[CommsTemplate, Release | Incident] | None:
+        options = self.query_one("#templates", OptionList)
+        option = options.highlighted_option
+        if option is None:
+            return None
+        template = self.app.templates[option.id]
+        release, incident = self.owners()
+        owner = release if template.context == "release" else incident
+        return (template, owner) if owner is not None else None
+
+    def on_option_list_option_highlighted(self, _event) -> None:
+        self._show_preview()
+
+    def on_option_list_option_selected(self, _event) -> None:
+        self.action_copy()
+
+    def _show_preview(self) -> None:
+        preview = self.query_one("#preview", Static)
+        missing = self.query_one("#comms-missing", Static)
+        chosen = self.selected()
+        if chosen is None:
+            preview.update("")
+            missing.update("")
+            return
+        template, owner = chosen
+        filled = render(template, owner, self.app.workspace)
+        preview.update(literal(filled.text))
+        note = Text()
+        if filled.edited:
+            note.append("Edited text (R reverts to the live fill). ", style="yellow")
+        if filled.missing:
+            note.append(f"Missing: {', '.join(filled.missing)}", style="bold red")
+            if template.name.startswith("release"):
+                note.append(" — E edits the release notes fields", style="dim")
+        else:
+            note.append("All values filled.", style="green")
+        note.append(f"   {template.sends_update and 'Copying records “update sent”.' or ''}", style="dim")
+        missing.update(note)
+
+    def action_copy(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            self.notify("Nothing to copy: select a release or start an incident first", severity="warning")
+            return
+        copy_template(self.app, *chosen)
+
+    def action_edit(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        template, owner = chosen
+        filled = render(template, owner, self.app.workspace)
+        kind = "release" if isinstance(owner, Release) else "incident"
+
+        def keep(text: str | None) -> None:
+            if text is not None:
+                self.app.attempt(self.app.workspace.set_comms_text, kind, owner.id, template.name, text)
+
+        self.app.push_screen(EditTextScreen(f"{template.title} — {owner.key}", filled.text), keep)
+
+    def action_revert(self) -> None:
+        chosen = self.selected()
+        if chosen is None:
+            return
+        template, owner = chosen
+        if template.name in owner.comms:
+            kind = "release" if isinstance(owner, Release) else "incident"
+            self.app.attempt(self.app.workspace.set_comms_text, kind, owner.id, template.name, None)
+            self.notify(f"{template.title}: back to the live fill")
+
+    def action_release_notes(self) -> None:
+        release, _incident = self.owners()
+        if release is None:
+            self.notify("Select a release on the board first", severity="warning")
+            return
+        workspace = self.app.workspace
+        derived = release_values(release, workspace)
+        fields = [FormField(spec.key, spec.label, value=release.notes.get(spec.key, ""),
+                            placeholder=derived.get(spec.key, "") if spec.key not in release.notes else "")
+                  for spec in workspace.playbook.fields.get("release-notes", [])]
+        form = FormScreen(Text(f"Release notes — {release.key} {release.version}"), fields,
+                          lambda values: workspace.set_release_notes(release.id, values), enter_advances=True,
+                          confirm_discard=True)
+        self.app.push_screen(form, self.app.after_save)

@@ -1,0 +1,327 @@
+"""Screen 4: the decision log — newest first, searched in the core, shown a page of rows at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Header, Input, Static
+
+from octotui.core.clock import local_time
+from octotui.core.exports import decision_log, write_madr_dir
+from octotui.core.models import Decision, DecisionStatus, parse_key
+from octotui.core.search import DecisionIndex
+from octotui.core.service import InputError
+from octotui.ui.forms import FormField, FormScreen, prompt
+from octotui.ui.widgets import FilterInput, KeyTable, StatusLine, cell, clip, literal
+
+PAGE_SIZE = 100
+STATUS_CYCLE: list[DecisionStatus | None] = [None, DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED, DecisionStatus.SUPERSEDED]
+
+
+def decision_form(title: str, prefill: dict[str, Any], submit: Callable[[dict[str, str]], Any], author: str) -> FormScreen:
+    """Title (focused), context, decision, alternatives, consequences, owner, status, links."""
+    fields = [
+        FormField("title", "Title", value=prefill.get("title", "")),
+        FormField("context", "Context — why is a decision needed?", value=prefill.get("context", "")),
+        FormField("decision", "Decision", value=prefill.get("decision", "")),
+        FormField("alternatives", "Alternatives considered", value=prefill.get("alternatives", "")),
+        FormField("consequences", "Consequences", value=prefill.get("consequences", "")),
+        FormField("owner", "Owner", value=prefill.get("owner", author)),
+        FormField("status", "Status", value=prefill.get("status", "accepted"), kind="select",
+                  options=[("accepted", "accepted"), ("proposed", "proposed")]),
+        FormField("links", "Links (REL-n, INC-n; comma separated)", value=prefill.get("links", "")),
+    ]
+    return FormScreen(title, fields, submit, enter_advances=True, confirm_discard=True)
+
+
+class DecisionDetailScreen(ModalScreen[str | None]):
+    """The full record; Enter on a link jumps to that release or incident."""
+
+    BINDINGS = [Binding("escape,q", "dismiss(None)", "Close", id="detail.close", tooltip="Back to the log")]
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__()
+        self.decision = decision
+
+    def compose(self) -> ComposeResult:
+        d = self.decision
+        with Vertical(classes="form wide"):
+            yield Static(Text(f"{d.key}  ", style="bold") + literal(d.title, "bold"), classes="form-title")
+            with VerticalScroll(classes="form-body"):
+                yield Static(decision_text(d))
+            with Horizontal(classes="dialog-buttons"):
+                for key in [f"REL-{n}" for n in d.release_ids] + [f"INC-{n}" for n in d.incident_ids]:
+                    yield Button(f"Go to {key}", id=f"go-{key}")
+                for related in filter(None, (d.supersedes, d.superseded_by)):
+                    yield Button(f"Go to DEC-{related}", id=f"go-DEC-{related}")
+                yield Button("Close (Esc)", id="close")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None if event.button.id == "close" else (event.button.id or "")[3:])
+
+
+def decision_text(d: Decision) -> Text:
+    text = Text()
+    rows = [("Date", d.date.isoformat()), ("Status", d.status_label()), ("Owner", d.owner),
+            ("Links", d.links_label() or "—")]
+    if d.supersedes:
+        rows.append(("Supersedes", f"DEC-{d.supersedes}"))
+    if d.item:
+        rows.append(("Checklist item", d.item))
+    if d.kind:
+        rows.append(("Kind", d.kind))
+    for label, value in rows:
+        text.append(f"{label}: ", style="bold")
+        text.append_text(literal(value))
+        text.append("\n")
+    for label, value in (("Context", d.context), ("Decision", d.decision), ("Alternatives considered", d.alternatives),
+                         ("Consequences", d.consequences)):
+        text.append(f"\n{label}\n", style="bold underline")
+        text.append_text(literal(value or "—"))
+        text.append("\n")
+    if d.history:
+        text.append("\nHistory\n", style="bold underline")
+        for edit in d.history:
+            changed = ", ".join(edit.previous)
+            text.append(f"{local_time(edit.at)} {edit.author} changed {changed}\n", style="dim")
+    return text
+
+
+class DecisionLogScreen(Screen):
+    TITLE = "Decision log"
+    BINDINGS = [
+        Binding("n", "new", "New", id="decision.new", tooltip="Record a decision"),
+        Binding("enter", "open", "Open", id="decision.open", tooltip="Show the full record and its links"),
+        Binding("e", "edit", "Edit", id="decision.edit", tooltip="Edit the selected decision (history kept)"),
+        Binding("S", "supersede", "Supersede", id="decision.supersede", tooltip="Supersede the selected decision with a new one"),
+        Binding("slash", "filter", "Search", id="decision.search", tooltip="Search title, context and decision text"),
+        Binding("f", "cycle_status", "Status filter", id="decision.status_filter", tooltip="Cycle all / proposed / accepted / superseded"),
+        Binding("l", "filter_link", "Link filter", show=False, id="decision.link_filter", tooltip="Only decisions linked to REL-n or INC-n"),
+        Binding("y", "copy_log", "Copy log", show=False, id="decision.copy_log", tooltip="Copy the whole decision log as Markdown"),
+        Binding("M", "export_madr", "MADR", show=False, id="decision.madr", tooltip="Write one MADR file per decision"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status_filter: DecisionStatus | None = None
+        self.link_filter: tuple[str, int] | None = None
+        self._index: DecisionIndex | None = None
+        self._hits: list[int] = []
+        self._shown = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield StatusLine()
+        yield FilterInput(placeholder="search title, context, decision…", id="decision-search")
+        yield Static(id="decision-filters")
+        yield KeyTable(id="decisions")
+        yield Static(id="decision-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#decision-search").display = False
+        self.watch(self.app, "revision", self._on_revision, init=False)
+        self.reload()
+        self.query_one("#decisions").focus()
+
+    def _on_revision(self, _revision: int) -> None:
+        if self.is_current:
+            self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def index(self) -> DecisionIndex:
+        decisions = self.app.workspace.decisions()
+        if self._index is None or self._index.decisions is not decisions:
+            self._index = DecisionIndex(decisions)
+        return self._index
+
+    def reload(self) -> None:
+        query = self.query_one("#decision-search", Input).value
+        release_id = self.link_filter[1] if self.link_filter and self.link_filter[0] == "REL" else None
+        incident_id = self.link_filter[1] if self.link_filter and self.link_filter[0] == "INC" else None
+        self._hits = self.index().search(query, self.status_filter, release_id, incident_id)
+        table = self.query_one("#decisions", KeyTable)
+        selected = table.selected_key()
+        table.clear(columns=not table.columns)
+        if not table.columns:
+            width = self.size.width or 120
+            title_width = max(16, width - 8 - 10 - 22 - 10 - 14 - 14)
+            for label, column_width in (("ID", 8), ("Date", 10), ("Title", title_width), ("Status", 22),
+                                        ("Owner", 10), ("Links", 14)):
+                table.add_column(label, width=column_width, key=label)
+        self._shown = 0
+        self._append_page()
+        if selected is not None and selected.isdigit() and int(selected) in self._hits[: self._shown]:
+            table.move_cursor(row=table.get_row_index(selected))
+        total = len(self.index().decisions)
+        summary = Text(f"{len(self._hits):,} of {total:,} decisions", style="bold")
+        if query.strip():
+            summary.append(f" · search: {clip(query, 40)}", style="cyan")
+        summary.append(f" · status: {self.status_filter.value if self.status_filter else 'all'} (f)", style="dim")
+        summary.append(f" · link: {'-'.join(map(str, self.link_filter)) if self.link_filter else 'any'} (l)", style="dim")
+        if not total:
+            summary = Text("No decisions yet — press n (or D anywhere) to record one", style="bold")
+        self.query_one("#decision-filters", Static).update(summary)
+        self._show_detail()
+
+    def _append_page(self) -> None:
+        """Rows are added a page at a time, as the cursor reaches the end: 10k decisions open at once."""
+        table = self.query_one("#decisions", KeyTable)
+        decisions = self.index().decisions
+        for decision_id in self._hits[self._shown : self._shown + PAGE_SIZE]:
+            d = decisions[decision_id]
+            status_style = {"proposed": "yellow", "accepted": "green", "superseded": "dim"}[d.status.value]
+            table.add_row(cell(d.key), cell(d.date.isoformat()), cell(d.title), cell(d.status_label(), status_style),
+                          cell(d.owner), cell(d.links_label()), key=str(d.id))
+        self._shown = min(len(self._hits), self._shown + PAGE_SIZE)
+
+    def on_data_table_row_highlighted(self, event: KeyTable.RowHighlighted) -> None:
+        table = self.query_one("#decisions", KeyTable)
+        if event.cursor_row >= table.row_count - 1 and self._shown < len(self._hits):
+            self._append_page()
+        self._show_detail()
+
+    def on_data_table_row_selected(self, _event) -> None:
+        self.action_open()
+
+    def _show_detail(self) -> None:
+        decision = self.selected()
+        detail = self.query_one("#decision-detail", Static)
+        if decision is None:
+            detail.update("")
+            return
+        text = Text(f"{decision.key} ", style="bold") + literal(clip(decision.title, 200), "bold")
+        text.append("\n")
+        text.append_text(literal(clip(decision.decision, 300)))
+        detail.update(text)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.reload()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.query_one("#decisions").focus()
+
+    def selected(self) -> Decision | None:
+        key = self.query_one("#decisions", KeyTable).selected_key()
+        return self.app.workspace.decision(int(key)) if key and key.isdigit() else None
+
+    def decision_context(self) -> dict:
+        return {}
+
+    def action_filter(self) -> None:
+        box = self.query_one("#decision-search", Input)
+        box.display = True
+        box.focus()
+
+    def action_cycle_status(self) -> None:
+        self.status_filter = STATUS_CYCLE[(STATUS_CYCLE.index(self.status_filter) + 1) % len(STATUS_CYCLE)]
+        self.reload()
+
+    def action_filter_link(self) -> None:
+        def submit(text: str):
+            text = text.strip().upper()
+            if not text:
+                return ("", 0)
+            prefix = text.split("-")[0]
+            number = parse_key(text, prefix) if prefix in ("REL", "INC") else None
+            if number is None:
+                raise InputError({"text": "Type REL-n or INC-n (empty shows all)"})
+            return (prefix, number)
+
+        def chosen(result) -> None:
+            if result is not None:
+                self.link_filter = result if result[0] else None
+                self.reload()
+
+        current = "-".join(map(str, self.link_filter)) if self.link_filter else ""
+        self.app.push_screen(prompt("Filter decisions by link", "REL-n or INC-n (empty: all)", submit, value=current), chosen)
+
+    def action_new(self) -> None:
+        self.app.action_record_decision()
+
+    def action_open(self) -> None:
+        decision = self.selected()
+        if decision is not None:
+            self.app.push_screen(DecisionDetailScreen(decision), self._jump)
+
+    def _jump(self, target: str | None) -> None:
+        if not target:
+            return
+        prefix, number = target.split("-")
+        app = self.app
+        if prefix == "REL" and app.workspace.release(int(number)):
+            app.selected_release_id = int(number)
+            app.checklist_owner = ("release", int(number))
+            app.switch_mode("board")
+        elif prefix == "INC" and app.workspace.incident(int(number)):
+            app.active_incident_id = int(number)
+            app.switch_mode("incident")
+        elif prefix == "DEC":
+            table = self.query_one("#decisions", KeyTable)
+            self.status_filter, self.link_filter = None, None
+            self.query_one("#decision-search", Input).value = ""
+            self.reload()
+            while number not in [str(k) for k in self._hits[: self._shown]] and self._shown < len(self._hits):
+                self._append_page()
+            if number in [str(k) for k in self._hits[: self._shown]]:
+                table.move_cursor(row=table.get_row_index(number))
+        else:
+            self.notify(f"{target} no longer exists", severity="warning")
+
+    def action_edit(self) -> None:
+        decision = self.selected()
+        if decision is None:
+            return
+        workspace = self.app.workspace
+        prefill = {name: getattr(decision, name) for name in ("title", "context", "decision", "alternatives",
+                                                               "consequences", "owner")}
+        prefill["status"] = decision.status.value if decision.status is not DecisionStatus.SUPERSEDED else "accepted"
+        prefill["links"] = decision.links_label()
+        form = decision_form(f"Edit {decision.key}", prefill,
+                             lambda values: workspace.edit_decision(decision.id, **values), workspace.author)
+        self.app.push_screen(form, self.app.after_save)
+
+    def action_supersede(self) -> None:
+        decision = self.selected()
+        if decision is None:
+            return
+        if decision.superseded_by:
+            self.notify(f"{decision.key} is already superseded by DEC-{decision.superseded_by}", severity="warning")
+            return
+        workspace = self.app.workspace
+        prefill = {"title": decision.title, "context": f"Supersedes {decision.key}: {decision.context}"[:5000],
+                   "links": decision.links_label()}
+        form = decision_form(f"Supersede {decision.key} with a new decision", prefill,
+                             lambda values: workspace.supersede(decision.id, **values), workspace.author)
+        self.app.push_screen(form, self.app.after_save)
+
+    def action_copy_log(self) -> None:
+        self.app.copy_text(decision_log(self.app.workspace.decisions_newest_first()), "Decision log")
+
+    def action_export_madr(self) -> None:
+        default = str(self.app.workspace.store.path.parent / "decisions")
+
+        def submit(folder: str):
+            target = Path(folder.strip() or default).expanduser()
+            if target.exists() and not target.is_dir():
+                raise InputError({"text": f"{target} is not a folder"})
+            try:
+                return write_madr_dir(self.app.workspace.decisions_newest_first(), target), target
+            except OSError as error:
+                raise InputError({"text": f"cannot write to {target}: {error.strerror}"}) from None
+
+        def written(result) -> None:
+            if result is not None:
+                files, target = result
+                self.notify(Text(f"Wrote {len(files)} MADR file(s) to {target}"))
+
+        self.app.push_screen(prompt("Export decisions as MADR files", "Folder", submit, value=default), written)

@@ -1,0 +1,237 @@
+"""Modal screens: a generic form with errors next to its fields, confirmation, choice, text editor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets.option_list import Option
+
+from octotui.core.service import InputError
+from octotui.core.store import StoreError
+from octotui.ui.widgets import FieldError
+
+
+class FormBody(VerticalScroll, can_focus=False):
+    """Scrolls a long form; focus goes to the fields, never to the container."""
+
+
+@dataclass
+class FormField:
+    name: str
+    label: str
+    value: str = ""
+    kind: Literal["input", "select"] = "input"
+    options: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    placeholder: str = ""
+
+
+class FormScreen(ModalScreen[Any]):
+    """Fields in order, Tab between them; errors appear under the field; nothing typed is lost on error."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Leave the form without saving"),
+        Binding("ctrl+s", "save", "Save", id="form.save", tooltip="Save the form"),
+    ]
+
+    def __init__(self, title: str | Text, fields: list[FormField], submit: Callable[[dict[str, str]], Any], *,
+                 enter_advances: bool = False, confirm_discard: bool = False, hint: str = "",
+                 on_change: Callable[[FormScreen, str, str], None] | None = None) -> None:
+        super().__init__()
+        self.form_title = title if isinstance(title, Text) else Text(title)
+        self.fields = fields
+        self.submit = submit
+        self.enter_advances = enter_advances
+        self.confirm_discard = confirm_discard
+        self.hint = hint or ("Enter: next field · Enter on the last field or Ctrl+S: save · Esc: cancel" if enter_advances
+                             else "Tab: next field · Enter: save · Esc: cancel")
+        self.on_change = on_change
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="form"):
+            yield Static(self.form_title, classes="form-title")
+            with FormBody(classes="form-body"):
+                for spec in self.fields:
+                    yield Label(spec.label, classes="form-label")
+                    if spec.kind == "select":
+                        yield Select(list(spec.options), value=spec.value or Select.NULL, allow_blank=False,
+                                     id=f"f-{spec.name}")
+                    else:
+                        yield Input(value=spec.value, placeholder=spec.placeholder, id=f"f-{spec.name}")
+                    yield FieldError(id=f"e-{spec.name}", classes="field-error")
+            yield FieldError(id="e-_form", classes="field-error")
+            yield Static(Text(self.hint, style="dim"), classes="form-hint")
+
+    def on_mount(self) -> None:
+        for error in self.query(FieldError):
+            error.display = False
+        self._initial = self.values()
+        self.query_one(f"#f-{self.fields[0].name}").focus()
+
+    def values(self) -> dict[str, str]:
+        values = {}
+        for spec in self.fields:
+            widget = self.query_one(f"#f-{spec.name}")
+            value = widget.value
+            values[spec.name] = "" if value is Select.NULL else str(value)
+        return values
+
+    def set_value(self, name: str, value: str) -> None:
+        widget = self.query_one(f"#f-{name}")
+        widget.value = value
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        name = (event.input.id or "")[2:]
+        self.query_one(f"#e-{name}", FieldError).show("")
+        if self.on_change is not None:
+            self.on_change(self, name, event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        names = [spec.name for spec in self.fields]
+        name = (event.input.id or "")[2:]
+        if self.enter_advances and name in names and names.index(name) < len(names) - 1:
+            self.focus_next()
+        else:
+            self.action_save()
+
+    def action_save(self) -> None:
+        for error in self.query(FieldError):
+            error.show("")
+        try:
+            result = self.submit(self.values())
+        except InputError as error:
+            known = {spec.name for spec in self.fields}
+            first = None
+            for name, message in error.errors.items():
+                target = name if name in known else "_form"
+                self.query_one(f"#e-{target}", FieldError).show(message)
+                first = first or (name if name in known else None)
+            if first:
+                self.query_one(f"#f-{first}").focus()
+            return
+        except StoreError as error:
+            self.query_one("#e-_form", FieldError).show(error.message)
+            return
+        self.dismiss(result)
+
+    def action_cancel(self) -> None:
+        if self.confirm_discard and self.values() != self._initial:
+            def decide(discard: bool | None) -> None:
+                if discard:
+                    self.dismiss(None)
+            self.app.push_screen(ConfirmScreen("Throw away what you typed?", yes="Discard", no="Keep editing"), decide)
+            return
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question. `y`/Enter answers yes; `n`/Escape answers no."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Answer yes"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="Answer no"),
+    ]
+
+    def __init__(self, question: str | Text, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self.question = question if isinstance(question, Text) else Text(question)
+        self.yes, self.no = yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, classes="dialog-question")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self.yes} (y)", variant="primary", id="yes")
+                yield Button(f"{self.no} (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """Pick one of a few options (status, severity, role); Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="choice.cancel", tooltip="Close without choosing")]
+
+    def __init__(self, title: str, choices: Sequence[tuple[str, str]], current: str | None = None) -> None:
+        super().__init__()
+        self.title_text, self.choices, self.current = title, choices, current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.title_text, style="bold"), classes="dialog-question")
+            yield OptionList(*[Option(Text(label), id=value) for value, label in self.choices], id="choices")
+
+    def on_mount(self) -> None:
+        options = self.query_one("#choices", OptionList)
+        values = [value for value, _ in self.choices]
+        if self.current in values:
+            options.highlighted = values.index(self.current)
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class EditTextScreen(ModalScreen[str | None]):
+    """Edit a longer text (a template before copying). Ctrl+S keeps it; Escape asks before discarding."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Keep edit", id="edit.save", tooltip="Keep this text"),
+        Binding("escape", "cancel", "Cancel", id="edit.cancel", tooltip="Leave without keeping the edit"),
+    ]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text, self.initial = title, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="form wide"):
+            yield Static(Text(self.title_text, style="bold"), classes="form-title")
+            yield TextArea(self.initial, id="editor", soft_wrap=True)
+            yield Static(Text("Ctrl+S: keep this text · Esc: cancel", style="dim"), classes="form-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#editor", TextArea).focus()
+
+    def action_save(self) -> None:
+        self.dismiss(self.query_one("#editor", TextArea).text)
+
+    def action_cancel(self) -> None:
+        if self.query_one("#editor", TextArea).text == self.initial:
+            self.dismiss(None)
+            return
+
+        def decide(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+        self.app.push_screen(ConfirmScreen("Throw away your edit?", yes="Discard", no="Keep editing"), decide)
+
+
+def prompt(title: str, label: str, submit: Callable[[str], Any], value: str = "", placeholder: str = "") -> FormScreen:
+    """A one-field form (an N/A reason, a note, a timeline note): every message shows under its one field."""
+
+    def submit_one(values: dict[str, str]) -> Any:
+        try:
+            return submit(values["text"])
+        except InputError as error:
+            raise InputError({"text": "; ".join(error.errors.values())}) from None
+
+    return FormScreen(title, [FormField("text", label, value=value, placeholder=placeholder)], submit_one)
