@@ -76,13 +76,13 @@ def load_templates(override_dir: Path | None = None) -> dict[str, CommsTemplate]
 
 def fill(template: CommsTemplate, values: dict[str, str]) -> Filled:
     body = Template(template.body)
-    missing = [name for name in body.get_identifiers() if not values.get(name, "").strip()]
-    complete = {name: visible(values[name]) if name not in missing else MISSING.format(name)
-                for name in body.get_identifiers()}
-    for name, value in values.items():
-        # Composite values (field lists) carry their own markers; report what they lack too.
+    used = body.get_identifiers()
+    missing = [name for name in used if not values.get(name, "").strip()]
+    complete = {name: visible(values[name]) if name not in missing else MISSING.format(name) for name in used}
+    for name in used:
+        # Composite values (the guide's field lists) carry their own markers; report what they lack too.
         if name.endswith("_fields"):
-            missing += [m for m in re.findall(r"⟦(\w+)⟧", value) if m not in missing]
+            missing += [m for m in re.findall(r"⟦(\w+)⟧", values.get(name, "")) if m not in missing]
     return Filled(template, body.safe_substitute(complete), missing)
 
 

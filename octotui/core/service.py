@@ -6,6 +6,7 @@ processes on one file never lose each other's writes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -328,7 +329,7 @@ class Workspace:
             left = run.time_left(index, now)
             if target is ItemState.DONE and item.timing and item.timing.kind == "window" and left and left > timedelta(0):
                 if not confirm_early:
-                    minutes = int(left.total_seconds() // 60) + 1
+                    minutes = math.ceil(left.total_seconds() / 60)
                     raise NeedsConfirmation(f"The {item.timing.phrase[4:]} window has about {minutes} min left. Check it anyway (recorded as early)?")
                 early = True
             run.set_state(index, target, self.author, now, reason=text, early=early)

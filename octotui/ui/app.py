@@ -104,6 +104,7 @@ class OctoApp(App[int]):
         Binding("q,ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit: every change is already saved"),
     ]
 
+    cursor_blink = True  # tests and screenshots freeze it
     revision: reactive[int] = reactive(0)
     selected_release_id: reactive[int | None] = reactive(None)
     active_incident_id: reactive[int | None] = reactive(None)

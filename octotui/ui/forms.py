@@ -73,6 +73,8 @@ class FormScreen(ModalScreen[Any]):
         for error in self.query(FieldError):
             error.display = False
         self._initial = self.values()
+        for field_input in self.query(Input):
+            field_input.cursor_blink = self.app.cursor_blink
         self.query_one(f"#f-{self.fields[0].name}").focus()
 
     def values(self) -> dict[str, str]:

@@ -135,6 +135,9 @@ class FilterInput(Input):
 
     BINDINGS = [Binding("escape", "clear", "Clear filter", id="filter.clear", tooltip="Clear the filter and go back to the list")]
 
+    def on_mount(self) -> None:
+        self.cursor_blink = getattr(self.app, "cursor_blink", True)
+
     def action_clear(self) -> None:
         self.value = ""
         self.display = False

@@ -1,0 +1,96 @@
+"""Shared fixtures: a frozen clock, a fixed author and zone, temp databases, and app factories."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+# Deterministic output everywhere: times in UTC, a fixed author, no personal config file.
+os.environ["TZ"] = "UTC"
+time.tzset()
+os.environ["OCTOTUI_USER"] = "tester"
+os.environ["OCTOTUI_CONFIG"] = "/nonexistent/octotui-test-config.toml"
+os.environ.pop("OCTOTUI_DB", None)
+os.environ.pop("DISPLAY", None)  # no system clipboard: the copy chain must say so honestly
+os.environ.pop("WAYLAND_DISPLAY", None)
+
+from octotui.core.clock import FrozenClock  # noqa: E402
+from octotui.core.comms import load_templates  # noqa: E402
+from octotui.core.demo import load_demo  # noqa: E402
+from octotui.core.playbook import load_playbook  # noqa: E402
+from octotui.core.service import Workspace  # noqa: E402
+from octotui.core.store import Store  # noqa: E402
+
+FROZEN_AT = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parent.parent
+SEED = REPO.parent / "shared" / "seed" / "octoacme-release-and-deployment.md"
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(FROZEN_AT)
+
+
+@pytest.fixture(scope="session")
+def playbook():
+    return load_playbook()
+
+
+@pytest.fixture(scope="session")
+def templates():
+    return load_templates()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "octotui.json"
+
+
+@pytest.fixture
+def workspace(db_path: Path, playbook, clock) -> Workspace:
+    return Workspace(Store(db_path), playbook, clock=clock, author="tester")
+
+
+@pytest.fixture
+def demo_workspace(workspace: Workspace) -> Workspace:
+    load_demo(workspace)
+    return workspace
+
+
+@pytest.fixture
+def make_app(templates):
+    """An OctoApp on a workspace, with the cursor blink frozen and no demo offer."""
+    from octotui.ui.app import OctoApp
+
+    def factory(workspace: Workspace, **kwargs) -> OctoApp:
+        kwargs.setdefault("offer_demo", False)
+        app = OctoApp(workspace, templates, **kwargs)
+        app.cursor_blink = False
+        return app
+
+    return factory
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture
+def golden():
+    """Compare text with tests/golden/NAME; `UPDATE_GOLDEN=1 pytest` rewrites the files (then review the diff)."""
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if os.environ.get("UPDATE_GOLDEN"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        assert path.exists(), f"missing golden file {path}: run with UPDATE_GOLDEN=1 and review it"
+        assert text == path.read_text(encoding="utf-8")
+
+    return check
+
+
+AWKWARD = "[bold]x[/] [/] \x1b[31mred\x1b]52;c;AAAA\x07 | # not a heading *star* `tick` مرحبا e\u0301 🚀\n## line two"

@@ -1,0 +1,119 @@
+"""The command line: one clear line on stderr and exit 2 for anything a person can get wrong."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from octotui.cli import main, resolve_db_path
+from octotui.core.demo import load_demo
+
+
+def run(*args, env=None, cwd=None):
+    return subprocess.run([sys.executable, "-m", "octotui", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})}, cwd=cwd)
+
+
+def test_version():
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.startswith("octotui 0.")
+
+
+@pytest.mark.parametrize("args", [["--bogus"], ["--clipboard", "carrier-pigeon"], ["export", "--format", "pdf"]])
+def test_bad_flags_are_one_line_and_exit_2(args, tmp_path):
+    result = run("--db", str(tmp_path / "db.json"), *args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("octotui: ") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--playbook", "/nonexistent/guide.md"], "/nonexistent/guide.md: playbook not found or not a file"),
+    (["--templates", "/nonexistent/t"], "/nonexistent/t: templates folder not found"),
+])
+def test_unreadable_paths(args, message, tmp_path):
+    result = run("--db", str(tmp_path / "db.json"), *args)
+    assert result.returncode == 2 and result.stderr.strip() == f"octotui: {message}"
+
+
+def test_db_that_is_a_directory_or_corrupt_or_newer(tmp_path):
+    result = run("--db", str(tmp_path), "export", "--list")
+    assert result.returncode == 2 and "is a directory" in result.stderr
+    corrupt = tmp_path / "bad.json"
+    corrupt.write_text("{nope")
+    result = run("--db", str(corrupt), "export", "--list")
+    assert result.returncode == 2 and "not valid JSON" in result.stderr and corrupt.read_text() == "{nope"
+    newer = tmp_path / "new.json"
+    newer.write_text(json.dumps({"meta": {"1": {"schema": 99}}}))
+    result = run("--db", str(newer), "export", "--list")
+    assert result.returncode == 2 and "newer octotui" in result.stderr
+
+
+def test_db_flag_beats_env_which_beats_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("OCTOTUI_DB", str(tmp_path / "env.json"))
+    assert resolve_db_path(str(tmp_path / "flag.json")) == tmp_path / "flag.json"
+    assert resolve_db_path(None) == tmp_path / "env.json"
+    monkeypatch.delenv("OCTOTUI_DB")
+    assert resolve_db_path(None).name == "octotui.json"
+
+
+def test_check_loads_everything_headless(tmp_path):
+    result = run("--check")
+    assert result.returncode == 0, result.stderr
+    assert "5 checklists" in result.stdout and "templates: 8" in result.stdout and "styles: loaded" in result.stdout
+
+
+@pytest.fixture
+def demo_db(tmp_path, workspace):
+    load_demo(workspace)
+    return str(workspace.store.path)
+
+
+def test_export_list_and_templates(demo_db, tmp_path):
+    listing = run("--db", demo_db, "export", "--list")
+    assert listing.returncode == 0 and "incident-update\tincident" in listing.stdout
+    update = run("--db", demo_db, "export", "incident-update", "--incident", "INC-1")
+    assert update.returncode == 0 and update.stdout.startswith("[P1] INC-1 update: Checkout errors after 2.4.0")
+    notes = run("--db", demo_db, "export", "release-notes", "--release", "2.4.0")
+    assert notes.returncode == 0 and "Release name / number: 2.4.0 — Saved carts" in notes.stdout
+    assert "missing values" in notes.stderr
+    out = tmp_path / "notes.md"
+    written = run("--db", demo_db, "export", "release-notes", "--release", "REL-2", "-o", str(out))
+    assert written.returncode == 0 and out.read_text() == notes.stdout
+    assert oct(os.stat(out).st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["export", "nope", "--release", "REL-1"], "unknown template 'nope'"),
+    (["export", "release-notes", "--release", "9.9.9"], "unknown release '9.9.9'"),
+    (["export", "incident-update", "--incident", "INC-42"], "unknown incident 'INC-42'"),
+    (["export", "incident-update"], "needs --incident"),
+    (["export"], "export needs a template name"),
+    (["export", "decisions", "--format", "madr"], "--format madr needs -o DIR"),
+])
+def test_export_mistakes(demo_db, args, message):
+    result = run("--db", demo_db, *args)
+    assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_export_decisions(demo_db, tmp_path):
+    log = run("--db", demo_db, "export", "decisions")
+    assert log.returncode == 0 and log.stdout.startswith("# OctoAcme Decision Log")
+    madr = run("--db", demo_db, "export", "decisions", "--format", "madr", "-o", str(tmp_path / "adr"))
+    assert madr.returncode == 0 and len(list((tmp_path / "adr").glob("*.md"))) == 3
+
+
+def test_export_copy_without_any_clipboard_writes_the_file(demo_db):
+    result = run("--db", demo_db, "export", "incident-update", "--incident", "INC-1", "--copy",
+                 env={"DISPLAY": ""})
+    assert result.returncode == 0
+    fallback = os.path.join(os.path.dirname(demo_db), "octotui-clipboard.md")
+    assert "saved to " + fallback in result.stderr or "Saved to " + fallback in result.stderr
+    assert open(fallback).read().startswith("[P1] INC-1 update")
+
+
+def test_main_returns_2_not_raises(tmp_path, capsys):
+    assert main(["--db", str(tmp_path / "x.json"), "--playbook", str(tmp_path)]) == 2
+    assert "playbook not found" in capsys.readouterr().err

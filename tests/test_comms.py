@@ -1,0 +1,154 @@
+"""Templates filled from live state: golden files with full, sparse and awkward data; honest clipboard."""
+
+import os
+import stat
+import sys
+from datetime import timedelta
+
+import pytest
+
+from conftest import AWKWARD
+from octotui.core.clipboard import copy_native, copy_text
+from octotui.core.comms import MISSING, TemplateError, fill, load_templates, parse_template, render
+from octotui.core.service import RunRef
+
+RELEASE_TEMPLATES = ["release-notes", "release-announcement", "rollback-notice"]
+INCIDENT_TEMPLATES = ["incident-initial", "incident-update", "incident-resolution", "escalation", "postmortem"]
+
+
+def test_all_required_templates_exist(templates):
+    assert set(RELEASE_TEMPLATES + INCIDENT_TEMPLATES) <= set(templates)
+
+
+def full_release(workspace):
+    release = workspace.create_release(version="2.4.0", title="Saved carts", captain="maria", target_date="2026-11-28")
+    workspace.set_release_notes(release.id, {"summary": "Carts survive logout", "notable_changes": "- Saved carts\n- Faster cart page",
+                                             "migration_steps": "None", "known_issues": "Safari 15 shows an old badge"})
+    return workspace.release(release.id)
+
+
+def full_incident(workspace, clock):
+    incident = workspace.start_incident("Checkout errors", "P1", started_at=clock.now() - timedelta(minutes=20),
+                                        impact="3% of checkouts fail")
+    workspace.assign_role(incident.id, "comms", "devi")
+    workspace.assign_role(incident.id, "tech", "sam")
+    workspace.set_current_actions(incident.id, "Rolling out the hotfix")
+    clock.advance(minutes=5)
+    workspace.set_status(incident.id, "Identified")
+    workspace.add_note(incident.id, "Coupon rounding bug found")
+    workspace.record_decision(title="Fix forward", decision="Ship 2.4.1 instead of rolling back", links=incident.key)
+    workspace.change_item(RunRef("incident", incident.id, "escalation"), 0, "toggle")
+    clock.advance(minutes=10)
+    workspace.set_status(incident.id, "Mitigated")
+    clock.advance(minutes=30)
+    workspace.set_status(incident.id, "Resolved")
+    return workspace.incident(incident.id)
+
+
+@pytest.mark.parametrize("name", RELEASE_TEMPLATES)
+def test_release_templates_full(workspace, templates, golden, name):
+    release = full_release(workspace)
+    if name == "rollback-notice":
+        for index in range(6):
+            workspace.change_item(RunRef("release", release.id, "gate"), index, "toggle")
+        for index in range(3):
+            workspace.change_item(RunRef("release", release.id, "deployment"), index, "toggle")
+        incident = workspace.start_incident("5xx after deploy", "P1", release_id=release.id)
+        release = workspace.start_rollback(release.id, f"5xx spike ({incident.key})")
+    filled = render(templates[name], release, workspace)
+    golden(f"{name}.full.md", filled.text)
+
+
+@pytest.mark.parametrize("name", RELEASE_TEMPLATES)
+def test_release_templates_sparse_mark_what_is_missing(workspace, templates, golden, name):
+    release = workspace.create_release(version="0.1.0", title="First")
+    filled = render(templates[name], release, workspace)
+    golden(f"{name}.sparse.md", filled.text)
+    assert filled.missing, "a sparse release must report missing values"
+    for key in filled.missing:
+        assert MISSING.format(key) in filled.text
+
+
+@pytest.mark.parametrize("name", INCIDENT_TEMPLATES)
+def test_incident_templates_full(workspace, templates, golden, clock, name):
+    incident = full_incident(workspace, clock)
+    golden(f"{name}.full.md", render(templates[name], incident, workspace).text)
+
+
+@pytest.mark.parametrize("name", INCIDENT_TEMPLATES)
+def test_incident_templates_sparse(workspace, templates, golden, name):
+    incident = workspace.start_incident("Something is off", "P3")
+    filled = render(templates[name], incident, workspace)
+    golden(f"{name}.sparse.md", filled.text)
+
+
+@pytest.mark.parametrize("name", RELEASE_TEMPLATES + INCIDENT_TEMPLATES)
+def test_awkward_text_is_kept_and_escapes_never_pass(workspace, templates, clock, name):
+    release = workspace.create_release(version="1.0.0", title=AWKWARD)
+    workspace.set_release_notes(release.id, {"summary": AWKWARD})
+    incident = workspace.start_incident(AWKWARD, "P1", impact=AWKWARD)
+    owner = workspace.release(release.id) if templates[name].context == "release" else workspace.incident(incident.id)
+    text = render(templates[name], owner, workspace).text
+    assert "\x1b" not in text and "\x07" not in text
+    assert "[bold]x[/] [/]" in text and "مرحبا" in text and "🚀" in text
+
+
+def test_edited_text_wins_and_is_kept(workspace, templates):
+    release = full_release(workspace)
+    workspace.set_comms_text("release", release.id, "release-notes", "My own words")
+    filled = render(templates["release-notes"], workspace.release(release.id), workspace)
+    assert filled.text == "My own words" and filled.edited
+
+
+def test_templates_cannot_run_code():
+    template = parse_template("t", "<!-- octotui: title=T; context=release -->\n${__import__('os')} $title {{ 7*7 }} $$ $5")
+    filled = fill(template, {"title": "ok"})
+    assert filled.text == "${__import__('os')} ok {{ 7*7 }} $ $5"
+
+
+def test_team_templates_override_and_bad_ones_are_reported(tmp_path):
+    (tmp_path / "release-notes.md").write_text("<!-- octotui: title=Ours; context=release -->\nNotes for $version\n")
+    templates = load_templates(tmp_path)
+    assert templates["release-notes"].title == "Ours" and "incident-update" in templates
+    (tmp_path / "broken.md").write_text("no header\n")
+    with pytest.raises(TemplateError, match="broken.md:1"):
+        load_templates(tmp_path)
+
+
+# -- clipboard ----------------------------------------------------------------------------------
+FAILING_BACKEND = [sys.executable, "-c", "import sys; sys.stderr.write('Error: Can\\'t open display: (null)'); sys.exit(1)"]
+HANGING_BACKEND = [sys.executable, "-c", "import time; time.sleep(30)"]
+LYING_BACKEND = [sys.executable, "-c", "import sys; sys.exit(4)"]  # "copied", but paste gave something else
+
+
+@pytest.mark.parametrize(("backend", "reason"), [(FAILING_BACKEND, "Can't open display"),
+                                                 (HANGING_BACKEND, "did not answer"),
+                                                 (LYING_BACKEND, "could not be confirmed")])
+def test_a_bad_backend_is_not_believed_and_the_file_is_written(tmp_path, capfd, backend, reason):
+    sent = []
+    outcome = copy_text("hello", "auto", tmp_path / "clip.md", send_osc52=lambda text: sent.append(text) or True,
+                        command=backend, timeout=1.0)
+    assert sent == ["hello"]
+    assert not outcome.native and outcome.osc52 and outcome.file == tmp_path / "clip.md"
+    assert (tmp_path / "clip.md").read_text() == "hello"
+    assert stat.S_IMODE(os.stat(tmp_path / "clip.md").st_mode) == 0o600
+    assert outcome.message().startswith(f"Sent to terminal clipboard (OSC 52); also saved to {tmp_path / 'clip.md'}")
+    assert reason in outcome.message()
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == "", "a backend must never write onto the terminal"
+
+
+def test_a_confirmed_copy_says_copied(tmp_path):
+    outcome = copy_text("hello", "auto", tmp_path / "clip.md", send_osc52=lambda text: True,
+                        command=[sys.executable, "-c", "import sys; sys.stdin.read()"])
+    assert outcome.native and outcome.file is None
+    assert outcome.message() == "Copied to clipboard (and sent via OSC 52)"
+
+
+def test_no_display_means_no_native_attempt():
+    assert copy_native("x") == (False, "no display")  # conftest removed DISPLAY
+
+
+def test_file_mode_only_writes_the_file(tmp_path):
+    outcome = copy_text("hello", "file", tmp_path / "clip.md", send_osc52=lambda text: pytest.fail("no OSC 52"))
+    assert outcome.message() == f"Saved to {tmp_path / 'clip.md'}"

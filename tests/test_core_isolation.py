@@ -1,0 +1,23 @@
+"""The domain never imports Textual: proven in a clean interpreter."""
+
+import subprocess
+import sys
+
+CORE_MODULES = ["octotui.core." + name for name in (
+    "clock", "text", "semver", "playbook", "models", "store", "settings", "service", "search", "comms",
+    "exports", "clipboard", "demo")] + ["octotui.cli"]
+
+
+def test_core_and_cli_import_without_textual():
+    code = ("import sys\n" + "".join(f"import {module}\n" for module in CORE_MODULES)
+            + "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+            + "print(','.join(bad))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "", f"core pulled in Textual: {result.stdout}"
+
+
+def test_the_ui_does_import_textual():
+    """The check above can fail: the UI package does bring Textual in."""
+    code = "import sys, octotui.ui.app; print('textual' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "True"

@@ -1,0 +1,221 @@
+"""The store: atomic, locked, versioned, and never overwriting what it cannot read."""
+
+import json
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from octotui.core.store import (
+    SCHEMA_VERSION,
+    Store,
+    StoreCorrupt,
+    StoreReadOnly,
+    StoreTooNew,
+    StoreUnavailable,
+    StoreWriteFailed,
+    move_aside,
+)
+
+WORKER = str(Path(__file__).with_name("store_worker.py"))
+
+
+def test_new_file_is_private_and_versioned(db_path):
+    Store(db_path)
+    assert stat.S_IMODE(os.stat(db_path).st_mode) == 0o600
+    assert json.loads(db_path.read_text())["meta"]["1"]["schema"] == SCHEMA_VERSION
+
+
+def test_writes_happen_only_in_transactions_and_persist(db_path):
+    store = Store(db_path)
+    with pytest.raises(RuntimeError):
+        store.db.table("x").insert({"a": 1})
+    with store.transaction() as db:
+        db.table("x").insert({"a": 1})
+    assert Store(db_path).table("x") == {"1": {"a": 1}}
+
+
+def test_a_failed_transaction_leaves_file_and_cache_unchanged(db_path):
+    store = Store(db_path)
+    with store.transaction() as db:
+        db.table("x").insert({"a": 1})
+    before = db_path.read_bytes()
+    with pytest.raises(ValueError), store.transaction() as db:
+        db.table("x").update({"a": 2}, doc_ids=[1])
+        raise ValueError("boom")
+    assert db_path.read_bytes() == before
+    assert store.table("x")["1"] == {"a": 1}
+
+
+def test_two_stores_on_one_file_see_each_other_and_do_not_reuse_ids(db_path):
+    first, second = Store(db_path), Store(db_path)
+    with first.transaction() as db:
+        assert db.table("x").insert({"by": "first"}) == 1
+    with second.transaction() as db:
+        assert db.table("x").insert({"by": "second"}) == 2  # TinyDB's cached next id was reset
+    with first.transaction() as db:
+        assert db.table("x").insert({"by": "first"}) == 3
+    assert len(second.table("x")) == 3
+
+
+def test_stale_temp_files_are_cleaned_at_start(db_path):
+    Store(db_path)
+    leftover = db_path.with_name(f".{db_path.name}.abc123.octotui-tmp")
+    leftover.write_text("{half")
+    Store(db_path)
+    assert not leftover.exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"{not json", b"[1, 2]", b'{"releases": [1]}', b'{"releases": {"1": 5}}',
+                                     b"\xff\xfe\x00garbage"])
+def test_corrupt_files_are_refused_and_never_touched(db_path, content):
+    db_path.write_bytes(content)
+    with pytest.raises(StoreCorrupt) as caught:
+        Store(db_path)
+    assert str(db_path) in str(caught.value)
+    assert db_path.read_bytes() == content
+
+
+def test_corrupt_message_says_where(db_path):
+    db_path.write_text('{"meta": {"1": {"schema": 1}},\n "releases": {"1": {"title": "x",}}}')
+    with pytest.raises(StoreCorrupt, match="line 2 column"):
+        Store(db_path)
+
+
+def test_move_aside_keeps_the_bad_file(db_path):
+    db_path.write_text("{broken")
+    moved = move_aside(db_path)
+    assert moved.read_text() == "{broken" and ".corrupt-" in moved.name
+    Store(db_path)  # starts fresh
+
+
+def test_newer_schema_is_refused_and_left_untouched(db_path):
+    content = json.dumps({"meta": {"1": {"schema": SCHEMA_VERSION + 1}}})
+    db_path.write_text(content)
+    with pytest.raises(StoreTooNew, match="newer octotui"):
+        Store(db_path)
+    assert db_path.read_text() == content
+
+
+def test_old_schema_is_migrated_with_a_backup_first(db_path):
+    original = json.dumps({"_default": {}, "releases": {}})
+    db_path.write_text(original)
+    store = Store(db_path)
+    assert store.schema == SCHEMA_VERSION
+    assert store.backup_path is not None and store.backup_path.read_text() == original
+    assert stat.S_IMODE(os.stat(store.backup_path).st_mode) == 0o600
+
+
+def test_a_directory_is_not_a_database(tmp_path):
+    with pytest.raises(StoreUnavailable, match="is a directory"):
+        Store(tmp_path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_read_only_location_opens_read_only(tmp_path):
+    path = tmp_path / "ro" / "db.json"
+    Store(path)
+    path.parent.chmod(0o500)
+    path.chmod(0o400)
+    try:
+        store = Store(path)
+        assert store.read_only
+        with pytest.raises(StoreReadOnly):
+            with store.transaction():
+                pass
+    finally:
+        path.parent.chmod(0o700)
+
+
+def test_read_only_flag_refuses_writes_and_keeps_file(db_path, monkeypatch):
+    Store(db_path)
+    before = db_path.read_bytes()
+    monkeypatch.setattr(os, "access", lambda *_args, **_kwargs: False)
+    store = Store(db_path)
+    assert store.read_only
+    with pytest.raises(StoreReadOnly), store.transaction():
+        pass
+    assert db_path.read_bytes() == before
+
+
+def test_a_failed_write_keeps_the_old_file(db_path, monkeypatch):
+    store = Store(db_path)
+    with store.transaction() as db:
+        db.table("x").insert({"a": 1})
+    before = db_path.read_bytes()
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(StoreWriteFailed, match="disk full"), store.transaction() as db:
+        db.table("x").insert({"a": 2})
+    monkeypatch.undo()
+    assert db_path.read_bytes() == before
+    assert store.table("x") == {"1": {"a": 1}}
+    assert not list(db_path.parent.glob("*.octotui-tmp"))
+
+
+def test_file_size_limit_in_a_real_process(tmp_path):
+    """`ulimit -f`: the write fails (EFBIG), the message is clear, the old file stays whole."""
+    path = tmp_path / "db.json"
+    store = Store(path)
+    with store.transaction() as db:
+        db.table("x").insert({"a": "small"})
+    before = path.read_bytes()
+    code = (
+        "import resource, sys\n"
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({len(before) + 100}, {len(before) + 100}))\n"
+        "from octotui.core.store import Store, StoreWriteFailed\n"
+        f"store = Store({str(path)!r})\n"
+        "try:\n"
+        "    with store.transaction() as db:\n"
+        "        db.table('x').insert({'a': 'y' * 10000})\n"
+        "except StoreWriteFailed as error:\n"
+        "    print(error.message)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "disk full or file size limit" in result.stdout, result.stderr
+    assert path.read_bytes() == before
+
+
+def test_sigkill_during_writes_never_corrupts_or_loses_acknowledged_writes(tmp_path):
+    """50 kills at random moments of a writer: the file always parses and holds every acknowledged write."""
+    path = tmp_path / "db.json"
+    randomizer = random.Random(1234)
+    acknowledged: set[int] = set()
+    for _kill in range(50):
+        process = subprocess.Popen([sys.executable, WORKER, "writer", str(path)], stdout=subprocess.PIPE, text=True)
+        target = randomizer.randint(1, 15)
+        for seen, line in enumerate(process.stdout, start=1):
+            acknowledged.add(int(line))
+            if seen >= target:
+                break
+        process.send_signal(signal.SIGKILL)  # usually in the middle of the next write
+        process.wait()
+        process.stdout.close()
+        data = json.loads(path.read_text())  # parses after every kill
+        stored = {doc["n"] for doc in data["events"].values()}
+        assert acknowledged <= stored, f"lost acknowledged writes: {sorted(acknowledged - stored)[:5]}"
+    assert len(acknowledged) >= 50
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path):
+    path = tmp_path / "db.json"
+    Store(path)
+    count = 150
+    processes = [subprocess.Popen([sys.executable, WORKER, "pair", str(path), name, str(count)],
+                                  stdout=subprocess.PIPE, text=True) for name in ("a", "b")]
+    for process in processes:
+        assert process.communicate(timeout=120)[0].strip() == "done"
+    data = json.loads(path.read_text())
+    events = list(data["events"].values())
+    assert len(events) == 2 * count
+    assert {(e["by"], e["n"]) for e in events} == {(name, n) for name in "ab" for n in range(count)}
+    seen = data["shared"]["1"]["seen"]
+    assert sorted(seen) == sorted(f"{name}-{n}" for name in "ab" for n in range(count))
