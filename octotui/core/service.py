@@ -121,8 +121,10 @@ class Workspace:
             self._all(model)
 
     def releases(self) -> list[Release]:
+        """By stage (board order), newest version first within a stage."""
         order = {stage: index for index, stage in enumerate(BOARD_ORDER)}
-        return sorted(self._all(Release).values(), key=lambda r: (order[r.stage], _version_key(r.version), r.id))
+        newest_first = sorted(self._all(Release).values(), key=lambda r: (_version_key(r.version), r.id), reverse=True)
+        return sorted(newest_first, key=lambda r: order[r.stage])
 
     def release(self, release_id: int) -> Release | None:
         return self._all(Release).get(release_id)

@@ -26,21 +26,20 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Key", "Action", "What it does")
-        seen = set()
-        rows = []
-        for key, active in self.target.active_bindings.items():
-            binding = active.binding
-            if (binding.action, binding.description) in seen or not binding.description:
-                continue
-            seen.add((binding.action, binding.description))
-            keys = ", ".join(self.app.get_key_display(Binding(k, binding.action)) for k in _keys_for(self.target, binding))
-            rows.append((keys or self.app.get_key_display(binding), binding.description, binding.tooltip or active.tooltip))
-        rows.append(("ctrl+p", "Command palette", "Every action of the app, by name"))
-        for keys, description, tooltip in rows:
-            table.add_row(Text(keys, style="bold"), Text(description), Text(tooltip or ""))
+        # The screen's own keys first (they win over a widget's, e.g. Enter on a table), then global ones.
+        groups: dict[tuple[str, str], list[str]] = {}
+        tooltips: dict[tuple[str, str], str] = {}
+        for node in (self.target, self.app, self.target.focused):
+            for binding in getattr(node, "BINDINGS", []) if node is not None else []:
+                if not isinstance(binding, Binding) or not binding.description:
+                    continue
+                ident = (binding.action, binding.description)
+                for key in binding.key.split(","):
+                    display = self.app.get_key_display(Binding(key.strip(), binding.action))
+                    if display not in groups.setdefault(ident, []):
+                        groups[ident].append(display)
+                tooltips.setdefault(ident, binding.tooltip)
+        for (_action, description), keys in groups.items():
+            table.add_row(Text(", ".join(keys), style="bold"), Text(description), Text(tooltips[(_action, description)]))
+        table.add_row(Text("ctrl+p", style="bold"), Text("Command palette"), Text("Every action of the app, by name"))
         table.focus()
-
-
-def _keys_for(screen: Screen, binding: Binding) -> list[str]:
-    return [key for key, active in screen.active_bindings.items()
-            if active.binding.action == binding.action and active.binding.description == binding.description]

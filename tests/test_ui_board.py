@@ -1,0 +1,114 @@
+"""Pilot tests: the release board and the app shell."""
+
+from octotui.core.service import Workspace
+from octotui.core.store import Store
+from octotui.ui.forms import ConfirmScreen, FormScreen
+from octotui.ui.widgets import FieldError
+
+
+def rows(app, table_id="#board"):
+    table = app.screen.query_one(table_id)
+    return [[getattr(cell, "plain", str(cell)) for cell in table.get_row_at(index)] for index in range(table.row_count)]
+
+
+async def test_new_release_form_validates_inline_then_saves_and_survives_restart(workspace, make_app, clock):
+    workspace.create_release(version="1.4.0", title="Existing")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("n")
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        assert app.focused.id == "f-version" and app.focused.value == "1.5.0"
+        app.focused.value = "1.4.0"
+        await pilot.press("tab", *"[bold]x[/] [/]", "enter")
+        assert app.screen is form, "nothing is saved until valid"
+        error = form.query_one("#e-version", FieldError)
+        assert error.display and "already exists" in str(error.render())
+        assert form.query_one("#f-title").value == "[bold]x[/] [/]", "what was typed is kept"
+        form.query_one("#f-version").value = "2.0.0"
+        await pilot.pause()
+        assert form.query_one("#f-type").value == "major", "type follows the version"
+        await pilot.press("enter")
+        assert not isinstance(app.screen, FormScreen)
+        assert ["REL-2", "2.0.0", "major", "[bold]x[/] [/]"] == rows(app)[0][:4]
+    # restart: the same board
+    again = make_app(Workspace(Store(workspace.store.path), workspace.playbook, clock=clock))
+    async with again.run_test(size=(120, 36)):
+        assert [row[:2] for row in rows(again)] == [["REL-2", "2.0.0"], ["REL-1", "1.4.0"]]
+
+
+async def test_escape_leaves_the_form_without_saving(workspace, make_app):
+    app = make_app(workspace)
+    async with app.run_test() as pilot:
+        await pilot.press("n", "tab", *"abc", "escape")
+        assert workspace.releases() == [] and not isinstance(app.screen, FormScreen)
+
+
+async def test_filter_edit_and_cancel(demo_workspace, make_app):
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("slash", *"carts")
+        assert [row[1] for row in rows(app)] == ["2.4.0"]
+        await pilot.press("enter", "e")
+        form = app.screen
+        form.query_one("#f-title").value = "Saved carts v2"
+        await pilot.press("enter")
+        assert demo_workspace.release(2).title == "Saved carts v2"
+        await pilot.press("c")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        assert demo_workspace.release(2).stage.value == "Cancelled"
+
+
+async def test_first_start_offers_demo_data_and_escape_starts_empty(workspace, make_app):
+    app = make_app(workspace, offer_demo=True)
+    async with app.run_test() as pilot:
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")
+        assert workspace.releases() == []
+    app = make_app(workspace, offer_demo=True)
+    async with app.run_test() as pilot:
+        await pilot.press("y")
+        assert len(workspace.releases()) == 8 and len(rows(app)) == 8
+
+
+async def test_narrow_terminal_keeps_the_board_usable(demo_workspace, make_app):
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(80, 24)):
+        table = app.screen.query_one("#board")
+        assert [column.label.plain for column in table.columns.values()] == ["ID", "Version", "Type", "Title", "Stage", "Done"]
+        assert sum(column.get_render_width(table) for column in table.columns.values()) <= 80
+
+
+async def test_help_lists_every_key_of_the_screen(demo_workspace, make_app):
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("question_mark")
+        keys = rows(app, "#help-keys")
+        descriptions = {row[1] for row in keys}
+        assert {"New", "Edit", "Open", "Filter", "Board", "Incident!", "Help", "Quit", "Command palette"} <= descriptions
+        await pilot.press("escape", "2", "f1")
+        assert {"Check", "N/A", "Note", "Undo"} <= {row[1] for row in rows(app, "#help-keys")}
+
+
+async def test_palette_offers_every_action_by_namespaced_name(demo_workspace, make_app):
+    from octotui.ui.app import COMMANDS
+    app = make_app(demo_workspace)
+    async with app.run_test() as pilot:
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert {"release: new", "incident: start", "decision: record", "comms: copy", "checklist: mark N/A"} <= set(titles)
+        assert all(":" in title for title in titles) and len(titles) == len(COMMANDS)
+        app.run_command("board", "new")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)
+
+
+def test_every_binding_has_an_id_and_a_tooltip():
+    from octotui.ui import app, decisions, forms, help, widgets
+    classes = [app.OctoApp, app.RecoveryApp, *app.OctoApp.MODES.values(), forms.FormScreen, forms.ConfirmScreen,
+               forms.ChoiceScreen, forms.EditTextScreen, help.HelpScreen, decisions.DecisionDetailScreen,
+               widgets.KeyTable, widgets.FilterInput]
+    bindings = [binding for cls in classes for binding in cls.BINDINGS]
+    assert len(bindings) > 60
+    missing = [binding.key for binding in bindings if not (binding.id and binding.tooltip)]
+    assert missing == []

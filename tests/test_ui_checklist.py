@@ -1,0 +1,199 @@
+"""Pilot tests: a release captain at the checklist screen."""
+
+import subprocess
+import sys
+from datetime import timedelta
+
+from octotui.core.models import ItemState, Stage
+from octotui.core.service import RunRef, Workspace
+from octotui.core.store import Store
+from octotui.ui.forms import ConfirmScreen, FormScreen
+
+
+def table_rows(app):
+    table = app.screen_stack[0].query_one("#checklist")  # the mode's screen, under any modal
+    return {table.coordinate_to_cell_key((i, 0)).row_key.value: [getattr(c, "plain", str(c)) for c in table.get_row_at(i)]
+            for i in range(table.row_count)}
+
+
+def select(app, key):
+    table = app.screen_stack[0].query_one("#checklist")
+    table.move_cursor(row=table.get_row_index(key))
+
+
+async def open_checklist(app, pilot, release_id):
+    app.selected_release_id = release_id
+    app.checklist_owner = ("release", release_id)
+    await pilot.press("2")
+
+
+async def test_check_na_note_undo_through_the_keys(workspace, make_app):
+    release = workspace.create_release(version="1.0.0", title="a")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_checklist(app, pilot, release.id)
+        assert app.focused.id == "checklist"
+        await pilot.press("space")
+        assert table_rows(app)["REL-1:gate:0"][0] == "[x]"
+        await pilot.press("j", "x")
+        assert isinstance(app.screen, FormScreen)
+        await pilot.press("enter")
+        assert "A reason is required" in str(app.screen.query_one("#e-text").render())
+        await pilot.press(*"[bold]docs[/]", "enter")
+        row = table_rows(app)["REL-1:gate:1"]
+        assert row[0] == "N/A"
+        detail = app.screen.query_one("#item-detail").render()
+        assert "N/A because: [bold]docs[/]" in str(detail)
+        await pilot.press("a", *"see ticket 42", "enter")
+        assert workspace.run(RunRef("release", 1, "gate")).items[1].note == "see ticket 42"
+        assert "note" in table_rows(app)["REL-1:gate:1"][-1]
+        await pilot.press("u")
+        assert workspace.run(RunRef("release", 1, "gate")).items[1].note == ""
+        run = workspace.run(RunRef("release", 1, "gate"))
+        assert [event.action for event in run.history] == ["done", "na", "note", "undo"]
+        assert "1/6" in str(app.screen.query_one("#checklist-heading").render()) or run.settled_count == 2
+
+
+async def test_gate_blocks_then_override_by_decision(workspace, make_app):
+    release = workspace.create_release(version="1.0.0", title="a")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_checklist(app, pilot, release.id)
+        select(app, "REL-1:deployment:2")
+        await pilot.press("space")
+        assert isinstance(app.screen, ConfirmScreen)
+        question = app.screen.question.plain
+        assert "cannot enter Staging" in question and "Passing CI and security scans" in question
+        await pilot.press("y")  # record an override decision
+        form = app.screen
+        assert form.query_one("#f-title").value.startswith("Override pre-release gate for REL-1")
+        form.query_one("#f-decision").value = "Hotfix can't wait; scans run after"
+        await pilot.press("ctrl+s")
+        assert workspace.release(1).gate_override == 1
+        await pilot.press("space")
+        assert workspace.release(1).stage is Stage.STAGING
+        await pilot.press("1")
+        board = app.screen.query_one("#board")
+        assert "gate overridden (DEC-1)" in board.get_row_at(0)[3].plain
+
+
+async def test_decision_log_item_prompts_for_a_decision(workspace, make_app):
+    release = workspace.create_release(version="1.0.0", title="a")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_checklist(app, pilot, release.id)
+        select(app, "REL-1:gate:5")
+        await pilot.press("space")
+        assert isinstance(app.screen, ConfirmScreen) and "Decision Log" in app.screen.question.plain
+        await pilot.press("y")
+        form = app.screen
+        assert form.query_one("#f-title").value.startswith("Key decisions documented in")
+        assert form.query_one("#f-links").value == "REL-1"
+        form.query_one("#f-decision").value = "Use feature flags"
+        await pilot.press("ctrl+s")
+        assert workspace.run(RunRef("release", 1, "gate")).items[5].decision_id == 1
+        assert "DEC-1" in table_rows(app)["REL-1:gate:5"][-1]
+        select(app, "REL-1:deployment:6")
+        await pilot.press("space", "n")  # skip: allowed and visible
+        assert workspace.release(1).runs["deployment"].items[6].decision_skipped
+
+
+async def test_monitoring_countdown_and_early_confirmation(workspace, make_app, clock):
+    release = workspace.create_release(version="1.0.1", title="fix", hotfix=True)
+    for index in range(6):
+        workspace.change_item(RunRef("release", release.id, "gate"), index, "toggle")
+    for index in range(9):
+        workspace.change_item(RunRef("release", release.id, "hotfix"), index, "toggle")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_checklist(app, pilot, release.id)
+        assert "30:00 left" in table_rows(app)["REL-1:hotfix:9"][-1]
+        clock.advance(minutes=12, seconds=30)
+        app.screen._tick()
+        assert "17:30 left" in table_rows(app)["REL-1:hotfix:9"][-1]
+        select(app, "REL-1:hotfix:9")
+        await pilot.press("space")
+        assert isinstance(app.screen, ConfirmScreen) and "18 min left" in app.screen.question.plain
+        await pilot.press("y")
+        item = workspace.release(1).runs["hotfix"].items[9]
+        assert item.state is ItemState.DONE and item.early
+        assert "early" in table_rows(app)["REL-1:hotfix:9"][-1]
+
+
+async def test_rollback_opens_the_rollback_run_and_offers_an_incident(workspace, make_app):
+    release = workspace.create_release(version="1.0.0", title="a")
+    for index in range(6):
+        workspace.change_item(RunRef("release", release.id, "gate"), index, "toggle")
+    for index in range(4):
+        workspace.change_item(RunRef("release", release.id, "deployment"), index, "toggle")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("r", *"error rate 4%", "enter")
+        assert workspace.release(1).stage is Stage.ROLLING_BACK
+        assert app.current_mode == "checklist" and "REL-1:rollback:0" in table_rows(app)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y", *"Errors after 1.0.0", "enter")
+        incident = workspace.incidents()[0]
+        assert incident.release_id == 1 and workspace.release(1).incident_ids == [incident.id]
+        assert app.current_mode == "incident"
+
+
+async def test_another_process_checking_an_item_shows_up(workspace, make_app):
+    release = workspace.create_release(version="1.0.0", title="a")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_checklist(app, pilot, release.id)
+        code = ("from octotui.core.playbook import load_playbook\n"
+                "from octotui.core.service import RunRef, Workspace\nfrom octotui.core.store import Store\n"
+                f"w = Workspace(Store({str(workspace.store.path)!r}), load_playbook(), author='other')\n"
+                "w.change_item(RunRef('release', 1, 'gate'), 3, 'toggle')\n")
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+        app.poll_store()  # what the one-second timer does
+        await pilot.pause()
+        assert table_rows(app)["REL-1:gate:3"][0] == "[x]"
+        await pilot.press("space")  # our own change on top of theirs: both kept
+    items = Workspace(Store(workspace.store.path), workspace.playbook).release(1).runs["gate"].items
+    assert items[3].by == "other" and items[0].by == "tester"
+
+
+async def test_restart_returns_to_the_same_run_and_row(workspace, make_app, clock):
+    release = workspace.create_release(version="1.0.0", title="a")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_checklist(app, pilot, release.id)
+        select(app, "REL-1:deployment:3")
+        await pilot.press("q")
+    again = make_app(Workspace(Store(workspace.store.path), workspace.playbook, clock=clock, author="tester"))
+    async with again.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert again.current_mode == "checklist"
+        assert again.screen.query_one("#checklist").selected_key() == "REL-1:deployment:3"
+
+
+async def test_long_and_hostile_notes_are_kept_and_shown_literally(workspace, make_app):
+    release = workspace.create_release(version="1.0.0", title="a")
+    app = make_app(workspace)
+    note = ("[link=http://x]click[/link] \x1b[2J " * 400)[:10_000]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_checklist(app, pilot, release.id)
+        await pilot.press("a")
+        app.screen.query_one("#f-text").value = note
+        await pilot.press("enter")
+        assert workspace.run(RunRef("release", 1, "gate")).items[0].note == note.strip()
+        detail = str(app.screen.query_one("#item-detail").render())
+        assert "[link=http://x]click[/link]" in detail and "\x1b" not in detail
+
+
+async def test_timeline_shows_checks_of_a_linked_hotfix(workspace, make_app, clock):
+    incident = workspace.start_incident("Down", "P0")
+    release = workspace.create_release(version="1.0.1", title="fix", hotfix=True, incident_id=incident.id)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3", "c")
+        rows = table_rows(app)
+        assert "INC-1:escalation:0" in rows and f"REL-{release.id}:hotfix:0" in rows
+        select(app, "INC-1:escalation:0")
+        await pilot.press("space")
+        assert workspace.incident(1).timeline[-1].kind == "checklist"
+        clock.advance(minutes=1)
+    assert timedelta(0) <= workspace.incident(1).elapsed(clock.now())
