@@ -111,7 +111,8 @@ def test_export_copy_without_any_clipboard_writes_the_file(demo_db):
     assert result.returncode == 0
     fallback = os.path.join(os.path.dirname(demo_db), "octotui-clipboard.md")
     assert "saved to " + fallback in result.stderr or "Saved to " + fallback in result.stderr
-    assert open(fallback).read().startswith("[P1] INC-1 update")
+    with open(fallback) as handle:
+        assert handle.read().startswith("[P1] INC-1 update")
 
 
 def test_main_returns_2_not_raises(tmp_path, capsys):

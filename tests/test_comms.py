@@ -6,8 +6,8 @@ import sys
 from datetime import timedelta
 
 import pytest
-
 from conftest import AWKWARD
+
 from octotui.core.clipboard import copy_native, copy_text
 from octotui.core.comms import MISSING, TemplateError, fill, load_templates, parse_template, render
 from octotui.core.service import RunRef

@@ -4,6 +4,7 @@ import os
 import stat
 
 from conftest import AWKWARD
+
 from octotui.core.exports import decision_log, madr, madr_filename, write_madr_dir
 
 

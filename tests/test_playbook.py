@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, SEED
+
 from octotui.core.playbook import PlaybookError, data_path, load_playbook, parse_playbook
 
 FIXTURE_SEED = REPO / "tests" / "fixtures" / "octoacme-release-and-deployment.md"

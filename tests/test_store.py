@@ -125,9 +125,8 @@ def test_read_only_location_opens_read_only(tmp_path):
     try:
         store = Store(path)
         assert store.read_only
-        with pytest.raises(StoreReadOnly):
-            with store.transaction():
-                pass
+        with pytest.raises(StoreReadOnly), store.transaction():
+            pass
     finally:
         path.parent.chmod(0o700)
 

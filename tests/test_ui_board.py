@@ -30,7 +30,7 @@ async def test_new_release_form_validates_inline_then_saves_and_survives_restart
         assert form.query_one("#f-type").value == "major", "type follows the version"
         await pilot.press("enter")
         assert not isinstance(app.screen, FormScreen)
-        assert ["REL-2", "2.0.0", "major", "[bold]x[/] [/]"] == rows(app)[0][:4]
+        assert rows(app)[0][:4] == ["REL-2", "2.0.0", "major", "[bold]x[/] [/]"]
     # restart: the same board
     again = make_app(Workspace(Store(workspace.store.path), workspace.playbook, clock=clock))
     async with again.run_test(size=(120, 36)):

@@ -21,7 +21,6 @@ from octotui.core.models import (
     MILESTONES,
     ROLES,
     ROLLBACK_FROM,
-    ChecklistItem,
     ChecklistRun,
     Decision,
     DecisionEdit,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
@@ -152,10 +153,8 @@ class OctoApp(App[int]):
             row = self.screen.query_one("#checklist").selected_key()
         state = {"mode": self.current_mode, "release": self.selected_release_id, "incident": self.active_incident_id,
                  "owner": list(self.checklist_owner) if self.checklist_owner else None, "row": row}
-        try:
+        with contextlib.suppress(StoreError):  # never block quitting on a convenience
             self.workspace.save_ui_state(state)
-        except StoreError:
-            pass  # never block quitting on a convenience
         self.exit()
 
     # -- data plumbing ----------------------------------------------------------------------
@@ -267,9 +266,9 @@ class OctoApp(App[int]):
                     at = parse_when(values["at"], workspace.now())
                 except ValueError as error:
                     raise InputError({"at": str(error)}) from None
-            return workspace.add_note(incident_id, values["text"], at=at)
+            return workspace.add_note(incident_id, values["note"], at=at)
 
-        fields = [FormField("text", f"Timeline note for INC-{incident_id}", placeholder="what happened"),
+        fields = [FormField("note", f"Timeline note for INC-{incident_id}", placeholder="what happened"),
                   FormField("at", "When (optional: '5 minutes ago', '14:05')", placeholder="now")]
         self.push_screen(FormScreen(f"Timeline note — INC-{incident_id}", fields, submit), self.after_save)
 

@@ -1,0 +1,98 @@
+"""Pilot tests: capture a decision from anywhere, find it, edit it, supersede it."""
+
+from octotui.core.models import DecisionStatus
+from octotui.core.service import RunRef
+from octotui.ui.decisions import DecisionDetailScreen
+from octotui.ui.forms import ConfirmScreen, FormScreen
+
+
+def log_rows(app):
+    table = app.screen_stack[0].query_one("#decisions")
+    return [[cell.plain for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_D_from_the_checklist_prefills_release_incident_and_item(workspace, make_app):
+    workspace.start_incident("Down", "P1")
+    release = workspace.create_release(version="1.0.0", title="a")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.selected_release_id, app.checklist_owner = release.id, ("release", release.id)
+        await pilot.press("2", "j", "D")
+        form = app.screen
+        assert isinstance(form, FormScreen) and app.focused.id == "f-title"
+        assert form.query_one("#f-title").value == "Passing CI and security scans"
+        assert form.query_one("#f-links").value == "REL-1, INC-1"
+        assert form.query_one("#f-owner").value == "tester"
+        await pilot.press("enter", "enter", *"Skip the scan", "enter")
+        assert app.focused.id == "f-alternatives", "Enter moves to the next field"
+        await pilot.press("ctrl+s")
+        decision = workspace.decision(1)
+        assert decision.decision == "Skip the scan" and decision.release_ids == [1] and decision.incident_ids == [1]
+        assert workspace.run(RunRef("release", 1, "gate")).items[1].decision_id == 1
+
+
+async def test_empty_title_and_decision_are_refused_inline_and_escape_asks(workspace, make_app):
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("4", "n")
+        await pilot.press("ctrl+s")
+        form = app.screen
+        assert "Title is required" in str(form.query_one("#e-title").render())
+        assert "The decision is required" in str(form.query_one("#e-decision").render())
+        await pilot.press(*"half typed", "escape")
+        assert isinstance(app.screen, ConfirmScreen), "Escape asks before throwing away typed text"
+        await pilot.press("n")
+        assert app.screen is form and form.query_one("#f-title").value == "half typed"
+        await pilot.press("escape", "y")
+        assert workspace.decisions() == {}
+
+
+async def test_search_filter_open_and_jump(demo_workspace, make_app):
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("4")
+        assert [row[0] for row in log_rows(app)] == ["DEC-3", "DEC-2", "DEC-1"]
+        await pilot.press("slash", *"semver")
+        assert [row[0] for row in log_rows(app)] == ["DEC-2"]
+        await pilot.press("escape", "f")  # proposed only
+        assert [row[0] for row in log_rows(app)] == ["DEC-3"]
+        await pilot.press("f", "f", "f", "l", *"REL-2", "enter")
+        assert [row[0] for row in log_rows(app)] == ["DEC-1"]
+        await pilot.press("enter")
+        assert isinstance(app.screen, DecisionDetailScreen)
+        app.screen.query_one("#go-REL-2").press()
+        await pilot.pause()
+        assert app.current_mode == "board" and app.selected_release_id == 2
+
+
+async def test_edit_keeps_history_and_supersede_links_both_ways(demo_workspace, make_app):
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("4", "e")
+        app.screen.query_one("#f-decision").value = "Roll back first, always"
+        await pilot.press("ctrl+s")
+        edited = demo_workspace.decision(3)
+        assert edited.decision == "Roll back first, always" and edited.history[-1].author == "tester"
+        await pilot.press("S")
+        app.screen.query_one("#f-title").value = "Roll back first only for P0/P1"
+        app.screen.query_one("#f-decision").value = "P2 and below: investigate first"
+        await pilot.press("ctrl+s")
+        old, new = demo_workspace.decision(3), demo_workspace.decision(4)
+        assert old.status is DecisionStatus.SUPERSEDED and old.superseded_by == 4 and new.supersedes == 3
+        assert log_rows(app)[1][3] == "superseded by DEC-4"
+        assert app.screen_stack[0].selected().id == 3
+        await pilot.press("S")
+        assert app.screen is app.screen_stack[0], "superseding twice is refused with a message"
+
+
+async def test_ten_thousand_decisions_show_a_page_and_load_more(workspace, make_app, tmp_path):
+    from tests_support import bulk_decisions
+    bulk_decisions(workspace, 1200)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("4")
+        table = app.screen.query_one("#decisions")
+        assert table.row_count == 100 and "1,200 of 1,200 decisions" in str(app.screen.query_one("#decision-filters").render())
+        table.move_cursor(row=99)
+        await pilot.pause()
+        assert table.row_count == 200

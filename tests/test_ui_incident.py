@@ -1,0 +1,157 @@
+"""Pilot tests: the on-call engineer's incident screen, with an injected clock."""
+
+from datetime import timedelta
+
+from octotui.core.models import IncidentStatus
+from octotui.core.service import Workspace
+from octotui.core.store import Store
+from octotui.ui.forms import ChoiceScreen, FormScreen
+from octotui.ui.widgets import status_text
+
+
+def screen_text(app, widget_id):
+    return str(app.screen_stack[0].query_one(widget_id).render())
+
+
+async def test_i_title_enter_starts_the_clock_from_any_screen(workspace, make_app, clock):
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("4", "i")
+        assert isinstance(app.screen, FormScreen) and app.focused.id == "f-title"
+        await pilot.press(*"Checkout 500s", "tab")
+        assert app.focused.id == "f-severity", "severity is one Tab away"
+        app.screen.query_one("#f-severity").value = "P0"
+        await pilot.press("shift+tab", "enter")
+        incident = workspace.incidents()[0]
+        assert (incident.title, incident.severity.value, incident.started_at) == ("Checkout 500s", "P0", clock.now())
+        assert app.current_mode == "incident"
+        clock.advance(minutes=3, seconds=7)
+        app.screen.tick()
+        assert app.screen.query_one("#clock").value == "00:03:07"
+
+
+async def test_backdated_start_and_bad_input(workspace, make_app, clock):
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("i", "enter")
+        assert "Title is required" in str(app.screen.query_one("#e-title").render())
+        await pilot.press(*"DB failover", "tab", "tab", *"in 5 minutes", "enter")
+        assert "cannot read" in str(app.screen.query_one("#e-started").render())
+        app.screen.query_one("#f-started").value = "12 minutes ago"
+        await pilot.press("enter")
+        assert workspace.incidents()[0].started_at == clock.now() - timedelta(minutes=12)
+        assert app.screen.query_one("#clock").value == "00:12:00"
+
+
+async def test_status_advances_with_s_enter_and_sets_milestones(workspace, make_app, clock):
+    incident = workspace.start_incident("x", "P1")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3")
+        for expected in ("Identified", "Mitigated", "Monitoring"):
+            clock.advance(minutes=5)
+            await pilot.press("s")
+            assert isinstance(app.screen, ChoiceScreen)
+            await pilot.press("enter")
+            assert workspace.incident(incident.id).status.value == expected
+        text = screen_text(app, "#incident-clocks")
+        assert "Monitoring    30:00 left" in text
+        assert "Acknowledged 2026-11-26 12:05  (+00:05:00)" in text
+        clock.advance(minutes=40)
+        app.screen.tick()
+        assert "UPDATE OVERDUE" in screen_text(app, "#incident-clocks")
+        await pilot.press("s", "enter")
+        assert workspace.incident(incident.id).status is IncidentStatus.RESOLVED
+        frozen = app.screen.query_one("#clock").value
+        clock.advance(hours=2)
+        app.screen.tick()
+        assert app.screen.query_one("#clock").value == frozen == "00:55:00"
+        assert "Retro due" in screen_text(app, "#incident-clocks")
+
+
+async def test_overdue_rings_the_bell_once(workspace, make_app, clock):
+    workspace.start_incident("x", "P0")
+    app = make_app(workspace)
+    rings = []
+    app.bell = lambda: rings.append(1)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3")
+        clock.advance(minutes=16)
+        app.screen.tick()
+        app.screen.tick()
+        assert rings == [1]
+        assert "UPDATE OVERDUE" in status_text(app).plain
+
+
+async def test_timeline_note_from_any_screen_newest_first(workspace, make_app, clock):
+    workspace.start_incident("x", "P2")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("1", "t", *"first note", "enter")
+        clock.advance(minutes=2)
+        await pilot.press("t", *"[bold]second[/] note", "tab", *"1 minute ago", "enter")
+        await pilot.press("3")
+        timeline = app.screen.query_one("#timeline")
+        texts = [timeline.get_row_at(i)[3].plain for i in range(timeline.row_count)]
+        assert texts[:2] == ["[bold]second[/] note", "first note"]
+        await pilot.press("t", "enter")
+        assert "A note is required" in str(app.screen.query_one("#e-note").render())
+
+
+async def test_status_line_on_other_screens(workspace, make_app, clock):
+    workspace.start_incident("x", "P1", started_at=clock.now() - timedelta(minutes=4, seconds=5))
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        for key in "1245":
+            await pilot.press(key)
+            app.screen.query_one("StatusLine").refresh_status()
+            line = str(app.screen.query_one("#status-text").render())
+            assert "INC-1 P1 00:04:05 Investigating  next update in 25:55" in line
+
+
+async def test_roles_severity_and_handoff(workspace, make_app):
+    workspace.start_incident("x", "P2")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3", "o", "enter", *"ana", "enter")
+        await pilot.press("o", "enter")
+        app.screen.query_one("#f-text").value = "bo"
+        await pilot.press("enter", "v", "up", "enter")
+        incident = workspace.incident(1)
+        assert incident.roles["commander"] == "bo" and incident.severity.value == "P1"
+        assert "Incident commander handed from ana to bo" in [e.text for e in incident.timeline]
+
+
+async def test_two_open_incidents_switch(workspace, make_app):
+    workspace.start_incident("first", "P2")
+    workspace.start_incident("second", "P1")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3")
+        assert app.screen.query_one("#incident-list").display
+        first = app.active_incident_id
+        await pilot.press("right_square_bracket")
+        assert app.active_incident_id != first
+        assert f"INC-{app.active_incident_id}" in screen_text(app, "#incident-summary")
+
+
+async def test_clock_survives_a_restart(workspace, make_app, clock):
+    workspace.start_incident("x", "P1", started_at=clock.now() - timedelta(minutes=30))
+    clock.advance(hours=1)  # the app was closed meanwhile
+    app = make_app(Workspace(Store(workspace.store.path), workspace.playbook, clock=clock))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3")
+        assert app.screen.query_one("#clock").value == "01:30:00"
+
+
+async def test_milestone_backdating_refuses_disorder(workspace, make_app, clock):
+    workspace.start_incident("x", "P1", started_at=clock.now() - timedelta(minutes=30))
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3", "m", "down", "down", "down", "enter")  # Resolved
+        app.screen.query_one("#f-text").value = "45 minutes ago"
+        await pilot.press("enter")
+        assert "cannot be before Started" in str(app.screen.query_one("#e-text").render())
+        app.screen.query_one("#f-text").value = "10 minutes ago"
+        await pilot.press("enter")
+        assert workspace.incident(1).resolved_at == clock.now() - timedelta(minutes=10)
