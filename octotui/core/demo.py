@@ -11,16 +11,16 @@ from octotui.core.service import RunRef, Workspace
 
 def load_demo(workspace: Workspace) -> None:
     """Replay three days of a team's work, ending at the workspace's current time."""
-    real_clock, end = workspace.clock, workspace.now()
+    real_clock, real_author, end = workspace.clock, workspace.author, workspace.now()
     clock = FrozenClock(end - timedelta(days=3))
     workspace.clock = clock
     try:
         _replay(workspace, clock, end)
     finally:
-        workspace.clock = real_clock
+        workspace.clock, workspace.author = real_clock, real_author
 
 
-def _check(workspace: Workspace, clock: FrozenClock, ref: RunRef, indexes: range | list[int], minutes: int = 7) -> None:
+def _check(workspace: Workspace, clock: FrozenClock, ref: RunRef, indexes: range | list[int], minutes: float = 7) -> None:
     for index in indexes:
         clock.advance(minutes=minutes)
         workspace.change_item(ref, index, "toggle", confirm_early=True)
@@ -28,6 +28,7 @@ def _check(workspace: Workspace, clock: FrozenClock, ref: RunRef, indexes: range
 
 def _replay(ws: Workspace, clock: FrozenClock, end) -> None:
     today = end.astimezone().date()
+    ws.author = "maria"
     shipped = ws.create_release(version="2.3.0", title="Checkout redesign", captain="maria", type="minor",
                                 target_date=today + timedelta(days=1))
     _check(ws, clock, RunRef("release", shipped.id, "gate"), range(6))
@@ -44,6 +45,7 @@ def _replay(ws: Workspace, clock: FrozenClock, end) -> None:
                        alternatives="Big-bang launch; delay until after the sale.",
                        consequences="Two code paths for a week.", links=carts.key, item_ref=deployment, item_index=6)
 
+    ws.author = "lee"
     old = ws.create_release(version="2.2.1", title="Legacy cart cleanup", captain="lee", type="patch",
                             target_date=today)
     _check(ws, clock, RunRef("release", old.id, "gate"), range(6), minutes=1)
@@ -57,11 +59,13 @@ def _replay(ws: Workspace, clock: FrozenClock, end) -> None:
     _check(ws, clock, gate, range(5))
     ws.change_item(gate, 5, "na", text="No new decisions: tuning only")
 
+    ws.author = "priya"
     loyalty = ws.create_release(version="2.6.0", title="Loyalty points", captain="priya",
                                 target_date=today + timedelta(days=14))
     loyalty_gate = RunRef("release", loyalty.id, "gate")
     _check(ws, clock, loyalty_gate, [0, 1])
     ws.change_item(loyalty_gate, 2, "note", text="Draft in the wiki; waiting on legal wording")
+    ws.change_item(loyalty_gate, 4, "na", text="Covered by the contract test suite")
 
     ws.create_release(version="3.0.0", title="Public API v3 (breaking)", captain="priya", type="major",
                       target_date=today + timedelta(days=30))
@@ -69,6 +73,7 @@ def _replay(ws: Workspace, clock: FrozenClock, end) -> None:
                                 target_date=today + timedelta(days=10))
     ws.cancel_release(dropped.id, "Folded into 2.6.0")
 
+    ws.author = "maria"
     ws.record_decision(title="Adopt SemVer for all services", context="Release numbers meant different things per team.",
                        decision="Every service follows SemVer 2.0; breaking API changes need a major release.",
                        alternatives="Calendar versions.", consequences="Some services jump to 1.0.0.",
@@ -77,25 +82,33 @@ def _replay(ws: Workspace, clock: FrozenClock, end) -> None:
                        context="Diagnosing under load prolonged INC outages last quarter.",
                        decision="During peak, roll back first and investigate after.", status="proposed",
                        links=f"{old.key}")
-    clock.set(end - timedelta(minutes=48))
+    clock.set(end - timedelta(minutes=70))
+    ws.author = "sam"
     incident = ws.start_incident("Checkout errors after 2.4.0", Severity.P1, started_at=clock.now() - timedelta(minutes=4),
                                  release_id=carts.id, impact="About 3% of checkouts fail with HTTP 500")
     clock.advance(minutes=3)
     ws.assign_role(incident.id, "comms", "devi")
-    ws.assign_role(incident.id, "tech", "sam")
+    ws.assign_role(incident.id, "tech", "ana")
     clock.advance(minutes=2)
     ws.set_status(incident.id, IncidentStatus.IDENTIFIED)
     ws.add_note(incident.id, "Coupon rounding throws on carts with a saved discount")
     escalation = RunRef("incident", incident.id, "escalation")
     _check(ws, clock, escalation, range(4), minutes=2)
-    ws.record_update_sent(incident.id, "Incident status update")
+    ws.author = "devi"
+    ws.record_update_sent(incident.id, "Incident initial notification")
+    ws.author = "sam"
     hotfix = ws.create_release(version="2.4.1", title="Fix coupon rounding", captain="sam", type="patch", hotfix=True,
                                incident_id=incident.id, target_date=today)
-    _check(ws, clock, RunRef("release", hotfix.id, "gate"), range(6), minutes=3)
-    _check(ws, clock, RunRef("release", hotfix.id, "hotfix"), range(6), minutes=4)
-    clock.advance(minutes=6)
+    _check(ws, clock, RunRef("release", hotfix.id, "gate"), range(6), minutes=2)
+    _check(ws, clock, RunRef("release", hotfix.id, "hotfix"), range(6), minutes=1.5)
+    clock.set(end - timedelta(minutes=35))  # the last update: 30-minute cadence, so 5 minutes overdue now
+    ws.author = "devi"
+    ws.record_update_sent(incident.id, "Incident status update")
+    ws.author = "sam"
+    clock.set(end - timedelta(minutes=20))
     ws.set_status(incident.id, IncidentStatus.MITIGATED)
     ws.add_note(incident.id, "Hotfix 2.4.1 on staging; error rate back to baseline there")
 
     clock.set(end - timedelta(minutes=9))
     ws.add_note(incident.id, "Monitoring error rate on production canary")
+    ws.set_current_actions(incident.id, "Rolling 2.4.1 out to the production canary")

@@ -83,6 +83,7 @@ COMMANDS: list[tuple[str, str, str | None, str]] = [
 
 class OctoApp(App[int]):
     TITLE = "octotui"
+    SUB_TITLE = "1 board · 2 checklist · 3 incident · 4 decisions · 5 comms · ? help"
     CSS_PATH = str(styles_path("app.tcss"))
     MODES = {
         "board": BoardScreen,
@@ -93,11 +94,11 @@ class OctoApp(App[int]):
     }
     DEFAULT_MODE = "board"
     BINDINGS = [
-        Binding("1", "switch_mode('board')", "Board", id="view.board", tooltip="Release board"),
-        Binding("2", "switch_mode('checklist')", "Checklist", id="view.checklist", tooltip="Checklists of the selected release or incident"),
-        Binding("3", "switch_mode('incident')", "Incident", id="view.incident", tooltip="The active incident"),
-        Binding("4", "switch_mode('decisions')", "Decisions", id="view.decisions", tooltip="Decision log"),
-        Binding("5", "switch_mode('comms')", "Comms", id="view.comms", tooltip="Communication templates"),
+        Binding("1", "switch_mode('board')", "Board", show=False, id="view.board", tooltip="Release board"),
+        Binding("2", "switch_mode('checklist')", "Checklist", show=False, id="view.checklist", tooltip="Checklists of the selected release or incident"),
+        Binding("3", "switch_mode('incident')", "Incident", show=False, id="view.incident", tooltip="The active incident"),
+        Binding("4", "switch_mode('decisions')", "Decisions", show=False, id="view.decisions", tooltip="Decision log"),
+        Binding("5", "switch_mode('comms')", "Comms", show=False, id="view.comms", tooltip="Communication templates"),
         Binding("i", "start_incident", "Incident!", id="incident.start", tooltip="Start an incident: the clock runs at once"),
         Binding("t", "timeline_note", "Note", show=False, id="incident.note", tooltip="Add a timeline note to the active incident"),
         Binding("D", "record_decision", "Decision", show=False, id="decision.record", tooltip="Record a decision with the current context"),
@@ -157,6 +158,12 @@ class OctoApp(App[int]):
             self.workspace.save_ui_state(state)
         self.exit()
 
+    def notify(self, message, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Toasts carry user text (titles, paths): never parsed as markup, whoever asks."""
+        super().notify(getattr(message, "plain", message), title=title, severity=severity, timeout=timeout,
+                       markup=False)
+
     # -- data plumbing ----------------------------------------------------------------------
     def poll_store(self) -> None:
         """Another octotui on the same file: pick up its changes within a second."""
@@ -179,10 +186,10 @@ class OctoApp(App[int]):
         try:
             result = change(*args, **kwargs)
         except InputError as error:
-            self.notify(Text("; ".join(error.errors.values())), severity="warning", timeout=6)
+            self.notify("; ".join(error.errors.values()), severity="warning", timeout=6)
             return None
         except StoreError as error:
-            self.notify(Text(error.message), title="Not saved", severity="error", timeout=10)
+            self.notify(error.message, title="Not saved", severity="error", timeout=10)
             return None
         self.data_changed()
         return result
@@ -293,7 +300,7 @@ class OctoApp(App[int]):
         def saved(decision) -> None:
             self.after_save(decision)
             if decision is not None:
-                self.notify(Text(f"{decision.key} recorded: {decision.title}"))
+                self.notify(f"{decision.key} recorded: {decision.title}")
             if on_saved is not None:
                 on_saved(decision)
 
@@ -318,7 +325,7 @@ class OctoApp(App[int]):
 
     def _copied(self, outcome: CopyOutcome, label: str, on_done: Callable[[CopyOutcome], None] | None) -> None:
         self.last_copy = outcome
-        self.notify(Text(f"{label}: {outcome.message()}"), timeout=6)
+        self.notify(f"{label}: {outcome.message()}", timeout=6)
         if on_done is not None:
             on_done(outcome)
 

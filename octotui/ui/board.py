@@ -87,7 +87,7 @@ def release_form(app, release: Release | None = None, *, hotfix: bool = False, f
 def start_rollback_flow(app, release: Release) -> None:
     """Confirm with a reason, open the rollback checklist, then offer a linked incident."""
     if release.stage not in ROLLBACK_FROM:
-        app.notify(Text(f"{release.key} is {release.stage}: only a release in Staging or later can be rolled back"),
+        app.notify(f"{release.key} is {release.stage}: only a release in Staging or later can be rolled back",
                    severity="warning")
         return
 
@@ -215,7 +215,7 @@ class BoardScreen(Screen):
         if release is not None:
             self.app.selected_release_id = release.id
             self.app.data_changed()
-            self.notify(Text(f"{release.key} {release.version} saved"))
+            self.notify(f"{release.key} {release.version} saved")
 
     def action_edit(self) -> None:
         release = self.selected()
@@ -237,7 +237,7 @@ class BoardScreen(Screen):
         if release is None:
             return
         if release.stage is Stage.CANCELLED:
-            self.notify(Text(f"{release.key} is already cancelled"), severity="warning")
+            self.notify(f"{release.key} is already cancelled", severity="warning")
             return
 
         def decide(yes: bool | None) -> None:

@@ -302,10 +302,10 @@ class ChecklistScreen(Screen):
             self.app.push_screen(ConfirmScreen(str(question), yes="Check early", no="Keep waiting"), decide)
             return None
         except InputError as error:
-            self.notify(Text("; ".join(error.errors.values())), severity="warning")
+            self.notify("; ".join(error.errors.values()), severity="warning")
             return None
         except StoreError as error:
-            self.notify(Text(error.message), title="Not saved", severity="error", timeout=10)
+            self.notify(error.message, title="Not saved", severity="error", timeout=10)
             return None
         self.app.data_changed()
         return run
@@ -417,14 +417,14 @@ class ChecklistScreen(Screen):
         try:
             self.app.workspace.change_item(ref, 0, "undo")
         except InputError as error:
-            self.notify(Text("; ".join(error.errors.values())), severity="warning")
+            self.notify("; ".join(error.errors.values()), severity="warning")
             return
         except StoreError as error:
-            self.notify(Text(error.message), title="Not saved", severity="error")
+            self.notify(error.message, title="Not saved", severity="error")
             return
         self.app.data_changed()
         if run is not None:
-            self.notify(Text(f"Undid the last change in {run.name} (recorded in its history)"))
+            self.notify(f"Undid the last change in {run.name} (recorded in its history)")
 
     def action_history(self) -> None:
         chosen = self.selected_item()

@@ -322,6 +322,6 @@ class DecisionLogScreen(Screen):
         def written(result) -> None:
             if result is not None:
                 files, target = result
-                self.notify(Text(f"Wrote {len(files)} MADR file(s) to {target}"))
+                self.notify(f"Wrote {len(files)} MADR file(s) to {target}")
 
         self.app.push_screen(prompt("Export decisions as MADR files", "Folder", submit, value=default), written)

@@ -63,7 +63,7 @@ class IncidentScreen(Screen):
         timeline.add_column("Time", width=16, key="time")
         timeline.add_column("Who", width=10, key="who")
         timeline.add_column("Kind", width=9, key="kind")
-        timeline.add_column("What happened", key="text")
+        timeline.add_column("What happened", width=self._text_width(), key="text")
         incidents = self.query_one("#incident-list", KeyTable)
         for label, width in (("ID", 7), ("Sev", 3), ("Status", 13), ("Elapsed", 9), ("Title", 60)):
             incidents.add_column(label, width=width, key=label)
@@ -73,6 +73,17 @@ class IncidentScreen(Screen):
 
     def on_screen_resume(self) -> None:
         self.reload()
+
+    def _text_width(self) -> int:
+        return max(20, (self.size.width or 120) - 16 - 10 - 9 - 2 * 4 - 2)
+
+    def on_resize(self) -> None:
+        timeline = self.query_one("#timeline", KeyTable)
+        column = timeline.columns.get("text")  # type: ignore[call-overload]
+        if column is not None and column.width != self._text_width():
+            column.width = self._text_width()
+            self._timeline_key = ()
+            self.reload()
 
     def _on_revision(self, *_args) -> None:
         if self.is_current:
@@ -174,7 +185,7 @@ class IncidentScreen(Screen):
         text = Text("Milestones\n", style="bold underline")
         for name, label in MILESTONES.items():
             moment = getattr(incident, name)
-            text.append(f"{label:<13}", style="dim")
+            text.append(f"{label:<14}", style="dim")
             text.append(local_time(moment) if moment else "—")
             if moment is not None and name != "started_at":
                 text.append(f"  (+{format_duration(moment - incident.started_at)})", style="dim")

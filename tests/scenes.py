@@ -1,0 +1,87 @@
+"""The fixed scenes behind both the snapshot tests and `screenshots/`: demo data, frozen clock, named keys."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from octotui.core.clock import FrozenClock
+from octotui.core.comms import load_templates
+from octotui.core.demo import load_demo
+from octotui.core.playbook import load_playbook
+from octotui.core.service import Workspace
+from octotui.core.store import Store
+
+FROZEN_AT = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Scene:
+    name: str
+    keys: tuple[str, ...] = ()
+    size: tuple[int, int] = (120, 36)
+    setup: Callable[[object], None] | None = None  # app state to set before the keys
+
+
+def _checklist_of(release_id: int):
+    def setup(app) -> None:
+        app.selected_release_id = release_id
+        app.checklist_owner = ("release", release_id)
+    return setup
+
+
+SCENES = [
+    Scene("board"),
+    Scene("board-80x24", size=(80, 24)),
+    Scene("checklist", keys=("2", "j", "j", "j"), setup=_checklist_of(5)),
+    Scene("checklist-80x24", keys=("2", "j", "j", "j"), size=(80, 24), setup=_checklist_of(5)),
+    Scene("checklist-hotfix", keys=("2",), setup=_checklist_of(8)),
+    Scene("incident", keys=("3",)),
+    Scene("decision-log", keys=("4",)),
+    Scene("comms", keys=("5", "down", "down", "down")),
+    Scene("help", keys=("question_mark",)),
+    Scene("new-release-form", keys=("n",)),
+    Scene("na-reason-form", keys=("2", "j", "j", "x"), setup=_checklist_of(6)),
+    Scene("gate-blocked", keys=("2", "j", "j", "j", "j", "j", "j", "j", "j", "j", "space"), setup=_checklist_of(6)),
+    Scene("decision-form", keys=("D",)),
+    Scene("start-incident-form", keys=("i",)),
+    Scene("incident-status-choice", keys=("3", "s")),
+]
+
+
+def build_app(folder: Path):
+    """A fresh demo database in `folder`, opened by an app whose clock never moves."""
+    from octotui.ui.app import OctoApp
+
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    clock = FrozenClock(FROZEN_AT)
+    workspace = Workspace(Store(folder / "octotui.json"), load_playbook(), clock=clock, author="maria")
+    load_demo(workspace)
+    app = OctoApp(workspace, load_templates(), offer_demo=False)
+    app.cursor_blink = False
+    return app
+
+
+def scene_runner(scene: Scene) -> Callable[[object], Awaitable[None]]:
+    async def run_before(pilot) -> None:
+        if scene.setup is not None:
+            scene.setup(pilot.app)
+        for key in scene.keys:
+            await pilot.press(key)
+        await pilot.pause()
+    return run_before
+
+
+async def save_scene(scene: Scene, target: Path) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        app = build_app(Path(folder))
+        async with app.run_test(size=scene.size) as pilot:
+            await scene_runner(scene)(pilot)
+            await pilot.pause()
+            app.save_screenshot(filename=target.name, path=str(target.parent))

@@ -1,0 +1,23 @@
+"""Regenerate screenshots/*.svg: `python tests/screenshots.py` (same scenes as the snapshot tests)."""
+
+import asyncio
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from scenes import SCENES, save_scene  # noqa: E402
+
+TARGET = Path(__file__).resolve().parent.parent / "screenshots"
+
+
+async def main() -> None:
+    TARGET.mkdir(exist_ok=True)
+    for scene in SCENES:
+        path = TARGET / f"{scene.name}.svg"
+        await save_scene(scene, path)
+        print(f"wrote {path.relative_to(TARGET.parent)} ({scene.size[0]}x{scene.size[1]})")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

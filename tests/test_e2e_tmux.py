@@ -1,0 +1,170 @@
+"""End to end in a real terminal: the installed `octotui` in tmux, driven with send-keys.
+
+tmux runs on a private socket (`tmux -L`), with `set-clipboard on` so OSC 52 copies land in its buffer.
+These tests wait for text to appear on the screen (a real terminal has no pilot); nothing asserts on time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+OCTOTUI = Path(sys.executable).with_name("octotui")
+pytestmark = [
+    pytest.mark.tmux,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed here (CI installs it)"),
+    pytest.mark.skipif(not OCTOTUI.exists(), reason=f"the octotui script is not installed beside {sys.executable}"),
+]
+
+
+class Terminal:
+    def __init__(self, tmp_path: Path) -> None:
+        self.socket = f"octotui-e2e-{uuid.uuid4().hex[:8]}"
+        self.db = tmp_path / "octotui.json"
+        config = tmp_path / "tmux.conf"
+        config.write_text("set -g set-clipboard on\nset -g default-terminal xterm-256color\nset -g default-size 120x36\n")
+        self.tmux("-f", str(config), "start-server")
+        self.tmux("-f", str(config), "new-session", "-d", "-s", "boot", "-x", "120", "-y", "36", "sleep 600")
+
+    def tmux(self, *args: str) -> str:
+        result = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30)
+        return result.stdout
+
+    def start(self, name: str) -> None:
+        command = (f"env OCTOTUI_DB={self.db} OCTOTUI_USER=e2e OCTOTUI_CONFIG=/nonexistent TERM=xterm-256color "
+                   f"{OCTOTUI}")
+        self.tmux("new-window", "-t", "boot", "-n", name, command)
+        self.window = f"boot:{name}"
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        for key in keys:
+            self.tmux("send-keys", "-t", self.window, *(["-l", key] if literal else [key]))
+            time.sleep(0.15)  # let the app take each key in turn, as a person would type
+
+    def type(self, text: str) -> None:
+        self.keys(text, literal=True)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.window)
+
+    def wait_for(self, pattern: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if re.search(pattern, text):
+                return text
+            time.sleep(0.2)
+        raise AssertionError(f"{pattern!r} never appeared; the screen was:\n{self.screen()}")
+
+    def buffer(self) -> str:
+        return self.tmux("show-buffer")
+
+    def pid(self) -> int:
+        return int(self.tmux("list-panes", "-t", self.window, "-F", "#{pane_pid}").split()[0])
+
+    def close(self) -> None:
+        self.tmux("kill-server")
+
+
+@pytest.fixture
+def terminal(tmp_path):
+    term = Terminal(tmp_path)
+    yield term
+    term.close()
+
+
+def test_release_captain_walk(terminal):
+    terminal.start("captain")
+    terminal.wait_for("Load demo data")
+    terminal.keys("n")  # start empty
+    terminal.wait_for("No releases yet")
+    terminal.keys("n")
+    terminal.wait_for("New release")
+    terminal.keys("C-u")
+    terminal.type("1.0.0")
+    terminal.keys("Tab")
+    terminal.type("Saved carts [bold]beta[/]")
+    terminal.keys("Enter")
+    terminal.wait_for(r"REL-1 +1\.0\.0 .*Saved carts \[bold\]beta\[/\]")
+    terminal.keys("Enter")
+    terminal.wait_for("Pre-release requirements  0/6")
+    for _ in range(4):
+        terminal.keys("Space", "j")
+    terminal.keys("x")
+    terminal.wait_for("Reason")
+    terminal.type("Smoke suite unchanged since 0.9")
+    terminal.keys("Enter")
+    terminal.wait_for("Pre-release requirements  5/6")
+    terminal.keys("j", "Space")
+    terminal.wait_for("Record a decision now")
+    terminal.keys("y")
+    terminal.wait_for("Record a decision")
+    terminal.keys("Tab", "Tab")
+    terminal.type("Ship saved carts behind a flag")
+    terminal.keys("C-s")
+    terminal.wait_for("DEC-1")
+    for _ in range(7):
+        terminal.keys("j", "Space")
+    terminal.wait_for("Record a decision now")
+    terminal.keys("n")  # skipping is allowed, and shown
+    terminal.wait_for(r"REL-1 1\.0\.0 Saved carts \[bold\]beta\[/\] +Verified")
+    terminal.keys("5")
+    terminal.wait_for("Release announcement")
+    terminal.keys("Down")  # Release announcement, Release notes, Rollback notice
+    terminal.wait_for(r"# Release notes — 1\.0\.0")
+    terminal.keys("y")
+    terminal.wait_for("Release notes:")
+    assert "Release name / number: 1.0.0 — Saved carts [bold]beta[/]" in terminal.buffer()
+    terminal.keys("q")
+    time.sleep(0.5)
+    terminal.start("again")
+    terminal.wait_for("For: REL-1")  # back on the screen it was left on
+    terminal.keys("1")
+    text = terminal.wait_for("Verified")
+    assert "Saved carts [bold]beta[/]" in text and "13/13" in text
+    data = json.loads(terminal.db.read_text())
+    assert data["decisions"]["1"]["decision"] == "Ship saved carts behind a flag"
+
+
+def test_on_call_walk_survives_sigkill(terminal):
+    terminal.start("oncall")
+    terminal.wait_for("Load demo data")
+    terminal.keys("n")
+    terminal.wait_for("No releases yet")
+    terminal.keys("i")
+    terminal.wait_for("Start an incident")
+    terminal.type("Checkout returns 500")
+    terminal.keys("Tab", "Enter", "Up", "Enter", "BTab", "Enter")
+    started = time.time()
+    terminal.wait_for(r"INC-1 P0 ")
+    terminal.keys("t")
+    terminal.type("Paged the payments team")
+    terminal.keys("Enter")
+    terminal.keys("t")
+    terminal.type("Error rate 3%")
+    terminal.keys("Enter")
+    for status in ("Identified", "Mitigated", "Monitoring"):
+        terminal.keys("s", "Enter")
+        terminal.wait_for(f"→ {status}")
+    terminal.keys("y")
+    terminal.wait_for("Incident status update:")
+    assert "[P0] INC-1 update: Checkout returns 500 — Monitoring" in terminal.buffer()
+    os.kill(terminal.pid(), signal.SIGKILL)
+    terminal.start("restart")
+    text = terminal.wait_for(r"INC-1 P0 \d\d:\d\d:\d\d Monitoring")
+    shown = re.search(r"INC-1 P0 (\d\d):(\d\d):(\d\d)", text).groups()
+    shown_seconds = int(shown[0]) * 3600 + int(shown[1]) * 60 + int(shown[2])
+    assert time.time() - started - 3 <= shown_seconds <= time.time() - started + 3, "the clock shows the true elapsed time"
+    terminal.keys("3")
+    text = terminal.wait_for("Error rate 3%")
+    assert "Paged the payments team" in text and "status update sent" in text.lower()
