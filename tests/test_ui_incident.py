@@ -56,7 +56,7 @@ async def test_status_advances_with_s_enter_and_sets_milestones(workspace, make_
             assert workspace.incident(incident.id).status.value == expected
         text = screen_text(app, "#incident-clocks")
         assert "Monitoring    30:00 left" in text
-        assert "Acknowledged 2026-11-26 12:05  (+00:05:00)" in text
+        assert "Acknowledged  2026-11-26 12:05  (+00:05:00)" in text
         clock.advance(minutes=40)
         app.screen.tick()
         assert "UPDATE OVERDUE" in screen_text(app, "#incident-clocks")
