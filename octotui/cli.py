@@ -19,7 +19,7 @@ from octotui.core.clipboard import copy_text
 from octotui.core.clock import Clock
 from octotui.core.comms import TemplateError, load_templates, render
 from octotui.core.exports import decision_log, write_madr_dir, write_private
-from octotui.core.models import parse_key
+from octotui.core.models import Incident, Release, parse_key
 from octotui.core.playbook import PlaybookError, load_playbook
 from octotui.core.service import Workspace
 from octotui.core.settings import CLIPBOARD_MODES, SettingsError, load_settings
@@ -68,7 +68,7 @@ def resolve_db_path(flag: str | None) -> Path:
     return Path(chosen).expanduser()
 
 
-def open_workspace(args: argparse.Namespace, clock: Clock | None = None) -> Workspace:
+def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_all: bool = True) -> Workspace:
     settings = load_settings()
     if args.clipboard:
         settings.clipboard = args.clipboard
@@ -77,7 +77,10 @@ def open_workspace(args: argparse.Namespace, clock: Clock | None = None) -> Work
     playbook = load_playbook(args.playbook)
     store = Store(resolve_db_path(args.db))
     workspace = Workspace(store, playbook, clock=clock, settings=settings)
-    workspace.validate_all()
+    if check_all:
+        workspace.validate_all()
+    else:  # what the first screen shows; the app checks decisions right after its first paint
+        workspace.validate(Release, Incident)
     return workspace
 
 
@@ -111,7 +114,7 @@ def run_app(args: argparse.Namespace) -> int:
 
     templates = None
     try:
-        workspace = open_workspace(args)
+        workspace = open_workspace(args, check_all=False)
         templates = load_templates(workspace.settings.templates_dir)
     except StoreCorrupt as error:
         if not sys.stdin.isatty():
@@ -120,7 +123,7 @@ def run_app(args: argparse.Namespace) -> int:
         if not recovery.run():
             print(f"octotui: {error}", file=sys.stderr)
             return EXIT_USAGE
-        workspace = open_workspace(args)
+        workspace = open_workspace(args, check_all=False)
         templates = load_templates(workspace.settings.templates_dir)
     app = OctoApp(workspace, templates)
     app.run()

@@ -218,3 +218,52 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     assert {(e["by"], e["n"]) for e in events} == {(name, n) for name in "ab" for n in range(count)}
     seen = data["shared"]["1"]["seen"]
     assert sorted(seen) == sorted(f"{name}-{n}" for name in "ab" for n in range(count))
+
+
+def test_saved_text_always_matches_the_data_whatever_tinydb_call_wrote_it(db_path):
+    """Saves re-encode only touched documents: prove the file equals the data after every kind of write."""
+    from tinydb import Query
+
+    store = Store(db_path)
+    expected: dict[str, dict[str, dict]] = {"meta": {"1": {"schema": SCHEMA_VERSION}}}
+    randomizer = random.Random(7)
+    for step in range(300):
+        table_name = randomizer.choice(["a", "b"])
+        with store.transaction() as db:
+            table = db.table(table_name)
+            kind = randomizer.choice(["insert", "update_ids", "update_cond", "update_fn", "remove", "upsert", "truncate"])
+            docs = expected.setdefault(table_name, {})
+            if kind == "insert" or not docs:
+                doc_id = table.insert({"n": step, "nested": {"list": [step]}})
+                docs[str(doc_id)] = {"n": step, "nested": {"list": [step]}}
+            elif kind == "update_ids":
+                doc_id = randomizer.choice(list(docs))
+                table.update({"n": -step}, doc_ids=[int(doc_id)])
+                docs[doc_id]["n"] = -step
+            elif kind == "update_cond":
+                table.update({"flag": step}, Query().n < 0)
+                for doc in docs.values():
+                    if doc["n"] < 0:
+                        doc["flag"] = step
+            elif kind == "update_fn":
+                doc_id = randomizer.choice(list(docs))
+
+                def change(doc, step=step):
+                    doc["nested"] = {"list": [step, step]}
+                table.update(change, doc_ids=[int(doc_id)])
+                docs[doc_id]["nested"] = {"list": [step, step]}
+            elif kind == "remove":
+                doc_id = randomizer.choice(list(docs))
+                table.remove(doc_ids=[int(doc_id)])
+                del docs[doc_id]
+            elif kind == "upsert":
+                from tinydb.table import Document
+                doc_id = randomizer.choice(list(docs))
+                table.upsert(Document({"n": step * 10}, doc_id=int(doc_id)))
+                docs[doc_id]["n"] = step * 10
+            else:
+                table.truncate()
+                docs.clear()
+        on_disk = json.loads(db_path.read_text())
+        assert {name: table for name, table in on_disk.items() if table or name in expected} == \
+            {name: table for name, table in expected.items() if table or name in on_disk}, f"step {step}: {kind}"

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from octotui.core.playbook import ChecklistSpec, ItemSpec
 from octotui.core.semver import ReleaseType
@@ -21,6 +21,8 @@ class ItemState(StrEnum):
 class ItemSnapshot(BaseModel):
     """What an item looked like before or after a change: what undo restores."""
 
+    model_config = ConfigDict(defer_build=True)
+
     state: ItemState = ItemState.TODO
     by: str | None = None
     at: AwareDatetime | None = None
@@ -30,6 +32,8 @@ class ItemSnapshot(BaseModel):
 
 
 class ChecklistEvent(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     seq: int
     at: AwareDatetime
     author: str
@@ -43,6 +47,8 @@ class ChecklistEvent(BaseModel):
 class ChecklistItem(ItemSpec, ItemSnapshot):
     """The guide's item (text kept as the run started) plus its live state."""
 
+    model_config = ConfigDict(defer_build=True)
+
     decision_id: int | None = None
     decision_skipped: bool = False
 
@@ -55,6 +61,8 @@ class ChecklistItem(ItemSpec, ItemSnapshot):
 
 
 class ChecklistRun(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     role: str
     name: str
     started_at: AwareDatetime
@@ -157,6 +165,8 @@ ROLLBACK_FROM = (Stage.STAGING, Stage.PRODUCTION, Stage.VERIFIED)
 
 
 class Release(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: int
     version: str
     type: ReleaseType
@@ -240,6 +250,8 @@ MILESTONES = {"started_at": "Started", "acknowledged_at": "Acknowledged", "mitig
 
 
 class TimelineEvent(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     at: AwareDatetime
     author: str
     kind: Literal["status", "checklist", "note", "update", "decision", "role", "severity", "milestone",
@@ -248,6 +260,8 @@ class TimelineEvent(BaseModel):
 
 
 class Incident(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: int
     title: str
     severity: Severity = Severity.P1
@@ -293,12 +307,16 @@ DECISION_TEXT_FIELDS = ("title", "context", "decision", "alternatives", "consequ
 
 
 class DecisionEdit(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     at: AwareDatetime
     author: str
     previous: dict[str, str]
 
 
 class Decision(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: int
     created_at: AwareDatetime
     date: date

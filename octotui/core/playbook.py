@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from octotui.core.text import slug
 
@@ -36,12 +36,16 @@ STAGE_ANNOTATIONS = ("staging", "production")
 class Timing(BaseModel):
     """`monitor for 30+ minutes` is a window; `within 48 hours` is a deadline."""
 
+    model_config = ConfigDict(defer_build=True)
+
     kind: Literal["window", "deadline"]
     seconds: int
     phrase: str
 
 
 class ItemSpec(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     text: str
     optional: bool = False
     mentions_decision_log: bool = False
@@ -51,6 +55,8 @@ class ItemSpec(BaseModel):
 
 
 class ChecklistSpec(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     name: str
     role: str | None
     line: int
@@ -58,6 +64,8 @@ class ChecklistSpec(BaseModel):
 
 
 class FieldSpec(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     label: str
     key: str
 

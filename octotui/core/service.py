@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -92,38 +93,56 @@ class Workspace:
         self.clock = clock or SystemClock()
         self.author = author or current_author()
         self.settings = settings or Settings()
-        self._parsed: dict[str, tuple[dict, dict[int, Any]]] = {}
+        self._parsed: dict[str, tuple[dict, dict[int, Any], dict[int, dict]]] = {}
 
     def now(self) -> datetime:
         return self.clock.now()
 
     # -- reading ------------------------------------------------------------------------
     def _all(self, model: type[Model]) -> dict[int, Model]:
-        """Parsed records of a table, re-parsed only when the file (that table) changed."""
+        """Parsed records of a table. Only documents that changed since the last call are parsed again:
+        writes replace a document's dict (never edit it in place), so an unchanged dict means an
+        unchanged record."""
         name = TABLES[model]
         raw = self.store.table(name)
         cached = self._parsed.get(name)
         if cached is not None and cached[0] is raw:
             return cached[1]
         try:
-            parsed = TypeAdapter(dict[int, model]).validate_python(raw)
+            if cached is None:
+                parsed = _adapter(model).validate_python(raw)
+                sources = {int(key): doc for key, doc in raw.items()}
+            else:
+                previous, sources = cached[1], {}
+                parsed = {}
+                for key, doc in raw.items():
+                    doc_id = int(key)
+                    sources[doc_id] = doc
+                    same = cached[2].get(doc_id) is doc
+                    parsed[doc_id] = previous[doc_id] if same else model.model_validate(doc)
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
+            if cached is not None:
+                where = f"{key}.{where}"
             raise StoreCorrupt(self.store.path, f"table {name!r} document {where}: {first['msg']}") from None
-        self._parsed[name] = (raw, parsed)
+        self._parsed[name] = (raw, parsed, sources)
         return parsed
 
-    def validate_all(self) -> None:
-        """Check every record once (at start): a bad document is reported, never overwritten."""
-        for model in TABLES:
+    def validate(self, *models: type[BaseModel]) -> None:
+        """Check every record of these tables (all by default): a bad document is reported, never rewritten."""
+        for model in models or tuple(TABLES):
             self._all(model)
+
+    def validate_all(self) -> None:
+        self.validate()
 
     def releases(self) -> list[Release]:
         """By stage (board order), newest version first within a stage."""
         order = {stage: index for index, stage in enumerate(BOARD_ORDER)}
         newest_first = sorted(self._all(Release).values(), key=lambda r: (_version_key(r.version), r.id), reverse=True)
-        return sorted(newest_first, key=lambda r: order[r.stage])
+        ranked = [(order[release.stage], position, release) for position, release in enumerate(newest_first)]
+        return [release for _rank, _position, release in sorted(ranked)]
 
     def release(self, release_id: int) -> Release | None:
         return self._all(Release).get(release_id)
@@ -739,14 +758,15 @@ class Workspace:
         return None
 
 
+@cache
+def _adapter(model: type[BaseModel]) -> TypeAdapter:
+    return TypeAdapter(dict[int, model])
+
+
 def _replace(table: Any, doc_id: int, record: BaseModel) -> None:
-    data = record.model_dump(mode="json")
-
-    def overwrite(doc: dict) -> None:
-        doc.clear()
-        doc.update(data)
-
-    table.update(overwrite, doc_ids=[doc_id])
+    """A new dict for the document, never an edit in place: Workspace._all relies on it."""
+    table.remove(doc_ids=[doc_id])
+    table.insert(Document(record.model_dump(mode="json"), doc_id=doc_id))
 
 
 def _describe_event(run: ChecklistRun, event: Any) -> str:

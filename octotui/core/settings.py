@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -47,6 +46,8 @@ def load_settings(path: Path | None = None) -> Settings:
     settings = Settings()
     if not path.is_file():
         return settings
+    import tomllib  # only when there is a file: it is a noticeable part of start-up otherwise
+
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:

@@ -23,6 +23,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
+from tinydb.table import Table
 
 SCHEMA_VERSION = 1
 META_TABLE = "meta"
@@ -122,8 +123,63 @@ def _migrate_0_to_1(tables: Tables) -> Tables:
 MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {0: _migrate_0_to_1}
 
 
+class _TouchRecorder:
+    """Stands in for a table's dict while TinyDB changes it, noting every document id it reaches."""
+
+    def __init__(self, table: dict, touched: set) -> None:
+        self._table, self._touched = table, touched
+
+    def __getitem__(self, key):
+        self._touched.add(key)
+        return self._table[key]
+
+    def __setitem__(self, key, value) -> None:
+        self._touched.add(key)
+        self._table[key] = value
+
+    def __delitem__(self, key) -> None:
+        self._touched.add(key)
+        del self._table[key]
+
+    def pop(self, key, *default):
+        self._touched.add(key)
+        return self._table.pop(key, *default)
+
+    def __contains__(self, key) -> bool:
+        return key in self._table
+
+    def __iter__(self):
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def keys(self):
+        return self._table.keys()
+
+    def clear(self) -> None:
+        self._touched.update(self._table)
+        self._table.clear()
+
+
+class TrackedTable(Table):
+    """A TinyDB table that tells the storage which documents a write may have changed."""
+
+    def _update_table(self, updater) -> None:
+        touched = self._storage.touched(self.name)
+        super()._update_table(lambda table: updater(_TouchRecorder(table, touched)))
+
+
+class TrackedTinyDB(TinyDB):
+    table_class = TrackedTable
+
+
 class AtomicJSONStorage(Storage):
-    """TinyDB storage: reads are cached by file identity; writes only land inside a transaction."""
+    """TinyDB storage: reads are cached by file identity; writes only land inside a transaction.
+
+    Saving re-encodes only the documents a transaction touched: each table's text is joined from
+    per-document JSON kept since the last load or save.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -131,7 +187,8 @@ class AtomicJSONStorage(Storage):
         self._cached_signature: tuple[int, int, int] | None = None
         self._pending: Tables | None = None  # the transaction's working copy
         self._dirty = False
-        self._fragments: dict[str, tuple[dict, str]] = {}  # table -> (object, its JSON)
+        self._touched: dict[str, set[int]] = {}  # table -> document ids this transaction may have changed
+        self._encoded: dict[str, dict[str, str]] = {}  # table -> document id -> its JSON, as last saved
 
     # -- TinyDB's interface -------------------------------------------------------------
     def read(self) -> Tables | None:
@@ -169,21 +226,25 @@ class AtomicJSONStorage(Storage):
         except PermissionError:
             raise StoreUnavailable(self.path, "permission denied reading the database") from None
         tables = parse_tables(raw, self.path)
-        self._cached, self._cached_signature, self._fragments = tables, _signature(stat), {}
+        self._cached, self._cached_signature, self._encoded = tables, _signature(stat), {}
         return tables
+
+    def touched(self, table: str) -> set[int]:
+        return self._touched.setdefault(table, set())
 
     def replace_all(self, data: Tables) -> None:
         """Stage a whole new content (creation, migration) for the next commit."""
-        self._pending, self._dirty = data, True
+        self._pending, self._dirty, self._encoded = data, True, {}
 
     def begin(self) -> None:
-        self._pending, self._dirty = dict(self.load()), False
+        self._pending, self._dirty, self._touched = dict(self.load()), False, {}
 
     def rollback(self) -> None:
         # TinyDB updates documents in place, so the cache may hold unsaved changes: drop it.
         if self._dirty:
             self._cached = self._cached_signature = None
-        self._pending, self._dirty = None, False
+            self._encoded = {}
+        self._pending, self._dirty, self._touched = None, False, {}
 
     def commit(self) -> None:
         data, dirty = self._pending, self._dirty
@@ -200,15 +261,24 @@ class AtomicJSONStorage(Storage):
         self._cached_signature = self.signature()
 
     def _serialize(self, data: Tables) -> str:
-        # Only the tables this transaction replaced are encoded again; the rest reuse their text.
         parts = []
-        fragments: dict[str, tuple[dict, str]] = {}
         for name, table in data.items():
-            cached = self._fragments.get(name)
-            text = cached[1] if cached is not None and cached[0] is table else json.dumps(table, ensure_ascii=False, separators=(",", ":"))
-            fragments[name] = (table, text)
-            parts.append(f"{json.dumps(name)}:{text}")
-        self._fragments = fragments
+            encoded = self._encoded.setdefault(name, {})
+            touched = {str(doc_id) for doc_id in self._touched.get(name, ())}
+            whole = encoded.get("")  # the table's text as last saved ("" is never a document id)
+            if whole is None or touched:
+                for doc_id in touched - table.keys():
+                    encoded.pop(doc_id, None)  # removed
+                documents = []
+                for doc_id, doc in table.items():  # ids are digit strings (parse_tables checks)
+                    text = encoded.get(doc_id)
+                    if text is None or doc_id in touched:
+                        text = encoded[doc_id] = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+                    documents.append(f'"{doc_id}":{text}')
+                whole = encoded[""] = "{" + ",".join(documents) + "}"
+            parts.append(f"{json.dumps(name)}:{whole}")
+        for name in set(self._encoded) - data.keys():
+            del self._encoded[name]
         return "{" + ",".join(parts) + "}"
 
     def _write_atomically(self, text: str) -> None:
@@ -234,7 +304,7 @@ class Store:
         self.path = Path(path).expanduser().absolute()
         self._check_location()
         self.storage = AtomicJSONStorage(self.path)
-        self.db = TinyDB(storage=lambda: self.storage)
+        self.db = TrackedTinyDB(storage=lambda: self.storage)
         self._thread_lock = threading.RLock()
         self._file_lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_SECONDS, mode=0o600, thread_local=False)
         self.read_only = not os.access(self.path.parent, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK))

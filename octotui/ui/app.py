@@ -135,6 +135,7 @@ class OctoApp(App[int]):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.poll_store)
+        self.set_timer(0.5, self._check_everything)  # after the first paint, not before it
         if self._restored_mode and self._restored_mode != self.DEFAULT_MODE:
             self.switch_mode(self._restored_mode)
         if self.offer_demo and self.workspace.is_empty() and not self.workspace.store.read_only:
@@ -165,6 +166,15 @@ class OctoApp(App[int]):
                        markup=False)
 
     # -- data plumbing ----------------------------------------------------------------------
+    @work(thread=True, group="validate", exit_on_error=False)
+    def _check_everything(self) -> None:
+        """Start-up checked only what the first screen needs; check the rest (decisions) now."""
+        try:
+            self.workspace.validate_all()
+        except StoreError as error:
+            self.call_from_thread(self.notify, f"{error} — the file is kept as it is; fix it or move it aside",
+                                  title="Database problem", severity="error", timeout=30)
+
     def poll_store(self) -> None:
         """Another octotui on the same file: pick up its changes within a second."""
         signature = self.workspace.store.signature()

@@ -20,7 +20,8 @@ STAGE_STYLE = {
 }
 
 
-def release_flags(release: Release) -> str:
+def release_flags(release: Release, stage: Stage | None = None) -> str:
+    stage = stage or release.stage
     flags = []
     if release.hotfix:
         flags.append("hotfix")
@@ -28,9 +29,9 @@ def release_flags(release: Release) -> str:
         flags.append(f"gate overridden (DEC-{release.gate_override})")
     if release.incident_ids:
         flags.append(", ".join(f"INC-{n}" for n in release.incident_ids))
-    if release.stage in (Stage.ROLLING_BACK, Stage.ROLLED_BACK) and release.rollback_reason:
+    if stage in (Stage.ROLLING_BACK, Stage.ROLLED_BACK) and release.rollback_reason:
         flags.append(f"rollback: {release.rollback_reason}")
-    if release.stage is Stage.CANCELLED and release.cancel_reason:
+    if stage is Stage.CANCELLED and release.cancel_reason:
         flags.append(f"cancelled: {release.cancel_reason}")
     if release.followup_of:
         flags.append(f"follow-up of REL-{release.followup_of}")
@@ -133,11 +134,19 @@ class BoardScreen(Screen):
         yield Static(id="board-summary")
         yield Footer()
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._built: tuple = ()  # (revision, width, filter) the table was last built for
+
     def on_mount(self) -> None:
         self.query_one("#board-filter").display = False
-        self.watch(self.app, "revision", self.reload, init=False)
+        self.watch(self.app, "revision", self._on_revision, init=False)
         self.reload()
         self.query_one("#board").focus()
+
+    def _on_revision(self, _revision: int) -> None:
+        if self.is_current:
+            self.reload()
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -145,13 +154,20 @@ class BoardScreen(Screen):
     def on_resize(self) -> None:
         self.reload()
 
-    def reload(self, _revision: int | None = None) -> None:
+    def reload(self) -> None:
+        """Rebuild the table only when the data, the width or the filter changed; else just follow the selection."""
         table = self.query_one("#board", KeyTable)
         width = self.size.width or 120
-        wide = width >= 100
         query = self.query_one("#board-filter", Input).value.casefold().strip()
+        key = (self.app.revision, width, query)
+        if key == self._built:
+            self._follow_selection(table)
+            return
+        self._built = key
+        wide = width >= 100
         releases = self.app.workspace.releases()
-        visible = [r for r in releases if not query or query in _haystack(r)]
+        stages = {release.id: release.stage for release in releases}
+        visible = [r for r in releases if not query or query in _haystack(r, stages[r.id])]
         table.clear(columns=True)
         fixed = [("ID", 6), ("Version", 12), ("Type", 5)] + ([("Captain", 10), ("Target", 10)] if wide else []) \
             + [("Stage", 12), ("Done", 5)]
@@ -163,7 +179,8 @@ class BoardScreen(Screen):
             table.add_column(label, width=column_width, key=label)
         for release in visible:
             done, total = release.progress()
-            flags = release_flags(release)
+            stage = stages[release.id]
+            flags = release_flags(release, stage)
             title = Text(release.title.replace("\n", " "), no_wrap=True, overflow="ellipsis")
             if flags:
                 title.append(f"  {flags}", style="italic yellow" if release.gate_override else "dim")
@@ -171,18 +188,20 @@ class BoardScreen(Screen):
             row = [cell(release.key), cell(release.version), cell(release.type.value), title]
             if wide:
                 row += [cell(release.captain), cell(release.target_date.isoformat() if release.target_date else "—")]
-            row += [cell(release.stage.value, STAGE_STYLE[release.stage]), cell(f"{done}/{total}")]
+            row += [cell(stage.value, STAGE_STYLE[stage]), cell(f"{done}/{total}")]
             table.add_row(*row, key=str(release.id))
-        selected = self.app.selected_release_id
-        ids = [r.id for r in visible]
-        if selected in ids:
-            table.move_cursor(row=ids.index(selected))
+        self._follow_selection(table)
         summary = Text(f"{len(visible)} of {len(releases)} releases", style="dim")
         if not releases:
             summary = Text("No releases yet — press n to create one, or ctrl+p → app: load demo data", style="bold")
         elif query:
             summary.append(f" · filter: {query}", style="dim")
         self.query_one("#board-summary", Static).update(summary)
+
+    def _follow_selection(self, table: KeyTable) -> None:
+        selected = self.app.selected_release_id
+        if selected is not None and str(selected) in table.rows and table.selected_key() != str(selected):
+            table.move_cursor(row=table.get_row_index(str(selected)))
 
     def on_data_table_row_highlighted(self, event: KeyTable.RowHighlighted) -> None:
         if event.row_key is not None and event.row_key.value is not None:
@@ -258,6 +277,6 @@ class BoardScreen(Screen):
         box.focus()
 
 
-def _haystack(release: Release) -> str:
-    return " ".join([release.key, release.version, release.title, release.captain, release.stage.value,
-                     release.type.value, release_flags(release)]).casefold()
+def _haystack(release: Release, stage: Stage) -> str:
+    return " ".join([release.key, release.version, release.title, release.captain, stage.value,
+                     release.type.value, release_flags(release, stage)]).casefold()

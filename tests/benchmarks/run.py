@@ -1,0 +1,248 @@
+"""Benchmarks: prints numbers, asserts nothing. `python tests/benchmarks/run.py [--quick]`
+
+1. Whole-process time to first paint of `octotui` vs a bare Textual app (Header + DataTable with as many
+   rows + Footer), launched alternately in real pseudo-terminals, median of N runs each, as a ratio.
+2. The store's save latency (median, p95) at each size.
+3. `space` on a checklist item: key to repaint with the durable save, net of a no-op key's cost.
+4. The decision log at 10k decisions: open, and each search keystroke.
+5. CPU used by the ticking incident clock while idle, vs the bare app idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import os
+import pty
+import select
+import signal
+import statistics
+import struct
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from tests_support import bulk_decisions, bulk_team  # noqa: E402
+
+from octotui.core.clock import SystemClock  # noqa: E402
+from octotui.core.playbook import load_playbook  # noqa: E402
+from octotui.core.service import RunRef, Workspace  # noqa: E402
+from octotui.core.store import Store  # noqa: E402
+
+SIZES = {"empty": (0, 0, 0), "team": (200, 100, 1000), "10k": (500, 500, 9000)}
+
+BARE_APP = '''
+import sys
+from textual.app import App
+from textual.widgets import DataTable, Footer, Header
+
+class Bare(App):
+    def compose(self):
+        yield Header()
+        yield DataTable()
+        yield Footer()
+
+    def on_mount(self):
+        table = self.query_one(DataTable)
+        table.add_columns("ID", "Version", "Type", "Title", "Captain", "Target", "Stage", "Done")
+        for n in range(int(sys.argv[1])):
+            table.add_row(f"REL-{n}", f"1.{n}.0", "minor", f"Release {n}", "cap", "2026-12-01", "Planned", "0/13")
+
+Bare().run()
+'''
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def make_db(folder: Path, name: str) -> Path:
+    path = folder / f"{name}.json"
+    workspace = Workspace(Store(path), load_playbook(), author="bench")
+    releases, incidents, decisions = SIZES[name.rsplit("-", 1)[-1]]
+    if releases or incidents:
+        bulk_team(workspace, releases, incidents, 0)
+    if decisions:
+        bulk_decisions(workspace, decisions)
+    workspace.save_ui_state({"mode": "board"})  # no first-start demo offer: measure the board
+    return path
+
+
+def spawn_in_pty(argv: list[str], env: dict[str, str], marker: bytes, timeout: float = 30.0) -> tuple[float, int]:
+    """Seconds from fork to `marker` on the terminal; returns (seconds, pid still running)."""
+    start = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe(argv[0], argv, env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
+    seen = b""
+    deadline = start + timeout
+    while time.perf_counter() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            seen += chunk
+            if marker in seen:
+                return time.perf_counter() - start, pid, fd
+    raise RuntimeError(f"{argv} never painted {marker!r}: {seen[-300:]!r}")
+
+
+def stop(pid: int, fd: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    os.close(fd)
+
+
+def first_paint(folder: Path, runs: int) -> None:
+    print("\n1. Time to first paint (whole process, real pty 120x36), median of", runs, "runs each")
+    print(f"   {'database':<8} {'octotui':>9} {'bare app':>9} {'ratio':>6}   target")
+    bare = folder / "bare.py"
+    bare.write_text(BARE_APP)
+    octotui = Path(sys.executable).with_name("octotui")
+    for size in SIZES:
+        db = make_db(folder, size)
+        rows = SIZES[size][0]
+        env = {**os.environ, "TERM": "xterm-256color", "OCTOTUI_USER": "bench", "OCTOTUI_CONFIG": "/nonexistent"}
+        ours, theirs = [], []
+        for _ in range(runs):  # alternate, so both see the same machine state
+            seconds, pid, fd = spawn_in_pty([str(octotui), "--db", str(db)], env, b"palette")
+            stop(pid, fd)
+            ours.append(seconds)
+            seconds, pid, fd = spawn_in_pty([sys.executable, str(bare), str(rows)], env, b"palette")
+            stop(pid, fd)
+            theirs.append(seconds)
+        ratio = statistics.median(ours) / statistics.median(theirs)
+        target = {"empty": "", "team": "<= 1.2x", "10k": "<= 1.4x"}[size]
+        print(f"   {size:<8} {statistics.median(ours) * 1000:>7.0f}ms {statistics.median(theirs) * 1000:>7.0f}ms "
+              f"{ratio:>5.2f}x   {target}")
+
+
+def store_latency(folder: Path, runs: int) -> None:
+    print("\n2. One durable save (lock, fresh read, atomic replace, fsync), through Workspace")
+    print(f"   {'database':<8} {'median':>8} {'p95':>8}   target")
+    for size in SIZES:
+        path = make_db(folder, f"save-{size}")
+        workspace = Workspace(Store(path), load_playbook(), clock=SystemClock(), author="bench")
+        release = workspace.create_release(version="99.0.0", title="bench")
+        ref = RunRef("release", release.id, "gate")
+        times = []
+        for number in range(runs):
+            start = time.perf_counter()
+            workspace.change_item(ref, number % 6, "note", text=f"note {number}")
+            times.append(time.perf_counter() - start)
+        target = "<= 10 ms median" if size == "team" else ""
+        print(f"   {size:<8} {statistics.median(times) * 1000:>6.1f}ms {percentile(times, 0.95) * 1000:>6.1f}ms   {target}")
+
+
+async def keystrokes(folder: Path, runs: int) -> None:
+    from octotui.core.comms import load_templates
+    from octotui.ui.app import OctoApp
+
+    print("\n3. `space` on a checklist item: key -> durable save -> repaint (Pilot, net of a no-op key)")
+    print(f"   {'database':<8} {'median':>8} {'p95':>8} {'no-op key':>10}   target")
+    for size in ("team", "10k"):
+        path = make_db(folder, f"keys-{size}")
+        workspace = Workspace(Store(path), load_playbook(), author="bench")
+        release = workspace.create_release(version="99.0.0", title="bench")
+        app = OctoApp(workspace, load_templates(), offer_demo=False)
+        async with app.run_test(size=(120, 36)) as pilot:
+            app.selected_release_id = release.id
+            app.checklist_owner = ("release", release.id)
+            await pilot.press("2")
+            await pilot.pause()
+            baseline, spaced = [], []
+            for _ in range(runs):
+                start = time.perf_counter()
+                await pilot.press("F12")  # bound to nothing: the cost of a key through Pilot
+                baseline.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                await pilot.press("space")
+                spaced.append(time.perf_counter() - start)
+            noop = statistics.median(baseline)
+            net = [max(0.0, value - noop) for value in spaced]
+            target = {"team": "<= 30 ms p95", "10k": "<= 60 ms p95"}[size]
+            print(f"   {size:<8} {statistics.median(net) * 1000:>6.1f}ms {percentile(net, 0.95) * 1000:>6.1f}ms "
+                  f"{noop * 1000:>8.1f}ms   {target}")
+
+    print("\n4. Decision log with 10,000 decisions")
+    path = folder / "decisions-10k.json"
+    workspace = Workspace(Store(path), load_playbook(), author="bench")
+    bulk_decisions(workspace, 10_000)
+    app = OctoApp(workspace, load_templates(), offer_demo=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        start = time.perf_counter()
+        await app.switch_mode("decisions")
+        await pilot.pause()
+        opened = time.perf_counter() - start
+        screen = app.screen
+        screen.action_filter()
+        await pilot.pause()
+        box = screen.query_one("#decision-search")
+        times = []
+        for text in ["s", "se", "ser", "serv", "servi", "servic", "service", "service ", "service 1", "service 12",
+                     "service 1", "service ", "latency", "latency b", "option 2"] * max(1, runs // 15):
+            start = time.perf_counter()
+            box.value = text  # what a keystroke does: Changed -> search in the core -> one page of rows
+            await pilot.pause()
+            times.append(time.perf_counter() - start)
+        print(f"   open: {opened * 1000:.0f} ms (target <= 150 ms); search keystroke: median "
+              f"{statistics.median(times) * 1000:.1f} ms, p95 {percentile(times, 0.95) * 1000:.1f} ms (target <= 50 ms)")
+
+
+def cpu_idle(folder: Path, seconds: float) -> None:
+    print(f"\n5. CPU while idle for {seconds:.0f} s (incident screen with its clock ticking) vs the bare app")
+    db = folder / "idle.json"
+    workspace = Workspace(Store(db), load_playbook(), author="bench")
+    workspace.start_incident("Idle check", "P1")
+    workspace.save_ui_state({"mode": "incident"})
+    bare = folder / "bare.py"
+    bare.write_text(BARE_APP)
+    env = {**os.environ, "TERM": "xterm-256color", "OCTOTUI_USER": "bench", "OCTOTUI_CONFIG": "/nonexistent"}
+    results = {}
+    for name, argv in (("octotui", [str(Path(sys.executable).with_name("octotui")), "--db", str(db)]),
+                       ("bare app", [sys.executable, str(bare), "0"])):
+        _seconds, pid, fd = spawn_in_pty(argv, env, b"palette")
+        time.sleep(1.0)  # settle after start-up
+        before = _cpu_seconds(pid)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:  # keep draining the pty so the app never blocks on output
+            if select.select([fd], [], [], 0.1)[0]:
+                os.read(fd, 65536)
+        results[name] = _cpu_seconds(pid) - before
+        stop(pid, fd)
+    for name, used in results.items():
+        print(f"   {name:<9} {used:.3f} s CPU = {100 * used / seconds:.2f}% of one core")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer runs (a smoke run, not for the record)")
+    args = parser.parse_args()
+    runs = 3 if args.quick else 7
+    os.environ.setdefault("OCTOTUI_USER", "bench")
+    print(f"octotui benchmarks — {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print("sizes: team = 200 releases, 100 incidents, 1,000 decisions; 10k = 500 + 500 + 9,000 documents")
+    with tempfile.TemporaryDirectory() as folder:
+        first_paint(Path(folder), runs)
+        store_latency(Path(folder), 15 if args.quick else 60)
+        asyncio.run(keystrokes(Path(folder), 15 if args.quick else 40))
+        cpu_idle(Path(folder), 5 if args.quick else 20)
+
+
+if __name__ == "__main__":
+    main()
