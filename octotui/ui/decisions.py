@@ -21,7 +21,7 @@ from octotui.core.service import InputError
 from octotui.ui.forms import FormField, FormScreen, prompt
 from octotui.ui.widgets import FilterInput, KeyTable, StatusLine, cell, clip, literal
 
-PAGE_SIZE = 100
+PAGE_SIZE = 60  # rows added at a time; a 36-line terminal shows about 25
 STATUS_CYCLE: list[DecisionStatus | None] = [None, DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED, DecisionStatus.SUPERSEDED]
 
 
@@ -115,6 +115,7 @@ class DecisionLogScreen(Screen):
         self._index: DecisionIndex | None = None
         self._hits: list[int] = []
         self._shown = 0
+        self._built: tuple = ()  # what the rows were last built for
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -146,6 +147,10 @@ class DecisionLogScreen(Screen):
 
     def reload(self) -> None:
         query = self.query_one("#decision-search", Input).value
+        key = (self.app.revision, query, self.status_filter, self.link_filter)
+        if key == self._built:
+            return
+        self._built = key
         release_id = self.link_filter[1] if self.link_filter and self.link_filter[0] == "REL" else None
         incident_id = self.link_filter[1] if self.link_filter and self.link_filter[0] == "INC" else None
         self._hits = self.index().search(query, self.status_filter, release_id, incident_id)
