@@ -212,7 +212,7 @@ class AtomicJSONStorage(Storage):
         except FileNotFoundError:
             return None
 
-    def load(self) -> Tables:
+    def load(self, for_write: bool = False) -> Tables:
         try:
             with open(self.path, "rb") as handle:
                 stat = os.fstat(handle.fileno())
@@ -220,7 +220,9 @@ class AtomicJSONStorage(Storage):
                     return self._cached
                 raw = handle.read()
         except FileNotFoundError:
-            raise StoreUnavailable(self.path, "the database file has disappeared") from None
+            if self._cached is not None and not for_write:
+                return self._cached  # keep showing what was last read; saving is refused below
+            raise StoreUnavailable(self.path, "the database file has disappeared; not saved") from None
         except IsADirectoryError:
             raise StoreUnavailable(self.path, "is a directory, not a database file") from None
         except PermissionError:
@@ -237,7 +239,7 @@ class AtomicJSONStorage(Storage):
         self._pending, self._dirty, self._encoded = data, True, {}
 
     def begin(self) -> None:
-        self._pending, self._dirty, self._touched = dict(self.load()), False, {}
+        self._pending, self._dirty, self._touched = dict(self.load(for_write=True)), False, {}
 
     def rollback(self) -> None:
         # TinyDB updates documents in place, so the cache may hold unsaved changes: drop it.

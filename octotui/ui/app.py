@@ -180,6 +180,11 @@ class OctoApp(App[int]):
         signature = self.workspace.store.signature()
         if signature != self._seen_signature:
             self._seen_signature = signature
+            if signature is None:
+                self.notify(f"{self.workspace.store.path} has disappeared: showing what was last read; "
+                            "changes cannot be saved until it is back", title="Database missing", severity="error",
+                            timeout=30)
+                return
             try:
                 self.workspace.validate_all()
             except StoreError as error:

@@ -12,7 +12,7 @@ from octotui.core.models import ROLLBACK_FROM, Release, Stage, parse_key
 from octotui.core.semver import ReleaseType
 from octotui.core.service import InputError
 from octotui.ui.forms import ConfirmScreen, FormField, FormScreen
-from octotui.ui.widgets import FilterInput, KeyTable, StatusLine, cell
+from octotui.ui.widgets import FilterInput, KeyTable, StatusLine, cell, literal
 
 STAGE_STYLE = {
     Stage.PLANNED: "white", Stage.GATE_PASSED: "cyan", Stage.STAGING: "yellow", Stage.PRODUCTION: "magenta",
@@ -81,7 +81,7 @@ def release_form(app, release: Release | None = None, *, hotfix: bool = False, f
             if suggested is not None:
                 form.set_value("type", suggested.value)
 
-    heading = ("New hotfix release" if hotfix else "New release") if release is None else Text(f"Edit {release.key}: ") + Text(release.title)
+    heading = ("New hotfix release" if hotfix else "New release") if release is None else Text(f"Edit {release.key}: ") + literal(release.title)
     return FormScreen(heading, fields, submit, on_change=suggest_type)
 
 
@@ -107,7 +107,7 @@ def start_rollback_flow(app, release: Release) -> None:
         app.push_screen(ConfirmScreen(Text(f"Start an incident linked to {release.key} {release.version}?"),
                                       yes="Start incident", no="Not now"), maybe_incident)
 
-    form = FormScreen(Text(f"Roll back {release.key} {release.version} — ") + Text(release.title),
+    form = FormScreen(Text(f"Roll back {release.key} {release.version} — ") + literal(release.title),
                       [FormField("reason", "Why roll back? (shown on the board)")],
                       lambda values: app.workspace.start_rollback(release.id, values["reason"]),
                       hint="Enter: roll back and open the rollback checklist · Esc: cancel")
@@ -181,7 +181,7 @@ class BoardScreen(Screen):
             done, total = release.progress()
             stage = stages[release.id]
             flags = release_flags(release, stage)
-            title = Text(release.title.replace("\n", " "), no_wrap=True, overflow="ellipsis")
+            title = cell(release.title)
             if flags:
                 title.append(f"  {flags}", style="italic yellow" if release.gate_override else "dim")
             title.truncate(title_width, overflow="ellipsis")
@@ -263,7 +263,7 @@ class BoardScreen(Screen):
             if yes:
                 self.app.attempt(self.app.workspace.cancel_release, release.id)
 
-        self.app.push_screen(ConfirmScreen(Text(f"Cancel {release.key} {release.version} — ") + Text(release.title) + Text("?"),
+        self.app.push_screen(ConfirmScreen(Text(f"Cancel {release.key} {release.version} — ") + literal(release.title) + Text("?"),
                                            yes="Cancel release", no="Keep it"), decide)
 
     def action_rollback(self) -> None:

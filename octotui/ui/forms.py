@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 
 from octotui.core.service import InputError
 from octotui.core.store import StoreError
-from octotui.ui.widgets import FieldError
+from octotui.ui.widgets import FieldError, literal
 
 
 class FormBody(VerticalScroll, can_focus=False):
@@ -45,7 +45,7 @@ class FormScreen(ModalScreen[Any]):
                  enter_advances: bool = False, confirm_discard: bool = False, hint: str = "",
                  on_change: Callable[[FormScreen, str, str], None] | None = None) -> None:
         super().__init__()
-        self.form_title = title if isinstance(title, Text) else Text(title)
+        self.form_title = title if isinstance(title, Text) else literal(title)
         self.fields = fields
         self.submit = submit
         self.enter_advances = enter_advances
@@ -144,7 +144,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def __init__(self, question: str | Text, yes: str = "Yes", no: str = "No") -> None:
         super().__init__()
-        self.question = question if isinstance(question, Text) else Text(question)
+        self.question = question if isinstance(question, Text) else literal(question)
         self.yes, self.no = yes, no
 
     def compose(self) -> ComposeResult:
@@ -175,8 +175,8 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text, style="bold"), classes="dialog-question")
-            yield OptionList(*[Option(Text(label), id=value) for value, label in self.choices], id="choices")
+            yield Static(literal(self.title_text, "bold"), classes="dialog-question")
+            yield OptionList(*[Option(literal(label), id=value) for value, label in self.choices], id="choices")
 
     def on_mount(self) -> None:
         options = self.query_one("#choices", OptionList)
@@ -206,7 +206,7 @@ class EditTextScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form wide"):
-            yield Static(Text(self.title_text, style="bold"), classes="form-title")
+            yield Static(literal(self.title_text, "bold"), classes="form-title")
             yield TextArea(self.initial, id="editor", soft_wrap=True)
             yield Static(Text("Ctrl+S: keep this text · Esc: cancel", style="dim"), classes="form-hint")
 
