@@ -18,16 +18,24 @@ async def test_i_title_enter_starts_the_clock_from_any_screen(workspace, make_ap
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("4", "i")
         assert isinstance(app.screen, FormScreen) and app.focused.id == "f-title"
-        await pilot.press(*"Checkout 500s", "tab")
-        assert app.focused.id == "f-severity", "severity is one Tab away"
-        app.screen.query_one("#f-severity").value = "P0"
-        await pilot.press("shift+tab", "enter")
+        await pilot.press(*"Checkout 500s", "up")  # one key: P1 -> P0, without leaving the title
+        assert app.screen.query_one("#f-severity").value == "P0"
+        await pilot.press("enter")
         incident = workspace.incidents()[0]
         assert (incident.title, incident.severity.value, incident.started_at) == ("Checkout 500s", "P0", clock.now())
         assert app.current_mode == "incident"
         clock.advance(minutes=3, seconds=7)
         app.screen.tick()
         assert app.screen.query_one("#clock").value == "00:03:07"
+
+
+async def test_severity_is_also_one_tab_away(workspace, make_app):
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("i", *"x", "tab")
+        assert app.focused.id == "f-severity"
+        await pilot.press("shift+tab", "down", "down", "enter")
+        assert workspace.incidents()[0].severity.value == "P3"
 
 
 async def test_backdated_start_and_bad_input(workspace, make_app, clock):

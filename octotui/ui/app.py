@@ -28,7 +28,7 @@ from octotui.ui.board import BoardScreen
 from octotui.ui.checklist import ChecklistScreen
 from octotui.ui.comms import CommsScreen
 from octotui.ui.decisions import DecisionLogScreen, decision_form
-from octotui.ui.forms import ConfirmScreen, FormField, FormScreen
+from octotui.ui.forms import ConfirmScreen, FormField, FormScreen, IncidentStartForm
 from octotui.ui.help import HelpScreen
 from octotui.ui.incident import IncidentScreen
 
@@ -271,8 +271,8 @@ class OctoApp(App[int]):
                       options=[(f"{s.value}", s.value) for s in Severity]),
             FormField("started", "Started (optional: '12 minutes ago', '14:05')", placeholder="now"),
         ]
-        self.push_screen(FormScreen(title, fields, submit, hint="Enter: start the clock · Tab: severity · Esc: cancel"),
-                         started)
+        self.push_screen(IncidentStartForm(title, fields, submit,
+                                           hint="Enter: start the clock · ↑/↓: severity · Esc: cancel"), started)
 
     def action_timeline_note(self) -> None:
         incident_id = self.active_incident_id

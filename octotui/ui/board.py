@@ -220,10 +220,6 @@ class BoardScreen(Screen):
         key = self.query_one("#board", KeyTable).selected_key()
         return self.app.workspace.release(int(key)) if key else None
 
-    def decision_context(self) -> dict:
-        release = self.selected()
-        return {"links": release.key} if release else {}
-
     def action_new(self) -> None:
         self.app.push_screen(release_form(self.app), self._saved)
 

@@ -50,7 +50,7 @@ class FormScreen(ModalScreen[Any]):
         self.submit = submit
         self.enter_advances = enter_advances
         self.confirm_discard = confirm_discard
-        self.hint = hint or ("Enter: next field · Enter on the last field or Ctrl+S: save · Esc: cancel" if enter_advances
+        self.hint = hint or ("Enter: next field (saves on the last) · Ctrl+S: save · Esc: cancel" if enter_advances
                              else "Tab: next field · Enter: save · Esc: cancel")
         self.on_change = on_change
 
@@ -62,9 +62,9 @@ class FormScreen(ModalScreen[Any]):
                     yield Label(spec.label, classes="form-label")
                     if spec.kind == "select":
                         yield Select(list(spec.options), value=spec.value or Select.NULL, allow_blank=False,
-                                     id=f"f-{spec.name}")
+                                     id=f"f-{spec.name}", compact=True)
                     else:
-                        yield Input(value=spec.value, placeholder=spec.placeholder, id=f"f-{spec.name}")
+                        yield Input(value=spec.value, placeholder=spec.placeholder, id=f"f-{spec.name}", compact=True)
                     yield FieldError(id=f"e-{spec.name}", classes="field-error")
             yield FieldError(id="e-_form", classes="field-error")
             yield Static(Text(self.hint, style="dim"), classes="form-hint")
@@ -132,6 +132,20 @@ class FormScreen(ModalScreen[Any]):
             self.app.push_screen(ConfirmScreen("Throw away what you typed?", yes="Discard", no="Keep editing"), decide)
             return
         self.dismiss(None)
+
+
+class IncidentStartForm(FormScreen):
+    """Starting an incident must be quick: ↑/↓ change the severity without leaving the title."""
+
+    BINDINGS = [
+        Binding("up", "severity(-1)", "Severity up", id="incident_form.more_severe", tooltip="More severe (towards P0)"),
+        Binding("down", "severity(1)", "Severity down", id="incident_form.less_severe", tooltip="Less severe (towards P3)"),
+    ]
+
+    def action_severity(self, step: int) -> None:
+        select = self.query_one("#f-severity", Select)
+        values = [value for _label, value in self.fields[1].options]
+        select.value = values[max(0, min(len(values) - 1, values.index(select.value) + step))]
 
 
 class ConfirmScreen(ModalScreen[bool]):

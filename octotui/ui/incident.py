@@ -14,9 +14,10 @@ from textual.widgets import Digits, Footer, Header, Static
 from octotui.core.clock import format_countdown, format_duration, local_time, parse_when
 from octotui.core.models import MILESTONES, ROLES, Incident, IncidentStatus, Severity
 from octotui.core.service import InputError
+from octotui.core.text import one_line
 from octotui.ui.comms import copy_template
 from octotui.ui.forms import ChoiceScreen, prompt
-from octotui.ui.widgets import KeyTable, StatusLine, cell, clip, literal
+from octotui.ui.widgets import KeyTable, StatusLine, cell, literal
 
 KIND_STYLE = {"status": "yellow", "update": "green", "note": "", "checklist": "cyan", "decision": "magenta",
               "role": "blue", "severity": "red", "milestone": "yellow", "snooze": "dim", "link": "dim",
@@ -116,26 +117,30 @@ class IncidentScreen(Screen):
         self.tick()
 
     def _summary(self, incident: Incident) -> Text:
-        text = Text(f"{incident.key} ", style="bold")
-        text.append_text(literal(clip(incident.title, 120), "bold"))
+        """One fact per line, each cut to the width (a narrow terminal keeps the timeline visible)."""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{incident.key} ", style="bold")
+        text.append_text(literal(one_line(incident.title), "bold"))
         text.append(f"\n{incident.severity}", style="bold white on red" if incident.severity in (Severity.P0, Severity.P1) else "bold")
         text.append(f"  {incident.status}", style="bold yellow" if incident.open else "bold green")
-        for role, label in ROLES.items():
-            text.append(f"\n{label}: ", style="dim")
-            text.append_text(literal(clip(incident.roles.get(role, "—"), 40)))
-        text.append("\nImpact: ", style="dim")
-        text.append_text(literal(clip(incident.impact or "— (p to describe)", 200)))
-        if incident.current_actions:
-            text.append("\nNow: ", style="dim")
-            text.append_text(literal(clip(incident.current_actions, 200)))
         if incident.release_id:
             release = self.app.workspace.release(incident.release_id)
             if release is not None:
-                text.append(f"\nRelease: {release.key} {release.version} ({release.stage})", style="dim")
+                text.append(f"  {release.key} {release.version} ({release.stage})", style="dim")
+        text.append("\n")
+        for index, (role, label) in enumerate((("commander", "IC"), ("comms", "comms"), ("tech", "tech"))):
+            text.append(f"{' · ' if index else ''}{label} ", style="dim")
+            text.append_text(literal(one_line(incident.roles.get(role, "—"))))
+        text.append("\nImpact: ", style="dim")
+        text.append_text(literal(one_line(incident.impact) or "— (p to describe)"))
+        text.append("\nNow: ", style="dim")
+        text.append_text(literal(one_line(incident.current_actions) or "— (w to say)"))
         runs = [self.app.workspace.run(ref) for ref in self.app.workspace.incident_runs(incident)]
-        progress = ", ".join(f"{run.name} {run.progress_label()}" for run in runs if run)
+        progress = " · ".join(f"{run.name.replace(' Checklist', '')} {run.progress_label()}" for run in runs if run)
         if progress:
             text.append(f"\nChecklists (c): {progress}", style="cyan")
+        if incident.decision_ids:
+            text.append(f"\nDecisions: {', '.join(f'DEC-{n}' for n in incident.decision_ids)}", style="magenta")
         return text
 
     def _reload_list(self) -> None:
