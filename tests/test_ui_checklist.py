@@ -93,6 +93,9 @@ async def test_decision_log_item_prompts_for_a_decision(workspace, make_app):
         await pilot.press("ctrl+s")
         assert workspace.run(RunRef("release", 1, "gate")).items[5].decision_id == 1
         assert "DEC-1" in table_rows(app)["REL-1:gate:5"][-1]
+        heading = str(app.screen.query_one("#checklist-heading").render())
+        assert "Decisions: DEC-1" in heading
+        assert "Next in Pre-release requirements: All acceptance criteria met and PRs merged  (+11 more left)" in heading
         select(app, "REL-1:deployment:6")
         await pilot.press("space", "n")  # skip: allowed and visible
         assert workspace.release(1).runs["deployment"].items[6].decision_skipped

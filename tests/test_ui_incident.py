@@ -163,3 +163,19 @@ async def test_milestone_backdating_refuses_disorder(workspace, make_app, clock)
         app.screen.query_one("#f-text").value = "10 minutes ago"
         await pilot.press("enter")
         assert workspace.incident(1).resolved_at == clock.now() - timedelta(minutes=10)
+
+
+async def test_hotfix_from_the_incident_is_linked_and_its_run_shows_with_the_incident(workspace, make_app):
+    workspace.start_incident("Payments down", "P0")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3", "H")
+        form = app.screen
+        assert form.query_one("#f-incident").value == "INC-1" and form.query_one("#f-version").value == "0.1.0"
+        form.query_one("#f-title").value = "Fix payments timeout"
+        await pilot.press("enter")
+        release = workspace.releases()[0]
+        assert release.hotfix and release.incident_ids == [1] and workspace.incident(1).release_id == release.id
+        await pilot.press("c")
+        table = app.screen.query_one("#checklist")
+        assert f"h:REL-{release.id}:hotfix" in [key.value for key in table.rows]

@@ -56,6 +56,7 @@ COMMANDS: list[tuple[str, str, str | None, str]] = [
     ("incident: edit milestone", "Backdate or correct a milestone time", "incident", "milestone"),
     ("incident: snooze update reminder", "Snooze the next-update reminder 5 minutes (recorded)", "incident", "snooze"),
     ("incident: copy status update", "Copy the status update and record it as sent", "incident", "copy_update"),
+    ("incident: new hotfix release", "Create a hotfix release linked to the active incident", "incident", "hotfix"),
     ("incident: open checklists", "Escalation checklist and linked hotfix/rollback runs", "incident", "checklists"),
     ("incident: switch", "Switch to the next open incident", "incident", "next_incident"),
     ("decision: record", "Record a decision, prefilled with the current context", None, "app.record_decision"),

@@ -212,6 +212,15 @@ class ChecklistScreen(Screen):
             blockers = owner.gate_blockers()
             if blockers and owner.gate_override is None:
                 heading.append(f"\nGate: {len(blockers)} open — staging is blocked until they are done or N/A", style="yellow")
+            left = [(run, item) for _ref, run in runs for item in run.remaining()]
+            if left:
+                run, item = left[0]
+                heading.append(f"\nNext in {run.name}: ", style="dim")
+                heading.append_text(Text(clip(item.text, 70)))
+                if len(left) > 1:
+                    heading.append(f"  (+{len(left) - 1} more left)", style="dim")
+            if owner.decision_ids:
+                heading.append(f"\nDecisions: {', '.join(f'DEC-{n}' for n in owner.decision_ids)}", style="magenta")
             return heading
         heading = Text(f"{owner.key} {owner.severity} ", style="bold red")
         heading.append_text(Text(clip(owner.title, 60)))

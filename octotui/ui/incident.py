@@ -15,6 +15,7 @@ from octotui.core.clock import format_countdown, format_duration, local_time, pa
 from octotui.core.models import MILESTONES, ROLES, Incident, IncidentStatus, Severity
 from octotui.core.service import InputError
 from octotui.core.text import one_line
+from octotui.ui.board import release_form
 from octotui.ui.comms import copy_template
 from octotui.ui.forms import ChoiceScreen, prompt
 from octotui.ui.widgets import KeyTable, StatusLine, cell, literal
@@ -37,6 +38,7 @@ class IncidentScreen(Screen):
         Binding("p", "impact", "Impact", show=False, id="incident.impact", tooltip="Describe the customer impact"),
         Binding("w", "actions", "Actions", show=False, id="incident.actions", tooltip="What is being done now (goes into updates)"),
         Binding("z", "snooze", "Snooze", show=False, id="incident.snooze", tooltip="Snooze the update reminder 5 minutes (recorded)"),
+        Binding("H", "hotfix", "Hotfix", show=False, id="incident.hotfix", tooltip="Create a hotfix release linked to this incident"),
         Binding("right_square_bracket", "next_incident", "Next incident", show=False, id="incident.next", tooltip="Switch to the next open incident"),
     ]
 
@@ -331,6 +333,17 @@ class IncidentScreen(Screen):
         template = self.app.templates.get("incident-update")
         if incident is not None and template is not None:
             copy_template(self.app, template, incident)
+
+    def action_hotfix(self) -> None:
+        incident = self._need_incident()
+        if incident is not None:
+            self.app.push_screen(release_form(self.app, hotfix=True), self._hotfix_created)
+
+    def _hotfix_created(self, release) -> None:
+        if release is not None:
+            self.app.data_changed()
+            self.app.selected_release_id = release.id
+            self.notify(f"{release.key} {release.version} (hotfix) created: c opens its checklist")
 
     def action_checklists(self) -> None:
         incident = self._need_incident()
