@@ -6,9 +6,10 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
 from octotui.core.playbook import ChecklistSpec, ItemSpec
+from octotui.core.record import Record
 from octotui.core.semver import ReleaseType
 
 
@@ -18,10 +19,8 @@ class ItemState(StrEnum):
     NA = "na"
 
 
-class ItemSnapshot(BaseModel):
+class ItemSnapshot(Record):
     """What an item looked like before or after a change: what undo restores."""
-
-    model_config = ConfigDict(defer_build=True)
 
     state: ItemState = ItemState.TODO
     by: str | None = None
@@ -31,9 +30,7 @@ class ItemSnapshot(BaseModel):
     early: bool = False
 
 
-class ChecklistEvent(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
+class ChecklistEvent(Record):
     seq: int
     at: AwareDatetime
     author: str
@@ -47,8 +44,6 @@ class ChecklistEvent(BaseModel):
 class ChecklistItem(ItemSpec, ItemSnapshot):
     """The guide's item (text kept as the run started) plus its live state."""
 
-    model_config = ConfigDict(defer_build=True)
-
     decision_id: int | None = None
     decision_skipped: bool = False
 
@@ -60,9 +55,7 @@ class ChecklistItem(ItemSpec, ItemSnapshot):
         return ItemSnapshot.model_validate(self.model_dump(include=set(ItemSnapshot.model_fields)))
 
 
-class ChecklistRun(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
+class ChecklistRun(Record):
     role: str
     name: str
     started_at: AwareDatetime
@@ -164,9 +157,7 @@ BOARD_ORDER = list(Stage)
 ROLLBACK_FROM = (Stage.STAGING, Stage.PRODUCTION, Stage.VERIFIED)
 
 
-class Release(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
+class Release(Record):
     id: int
     version: str
     type: ReleaseType
@@ -249,9 +240,7 @@ MILESTONES = {"started_at": "Started", "acknowledged_at": "Acknowledged", "mitig
               "resolved_at": "Resolved"}
 
 
-class TimelineEvent(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
+class TimelineEvent(Record):
     at: AwareDatetime
     author: str
     kind: Literal["status", "checklist", "note", "update", "decision", "role", "severity", "milestone",
@@ -259,9 +248,7 @@ class TimelineEvent(BaseModel):
     text: str
 
 
-class Incident(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
+class Incident(Record):
     id: int
     title: str
     severity: Severity = Severity.P1
@@ -306,17 +293,13 @@ class DecisionStatus(StrEnum):
 DECISION_TEXT_FIELDS = ("title", "context", "decision", "alternatives", "consequences", "owner")
 
 
-class DecisionEdit(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
+class DecisionEdit(Record):
     at: AwareDatetime
     author: str
     previous: dict[str, str]
 
 
-class Decision(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
+class Decision(Record):
     id: int
     created_at: AwareDatetime
     date: date

@@ -13,8 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
+from octotui.core.record import Record
 from octotui.core.text import slug
 
 CHECKLIST_ROLES = ("gate", "deployment", "hotfix", "rollback", "escalation")
@@ -33,19 +32,15 @@ _WINDOW = re.compile(r"\bfor\s+(\d+)\+?\s*(minute|hour|day)s?\b", re.IGNORECASE)
 STAGE_ANNOTATIONS = ("staging", "production")
 
 
-class Timing(BaseModel):
+class Timing(Record):
     """`monitor for 30+ minutes` is a window; `within 48 hours` is a deadline."""
-
-    model_config = ConfigDict(defer_build=True)
 
     kind: Literal["window", "deadline"]
     seconds: int
     phrase: str
 
 
-class ItemSpec(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
+class ItemSpec(Record):
     text: str
     optional: bool = False
     mentions_decision_log: bool = False
@@ -54,18 +49,14 @@ class ItemSpec(BaseModel):
     followup: str | None = None
 
 
-class ChecklistSpec(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
+class ChecklistSpec(Record):
     name: str
     role: str | None
     line: int
     items: list[ItemSpec]
 
 
-class FieldSpec(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
+class FieldSpec(Record):
     label: str
     key: str
 

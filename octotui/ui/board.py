@@ -5,14 +5,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from octotui.core.models import ROLLBACK_FROM, Release, Stage, parse_key
 from octotui.core.semver import ReleaseType
 from octotui.core.service import InputError
 from octotui.ui.forms import ConfirmScreen, FormField, FormScreen
-from octotui.ui.widgets import FilterInput, KeyTable, StatusLine, cell, literal
+from octotui.ui.widgets import FilterInput, KeyTable, LiveScreen, StatusLine, cell, literal
 
 STAGE_STYLE = {
     Stage.PLANNED: "white", Stage.GATE_PASSED: "cyan", Stage.STAGING: "yellow", Stage.PRODUCTION: "magenta",
@@ -114,7 +113,7 @@ def start_rollback_flow(app, release: Release) -> None:
     app.push_screen(form, rolled_back)
 
 
-class BoardScreen(Screen):
+class BoardScreen(LiveScreen):
     TITLE = "Release board"
     BINDINGS = [
         Binding("n", "new", "New", id="release.new", tooltip="Create a release"),
@@ -140,16 +139,8 @@ class BoardScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#board-filter").display = False
-        self.watch(self.app, "revision", self._on_revision, init=False)
         self.reload()
         self.query_one("#board").focus()
-
-    def _on_revision(self, _revision: int) -> None:
-        if self.is_current:
-            self.reload()
-
-    def on_screen_resume(self) -> None:
-        self.reload()
 
     def on_resize(self) -> None:
         self.reload()

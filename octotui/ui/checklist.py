@@ -7,7 +7,6 @@ from datetime import timedelta
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from octotui.core.clock import format_countdown, local_time
@@ -17,14 +16,14 @@ from octotui.core.store import StoreError
 from octotui.ui.board import STAGE_STYLE, release_flags, release_form, start_rollback_flow
 from octotui.ui.decisions import decision_form
 from octotui.ui.forms import ConfirmScreen, prompt
-from octotui.ui.widgets import KeyTable, StatusLine, cell, clip, literal
+from octotui.ui.widgets import KeyTable, LiveScreen, StatusLine, cell, clip, literal
 
 ROLE_LABEL = {"gate": "the gate", "deployment": "deployment", "hotfix": "hotfix", "rollback": "rollback",
               "escalation": "escalation"}
 STATE_MARK = {ItemState.TODO: ("[ ]", ""), ItemState.DONE: ("[x]", "bold green"), ItemState.NA: ("N/A", "yellow")}
 
 
-class ChecklistScreen(Screen):
+class ChecklistScreen(LiveScreen):
     TITLE = "Checklist"
     BINDINGS = [
         Binding("space", "toggle", "Check", id="checklist.toggle", tooltip="Check or uncheck the selected item"),
@@ -51,21 +50,13 @@ class ChecklistScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.watch(self.app, "revision", self._on_revision, init=False)
         self.set_interval(1.0, self._tick)
         self.reload()
         self.query_one("#checklist").focus()
 
-    def on_screen_resume(self) -> None:
-        self.reload()
-
     def on_resize(self) -> None:
         self._layout = ()
         self.reload()
-
-    def _on_revision(self, _revision: int) -> None:
-        if self.is_current:
-            self.reload()
 
     # -- what is shown ---------------------------------------------------------------------
     def owner(self):

@@ -6,14 +6,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from octotui.core.comms import CommsTemplate, release_values, render
 from octotui.core.models import Incident, Release
 from octotui.ui.forms import EditTextScreen, FormField, FormScreen
-from octotui.ui.widgets import StatusLine, clip, literal
+from octotui.ui.widgets import LiveScreen, StatusLine, clip, literal
 
 
 def copy_template(app, template: CommsTemplate, owner: Release | Incident) -> None:
@@ -24,7 +23,7 @@ def copy_template(app, template: CommsTemplate, owner: Release | Incident) -> No
         app.attempt(app.workspace.record_update_sent, owner.id, template.title)
 
 
-class CommsScreen(Screen):
+class CommsScreen(LiveScreen):
     TITLE = "Comms"
     BINDINGS = [
         Binding("y", "copy", "Copy", id="comms.copy", tooltip="Copy the selected template to the clipboard"),
@@ -45,16 +44,8 @@ class CommsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.watch(self.app, "revision", self._on_revision, init=False)
         self.reload()
         self.query_one("#templates").focus()
-
-    def _on_revision(self, _revision: int) -> None:
-        if self.is_current:
-            self.reload()
-
-    def on_screen_resume(self) -> None:
-        self.reload()
 
     def owners(self) -> tuple[Release | None, Incident | None]:
         workspace = self.app.workspace

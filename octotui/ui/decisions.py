@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Header, Input, Static
 
 from octotui.core.clock import local_time
@@ -19,7 +19,7 @@ from octotui.core.models import Decision, DecisionStatus, parse_key
 from octotui.core.search import DecisionIndex
 from octotui.core.service import InputError
 from octotui.ui.forms import FormField, FormScreen, prompt
-from octotui.ui.widgets import FilterInput, KeyTable, StatusLine, cell, clip, literal
+from octotui.ui.widgets import FilterInput, KeyTable, LiveScreen, StatusLine, cell, clip, literal
 
 PAGE_SIZE = 60  # rows added at a time; a 36-line terminal shows about 25
 STATUS_CYCLE: list[DecisionStatus | None] = [None, DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED, DecisionStatus.SUPERSEDED]
@@ -94,7 +94,7 @@ def decision_text(d: Decision) -> Text:
     return text
 
 
-class DecisionLogScreen(Screen):
+class DecisionLogScreen(LiveScreen):
     TITLE = "Decision log"
     BINDINGS = [
         Binding("n", "new", "New", id="decision.new", tooltip="Record a decision"),
@@ -128,16 +128,8 @@ class DecisionLogScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#decision-search").display = False
-        self.watch(self.app, "revision", self._on_revision, init=False)
         self.reload()
         self.query_one("#decisions").focus()
-
-    def _on_revision(self, _revision: int) -> None:
-        if self.is_current:
-            self.reload()
-
-    def on_screen_resume(self) -> None:
-        self.reload()
 
     def index(self) -> DecisionIndex:
         decisions = self.app.workspace.decisions()

@@ -8,7 +8,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Digits, Footer, Header, Static
 
 from octotui.core.clock import format_countdown, format_duration, local_time, parse_when
@@ -18,14 +17,14 @@ from octotui.core.text import one_line
 from octotui.ui.board import release_form
 from octotui.ui.comms import copy_template
 from octotui.ui.forms import ChoiceScreen, prompt
-from octotui.ui.widgets import KeyTable, StatusLine, cell, literal
+from octotui.ui.widgets import KeyTable, LiveScreen, StatusLine, cell, literal
 
 KIND_STYLE = {"status": "yellow", "update": "green", "note": "", "checklist": "cyan", "decision": "magenta",
               "role": "blue", "severity": "red", "milestone": "yellow", "snooze": "dim", "link": "dim",
               "impact": "red", "clock": "dim"}
 
 
-class IncidentScreen(Screen):
+class IncidentScreen(LiveScreen):
     TITLE = "Incident"
     BINDINGS = [
         Binding("s", "status", "Status", id="incident.status", tooltip="Advance or pick the status"),
@@ -60,8 +59,7 @@ class IncidentScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.watch(self.app, "revision", self._on_revision, init=False)
-        self.watch(self.app, "active_incident_id", self._on_revision, init=False)
+        self.watch(self.app, "active_incident_id", self._data_changed, init=False)
         timeline = self.query_one("#timeline", KeyTable)
         timeline.add_column("Time", width=16, key="time")
         timeline.add_column("Who", width=10, key="who")
@@ -74,9 +72,6 @@ class IncidentScreen(Screen):
         self.reload()
         timeline.focus()
 
-    def on_screen_resume(self) -> None:
-        self.reload()
-
     def _text_width(self) -> int:
         return max(20, (self.size.width or 120) - 16 - 10 - 9 - 2 * 4 - 2)
 
@@ -86,10 +81,6 @@ class IncidentScreen(Screen):
         if column is not None and column.width != self._text_width():
             column.width = self._text_width()
             self._timeline_key = ()
-            self.reload()
-
-    def _on_revision(self, *_args) -> None:
-        if self.is_current:
             self.reload()
 
     def incident(self) -> Incident | None:

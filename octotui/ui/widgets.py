@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from octotui.core.clock import format_countdown, format_duration
@@ -26,6 +27,26 @@ def literal(value: str, style: str = "") -> Text:
 def clip(value: str, width: int) -> str:
     value = one_line(value)
     return value if len(value) <= width else value[: max(1, width - 1)] + "…"
+
+
+class LiveScreen(Screen):
+    """A screen of workspace data: rebuilt when the data changes (only while it is shown) and when shown again.
+
+    Textual runs `on_mount` of each class in the MRO, so subclasses keep their own `on_mount`.
+    """
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "revision", self._data_changed, init=False)
+
+    def _data_changed(self, *_args) -> None:
+        if self.is_current:
+            self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        raise NotImplementedError
 
 
 class KeyTable(DataTable):
