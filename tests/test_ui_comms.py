@@ -92,3 +92,13 @@ async def test_copying_the_initial_notification_counts_as_an_update(workspace, m
         await pilot.press("y")
         assert workspace.incident(1).last_update_at == clock.now()
         assert workspace.incident(1).timeline[-1].text == "Incident initial notification sent (copied)"
+
+
+async def test_escape_sequences_never_ride_along_in_a_copy(demo_workspace, make_app):
+    demo_workspace.set_comms_text("incident", 1, "escalation", "help \x1b]52;c;ZXZpbA==\x07 \x1b[2J now")
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("5")
+        select_template(app, "escalation")
+        await pilot.press("y")
+        assert app.clipboard == "help ␛]52;c;ZXZpbA==␇ ␛[2J now"

@@ -24,6 +24,7 @@ from octotui.core.models import Severity
 from octotui.core.playbook import styles_path
 from octotui.core.service import InputError, RunRef, Workspace
 from octotui.core.store import StoreCorrupt, StoreError, move_aside
+from octotui.core.text import visible
 from octotui.ui.board import BoardScreen
 from octotui.ui.checklist import ChecklistScreen
 from octotui.ui.comms import CommsScreen
@@ -324,6 +325,7 @@ class OctoApp(App[int]):
 
     def copy_text(self, text: str, label: str, on_done: Callable[[CopyOutcome], None] | None = None) -> None:
         """OSC 52 at once (always), then the system clipboard or a file in a worker thread."""
+        text = visible(text)  # whatever was typed or pasted, no escape sequence rides along to a terminal
         mode = self.workspace.settings.clipboard
         osc52 = mode in ("auto", "osc52")
         if osc52:
