@@ -96,3 +96,18 @@ async def test_ten_thousand_decisions_show_a_page_and_load_more(workspace, make_
         table.move_cursor(row=59)
         await pilot.pause()
         assert table.row_count == 120
+
+
+async def test_marking_superseded_by_an_existing_decision_refuses_self_and_cycles(workspace, make_app):
+    a = workspace.record_decision(title="a", decision="a")
+    b = workspace.record_decision(title="b", decision="b")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("4")  # cursor on DEC-2 (newest first)
+        await pilot.press("B", *"DEC-2", "enter")
+        assert "cannot supersede itself" in str(app.screen.query_one("#e-text").render())
+        app.screen.query_one("#f-text").value = "DEC-1"
+        await pilot.press("enter")
+        assert workspace.decision(b.id).superseded_by == a.id and workspace.decision(a.id).supersedes == b.id
+        await pilot.press("j", "B", *"DEC-2", "enter")
+        assert "cycle" in str(app.screen.query_one("#e-text").render())

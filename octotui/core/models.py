@@ -290,9 +290,6 @@ class DecisionStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
-DECISION_TEXT_FIELDS = ("title", "context", "decision", "alternatives", "consequences", "owner")
-
-
 class DecisionEdit(Record):
     at: AwareDatetime
     author: str

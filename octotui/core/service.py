@@ -35,7 +35,7 @@ from octotui.core.models import (
     TimelineEvent,
 )
 from octotui.core.playbook import Playbook
-from octotui.core.semver import InvalidVersion, ReleaseType, Version, implied_type, latest
+from octotui.core.semver import InvalidVersion, ReleaseType, Version, implied_type, latest, suggest_next
 from octotui.core.settings import Settings
 from octotui.core.store import META_TABLE, Store, StoreCorrupt
 
@@ -205,9 +205,6 @@ class Workspace:
             _replace(table, record_id, record)
 
     # -- releases -------------------------------------------------------------------------
-    def previous_version(self, excluding: int | None = None) -> Version | None:
-        return latest([r.version for r in self._all(Release).values() if r.id != excluding])
-
     def suggest_type(self, version_text: str, excluding: int | None = None) -> ReleaseType | None:
         """The type implied by the step from the closest earlier version on the board."""
         try:
@@ -219,8 +216,7 @@ class Workspace:
         return implied_type(version, earlier)
 
     def suggest_version(self, kind: ReleaseType = ReleaseType.MINOR) -> str:
-        top = self.previous_version()
-        return str(top.bump(kind)) if top else "0.1.0"
+        return suggest_next([r.version for r in self._all(Release).values()], kind)
 
     def _validate_release(self, fields: dict[str, Any], existing: Release | None) -> dict[str, Any]:
         errors: dict[str, str] = {}

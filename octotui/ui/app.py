@@ -63,6 +63,7 @@ COMMANDS: list[tuple[str, str, str | None, str]] = [
     ("decision: record", "Record a decision, prefilled with the current context", None, "app.record_decision"),
     ("decision: edit", "Edit the selected decision (history kept)", "decisions", "edit"),
     ("decision: supersede", "Supersede the selected decision with a new one", "decisions", "supersede"),
+    ("decision: mark superseded by an existing one", "The selected decision is superseded by DEC-m", "decisions", "superseded_by"),
     ("decision: search", "Search decisions as you type", "decisions", "filter"),
     ("decision: filter by status", "Cycle all / proposed / accepted / superseded", "decisions", "cycle_status"),
     ("decision: filter by link", "Only decisions linked to a release or incident", "decisions", "filter_link"),

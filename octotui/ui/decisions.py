@@ -101,6 +101,7 @@ class DecisionLogScreen(LiveScreen):
         Binding("enter", "open", "Open", id="decision.open", tooltip="Show the full record and its links"),
         Binding("e", "edit", "Edit", id="decision.edit", tooltip="Edit the selected decision (history kept)"),
         Binding("S", "supersede", "Supersede", id="decision.supersede", tooltip="Supersede the selected decision with a new one"),
+        Binding("B", "superseded_by", "Superseded by…", show=False, id="decision.superseded_by", tooltip="Mark the selected decision as superseded by an existing DEC-m"),
         Binding("slash", "filter", "Search", id="decision.search", tooltip="Search title, context and decision text"),
         Binding("f", "cycle_status", "Status filter", id="decision.status_filter", tooltip="Cycle all / proposed / accepted / superseded"),
         Binding("l", "filter_link", "Link filter", show=False, id="decision.link_filter", tooltip="Only decisions linked to REL-n or INC-n"),
@@ -300,6 +301,22 @@ class DecisionLogScreen(LiveScreen):
         form = decision_form(f"Supersede {decision.key} with a new decision", prefill,
                              lambda values: workspace.supersede(decision.id, **values), workspace.author)
         self.app.push_screen(form, self.app.after_save)
+
+    def action_superseded_by(self) -> None:
+        decision = self.selected()
+        if decision is None:
+            return
+        workspace = self.app.workspace
+
+        def submit(text: str):
+            newer = parse_key(text, "DEC")
+            if newer is None or workspace.decision(newer) is None:
+                raise InputError({"text": f"{text.strip()[:20]!r} is not a decision (DEC-n)"})
+            workspace.supersede_existing(newer, decision.id)
+            return newer
+
+        self.app.push_screen(prompt(f"{decision.key} is superseded by…", "DEC-m (an existing decision)", submit),
+                             self.app.after_save)
 
     def action_copy_log(self) -> None:
         self.app.copy_text(decision_log(self.app.workspace.decisions_newest_first()), "Decision log")
