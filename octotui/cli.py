@@ -7,9 +7,11 @@ on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import platformdirs
@@ -132,15 +134,11 @@ def run_app(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     """Headless proof that an installed app finds its playbook, templates and styles."""
-    import asyncio
-
     from octotui.ui.app import OctoApp
 
     playbook = load_playbook(args.playbook)
     templates = load_templates(args.templates)
     items = sum(len(checklist.items) for checklist in playbook.checklists.values())
-    import tempfile
-
     with tempfile.TemporaryDirectory() as folder:
         workspace = Workspace(Store(Path(folder) / "check.json"), playbook)
 

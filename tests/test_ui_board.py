@@ -112,3 +112,15 @@ def test_every_binding_has_an_id_and_a_tooltip():
     assert len(bindings) > 60
     missing = [binding.key for binding in bindings if not (binding.id and binding.tooltip)]
     assert missing == []
+
+
+async def test_quitting_with_typed_text_in_a_form_asks_first(workspace, make_app):
+    app = make_app(workspace)
+    async with app.run_test() as pilot:
+        await pilot.press("n", "tab", *"half a title", "ctrl+q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert app.screen.query_one("#f-title").value == "half a title"
+        await pilot.press("ctrl+q", "y")
+        await pilot.pause()
+    assert app.return_code in (0, None)

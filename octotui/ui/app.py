@@ -106,7 +106,10 @@ class OctoApp(App[int]):
         Binding("t", "timeline_note", "Note", show=False, id="incident.note", tooltip="Add a timeline note to the active incident"),
         Binding("D", "record_decision", "Decision", show=False, id="decision.record", tooltip="Record a decision with the current context"),
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Every key of this screen"),
-        Binding("q,ctrl+q", "quit", "Quit", id="app.quit", tooltip="Quit: every change is already saved"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit: every change is already saved"),
+        # ctrl+q works from anywhere, modals and text fields included (q there is just a letter).
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit_anywhere",
+                tooltip="Quit from anywhere, even while typing"),
     ]
 
     cursor_blink = True  # tests and screenshots freeze it
@@ -152,10 +155,22 @@ class OctoApp(App[int]):
             self.action_load_demo()
 
     async def action_quit(self) -> None:
-        """Every change is already saved; only where the person was is remembered here."""
+        """Every change is already saved; only where the person was is remembered here.
+
+        The one thing not yet saved is text typed into an open form: quitting then asks first."""
+        if getattr(self.screen, "has_unsaved_text", lambda: False)():
+            def decide(quit_anyway: bool | None) -> None:
+                if quit_anyway:
+                    self.call_later(self._quit_now)
+            self.push_screen(ConfirmScreen("Quit and throw away what you typed in this form?", yes="Quit",
+                                           no="Keep editing"), decide)
+            return
+        await self._quit_now()
+
+    async def _quit_now(self) -> None:
         row = None
         if self.current_mode == "checklist":
-            row = self.screen.query_one("#checklist").selected_key()
+            row = self.screen_stack[0].query_one("#checklist").selected_key()
         state = {"mode": self.current_mode, "release": self.selected_release_id, "incident": self.active_incident_id,
                  "owner": list(self.checklist_owner) if self.checklist_owner else None, "row": row}
         with contextlib.suppress(StoreError):  # never block quitting on a convenience
@@ -307,7 +322,7 @@ class OctoApp(App[int]):
             prefill["links"] = ", ".join(links)
         self.open_decision_form(prefill)
 
-    def open_decision_form(self, prefill: dict[str, Any], on_saved: Callable[[Any], None] | None = None) -> None:
+    def open_decision_form(self, prefill: dict[str, Any]) -> None:
         item_ref: RunRef | None = prefill.pop("item_ref", None)
         item_index: int | None = prefill.pop("item_index", None)
         workspace = self.workspace
@@ -319,12 +334,10 @@ class OctoApp(App[int]):
             self.after_save(decision)
             if decision is not None:
                 self.notify(f"{decision.key} recorded: {decision.title}")
-            if on_saved is not None:
-                on_saved(decision)
 
         self.push_screen(decision_form("Record a decision", prefill, submit, workspace.author), saved)
 
-    def copy_text(self, text: str, label: str, on_done: Callable[[CopyOutcome], None] | None = None) -> None:
+    def copy_text(self, text: str, label: str) -> None:
         """OSC 52 at once (always), then the system clipboard or a file in a worker thread."""
         text = visible(text)  # whatever was typed or pasted, no escape sequence rides along to a terminal
         mode = self.workspace.settings.clipboard
@@ -334,19 +347,16 @@ class OctoApp(App[int]):
         else:
             self._clipboard = text  # the app-level record of the last copy, as Textual keeps it
         fallback = self.workspace.store.path.with_name("octotui-clipboard.md")
-        self._copy_in_background(text, mode, osc52, fallback, label, on_done)
+        self._copy_in_background(text, mode, osc52, fallback, label)
 
     @work(thread=True, group="clipboard", exit_on_error=False)
-    def _copy_in_background(self, text: str, mode: str, osc52: bool, fallback, label: str,
-                            on_done: Callable[[CopyOutcome], None] | None) -> None:
+    def _copy_in_background(self, text: str, mode: str, osc52: bool, fallback, label: str) -> None:
         outcome = copy_text(text, mode, fallback, send_osc52=lambda _text: osc52, command=self.clipboard_command)
-        self.call_from_thread(self._copied, outcome, label, on_done)
+        self.call_from_thread(self._copied, outcome, label)
 
-    def _copied(self, outcome: CopyOutcome, label: str, on_done: Callable[[CopyOutcome], None] | None) -> None:
-        self.last_copy = outcome
+    def _copied(self, outcome: CopyOutcome, label: str) -> None:
+        self.last_copy = outcome  # what the toast said, kept for whoever asks (tests, the palette)
         self.notify(f"{label}: {outcome.message()}", timeout=6)
-        if on_done is not None:
-            on_done(outcome)
 
 
 class RecoveryApp(App[bool]):

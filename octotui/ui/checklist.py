@@ -127,13 +127,9 @@ class ChecklistScreen(LiveScreen):
         keys = [key for key in self._rows]
         restore = selected if selected in self._rows else self.app.restored_row
         if restore in self._rows:
-            table.move_cursor(row=self._row_index(table, restore))
+            table.move_cursor(row=table.get_row_index(restore))
         elif keys:
-            table.move_cursor(row=self._row_index(table, keys[0]))
-
-    @staticmethod
-    def _row_index(table: KeyTable, key: str) -> int:
-        return table.get_row_index(key)
+            table.move_cursor(row=table.get_row_index(keys[0]))
 
     def _repaint(self, table: KeyTable, runs: list[tuple[RunRef, ChecklistRun]]) -> None:
         """Only the cells that changed are updated: a check repaints one row, not the screen."""

@@ -124,8 +124,11 @@ class FormScreen(ModalScreen[Any]):
             return
         self.dismiss(result)
 
+    def has_unsaved_text(self) -> bool:
+        return self.values() != self._initial
+
     def action_cancel(self) -> None:
-        if self.confirm_discard and self.values() != self._initial:
+        if self.confirm_discard and self.has_unsaved_text():
             def decide(discard: bool | None) -> None:
                 if discard:
                     self.dismiss(None)
@@ -226,6 +229,9 @@ class EditTextScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one("#editor", TextArea).focus()
+
+    def has_unsaved_text(self) -> bool:
+        return self.query_one("#editor", TextArea).text != self.initial
 
     def action_save(self) -> None:
         self.dismiss(self.query_one("#editor", TextArea).text)

@@ -6,7 +6,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
@@ -96,8 +95,6 @@ class KeyTable(DataTable):
 
 class StatusLine(Horizontal):
     """The active incident on every screen: elapsed time and when the next update is due."""
-
-    text: reactive[Text] = reactive(Text(""), layout=False)
 
     def compose(self) -> ComposeResult:
         yield Static(id="status-text")
