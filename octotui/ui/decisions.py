@@ -21,7 +21,7 @@ from octotui.core.service import InputError
 from octotui.ui.forms import FormField, FormScreen, prompt
 from octotui.ui.widgets import FilterInput, KeyTable, LiveScreen, StatusLine, cell, clip, literal
 
-PAGE_SIZE = 60  # rows added at a time; a 36-line terminal shows about 25
+PAGE_SIZE = 40  # rows added at a time; a 36-line terminal shows about 25
 STATUS_CYCLE: list[DecisionStatus | None] = [None, DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED, DecisionStatus.SUPERSEDED]
 
 
@@ -115,8 +115,9 @@ class DecisionLogScreen(LiveScreen):
         self.link_filter: tuple[str, int] | None = None
         self._index: DecisionIndex | None = None
         self._hits: list[int] = []
-        self._shown = 0
+        self._row_ids: list[int] = []  # the decision shown in each row, by position
         self._built: tuple = ()  # what the rows were last built for
+        self._built_revision = -1
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -148,18 +149,16 @@ class DecisionLogScreen(LiveScreen):
         incident_id = self.link_filter[1] if self.link_filter and self.link_filter[0] == "INC" else None
         self._hits = self.index().search(query, self.status_filter, release_id, incident_id)
         table = self.query_one("#decisions", KeyTable)
-        selected = table.selected_key()
-        table.clear(columns=not table.columns)
+        selected = self.selected()
         if not table.columns:
             width = self.size.width or 120
             title_width = max(16, width - 8 - 10 - 22 - 10 - 14 - 14)
             for label, column_width in (("ID", 8), ("Date", 10), ("Title", title_width), ("Status", 22),
                                         ("Owner", 10), ("Links", 14)):
                 table.add_column(label, width=column_width, key=label)
-        self._shown = 0
-        self._append_page()
-        if selected is not None and selected.isdigit() and int(selected) in self._hits[: self._shown]:
-            table.move_cursor(row=table.get_row_index(selected))
+        self._fill_rows(self._hits[:PAGE_SIZE])
+        if selected is not None and selected.id in self._row_ids:
+            table.move_cursor(row=self._row_ids.index(selected.id))
         total = len(self.index().decisions)
         summary = Text(f"{len(self._hits):,} of {total:,} decisions", style="bold")
         if query.strip():
@@ -171,20 +170,39 @@ class DecisionLogScreen(LiveScreen):
         self.query_one("#decision-filters", Static).update(summary)
         self._show_detail()
 
+    def _cells(self, decision_id: int) -> tuple:
+        d = self.index().decisions[decision_id]
+        status_style = {"proposed": "yellow", "accepted": "green", "superseded": "dim"}[d.status.value]
+        return (cell(d.key), cell(d.date.isoformat()), cell(d.title), cell(d.status_label(), status_style),
+                cell(d.owner), cell(d.links_label()))
+
+    def _fill_rows(self, ids: list[int]) -> None:
+        """Show `ids` in rows keyed by position: a new search rewrites cells in place instead of
+        rebuilding the table, and only rows whose decision changed are touched."""
+        table = self.query_one("#decisions", KeyTable)
+        columns = list(table.columns)
+        for position, decision_id in enumerate(ids):
+            cells = self._cells(decision_id)
+            if position < len(self._row_ids):
+                if self._row_ids[position] != decision_id or self._built_revision != self.app.revision:
+                    for column, value in zip(columns, cells, strict=True):
+                        table.update_cell(f"r{position}", column, value)
+                    self._row_ids[position] = decision_id
+            else:
+                table.add_row(*cells, key=f"r{position}")
+                self._row_ids.append(decision_id)
+        for position in range(len(ids), len(self._row_ids)):
+            table.remove_row(f"r{position}")
+        del self._row_ids[len(ids):]
+        self._built_revision = self.app.revision
+
     def _append_page(self) -> None:
         """Rows are added a page at a time, as the cursor reaches the end: 10k decisions open at once."""
-        table = self.query_one("#decisions", KeyTable)
-        decisions = self.index().decisions
-        for decision_id in self._hits[self._shown : self._shown + PAGE_SIZE]:
-            d = decisions[decision_id]
-            status_style = {"proposed": "yellow", "accepted": "green", "superseded": "dim"}[d.status.value]
-            table.add_row(cell(d.key), cell(d.date.isoformat()), cell(d.title), cell(d.status_label(), status_style),
-                          cell(d.owner), cell(d.links_label()), key=str(d.id))
-        self._shown = min(len(self._hits), self._shown + PAGE_SIZE)
+        self._fill_rows(self._hits[: len(self._row_ids) + PAGE_SIZE])
 
     def on_data_table_row_highlighted(self, event: KeyTable.RowHighlighted) -> None:
         table = self.query_one("#decisions", KeyTable)
-        if event.cursor_row >= table.row_count - 1 and self._shown < len(self._hits):
+        if event.cursor_row >= table.row_count - 1 and len(self._row_ids) < len(self._hits):
             self._append_page()
         self._show_detail()
 
@@ -209,8 +227,10 @@ class DecisionLogScreen(LiveScreen):
         self.query_one("#decisions").focus()
 
     def selected(self) -> Decision | None:
-        key = self.query_one("#decisions", KeyTable).selected_key()
-        return self.app.workspace.decision(int(key)) if key and key.isdigit() else None
+        table = self.query_one("#decisions", KeyTable)
+        if not self._row_ids or not 0 <= table.cursor_row < len(self._row_ids):
+            return None
+        return self.app.workspace.decision(self._row_ids[table.cursor_row])
 
     def decision_context(self) -> dict:
         return {}
@@ -268,10 +288,10 @@ class DecisionLogScreen(LiveScreen):
             self.status_filter, self.link_filter = None, None
             self.query_one("#decision-search", Input).value = ""
             self.reload()
-            while number not in [str(k) for k in self._hits[: self._shown]] and self._shown < len(self._hits):
+            while int(number) not in self._row_ids and len(self._row_ids) < len(self._hits):
                 self._append_page()
-            if number in [str(k) for k in self._hits[: self._shown]]:
-                table.move_cursor(row=table.get_row_index(number))
+            if int(number) in self._row_ids:
+                table.move_cursor(row=self._row_ids.index(int(number)))
         else:
             self.notify(f"{target} no longer exists", severity="warning")
 
