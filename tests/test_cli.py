@@ -118,3 +118,10 @@ def test_export_copy_without_any_clipboard_writes_the_file(demo_db):
 def test_main_returns_2_not_raises(tmp_path, capsys):
     assert main(["--db", str(tmp_path / "x.json"), "--playbook", str(tmp_path)]) == 2
     assert "playbook not found" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc: a folder where nothing can be created")
+def test_a_folder_where_no_file_can_be_created_is_reported_at_once():
+    result = run("--db", "/proc/octotui-test.json", "export", "--list")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("octotui: /proc/octotui-test.json: cannot create")

@@ -311,6 +311,8 @@ class Store:
         self._file_lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_SECONDS, mode=0o600, thread_local=False)
         self.read_only = not os.access(self.path.parent, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK))
         self.backup_path: Path | None = None
+        if not self.read_only:
+            self._check_lock_file()
         self._open()
 
     # -- opening ------------------------------------------------------------------------
@@ -325,6 +327,17 @@ class Store:
                 raise StoreUnavailable(self.path, f"cannot create the folder {parent} ({error.strerror})") from None
         if not parent.is_dir():
             raise StoreUnavailable(self.path, f"{parent} is not a folder")
+
+    def _check_lock_file(self) -> None:
+        """filelock retries a lock file it cannot create until its timeout: find out at once instead."""
+        lock_path = str(self.path) + ".lock"
+        try:
+            os.close(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600))
+        except OSError as error:
+            if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                self.read_only = True  # readable, perhaps, but nothing can be saved here
+                return
+            raise StoreUnavailable(self.path, f"cannot create {lock_path} ({error.strerror})") from None
 
     def _open(self) -> None:
         if self.read_only:
