@@ -21,10 +21,17 @@ def select(app, key):
     table.move_cursor(row=table.get_row_index(key))
 
 
-async def open_checklist(app, pilot, release_id):
+async def open_checklist(app, pilot, release_id, row=None):
     app.selected_release_id = release_id
     app.checklist_owner = ("release", release_id)
     await pilot.press("2")
+    if row is not None:
+        select(app, row)
+
+
+def check_items(workspace, release_id, role, count):
+    for index in range(count):
+        workspace.change_item(RunRef("release", release_id, role), index, "toggle")
 
 
 async def test_check_na_note_undo_through_the_keys(workspace, make_app):
@@ -58,8 +65,7 @@ async def test_gate_blocks_then_override_by_decision(workspace, make_app):
     release = workspace.create_release(version="1.0.0", title="a")
     app = make_app(workspace)
     async with app.run_test(size=(120, 36)) as pilot:
-        await open_checklist(app, pilot, release.id)
-        select(app, "REL-1:deployment:2")
+        await open_checklist(app, pilot, release.id, row="REL-1:deployment:2")
         await pilot.press("space")
         assert isinstance(app.screen, ConfirmScreen)
         question = app.screen.question.plain
@@ -81,8 +87,7 @@ async def test_decision_log_item_prompts_for_a_decision(workspace, make_app):
     release = workspace.create_release(version="1.0.0", title="a")
     app = make_app(workspace)
     async with app.run_test(size=(120, 36)) as pilot:
-        await open_checklist(app, pilot, release.id)
-        select(app, "REL-1:gate:5")
+        await open_checklist(app, pilot, release.id, row="REL-1:gate:5")
         await pilot.press("space")
         assert isinstance(app.screen, ConfirmScreen) and "Decision Log" in app.screen.question.plain
         await pilot.press("y")
@@ -103,10 +108,8 @@ async def test_decision_log_item_prompts_for_a_decision(workspace, make_app):
 
 async def test_monitoring_countdown_and_early_confirmation(workspace, make_app, clock):
     release = workspace.create_release(version="1.0.1", title="fix", hotfix=True)
-    for index in range(6):
-        workspace.change_item(RunRef("release", release.id, "gate"), index, "toggle")
-    for index in range(9):
-        workspace.change_item(RunRef("release", release.id, "hotfix"), index, "toggle")
+    check_items(workspace, release.id, "gate", 6)
+    check_items(workspace, release.id, "hotfix", 9)
     app = make_app(workspace)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_checklist(app, pilot, release.id)
@@ -125,10 +128,8 @@ async def test_monitoring_countdown_and_early_confirmation(workspace, make_app, 
 
 async def test_rollback_opens_the_rollback_run_and_offers_an_incident(workspace, make_app):
     release = workspace.create_release(version="1.0.0", title="a")
-    for index in range(6):
-        workspace.change_item(RunRef("release", release.id, "gate"), index, "toggle")
-    for index in range(4):
-        workspace.change_item(RunRef("release", release.id, "deployment"), index, "toggle")
+    check_items(workspace, release.id, "gate", 6)
+    check_items(workspace, release.id, "deployment", 4)
     app = make_app(workspace)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("r", *"error rate 4%", "enter")
