@@ -130,7 +130,7 @@ async def test_roles_severity_and_handoff(workspace, make_app):
         assert "Incident commander handed from ana to bo" in [e.text for e in incident.timeline]
 
 
-async def test_two_open_incidents_switch(workspace, make_app):
+async def test_two_open_incidents_switch(workspace, make_app, clock):
     workspace.start_incident("first", "P2")
     workspace.start_incident("second", "P1")
     app = make_app(workspace)
@@ -141,6 +141,10 @@ async def test_two_open_incidents_switch(workspace, make_app):
         await pilot.press("right_square_bracket")
         assert app.active_incident_id != first
         assert f"INC-{app.active_incident_id}" in screen_text(app, "#incident-summary")
+        clock.advance(minutes=7)
+        app.screen.tick()
+        listing = app.screen.query_one("#incident-list")
+        assert {listing.get_row_at(i)[3].plain for i in range(listing.row_count)} == {"00:07:00"}
 
 
 async def test_clock_survives_a_restart(workspace, make_app, clock):

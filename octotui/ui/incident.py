@@ -177,6 +177,12 @@ class IncidentScreen(LiveScreen):
             digits.update(elapsed)
         digits.set_class(not incident.open, "stopped")
         self.query_one("#incident-clocks", Static).update(self._clocks(incident, now))
+        incidents = self.query_one("#incident-list", KeyTable)
+        if incidents.display:  # the other open incidents' clocks run too
+            for row_key in list(incidents.rows):
+                other = workspace.incident(int(row_key.value))
+                if other is not None:
+                    incidents.update_cell(row_key, "Elapsed", cell(format_duration(other.elapsed(now))))
 
     def _clocks(self, incident: Incident, now: datetime) -> Text:
         workspace = self.app.workspace
