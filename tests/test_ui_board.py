@@ -124,3 +124,12 @@ async def test_quitting_with_typed_text_in_a_form_asks_first(workspace, make_app
         await pilot.press("ctrl+q", "y")
         await pilot.pause()
     assert app.return_code in (0, None)
+
+
+async def test_someone_who_started_empty_and_quit_is_not_asked_again(workspace, make_app):
+    app = make_app(workspace, offer_demo=True)
+    async with app.run_test() as pilot:
+        await pilot.press("n", "q")
+    app = make_app(workspace, offer_demo=True)
+    async with app.run_test():
+        assert not isinstance(app.screen, ConfirmScreen)

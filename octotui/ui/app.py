@@ -130,6 +130,7 @@ class OctoApp(App[int]):
         self.last_copy: CopyOutcome | None = None
         # Back where this person left off: screen, release, incident, checklist row.
         state = workspace.ui_state()
+        self._had_state = bool(state)
         self.restored_row: str | None = state.get("row")
         self._restored_mode: str | None = state.get("mode") if state.get("mode") in self.MODES else None
         open_ids = [incident.id for incident in workspace.open_incidents()]
@@ -145,7 +146,8 @@ class OctoApp(App[int]):
         self.set_timer(0.5, self._check_everything)  # after the first paint, not before it
         if self._restored_mode and self._restored_mode != self.DEFAULT_MODE:
             self.switch_mode(self._restored_mode)
-        if self.offer_demo and self.workspace.is_empty() and not self.workspace.store.read_only:
+        # Offered on a first start only: someone who chose to start empty and quit is not asked again.
+        if self.offer_demo and self.workspace.is_empty() and not self._had_state and not self.workspace.store.read_only:
             self.push_screen(ConfirmScreen(
                 "Welcome to octotui. The database is empty.\n\nLoad demo data (a few releases in different stages, "
                 "an incident, decisions) to look around, or start empty?", yes="Load demo data", no="Start empty"),
