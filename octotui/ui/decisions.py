@@ -21,7 +21,7 @@ from octotui.core.service import InputError
 from octotui.ui.forms import FormField, FormScreen, prompt
 from octotui.ui.widgets import FilterInput, KeyTable, LiveScreen, StatusLine, cell, clip, literal
 
-PAGE_SIZE = 40  # rows added at a time; a 36-line terminal shows about 25
+PAGE_SIZE = 26  # rows added at a time: about one screenful (a 36-line terminal shows ~25)
 STATUS_CYCLE: list[DecisionStatus | None] = [None, DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED, DecisionStatus.SUPERSEDED]
 
 
