@@ -2,7 +2,7 @@
 
 from octotui.core.models import DecisionStatus
 from octotui.core.service import RunRef
-from octotui.ui.decisions import DecisionDetailScreen
+from octotui.ui.decisions import PAGE_SIZE, DecisionDetailScreen
 from octotui.ui.forms import ConfirmScreen, FormScreen
 
 
@@ -92,10 +92,10 @@ async def test_ten_thousand_decisions_show_a_page_and_load_more(workspace, make_
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("4")
         table = app.screen.query_one("#decisions")
-        assert table.row_count == 40 and "1,200 of 1,200 decisions" in str(app.screen.query_one("#decision-filters").render())
-        table.move_cursor(row=39)
+        assert table.row_count == PAGE_SIZE and "1,200 of 1,200 decisions" in str(app.screen.query_one("#decision-filters").render())
+        table.move_cursor(row=PAGE_SIZE - 1)
         await pilot.pause()
-        assert table.row_count == 80
+        assert table.row_count == 2 * PAGE_SIZE
 
 
 async def test_marking_superseded_by_an_existing_decision_refuses_self_and_cycles(workspace, make_app):
