@@ -31,7 +31,6 @@ from octotui.core.models import (
     ItemState,
     Release,
     Severity,
-    Stage,
     TimelineEvent,
 )
 from octotui.core.playbook import Playbook
@@ -790,4 +789,4 @@ def _same_version(text: str, version: Version) -> bool:
         return False
 
 
-__all__ = ["Workspace", "RunRef", "InputError", "GateBlocked", "NeedsConfirmation", "Stage"]
+__all__ = ["Workspace", "RunRef", "InputError", "GateBlocked", "NeedsConfirmation"]
