@@ -18,12 +18,12 @@ os.environ.pop("OCTOTUI_DB", None)
 os.environ.pop("DISPLAY", None)  # no system clipboard: the copy chain must say so honestly
 os.environ.pop("WAYLAND_DISPLAY", None)
 
-from octotui.core.clock import FrozenClock  # noqa: E402
-from octotui.core.comms import load_templates  # noqa: E402
-from octotui.core.demo import load_demo  # noqa: E402
-from octotui.core.playbook import load_playbook  # noqa: E402
-from octotui.core.service import Workspace  # noqa: E402
-from octotui.core.store import Store  # noqa: E402
+from octotui.domain.clock import FrozenClock  # noqa: E402
+from octotui.comms.templates import load_templates  # noqa: E402
+from octotui.services.demo import load_demo  # noqa: E402
+from octotui.domain.playbook import load_playbook  # noqa: E402
+from octotui.services.workspace import Workspace  # noqa: E402
+from octotui.storage.tinydb_store import Store  # noqa: E402
 
 FROZEN_AT = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parent.parent

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from octotui.core.clock import FrozenClock
-from octotui.core.comms import load_templates
-from octotui.core.demo import load_demo
-from octotui.core.playbook import load_playbook
-from octotui.core.service import Workspace
-from octotui.core.store import Store
+from octotui.domain.clock import FrozenClock
+from octotui.comms.templates import load_templates
+from octotui.services.demo import load_demo
+from octotui.domain.playbook import load_playbook
+from octotui.services.workspace import Workspace
+from octotui.storage.tinydb_store import Store
 
 FROZEN_AT = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ import sys
 
 
 def writer(path: str) -> None:
-    from octotui.core.store import Store
+    from octotui.storage.tinydb_store import Store
 
     store = Store(path)
     payload = "x" * 200
@@ -24,7 +24,7 @@ def writer(path: str) -> None:
 
 
 def pair(path: str, name: str, count: int) -> None:
-    from octotui.core.store import Store
+    from octotui.storage.tinydb_store import Store
 
     store = Store(path)
     for number in range(count):
@@ -45,9 +45,9 @@ def pair(path: str, name: str, count: int) -> None:
 
 def app_path(path: str) -> None:
     """Changes through Workspace (what the UI calls), each printed once it is on disk."""
-    from octotui.core.playbook import load_playbook
-    from octotui.core.service import RunRef, Workspace
-    from octotui.core.store import Store
+    from octotui.domain.playbook import load_playbook
+    from octotui.services.workspace import RunRef, Workspace
+    from octotui.storage.tinydb_store import Store
 
     workspace = Workspace(Store(path), load_playbook(), author="fault")
     release = workspace.create_release(version=f"1.0.{len(workspace.releases())}", title="fault run")

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from octotui.cli import main, resolve_db_path
-from octotui.core.demo import load_demo
+from octotui.services.demo import load_demo
 
 
 def run(*args, env=None, cwd=None):

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from conftest import AWKWARD
 
-from octotui.core.clipboard import copy_native, copy_text
-from octotui.core.comms import MISSING, TemplateError, fill, load_templates, parse_template, render
-from octotui.core.service import RunRef
+from octotui.comms.clipboard import copy_native, copy_text
+from octotui.comms.templates import MISSING, TemplateError, fill, load_templates, parse_template, render
+from octotui.services.workspace import RunRef
 
 RELEASE_TEMPLATES = ["release-notes", "release-announcement", "rollback-notice"]
 INCIDENT_TEMPLATES = ["incident-initial", "incident-update", "incident-resolution", "escalation", "postmortem"]

@@ -3,9 +3,10 @@
 import subprocess
 import sys
 
-CORE_MODULES = ["octotui.core." + name for name in (
-    "clock", "text", "semver", "playbook", "models", "store", "settings", "service", "search", "comms",
-    "exports", "clipboard", "demo")] + ["octotui.cli"]
+CORE_MODULES = [
+    *("octotui.domain." + name for name in ("clock", "text", "semver", "playbook", "models", "settings", "search")),
+    "octotui.storage.tinydb_store", "octotui.services.workspace", "octotui.services.demo",
+    *("octotui.comms." + name for name in ("templates", "exports", "clipboard")), "octotui.cli"]
 
 
 def test_core_and_cli_import_without_textual():

@@ -5,7 +5,7 @@ import stat
 
 from conftest import AWKWARD
 
-from octotui.core.exports import decision_log, madr, madr_filename, write_madr_dir
+from octotui.comms.exports import decision_log, madr, madr_filename, write_madr_dir
 
 
 def decisions(workspace, clock):

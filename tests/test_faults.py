@@ -10,13 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from octotui.core.clock import parse_when
-from octotui.core.exports import madr_filename
-from octotui.core.playbook import PlaybookError, parse_playbook
-from octotui.core.semver import InvalidVersion, Version
-from octotui.core.service import InputError, RunRef, Workspace
-from octotui.core.store import Store, StoreCorrupt
-from octotui.core.text import one_line, visible
+from octotui.domain.clock import parse_when
+from octotui.comms.exports import madr_filename
+from octotui.domain.playbook import PlaybookError, parse_playbook
+from octotui.domain.semver import InvalidVersion, Version
+from octotui.services.workspace import InputError, RunRef, Workspace
+from octotui.storage.tinydb_store import Store, StoreCorrupt
+from octotui.domain.text import one_line, visible
 from octotui.ui.app import RecoveryApp
 from octotui.ui.forms import FormScreen
 from octotui.ui.widgets import status_text
@@ -62,7 +62,7 @@ def test_release_and_checklist_text_is_stored_exactly_or_refused(workspace, titl
 @given(fields=st.fixed_dictionaries({name: HOSTILE for name in ("title", "context", "decision", "alternatives",
                                                                  "consequences", "owner")}))
 def test_decision_fields_round_trip_and_export_without_escapes(workspace, fields):
-    from octotui.core.exports import decision_log, madr
+    from octotui.comms.exports import decision_log, madr
     try:
         decision = workspace.record_decision(**fields)
     except InputError as error:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, SEED
 
-from octotui.core.playbook import PlaybookError, data_path, load_playbook, parse_playbook
+from octotui.domain.playbook import PlaybookError, data_path, load_playbook, parse_playbook
 
 FIXTURE_SEED = REPO / "tests" / "fixtures" / "octoacme-release-and-deployment.md"
 

@@ -1,6 +1,6 @@
 import pytest
 
-from octotui.core.semver import InvalidVersion, ReleaseType, Version, implied_type, suggest_next
+from octotui.domain.semver import InvalidVersion, ReleaseType, Version, implied_type, suggest_next
 
 
 @pytest.mark.parametrize("text", ["1.0.0", "0.0.1", "10.20.30", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-0.3.7",

@@ -4,9 +4,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from octotui.core.models import DecisionStatus, IncidentStatus, ItemState, Severity, Stage
-from octotui.core.service import GateBlocked, InputError, NeedsConfirmation, RunRef, Workspace
-from octotui.core.store import Store, StoreCorrupt
+from octotui.domain.models import DecisionStatus, IncidentStatus, ItemState, Severity, Stage
+from octotui.services.workspace import GateBlocked, InputError, NeedsConfirmation, RunRef, Workspace
+from octotui.storage.tinydb_store import Store, StoreCorrupt
 
 
 def gate(release_id):
@@ -193,7 +193,7 @@ def test_retro_deadline_from_the_playbook(workspace, clock):
 
 
 def test_a_run_keeps_the_text_it_started_with(workspace, tmp_path):
-    from octotui.core.playbook import data_path, parse_playbook
+    from octotui.domain.playbook import data_path, parse_playbook
     release = workspace.create_release(version="1.0.0", title="a")
     edited = parse_playbook(data_path("playbook.md").read_text().replace("Smoke tests prepared", "Smoke tests written"))
     later = Workspace(workspace.store, edited, clock=workspace.clock, author="tester")

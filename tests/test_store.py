@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from octotui.core.store import (
+from octotui.storage.tinydb_store import (
     SCHEMA_VERSION,
     Store,
     StoreCorrupt,
@@ -170,7 +170,7 @@ def test_file_size_limit_in_a_real_process(tmp_path):
     code = (
         "import resource, sys\n"
         f"resource.setrlimit(resource.RLIMIT_FSIZE, ({len(before) + 100}, {len(before) + 100}))\n"
-        "from octotui.core.store import Store, StoreWriteFailed\n"
+        "from octotui.storage.tinydb_store import Store, StoreWriteFailed\n"
         f"store = Store({str(path)!r})\n"
         "try:\n"
         "    with store.transaction() as db:\n"

@@ -1,7 +1,7 @@
 """Pilot tests: the release board and the app shell."""
 
-from octotui.core.service import Workspace
-from octotui.core.store import Store
+from octotui.services.workspace import Workspace
+from octotui.storage.tinydb_store import Store
 from octotui.ui.forms import ConfirmScreen, FormScreen
 from octotui.ui.widgets import FieldError
 
@@ -104,7 +104,8 @@ async def test_palette_offers_every_action_by_namespaced_name(demo_workspace, ma
 
 
 def test_every_binding_has_an_id_and_a_tooltip():
-    from octotui.ui import app, decisions, forms, help, widgets
+    from octotui.ui import app, forms, help, widgets
+    from octotui.ui.screens import decisions
     classes = [app.OctoApp, app.RecoveryApp, *app.OctoApp.MODES.values(), forms.FormScreen, forms.ConfirmScreen,
                forms.ChoiceScreen, forms.EditTextScreen, help.HelpScreen, decisions.DecisionDetailScreen,
                widgets.KeyTable, widgets.FilterInput]

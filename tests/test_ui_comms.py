@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from octotui.core.comms import render
+from octotui.comms.templates import render
 from octotui.ui.forms import EditTextScreen, FormScreen
 
 

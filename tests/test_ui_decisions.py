@@ -1,8 +1,8 @@
 """Pilot tests: capture a decision from anywhere, find it, edit it, supersede it."""
 
-from octotui.core.models import DecisionStatus
-from octotui.core.service import RunRef
-from octotui.ui.decisions import PAGE_SIZE, DecisionDetailScreen
+from octotui.domain.models import DecisionStatus
+from octotui.services.workspace import RunRef
+from octotui.ui.screens.decisions import PAGE_SIZE, DecisionDetailScreen
 from octotui.ui.forms import ConfirmScreen, FormScreen
 
 

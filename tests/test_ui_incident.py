@@ -2,9 +2,9 @@
 
 from datetime import timedelta
 
-from octotui.core.models import IncidentStatus
-from octotui.core.service import Workspace
-from octotui.core.store import Store
+from octotui.domain.models import IncidentStatus
+from octotui.services.workspace import Workspace
+from octotui.storage.tinydb_store import Store
 from octotui.ui.forms import ChoiceScreen, FormScreen
 from octotui.ui.widgets import status_text
 

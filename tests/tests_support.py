@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from tinydb.table import Document
 
-from octotui.core.models import ChecklistRun, Decision, Incident, Release, Severity
-from octotui.core.service import Workspace
+from octotui.domain.models import ChecklistRun, Decision, Incident, Release, Severity
+from octotui.services.workspace import Workspace
 
 
 def bulk_decisions(workspace: Workspace, count: int, start: int = 1) -> None:

@@ -17,22 +17,22 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Static
 
-from octotui.core.clipboard import CopyOutcome, copy_text
-from octotui.core.clock import parse_when
-from octotui.core.comms import CommsTemplate
-from octotui.core.demo import load_demo
-from octotui.core.models import Severity
-from octotui.core.playbook import styles_path
-from octotui.core.service import InputError, RunRef, Workspace
-from octotui.core.store import StoreCorrupt, StoreError, move_aside
-from octotui.core.text import visible
-from octotui.ui.board import BoardScreen
-from octotui.ui.checklist import ChecklistScreen
-from octotui.ui.comms import CommsScreen
-from octotui.ui.decisions import DecisionLogScreen, decision_form
+from octotui.comms.clipboard import CopyOutcome, copy_text
+from octotui.domain.clock import parse_when
+from octotui.comms.templates import CommsTemplate
+from octotui.services.demo import load_demo
+from octotui.domain.models import Severity
+from octotui.domain.playbook import styles_path
+from octotui.services.workspace import InputError, RunRef, Workspace
+from octotui.storage.tinydb_store import StoreCorrupt, StoreError, move_aside
+from octotui.domain.text import visible
+from octotui.ui.screens.board import BoardScreen
+from octotui.ui.screens.checklist import ChecklistScreen
+from octotui.ui.screens.comms import CommsScreen
+from octotui.ui.screens.decisions import DecisionLogScreen, decision_form
 from octotui.ui.forms import ConfirmScreen, FormField, FormScreen, IncidentStartForm
 from octotui.ui.help import HelpScreen
-from octotui.ui.incident import IncidentScreen
+from octotui.ui.screens.incident import IncidentScreen
 
 # Every action by name for the command palette: (title, help, mode to show first, action on that screen).
 COMMANDS: list[tuple[str, str, str | None, str]] = [

@@ -14,8 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
-from octotui.core.service import InputError
-from octotui.core.store import StoreError
+from octotui.services.workspace import InputError
+from octotui.storage.tinydb_store import StoreError
 from octotui.ui.widgets import FieldError, literal
 
 

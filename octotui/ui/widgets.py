@@ -9,8 +9,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
-from octotui.core.clock import format_countdown, format_duration
-from octotui.core.text import one_line, visible
+from octotui.domain.clock import format_countdown, format_duration
+from octotui.domain.text import one_line, visible
 
 
 def cell(value: object, style: str = "") -> Text:

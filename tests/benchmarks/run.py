@@ -30,10 +30,10 @@ sys.path.insert(0, str(HERE.parent))
 
 from tests_support import bulk_decisions, bulk_team  # noqa: E402
 
-from octotui.core.clock import SystemClock  # noqa: E402
-from octotui.core.playbook import load_playbook  # noqa: E402
-from octotui.core.service import RunRef, Workspace  # noqa: E402
-from octotui.core.store import Store  # noqa: E402
+from octotui.domain.clock import SystemClock  # noqa: E402
+from octotui.domain.playbook import load_playbook  # noqa: E402
+from octotui.services.workspace import RunRef, Workspace  # noqa: E402
+from octotui.storage.tinydb_store import Store  # noqa: E402
 
 SIZES = {"empty": (0, 0, 0), "team": (200, 100, 1000), "10k": (500, 500, 9000)}
 
@@ -145,7 +145,7 @@ def store_latency(folder: Path, runs: int) -> None:
 
 
 async def keystrokes(folder: Path, runs: int) -> None:
-    from octotui.core.comms import load_templates
+    from octotui.comms.templates import load_templates
     from octotui.ui.app import OctoApp
 
     print("\n3. `space` on a checklist item: key -> durable save -> repaint (Pilot, net of a no-op key)")

@@ -22,11 +22,11 @@ HERE = Path(__file__).resolve().parent
 WORKER = HERE.parent / "store_worker.py"
 sys.path.insert(0, str(HERE.parent))
 
-from octotui.core.clock import FrozenClock  # noqa: E402
-from octotui.core.models import IncidentStatus  # noqa: E402
-from octotui.core.playbook import load_playbook  # noqa: E402
-from octotui.core.service import RunRef, Workspace  # noqa: E402
-from octotui.core.store import SCHEMA_VERSION, Store, StoreError  # noqa: E402
+from octotui.domain.clock import FrozenClock  # noqa: E402
+from octotui.domain.models import IncidentStatus  # noqa: E402
+from octotui.domain.playbook import load_playbook  # noqa: E402
+from octotui.services.workspace import RunRef, Workspace  # noqa: E402
+from octotui.storage.tinydb_store import SCHEMA_VERSION, Store, StoreError  # noqa: E402
 
 ROWS: list[tuple[str, int, int, int, str]] = []
 
@@ -96,7 +96,7 @@ def disk_trouble(folder: Path) -> None:
         db.table("x").insert({"a": "small"})
     before = path.read_bytes()
     code = (f"import resource\nresource.setrlimit(resource.RLIMIT_FSIZE, ({len(before) + 50}, {len(before) + 50}))\n"
-            "from octotui.core.store import Store, StoreWriteFailed\n"
+            "from octotui.storage.tinydb_store import Store, StoreWriteFailed\n"
             f"s = Store({str(path)!r})\n"
             "try:\n    with s.transaction() as db: db.table('x').insert({'a': 'y' * 5000})\n"
             "except StoreWriteFailed as e: print('REFUSED', e.message)\n")

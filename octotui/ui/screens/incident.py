@@ -10,12 +10,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Footer, Header, Static
 
-from octotui.core.clock import format_countdown, format_duration, local_time, parse_when
-from octotui.core.models import MILESTONES, ROLES, Incident, IncidentStatus, Severity
-from octotui.core.service import InputError
-from octotui.core.text import one_line
-from octotui.ui.board import release_form
-from octotui.ui.comms import copy_template
+from octotui.domain.clock import format_countdown, format_duration, local_time, parse_when
+from octotui.domain.models import MILESTONES, ROLES, Incident, IncidentStatus, Severity
+from octotui.services.workspace import InputError
+from octotui.domain.text import one_line
+from octotui.ui.screens.board import release_form
+from octotui.ui.screens.comms import copy_template
 from octotui.ui.forms import ChoiceScreen, prompt
 from octotui.ui.widgets import KeyTable, LiveScreen, StatusLine, cell, literal
 

@@ -6,8 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from octotui.core.models import Decision
-from octotui.core.text import markdown_block, markdown_inline, slug, visible
+from octotui.domain.models import Decision
+from octotui.domain.text import markdown_block, markdown_inline, slug, visible
 
 
 def decision_log(decisions: list[Decision]) -> str:

@@ -16,8 +16,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from tinydb.table import Document
 
-from octotui.core.clock import Clock, SystemClock, current_author, local_time
-from octotui.core.models import (
+from octotui.domain.clock import Clock, SystemClock, current_author, local_time
+from octotui.domain.models import (
     BOARD_ORDER,
     MILESTONES,
     ROLES,
@@ -33,10 +33,10 @@ from octotui.core.models import (
     Severity,
     TimelineEvent,
 )
-from octotui.core.playbook import Playbook
-from octotui.core.semver import InvalidVersion, ReleaseType, Version, implied_type, latest, suggest_next
-from octotui.core.settings import Settings
-from octotui.core.store import META_TABLE, Store, StoreCorrupt
+from octotui.domain.playbook import Playbook
+from octotui.domain.semver import InvalidVersion, ReleaseType, Version, implied_type, latest, suggest_next
+from octotui.domain.settings import Settings
+from octotui.storage.tinydb_store import META_TABLE, Store, StoreCorrupt
 
 Model = TypeVar("Model", Release, Incident, Decision)
 TABLES: dict[type[BaseModel], str] = {Release: "releases", Incident: "incidents", Decision: "decisions"}

@@ -9,12 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Static
 
-from octotui.core.clock import format_countdown, local_time
-from octotui.core.models import ChecklistItem, ChecklistRun, ItemState, Release
-from octotui.core.service import GateBlocked, InputError, NeedsConfirmation, RunRef
-from octotui.core.store import StoreError
-from octotui.ui.board import STAGE_STYLE, release_flags, release_form, start_rollback_flow
-from octotui.ui.decisions import decision_form
+from octotui.domain.clock import format_countdown, local_time
+from octotui.domain.models import ChecklistItem, ChecklistRun, ItemState, Release
+from octotui.services.workspace import GateBlocked, InputError, NeedsConfirmation, RunRef
+from octotui.storage.tinydb_store import StoreError
+from octotui.ui.screens.board import STAGE_STYLE, release_flags, release_form, start_rollback_flow
+from octotui.ui.screens.decisions import decision_form
 from octotui.ui.forms import ConfirmScreen, prompt
 from octotui.ui.widgets import KeyTable, LiveScreen, StatusLine, cell, clip, literal
 

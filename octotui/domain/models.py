@@ -8,9 +8,9 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from octotui.core.playbook import ChecklistSpec, ItemSpec
-from octotui.core.record import Record
-from octotui.core.semver import ReleaseType
+from octotui.domain.playbook import ChecklistSpec, ItemSpec
+from octotui.domain.record import Record
+from octotui.domain.semver import ReleaseType
 
 
 class ItemState(StrEnum):

@@ -9,8 +9,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from octotui.core.comms import CommsTemplate, release_values, render
-from octotui.core.models import Incident, Release
+from octotui.comms.templates import CommsTemplate, release_values, render
+from octotui.domain.models import Incident, Release
 from octotui.ui.forms import EditTextScreen, FormField, FormScreen
 from octotui.ui.widgets import LiveScreen, StatusLine, clip, literal
 

@@ -13,11 +13,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Header, Input, Static
 
-from octotui.core.clock import local_time
-from octotui.core.exports import decision_log, write_madr_dir
-from octotui.core.models import Decision, DecisionStatus, parse_key
-from octotui.core.search import DecisionIndex
-from octotui.core.service import InputError
+from octotui.domain.clock import local_time
+from octotui.comms.exports import decision_log, write_madr_dir
+from octotui.domain.models import Decision, DecisionStatus, parse_key
+from octotui.domain.search import DecisionIndex
+from octotui.services.workspace import InputError
 from octotui.ui.forms import FormField, FormScreen, prompt
 from octotui.ui.widgets import FilterInput, KeyTable, LiveScreen, StatusLine, cell, clip, literal
 

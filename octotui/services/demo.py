@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from octotui.core.clock import FrozenClock
-from octotui.core.models import IncidentStatus, Severity
-from octotui.core.service import RunRef, Workspace
+from octotui.domain.clock import FrozenClock
+from octotui.domain.models import IncidentStatus, Severity
+from octotui.services.workspace import RunRef, Workspace
 
 
 def load_demo(workspace: Workspace) -> None:

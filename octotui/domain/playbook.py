@@ -13,8 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from octotui.core.record import Record
-from octotui.core.text import slug
+from octotui.domain.record import Record
+from octotui.domain.text import slug
 
 CHECKLIST_ROLES = ("gate", "deployment", "hotfix", "rollback", "escalation")
 FIELD_ROLES = ("release-notes", "incident-communication")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import platformdirs
 
-from octotui.core.models import Severity
+from octotui.domain.models import Severity
 
 CLIPBOARD_MODES = ("auto", "native", "osc52", "file")
 DEFAULT_CADENCE_MINUTES = {Severity.P0: 15, Severity.P1: 30, Severity.P2: 60, Severity.P3: 0}

@@ -7,9 +7,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Static
 
-from octotui.core.models import ROLLBACK_FROM, Release, Stage, parse_key
-from octotui.core.semver import ReleaseType
-from octotui.core.service import InputError
+from octotui.domain.models import ROLLBACK_FROM, Release, Stage, parse_key
+from octotui.domain.semver import ReleaseType
+from octotui.services.workspace import InputError
 from octotui.ui.forms import ConfirmScreen, FormField, FormScreen
 from octotui.ui.widgets import FilterInput, KeyTable, LiveScreen, StatusLine, cell, literal
 

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from octotui.core.exports import write_private
+from octotui.comms.exports import write_private
 
 _CHILD = """
 import sys

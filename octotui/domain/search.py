@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from octotui.core.models import Decision, DecisionStatus
+from octotui.domain.models import Decision, DecisionStatus
 
 
 class DecisionIndex:

@@ -12,10 +12,10 @@ from pathlib import Path
 from string import Template
 from typing import Literal
 
-from octotui.core.clock import format_duration, local_time
-from octotui.core.models import Incident, ItemState, Release
-from octotui.core.playbook import FieldSpec, data_path
-from octotui.core.text import visible
+from octotui.domain.clock import format_duration, local_time
+from octotui.domain.models import Incident, ItemState, Release
+from octotui.domain.playbook import FieldSpec, data_path
+from octotui.domain.text import visible
 
 _HEADER = re.compile(r"^<!--\s*octotui:(.*?)-->\s*\n?", re.DOTALL)
 MISSING = "⟦{}⟧"

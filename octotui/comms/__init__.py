@@ -1,0 +1,1 @@
+"""Communications: templates filled from live state, decision exports, and the clipboard chain."""
