@@ -1,33 +1,66 @@
-"""Settings from an optional TOML file: cadence, clipboard mode, template overrides."""
+"""Settings from an optional TOML file, validated by a pydantic model: cadence, clipboard, templates."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Annotated, Literal
 
 import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from octotui.domain.models import Severity
 
 CLIPBOARD_MODES = ("auto", "native", "osc52", "file")
-DEFAULT_CADENCE_MINUTES = {Severity.P0: 15, Severity.P1: 30, Severity.P2: 60, Severity.P3: 0}
+Minutes = Annotated[StrictInt, Field(ge=0, le=1440)]  # a day at most; booleans are not numbers
 
 
 class SettingsError(ValueError):
     pass
 
 
-@dataclass
-class Settings:
-    cadence_minutes: dict[Severity, int] = field(default_factory=lambda: dict(DEFAULT_CADENCE_MINUTES))
-    clipboard: str = "auto"
-    templates_dir: Path | None = None
+class Cadence(BaseModel):
+    """Minutes between incident status updates, by severity; 0 = none."""
+
+    model_config = ConfigDict(extra="forbid")
+    P0: Minutes = 15
+    P1: Minutes = 30
+    P2: Minutes = 60
+    P3: Minutes = 0
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    clipboard: Literal["auto", "native", "osc52", "file"] = "auto"
+    templates_dir: Path | None = Field(default=None, alias="templates")
+    cadence: Cadence = Field(default_factory=Cadence)
+
+    @field_validator("templates_dir", mode="before")
+    @classmethod
+    def _expand(cls, value: object) -> object:
+        return Path(value).expanduser() if isinstance(value, str) else value
+
+    @property
+    def cadence_minutes(self) -> _CadenceView:
+        return _CadenceView(self.cadence)
 
     def update_interval(self, severity: Severity) -> timedelta | None:
-        minutes = self.cadence_minutes.get(severity, 0)
+        minutes = getattr(self.cadence, severity.value, 0)
         return timedelta(minutes=minutes) if minutes > 0 else None
+
+
+class _CadenceView:
+    """`settings.cadence_minutes[Severity.P1] = 10`: a mapping view for code that thinks in severities."""
+
+    def __init__(self, cadence: Cadence) -> None:
+        self._cadence = cadence
+
+    def __getitem__(self, severity: Severity) -> int:
+        return int(getattr(self._cadence, Severity(severity).value))
+
+    def __setitem__(self, severity: Severity, minutes: int) -> None:
+        setattr(self._cadence, Severity(severity).value, minutes)
 
 
 def default_config_path() -> Path:
@@ -35,31 +68,33 @@ def default_config_path() -> Path:
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Read `config.toml` if it exists:
-
-        clipboard = "auto"            # auto | native | osc52 | file
-        templates = "~/octoacme/templates"
-        [cadence]                     # minutes between status updates; 0 = none
-        P0 = 15
-    """
+    """Read `config.toml` if it exists; any bad value is `SettingsError("CONFIG:KEY: what is wrong")`."""
     path = path or default_config_path()
-    settings = Settings()
     if not path.is_file():
-        return settings
+        return Settings()
     import tomllib  # only when there is a file: it is a noticeable part of start-up otherwise
 
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise SettingsError(f"{path}: {error}") from None
-    for name, minutes in dict(raw.get("cadence", {})).items():
-        if name not in Severity.__members__ or not isinstance(minutes, int) or minutes < 0:
-            raise SettingsError(f"{path}: [cadence] {name} = {minutes!r}: expected P0..P3 = whole minutes >= 0")
-        settings.cadence_minutes[Severity(name)] = minutes
-    if "clipboard" in raw:
-        if raw["clipboard"] not in CLIPBOARD_MODES:
-            raise SettingsError(f"{path}: clipboard = {raw['clipboard']!r}: expected one of {', '.join(CLIPBOARD_MODES)}")
-        settings.clipboard = raw["clipboard"]
-    if "templates" in raw:
-        settings.templates_dir = Path(str(raw["templates"])).expanduser()
-    return settings
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        if key == "templates":
+            key = "templates"
+        value = problem.get("input")
+        shown = repr(value)[:40] if not isinstance(value, dict) else "a table"
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            message = "unknown setting"
+        elif problem["type"] == "model_type" and key == "cadence":
+            message = "must be a table of P0..P3 = minutes, e.g. [cadence] P1 = 30"
+        elif key.startswith("cadence."):
+            message = f"must be whole minutes from 0 to 1440 (got {shown})"
+        raise SettingsError(f"{path}:{key}: {message}") from None
+
+
+__all__ = ["Settings", "SettingsError", "load_settings", "CLIPBOARD_MODES", "Literal"]

@@ -1,27 +1,42 @@
-"""The workspace: every read and change the app (or a script) makes, as one API over the store.
+"""The workspace: every read the UI makes and every command a person runs, over the storage seam.
 
-Each change is a function applied to a freshly read record inside one store transaction, so two
-processes on one file never lose each other's writes.
+Commands: each user action is one method that runs in exactly one unit of work (`self._command()`):
+it reads fresh data under the lock, checks every rule (uniqueness included) against that data,
+and writes every record it touches at one commit, or nothing. Reads: the UI reads `self._view`,
+parsed models held in memory and replaced (never edited) after a commit or a refresh, so a reader
+on the event loop never sees a half-applied change and never touches the disk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from functools import cache
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
-from tinydb.table import Document
+from pydantic import BaseModel, ValidationError
 
 from octotui.domain.clock import Clock, SystemClock, current_author, local_time
+from octotui.domain.inputs import (
+    DecisionInput,
+    IncidentInput,
+    InputError,
+    NoteInput,
+    PersonInput,
+    ReasonInput,
+    ReleaseInput,
+    TextInput,
+    TimelineNoteInput,
+    parse_input,
+)
 from octotui.domain.models import (
     BOARD_ORDER,
     MILESTONES,
     ROLES,
     ROLLBACK_FROM,
+    ChecklistEvent,
     ChecklistRun,
     Decision,
     DecisionEdit,
@@ -36,19 +51,17 @@ from octotui.domain.models import (
 from octotui.domain.playbook import Playbook
 from octotui.domain.semver import InvalidVersion, ReleaseType, Version, implied_type, latest, suggest_next
 from octotui.domain.settings import Settings
-from octotui.storage.tinydb_store import META_TABLE, Store, StoreCorrupt
+from octotui.storage.base import EVENTS, META, Changes, Doc, Snapshot, UnitOfWork
+from octotui.storage.errors import NotFound, StoreCorrupt, StoreError, StoreReadOnly
+from octotui.storage.tinydb_store import Store
 
 Model = TypeVar("Model", Release, Incident, Decision)
 TABLES: dict[type[BaseModel], str] = {Release: "releases", Incident: "incidents", Decision: "decisions"}
-MAX_TEXT = 20_000  # a pasted log is fine; a runaway paste is refused with a message
-
-
-class InputError(ValueError):
-    """Bad input, by field: the UI shows each message next to its field."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
-        self.errors = errors
+MODELS: dict[str, type[Release] | type[Incident] | type[Decision]] = {
+    "releases": Release, "incidents": Incident, "decisions": Decision}
+PREFIX = {"releases": "REL", "incidents": "INC", "decisions": "DEC"}
+TABLE_OF_PREFIX = {prefix: table for table, prefix in PREFIX.items()}
+MAX_TEXT = 20_000
 
 
 class GateBlocked(Exception):
@@ -75,13 +88,87 @@ class RunRef:
         return f"{'REL' if self.owner == 'release' else 'INC'}-{self.owner_id}"
 
 
-def _check_text(errors: dict[str, str], field: str, value: str, *, required: bool = False, label: str = "") -> str:
-    value = value.strip()
-    if required and not value:
-        errors[field] = f"{label or field.capitalize()} is required"
-    elif len(value) > MAX_TEXT:
-        errors[field] = f"{label or field.capitalize()} is {len(value):,} characters; the limit is {MAX_TEXT:,}"
-    return value
+@dataclass(frozen=True)
+class View:
+    """Parsed records as last read. Replaced as a whole by whoever applies a change."""
+
+    releases: dict[int, Release] = field(default_factory=dict)
+    incidents: dict[int, Incident] = field(default_factory=dict)
+    decisions: dict[int, Decision] | None = None  # parsed on first use: the first screen does not need them
+    meta: dict[int, Doc] = field(default_factory=dict)
+
+
+class _Tx:
+    """A command's handle on its unit of work: load fresh records, save them with their new events."""
+
+    def __init__(self, workspace: Workspace, uow: UnitOfWork) -> None:
+        self.ws, self.uow = workspace, uow
+        self._seen: dict[int, dict[str, int]] = {}  # id(record) -> events already stored, by stream
+        self.changed: set[str] = set()
+
+    def load(self, model: type[Model], record_id: int, *, timeline: bool = False) -> Model:
+        table = TABLES[model]
+        doc = self.uow.get(table, record_id)
+        if doc is None:
+            raise NotFound(f"{PREFIX[table]}-{record_id} does not exist (any more)")
+        record = self.ws._parse(table, record_id, doc)
+        events = self.uow.events(f"{PREFIX[table]}-{record_id}") if model is not Decision else []
+        self.ws._attach(record, events, timeline=timeline)
+        self._seen[id(record)] = _event_counts(record)
+        return record  # type: ignore[return-value]
+
+    def new(self, model: type[Model], build: Callable[[int], Model]) -> Model:
+        table = TABLES[model]
+        record = build(self.uow.reserve_id(table))
+        self._seen[id(record)] = {}
+        self.save(record)
+        return record
+
+    def save(self, record: Release | Incident | Decision) -> None:
+        table = TABLES[type(record)]
+        owner = f"{PREFIX[table]}-{record.id}"
+        self.uow.put(table, record.id, _document(record))
+        seen = self._seen.get(id(record), {})
+        for stream, events in _event_streams(record).items():
+            for event in events[seen.get(stream, 0):]:
+                self.uow.append_event(owner, stream, event.model_dump(mode="json"))
+        self._seen[id(record)] = _event_counts(record)
+        self.changed.add(owner)
+
+    def timeline(self, incident_id: int, kind: str, text: str, at: datetime | None = None) -> None:
+        """A timeline event on an incident without loading the incident (or its past)."""
+        if self.uow.get("incidents", incident_id) is None:
+            return
+        event = TimelineEvent(at=at or self.ws.now(), author=self.ws.author, kind=kind, text=text)  # type: ignore[arg-type]
+        self.uow.append_event(f"INC-{incident_id}", "timeline", event.model_dump(mode="json"))
+        self.changed.add(f"INC-{incident_id}")
+
+    def docs(self, model: type[Model]) -> dict[int, Doc]:
+        return self.uow.all(TABLES[model])
+
+
+def _document(record: BaseModel) -> Doc:
+    """What is stored for a record: everything but its history, which lives in events."""
+    exclude: dict[str, Any] = {}
+    if isinstance(record, Release | Incident):
+        exclude["runs"] = {role: {"history"} for role in record.runs}
+    if isinstance(record, Incident):
+        exclude["timeline"] = True
+    return record.model_dump(mode="json", exclude=exclude or None)
+
+
+def _event_streams(record: BaseModel) -> dict[str, list[Any]]:
+    streams: dict[str, list[Any]] = {}
+    if isinstance(record, Release | Incident):
+        for role, run in record.runs.items():
+            streams[role] = run.history
+    if isinstance(record, Incident):
+        streams["timeline"] = record.timeline
+    return streams
+
+
+def _event_counts(record: BaseModel) -> dict[str, int]:
+    return {stream: len(events) for stream, events in _event_streams(record).items()}
 
 
 class Workspace:
@@ -92,222 +179,312 @@ class Workspace:
         self.clock = clock or SystemClock()
         self.author = author or current_author()
         self.settings = settings or Settings()
-        self._parsed: dict[str, tuple[dict, dict[int, Any], dict[int, dict]]] = {}
+        self.problem: StoreError | None = None  # the file is unreadable or invalid: saves are refused
+        self.last_changed: set[str] = set()
+        self.on_lock_wait: Callable[[], None] | None = None  # told when a command waits for another process
+        self._events: dict[int, TimelineEvent | ChecklistEvent] = {}  # parsed events by id (they never change)
+        self._view = View()
+        self._generation = self.store.generation
+        self._view = self._build(self.store.snapshot, ("releases", "incidents"), meta=True)
 
     def now(self) -> datetime:
         return self.clock.now()
 
-    # -- reading ------------------------------------------------------------------------
-    def _all(self, model: type[Model]) -> dict[int, Model]:
-        """Parsed records of a table. Only documents that changed since the last call are parsed again:
-        writes replace a document's dict (never edit it in place), so an unchanged dict means an
-        unchanged record."""
-        name = TABLES[model]
-        raw = self.store.table(name)
-        cached = self._parsed.get(name)
-        if cached is not None and cached[0] is raw:
-            return cached[1]
+    # -- the view: parsed records in memory ----------------------------------------------------
+    def _parse(self, table: str, record_id: int, doc: Doc) -> Release | Incident | Decision:
         try:
-            if cached is None:
-                parsed = _adapter(model).validate_python(raw)
-                sources = {int(key): doc for key, doc in raw.items()}
-            else:
-                previous, sources = cached[1], {}
-                parsed = {}
-                for key, doc in raw.items():
-                    doc_id = int(key)
-                    sources[doc_id] = doc
-                    same = cached[2].get(doc_id) is doc
-                    parsed[doc_id] = previous[doc_id] if same else model.model_validate(doc)
+            return MODELS[table].model_validate(doc)
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
-            if cached is not None:
-                where = f"{key}.{where}"
-            raise StoreCorrupt(self.store.path, f"table {name!r} document {where}: {first['msg']}") from None
-        self._parsed[name] = (raw, parsed, sources)
-        return parsed
+            raise StoreCorrupt(self.store.location,
+                               f"table {table!r} document {record_id}{'.' + where if where else ''}: {first['msg']}") from None
+
+    def _event(self, event_id: int, doc: Doc) -> TimelineEvent | ChecklistEvent:
+        cached = self._events.get(event_id)
+        if cached is None:
+            model = TimelineEvent if doc.get("stream") == "timeline" else ChecklistEvent
+            try:
+                cached = self._events[event_id] = model.model_validate(doc)
+            except ValidationError as error:
+                first = error.errors()[0]
+                where = ".".join(str(part) for part in first["loc"])
+                raise StoreCorrupt(self.store.location, f"table 'events' document {event_id}.{where}: {first['msg']}") from None
+        return cached
+
+    def _attach(self, record: BaseModel, events: list[tuple[int, Doc]], *, timeline: bool = True) -> None:
+        if not isinstance(record, Release | Incident):
+            return
+        for event_id, doc in events:
+            stream = doc.get("stream")
+            if stream == "timeline":
+                if timeline and isinstance(record, Incident):
+                    record.timeline.append(self._event(event_id, doc))  # type: ignore[arg-type]
+            elif stream in record.runs:
+                record.runs[str(stream)].history.append(self._event(event_id, doc))  # type: ignore[arg-type]
+
+    def _build_record(self, source: Snapshot, table: str, record_id: int) -> Release | Incident | Decision | None:
+        doc = source.get(table, record_id)
+        if doc is None:
+            return None
+        record = self._parse(table, record_id, doc)
+        if table != "decisions":
+            self._attach(record, source.events(f"{PREFIX[table]}-{record_id}"))
+        return record
+
+    def _build(self, source: Snapshot, tables: tuple[str, ...], meta: bool = False) -> View:
+        view = self._view
+        parsed: dict[str, Any] = {}
+        for table in tables:
+            parsed[table] = {record_id: self._build_record(source, table, record_id) for record_id in source.all(table)}
+        if meta:
+            parsed["meta"] = source.all(META)
+        return replace(view, **parsed)
+
+    def _absorb(self, changes: Changes, source: Snapshot) -> set[str]:
+        """Apply changed documents to the view; returns the keys of what changed (`REL-3`, `INC-1`,
+        `DEC-2`, `meta`; `*` for everything). Raises StoreCorrupt, leaving the view as it was."""
+        if not changes:
+            return set()
+        if changes.everything:
+            self._events.clear()
+            tables = ("releases", "incidents") + (("decisions",) if self._view.decisions is not None else ())
+            self._view = self._build(source, tables, meta=True)
+            return {"*"}
+        keys: set[str] = set()
+        owners: dict[str, set[int]] = {"releases": set(), "incidents": set(), "decisions": set()}
+        for table in owners:
+            owners[table].update(changes.ids.get(table, ()))
+        for event_id in changes.ids.get(EVENTS, ()):
+            self._events.pop(event_id, None)
+            doc = source.get(EVENTS, event_id)
+            prefix, _, number = str((doc or {}).get("owner", "")).partition("-")
+            if prefix in TABLE_OF_PREFIX and number.isdigit():
+                owners[TABLE_OF_PREFIX[prefix]].add(int(number))
+        updates: dict[str, Any] = {}
+        for table, ids in owners.items():
+            current = getattr(self._view, table)
+            if not ids or current is None:
+                keys.update(f"{PREFIX[table]}-{n}" for n in ids)
+                continue
+            fresh = dict(current)
+            for record_id in ids:
+                record = self._build_record(source, table, record_id)
+                if record is None:
+                    fresh.pop(record_id, None)
+                else:
+                    fresh[record_id] = record
+                keys.add(f"{PREFIX[table]}-{record_id}")
+            updates[table] = fresh
+        if changes.ids.get(META):
+            updates["meta"] = source.all(META)
+            keys.add("meta")
+        self._view = replace(self._view, **updates)
+        return keys
+
+    def _catch_up(self, source: Snapshot) -> set[str]:
+        changes, generation = self.store.changes_since(self._generation)
+        keys = self._absorb(changes, source)
+        self._generation = generation
+        return keys
+
+    def refresh(self) -> set[str]:
+        """Pick up other processes' changes (only those); what changed, by key. Raises StoreError and
+        keeps the last good view, and records the problem so saves are refused until it is fixed."""
+        try:
+            self.store.refresh()
+            keys = self._catch_up(self.store.snapshot)
+        except StoreError as error:
+            self.problem = error
+            raise
+        self.problem = None
+        return keys
 
     def validate(self, *models: type[BaseModel]) -> None:
         """Check every record of these tables (all by default): a bad document is reported, never rewritten."""
         for model in models or tuple(TABLES):
-            self._all(model)
+            if model is Decision and self._view.decisions is None:
+                self._view = self._build(self.store.snapshot, ("decisions",))
 
     def validate_all(self) -> None:
         self.validate()
 
+    # -- reading ---------------------------------------------------------------------------------
+    def _decisions(self) -> dict[int, Decision]:
+        if self._view.decisions is None:
+            self.validate(Decision)
+        return self._view.decisions or {}
+
     def releases(self) -> list[Release]:
         """By stage (board order), newest version first within a stage."""
         order = {stage: index for index, stage in enumerate(BOARD_ORDER)}
-        newest_first = sorted(self._all(Release).values(), key=lambda r: (_version_key(r.version), r.id), reverse=True)
+        newest_first = sorted(self._view.releases.values(), key=lambda r: (_version_key(r.version), r.id), reverse=True)
         ranked = [(order[release.stage], position, release) for position, release in enumerate(newest_first)]
         return [release for _rank, _position, release in sorted(ranked)]
 
     def release(self, release_id: int) -> Release | None:
-        return self._all(Release).get(release_id)
+        return self._view.releases.get(release_id)
 
     def incidents(self) -> list[Incident]:
-        return sorted(self._all(Incident).values(), key=lambda i: (not i.open, -i.started_at.timestamp(), -i.id))
+        return sorted(self._view.incidents.values(), key=lambda i: (not i.open, -i.started_at.timestamp(), -i.id))
 
     def incident(self, incident_id: int) -> Incident | None:
-        return self._all(Incident).get(incident_id)
+        return self._view.incidents.get(incident_id)
 
     def open_incidents(self) -> list[Incident]:
         return [incident for incident in self.incidents() if incident.open]
 
     def decision(self, decision_id: int) -> Decision | None:
-        return self._all(Decision).get(decision_id)
+        return self._decisions().get(decision_id)
 
     def decisions(self) -> dict[int, Decision]:
-        return self._all(Decision)
+        return self._decisions()
 
     def decisions_newest_first(self) -> list[Decision]:
-        return sorted(self._all(Decision).values(), key=lambda d: d.id, reverse=True)
+        return sorted(self._decisions().values(), key=lambda d: d.id, reverse=True)
 
     def run(self, ref: RunRef) -> ChecklistRun | None:
         owner = self.release(ref.owner_id) if ref.owner == "release" else self.incident(ref.owner_id)
         return None if owner is None else owner.runs.get(ref.role)
 
     def is_empty(self) -> bool:
-        return not any(self.store.table(name) for name in TABLES.values())
+        snapshot = self.store.snapshot
+        return not any(snapshot.all(table) for table in TABLES.values())
 
-    # -- writing ------------------------------------------------------------------------
-    def _insert(self, model: type[Model], build: Callable[[int], Model]) -> Model:
-        with self.store.transaction() as db:
-            table = db.table(TABLES[model])
-            new_id = max((int(key) for key in self.store.storage.read().get(TABLES[model], {})), default=0) + 1
-            record = build(new_id)
-            table.insert(Document(record.model_dump(mode="json"), doc_id=new_id))
-        return record
+    def ui_state(self) -> dict[str, Any]:
+        """Where this author was (screen, release, incident, checklist row), to return there on restart."""
+        for doc in self._view.meta.values():
+            if "ui" in doc:
+                return dict(doc["ui"].get(self.author, {}))
+        return {}
 
-    def _change(self, model: type[Model], record_id: int, change: Callable[[Model], Any],
-                also: Callable[[Any, Model], None] | None = None) -> Model:
-        """Read fresh under the lock, apply `change`, write back; `also` may touch other records."""
-        with self.store.transaction() as db:
-            table = db.table(TABLES[model])
-            raw = table.get(doc_id=record_id)
-            if raw is None:
-                raise KeyError(f"{model.__name__} {record_id} not found")
-            record = model.model_validate(dict(raw))
-            change(record)
-            _replace(table, record_id, record)
-            if also is not None:
-                also(db, record)
-        return record
+    # -- commands: one unit of work each ----------------------------------------------------------
+    @contextlib.contextmanager
+    def _command(self) -> Iterator[_Tx]:
+        if self.store.read_only:
+            raise StoreReadOnly(self.store.location, "the database is read-only here; changes cannot be saved")
+        with self.store.unit_of_work(on_wait=self.on_lock_wait) as uow:
+            try:
+                self.last_changed |= self._catch_up(uow)  # others' changes, checked before ours
+            except StoreError as error:
+                self.problem = error
+                raise StoreCorrupt(self.store.location, f"not saved: {error.message}") from None
+            self.problem = None
+            tx = _Tx(self, uow)
+            yield tx
+        self.last_changed |= self._catch_up(self.store.snapshot) | tx.changed
 
-    def _change_other(self, db: Any, model: type[Model], record_id: int, change: Callable[[Model], Any]) -> None:
-        table = db.table(TABLES[model])
-        raw = table.get(doc_id=record_id)
-        if raw is not None:
-            record = model.model_validate(dict(raw))
-            change(record)
-            _replace(table, record_id, record)
+    def drain_changed(self) -> set[str]:
+        """What the last command (or commands since the last call) changed, by key."""
+        changed, self.last_changed = self.last_changed, set()
+        return changed
 
-    # -- releases -------------------------------------------------------------------------
+    def save_ui_state(self, state: dict[str, Any]) -> None:
+        if self.store.read_only or state == self.ui_state():
+            return
+        with self._command() as tx:
+            docs = tx.uow.all(META)
+            holder = next(((doc_id, doc) for doc_id, doc in docs.items() if "ui" in doc), None)
+            if holder is None:
+                tx.uow.put(META, tx.uow.reserve_id(META), {"ui": {self.author: state}})
+            else:
+                doc_id, doc = holder
+                tx.uow.put(META, doc_id, {**doc, "ui": {**doc["ui"], self.author: state}})
+
+    # -- releases ----------------------------------------------------------------------------------
     def suggest_type(self, version_text: str, excluding: int | None = None) -> ReleaseType | None:
         """The type implied by the step from the closest earlier version on the board."""
         try:
             version = Version.parse(version_text)
         except InvalidVersion:
             return None
-        earlier = latest([r.version for r in self._all(Release).values()
+        earlier = latest([r.version for r in self._view.releases.values()
                           if r.id != excluding and _version_key(r.version) < (0, version)])
         return implied_type(version, earlier)
 
     def suggest_version(self, kind: ReleaseType = ReleaseType.MINOR) -> str:
-        return suggest_next([r.version for r in self._all(Release).values()], kind)
+        return suggest_next([r.version for r in self._view.releases.values()], kind)
 
-    def _validate_release(self, fields: dict[str, Any], existing: Release | None) -> dict[str, Any]:
+    def _release_fields(self, tx: _Tx, fields: dict[str, Any], existing: Release | None) -> dict[str, Any]:
+        """Validated input plus the rules that need stored data, read inside the unit of work."""
         errors: dict[str, str] = {}
+        try:
+            clean = parse_input(ReleaseInput, fields)
+        except InputError as error:
+            errors = dict(error.errors)
+            clean = None
         version_text = str(fields.get("version", "")).strip()
-        try:
+        if "version" not in errors:
             version = Version.parse(version_text)
-            clash = next((r for r in self._all(Release).values()
-                          if (existing is None or r.id != existing.id) and _same_version(r.version, version)), None)
-            if clash:
-                errors["version"] = f"{version} already exists ({clash.key}: {clash.title[:40]})"
-        except InvalidVersion as error:
-            errors["version"] = str(error) if version_text else "Version is required (e.g. 1.4.0)"
-        title = _check_text(errors, "title", str(fields.get("title", "")), required=True)
-        captain = _check_text(errors, "captain", str(fields.get("captain", "")))
-        kind = fields.get("type") or self.suggest_type(version_text) or ReleaseType.MINOR
-        try:
-            kind = ReleaseType(kind)
-        except ValueError:
-            errors["type"] = "Type must be patch, minor or major"
-        target = fields.get("target_date")
-        if isinstance(target, str):
-            target = target.strip()
-            if target:
-                try:
-                    target = date.fromisoformat(target)
-                except ValueError:
-                    errors["target_date"] = f"{target[:20]!r} is not a date (YYYY-MM-DD)"
-            else:
-                target = None
+            for other_id, doc in tx.docs(Release).items():
+                if (existing is None or other_id != existing.id) and _same_version(str(doc.get("version", "")), version):
+                    errors["version"] = f"{version} already exists (REL-{other_id}: {str(doc.get('title', ''))[:40]})"
+                    break
         today = self.now().astimezone().date()
-        if isinstance(target, date) and target < today and (existing is None or existing.target_date != target):
+        target = clean.target_date if clean else None
+        if target is not None and target < today and (existing is None or existing.target_date != target):
             errors["target_date"] = f"{target} is in the past (today is {today})"
-        if errors:
+        if errors or clean is None:
             raise InputError(errors)
-        return {"version": version_text, "title": title, "captain": captain, "type": kind, "target_date": target}
+        kind = clean.type or self.suggest_type(version_text) or ReleaseType.MINOR
+        return {"version": clean.version, "title": clean.title, "captain": clean.captain, "type": kind,
+                "target_date": clean.target_date}
 
     def create_release(self, *, hotfix: bool = False, followup_of: int | None = None,
                        incident_id: int | None = None, **fields: Any) -> Release:
-        clean = self._validate_release(fields, None)
         now = self.now()
-        runs = {"gate": ChecklistRun.from_spec(self.playbook.by_role("gate"), now)}
-        work_role = "hotfix" if hotfix else "deployment"
-        runs[work_role] = ChecklistRun.from_spec(self.playbook.by_role(work_role), now)
-
-        def build(new_id: int) -> Release:
-            return Release(id=new_id, created_at=now, created_by=self.author, hotfix=hotfix, runs=runs,
-                           followup_of=followup_of, incident_ids=[incident_id] if incident_id else [], **clean)
-
-        release = self._insert(Release, build)
-        if incident_id is not None:
-            self._change(Incident, incident_id, lambda inc: (
-                setattr(inc, "release_id", release.id),
-                self._timeline(inc, "link", f"Linked to {release.key} {release.version} (hotfix)" if hotfix
-                               else f"Linked to {release.key} {release.version}")))
+        with self._command() as tx:
+            clean = self._release_fields(tx, fields, None)
+            if incident_id is not None and tx.uow.get("incidents", incident_id) is None:
+                raise InputError({"incident": f"INC-{incident_id} does not exist"})
+            runs = {"gate": ChecklistRun.from_spec(self.playbook.by_role("gate"), now)}
+            work_role = "hotfix" if hotfix else "deployment"
+            runs[work_role] = ChecklistRun.from_spec(self.playbook.by_role(work_role), now)
+            release = tx.new(Release, lambda new_id: Release(
+                id=new_id, created_at=now, created_by=self.author, hotfix=hotfix, runs=runs, followup_of=followup_of,
+                incident_ids=[incident_id] if incident_id else [], **clean))
+            if incident_id is not None:
+                incident = tx.load(Incident, incident_id)
+                incident.release_id = release.id
+                self._timeline(incident, "link", f"Linked to {release.key} {release.version}" + (" (hotfix)" if hotfix else ""))
+                tx.save(incident)
         return release
 
     def update_release(self, release_id: int, **fields: Any) -> Release:
-        existing = self.release(release_id)
-        if existing is None:
-            raise KeyError(release_id)
-        clean = self._validate_release(fields, existing)
-        return self._change(Release, release_id, lambda r: [setattr(r, k, v) for k, v in clean.items()])
+        with self._command() as tx:
+            release = tx.load(Release, release_id)
+            for name, value in self._release_fields(tx, fields, release).items():
+                setattr(release, name, value)
+            tx.save(release)
+        return release
 
     def cancel_release(self, release_id: int, reason: str = "") -> Release:
-        def cancel(release: Release) -> None:
+        with self._command() as tx:
+            release = tx.load(Release, release_id)
             release.cancelled_at = self.now()
             release.cancel_reason = reason.strip()
-        return self._change(Release, release_id, cancel)
+            tx.save(release)
+        return release
 
     def set_release_notes(self, release_id: int, notes: dict[str, str]) -> Release:
-        errors: dict[str, str] = {}
-        clean = {key: _check_text(errors, key, value) for key, value in notes.items()}
-        if errors:
-            raise InputError(errors)
-        return self._change(Release, release_id, lambda r: r.notes.update(clean))
+        clean = {key: parse_input(TextInput, {"text": value}, rename={"text": key}).text for key, value in notes.items()}
+        with self._command() as tx:
+            release = tx.load(Release, release_id)
+            release.notes.update(clean)
+            tx.save(release)
+        return release
 
     def start_rollback(self, release_id: int, reason: str) -> Release:
-        errors: dict[str, str] = {}
-        reason = _check_text(errors, "reason", reason, required=True, label="A reason")
-        if errors:
-            raise InputError(errors)
-
-        def roll_back(release: Release) -> None:
+        reason = parse_input(ReasonInput, {"reason": reason}).reason
+        with self._command() as tx:
+            release = tx.load(Release, release_id)
             if release.stage not in ROLLBACK_FROM:
                 raise InputError({"stage": f"{release.key} is {release.stage}; only a release in Staging or later can be rolled back"})
             release.rollback_reason = reason
             release.runs["rollback"] = ChecklistRun.from_spec(self.playbook.by_role("rollback"), self.now())
-
-        release = self._change(Release, release_id, roll_back)
-        for incident_id in release.incident_ids:
-            self._change(Incident, incident_id, lambda inc: self._timeline(
-                inc, "status", f"Rollback of {release.key} {release.version} started: {reason}"))
+            tx.save(release)
+            for incident_id in release.incident_ids:
+                tx.timeline(incident_id, "status", f"Rollback of {release.key} {release.version} started: {reason}")
         return release
 
     # -- checklists -----------------------------------------------------------------------
@@ -319,93 +496,62 @@ class Workspace:
         an early end to a timed window, InputError for bad text.
         """
         now = self.now()
-        errors: dict[str, str] = {}
         if action == "na":
-            text = _check_text(errors, "reason", text, required=True, label="A reason")
+            text = parse_input(ReasonInput, {"reason": text}).reason
         elif action == "note":
-            text = _check_text(errors, "note", text, label="The note")
-        if errors:
-            raise InputError(errors)
-
-        def apply(owner: Release | Incident) -> None:
-            run = owner.runs[ref.role]
+            text = parse_input(NoteInput, {"note": text}).note
+        with self._command() as tx:
+            owner: Release | Incident = tx.load(Release if ref.owner == "release" else Incident, ref.owner_id)
+            run = owner.runs.get(ref.role)
+            if run is None:
+                raise InputError({"run": f"{ref.owner_key} has no {ref.role} checklist"})
             if action == "undo":
                 if run.undo(self.author, now) is None:
                     raise InputError({"undo": "nothing to undo in this checklist"})
-                return
-            item = run.items[index]
-            if action == "note":
+            elif action == "note":
                 run.set_note(index, text, self.author, now)
-                return
-            target = ItemState.NA if action == "na" else (ItemState.TODO if item.settled else ItemState.DONE)
-            if isinstance(owner, Release) and target is not ItemState.TODO and item.stage and not owner.gate_passed:
-                raise GateBlocked(owner)
-            early = False
-            left = run.time_left(index, now)
-            if target is ItemState.DONE and item.timing and item.timing.kind == "window" and left and left > timedelta(0):
-                if not confirm_early:
-                    minutes = math.ceil(left.total_seconds() / 60)
-                    raise NeedsConfirmation(f"The {item.timing.phrase[4:]} window has about {minutes} min left. Check it anyway (recorded as early)?")
-                early = True
-            run.set_state(index, target, self.author, now, reason=text, early=early)
-
-        def log_on_incidents(db: Any, owner: Release | Incident) -> None:
-            run = owner.runs[ref.role]
-            event = run.history[-1]
-            line = _describe_event(run, event)
+            else:
+                item = run.items[index]
+                target = ItemState.NA if action == "na" else (ItemState.TODO if item.settled else ItemState.DONE)
+                if isinstance(owner, Release) and target is not ItemState.TODO and item.stage and not owner.gate_passed:
+                    raise GateBlocked(owner)
+                early = False
+                left = run.time_left(index, now)
+                if target is ItemState.DONE and item.timing and item.timing.kind == "window" and left and left > timedelta(0):
+                    if not confirm_early:
+                        minutes = math.ceil(left.total_seconds() / 60)
+                        raise NeedsConfirmation(f"The {item.timing.phrase[4:]} window has about {minutes} min left. "
+                                                "Check it anyway (recorded as early)?")
+                    early = True
+                run.set_state(index, target, self.author, now, reason=text, early=early)
+            line = _describe_event(run, run.history[-1])
             if isinstance(owner, Incident):
                 self._timeline(owner, "checklist", line)
-                _replace(db.table("incidents"), owner.id, owner)
-                return
-            for incident_id in owner.incident_ids:
-                self._change_other(db, Incident, incident_id,
-                                   lambda inc: self._timeline(inc, "checklist", f"{owner.key} {line}"))
-
-        model = Release if ref.owner == "release" else Incident
-        owner = self._change(model, ref.owner_id, apply, also=log_on_incidents)
-        return owner.runs[ref.role]
-
-    def ui_state(self) -> dict[str, Any]:
-        """Where this author was (screen, release, incident, checklist row), to return there on restart."""
-        for doc in self.store.table(META_TABLE).values():
-            if "ui" in doc:
-                return dict(doc["ui"].get(self.author, {}))
-        return {}
-
-    def save_ui_state(self, state: dict[str, Any]) -> None:
-        if self.store.read_only or state == self.ui_state():
-            return
-        with self.store.transaction() as db:
-            meta = db.table(META_TABLE)
-            docs = meta.all()
-            holder = next((doc for doc in docs if "ui" in doc), None)
-            if holder is None:
-                meta.insert({"ui": {self.author: state}})
             else:
-                ui = dict(holder["ui"])
-                ui[self.author] = state
-                meta.update({"ui": ui}, doc_ids=[holder.doc_id])
+                for incident_id in owner.incident_ids:
+                    tx.timeline(incident_id, "checklist", f"{owner.key} {line}")
+            tx.save(owner)
+        return run
 
     def skip_decision(self, ref: RunRef, index: int) -> None:
-        model = Release if ref.owner == "release" else Incident
-        self._change(model, ref.owner_id, lambda o: setattr(o.runs[ref.role].items[index], "decision_skipped", True))
+        with self._command() as tx:
+            owner: Release | Incident = tx.load(Release if ref.owner == "release" else Incident, ref.owner_id)
+            owner.runs[ref.role].items[index].decision_skipped = True
+            tx.save(owner)
 
     # -- decisions ------------------------------------------------------------------------
-    def _validate_decision(self, fields: dict[str, Any]) -> dict[str, Any]:
+    def _decision_fields(self, tx: _Tx | None, fields: dict[str, Any]) -> dict[str, Any]:
         errors: dict[str, str] = {}
         clean: dict[str, Any] = {}
-        clean["title"] = _check_text(errors, "title", str(fields.get("title", "")), required=True)
-        clean["decision"] = _check_text(errors, "decision", str(fields.get("decision", "")), required=True,
-                                        label="The decision")
-        for name in ("context", "alternatives", "consequences"):
-            clean[name] = _check_text(errors, name, str(fields.get(name, "")))
-        clean["owner"] = _check_text(errors, "owner", str(fields.get("owner", ""))) or self.author
-        status = fields.get("status", DecisionStatus.ACCEPTED)
-        if status not in (DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED, "proposed", "accepted"):
-            errors["status"] = "Status must be proposed or accepted"
-        clean["status"] = DecisionStatus(status) if status in ("proposed", "accepted") else DecisionStatus.ACCEPTED
+        try:
+            parsed = parse_input(DecisionInput, fields)
+            clean = parsed.model_dump()
+            clean["owner"] = clean["owner"] or self.author
+            clean["status"] = DecisionStatus(clean["status"])
+        except InputError as error:
+            errors.update(error.errors)
         if "links" in fields:
-            release_ids, incident_ids, bad = self.parse_links(str(fields["links"]))
+            release_ids, incident_ids, bad = self._parse_links(str(fields["links"]), tx)
             if bad:
                 errors["links"] = f"unknown link(s): {', '.join(bad)} (use REL-n or INC-n, comma separated)"
             clean["release_ids"], clean["incident_ids"] = release_ids, incident_ids
@@ -414,14 +560,23 @@ class Workspace:
         return clean
 
     def parse_links(self, text: str) -> tuple[list[int], list[int], list[str]]:
-        releases, incidents, bad = [], [], []
+        return self._parse_links(text, None)
+
+    def _parse_links(self, text: str, tx: _Tx | None) -> tuple[list[int], list[int], list[str]]:
+        releases: list[int] = []
+        incidents: list[int] = []
+        bad: list[str] = []
         for part in text.replace(";", ",").replace(" ", ",").split(","):
             part = part.strip().upper()
             if not part:
                 continue
             prefix, _, number = part.partition("-")
-            target = {"REL": (releases, self.release), "INC": (incidents, self.incident)}.get(prefix)
-            if target and number.isdigit() and len(number) < 10 and target[1](int(number)) is not None:
+            target = {"REL": (releases, "releases"), "INC": (incidents, "incidents")}.get(prefix)
+            exists = False
+            if target and number.isdigit() and len(number) < 10:
+                table = target[1]
+                exists = (tx.uow.get(table, int(number)) if tx else self.store.snapshot.get(table, int(number))) is not None
+            if target and exists:
                 if int(number) not in target[0]:
                     target[0].append(int(number))
             else:
@@ -431,76 +586,71 @@ class Workspace:
     def record_decision(self, *, item_ref: RunRef | None = None, item_index: int | None = None, kind: str = "",
                         supersedes: int | None = None, gate_override_for: int | None = None,
                         **fields: Any) -> Decision:
-        clean = self._validate_decision(fields)
         now = self.now()
-        item_text = ""
-        if item_ref is not None and item_index is not None:
-            run = self.run(item_ref)
-            if run is not None:
-                item_text = run.items[item_index].text
-        if supersedes is not None and self.decision(supersedes) is None:
-            raise InputError({"supersedes": f"DEC-{supersedes} does not exist"})
-
-        decision = self._insert(Decision, lambda new_id: Decision(
-            id=new_id, created_at=now, date=now.astimezone().date(), item=item_text, kind=kind,
-            supersedes=supersedes, **clean))
-
-        with self.store.transaction() as db:
+        with self._command() as tx:
+            clean = self._decision_fields(tx, fields)
+            item_text = ""
+            if item_ref is not None and item_index is not None:
+                run = self.run(item_ref)
+                if run is not None:
+                    item_text = run.items[item_index].text
+            old = tx.load(Decision, supersedes) if supersedes is not None and tx.uow.get("decisions", supersedes) else None
+            if supersedes is not None and old is None:
+                raise InputError({"supersedes": f"DEC-{supersedes} does not exist"})
+            decision = tx.new(Decision, lambda new_id: Decision(
+                id=new_id, created_at=now, date=now.astimezone().date(), item=item_text, kind=kind,
+                supersedes=supersedes, **clean))
             for release_id in decision.release_ids:
-                def link_release(release: Release) -> None:
-                    release.decision_ids.append(decision.id)
-                    if gate_override_for == release.id:
-                        release.gate_override = decision.id
-                    if item_ref is not None and item_ref.owner == "release" and item_ref.owner_id == release.id:
-                        release.runs[item_ref.role].items[item_index].decision_id = decision.id
-                self._change_other(db, Release, release_id, link_release)
+                release = tx.load(Release, release_id)
+                release.decision_ids.append(decision.id)
+                if gate_override_for == release.id:
+                    release.gate_override = decision.id
+                if item_ref is not None and item_index is not None and item_ref.owner == "release" and item_ref.owner_id == release.id:
+                    release.runs[item_ref.role].items[item_index].decision_id = decision.id
+                tx.save(release)
             for incident_id in decision.incident_ids:
-                def link_incident(incident: Incident) -> None:
-                    incident.decision_ids.append(decision.id)
-                    if item_ref is not None and item_ref.owner == "incident" and item_ref.owner_id == incident.id:
-                        incident.runs[item_ref.role].items[item_index].decision_id = decision.id
-                    self._timeline(incident, "decision", f"{decision.key} recorded: {decision.title}")
-                self._change_other(db, Incident, incident_id, link_incident)
-            if supersedes is not None:
-                def mark_superseded(old: Decision) -> None:
-                    old.status = DecisionStatus.SUPERSEDED
-                    old.superseded_by = decision.id
-                    old.history.append(DecisionEdit(at=now, author=self.author,
-                                                    previous={"status": "accepted", "superseded_by": ""}))
-                self._change_other(db, Decision, supersedes, mark_superseded)
+                incident = tx.load(Incident, incident_id)
+                incident.decision_ids.append(decision.id)
+                if item_ref is not None and item_index is not None and item_ref.owner == "incident" and item_ref.owner_id == incident.id:
+                    incident.runs[item_ref.role].items[item_index].decision_id = decision.id
+                self._timeline(incident, "decision", f"{decision.key} recorded: {decision.title}")
+                tx.save(incident)
+            if old is not None:
+                old.history.append(DecisionEdit(at=now, author=self.author,
+                                                previous={"status": old.status.value, "superseded_by": ""}))
+                old.status = DecisionStatus.SUPERSEDED
+                old.superseded_by = decision.id
+                tx.save(old)
         return decision
 
     def override_gate(self, release_id: int, **fields: Any) -> Decision:
-        release = self.release(release_id)
-        if release is None:
+        if self.release(release_id) is None:
             raise KeyError(release_id)
-        fields.setdefault("links", release.key)
+        fields.setdefault("links", f"REL-{release_id}")
         return self.record_decision(kind="gate-override", gate_override_for=release_id, **fields)
 
     def edit_decision(self, decision_id: int, **fields: Any) -> Decision:
-        existing = self.decision(decision_id)
-        if existing is None:
-            raise KeyError(decision_id)
-        merged = {name: getattr(existing, name) for name in ("title", "context", "decision", "alternatives",
-                                                              "consequences", "owner")}
-        merged["status"] = existing.status if existing.status is not DecisionStatus.SUPERSEDED else "accepted"
-        merged["links"] = existing.links_label()
-        merged.update(fields)
-        clean = self._validate_decision(merged)
-        if existing.status is DecisionStatus.SUPERSEDED:
-            clean["status"] = DecisionStatus.SUPERSEDED  # superseding is undone only by the other record
-
-        def edit(decision: Decision) -> None:
-            previous = {}
+        now = self.now()
+        with self._command() as tx:
+            decision = tx.load(Decision, decision_id)
+            merged: dict[str, Any] = {name: getattr(decision, name) for name in (
+                "title", "context", "decision", "alternatives", "consequences", "owner")}
+            merged["status"] = decision.status.value if decision.status is not DecisionStatus.SUPERSEDED else "accepted"
+            merged["links"] = decision.links_label()
+            merged.update(fields)
+            clean = self._decision_fields(tx, merged)
+            if decision.status is DecisionStatus.SUPERSEDED:
+                clean["status"] = DecisionStatus.SUPERSEDED  # superseding is undone only by the other record
+            previous: dict[str, str] = {}
             for name, value in clean.items():
                 old = getattr(decision, name)
                 if old != value:
                     previous[name] = old if isinstance(old, str) else str(old)
                     setattr(decision, name, value)
             if previous:
-                decision.history.append(DecisionEdit(at=self.now(), author=self.author, previous=previous))
-
-        return self._change(Decision, decision_id, edit)
+                decision.history.append(DecisionEdit(at=now, author=self.author, previous=previous))
+                tx.save(decision)
+        return decision
 
     def supersede(self, old_id: int, **fields: Any) -> Decision:
         old = self.decision(old_id)
@@ -514,7 +664,8 @@ class Workspace:
         """Refuse self-supersession and cycles (DEC-a supersedes DEC-b supersedes ... DEC-a)."""
         if new_id == old_id:
             raise InputError({"supersedes": "a decision cannot supersede itself"})
-        seen, current = set(), self.decision(old_id)
+        seen: set[int] = set()
+        current = self.decision(old_id)
         while current is not None and current.supersedes is not None and current.id not in seen:
             seen.add(current.id)
             if current.supersedes == new_id:
@@ -525,50 +676,59 @@ class Workspace:
         """Link two existing decisions: new supersedes old (both ways)."""
         self.check_supersede(new_id, old_id)
         now = self.now()
-        with self.store.transaction() as db:
-            def new_side(decision: Decision) -> None:
-                decision.history.append(DecisionEdit(at=now, author=self.author,
-                                                     previous={"supersedes": str(decision.supersedes or "")}))
-                decision.supersedes = old_id
-            def old_side(decision: Decision) -> None:
-                decision.history.append(DecisionEdit(at=now, author=self.author, previous={"status": decision.status.value}))
-                decision.status, decision.superseded_by = DecisionStatus.SUPERSEDED, new_id
-            self._change_other(db, Decision, new_id, new_side)
-            self._change_other(db, Decision, old_id, old_side)
+        with self._command() as tx:
+            new, old = tx.load(Decision, new_id), tx.load(Decision, old_id)
+            new.history.append(DecisionEdit(at=now, author=self.author, previous={"supersedes": str(new.supersedes or "")}))
+            new.supersedes = old_id
+            old.history.append(DecisionEdit(at=now, author=self.author, previous={"status": old.status.value}))
+            old.status, old.superseded_by = DecisionStatus.SUPERSEDED, new_id
+            tx.save(new)
+            tx.save(old)
 
     # -- incidents ------------------------------------------------------------------------
     def _timeline(self, incident: Incident, kind: str, text: str, at: datetime | None = None) -> None:
-        incident.timeline.append(TimelineEvent(at=at or self.now(), author=self.author, kind=kind, text=text))
+        incident.timeline.append(TimelineEvent(at=at or self.now(), author=self.author, kind=kind, text=text))  # type: ignore[arg-type]
 
     def start_incident(self, title: str, severity: Severity | str = Severity.P1, started_at: datetime | None = None,
                        release_id: int | None = None, impact: str = "") -> Incident:
         errors: dict[str, str] = {}
-        title = _check_text(errors, "title", title, required=True)
-        impact = _check_text(errors, "impact", impact)
         try:
-            severity = Severity(severity)
-        except ValueError:
-            errors["severity"] = "Severity must be P0, P1, P2 or P3"
+            clean = parse_input(IncidentInput, {"title": title, "severity": str(severity), "impact": impact})
+        except InputError as error:
+            errors.update(error.errors)
         now = self.now()
         started = started_at or now
         if started > now:
             errors["started"] = f"{local_time(started)} is in the future"
-        if release_id is not None and self.release(release_id) is None:
-            errors["release"] = f"REL-{release_id} does not exist"
         if errors:
             raise InputError(errors)
+        level = Severity(clean.severity)
+        with self._command() as tx:
+            release = None
+            if release_id is not None:
+                if tx.uow.get("releases", release_id) is None:
+                    raise InputError({"release": f"REL-{release_id} does not exist"})
+                release = tx.load(Release, release_id)
 
-        def build(new_id: int) -> Incident:
-            incident = Incident(id=new_id, title=title, severity=severity, started_at=started, release_id=release_id,
-                                impact=impact, created_by=self.author, roles={"commander": self.author},
-                                runs={"escalation": ChecklistRun.from_spec(self.playbook.by_role("escalation"), now)})
-            self._timeline(incident, "status", f"Incident started: {severity} {IncidentStatus.INVESTIGATING}", at=started)
-            return incident
+            def build(new_id: int) -> Incident:
+                incident = Incident(id=new_id, title=clean.title, severity=level, started_at=started, release_id=release_id,
+                                    impact=clean.impact, created_by=self.author, roles={"commander": self.author},
+                                    runs={"escalation": ChecklistRun.from_spec(self.playbook.by_role("escalation"), now)})
+                self._timeline(incident, "status", f"Incident started: {level} {IncidentStatus.INVESTIGATING}", at=started)
+                return incident
 
-        incident = self._insert(Incident, build)
-        if release_id is not None:
-            self._change(Release, release_id, lambda r: r.incident_ids.append(incident.id))
+            incident = tx.new(Incident, build)
+            if release is not None:
+                release.incident_ids.append(incident.id)
+                tx.save(release)
         return incident
+
+    def _change_incident(self, incident_id: int, change: Callable[[Incident], Any]) -> Incident:
+        with self._command() as tx:
+            incident = tx.load(Incident, incident_id)
+            change(incident)
+            tx.save(incident)
+        return self.incident(incident_id) or incident
 
     def set_status(self, incident_id: int, status: IncidentStatus | str) -> Incident:
         status = IncidentStatus(status)
@@ -592,7 +752,7 @@ class Workspace:
             self._timeline(incident, "status", f"Status: {incident.status} → {status}", at=now)
             incident.status = status
 
-        return self._change(Incident, incident_id, change)
+        return self._change_incident(incident_id, change)
 
     def _ordered_now(self, incident: Incident) -> datetime:
         """Now, but never before a milestone already recorded (the system clock can jump back)."""
@@ -607,15 +767,16 @@ class Workspace:
                 self._timeline(incident, "severity", f"Severity: {incident.severity} → {severity}")
                 incident.severity = severity
 
-        return self._change(Incident, incident_id, change)
+        return self._change_incident(incident_id, change)
 
     def assign_role(self, incident_id: int, role: str, person: str) -> Incident:
         errors: dict[str, str] = {}
         if role not in ROLES:
             errors["role"] = f"unknown role {role!r}"
-        person = _check_text(errors, "person", person, required=True, label="A name")
-        if len(person) > 200:
-            errors["person"] = "A name is at most 200 characters"
+        try:
+            person = parse_input(PersonInput, {"person": person}).person
+        except InputError as error:
+            errors.update(error.errors)
         if errors:
             raise InputError(errors)
 
@@ -627,80 +788,81 @@ class Workspace:
             verb = f"handed from {before} to {person}" if before else f"assigned to {person}"
             self._timeline(incident, "role", f"{ROLES[role]} {verb}")
 
-        return self._change(Incident, incident_id, change)
+        return self._change_incident(incident_id, change)
 
     def set_impact(self, incident_id: int, impact: str) -> Incident:
-        errors: dict[str, str] = {}
-        impact = _check_text(errors, "impact", impact)
-        if errors:
-            raise InputError(errors)
-        return self._change(Incident, incident_id, lambda inc: (
-            setattr(inc, "impact", impact), self._timeline(inc, "impact", f"Impact: {impact or '(cleared)'}")))
+        impact = parse_input(TextInput, {"text": impact}, rename={"text": "impact"}).text
+
+        def change(incident: Incident) -> None:
+            incident.impact = impact
+            self._timeline(incident, "impact", f"Impact: {impact or '(cleared)'}")
+
+        return self._change_incident(incident_id, change)
 
     def set_current_actions(self, incident_id: int, text: str) -> Incident:
-        errors: dict[str, str] = {}
-        text = _check_text(errors, "actions", text)
-        if errors:
-            raise InputError(errors)
-        return self._change(Incident, incident_id, lambda inc: setattr(inc, "current_actions", text))
+        text = parse_input(TextInput, {"text": text}, rename={"text": "actions"}).text
+        return self._change_incident(incident_id, lambda incident: setattr(incident, "current_actions", text))
 
     def set_milestone(self, incident_id: int, name: str, moment: datetime | None) -> Incident:
         if name not in MILESTONES:
             raise InputError({name: f"unknown milestone {name!r}"})
-        incident = self.incident(incident_id)
-        if incident is None:
-            raise KeyError(incident_id)
         if moment is not None and moment > self.now():
             raise InputError({name: f"{local_time(moment)} is in the future"})
         if name == "started_at" and moment is None:
             raise InputError({name: "an incident always has a start time"})
-        proposed = {key: getattr(incident, key) for key in MILESTONES}
-        proposed[name] = moment
-        names = list(MILESTONES)
-        for earlier_index, earlier in enumerate(names):
-            for later in names[earlier_index + 1 :]:
-                a, b = proposed[earlier], proposed[later]
-                if a is not None and b is not None and b < a:
-                    raise InputError({name: f"{MILESTONES[later]} ({local_time(b)}) cannot be before "
-                                            f"{MILESTONES[earlier]} ({local_time(a)})"})
 
-        def change(record: Incident) -> None:
-            setattr(record, name, moment)
-            self._timeline(record, "milestone", f"{MILESTONES[name]} set to {local_time(moment)}")
+        def change(incident: Incident) -> None:
+            proposed = {key: getattr(incident, key) for key in MILESTONES}
+            proposed[name] = moment
+            names = list(MILESTONES)
+            for earlier_index, earlier in enumerate(names):
+                for later in names[earlier_index + 1:]:
+                    a, b = proposed[earlier], proposed[later]
+                    if a is not None and b is not None and b < a:
+                        raise InputError({name: f"{MILESTONES[later]} ({local_time(b)}) cannot be before "
+                                                f"{MILESTONES[earlier]} ({local_time(a)})"})
+            setattr(incident, name, moment)
+            self._timeline(incident, "milestone", f"{MILESTONES[name]} set to {local_time(moment)}")
 
-        return self._change(Incident, incident_id, change)
+        return self._change_incident(incident_id, change)
 
     def add_note(self, incident_id: int, text: str, at: datetime | None = None) -> Incident:
         errors: dict[str, str] = {}
-        text = _check_text(errors, "note", text, required=True, label="A note")
+        try:
+            text = parse_input(TimelineNoteInput, {"note": text}).note
+        except InputError as error:
+            errors.update(error.errors)
         if at is not None and at > self.now():
             errors["at"] = f"{local_time(at)} is in the future"
         if errors:
             raise InputError(errors)
-        return self._change(Incident, incident_id, lambda inc: self._timeline(inc, "note", text, at=at))
+        with self._command() as tx:
+            if tx.uow.get("incidents", incident_id) is None:
+                raise NotFound(f"INC-{incident_id} does not exist (any more)")
+            tx.timeline(incident_id, "note", text, at=at)  # one small event; the incident is not rewritten
+        return self.incident(incident_id)  # type: ignore[return-value]
 
     def record_update_sent(self, incident_id: int, template_title: str) -> Incident:
         def change(incident: Incident) -> None:
             incident.last_update_at = self.now()
             incident.snoozed_until = None
             self._timeline(incident, "update", f"{template_title} sent (copied)")
-        return self._change(Incident, incident_id, change)
+        return self._change_incident(incident_id, change)
 
     def snooze_update(self, incident_id: int, minutes: int = 5) -> Incident:
         def change(incident: Incident) -> None:
             incident.snoozed_until = self.now() + timedelta(minutes=minutes)
             self._timeline(incident, "snooze", f"Status update reminder snoozed for {minutes} min")
-        return self._change(Incident, incident_id, change)
+        return self._change_incident(incident_id, change)
 
     def set_comms_text(self, owner: Literal["release", "incident"], owner_id: int, template: str, text: str | None) -> None:
-        model = Release if owner == "release" else Incident
-
-        def change(record: Release | Incident) -> None:
+        with self._command() as tx:
+            record: Release | Incident = tx.load(Release if owner == "release" else Incident, owner_id)
             if text is None:
                 record.comms.pop(template, None)
             else:
                 record.comms[template] = text
-        self._change(model, owner_id, change)
+            tx.save(record)
 
     # -- incident clocks (pure reads) -----------------------------------------------------------
     def next_update_due(self, incident: Incident) -> datetime | None:
@@ -753,18 +915,7 @@ class Workspace:
         return None
 
 
-@cache
-def _adapter(model: type[BaseModel]) -> TypeAdapter:
-    return TypeAdapter(dict[int, model])
-
-
-def _replace(table: Any, doc_id: int, record: BaseModel) -> None:
-    """A new dict for the document, never an edit in place: Workspace._all relies on it."""
-    table.remove(doc_ids=[doc_id])
-    table.insert(Document(record.model_dump(mode="json"), doc_id=doc_id))
-
-
-def _describe_event(run: ChecklistRun, event: Any) -> str:
+def _describe_event(run: ChecklistRun, event: ChecklistEvent) -> str:
     item = run.items[event.item]
     words = {"done": "checked", "todo": "unchecked", "na": "marked N/A", "note": "noted", "undo": "undid a change on"}
     line = f"{run.name}: {words[event.action]} “{item.text}”"
@@ -789,4 +940,4 @@ def _same_version(text: str, version: Version) -> bool:
         return False
 
 
-__all__ = ["Workspace", "RunRef", "InputError", "GateBlocked", "NeedsConfirmation"]
+__all__ = ["Workspace", "RunRef", "InputError", "GateBlocked", "NeedsConfirmation", "MAX_TEXT"]

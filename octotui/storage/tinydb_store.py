@@ -1,9 +1,15 @@
-"""One TinyDB file that is never half-written, shared safely between processes.
+"""The embedded backend: one TinyDB file that is never half-written, shared safely between processes.
 
-TinyDB's stock JSONStorage truncates and rewrites in place (a kill mid-write leaves a corrupt
-file) and caches the next document id per process (two writers collide). Here every write goes
-through `Store.transaction()`: an inter-process lock, a fresh read, TinyDB's caches reset, and
-one atomic replace of the whole file at the end.
+The file is a JSON snapshot of every table followed by journal records, one per committed unit of
+work: `\\n#<length hex> <crc32 hex> <JSON of the documents it touched>`. A commit appends one
+record and fsyncs it, so a save costs what it changed, not what the file holds; when the journal
+outgrows the snapshot, the file is compacted into a fresh snapshot through the safe writer. A torn
+last record (a kill mid-append) is ignored when read and cut off by the next writer: it was never
+acknowledged. Readers pick up other processes' records incrementally, parsing only those.
+
+TinyDB's stock JSONStorage truncates and rewrites in place and caches the next document id per
+process; here every write goes through `Store.unit_of_work()`: an inter-process lock, a fresh read,
+TinyDB's caches reset, and one appended record. TinyDB's private hooks are used only in this module.
 """
 
 from __future__ import annotations
@@ -12,9 +18,9 @@ import contextlib
 import errno
 import json
 import os
-import shutil
-import tempfile
+import stat
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -23,92 +29,131 @@ from typing import Any
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
-from tinydb.table import Table
+from tinydb.table import Document, Table
 
-SCHEMA_VERSION = 1
-META_TABLE = "meta"
+from octotui.storage.base import EVENTS, META, Changes, Doc
+from octotui.storage.errors import (
+    NotFound,
+    StoreBusy,
+    StoreCorrupt,
+    StoreError,
+    StoreReadOnly,
+    StoreTooNew,
+    StoreUnavailable,
+    StoreWriteFailed,
+)
+from octotui.storage.fs import TEMP_SUFFIX, fsync_directory, make_private_dir, write_atomically
+
+__all__ = [
+    "SCHEMA_VERSION", "Store", "StoreError", "StoreCorrupt", "StoreTooNew", "StoreUnavailable", "StoreReadOnly",
+    "StoreWriteFailed", "StoreBusy", "move_aside", "read_tables", "MAX_FILE_BYTES",
+]
+
+SCHEMA_VERSION = 2
+META_TABLE = META
 LOCK_TIMEOUT_SECONDS = 10.0
-TEMP_SUFFIX = ".octotui-tmp"
+FIRST_LOCK_TRY_SECONDS = 0.05  # then say "waiting for the lock" and keep trying
+MAX_FILE_BYTES = 512 * 1024 * 1024  # refuse, with a message, rather than exhaust memory
+COMPACT_MIN_JOURNAL_BYTES = 256 * 1024
+_RECORD_START = b"\n#"
 
 Tables = dict[str, dict[str, Any]]
 
 
-class StoreError(Exception):
-    """Something is wrong with the database file; `str()` says what and where."""
-
-    def __init__(self, path: Path | str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = Path(path)
-        self.message = message
-
-
-class StoreCorrupt(StoreError):
-    """The file exists but is not a readable octotui database. It is never overwritten."""
-
-
-class StoreTooNew(StoreError):
-    """Written by a newer octotui; refused and left untouched."""
-
-
-class StoreUnavailable(StoreError):
-    """The location cannot be used (a directory, no permission, missing parent...)."""
-
-
-class StoreReadOnly(StoreError):
-    """The file can be read but not written."""
-
-
-class StoreWriteFailed(StoreError):
-    """A save failed (disk full, size limit...); the previous file is intact."""
-
-
-class StoreBusy(StoreError):
-    """Another process held the lock for too long."""
-
-
-def _signature(stat: os.stat_result) -> tuple[int, int, int]:
-    # An atomic replace gives a new inode, so even same-size writes within one mtime tick show.
-    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-
-
-def _fsync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):  # some filesystems cannot open a directory for fsync
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def parse_tables(raw: bytes, path: Path) -> Tables:
-    """Parse and shape-check a database file; every failure names the place."""
-    if not raw.strip():
-        raise StoreCorrupt(path, "the file is empty (expected a JSON object)")
-    try:
-        data = json.loads(raw)
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise StoreCorrupt(path, f"line {line}: not valid UTF-8") from None
-    except json.JSONDecodeError as error:
-        raise StoreCorrupt(path, f"line {error.lineno} column {error.colno}: not valid JSON ({error.msg})") from None
-    except RecursionError:
-        raise StoreCorrupt(path, "JSON nested too deeply") from None
+# -- the file format ----------------------------------------------------------------------
+def _check_tables(data: Any, path: Path, where: str = "") -> Tables:
     if not isinstance(data, dict):
-        raise StoreCorrupt(path, f"expected a JSON object of tables, found {type(data).__name__}")
+        raise StoreCorrupt(path, f"{where}expected a JSON object of tables, found {type(data).__name__}")
     for name, table in data.items():
         if not isinstance(table, dict):
-            raise StoreCorrupt(path, f"table {name!r} is {type(table).__name__}, expected an object of documents")
+            raise StoreCorrupt(path, f"{where}table {name!r} is {type(table).__name__}, expected an object of documents")
         for doc_id, doc in table.items():
-            if not isinstance(doc, dict) or not doc_id.isdigit():
-                raise StoreCorrupt(path, f"table {name!r} document {doc_id!r} is not a document")
+            if not doc_id.isdigit() or not (isinstance(doc, dict) or (where and doc is None)):
+                raise StoreCorrupt(path, f"{where}table {name!r} document {doc_id!r} is not a document")
     return data
 
 
+def _loads(raw: bytes, path: Path, line_offset: int = 0) -> Any:
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1 + line_offset
+        raise StoreCorrupt(path, f"line {line}: not valid UTF-8") from None
+    except json.JSONDecodeError as error:
+        raise StoreCorrupt(path, f"line {error.lineno + line_offset} column {error.colno}: "
+                                 f"not valid JSON ({error.msg})") from None
+    except RecursionError:
+        raise StoreCorrupt(path, "JSON nested too deeply") from None
+
+
+def parse_tables(raw: bytes, path: Path) -> Tables:
+    """Parse and shape-check a snapshot; every failure names the place."""
+    if not raw.strip():
+        raise StoreCorrupt(path, "the file is empty (expected a JSON object)")
+    return _check_tables(_loads(raw, path), path)
+
+
+def _frame(payload: bytes) -> bytes:
+    return _RECORD_START + f"{len(payload):x} {zlib.crc32(payload):08x} ".encode() + payload
+
+
+def _records(raw: bytes, start: int, path: Path) -> Iterator[tuple[int, Tables]]:
+    """Complete, intact journal records from `start`: (end offset, documents). Stops at a torn tail."""
+    offset = start
+    while raw.startswith(_RECORD_START, offset):
+        header_end = raw.find(b" ", raw.find(b" ", offset + 2) + 1)
+        if header_end < 0:
+            return
+        try:
+            length_text, crc_text = raw[offset + 2 : header_end].split(b" ")
+            length, crc = int(length_text, 16), int(crc_text, 16)
+        except ValueError:
+            return
+        payload = raw[header_end + 1 : header_end + 1 + length]
+        if len(payload) != length or zlib.crc32(payload) != crc:
+            return
+        line = raw[:offset].count(b"\n") + 1
+        yield header_end + 1 + length, _check_tables(_loads(payload, path, line), path, f"journal line {line + 1}: ")
+        offset = header_end + 1 + length
+
+
+def split_file(raw: bytes, path: Path) -> tuple[Tables, int, list[Tables]]:
+    """The snapshot, where the intact part of the file ends, and the journal records in it."""
+    journal_at = raw.find(_RECORD_START)
+    snapshot = parse_tables(raw if journal_at < 0 else raw[:journal_at], path)
+    if journal_at < 0:
+        return snapshot, len(raw), []
+    end, records = journal_at, []
+    for end, record in _records(raw, journal_at, path):  # noqa: B007 - the last end is the intact length
+        records.append(record)
+    return snapshot, end, records
+
+
+def _apply(tables: Tables, record: Tables, changes: Changes | None = None) -> None:
+    for name, docs in record.items():
+        table = tables.setdefault(name, {})
+        for doc_id, doc in docs.items():
+            if doc is None:
+                table.pop(doc_id, None)
+            else:
+                table[doc_id] = doc
+            if changes is not None:
+                changes.add(name, int(doc_id))
+
+
+def read_tables(path: Path | str) -> Tables:
+    """Every table as the file holds it now (snapshot plus journal): for tools and tests."""
+    path = Path(path)
+    tables, _end, records = split_file(path.read_bytes(), path)
+    for record in records:
+        _apply(tables, record)
+    return tables
+
+
 def schema_of(tables: Tables) -> int:
-    meta = tables.get(META_TABLE, {})
-    for doc in meta.values():
+    for doc in tables.get(META_TABLE, {}).values():
         if isinstance(doc.get("schema"), int):
-            return doc["schema"]
+            return int(doc["schema"])
     return 0
 
 
@@ -119,42 +164,72 @@ def _migrate_0_to_1(tables: Tables) -> Tables:
     return tables
 
 
+def _migrate_1_to_2(tables: Tables) -> Tables:
+    """History moves out of the records into the events table: one small document per event."""
+    tables = {name: dict(table) for name, table in tables.items()}
+    events: dict[str, Any] = dict(tables.get(EVENTS, {}))
+    next_id = max((int(key) for key in events), default=0) + 1
+    for table, prefix in (("releases", "REL"), ("incidents", "INC")):
+        for doc_id, doc in sorted(tables.get(table, {}).items(), key=lambda pair: int(pair[0])):
+            doc = dict(doc)
+            owner = f"{prefix}-{doc_id}"
+            runs = {}
+            for role, run in dict(doc.get("runs") or {}).items():
+                run = dict(run)
+                for event in run.pop("history", []) or []:
+                    events[str(next_id)] = {"owner": owner, "stream": role, **event}
+                    next_id += 1
+                runs[role] = run
+            if "runs" in doc:
+                doc["runs"] = runs
+            for event in doc.pop("timeline", []) or []:
+                events[str(next_id)] = {"owner": owner, "stream": "timeline", **event}
+                next_id += 1
+            tables[table][doc_id] = doc
+    tables[EVENTS] = events
+    for doc in tables[META_TABLE].values():
+        if "schema" in doc:
+            doc["schema"] = 2
+    return tables
+
+
 # Forward migrations: MIGRATIONS[n] turns a schema-n file into schema n+1.
-MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {0: _migrate_0_to_1}
+MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {0: _migrate_0_to_1, 1: _migrate_1_to_2}
 
 
+# -- TinyDB, told which documents a write touched ----------------------------------------------
 class _TouchRecorder:
     """Stands in for a table's dict while TinyDB changes it, noting every document id it reaches."""
 
     def __init__(self, table: dict, touched: set) -> None:
         self._table, self._touched = table, touched
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> Any:
         self._touched.add(key)
         return self._table[key]
 
-    def __setitem__(self, key, value) -> None:
+    def __setitem__(self, key: Any, value: Any) -> None:
         self._touched.add(key)
         self._table[key] = value
 
-    def __delitem__(self, key) -> None:
+    def __delitem__(self, key: Any) -> None:
         self._touched.add(key)
         del self._table[key]
 
-    def pop(self, key, *default):
+    def pop(self, key: Any, *default: Any) -> Any:
         self._touched.add(key)
         return self._table.pop(key, *default)
 
-    def __contains__(self, key) -> bool:
+    def __contains__(self, key: Any) -> bool:
         return key in self._table
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._table)
 
     def __len__(self) -> int:
         return len(self._table)
 
-    def keys(self):
+    def keys(self) -> Any:
         return self._table.keys()
 
     def clear(self) -> None:
@@ -165,164 +240,362 @@ class _TouchRecorder:
 class TrackedTable(Table):
     """A TinyDB table that tells the storage which documents a write may have changed."""
 
-    def _update_table(self, updater) -> None:
+    def _update_table(self, updater: Callable[[dict], None]) -> None:
         touched = self._storage.touched(self.name)
-        super()._update_table(lambda table: updater(_TouchRecorder(table, touched)))
+        super()._update_table(lambda table: updater(_TouchRecorder(table, touched)))  # type: ignore[arg-type]
 
 
 class TrackedTinyDB(TinyDB):
     table_class = TrackedTable
 
 
-class AtomicJSONStorage(Storage):
-    """TinyDB storage: reads are cached by file identity; writes only land inside a transaction.
-
-    Saving re-encodes only the documents a transaction touched: each table's text is joined from
-    per-document JSON kept since the last load or save.
-    """
+class JournalStorage(Storage):
+    """TinyDB storage over the snapshot + journal file. Reads come from memory; writes only inside
+    a unit of work, and only the documents it touched are written (as one journal record)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._cached: Tables | None = None
-        self._cached_signature: tuple[int, int, int] | None = None
-        self._pending: Tables | None = None  # the transaction's working copy
-        self._dirty = False
-        self._touched: dict[str, set[int]] = {}  # table -> document ids this transaction may have changed
-        self._encoded: dict[str, dict[str, str]] = {}  # table -> document id -> its JSON, as last saved
+        self.tables: Tables = {}
+        self._pending: Tables | None = None
+        self._touched: dict[str, set[int]] = {}
+        self._inode: int | None = None
+        self._end = 0  # the intact length of the file as last read or written
+        self._snapshot_bytes = 0
+        self._probe = b""  # the bytes just before _end: an in-place rewrite shows as a different probe
+        self.owners: dict[str, list[int]] = {}  # events by owner, in id order
+        self.next_ids: dict[str, int] = {}
+        self.staged_events: dict[str, Doc] = {}  # appended in this unit of work, not yet committed
 
-    # -- TinyDB's interface -------------------------------------------------------------
+    # -- TinyDB's interface
     def read(self) -> Tables | None:
-        if self._pending is not None:
-            return dict(self._pending)
-        return dict(self.load())
+        return dict(self._pending if self._pending is not None else self.tables)
 
     def write(self, data: Tables) -> None:
         if self._pending is None:
-            raise RuntimeError("writes must go through Store.transaction()")
+            raise RuntimeError("writes must go through Store.unit_of_work()")
         self._pending = data
-        self._dirty = True
 
     def close(self) -> None:
         pass
 
-    # -- ours ---------------------------------------------------------------------------
-    def signature(self) -> tuple[int, int, int] | None:
-        try:
-            return _signature(os.stat(self.path))
-        except FileNotFoundError:
-            return None
+    def touched(self, table: str) -> set[int]:
+        return self._touched.setdefault(table, set())
 
-    def load(self, for_write: bool = False) -> Tables:
+    # -- reading the file
+    def stat_changed(self) -> bool:
         try:
-            with open(self.path, "rb") as handle:
-                stat = os.fstat(handle.fileno())
-                if self._cached is not None and _signature(stat) == self._cached_signature:
-                    return self._cached
-                raw = handle.read()
+            info = os.stat(self.path)
+        except OSError:
+            return self._inode is not None
+        return info.st_ino != self._inode or info.st_size != self._end
+
+    def refresh(self, for_write: bool = False) -> Changes:
+        """Bring `tables` up to date with the file: only new journal records are parsed when the
+        file only grew; a replaced or rewritten file is read whole and compared."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
-            if self._cached is not None and not for_write:
-                return self._cached  # keep showing what was last read; saving is refused below
+            if self._inode is not None and not for_write:
+                return Changes()  # keep showing what was last read; saving is refused
             raise StoreUnavailable(self.path, "the database file has disappeared; not saved") from None
         except IsADirectoryError:
             raise StoreUnavailable(self.path, "is a directory, not a database file") from None
         except PermissionError:
             raise StoreUnavailable(self.path, "permission denied reading the database") from None
-        tables = parse_tables(raw, self.path)
-        self._cached, self._cached_signature, self._encoded = tables, _signature(stat), {}
-        return tables
+        except OSError as error:
+            raise StoreUnavailable(self.path, f"cannot open the database ({error.strerror})") from None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise StoreUnavailable(self.path, "is not a regular file (a FIFO, device or socket cannot be a database)")
+            if info.st_size > MAX_FILE_BYTES:
+                raise StoreUnavailable(self.path, f"is {info.st_size / 2**20:.0f} MiB; octotui reads databases up to "
+                                                  f"{MAX_FILE_BYTES / 2**20:.0f} MiB")
+            if info.st_ino == self._inode and info.st_size == self._end and not for_write:
+                return Changes()
+            if info.st_ino == self._inode and info.st_size >= self._end and self._end > 0:
+                probe_at = max(0, self._end - len(self._probe))
+                handle.seek(probe_at)
+                head = handle.read(self._end - probe_at)
+                if head == self._probe:
+                    tail = handle.read()
+                    return self._absorb_tail(tail)
+            handle.seek(0)
+            raw = handle.read()
+        return self._load_whole(raw, info.st_ino)
 
-    def touched(self, table: str) -> set[int]:
-        return self._touched.setdefault(table, set())
+    def _absorb_tail(self, tail: bytes) -> Changes:
+        changes = Changes()
+        consumed = 0
+        for end, record in _records(tail, 0, self.path):
+            _apply(self.tables, record, changes)
+            consumed = end
+        if consumed:
+            self._note_end(self._end + consumed, tail[max(0, consumed - 64) : consumed])
+        self._index(changes)
+        return changes
 
-    def replace_all(self, data: Tables) -> None:
-        """Stage a whole new content (creation, migration) for the next commit."""
-        self._pending, self._dirty, self._encoded = data, True, {}
+    def _load_whole(self, raw: bytes, inode: int) -> Changes:
+        snapshot, end, records = split_file(raw, self.path)
+        previous = self.tables
+        for record in records:
+            _apply(snapshot, record)
+        changes = Changes()
+        for name in set(previous) | set(snapshot):
+            old, new = previous.get(name, {}), snapshot.get(name, {})
+            for doc_id in set(old) | set(new):
+                if old.get(doc_id) != new.get(doc_id):
+                    changes.add(name, int(doc_id))
+        self.tables, self._inode = snapshot, inode
+        self._snapshot_bytes = raw.find(_RECORD_START) if records else end
+        if self._snapshot_bytes < 0:
+            self._snapshot_bytes = end
+        self._note_end(end, raw[max(0, end - 64) : end])
+        self.owners, self.next_ids = {}, {}
+        self._index(Changes(everything=True))
+        return changes
 
-    def begin(self) -> None:
-        self._pending, self._dirty, self._touched = dict(self.load(for_write=True)), False, {}
+    def _note_end(self, end: int, probe: bytes) -> None:
+        self._end, self._probe = end, probe
+
+    def _index(self, changes: Changes) -> None:
+        """Keep the events-by-owner index and the next ids up to date with `tables`."""
+        events = self.tables.get(EVENTS, {})
+        if changes.everything:
+            self.owners = {}
+            for key in sorted(events, key=int):
+                self.owners.setdefault(str(events[key].get("owner")), []).append(int(key))
+        else:
+            for doc_id in sorted(changes.ids.get(EVENTS, ())):
+                doc = events.get(str(doc_id))
+                if doc is not None:
+                    ids = self.owners.setdefault(str(doc.get("owner")), [])
+                    if doc_id not in ids:
+                        ids.append(doc_id)
+                        if len(ids) > 1 and ids[-2] > doc_id:
+                            ids.sort()
+        for name, table in self.tables.items():
+            if changes.everything or name in changes.ids:
+                self.next_ids[name] = max(self.next_ids.get(name, 1), max((int(k) for k in table), default=0) + 1)
+
+    # -- writing
+    def begin(self) -> Changes:
+        external = self.refresh(for_write=True)
+        self._pending, self._touched, self.staged_events = dict(self.tables), {}, {}
+        return external
 
     def rollback(self) -> None:
-        # TinyDB updates documents in place, so the cache may hold unsaved changes: drop it.
-        if self._dirty:
-            self._cached = self._cached_signature = None
-            self._encoded = {}
-        self._pending, self._dirty, self._touched = None, False, {}
+        if self._pending is not None and self._touched:
+            # TinyDB's update() edits documents in place, and they are shared with `tables`: read the
+            # file again rather than trust memory.
+            self._inode, self._end = None, 0
+            with contextlib.suppress(StoreError):
+                self.refresh()
+        self._pending, self._touched, self.staged_events = None, {}, {}
 
-    def commit(self) -> None:
-        data, dirty = self._pending, self._dirty
-        if data is None or not dirty:
-            self._pending = None
-            return
+    def commit(self) -> Changes:
+        pending, touched, staged = self._pending, self._touched, self.staged_events
+        changes = Changes()
+        if pending is None or not (any(touched.values()) or staged):
+            self._pending, self._touched, self.staged_events = None, {}, {}
+            return changes
+        record: Tables = {}
+        for name, ids in touched.items():
+            table = pending.get(name, {})
+            docs = record.setdefault(name, {})
+            for doc_id in ids:
+                docs[str(doc_id)] = table.get(str(doc_id))
+                changes.add(name, int(doc_id))
+        if staged:
+            record.setdefault(EVENTS, {}).update(staged)
+            for doc_id in staged:
+                changes.add(EVENTS, int(doc_id))
+        payload = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        frame = _frame(payload)
         try:
-            self._write_atomically(self._serialize(data))
+            self._append(frame)
         except BaseException:
             self.rollback()
             raise
-        self._pending, self._dirty = None, False
-        self._cached = data
-        self._cached_signature = self.signature()
+        self.tables = {name: pending.get(name, {}) for name in set(self.tables) | set(pending)}
+        if staged:
+            self.tables.setdefault(EVENTS, {}).update(staged)
+        self._pending, self._touched, self.staged_events = None, {}, {}
+        self._note_end(self._end + len(frame), frame[-64:])
+        self._index(changes)
+        if self._end - self._snapshot_bytes > max(self._snapshot_bytes, COMPACT_MIN_JOURNAL_BYTES):
+            with contextlib.suppress(OSError):  # the journal is durable already; compaction can wait
+                self.compact()
+        return changes
 
-    def _serialize(self, data: Tables) -> str:
-        parts = []
-        for name, table in data.items():
-            encoded = self._encoded.setdefault(name, {})
-            touched = {str(doc_id) for doc_id in self._touched.get(name, ())}
-            whole = encoded.get("")  # the table's text as last saved ("" is never a document id)
-            if whole is None or touched:
-                for doc_id in touched - table.keys():
-                    encoded.pop(doc_id, None)  # removed
-                documents = []
-                for doc_id, doc in table.items():  # ids are digit strings (parse_tables checks)
-                    text = encoded.get(doc_id)
-                    if text is None or doc_id in touched:
-                        text = encoded[doc_id] = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-                    documents.append(f'"{doc_id}":{text}')
-                whole = encoded[""] = "{" + ",".join(documents) + "}"
-            parts.append(f"{json.dumps(name)}:{whole}")
-        for name in set(self._encoded) - data.keys():
-            del self._encoded[name]
-        return "{" + ",".join(parts) + "}"
-
-    def _write_atomically(self, text: str) -> None:
-        directory = self.path.parent
-        fd, temp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=TEMP_SUFFIX, dir=directory)
+    def _append(self, frame: bytes) -> None:
+        fd = os.open(self.path, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
         try:
-            with os.fdopen(fd, "wb") as handle:  # mkstemp creates it 0600
-                handle.write(text.encode("utf-8"))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, self.path)
+            info = os.fstat(fd)
+            if info.st_ino != self._inode:
+                raise OSError(errno.ESTALE, "the database file was replaced while saving")
+            if info.st_size != self._end:
+                os.ftruncate(fd, self._end)  # a torn record from a killed writer: never acknowledged
+            os.lseek(fd, self._end, os.SEEK_SET)
+            view = memoryview(frame)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
         except BaseException:
             with contextlib.suppress(OSError):
-                os.unlink(temp_name)
+                os.ftruncate(fd, self._end)  # leave no partial record behind a failed save
             raise
-        _fsync_directory(directory)
+        finally:
+            os.close(fd)
+
+    def encode_snapshot(self, tables: Tables) -> bytes:
+        parts = []
+        for name, table in tables.items():
+            documents = ",".join(f'"{doc_id}":{json.dumps(doc, ensure_ascii=False, separators=(",", ":"))}'
+                                 for doc_id, doc in table.items())
+            parts.append(f"{json.dumps(name)}:{{{documents}}}")
+        return ("{" + ",".join(parts) + "}").encode("utf-8")
+
+    def write_snapshot(self, tables: Tables) -> None:
+        """A whole new file (creation, migration, compaction), replaced atomically."""
+        data = self.encode_snapshot(tables)
+        write_atomically(self.path, data)
+        info = os.stat(self.path)
+        self.tables, self._inode, self._snapshot_bytes = tables, info.st_ino, len(data)
+        self._note_end(len(data), data[-64:])
+        self._index(Changes(everything=True))
+
+    def compact(self) -> None:
+        self.write_snapshot(self.tables)
+
+
+class _TinyUnitOfWork:
+    """The TinyDB backend's unit of work: records through TinyDB tables, events appended directly
+    (TinyDB rebuilds a whole table per insert, which an append-only history must not pay)."""
+
+    def __init__(self, store: Store, external: Changes) -> None:
+        self._store, self._db, self._storage = store, store.db, store.storage
+        self.external = external
+        self._reserved: dict[str, set[int]] = {}
+
+    def _table(self, name: str) -> Table:
+        return self._db.table(name)
+
+    def get(self, table: str, doc_id: int) -> Doc | None:
+        doc = self._table(table).get(doc_id=doc_id)
+        return dict(doc) if doc is not None else None
+
+    def all(self, table: str) -> dict[int, Doc]:
+        pending = self._storage._pending or {}
+        return {int(key): doc for key, doc in pending.get(table, {}).items()}
+
+    def events(self, owner: str) -> list[tuple[int, Doc]]:
+        storage = self._storage
+        table = storage.tables.get(EVENTS, {})
+        found = [(doc_id, table[str(doc_id)]) for doc_id in storage.owners.get(owner, ())]
+        return found + [(int(key), doc) for key, doc in storage.staged_events.items() if doc.get("owner") == owner]
+
+    def insert(self, table: str, doc: Doc) -> int:
+        new_id = self._next_id(table)
+        self._table(table).insert(Document(doc, doc_id=new_id))
+        return new_id
+
+    def put(self, table: str, doc_id: int, doc: Doc) -> None:
+        tiny = self._table(table)
+        if tiny.contains(doc_id=doc_id):
+            tiny.remove(doc_ids=[doc_id])  # a new dict, never an edit in place: caches compare identity
+        tiny.insert(Document(doc, doc_id=doc_id))
+
+    def append_event(self, owner: str, stream: str, doc: Doc) -> int:
+        storage = self._storage
+        new_id = max([storage.next_ids.get(EVENTS, 1), *(int(key) + 1 for key in storage.staged_events)])
+        storage.staged_events[str(new_id)] = {"owner": owner, "stream": stream, **doc}
+        return new_id
+
+    def reserve_id(self, table: str) -> int:
+        new_id = self._next_id(table)
+        self._reserved.setdefault(table, set()).add(new_id)
+        return new_id
+
+    def _next_id(self, table: str) -> int:
+        storage = self._storage
+        used = [int(k) for k in storage.touched(table)] + list(self._reserved.get(table, ()))
+        return max([storage.next_ids.get(table, 1), *(n + 1 for n in used)])
+
+
+class _Snapshot:
+    def __init__(self, storage: JournalStorage) -> None:
+        self._storage = storage
+
+    def get(self, table: str, doc_id: int) -> Doc | None:
+        return self._storage.tables.get(table, {}).get(str(doc_id))
+
+    def all(self, table: str) -> dict[int, Doc]:
+        return {int(key): doc for key, doc in self._storage.tables.get(table, {}).items()}
+
+    def events(self, owner: str) -> list[tuple[int, Doc]]:
+        table = self._storage.tables.get(EVENTS, {})
+        return [(doc_id, table[str(doc_id)]) for doc_id in self._storage.owners.get(owner, ())]
 
 
 class Store:
-    """The database: open (checked and migrated), read, and change in transactions."""
+    """The database file: open (checked and migrated), read, and change in units of work."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path).expanduser().absolute()
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        given = Path(path).expanduser().absolute()
+        self.path = given.resolve() if given.is_symlink() else given  # the real file is what is replaced and locked
+        self.location = str(self.path)
         self._check_location()
-        self.storage = AtomicJSONStorage(self.path)
-        self.db = TrackedTinyDB(storage=lambda: self.storage)
+        self.storage = JournalStorage(self.path)
+        self.db = TrackedTinyDB(storage=lambda: self.storage)  # type: ignore[arg-type, return-value]
         self._thread_lock = threading.RLock()
-        self._file_lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_SECONDS, mode=0o600, thread_local=False)
-        self.read_only = not os.access(self.path.parent, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK))
+        self.lock_path = Path(str(self.path) + ".lock")
+        self._file_lock = FileLock(str(self.lock_path), timeout=LOCK_TIMEOUT_SECONDS, mode=0o600,
+                                   thread_local=False)
+        self.read_only = read_only or not os.access(self.path.parent, os.W_OK) or (
+            self.path.exists() and not os.access(self.path, os.W_OK))
         self.backup_path: Path | None = None
+        self.last_commit = Changes()
+        self.generation = 0  # counts every change applied in memory (a commit, or others' writes read)
+        self._log: list[tuple[int, Changes]] = []
         if not self.read_only:
             self._check_lock_file()
         self._open()
+
+    @property
+    def snapshot(self) -> _Snapshot:
+        return _Snapshot(self.storage)
+
+    def _logged(self, changes: Changes) -> Changes:
+        if changes:
+            self.generation += 1
+            self._log.append((self.generation, changes))
+            del self._log[:-256]
+        return changes
+
+    def changes_since(self, generation: int) -> tuple[Changes, int]:
+        """Everything changed in memory after `generation` (several readers may share one store)."""
+        merged = Changes()
+        if generation < self.generation and (not self._log or self._log[0][0] > generation + 1):
+            merged.everything = True
+        for number, changes in self._log:
+            if number > generation:
+                merged.merge(changes)
+        return merged, self.generation
 
     # -- opening ------------------------------------------------------------------------
     def _check_location(self) -> None:
         if self.path.is_dir():
             raise StoreUnavailable(self.path, "is a directory, not a database file (choose a file path with --db)")
+        with contextlib.suppress(FileNotFoundError):
+            mode = os.stat(self.path).st_mode
+            if not stat.S_ISREG(mode):
+                raise StoreUnavailable(self.path, "is not a regular file (a FIFO, device or socket cannot be a database)")
         parent = self.path.parent
         if not parent.exists():
             try:
-                parent.mkdir(parents=True, mode=0o700)
+                make_private_dir(parent)
             except OSError as error:
                 raise StoreUnavailable(self.path, f"cannot create the folder {parent} ({error.strerror})") from None
         if not parent.is_dir():
@@ -330,31 +603,34 @@ class Store:
 
     def _check_lock_file(self) -> None:
         """filelock retries a lock file it cannot create until its timeout: find out at once instead."""
-        lock_path = str(self.path) + ".lock"
         try:
-            os.close(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600))
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            os.close(fd)
         except OSError as error:
             if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 self.read_only = True  # readable, perhaps, but nothing can be saved here
                 return
-            raise StoreUnavailable(self.path, f"cannot create {lock_path} ({error.strerror})") from None
+            if error.errno == errno.ELOOP:
+                raise StoreUnavailable(self.path, f"{self.lock_path} is a symbolic link; octotui will not lock "
+                                                  "through it (remove it)") from None
+            raise StoreUnavailable(self.path, f"cannot create {self.lock_path} ({error.strerror})") from None
 
     def _open(self) -> None:
         if self.read_only:
             if not self.path.exists():
                 raise StoreUnavailable(self.path, f"cannot create the database: the folder {self.path.parent} is not writable")
-            self._check_schema(self.storage.load())
+            self.storage.refresh()
+            self._check_schema(self.storage.tables)
             return
         with self._locked():
             self._clean_stale_temp_files()
             if not self.path.exists():
-                self.storage.replace_all({META_TABLE: {"1": {"schema": SCHEMA_VERSION}}})
-                self._commit()
+                self._write_snapshot({META_TABLE: {"1": {"schema": SCHEMA_VERSION}}})
                 return
-            tables = self.storage.load()
-            version = self._check_schema(tables)
+            self._logged(self.storage.refresh(for_write=True))
+            version = self._check_schema(self.storage.tables)
             if version < SCHEMA_VERSION:
-                self._migrate(tables, version)
+                self._migrate(self.storage.tables, version)
 
     def _check_schema(self, tables: Tables) -> int:
         version = schema_of(tables)
@@ -369,78 +645,142 @@ class Store:
     def _migrate(self, tables: Tables, version: int) -> None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         backup = self.path.with_name(f"{self.path.name}.schema{version}-{stamp}.bak")
-        shutil.copy2(self.path, backup)
-        os.chmod(backup, 0o600)
+        try:
+            # Written whole under a temp name, then renamed: an interrupted migration leaves no
+            # file that looks like a finished backup.
+            write_atomically(backup, self.path.read_bytes())
+        except OSError as error:
+            raise StoreWriteFailed(self.path, f"cannot write the backup before migrating ({error.strerror})") from None
         self.backup_path = backup
+        tables = {name: dict(table) for name, table in tables.items()}
         while version < SCHEMA_VERSION:
             tables = MIGRATIONS[version](tables)
             version += 1
-        self.storage.replace_all(tables)
-        self._commit()
+        self._write_snapshot(tables)
+
+    def _write_snapshot(self, tables: Tables) -> None:
+        try:
+            self.storage.write_snapshot(tables)
+        except OSError as error:
+            raise self._write_failed(error) from None
 
     def _clean_stale_temp_files(self) -> None:
-        # Left by a process killed between writing its temp file and the rename.
-        for leftover in self.path.parent.glob(f".{self.path.name}.*{TEMP_SUFFIX}"):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
+        # Left by a process killed between writing its temp file and the rename. Only this database's
+        # own temp names: `.NAME.<12 hex>.octotui-tmp` (no glob, so `[team].json` works too).
+        prefix = f".{self.path.name}."
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(self.path.parent):
+                name = entry.name
+                middle = name[len(prefix) : -len(TEMP_SUFFIX)] if name.endswith(TEMP_SUFFIX) else ""
+                if name.startswith(prefix) and len(middle) == 12 and all(c in "0123456789abcdef" for c in middle):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
 
-    # -- locking and transactions ---------------------------------------------------------
+    # -- locking and units of work ------------------------------------------------------------
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
         with self._thread_lock:
-            try:
-                self._file_lock.acquire()
-            except Timeout:
-                raise StoreBusy(self.path, f"another octotui held the lock for over {LOCK_TIMEOUT_SECONDS:.0f} s") from None
-            except PermissionError:
-                raise StoreReadOnly(self.path, "cannot create the lock file (folder not writable)") from None
+            self._acquire(on_wait)
             try:
                 yield
             finally:
                 self._file_lock.release()
 
-    def _commit(self) -> None:
+    def _acquire(self, on_wait: Callable[[], None] | None) -> None:
+        """Take the lock on the lock file that is there now: one deleted or replaced while we waited
+        is dropped and taken again, so removing the lock file never lets two writers in."""
+        first = True
+        while True:
+            try:
+                self._file_lock.acquire(timeout=FIRST_LOCK_TRY_SECONDS if first and on_wait else LOCK_TIMEOUT_SECONDS)
+            except Timeout:
+                if first and on_wait is not None:
+                    first = False
+                    on_wait()
+                    continue
+                raise StoreBusy(self.path, f"another octotui held the lock for over {LOCK_TIMEOUT_SECONDS:.0f} s") from None
+            except PermissionError:
+                raise StoreReadOnly(self.path, "cannot create the lock file (folder not writable)") from None
+            except OSError as error:
+                raise StoreUnavailable(self.path, f"cannot lock {self.lock_path} ({error.strerror})") from None
+            if self._lock_is_current():
+                return
+            self._file_lock.release()
+
+    def _lock_is_current(self) -> bool:
+        fd = getattr(self._file_lock, "_context", None)
+        fd = getattr(fd, "lock_file_fd", None)
         try:
-            self.storage.commit()
-        except OSError as error:
-            if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-                reason = "disk full or file size limit reached"
-            elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                reason = "no permission to write"
-            elif error.errno == errno.ENOENT:
-                reason = "the folder has disappeared"
-            else:
-                reason = error.strerror or str(error)
-            raise StoreWriteFailed(self.path, f"not saved: {reason}; the previous file is intact") from None
+            held = os.fstat(fd) if fd is not None else None
+            there = os.stat(self.lock_path, follow_symlinks=False)
+        except OSError:
+            return False
+        return held is None or (held.st_ino == there.st_ino and held.st_dev == there.st_dev)
+
+    def _write_failed(self, error: OSError) -> StoreWriteFailed:
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            reason = "disk full or file size limit reached"
+        elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            reason = "no permission to write"
+        elif error.errno == errno.ENOENT:
+            reason = "the folder has disappeared"
+        elif error.errno == errno.ESTALE:
+            reason = "the file was replaced while saving"
+        else:
+            reason = error.strerror or str(error)
+        return StoreWriteFailed(self.path, f"not saved: {reason}; the previous file is intact")
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[TinyDB]:
-        """Lock, read fresh, let the caller change tables, write once atomically."""
+    def unit_of_work(self, on_wait: Callable[[], None] | None = None) -> Iterator[_TinyUnitOfWork]:
+        """Lock, read fresh, let the caller change documents, append them as one record."""
         if self.read_only:
             raise StoreReadOnly(self.path, "the database is read-only here; changes cannot be saved")
-        with self._locked():
-            self.storage.begin()
-            for table in self.db._tables.values():
-                # TinyDB caches the next id and query results per process: stale under a second writer.
-                table._next_id = None
-                table.clear_cache()
+        with self._locked(on_wait):
+            external = self._logged(self.storage.begin())
             try:
-                yield self.db
+                for table in self.db._tables.values():
+                    # TinyDB caches the next id and query results per process: stale under a second writer.
+                    table._next_id = None
+                    table.clear_cache()
+                yield _TinyUnitOfWork(self, external)
             except BaseException:
                 self.storage.rollback()
                 raise
-            self._commit()
+            try:
+                self.last_commit = self._logged(self.storage.commit())
+            except OSError as error:
+                raise self._write_failed(error) from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[TinyDB]:
+        """Raw TinyDB access inside a unit of work (tools and tests)."""
+        with self.unit_of_work():
+            yield self.db
 
     # -- reading ------------------------------------------------------------------------
+    def changed_outside(self) -> bool:
+        return self.storage.stat_changed()
+
+    def refresh(self) -> Changes:
+        with self._thread_lock:
+            return self._logged(self.storage.refresh())
+
     def tables(self) -> Tables:
         with self._thread_lock:
-            return self.storage.load()
+            self._logged(self.storage.refresh())
+            return self.storage.tables
 
     def table(self, name: str) -> dict[str, dict[str, Any]]:
         return self.tables().get(name, {})
 
-    def signature(self) -> tuple[int, int, int] | None:
-        return self.storage.signature()
+    def get(self, table: str, doc_id: int) -> Doc:
+        doc = self.storage.tables.get(table, {}).get(str(doc_id))
+        if doc is None:
+            raise NotFound(f"{table} {doc_id}")
+        return doc
+
+    def iter_tables(self) -> Iterator[str]:
+        return iter(list(self.storage.tables))
 
     @property
     def schema(self) -> int:
@@ -457,5 +797,5 @@ def move_aside(path: Path | str) -> Path:
         counter += 1
         target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
     os.replace(path, target)
+    fsync_directory(path.parent)
     return target
-

@@ -1,0 +1,87 @@
+"""The storage seam: what the services need from a database, whichever backend runs.
+
+Records live in tables of JSON documents keyed by integer id (`releases`, `incidents`,
+`decisions`, `meta`). History (checklist events, timeline) lives in the `events` table, one small
+document per event, keyed by its owner (`REL-3`, `INC-1`) and stream (`timeline`, `gate`...), so
+an append never rewrites a record with its whole past.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Doc = dict[str, Any]
+RECORD_TABLES = ("releases", "incidents", "decisions")
+EVENTS = "events"
+META = "meta"
+
+
+@dataclass
+class Changes:
+    """Which documents changed, by table; `everything` when a backend cannot say."""
+
+    ids: dict[str, set[int]] = field(default_factory=dict)
+    everything: bool = False
+
+    def add(self, table: str, doc_id: int) -> None:
+        self.ids.setdefault(table, set()).add(doc_id)
+
+    def merge(self, other: Changes) -> None:
+        self.everything = self.everything or other.everything
+        for table, ids in other.ids.items():
+            self.ids.setdefault(table, set()).update(ids)
+
+    def __bool__(self) -> bool:
+        return self.everything or any(self.ids.values())
+
+
+class Snapshot(Protocol):
+    """What was last read: answered from memory, never from disk."""
+
+    def get(self, table: str, doc_id: int) -> Doc | None: ...
+    def all(self, table: str) -> dict[int, Doc]: ...
+    def events(self, owner: str) -> list[tuple[int, Doc]]: ...
+
+
+class UnitOfWork(Snapshot, Protocol):
+    """One transaction: reads are fresh, writes land together at commit or not at all."""
+
+    external: Changes  # what other processes changed since this process last looked
+
+    def insert(self, table: str, doc: Doc) -> int: ...
+    def reserve_id(self, table: str) -> int: ...
+    def put(self, table: str, doc_id: int, doc: Doc) -> None: ...
+    def append_event(self, owner: str, stream: str, doc: Doc) -> int: ...
+
+
+class Repository(Protocol):
+    location: str  # for messages: a path, or a URL without its password
+    read_only: bool
+
+    @property
+    def snapshot(self) -> Snapshot: ...
+
+    def changed_outside(self) -> bool:
+        """Cheap: has anyone else written since we last looked? (a stat, or a pending notification)."""
+        ...
+
+    def refresh(self) -> Changes:
+        """Read what others wrote (only that, where the backend can); raises StoreError."""
+        ...
+
+    def unit_of_work(self, on_wait: Callable[[], None] | None = None) -> AbstractContextManager[UnitOfWork]:
+        """Lock, read fresh, let the caller change documents, commit once. `on_wait` is called if the
+        lock is held elsewhere. The committed changes are in `last_commit` afterwards."""
+        ...
+
+    last_commit: Changes
+    generation: int
+
+    def changes_since(self, generation: int) -> tuple[Changes, int]:
+        """Everything changed in memory after `generation`, and the generation now."""
+        ...
+
+    def iter_tables(self) -> Iterator[str]: ...

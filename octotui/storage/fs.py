@@ -1,0 +1,81 @@
+"""The one safe way octotui writes a file: never half-written, never through a planted link.
+
+A unique temp file is created next to the target with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600,
+written, fsynced, renamed over the target, and the folder is fsynced. Folders it creates are 0700.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+
+TEMP_SUFFIX = ".octotui-tmp"
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+class RefusedPath(OSError):
+    """A write octotui will not do (onto its own database or lock, or onto a special file)."""
+
+
+def fsync_directory(directory: Path) -> None:
+    with contextlib.suppress(OSError):  # some filesystems cannot open a directory for fsync
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def make_private_dir(directory: Path) -> None:
+    """Create missing folders 0700 whatever the umask (only the ones created here are chmodded)."""
+    missing = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)
+
+
+def temp_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+
+
+def write_atomically(target: Path, data: bytes, *, protected: Iterable[Path] = ()) -> None:
+    """Replace `target` with `data` all at once; raises OSError (RefusedPath for refused targets)."""
+    target = Path(target)
+    for path in protected:
+        if _same_file(target, Path(path)):
+            raise RefusedPath(f"{target} is octotui's own database or lock; refusing to overwrite it")
+    with contextlib.suppress(FileNotFoundError):
+        mode = os.lstat(target).st_mode
+        import stat
+
+        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            raise RefusedPath(f"{target} is not a regular file")
+    temp = temp_name(target)
+    fd = os.open(temp, _CREATE, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    fsync_directory(target.parent)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
