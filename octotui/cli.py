@@ -18,13 +18,13 @@ import platformdirs
 
 from octotui import __version__
 from octotui.comms.clipboard import copy_text
-from octotui.domain.clock import Clock
-from octotui.comms.templates import TemplateError, load_templates, render
 from octotui.comms.exports import decision_log, write_madr_dir, write_private
+from octotui.comms.templates import TemplateError, load_templates, render
+from octotui.domain.clock import Clock
 from octotui.domain.models import Incident, Release, parse_key
 from octotui.domain.playbook import PlaybookError, load_playbook
-from octotui.services.workspace import Workspace
 from octotui.domain.settings import CLIPBOARD_MODES, SettingsError, load_settings
+from octotui.services.workspace import Workspace
 from octotui.storage.tinydb_store import Store, StoreCorrupt, StoreError
 
 EXIT_USAGE = 2

@@ -18,14 +18,34 @@ os.environ.pop("OCTOTUI_DB", None)
 os.environ.pop("DISPLAY", None)  # no system clipboard: the copy chain must say so honestly
 os.environ.pop("WAYLAND_DISPLAY", None)
 
-from octotui.domain.clock import FrozenClock  # noqa: E402
 from octotui.comms.templates import load_templates  # noqa: E402
-from octotui.services.demo import load_demo  # noqa: E402
+from octotui.domain.clock import FrozenClock  # noqa: E402
 from octotui.domain.playbook import load_playbook  # noqa: E402
+from octotui.services.demo import load_demo  # noqa: E402
 from octotui.services.workspace import Workspace  # noqa: E402
 from octotui.storage.tinydb_store import Store  # noqa: E402
 
 FROZEN_AT = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+
+
+def _settle_commands() -> None:
+    """Pilot's pause (which every press ends with) also waits for the app's command worker, so a test
+    sees a change once it is saved, as a person does. Tests that need a save still pending (the lock
+    test) post keys without pausing."""
+    from textual.pilot import Pilot
+
+    original = Pilot.pause
+
+    async def pause(self, delay=None):
+        await original(self, delay)
+        commands = getattr(self.app, "commands", None)
+        while commands is not None and getattr(self.app, "settle_commands", True) and await commands.wait_idle():
+            await original(self, None)
+
+    Pilot.pause = pause
+
+
+_settle_commands()
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO.parent / "shared" / "seed" / "octoacme-release-and-deployment.md"
 

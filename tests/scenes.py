@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from octotui.domain.clock import FrozenClock
 from octotui.comms.templates import load_templates
-from octotui.services.demo import load_demo
+from octotui.domain.clock import FrozenClock
 from octotui.domain.playbook import load_playbook
+from octotui.services.demo import load_demo
 from octotui.services.workspace import Workspace
 from octotui.storage.tinydb_store import Store
 

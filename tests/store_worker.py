@@ -15,11 +15,11 @@ def writer(path: str) -> None:
 
     store = Store(path)
     payload = "x" * 200
-    number = max((doc["n"] for doc in store.table("events").values()), default=0)  # numbering goes on across runs
+    number = max((doc["n"] for doc in store.table("items").values()), default=0)  # numbering goes on across runs
     while True:
         number += 1
         with store.transaction() as db:
-            db.table("events").insert({"n": number, "payload": payload})
+            db.table("items").insert({"n": number, "payload": payload})
         print(number, flush=True)  # acknowledged only after the atomic replace returned
 
 
@@ -29,7 +29,7 @@ def pair(path: str, name: str, count: int) -> None:
     store = Store(path)
     for number in range(count):
         with store.transaction() as db:
-            db.table("events").insert({"by": name, "n": number})
+            db.table("items").insert({"by": name, "n": number})
         with store.transaction() as db:
             shared = db.table("shared")
             doc = shared.get(doc_id=1)

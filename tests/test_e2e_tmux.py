@@ -6,7 +6,6 @@ These tests wait for text to appear on the screen (a real terminal has no pilot)
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -18,6 +17,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from octotui.storage.tinydb_store import read_tables
 
 OCTOTUI = Path(sys.executable).with_name("octotui")
 pytestmark = [
@@ -132,7 +133,7 @@ def test_release_captain_walk(terminal):
     terminal.keys("1")
     text = terminal.wait_for("Verified")
     assert "Saved carts [bold]beta[/]" in text and "13/13" in text
-    data = json.loads(terminal.db.read_text())
+    data = read_tables(terminal.db)
     assert data["decisions"]["1"]["decision"] == "Ship saved carts behind a flag"
 
 

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from octotui.domain.clock import parse_when
 from octotui.comms.exports import madr_filename
+from octotui.domain.clock import parse_when
 from octotui.domain.playbook import PlaybookError, parse_playbook
 from octotui.domain.semver import InvalidVersion, Version
+from octotui.domain.text import one_line, visible
 from octotui.services.workspace import InputError, RunRef, Workspace
 from octotui.storage.tinydb_store import Store, StoreCorrupt
-from octotui.domain.text import one_line, visible
 from octotui.ui.app import RecoveryApp
 from octotui.ui.forms import FormScreen
 from octotui.ui.widgets import status_text
@@ -154,7 +154,8 @@ async def test_folder_removed_while_running_keeps_the_form_and_says_why(tmp_path
         assert form.query_one("#f-title").value == "typed title"
         app.poll_store()
         await pilot.pause()
-        assert any(n.title == "Database missing" for n in app._notifications)
+        status = str(app.screen_stack[0].query_one("#status-text").render())
+        assert "DATABASE PROBLEM" in status and "disappeared" in status, "a banner says what and where"
 
 
 async def test_recovery_moves_a_corrupt_file_aside(tmp_path):
@@ -203,7 +204,7 @@ def test_cli_paths_cannot_escape_the_chosen_output(demo_workspace, tmp_path):
 
 def test_huge_and_invalid_files_are_reported_not_rewritten(tmp_path, playbook):
     path = tmp_path / "db.json"
-    path.write_text('{"meta": {"1": {"schema": 1}}, "decisions": {"1": {"title": 3}}}')
+    path.write_text('{"meta": {"1": {"schema": 2}}, "decisions": {"1": {"title": 3}}}')
     before = path.read_bytes()
     workspace = Workspace(Store(path), playbook)
     with pytest.raises(StoreCorrupt, match="table 'decisions' document 1"):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from octotui.storage.fs import temp_name
 from octotui.storage.tinydb_store import (
     SCHEMA_VERSION,
     Store,
@@ -20,6 +21,7 @@ from octotui.storage.tinydb_store import (
     StoreUnavailable,
     StoreWriteFailed,
     move_aside,
+    read_tables,
 )
 
 WORKER = str(Path(__file__).with_name("store_worker.py"))
@@ -28,7 +30,7 @@ WORKER = str(Path(__file__).with_name("store_worker.py"))
 def test_new_file_is_private_and_versioned(db_path):
     Store(db_path)
     assert stat.S_IMODE(os.stat(db_path).st_mode) == 0o600
-    assert json.loads(db_path.read_text())["meta"]["1"]["schema"] == SCHEMA_VERSION
+    assert read_tables(db_path)["meta"]["1"]["schema"] == SCHEMA_VERSION
 
 
 def test_writes_happen_only_in_transactions_and_persist(db_path):
@@ -65,7 +67,7 @@ def test_two_stores_on_one_file_see_each_other_and_do_not_reuse_ids(db_path):
 
 def test_stale_temp_files_are_cleaned_at_start(db_path):
     Store(db_path)
-    leftover = db_path.with_name(f".{db_path.name}.abc123.octotui-tmp")
+    leftover = temp_name(db_path)
     leftover.write_text("{half")
     Store(db_path)
     assert not leftover.exists()
@@ -198,8 +200,8 @@ def test_sigkill_during_writes_never_corrupts_or_loses_acknowledged_writes(tmp_p
         process.send_signal(signal.SIGKILL)  # usually in the middle of the next write
         process.wait()
         process.stdout.close()
-        data = json.loads(path.read_text())  # parses after every kill
-        stored = {doc["n"] for doc in data["events"].values()}
+        data = read_tables(path)  # parses after every kill
+        stored = {doc["n"] for doc in data["items"].values()}
         assert acknowledged <= stored, f"lost acknowledged writes: {sorted(acknowledged - stored)[:5]}"
     assert len(acknowledged) >= 50
 
@@ -212,8 +214,8 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
                                   stdout=subprocess.PIPE, text=True) for name in ("a", "b")]
     for process in processes:
         assert process.communicate(timeout=120)[0].strip() == "done"
-    data = json.loads(path.read_text())
-    events = list(data["events"].values())
+    data = read_tables(path)
+    events = list(data["items"].values())
     assert len(events) == 2 * count
     assert {(e["by"], e["n"]) for e in events} == {(name, n) for name in "ab" for n in range(count)}
     seen = data["shared"]["1"]["seen"]
@@ -264,6 +266,6 @@ def test_saved_text_always_matches_the_data_whatever_tinydb_call_wrote_it(db_pat
             else:
                 table.truncate()
                 docs.clear()
-        on_disk = json.loads(db_path.read_text())
+        on_disk = read_tables(db_path)
         assert {name: table for name, table in on_disk.items() if table or name in expected} == \
             {name: table for name, table in expected.items() if table or name in on_disk}, f"step {step}: {kind}"

@@ -115,7 +115,7 @@ async def test_monitoring_countdown_and_early_confirmation(workspace, make_app, 
         await open_checklist(app, pilot, release.id)
         assert "30:00 left" in table_rows(app)["REL-1:hotfix:9"][-1]
         clock.advance(minutes=12, seconds=30)
-        app.screen._tick()
+        app.screen.tick()
         assert "17:30 left" in table_rows(app)["REL-1:hotfix:9"][-1]
         select(app, "REL-1:hotfix:9")
         await pilot.press("space")

@@ -2,8 +2,8 @@
 
 from octotui.domain.models import DecisionStatus
 from octotui.services.workspace import RunRef
-from octotui.ui.screens.decisions import PAGE_SIZE, DecisionDetailScreen
 from octotui.ui.forms import ConfirmScreen, FormScreen
+from octotui.ui.screens.decisions import PAGE_SIZE, DecisionDetailScreen
 
 
 def log_rows(app):

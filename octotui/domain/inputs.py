@@ -101,7 +101,7 @@ class DecisionInput(_Form):
     decision: _text("The decision", required=True)  # type: ignore[valid-type]
     alternatives: _text("Alternatives") = ""  # type: ignore[valid-type]
     consequences: _text("Consequences") = ""  # type: ignore[valid-type]
-    owner: _text("Owner", limit=200) = ""  # type: ignore[valid-type]
+    owner: _text("Owner") = ""  # type: ignore[valid-type]
     status: Annotated[Literal["proposed", "accepted"], BeforeValidator(_status)] = "accepted"
 
 

@@ -295,9 +295,8 @@ class JournalStorage(Storage):
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
-            if self._inode is not None and not for_write:
-                return Changes()  # keep showing what was last read; saving is refused
-            raise StoreUnavailable(self.path, "the database file has disappeared; not saved") from None
+            # The caller keeps showing what was last read; saving is refused until the file is back.
+            raise StoreUnavailable(self.path, "the database file has disappeared") from None
         except IsADirectoryError:
             raise StoreUnavailable(self.path, "is a directory, not a database file") from None
         except PermissionError:

@@ -1,4 +1,4 @@
-"""The App: modes for the five screens, global keys, the command palette, and shared state."""
+"""The App: modes for the five screens, global keys, the command palette, the command worker, one tick."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import contextlib
 import gc
 from collections.abc import Callable, Iterable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -18,20 +19,25 @@ from textual.screen import Screen
 from textual.widgets import Button, Static
 
 from octotui.comms.clipboard import CopyOutcome, copy_text
-from octotui.domain.clock import parse_when
 from octotui.comms.templates import CommsTemplate
-from octotui.services.demo import load_demo
-from octotui.domain.models import Severity
+from octotui.domain.clock import parse_when
+from octotui.domain.inputs import InputError
+from octotui.domain.models import Incident, Severity
 from octotui.domain.playbook import styles_path
-from octotui.services.workspace import InputError, RunRef, Workspace
-from octotui.storage.tinydb_store import StoreCorrupt, StoreError, move_aside
 from octotui.domain.text import visible
+from octotui.services.demo import load_demo
+from octotui.services.workspace import GateBlocked, NeedsConfirmation, RunRef, Workspace
+from octotui.storage.errors import NotFound, StoreCorrupt, StoreError
+from octotui.storage.tinydb_store import move_aside
+from octotui.ui.commands import CommandRunner, OnError, OnSuccess
+from octotui.ui.flows import decision_form
+from octotui.ui.forms import ConfirmScreen, FormField, FormScreen, IncidentStartForm
+from octotui.ui.help import HelpScreen
+from octotui.ui.messages import DataChanged, SaveStateChanged, StoreProblemChanged, Tick
 from octotui.ui.screens.board import BoardScreen
 from octotui.ui.screens.checklist import ChecklistScreen
 from octotui.ui.screens.comms import CommsScreen
-from octotui.ui.screens.decisions import DecisionLogScreen, decision_form
-from octotui.ui.forms import ConfirmScreen, FormField, FormScreen, IncidentStartForm
-from octotui.ui.help import HelpScreen
+from octotui.ui.screens.decisions import DecisionLogScreen
 from octotui.ui.screens.incident import IncidentScreen
 
 # Every action by name for the command palette: (title, help, mode to show first, action on that screen).
@@ -114,7 +120,6 @@ class OctoApp(App[int]):
     ]
 
     cursor_blink = True  # tests and screenshots freeze it
-    revision: reactive[int] = reactive(0)
     selected_release_id: reactive[int | None] = reactive(None)
     active_incident_id: reactive[int | None] = reactive(None)
     checklist_owner: reactive[tuple[str, int] | None] = reactive(None)
@@ -126,8 +131,11 @@ class OctoApp(App[int]):
         self.templates = templates
         self.offer_demo = offer_demo
         self.clipboard_command = clipboard_command
-        self._seen_signature = workspace.store.signature()
         self.last_copy: CopyOutcome | None = None
+        self.commands = CommandRunner(workspace, self._call_on_loop, self.call_next, self._command_finished,
+                                      self._waiting_for_lock)
+        self._refreshing = False
+        self.ticks = 0  # counted, for tests that prove the loop kept going
         # Back where this person left off: screen, release, incident, checklist row.
         state = workspace.ui_state()
         self._had_state = bool(state)
@@ -141,8 +149,13 @@ class OctoApp(App[int]):
         if isinstance(owner, list) and len(owner) == 2:
             self.checklist_owner = (owner[0], owner[1])
 
+    def _call_on_loop(self, callback: Callable[[], None]) -> None:
+        """From the command thread: run `callback` on the event loop, without waiting for it."""
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the app is gone
+            self._loop.call_soon_threadsafe(callback)  # type: ignore[union-attr]
+
     def on_mount(self) -> None:
-        self.set_interval(1.0, self.poll_store)
+        self.set_interval(1.0, self._tick)  # the one timer: clocks, countdowns, status line, file watch
         self.set_timer(0.5, self._check_everything)  # after the first paint, not before it
         if self._restored_mode and self._restored_mode != self.DEFAULT_MODE:
             self.switch_mode(self._restored_mode)
@@ -152,6 +165,9 @@ class OctoApp(App[int]):
                 "Welcome to octotui. The database is empty.\n\nLoad demo data (a few releases in different stages, "
                 "an incident, decisions) to look around, or start empty?", yes="Load demo data", no="Start empty"),
                 self._demo_answer)
+
+    def on_unmount(self) -> None:
+        self.commands.shutdown()
 
     def _demo_answer(self, load: bool | None) -> None:
         if load:
@@ -173,70 +189,95 @@ class OctoApp(App[int]):
     async def _quit_now(self) -> None:
         row = None
         if self.current_mode == "checklist":
-            row = self.screen_stack[0].query_one("#checklist").selected_key()
+            row = self.screen_stack[0].query_one("#checklist").selected_key()  # type: ignore[attr-defined]
         state = {"mode": self.current_mode, "release": self.selected_release_id, "incident": self.active_incident_id,
                  "owner": list(self.checklist_owner) if self.checklist_owner else None, "row": row}
-        with contextlib.suppress(StoreError):  # never block quitting on a convenience
-            self.workspace.save_ui_state(state)
+        # Queued behind any save still in flight: quitting waits for those to be on disk.
+        self.commands.submit(self.workspace.save_ui_state, state, on_error=lambda _error: True)
+        await self.commands.wait_idle()
         self.exit()
 
-    def notify(self, message, *, title: str = "", severity="information", timeout: float | None = None,
+    def notify(self, message: Any, *, title: str = "", severity: Any = "information", timeout: float | None = None,
                markup: bool = True) -> None:
         """Toasts carry user text (titles, paths): never parsed as markup, whoever asks."""
-        super().notify(getattr(message, "plain", message), title=title, severity=severity, timeout=timeout,
-                       markup=False)
+        super().notify(visible(str(getattr(message, "plain", message))), title=visible(title), severity=severity,
+                       timeout=timeout, markup=False)
 
-    # -- data plumbing ----------------------------------------------------------------------
+    # -- commands, data and the clock -------------------------------------------------------------
+    def run_command_async(self, command: Callable[..., Any], *args: Any, on_success: OnSuccess | None = None,
+                          on_error: OnError | None = None, **kwargs: Any) -> None:
+        """Run a workspace command in the worker; the result (or the one error report) comes back later."""
+        self.commands.submit(command, *args, on_success=on_success, on_error=on_error, **kwargs)
+        self._save_state_changed()
+
+    def _command_finished(self, changed: set[str], error: BaseException | None, on_error: OnError | None) -> None:
+        if changed:
+            self._broadcast(DataChanged(frozenset(changed)))
+        if error is not None and not (on_error is not None and on_error(error)):
+            self.report_failure(error)
+        self._problem_changed()
+        self._save_state_changed()
+
+    def report_failure(self, error: BaseException) -> None:
+        """The one place a refused or failed command becomes a message for a person."""
+        if isinstance(error, InputError):
+            self.notify("; ".join(error.errors.values()), severity="warning", timeout=6)
+        elif isinstance(error, StoreError):
+            self.notify(f"{error.message} — nothing was changed", title="Not saved", severity="error", timeout=10)
+        elif isinstance(error, NotFound | KeyError):
+            self.notify(f"{str(error).strip(chr(39))} — nothing was changed", title="Not saved", severity="error")
+        elif isinstance(error, GateBlocked | NeedsConfirmation):
+            self.notify(str(error), severity="warning")
+        else:
+            self.notify(f"{type(error).__name__}: {error} — nothing was changed", title="Not saved", severity="error")
+
+    def _waiting_for_lock(self) -> None:
+        self.commands.waiting_for_lock = True
+        self._save_state_changed()
+
+    def _save_state_changed(self) -> None:
+        self._broadcast(SaveStateChanged())
+
+    def _problem_changed(self) -> None:
+        problem = self.workspace.problem
+        if problem is not getattr(self, "_shown_problem", None):
+            self._shown_problem = problem
+            self._broadcast(StoreProblemChanged())
+
+    def _broadcast(self, message: DataChanged | SaveStateChanged | StoreProblemChanged | Tick) -> None:
+        """To the screen of the current mode (a background screen reloads when shown again)."""
+        if self.screen_stack:
+            self.screen_stack[0].post_message(message)
+
+    def _tick(self) -> None:
+        self.ticks += 1
+        self.poll_store()
+        self._broadcast(Tick())
+
+    def poll_store(self) -> None:
+        """Another process wrote? A stat here; reading what it wrote happens in the worker."""
+        if not self._refreshing and (self.workspace.problem is not None or self.workspace.store.changed_outside()):
+            self._refreshing = True
+            self.commands.submit(self.workspace.refresh, on_success=self._refreshed, on_error=self._refresh_failed)
+
+    def _refreshed(self, _keys: object) -> None:
+        self._refreshing = False
+
+    def _refresh_failed(self, _error: BaseException) -> bool:
+        self._refreshing = False
+        return True  # shown as the banner (workspace.problem), not as a toast every second
+
     @work(thread=True, group="validate", exit_on_error=False)
     def _check_everything(self) -> None:
         """Start-up checked only what the first screen needs; check the rest (decisions) now."""
         try:
             self.workspace.validate_all()
         except StoreError as error:
-            self.call_from_thread(self.notify, f"{error} — the file is kept as it is; fix it or move it aside",
-                                  title="Database problem", severity="error", timeout=30)
+            self.workspace.problem = error
+            self.call_from_thread(self._problem_changed)
         # Everything loaded so far lives as long as the app: keep the cyclic GC from rescanning it,
         # which otherwise shows up as 50-100 ms pauses on keystrokes with a large database.
         self.call_from_thread(gc.freeze)
-
-    def poll_store(self) -> None:
-        """Another octotui on the same file: pick up its changes within a second."""
-        signature = self.workspace.store.signature()
-        if signature != self._seen_signature:
-            self._seen_signature = signature
-            if signature is None:
-                self.notify(f"{self.workspace.store.path} has disappeared: showing what was last read; "
-                            "changes cannot be saved until it is back", title="Database missing", severity="error",
-                            timeout=30)
-                return
-            try:
-                self.workspace.validate_all()
-            except StoreError as error:
-                self.notify(str(error), severity="error", timeout=10)
-                return
-            self.revision += 1
-
-    def data_changed(self) -> None:
-        self._seen_signature = self.workspace.store.signature()
-        self.revision += 1
-
-    def attempt(self, change: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a workspace change; show a refusal as a toast instead of a traceback."""
-        try:
-            result = change(*args, **kwargs)
-        except InputError as error:
-            self.notify("; ".join(error.errors.values()), severity="warning", timeout=6)
-            return None
-        except StoreError as error:
-            self.notify(error.message, title="Not saved", severity="error", timeout=10)
-            return None
-        self.data_changed()
-        return result
-
-    def after_save(self, result: Any) -> None:
-        """Callback for forms whose submit already saved."""
-        if result is not None:
-            self.data_changed()
 
     # -- command palette ----------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -260,18 +301,19 @@ class OctoApp(App[int]):
             self.push_screen(HelpScreen(self.screen))
 
     def action_load_demo(self) -> None:
-        self.attempt(load_demo, self.workspace)
-        releases = self.workspace.releases()
-        if releases and self.selected_release_id is None:
-            self.selected_release_id = releases[0].id
-        incidents = self.workspace.open_incidents()
-        if incidents and self.active_incident_id is None:
-            self.active_incident_id = incidents[0].id
+        def loaded(_result: object) -> None:
+            releases = self.workspace.releases()
+            if releases and self.selected_release_id is None:
+                self.selected_release_id = releases[0].id
+            incidents = self.workspace.open_incidents()
+            if incidents and self.active_incident_id is None:
+                self.active_incident_id = incidents[0].id
+        self.run_command_async(load_demo, self.workspace, on_success=loaded)
 
     def action_start_incident(self, release_id: int | None = None) -> None:
         workspace = self.workspace
 
-        def submit(values: dict[str, str]):
+        def submit(values: dict[str, str]) -> Incident:
             started = None
             if values["started"].strip():
                 try:
@@ -281,10 +323,9 @@ class OctoApp(App[int]):
             return workspace.start_incident(values["title"], values["severity"], started_at=started,
                                             release_id=release_id)
 
-        def started(incident) -> None:
+        def started(incident: Incident | None) -> None:
             if incident is None:
                 return
-            self.data_changed()
             self.active_incident_id = incident.id
             self.switch_mode("incident")
 
@@ -305,7 +346,7 @@ class OctoApp(App[int]):
             return
         workspace = self.workspace
 
-        def submit(values: dict[str, str]):
+        def submit(values: dict[str, str]) -> Incident:
             at = None
             if values["at"].strip():
                 try:
@@ -316,7 +357,7 @@ class OctoApp(App[int]):
 
         fields = [FormField("note", f"Timeline note for INC-{incident_id}", placeholder="what happened"),
                   FormField("at", "When (optional: '5 minutes ago', '14:05')", placeholder="now")]
-        self.push_screen(FormScreen(f"Timeline note — INC-{incident_id}", fields, submit), self.after_save)
+        self.push_screen(FormScreen(f"Timeline note — INC-{incident_id}", fields, submit))
 
     def action_record_decision(self) -> None:
         """`D` from anywhere: prefilled with the selected release, active incident, checklist item."""
@@ -333,11 +374,10 @@ class OctoApp(App[int]):
         item_index: int | None = prefill.pop("item_index", None)
         workspace = self.workspace
 
-        def submit(values: dict[str, str]):
+        def submit(values: dict[str, str]) -> Any:
             return workspace.record_decision(item_ref=item_ref, item_index=item_index, **values)
 
-        def saved(decision) -> None:
-            self.after_save(decision)
+        def saved(decision: Any) -> None:
             if decision is not None:
                 self.notify(f"{decision.key} recorded: {decision.title}")
 
@@ -356,7 +396,7 @@ class OctoApp(App[int]):
         self._copy_in_background(text, mode, osc52, fallback, label)
 
     @work(thread=True, group="clipboard", exit_on_error=False)
-    def _copy_in_background(self, text: str, mode: str, osc52: bool, fallback, label: str) -> None:
+    def _copy_in_background(self, text: str, mode: str, osc52: bool, fallback: Path, label: str) -> None:
         outcome = copy_text(text, mode, fallback, send_osc52=lambda _text: osc52, command=self.clipboard_command)
         self.call_from_thread(self._copied, outcome, label)
 

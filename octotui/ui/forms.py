@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,9 +14,22 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
-from octotui.services.workspace import InputError
-from octotui.storage.tinydb_store import StoreError
+from octotui.domain.inputs import InputError
+from octotui.storage.errors import NotFound, StoreError
 from octotui.ui.widgets import FieldError, literal
+
+if TYPE_CHECKING:
+    from octotui.ui.app import OctoApp
+
+Result = TypeVar("Result")
+
+
+class Modal(ModalScreen[Result]):
+    """A modal with a typed handle on the app."""
+
+    @property
+    def octo(self) -> OctoApp:
+        return cast("OctoApp", self.app)
 
 
 class FormBody(VerticalScroll, can_focus=False):
@@ -33,8 +46,10 @@ class FormField:
     placeholder: str = ""
 
 
-class FormScreen(ModalScreen[Any]):
-    """Fields in order, Tab between them; errors appear under the field; nothing typed is lost on error."""
+class FormScreen(Modal[Any]):
+    """Fields in order, Tab between them; errors appear under the field; nothing typed is lost on error.
+
+    `submit` runs in the app's command worker (off the loop); the form closes only once it is saved."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Leave the form without saving"),
@@ -53,6 +68,7 @@ class FormScreen(ModalScreen[Any]):
         self.hint = hint or ("Enter: next field (saves on the last) · Ctrl+S: save · Esc: cancel" if enter_advances
                              else "Tab: next field · Enter: save · Esc: cancel")
         self.on_change = on_change
+        self.saving = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form"):
@@ -74,7 +90,7 @@ class FormScreen(ModalScreen[Any]):
             error.display = False
         self._initial = self.values()
         for field_input in self.query(Input):
-            field_input.cursor_blink = self.app.cursor_blink
+            field_input.cursor_blink = self.octo.cursor_blink
         self.query_one(f"#f-{self.fields[0].name}").focus()
 
     def values(self) -> dict[str, str]:
@@ -105,11 +121,26 @@ class FormScreen(ModalScreen[Any]):
             self.action_save()
 
     def action_save(self) -> None:
+        if self.saving:
+            return  # one save at a time; the keys typed meanwhile stay in the fields
         for error in self.query(FieldError):
             error.show("")
-        try:
-            result = self.submit(self.values())
-        except InputError as error:
+        self.saving = True
+        self.query_one(".form-hint", Static).update(Text("saving…", style="bold yellow"))
+        self.octo.commands.submit(self.submit, self.values(), on_success=self._saved, on_error=self._refused)
+
+    def _saved(self, result: Any) -> None:
+        self.saving = False
+        if self.is_attached:
+            self.dismiss(result)
+
+    def _refused(self, error: BaseException) -> bool:
+        """Show why next to the field (or at the foot of the form); the form stays open, nothing lost."""
+        self.saving = False
+        if not self.is_attached:
+            return False
+        self.query_one(".form-hint", Static).update(Text(self.hint, style="dim"))
+        if isinstance(error, InputError):
             known = {spec.name for spec in self.fields}
             first = None
             for name, message in error.errors.items():
@@ -118,11 +149,14 @@ class FormScreen(ModalScreen[Any]):
                 first = first or (name if name in known else None)
             if first:
                 self.query_one(f"#f-{first}").focus()
-            return
-        except StoreError as error:
-            self.query_one("#e-_form", FieldError).show(error.message)
-            return
-        self.dismiss(result)
+            return True
+        if isinstance(error, StoreError):
+            self.query_one("#e-_form", FieldError).show(f"Not saved: {error.message}")
+            return True
+        if isinstance(error, NotFound | KeyError):
+            self.query_one("#e-_form", FieldError).show(f"Not saved: {str(error).strip(chr(39))}")
+            return True
+        return False
 
     def has_unsaved_text(self) -> bool:
         return self.values() != self._initial
@@ -151,7 +185,7 @@ class IncidentStartForm(FormScreen):
         select.value = values[max(0, min(len(values) - 1, values.index(select.value) + step))]
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(Modal[bool]):
     """A yes/no question. `y`/Enter answers yes; `n`/Escape answers no."""
 
     BINDINGS = [
@@ -181,7 +215,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-class ChoiceScreen(ModalScreen[str | None]):
+class ChoiceScreen(Modal[str | None]):
     """Pick one of a few options (status, severity, role); Escape cancels."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="choice.cancel", tooltip="Close without choosing")]
@@ -209,7 +243,7 @@ class ChoiceScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class EditTextScreen(ModalScreen[str | None]):
+class EditTextScreen(Modal[str | None]):
     """Edit a longer text (a template before copying). Ctrl+S keeps it; Escape asks before discarding."""
 
     BINDINGS = [

@@ -1,6 +1,8 @@
-"""Small widgets and helpers shared by the screens."""
+"""Small widgets and helpers shared by the screens: the typed base screen, cells, the status line."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,7 +12,40 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from octotui.domain.clock import format_countdown, format_duration
+from octotui.domain.models import Release, Stage
 from octotui.domain.text import one_line, visible
+from octotui.ui.messages import DataChanged, SaveStateChanged, StoreProblemChanged, Tick
+
+if TYPE_CHECKING:
+    from octotui.ui.app import OctoApp
+
+STAGE_STYLE = {
+    Stage.PLANNED: "white", Stage.GATE_PASSED: "cyan", Stage.STAGING: "yellow", Stage.PRODUCTION: "magenta",
+    Stage.VERIFIED: "green", Stage.ROLLING_BACK: "bold red", Stage.ROLLED_BACK: "red", Stage.CANCELLED: "dim",
+}
+
+
+def release_flags(release: Release, stage: Stage | None = None) -> str:
+    stage = stage or release.stage
+    flags = []
+    if release.hotfix:
+        flags.append("hotfix")
+    if release.gate_override is not None:
+        flags.append(f"gate overridden (DEC-{release.gate_override})")
+    if release.incident_ids:
+        flags.append(", ".join(f"INC-{n}" for n in release.incident_ids))
+    if stage in (Stage.ROLLING_BACK, Stage.ROLLED_BACK) and release.rollback_reason:
+        flags.append(f"rollback: {release.rollback_reason}")
+    if stage is Stage.CANCELLED and release.cancel_reason:
+        flags.append(f"cancelled: {release.cancel_reason}")
+    if release.followup_of:
+        flags.append(f"follow-up of REL-{release.followup_of}")
+    return " · ".join(flags)
+
+
+def octo(node: Any) -> OctoApp:
+    """The app, typed (like posting's `self.posting`)."""
+    return cast("OctoApp", node.app)
 
 
 def cell(value: object, style: str = "") -> Text:
@@ -29,20 +64,44 @@ def clip(value: str, width: int) -> str:
 
 
 class LiveScreen(Screen):
-    """A screen of workspace data: rebuilt when the data changes (only while it is shown) and when shown again.
+    """A screen of workspace data. It reloads when a change concerns what it shows (only while it is
+    shown: a screen in the background reloads when shown again), and redraws time on the app's tick.
 
     Textual runs `on_mount` of each class in the MRO, so subclasses keep their own `on_mount`.
     """
 
-    def on_mount(self) -> None:
-        self.watch(self.app, "revision", self._data_changed, init=False)
+    SHOWS: tuple[str, ...] = ("REL-", "INC-", "DEC-")  # which changes concern this screen
 
-    def _data_changed(self, *_args) -> None:
-        if self.is_current:
+    @property
+    def octo(self) -> OctoApp:
+        return cast("OctoApp", self.app)
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        if self.concerns(message):
             self.reload()
+        self.query(StatusLine).first().refresh_status()
+
+    def concerns(self, message: DataChanged) -> bool:
+        return message.concerns(*self.SHOWS)
+
+    def on_tick(self, _message: Tick) -> None:
+        for line in self.query(StatusLine):
+            line.refresh_status()
+        self.tick()
+
+    def on_save_state_changed(self, _message: SaveStateChanged) -> None:
+        self.query(StatusLine).first().refresh_status()
+
+    def on_store_problem_changed(self, _message: StoreProblemChanged) -> None:
+        self.query(StatusLine).first().refresh_status()
 
     def on_screen_resume(self) -> None:
         self.reload()
+        for line in self.query(StatusLine):
+            line.refresh_status()
+
+    def tick(self) -> None:
+        """Redraw what shows time (override where a screen has clocks)."""
 
     def reload(self) -> None:
         raise NotImplementedError
@@ -94,26 +153,39 @@ class KeyTable(DataTable):
 
 
 class StatusLine(Horizontal):
-    """The active incident on every screen: elapsed time and when the next update is due."""
+    """On every screen: a store problem or a pending save, then the open incidents' clocks.
+    Repainted by the app's one tick and by data changes, and only when its text changes."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="status-text")
 
     def on_mount(self) -> None:
+        self._shown: Text | None = None
         self.refresh_status()
-        self.set_interval(1.0, self.refresh_status)
 
     def refresh_status(self) -> None:
-        if not self.screen.is_current:
-            return  # screens in the background do not repaint
-        self.query_one("#status-text", Static).update(status_text(self.app))
+        text = status_text(octo(self))
+        if text != self._shown:
+            self._shown = text
+            self.query_one("#status-text", Static).update(text)
 
 
-def status_text(app) -> Text:
+def status_text(app: OctoApp) -> Text:
     workspace = app.workspace
     text = Text()
+    if workspace.problem is not None:
+        text.append(" DATABASE PROBLEM ", style="bold white on dark_red")
+        text.append(" ")
+        text.append_text(Text(one_line(workspace.problem.message)[:200], style="bold red"))
+        text.append(" — showing what was last read; saves are refused until the file is good again\n", style="red")
     if workspace.store.read_only:
         text.append(" READ-ONLY: changes cannot be saved ", style="bold white on dark_red")
+        text.append(" ")
+    if app.commands.pending:
+        if app.commands.waiting_for_lock:
+            text.append(" saving… (waiting for the file lock held by another octotui) ", style="bold black on yellow")
+        else:
+            text.append(" saving… ", style="black on yellow")
         text.append(" ")
     incidents = workspace.open_incidents()
     if not incidents:

@@ -11,12 +11,19 @@ from textual.widgets import Footer, Header, Static
 
 from octotui.domain.clock import format_countdown, local_time
 from octotui.domain.models import ChecklistItem, ChecklistRun, ItemState, Release
-from octotui.services.workspace import GateBlocked, InputError, NeedsConfirmation, RunRef
-from octotui.storage.tinydb_store import StoreError
-from octotui.ui.screens.board import STAGE_STYLE, release_flags, release_form, start_rollback_flow
-from octotui.ui.screens.decisions import decision_form
+from octotui.services.workspace import GateBlocked, NeedsConfirmation, RunRef
+from octotui.ui.flows import decision_form, release_form, start_rollback_flow
 from octotui.ui.forms import ConfirmScreen, prompt
-from octotui.ui.widgets import KeyTable, LiveScreen, StatusLine, cell, clip, literal
+from octotui.ui.widgets import (
+    STAGE_STYLE,
+    KeyTable,
+    LiveScreen,
+    StatusLine,
+    cell,
+    clip,
+    literal,
+    release_flags,
+)
 
 ROLE_LABEL = {"gate": "the gate", "deployment": "deployment", "hotfix": "hotfix", "rollback": "rollback",
               "escalation": "escalation"}
@@ -50,7 +57,6 @@ class ChecklistScreen(LiveScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.set_interval(1.0, self._tick)
         self.reload()
         self.query_one("#checklist").focus()
 
@@ -60,7 +66,7 @@ class ChecklistScreen(LiveScreen):
 
     # -- what is shown ---------------------------------------------------------------------
     def owner(self):
-        app = self.app
+        app = self.octo
         kind_id = app.checklist_owner
         if kind_id is None:
             if app.selected_release_id is not None:
@@ -77,10 +83,10 @@ class ChecklistScreen(LiveScreen):
             return []
         if isinstance(owner, Release):
             return [RunRef("release", owner.id, role) for role in owner.run_order()]
-        return self.app.workspace.incident_runs(owner)
+        return self.octo.workspace.incident_runs(owner)
 
     def reload(self) -> None:
-        workspace = self.app.workspace
+        workspace = self.octo.workspace
         owner = self.owner()
         table = self.query_one("#checklist", KeyTable)
         refs = self.refs(owner)
@@ -125,7 +131,7 @@ class ChecklistScreen(LiveScreen):
                 self._rows[row_key] = cells
                 table.add_row(*cells, key=row_key)
         keys = [key for key in self._rows]
-        restore = selected if selected in self._rows else self.app.restored_row
+        restore = selected if selected in self._rows else self.octo.restored_row
         if restore in self._rows:
             table.move_cursor(row=table.get_row_index(restore))
         elif keys:
@@ -160,7 +166,7 @@ class ChecklistScreen(LiveScreen):
 
     def _info(self, ref: RunRef, run: ChecklistRun, index: int, item: ChecklistItem) -> Text:
         info = Text(no_wrap=True, overflow="ellipsis")
-        workspace = self.app.workspace
+        workspace = self.octo.workspace
         if item.timing is not None and not item.settled:
             left = run.time_left(index, workspace.now(), workspace.deadline_anchor(ref))
             if left is None:
@@ -227,7 +233,7 @@ class ChecklistScreen(LiveScreen):
         if selection is None:
             return None
         ref, index = selection
-        run = self.app.workspace.run(ref)
+        run = self.octo.workspace.run(ref)
         return (ref, index, run.items[index]) if run and index < len(run.items) else None
 
     def on_data_table_row_highlighted(self, _event) -> None:
@@ -251,19 +257,22 @@ class ChecklistScreen(LiveScreen):
         if item.note:
             text.append("\nNote: ", style="cyan")
             text.append_text(literal(clip(item.note, 400)))
-        run = self.app.workspace.run(ref)
+        run = self.octo.workspace.run(ref)
         events = [event for event in run.history if event.item == index][-3:] if run else []
         for event in reversed(events):
             text.append(f"\n  {local_time(event.at)} {event.author}: {event.action}", style="dim")
         detail.update(text)
 
-    def _tick(self) -> None:
-        """Countdowns move once a second; only the rows with a timed item are repainted."""
-        if not self.is_current:
-            return
+    def concerns(self, message) -> bool:  # type: ignore[no-untyped-def]
+        owner = self.owner()
+        keys = [] if owner is None else [owner.key] + [ref.owner_key for ref in self.refs(owner)]
+        return owner is None or message.concerns(*keys)
+
+    def tick(self) -> None:
+        """Countdowns move with the app's tick; only the rows with a timed item are repainted."""
         owner = self.owner()
         refs = self.refs(owner)
-        runs = [(ref, self.app.workspace.run(ref)) for ref in refs]
+        runs = [(ref, self.octo.workspace.run(ref)) for ref in refs]
         table = self.query_one("#checklist", KeyTable)
         columns = list(table.columns)
         for ref, run in runs:
@@ -279,38 +288,33 @@ class ChecklistScreen(LiveScreen):
                     self._rows[row_key] = (*self._rows[row_key][:-1], info)
 
     # -- actions ---------------------------------------------------------------------------
-    def _change(self, action: str, text: str = "", confirm_early: bool = False) -> ChecklistRun | None:
+    def _change(self, action: str, text: str = "", confirm_early: bool = False) -> None:
+        """Queue the change in the command worker; its prompts follow once it is saved."""
         chosen = self.selected_item()
         if chosen is None:
             self.notify("Select a checklist item first", severity="warning")
-            return None
+            return
         ref, index, _item = chosen
-        workspace = self.app.workspace
-        try:
-            run = workspace.change_item(ref, index, action, text=text, confirm_early=confirm_early)
-        except GateBlocked as blocked:
-            self._gate_blocked(ref, blocked)
-            return None
-        except NeedsConfirmation as question:
-            def decide(yes: bool | None) -> None:
-                if yes:
-                    self._after(self._change(action, text, confirm_early=True), ref, index)
-            self.app.push_screen(ConfirmScreen(str(question), yes="Check early", no="Keep waiting"), decide)
-            return None
-        except InputError as error:
-            self.notify("; ".join(error.errors.values()), severity="warning")
-            return None
-        except StoreError as error:
-            self.notify(error.message, title="Not saved", severity="error", timeout=10)
-            return None
-        self.app.data_changed()
-        return run
+
+        def refused(error: BaseException) -> bool:
+            if isinstance(error, GateBlocked):
+                self._gate_blocked(ref, error)
+                return True
+            if isinstance(error, NeedsConfirmation):
+                def decide(yes: bool | None) -> None:
+                    if yes:
+                        self.octo.run_command_async(workspace.change_item, ref, index, action, text=text, confirm_early=True,
+                                                    on_success=lambda run: self._after(run, ref, index), on_error=refused)
+                self.octo.push_screen(ConfirmScreen(str(error), yes="Check early", no="Keep waiting"), decide)
+                return True
+            return False
+
+        workspace = self.octo.workspace
+        self.octo.run_command_async(workspace.change_item, ref, index, action, text=text, confirm_early=confirm_early,
+                                    on_success=lambda run: self._after(run, ref, index), on_error=refused)
 
     def action_toggle(self) -> None:
-        chosen = self.selected_item()
-        run = self._change("toggle")
-        if run is not None and chosen is not None:
-            self._after(run, chosen[0], chosen[1])
+        self._change("toggle")
 
     def _after(self, run: ChecklistRun | None, ref: RunRef, index: int) -> None:
         """Prompts that follow a check: record a decision; create a follow-up release."""
@@ -324,22 +328,21 @@ class ChecklistScreen(LiveScreen):
                 if yes:
                     self._record_for_item(ref, index, item)
                 else:
-                    self.app.attempt(self.app.workspace.skip_decision, ref, index)
-            self.app.push_screen(ConfirmScreen(Text("This item mentions the Decision Log. Record a decision now?\n\n")
+                    self.octo.run_command_async(self.octo.workspace.skip_decision, ref, index)
+            self.octo.push_screen(ConfirmScreen(Text("This item mentions the Decision Log. Record a decision now?\n\n")
                                                + literal(item.text, "italic"), yes="Record decision", no="Skip"), decide)
         elif item.followup == "release" and ref.owner == "release":
-            release = self.app.workspace.release(ref.owner_id)
+            release = self.octo.workspace.release(ref.owner_id)
 
             def create(yes: bool | None) -> None:
                 if yes and release is not None:
-                    self.app.push_screen(release_form(self.app, followup_of=release.id,
-                                                      title_prefill=f"Backport of {release.version}: {release.title}"[:200]),
-                                         self.app.after_save)
-            self.app.push_screen(ConfirmScreen("Create a follow-up release on the board for the backport?",
+                    self.octo.push_screen(release_form(self.octo, followup_of=release.id,
+                                                      title_prefill=f"Backport of {release.version}: {release.title}"[:200]))
+            self.octo.push_screen(ConfirmScreen("Create a follow-up release on the board for the backport?",
                                                yes="Create release", no="Not needed"), create)
 
     def _record_for_item(self, ref: RunRef, index: int, item: ChecklistItem) -> None:
-        self.app.open_decision_form({"title": item.text[:200], "links": ref.owner_key, "item_ref": ref,
+        self.octo.open_decision_form({"title": item.text[:200], "links": ref.owner_key, "item_ref": ref,
                                      "item_index": index})
 
     def decision_context(self) -> dict:
@@ -347,8 +350,8 @@ class ChecklistScreen(LiveScreen):
         if chosen is None:
             return {}
         ref, index, item = chosen
-        links = [ref.owner_key] + ([f"INC-{self.app.active_incident_id}"]
-                                   if ref.owner == "release" and self.app.active_incident_id else [])
+        links = [ref.owner_key] + ([f"INC-{self.octo.active_incident_id}"]
+                                   if ref.owner == "release" and self.octo.active_incident_id else [])
         return {"title": item.text[:200], "links": ", ".join(dict.fromkeys(links)), "item_ref": ref, "item_index": index}
 
     def _gate_blocked(self, ref: RunRef, blocked: GateBlocked) -> None:
@@ -362,7 +365,7 @@ class ChecklistScreen(LiveScreen):
         def decide(yes: bool | None) -> None:
             if yes:
                 self.action_override_gate(ref.owner_id)
-        self.app.push_screen(ConfirmScreen(lines, yes="Record override decision", no="Back to the checklist"), decide)
+        self.octo.push_screen(ConfirmScreen(lines, yes="Record override decision", no="Back to the checklist"), decide)
 
     def action_override_gate(self, release_id: int | None = None) -> None:
         owner = self.owner()
@@ -371,17 +374,17 @@ class ChecklistScreen(LiveScreen):
                 self.notify("The gate belongs to a release: open one from the board", severity="warning")
                 return
             release_id = owner.id
-        release = self.app.workspace.release(release_id)
+        release = self.octo.workspace.release(release_id)
         if release is None or release.gate_passed:
             self.notify("The gate is already passed", severity="information")
             return
         blockers = "; ".join(item.text for item in release.gate_blockers())
         prefill = {"title": f"Override pre-release gate for {release.key} {release.version}"[:200],
                    "context": f"Open requirements: {blockers}"[:2000], "links": release.key}
-        workspace = self.app.workspace
+        workspace = self.octo.workspace
         form = decision_form("Override the gate — record why", prefill,
                              lambda values: workspace.override_gate(release.id, **values), workspace.author)
-        self.app.push_screen(form, self.app.after_save)
+        self.octo.push_screen(form)
 
     def action_na(self) -> None:
         chosen = self.selected_item()
@@ -390,10 +393,10 @@ class ChecklistScreen(LiveScreen):
         ref, index, item = chosen
 
         def submit(reason: str):
-            return self.app.workspace.change_item(ref, index, "na", text=reason)
+            return self.octo.workspace.change_item(ref, index, "na", text=reason)
 
         form = prompt("Mark N/A — " + clip(item.text, 60), "Reason (required)", submit, value=item.na_reason)
-        self.app.push_screen(form, self.app.after_save)
+        self.octo.push_screen(form)
 
     def action_note(self) -> None:
         chosen = self.selected_item()
@@ -401,33 +404,25 @@ class ChecklistScreen(LiveScreen):
             return
         ref, index, item = chosen
         form = prompt("Note — " + clip(item.text, 60), "Note (empty clears it)",
-                      lambda note: self.app.workspace.change_item(ref, index, "note", text=note), value=item.note)
-        self.app.push_screen(form, self.app.after_save)
+                      lambda note: self.octo.workspace.change_item(ref, index, "note", text=note), value=item.note)
+        self.octo.push_screen(form)
 
     def action_undo(self) -> None:
         chosen = self.selected()
         if chosen is None:
             return
         ref, _index = chosen
-        run = self.app.workspace.run(ref)
-        try:
-            self.app.workspace.change_item(ref, 0, "undo")
-        except InputError as error:
-            self.notify("; ".join(error.errors.values()), severity="warning")
-            return
-        except StoreError as error:
-            self.notify(error.message, title="Not saved", severity="error")
-            return
-        self.app.data_changed()
-        if run is not None:
-            self.notify(f"Undid the last change in {run.name} (recorded in its history)")
+        run = self.octo.workspace.run(ref)
+        name = run.name if run is not None else "this checklist"
+        self.octo.run_command_async(self.octo.workspace.change_item, ref, 0, "undo", on_success=lambda _run: self.notify(
+            f"Undid the last change in {name} (recorded in its history)"))
 
     def action_history(self) -> None:
         chosen = self.selected_item()
         if chosen is None:
             return
         ref, index, item = chosen
-        run = self.app.workspace.run(ref)
+        run = self.octo.workspace.run(ref)
         text = literal(item.text, "bold") + Text("\n")
         for event in run.history if run else []:
             if event.item != index:
@@ -443,14 +438,14 @@ class ChecklistScreen(LiveScreen):
                 text.append(f" (undoes change #{event.undoes})", style="dim")
         if len(text.plain.splitlines()) <= 2:
             text.append("\nNo changes yet.", style="dim")
-        self.app.push_screen(ConfirmScreen(text, yes="Close", no="Close"))
+        self.octo.push_screen(ConfirmScreen(text, yes="Close", no="Close"))
 
     def action_rollback(self) -> None:
         owner = self.owner()
         if isinstance(owner, Release):
-            start_rollback_flow(self.app, owner)
+            start_rollback_flow(self.octo, owner)
 
     def action_edit(self) -> None:
         owner = self.owner()
         if isinstance(owner, Release):
-            self.app.push_screen(release_form(self.app, owner), self.app.after_save)
+            self.octo.push_screen(release_form(self.octo, owner))

@@ -11,16 +11,9 @@ from textual.widgets.option_list import Option
 
 from octotui.comms.templates import CommsTemplate, release_values, render
 from octotui.domain.models import Incident, Release
+from octotui.ui.flows import copy_template
 from octotui.ui.forms import EditTextScreen, FormField, FormScreen
 from octotui.ui.widgets import LiveScreen, StatusLine, clip, literal
-
-
-def copy_template(app, template: CommsTemplate, owner: Release | Incident) -> None:
-    """Copy a filled template; an incident update or first notification counts as sent."""
-    filled = render(template, owner, app.workspace)
-    app.copy_text(filled.text, template.title)
-    if template.sends_update and isinstance(owner, Incident):
-        app.attempt(app.workspace.record_update_sent, owner.id, template.title)
 
 
 class CommsScreen(LiveScreen):
@@ -48,9 +41,9 @@ class CommsScreen(LiveScreen):
         self.query_one("#templates").focus()
 
     def owners(self) -> tuple[Release | None, Incident | None]:
-        workspace = self.app.workspace
-        release = workspace.release(self.app.selected_release_id) if self.app.selected_release_id else None
-        incident = workspace.incident(self.app.active_incident_id) if self.app.active_incident_id else None
+        workspace = self.octo.workspace
+        release = workspace.release(self.octo.selected_release_id) if self.octo.selected_release_id else None
+        incident = workspace.incident(self.octo.active_incident_id) if self.octo.active_incident_id else None
         return release, incident
 
     def reload(self) -> None:
@@ -68,7 +61,7 @@ class CommsScreen(LiveScreen):
         self.query_one("#comms-context", Static).update(context)
         options = self.query_one("#templates", OptionList)
         previous = options.highlighted_option.id if options.highlighted_option else None
-        entries = [(t, owner) for t in self.app.templates.values()
+        entries = [(t, owner) for t in self.octo.templates.values()
                    for owner in [release if t.context == "release" else incident] if owner is not None]
         # Incident templates first when an incident is running: that is when time matters.
         entries.sort(key=lambda pair: (pair[0].context != ("incident" if incident else "release"), pair[0].title))
@@ -88,7 +81,7 @@ class CommsScreen(LiveScreen):
         option = options.highlighted_option
         if option is None:
             return None
-        template = self.app.templates[option.id]
+        template = self.octo.templates[option.id]
         release, incident = self.owners()
         owner = release if template.context == "release" else incident
         return (template, owner) if owner is not None else None
@@ -108,7 +101,7 @@ class CommsScreen(LiveScreen):
             missing.update("")
             return
         template, owner = chosen
-        filled = render(template, owner, self.app.workspace)
+        filled = render(template, owner, self.octo.workspace)
         preview.update(literal(filled.text))
         note = Text()
         if filled.edited:
@@ -127,21 +120,21 @@ class CommsScreen(LiveScreen):
         if chosen is None:
             self.notify("Nothing to copy: select a release or start an incident first", severity="warning")
             return
-        copy_template(self.app, *chosen)
+        copy_template(self.octo, *chosen)
 
     def action_edit(self) -> None:
         chosen = self.selected()
         if chosen is None:
             return
         template, owner = chosen
-        filled = render(template, owner, self.app.workspace)
+        filled = render(template, owner, self.octo.workspace)
         kind = "release" if isinstance(owner, Release) else "incident"
 
         def keep(text: str | None) -> None:
             if text is not None:
-                self.app.attempt(self.app.workspace.set_comms_text, kind, owner.id, template.name, text)
+                self.octo.run_command_async(self.octo.workspace.set_comms_text, kind, owner.id, template.name, text)
 
-        self.app.push_screen(EditTextScreen(f"{template.title} — {owner.key}", filled.text), keep)
+        self.octo.push_screen(EditTextScreen(f"{template.title} — {owner.key}", filled.text), keep)
 
     def action_revert(self) -> None:
         chosen = self.selected()
@@ -150,7 +143,7 @@ class CommsScreen(LiveScreen):
         template, owner = chosen
         if template.name in owner.comms:
             kind = "release" if isinstance(owner, Release) else "incident"
-            self.app.attempt(self.app.workspace.set_comms_text, kind, owner.id, template.name, None)
+            self.octo.run_command_async(self.octo.workspace.set_comms_text, kind, owner.id, template.name, None)
             self.notify(f"{template.title}: back to the live fill")
 
     def action_release_notes(self) -> None:
@@ -158,7 +151,7 @@ class CommsScreen(LiveScreen):
         if release is None:
             self.notify("Select a release on the board first", severity="warning")
             return
-        workspace = self.app.workspace
+        workspace = self.octo.workspace
         derived = release_values(release, workspace)
         fields = [FormField(spec.key, spec.label, value=release.notes.get(spec.key, ""),
                             placeholder=derived.get(spec.key, "") if spec.key not in release.notes else "")
@@ -166,4 +159,4 @@ class CommsScreen(LiveScreen):
         form = FormScreen(Text(f"Release notes — {release.key} {release.version}"), fields,
                           lambda values: workspace.set_release_notes(release.id, values), enter_advances=True,
                           confirm_discard=True)
-        self.app.push_screen(form, self.app.after_save)
+        self.octo.push_screen(form)

@@ -2,46 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Header, Input, Static
 
-from octotui.domain.clock import local_time
 from octotui.comms.exports import decision_log, write_madr_dir
+from octotui.domain.clock import local_time
+from octotui.domain.inputs import InputError
 from octotui.domain.models import Decision, DecisionStatus, parse_key
 from octotui.domain.search import DecisionIndex
-from octotui.services.workspace import InputError
-from octotui.ui.forms import FormField, FormScreen, prompt
+from octotui.ui.flows import decision_form
+from octotui.ui.forms import Modal, prompt
 from octotui.ui.widgets import FilterInput, KeyTable, LiveScreen, StatusLine, cell, clip, literal
 
 PAGE_SIZE = 26  # rows added at a time: about one screenful (a 36-line terminal shows ~25)
 STATUS_CYCLE: list[DecisionStatus | None] = [None, DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED, DecisionStatus.SUPERSEDED]
 
 
-def decision_form(title: str, prefill: dict[str, Any], submit: Callable[[dict[str, str]], Any], author: str) -> FormScreen:
-    """Title (focused), context, decision, alternatives, consequences, owner, status, links."""
-    fields = [
-        FormField("title", "Title", value=prefill.get("title", "")),
-        FormField("context", "Context — why is a decision needed?", value=prefill.get("context", "")),
-        FormField("decision", "Decision", value=prefill.get("decision", "")),
-        FormField("alternatives", "Alternatives considered", value=prefill.get("alternatives", "")),
-        FormField("consequences", "Consequences", value=prefill.get("consequences", "")),
-        FormField("owner", "Owner", value=prefill.get("owner", author)),
-        FormField("status", "Status", value=prefill.get("status", "accepted"), kind="select",
-                  options=[("accepted", "accepted"), ("proposed", "proposed")]),
-        FormField("links", "Links (REL-n, INC-n; comma separated)", value=prefill.get("links", "")),
-    ]
-    return FormScreen(title, fields, submit, enter_advances=True, confirm_discard=True)
-
-
-class DecisionDetailScreen(ModalScreen[str | None]):
+class DecisionDetailScreen(Modal[str | None]):
     """The full record; Enter on a link jumps to that release or incident."""
 
     BINDINGS = [Binding("escape,q", "dismiss(None)", "Close", id="detail.close", tooltip="Back to the log")]
@@ -117,6 +99,7 @@ class DecisionLogScreen(LiveScreen):
         self._hits: list[int] = []
         self._row_ids: list[int] = []  # the decision shown in each row, by position
         self._built: tuple = ()  # what the rows were last built for
+        self.data_version = 0
         self._built_revision = -1
 
     def compose(self) -> ComposeResult:
@@ -133,15 +116,26 @@ class DecisionLogScreen(LiveScreen):
         self.reload()
         self.query_one("#decisions").focus()
 
+    SHOWS = ("DEC-",)
+
+    def on_data_changed(self, message) -> None:  # type: ignore[no-untyped-def]
+        if self.concerns(message):
+            self.data_version += 1
+        super().on_data_changed(message)
+
+    def on_screen_resume(self) -> None:
+        self.data_version += 1
+        super().on_screen_resume()
+
     def index(self) -> DecisionIndex:
-        decisions = self.app.workspace.decisions()
+        decisions = self.octo.workspace.decisions()
         if self._index is None or self._index.decisions is not decisions:
             self._index = DecisionIndex(decisions)
         return self._index
 
     def reload(self) -> None:
         query = self.query_one("#decision-search", Input).value
-        key = (self.app.revision, query, self.status_filter, self.link_filter)
+        key = (self.data_version, query, self.status_filter, self.link_filter)
         if key == self._built:
             return
         self._built = key
@@ -184,7 +178,7 @@ class DecisionLogScreen(LiveScreen):
         for position, decision_id in enumerate(ids):
             cells = self._cells(decision_id)
             if position < len(self._row_ids):
-                if self._row_ids[position] != decision_id or self._built_revision != self.app.revision:
+                if self._row_ids[position] != decision_id or self._built_revision != self.data_version:
                     for column, value in zip(columns, cells, strict=True):
                         table.update_cell(f"r{position}", column, value)
                     self._row_ids[position] = decision_id
@@ -194,7 +188,7 @@ class DecisionLogScreen(LiveScreen):
         for position in range(len(ids), len(self._row_ids)):
             table.remove_row(f"r{position}")
         del self._row_ids[len(ids):]
-        self._built_revision = self.app.revision
+        self._built_revision = self.data_version
 
     def _append_page(self) -> None:
         """Rows are added a page at a time, as the cursor reaches the end: 10k decisions open at once."""
@@ -230,7 +224,7 @@ class DecisionLogScreen(LiveScreen):
         table = self.query_one("#decisions", KeyTable)
         if not self._row_ids or not 0 <= table.cursor_row < len(self._row_ids):
             return None
-        return self.app.workspace.decision(self._row_ids[table.cursor_row])
+        return self.octo.workspace.decision(self._row_ids[table.cursor_row])
 
     def decision_context(self) -> dict:
         return {}
@@ -261,21 +255,21 @@ class DecisionLogScreen(LiveScreen):
                 self.reload()
 
         current = "-".join(map(str, self.link_filter)) if self.link_filter else ""
-        self.app.push_screen(prompt("Filter decisions by link", "REL-n or INC-n (empty: all)", submit, value=current), chosen)
+        self.octo.push_screen(prompt("Filter decisions by link", "REL-n or INC-n (empty: all)", submit, value=current), chosen)
 
     def action_new(self) -> None:
-        self.app.action_record_decision()
+        self.octo.action_record_decision()
 
     def action_open(self) -> None:
         decision = self.selected()
         if decision is not None:
-            self.app.push_screen(DecisionDetailScreen(decision), self._jump)
+            self.octo.push_screen(DecisionDetailScreen(decision), self._jump)
 
     def _jump(self, target: str | None) -> None:
         if not target:
             return
         prefix, number = target.split("-")
-        app = self.app
+        app = self.octo
         if prefix == "REL" and app.workspace.release(int(number)):
             app.selected_release_id = int(number)
             app.checklist_owner = ("release", int(number))
@@ -299,14 +293,14 @@ class DecisionLogScreen(LiveScreen):
         decision = self.selected()
         if decision is None:
             return
-        workspace = self.app.workspace
+        workspace = self.octo.workspace
         prefill = {name: getattr(decision, name) for name in ("title", "context", "decision", "alternatives",
                                                                "consequences", "owner")}
         prefill["status"] = decision.status.value if decision.status is not DecisionStatus.SUPERSEDED else "accepted"
         prefill["links"] = decision.links_label()
         form = decision_form(f"Edit {decision.key}", prefill,
                              lambda values: workspace.edit_decision(decision.id, **values), workspace.author)
-        self.app.push_screen(form, self.app.after_save)
+        self.octo.push_screen(form)
 
     def action_supersede(self) -> None:
         decision = self.selected()
@@ -315,18 +309,18 @@ class DecisionLogScreen(LiveScreen):
         if decision.superseded_by:
             self.notify(f"{decision.key} is already superseded by DEC-{decision.superseded_by}", severity="warning")
             return
-        workspace = self.app.workspace
+        workspace = self.octo.workspace
         prefill = {"title": decision.title, "context": f"Supersedes {decision.key}: {decision.context}"[:5000],
                    "links": decision.links_label()}
         form = decision_form(f"Supersede {decision.key} with a new decision", prefill,
                              lambda values: workspace.supersede(decision.id, **values), workspace.author)
-        self.app.push_screen(form, self.app.after_save)
+        self.octo.push_screen(form)
 
     def action_superseded_by(self) -> None:
         decision = self.selected()
         if decision is None:
             return
-        workspace = self.app.workspace
+        workspace = self.octo.workspace
 
         def submit(text: str):
             newer = parse_key(text, "DEC")
@@ -335,21 +329,20 @@ class DecisionLogScreen(LiveScreen):
             workspace.supersede_existing(newer, decision.id)
             return newer
 
-        self.app.push_screen(prompt(f"{decision.key} is superseded by…", "DEC-m (an existing decision)", submit),
-                             self.app.after_save)
+        self.octo.push_screen(prompt(f"{decision.key} is superseded by…", "DEC-m (an existing decision)", submit))
 
     def action_copy_log(self) -> None:
-        self.app.copy_text(decision_log(self.app.workspace.decisions_newest_first()), "Decision log")
+        self.octo.copy_text(decision_log(self.octo.workspace.decisions_newest_first()), "Decision log")
 
     def action_export_madr(self) -> None:
-        default = str(self.app.workspace.store.path.parent / "decisions")
+        default = str(self.octo.workspace.store.path.parent / "decisions")
 
         def submit(folder: str):
             target = Path(folder.strip() or default).expanduser()
             if target.exists() and not target.is_dir():
                 raise InputError({"text": f"{target} is not a folder"})
             try:
-                return write_madr_dir(self.app.workspace.decisions_newest_first(), target), target
+                return write_madr_dir(self.octo.workspace.decisions_newest_first(), target), target
             except OSError as error:
                 raise InputError({"text": f"cannot write to {target}: {error.strerror}"}) from None
 
@@ -358,4 +351,4 @@ class DecisionLogScreen(LiveScreen):
                 files, target = result
                 self.notify(f"Wrote {len(files)} MADR file(s) to {target}")
 
-        self.app.push_screen(prompt("Export decisions as MADR files", "Folder", submit, value=default), written)
+        self.octo.push_screen(prompt("Export decisions as MADR files", "Folder", submit, value=default), written)

@@ -11,11 +11,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Footer, Header, Static
 
 from octotui.domain.clock import format_countdown, format_duration, local_time, parse_when
+from octotui.domain.inputs import InputError
 from octotui.domain.models import MILESTONES, ROLES, Incident, IncidentStatus, Severity
-from octotui.services.workspace import InputError
 from octotui.domain.text import one_line
-from octotui.ui.screens.board import release_form
-from octotui.ui.screens.comms import copy_template
+from octotui.ui.flows import copy_template, release_form
 from octotui.ui.forms import ChoiceScreen, prompt
 from octotui.ui.widgets import KeyTable, LiveScreen, StatusLine, cell, literal
 
@@ -59,7 +58,7 @@ class IncidentScreen(LiveScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.watch(self.app, "active_incident_id", self._data_changed, init=False)
+        self.watch(self.octo, "active_incident_id", self._incident_switched, init=False)
         timeline = self.query_one("#timeline", KeyTable)
         timeline.add_column("Time", width=16, key="time")
         timeline.add_column("Who", width=10, key="who")
@@ -68,9 +67,12 @@ class IncidentScreen(LiveScreen):
         incidents = self.query_one("#incident-list", KeyTable)
         for label, width in (("ID", 7), ("Sev", 3), ("Status", 13), ("Elapsed", 9), ("Title", 60)):
             incidents.add_column(label, width=width, key=label)
-        self.set_interval(1.0, self.tick)
         self.reload()
         timeline.focus()
+
+    def _incident_switched(self, *_args: object) -> None:
+        if self.is_current:
+            self.reload()
 
     def _text_width(self) -> int:
         return max(20, (self.size.width or 120) - 16 - 10 - 9 - 2 * 4 - 2)
@@ -84,16 +86,16 @@ class IncidentScreen(LiveScreen):
             self.reload()
 
     def incident(self) -> Incident | None:
-        incident_id = self.app.active_incident_id
-        return self.app.workspace.incident(incident_id) if incident_id is not None else None
+        incident_id = self.octo.active_incident_id
+        return self.octo.workspace.incident(incident_id) if incident_id is not None else None
 
     def reload(self) -> None:
-        workspace = self.app.workspace
+        workspace = self.octo.workspace
         incident = self.incident()
         if incident is None:
             incidents = workspace.open_incidents() or workspace.incidents()
             if incidents:
-                self.app.active_incident_id = incidents[0].id
+                self.octo.active_incident_id = incidents[0].id
                 incident = incidents[0]
         summary = self.query_one("#incident-summary", Static)
         if incident is None:
@@ -117,7 +119,7 @@ class IncidentScreen(LiveScreen):
         text.append(f"\n{incident.severity}", style="bold white on red" if incident.severity in (Severity.P0, Severity.P1) else "bold")
         text.append(f"  {incident.status}", style="bold yellow" if incident.open else "bold green")
         if incident.release_id:
-            release = self.app.workspace.release(incident.release_id)
+            release = self.octo.workspace.release(incident.release_id)
             if release is not None:
                 text.append(f"  {release.key} {release.version} ({release.stage})", style="dim")
         text.append("\n")
@@ -128,7 +130,7 @@ class IncidentScreen(LiveScreen):
         text.append_text(literal(one_line(incident.impact) or "— (p to describe)"))
         text.append("\nNow: ", style="dim")
         text.append_text(literal(one_line(incident.current_actions) or "— (w to say)"))
-        runs = [self.app.workspace.run(ref) for ref in self.app.workspace.incident_runs(incident)]
+        runs = [self.octo.workspace.run(ref) for ref in self.octo.workspace.incident_runs(incident)]
         progress = " · ".join(f"{run.name.replace(' Checklist', '')} {run.progress_label()}" for run in runs if run)
         if progress:
             text.append(f"\nChecklists (c): {progress}", style="cyan")
@@ -138,15 +140,15 @@ class IncidentScreen(LiveScreen):
 
     def _reload_list(self) -> None:
         table = self.query_one("#incident-list", KeyTable)
-        incidents = self.app.workspace.incidents()
+        incidents = self.octo.workspace.incidents()
         open_incidents = [i for i in incidents if i.open]
         table.display = len(open_incidents) > 1
         if not table.display:
             return
         table.clear()
-        now = self.app.workspace.now()
+        now = self.octo.workspace.now()
         for incident in open_incidents:
-            active = incident.id == self.app.active_incident_id
+            active = incident.id == self.octo.active_incident_id
             table.add_row(cell(("▶ " if active else "  ") + incident.key, "bold" if active else ""),
                           cell(incident.severity.value), cell(incident.status.value),
                           cell(format_duration(incident.elapsed(now))), cell(incident.title), key=str(incident.id))
@@ -163,13 +165,11 @@ class IncidentScreen(LiveScreen):
                           cell(event.text), key=str(index))
 
     def tick(self) -> None:
-        """Once a second: elapsed time and countdowns recomputed from stored times, never counted."""
-        if not self.is_current:
-            return
+        """On the app's tick: elapsed time and countdowns recomputed from stored times, never counted."""
         incident = self.incident()
         if incident is None:
             return
-        workspace = self.app.workspace
+        workspace = self.octo.workspace
         now = workspace.now()
         digits = self.query_one("#clock", Digits)
         elapsed = format_duration(incident.elapsed(now))
@@ -185,7 +185,7 @@ class IncidentScreen(LiveScreen):
                     incidents.update_cell(row_key, "Elapsed", cell(format_duration(other.elapsed(now))))
 
     def _clocks(self, incident: Incident, now: datetime) -> Text:
-        workspace = self.app.workspace
+        workspace = self.octo.workspace
         text = Text("Milestones\n", style="bold underline")
         for name, label in MILESTONES.items():
             moment = getattr(incident, name)
@@ -205,7 +205,7 @@ class IncidentScreen(LiveScreen):
                 text.append(f"UPDATE OVERDUE by {format_countdown(-left)} — y copies one\n", style="bold white on red")
                 if self._bell_rung_for != due:
                     self._bell_rung_for = due
-                    self.app.bell()
+                    self.octo.bell()
             else:
                 text.append("Next update   ", style="dim")
                 text.append(f"in {format_countdown(left)}", style="bold cyan")
@@ -247,9 +247,9 @@ class IncidentScreen(LiveScreen):
 
         def chosen(value: str | None) -> None:
             if value:
-                self.app.attempt(self.app.workspace.set_status, incident.id, value)
+                self.octo.run_command_async(self.octo.workspace.set_status, incident.id, value)
 
-        self.app.push_screen(ChoiceScreen(f"Status of {incident.key} (Enter: {next_status})", choices, next_status.value), chosen)
+        self.octo.push_screen(ChoiceScreen(f"Status of {incident.key} (Enter: {next_status})", choices, next_status.value), chosen)
 
     def action_severity(self) -> None:
         incident = self._need_incident()
@@ -258,9 +258,9 @@ class IncidentScreen(LiveScreen):
 
         def chosen(value: str | None) -> None:
             if value:
-                self.app.attempt(self.app.workspace.set_severity, incident.id, value)
+                self.octo.run_command_async(self.octo.workspace.set_severity, incident.id, value)
 
-        self.app.push_screen(ChoiceScreen(f"Severity of {incident.key}", [(s.value, s.value) for s in Severity],
+        self.octo.push_screen(ChoiceScreen(f"Severity of {incident.key}", [(s.value, s.value) for s in Severity],
                                           incident.severity.value), chosen)
 
     def action_assign(self) -> None:
@@ -271,12 +271,12 @@ class IncidentScreen(LiveScreen):
         def role_chosen(role: str | None) -> None:
             if not role:
                 return
-            form = prompt(f"{ROLES[role]} for {incident.key}", "Name", lambda name: self.app.workspace.assign_role(
+            form = prompt(f"{ROLES[role]} for {incident.key}", "Name", lambda name: self.octo.workspace.assign_role(
                 incident.id, role, name), value=incident.roles.get(role, ""))
-            self.app.push_screen(form, self.app.after_save)
+            self.octo.push_screen(form)
 
         choices = [(role, f"{label}: {incident.roles.get(role, '—')}") for role, label in ROLES.items()]
-        self.app.push_screen(ChoiceScreen("Assign or hand off a role", choices), role_chosen)
+        self.octo.push_screen(ChoiceScreen("Assign or hand off a role", choices), role_chosen)
 
     def action_milestone(self) -> None:
         incident = self._need_incident()
@@ -286,7 +286,7 @@ class IncidentScreen(LiveScreen):
         def milestone_chosen(name: str | None) -> None:
             if not name:
                 return
-            workspace = self.app.workspace
+            workspace = self.octo.workspace
 
             def submit(text: str):
                 moment = None
@@ -301,63 +301,63 @@ class IncidentScreen(LiveScreen):
             form = prompt(f"{MILESTONES[name]} time of {incident.key}",
                           "When ('12 minutes ago', '14:05', '2026-11-26 14:05'; empty clears)", submit,
                           value=current.astimezone().strftime("%Y-%m-%d %H:%M") if current else "")
-            self.app.push_screen(form, self.app.after_save)
+            self.octo.push_screen(form)
 
         choices = [(name, f"{label}: {local_time(getattr(incident, name))}") for name, label in MILESTONES.items()]
-        self.app.push_screen(ChoiceScreen("Edit a milestone", choices), milestone_chosen)
+        self.octo.push_screen(ChoiceScreen("Edit a milestone", choices), milestone_chosen)
 
     def action_impact(self) -> None:
         incident = self._need_incident()
         if incident is not None:
-            self.app.push_screen(prompt(f"Impact of {incident.key}", "Who or what is affected, how much",
-                                        lambda text: self.app.workspace.set_impact(incident.id, text),
-                                        value=incident.impact), self.app.after_save)
+            self.octo.push_screen(prompt(f"Impact of {incident.key}", "Who or what is affected, how much",
+                                        lambda text: self.octo.workspace.set_impact(incident.id, text),
+                                        value=incident.impact))
 
     def action_actions(self) -> None:
         incident = self._need_incident()
         if incident is not None:
-            self.app.push_screen(prompt(f"Current actions for {incident.key}", "What is being done now",
-                                        lambda text: self.app.workspace.set_current_actions(incident.id, text),
-                                        value=incident.current_actions), self.app.after_save)
+            self.octo.push_screen(prompt(f"Current actions for {incident.key}", "What is being done now",
+                                        lambda text: self.octo.workspace.set_current_actions(incident.id, text),
+                                        value=incident.current_actions))
 
     def action_snooze(self) -> None:
         incident = self._need_incident()
-        if incident is not None and self.app.attempt(self.app.workspace.snooze_update, incident.id):
-            self.notify("Update reminder snoozed 5 minutes (on the timeline)")
+        if incident is not None:
+            self.octo.run_command_async(self.octo.workspace.snooze_update, incident.id, on_success=lambda _incident: self.notify(
+                "Update reminder snoozed 5 minutes (on the timeline)"))
 
     def action_copy_update(self) -> None:
         incident = self._need_incident()
-        template = self.app.templates.get("incident-update")
+        template = self.octo.templates.get("incident-update")
         if incident is not None and template is not None:
-            copy_template(self.app, template, incident)
+            copy_template(self.octo, template, incident)
 
     def action_hotfix(self) -> None:
         incident = self._need_incident()
         if incident is not None:
-            self.app.push_screen(release_form(self.app, hotfix=True), self._hotfix_created)
+            self.octo.push_screen(release_form(self.octo, hotfix=True), self._hotfix_created)
 
-    def _hotfix_created(self, release) -> None:
+    def _hotfix_created(self, release) -> None:  # type: ignore[no-untyped-def]
         if release is not None:
-            self.app.data_changed()
-            self.app.selected_release_id = release.id
+            self.octo.selected_release_id = release.id
             self.notify(f"{release.key} {release.version} (hotfix) created: c opens its checklist")
 
     def action_checklists(self) -> None:
         incident = self._need_incident()
         if incident is not None:
-            self.app.checklist_owner = ("incident", incident.id)
-            self.app.switch_mode("checklist")
+            self.octo.checklist_owner = ("incident", incident.id)
+            self.octo.switch_mode("checklist")
 
     def on_data_table_row_selected(self, event: KeyTable.RowSelected) -> None:
         if event.data_table.id == "incident-list" and event.row_key.value:
-            self.app.active_incident_id = int(event.row_key.value)
+            self.octo.active_incident_id = int(event.row_key.value)
 
     def action_next_incident(self) -> None:
-        open_ids = [i.id for i in self.app.workspace.open_incidents()]
+        open_ids = [i.id for i in self.octo.workspace.open_incidents()]
         if len(open_ids) < 2:
             self.notify("Only one incident is open", severity="information")
             return
-        current = self.app.active_incident_id
+        current = self.octo.active_incident_id
         index = open_ids.index(current) if current in open_ids else -1
-        self.app.active_incident_id = open_ids[(index + 1) % len(open_ids)]
-        self.notify(f"Active incident: INC-{self.app.active_incident_id}")
+        self.octo.active_incident_id = open_ids[(index + 1) % len(open_ids)]
+        self.notify(f"Active incident: INC-{self.octo.active_incident_id}")
