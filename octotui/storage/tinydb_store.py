@@ -312,6 +312,11 @@ class JournalStorage(Storage):
                                                   f"{MAX_FILE_BYTES / 2**20:.0f} MiB")
             if info.st_ino == self._inode and info.st_size == self._end and not for_write:
                 return Changes()
+            if info.st_ino == self._inode and info.st_size < self._end:
+                # Nothing octotui does shrinks a file below what was committed: it was cut or overwritten
+                # in place. Reading it would silently go back in time, so it is refused until it is good.
+                raise StoreCorrupt(self.path, f"the file is {self._end - info.st_size:,} bytes shorter than what was "
+                                              "already saved (cut or overwritten in place)")
             if info.st_ino == self._inode and info.st_size >= self._end and self._end > 0:
                 probe_at = max(0, self._end - len(self._probe))
                 handle.seek(probe_at)

@@ -1,0 +1,219 @@
+"""One command, one unit of work: all records change together or none does; rules hold across processes;
+history is appended in small records; another process's change is read, and parsed, alone."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from octotui.domain.models import Incident, Release, Severity
+from octotui.services.workspace import RunRef, Workspace
+from octotui.storage import tinydb_store
+from octotui.storage.tinydb_store import Store, StoreWriteFailed, read_tables
+
+
+def _snapshot(workspace: Workspace) -> dict:
+    return json.loads(json.dumps(read_tables(workspace.store.path), sort_keys=True))
+
+
+def _view(workspace: Workspace) -> tuple:
+    return ([r.model_dump(mode="json") for r in workspace.releases()],
+            [i.model_dump(mode="json") for i in workspace.incidents()],
+            [d.model_dump(mode="json") for d in workspace.decisions_newest_first()])
+
+
+def _prepared(workspace: Workspace) -> Workspace:
+    release = workspace.create_release(version="2.4.0", title="Saved carts")
+    for role, count in (("gate", 6), ("deployment", 4)):
+        for index in range(count):
+            workspace.change_item(RunRef("release", release.id, role), index, "toggle")
+    workspace.start_incident("Checkout errors", Severity.P1, release_id=release.id)
+    workspace.start_incident("Unrelated", Severity.P2)
+    workspace.record_decision(title="old", decision="old way")
+    return workspace
+
+
+MULTI_RECORD_COMMANDS = {
+    "create_release (hotfix linked to an incident)": lambda ws: ws.create_release(
+        version="2.4.1", title="Fix", hotfix=True, incident_id=2),
+    "record_decision (links a release and an incident)": lambda ws: ws.record_decision(
+        title="Roll forward", decision="Ship 2.4.1", links="REL-1, INC-2"),
+    "start_rollback (release and its incidents' timelines)": lambda ws: ws.start_rollback(1, "5xx after deploy"),
+    "start_incident (linked to a release)": lambda ws: ws.start_incident("Slow search", Severity.P2, release_id=1),
+    "supersede (new and old decision)": lambda ws: ws.supersede(1, title="new", decision="new way"),
+    "change_item (release run and its incident's timeline)": lambda ws: ws.change_item(
+        RunRef("release", 1, "deployment"), 4, "toggle", confirm_early=True),
+}
+
+
+@pytest.mark.parametrize("command", MULTI_RECORD_COMMANDS.values(), ids=MULTI_RECORD_COMMANDS.keys())
+def test_a_failed_commit_leaves_every_record_as_it_was(workspace, monkeypatch, command):
+    """Fail the 1st, 2nd, ... write of the command until it needs no more: after each failure nothing changed,
+    on disk, in this workspace, or for a fresh reader."""
+    _prepared(workspace)
+    before_disk, before_view = _snapshot(workspace), _view(workspace)
+    original = tinydb_store.JournalStorage._append
+    for failing_write in range(1, 6):
+        calls = {"n": 0}
+
+        def append(self, frame, failing_write=failing_write, calls=calls):
+            calls["n"] += 1
+            if calls["n"] == failing_write:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return original(self, frame)
+
+        monkeypatch.setattr(tinydb_store.JournalStorage, "_append", append)
+        try:
+            command(workspace)
+        except StoreWriteFailed as error:
+            assert "the previous file is intact" in error.message
+            assert _snapshot(workspace) == before_disk, f"write {failing_write} failed but something was saved"
+            assert _view(workspace) == before_view
+            fresh = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock)
+            assert _view(fresh) == before_view
+            continue
+        assert calls["n"] == 1, "a command is one write"
+        break
+    else:
+        pytest.fail("the command never succeeded")
+    assert _snapshot(workspace) != before_disk
+
+
+def test_create_release_linked_to_an_incident_changes_both_at_once(workspace):
+    incident = workspace.start_incident("Checkout errors")
+    release = workspace.create_release(version="1.0.1", title="fix", hotfix=True, incident_id=incident.id)
+    assert workspace.incident(incident.id).release_id == release.id
+    assert workspace.release(release.id).incident_ids == [incident.id]
+
+
+_CREATE = """
+import sys, time
+from pathlib import Path
+from octotui.domain.playbook import load_playbook
+from octotui.services.workspace import InputError, Workspace
+from octotui.storage.tinydb_store import Store
+path, go = sys.argv[1], Path(sys.argv[2])
+workspace = Workspace(Store(path), load_playbook(), author=sys.argv[3])
+while not go.exists():
+    time.sleep(0.001)
+try:
+    workspace.create_release(version="2.4.0", title=sys.argv[3])
+    print("created")
+except InputError as error:
+    print("refused", error.errors["version"])
+"""
+
+
+def test_two_processes_creating_the_same_version_exactly_one_succeeds(tmp_path):
+    for attempt in range(5):
+        path, go = tmp_path / f"db{attempt}.json", tmp_path / f"go{attempt}"
+        Store(path)
+        processes = [subprocess.Popen([sys.executable, "-c", _CREATE, str(path), str(go), name], stdout=subprocess.PIPE,
+                                      text=True) for name in ("ana", "ben")]
+        go.touch()
+        outcomes = sorted(process.communicate(timeout=60)[0].split()[0] for process in processes)
+        assert outcomes == ["created", "refused"]
+        releases = read_tables(path)["releases"]
+        assert [doc["version"] for doc in releases.values()] == ["2.4.0"]
+
+
+def test_a_timeline_note_appends_a_small_record_whatever_the_history(workspace):
+    incident = workspace.start_incident("Busy incident")
+    for number in range(300):
+        workspace.add_note(incident.id, f"note {number} " + "x" * 40)
+    size = workspace.store.path.stat().st_size
+    workspace.add_note(incident.id, "one more")
+    grown = workspace.store.path.stat().st_size - size
+    assert 0 < grown < 400, f"one note wrote {grown} bytes"
+    assert len(workspace.incident(incident.id).timeline) == 302
+    assert workspace.incident(incident.id).timeline[-1].text == "one more"
+    doc = read_tables(workspace.store.path)["incidents"][str(incident.id)]
+    assert "timeline" not in doc, "the incident record does not carry its history"
+
+
+def test_a_checklist_check_does_not_rewrite_the_release_history(workspace):
+    release = workspace.create_release(version="1.0.0", title="a")
+    gate = RunRef("release", release.id, "gate")
+    for _round in range(40):
+        workspace.change_item(gate, 0, "toggle")
+    doc = read_tables(workspace.store.path)["releases"]["1"]
+    assert all("history" not in run for run in doc["runs"].values())
+    assert len(workspace.run(gate).history) == 40
+
+
+def test_a_schema_1_file_is_migrated_with_its_history_moved_to_events(tmp_path, playbook, clock):
+    """Schema 1 kept timelines and checklist histories inside the records."""
+    path = tmp_path / "old.json"
+    legacy = Workspace(Store(tmp_path / "new.json"), playbook, clock=clock, author="tester")
+    release = legacy.create_release(version="1.0.0", title="a")
+    legacy.change_item(RunRef("release", release.id, "gate"), 0, "toggle")
+    incident = legacy.start_incident("x", release_id=release.id)
+    legacy.add_note(incident.id, "hello")
+    releases = {"1": legacy.release(1).model_dump(mode="json")}
+    incidents = {"1": legacy.incident(1).model_dump(mode="json")}
+    path.write_text(json.dumps({"meta": {"1": {"schema": 1}}, "releases": releases, "incidents": incidents}))
+    original = path.read_bytes()
+    store = Store(path)
+    assert store.backup_path is not None and store.backup_path.read_bytes() == original
+    migrated = Workspace(store, playbook, clock=clock)
+    assert [e.text for e in migrated.incident(1).timeline] == [e.text for e in legacy.incident(1).timeline]
+    assert migrated.run(RunRef("release", 1, "gate")).items[0].state == "done"
+    assert len(migrated.run(RunRef("release", 1, "gate")).history) == 1
+    tables = read_tables(path)
+    assert tables["meta"]["1"]["schema"] == 2 and len(tables["events"]) == 3
+
+
+def test_another_process_change_is_read_and_parsed_alone(workspace, monkeypatch):
+    for number in range(30):
+        workspace.create_release(version=f"1.{number}.0", title=f"r{number}")
+    reader = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock)
+    workspace.change_item(RunRef("release", 7, "gate"), 0, "toggle")
+    parsed: list[tuple[str, int]] = []
+    original = Workspace._parse
+
+    def counting(self, table, record_id, doc):
+        parsed.append((table, record_id))
+        return original(self, table, record_id, doc)
+
+    monkeypatch.setattr(Workspace, "_parse", counting)
+    assert reader.refresh() == {"REL-7"}
+    assert parsed == [("releases", 7)]
+    assert reader.run(RunRef("release", 7, "gate")).items[0].state == "done"
+
+
+def test_a_torn_last_record_is_ignored_then_cut_off_by_the_next_writer(workspace):
+    workspace.create_release(version="1.0.0", title="a")
+    with open(workspace.store.path, "ab") as handle:
+        handle.write(b'\n#40 0badc0de {"releases":{"1":{"tit')  # a writer killed mid-append
+    reader = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock)
+    assert [r.version for r in reader.releases()] == ["1.0.0"]
+    reader.create_release(version="1.1.0", title="b")
+    assert sorted(doc["version"] for doc in read_tables(workspace.store.path)["releases"].values()) == ["1.0.0", "1.1.0"]
+    assert b"0badc0de" not in workspace.store.path.read_bytes()
+
+
+def test_the_journal_is_compacted_into_a_snapshot_when_it_outgrows_it(workspace, monkeypatch):
+    monkeypatch.setattr(tinydb_store, "COMPACT_MIN_JOURNAL_BYTES", 2000)
+    incident = workspace.start_incident("x")
+    inode = os.stat(workspace.store.path).st_ino
+    for number in range(60):
+        workspace.add_note(incident.id, f"note {number}")
+    assert os.stat(workspace.store.path).st_ino != inode, "compaction replaced the file atomically"
+    raw = workspace.store.path.read_bytes()
+    assert raw.count(b"\n#") < 60
+    fresh = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock)
+    assert len(fresh.incident(incident.id).timeline) == 61
+
+
+def test_records_keep_their_types_through_the_seam(workspace):
+    incident = workspace.start_incident("x")
+    assert isinstance(workspace.incident(incident.id), Incident)
+    release = workspace.create_release(version="1.0.0", title="a")
+    assert isinstance(workspace.release(release.id), Release)
+    assert Path(workspace.store.location) == workspace.store.path

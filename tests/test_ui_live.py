@@ -1,0 +1,151 @@
+"""The running app and the shared file: never frozen by another process's lock, never killed by a bad file."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+from octotui.domain.models import ItemState
+from octotui.services.workspace import RunRef, Workspace
+from octotui.storage.tinydb_store import Store, read_tables
+
+SCREENS = Path(__file__).resolve().parent.parent / "octotui" / "ui" / "screens"
+
+_HOLD_LOCK = """
+import sys
+from filelock import FileLock
+lock = FileLock(sys.argv[1])
+lock.acquire()
+print("locked", flush=True)
+sys.stdin.readline()  # hold it until told
+lock.release()
+"""
+
+
+async def _until(pilot, condition, attempts: int = 400) -> None:
+    """Let the app run until `condition()` holds (bounded by a count of short pauses, not a time budget)."""
+    for _ in range(attempts):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+        await pilot.pause()
+    raise AssertionError("the app never got there")
+
+
+async def test_the_ui_keeps_working_while_a_save_waits_for_another_process(workspace, make_app):
+    release = workspace.create_release(version="1.0.0", title="a")
+    app = make_app(workspace)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(workspace.store.lock_path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        async with app.run_test(size=(120, 36)) as pilot:
+            app.settle_commands = False  # this test looks at the app while the save is still waiting
+            app.selected_release_id = release.id
+            app.checklist_owner = ("release", release.id)
+            await pilot.press("2", "space", "space")  # check, then uncheck: two saves queued in order
+            await _until(pilot, lambda: app.commands.waiting_for_lock)
+            status = str(app.screen.query_one("#status-text").render())
+            assert "waiting for the file lock held by another octotui" in status
+            ticks = app.ticks
+            await pilot.press("j", "j")  # keys keep working
+            assert app.screen.query_one("#checklist").selected_key() == "REL-1:gate:2"
+            await pilot.press("3")  # and screen switches
+            assert app.current_mode == "incident"
+            await _until(pilot, lambda: app.ticks >= ticks + 1)  # and the clock ticks
+            assert app.commands.pending == 2, "nothing is acknowledged before it is on disk"
+            assert read_tables(workspace.store.path).get("events", {}) == {}
+            holder.stdin.write("go\n")
+            holder.stdin.flush()
+            await _until(pilot, lambda: app.commands.pending == 0)
+            history = workspace.run(RunRef("release", 1, "gate")).history
+            assert [event.action for event in history] == ["done", "todo"], "queued in order, none lost"
+            assert workspace.run(RunRef("release", 1, "gate")).items[0].state is ItemState.TODO
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+async def test_a_broken_file_never_stops_the_app_and_it_recovers_when_restored(demo_workspace, make_app):
+    path = demo_workspace.store.path
+    good = path.read_bytes()
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.selected_release_id = 6
+        app.checklist_owner = ("release", 6)
+        await pilot.press("2")
+        row_before = app.screen.query_one("#checklist").get_row_at(2)
+
+        def banner() -> str:
+            return str(app.screen_stack[0].query_one("#status-text").render())
+
+        path.write_bytes(good[: len(good) // 3])  # a restore or copy caught half-way, in place
+        app.poll_store()
+        await pilot.pause()
+        assert "DATABASE PROBLEM" in banner() and "shorter than what was already saved" in banner()
+        assert app.screen.query_one("#checklist").get_row_at(2) == row_before, "last good state stays on screen"
+        replacement = path.with_name("copy-in-progress")
+        replacement.write_bytes(good[:5000])  # a sync tool renaming a half-copied file into place
+        replacement.replace(path)
+        app.poll_store()
+        await pilot.pause()
+        assert "not valid JSON" in banner()
+        assert app.screen.query_one("#checklist").get_row_at(2) == row_before
+        await pilot.press("j", "j", "space")  # a save is refused, the file is never overwritten
+        assert path.read_bytes() == good[:5000]
+        assert any("Not saved" in n.title for n in app._notifications)
+
+        broken = good.replace(b'"title":"Loyalty points"', b'"title":3')  # in the snapshot and the journal
+        assert broken != good
+        path.write_bytes(broken)  # valid JSON, a record that fails validation
+        app.poll_store()
+        await pilot.pause()
+        assert "DATABASE PROBLEM" in banner() and "document" in banner()
+        assert path.read_bytes() == broken
+
+        path.write_bytes(good)  # restored
+        app.poll_store()
+        await pilot.pause()
+        assert "DATABASE PROBLEM" not in banner()
+        await pilot.press("space")
+        assert path.read_bytes() != good, "saving works again"
+        assert app.is_running
+
+
+async def test_a_change_from_another_process_arrives_as_a_data_change(workspace, make_app):
+    release = workspace.create_release(version="1.0.0", title="a")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("1")
+        other = Workspace(Store(workspace.store.path), workspace.playbook, author="other")
+        other.update_release(release.id, version="1.0.0", title="renamed elsewhere")
+        app.poll_store()
+        await pilot.pause()
+        assert "renamed elsewhere" in str(app.screen.query_one("#board").get_row_at(0)[3])
+
+
+def test_no_screen_module_imports_another_screen_module():
+    modules = {path.stem for path in SCREENS.glob("*.py") if path.stem != "__init__"}
+    assert {"board", "checklist", "incident", "decisions", "comms"} <= modules
+    offenders = []
+    for path in SCREENS.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            if any(name.startswith("octotui.ui.screens.") and name.split(".")[3] in modules for name in names):
+                offenders.append(f"{path.name}: {names[0]}")
+    assert offenders == []
+
+
+def test_the_import_check_can_fail(tmp_path):
+    """The check above reads real imports: a screen that imported another would be caught."""
+    sample = "from octotui.ui.screens.board import BoardScreen\n"
+    tree = ast.parse(sample)
+    found = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    assert found == ["octotui.ui.screens.board"]
