@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import platformdirs
 
@@ -35,7 +36,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one clear line, not usage + message
+    def error(self, message: str) -> NoReturn:  # one clear line, not usage + message
         raise UsageError(f"{message} (see octotui --help)")
 
 
@@ -176,9 +177,10 @@ def run_export(args: argparse.Namespace) -> int:
             print(f"wrote {len(written)} MADR file(s) to {args.output}", file=sys.stderr)
             return 0
         return _emit(decision_log(decisions), args, workspace)
-    template = templates.get(args.what)
-    if template is None:
+    found = templates.get(args.what)
+    if found is None:
         raise UsageError(f"unknown template {args.what!r} (octotui export --list shows them)")
+    template = found
     if template.context == "release":
         if not args.release:
             raise UsageError(f"{args.what} needs --release VERSION or REL-n")

@@ -54,7 +54,8 @@ def parse_template(name: str, source: str, path: str = "") -> CommsTemplate:
             options[key.strip()] = value.strip()
     if options.get("context") not in ("release", "incident"):
         raise TemplateError(f"{path or name}:1: context must be release or incident")
-    return CommsTemplate(name=name, title=options.get("title") or name, context=options["context"],
+    context: Literal["release", "incident"] = "release" if options["context"] == "release" else "incident"
+    return CommsTemplate(name=name, title=options.get("title") or name, context=context,
                          body=source[match.end():], sends_update=options.get("sends_update") == "yes", path=path)
 
 

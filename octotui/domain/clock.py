@@ -117,6 +117,7 @@ def parse_when(text: str, now: datetime) -> datetime:
                 ) from None
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=local_now.tzinfo)
+    assert moment is not None
     moment = moment.astimezone(UTC)
     if moment > now:
         raise ValueError(f"{local_time(moment)} is in the future")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from octotui.domain.clock import FrozenClock
 from octotui.domain.models import IncidentStatus, Severity
@@ -26,7 +26,7 @@ def _check(workspace: Workspace, clock: FrozenClock, ref: RunRef, indexes: range
         workspace.change_item(ref, index, "toggle", confirm_early=True)
 
 
-def _replay(ws: Workspace, clock: FrozenClock, end) -> None:
+def _replay(ws: Workspace, clock: FrozenClock, end: datetime) -> None:
     today = end.astimezone().date()
     ws.author = "maria"
     shipped = ws.create_release(version="2.3.0", title="Checkout redesign", captain="maria", type="minor",

@@ -117,6 +117,9 @@ class _Tx:
         self._seen[id(record)] = _event_counts(record)
         return record  # type: ignore[return-value]
 
+    def load_owner(self, kind: Literal["release", "incident"], owner_id: int) -> Release | Incident:
+        return self.load(Release, owner_id) if kind == "release" else self.load(Incident, owner_id)
+
     def new(self, model: type[Model], build: Callable[[int], Model]) -> Model:
         table = TABLES[model]
         record = build(self.uow.reserve_id(table))
@@ -139,7 +142,7 @@ class _Tx:
         """A timeline event on an incident without loading the incident (or its past)."""
         if self.uow.get("incidents", incident_id) is None:
             return
-        event = TimelineEvent(at=at or self.ws.now(), author=self.ws.author, kind=kind, text=text)  # type: ignore[arg-type]
+        event = TimelineEvent(at=at or self.ws.now(), author=self.ws.author, kind=kind, text=text)
         self.uow.append_event(f"INC-{incident_id}", "timeline", event.model_dump(mode="json"))
         self.changed.add(f"INC-{incident_id}")
 
@@ -501,7 +504,7 @@ class Workspace:
         elif action == "note":
             text = parse_input(NoteInput, {"note": text}).note
         with self._command() as tx:
-            owner: Release | Incident = tx.load(Release if ref.owner == "release" else Incident, ref.owner_id)
+            owner = tx.load_owner(ref.owner, ref.owner_id)
             run = owner.runs.get(ref.role)
             if run is None:
                 raise InputError({"run": f"{ref.owner_key} has no {ref.role} checklist"})
@@ -535,7 +538,7 @@ class Workspace:
 
     def skip_decision(self, ref: RunRef, index: int) -> None:
         with self._command() as tx:
-            owner: Release | Incident = tx.load(Release if ref.owner == "release" else Incident, ref.owner_id)
+            owner = tx.load_owner(ref.owner, ref.owner_id)
             owner.runs[ref.role].items[index].decision_skipped = True
             tx.save(owner)
 
@@ -687,7 +690,7 @@ class Workspace:
 
     # -- incidents ------------------------------------------------------------------------
     def _timeline(self, incident: Incident, kind: str, text: str, at: datetime | None = None) -> None:
-        incident.timeline.append(TimelineEvent(at=at or self.now(), author=self.author, kind=kind, text=text))  # type: ignore[arg-type]
+        incident.timeline.append(TimelineEvent(at=at or self.now(), author=self.author, kind=kind, text=text))
 
     def start_incident(self, title: str, severity: Severity | str = Severity.P1, started_at: datetime | None = None,
                        release_id: int | None = None, impact: str = "") -> Incident:
@@ -857,7 +860,7 @@ class Workspace:
 
     def set_comms_text(self, owner: Literal["release", "incident"], owner_id: int, template: str, text: str | None) -> None:
         with self._command() as tx:
-            record: Release | Incident = tx.load(Release if owner == "release" else Incident, owner_id)
+            record = tx.load_owner(owner, owner_id)
             if text is None:
                 record.comms.pop(template, None)
             else:

@@ -24,7 +24,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
@@ -241,7 +241,7 @@ class TrackedTable(Table):
     """A TinyDB table that tells the storage which documents a write may have changed."""
 
     def _update_table(self, updater: Callable[[dict], None]) -> None:
-        touched = self._storage.touched(self.name)
+        touched = cast(JournalStorage, self._storage).touched(self.name)
         super()._update_table(lambda table: updater(_TouchRecorder(table, touched)))  # type: ignore[arg-type]
 
 
@@ -412,8 +412,8 @@ class JournalStorage(Storage):
                 changes.add(name, int(doc_id))
         if staged:
             record.setdefault(EVENTS, {}).update(staged)
-            for doc_id in staged:
-                changes.add(EVENTS, int(doc_id))
+            for event_key in staged:
+                changes.add(EVENTS, int(event_key))
         payload = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         frame = _frame(payload)
         try:
@@ -552,7 +552,7 @@ class Store:
         self.location = str(self.path)
         self._check_location()
         self.storage = JournalStorage(self.path)
-        self.db = TrackedTinyDB(storage=lambda: self.storage)  # type: ignore[arg-type, return-value]
+        self.db = TrackedTinyDB(storage=lambda: self.storage)
         self._thread_lock = threading.RLock()
         self.lock_path = Path(str(self.path) + ".lock")
         self._file_lock = FileLock(str(self.lock_path), timeout=LOCK_TIMEOUT_SECONDS, mode=0o600,

@@ -49,7 +49,7 @@ COMMANDS: list[tuple[str, str, str | None, str]] = [
     ("release: roll back", "Roll back the selected release and open its rollback checklist", "board", "rollback"),
     ("release: new hotfix", "Create a hotfix release (patch, hotfix checklist)", "board", "new_hotfix"),
     ("release: filter", "Filter the board by text", "board", "filter"),
-    ("checklist: check / uncheck", "Toggle the selected item", "checklist", "toggle"),
+    ("checklist: check / uncheck", "Toggle the selected item", "checklist", "toggle_item"),
     ("checklist: mark N/A", "Mark the selected item N/A with a reason", "checklist", "na"),
     ("checklist: note", "Add or edit a note on the selected item", "checklist", "note"),
     ("checklist: undo", "Undo the last change of this checklist (recorded)", "checklist", "undo"),
@@ -142,9 +142,9 @@ class OctoApp(App[int]):
         self.restored_row: str | None = state.get("row")
         self._restored_mode: str | None = state.get("mode") if state.get("mode") in self.MODES else None
         open_ids = [incident.id for incident in workspace.open_incidents()]
-        self.active_incident_id = state.get("incident") if state.get("incident") in open_ids else (open_ids or [None])[0]
+        self.active_incident_id = state.get("incident") if state.get("incident") in open_ids else next(iter(open_ids), None)
         release_ids = [release.id for release in workspace.releases()]
-        self.selected_release_id = state.get("release") if state.get("release") in release_ids else (release_ids or [None])[0]
+        self.selected_release_id = state.get("release") if state.get("release") in release_ids else next(iter(release_ids), None)
         owner = state.get("owner")
         if isinstance(owner, list) and len(owner) == 2:
             self.checklist_owner = (owner[0], owner[1])
@@ -375,7 +375,8 @@ class OctoApp(App[int]):
         workspace = self.workspace
 
         def submit(values: dict[str, str]) -> Any:
-            return workspace.record_decision(item_ref=item_ref, item_index=item_index, **values)
+            fields: dict[str, Any] = dict(values)
+            return workspace.record_decision(item_ref=item_ref, item_index=item_index, **fields)
 
         def saved(decision: Any) -> None:
             if decision is not None:

@@ -96,13 +96,13 @@ class FormScreen(Modal[Any]):
     def values(self) -> dict[str, str]:
         values = {}
         for spec in self.fields:
-            widget = self.query_one(f"#f-{spec.name}")
+            widget = cast(Input | Select, self.query_one(f"#f-{spec.name}"))
             value = widget.value
             values[spec.name] = "" if value is Select.NULL else str(value)
         return values
 
     def set_value(self, name: str, value: str) -> None:
-        widget = self.query_one(f"#f-{name}")
+        widget = cast(Input | Select, self.query_one(f"#f-{name}"))
         widget.value = value
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -182,7 +182,7 @@ class IncidentStartForm(FormScreen):
     def action_severity(self, step: int) -> None:
         select = self.query_one("#f-severity", Select)
         values = [value for _label, value in self.fields[1].options]
-        select.value = values[max(0, min(len(values) - 1, values.index(select.value) + step))]
+        select.value = values[max(0, min(len(values) - 1, values.index(str(select.value)) + step))]
 
 
 class ConfirmScreen(Modal[bool]):

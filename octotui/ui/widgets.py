@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
@@ -130,7 +131,7 @@ class KeyTable(DataTable):
 
     def _row_key_at(self, row: int) -> str | None:
         try:
-            return self.coordinate_to_cell_key((row, 0)).row_key.value
+            return self.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
         except Exception:
             return None
 

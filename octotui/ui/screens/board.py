@@ -49,7 +49,7 @@ class BoardScreen(LiveScreen):
         self.data_version = 0
         self._built: tuple = ()  # (data version, width, filter) the table was last built for
 
-    def on_data_changed(self, message) -> None:  # type: ignore[no-untyped-def]
+    def on_data_changed(self, message) -> None:
         if self.concerns(message):
             self.data_version += 1
         super().on_data_changed(message)

@@ -33,7 +33,7 @@ STATE_MARK = {ItemState.TODO: ("[ ]", ""), ItemState.DONE: ("[x]", "bold green")
 class ChecklistScreen(LiveScreen):
     TITLE = "Checklist"
     BINDINGS = [
-        Binding("space", "toggle", "Check", id="checklist.toggle", tooltip="Check or uncheck the selected item"),
+        Binding("space", "toggle_item", "Check", id="checklist.toggle", tooltip="Check or uncheck the selected item"),
         Binding("x", "na", "N/A", id="checklist.na", tooltip="Mark the selected item N/A (a reason is required)"),
         Binding("a", "note", "Note", id="checklist.note", tooltip="Add or edit a note on the selected item"),
         Binding("u", "undo", "Undo", id="checklist.undo", tooltip="Undo the last change of this checklist (kept in history)"),
@@ -90,8 +90,8 @@ class ChecklistScreen(LiveScreen):
         owner = self.owner()
         table = self.query_one("#checklist", KeyTable)
         refs = self.refs(owner)
-        runs = [(ref, workspace.run(ref)) for ref in refs]
-        runs = [(ref, run) for ref, run in runs if run is not None]
+        found = [(ref, workspace.run(ref)) for ref in refs]
+        runs = [(ref, run) for ref, run in found if run is not None]
         self.query_one("#checklist-heading", Static).update(self._heading(owner, runs))
         width = self.size.width or 120
         layout = (tuple((ref, len(run.items)) for ref, run in runs), width)
@@ -263,7 +263,7 @@ class ChecklistScreen(LiveScreen):
             text.append(f"\n  {local_time(event.at)} {event.author}: {event.action}", style="dim")
         detail.update(text)
 
-    def concerns(self, message) -> bool:  # type: ignore[no-untyped-def]
+    def concerns(self, message) -> bool:
         owner = self.owner()
         keys = [] if owner is None else [owner.key] + [ref.owner_key for ref in self.refs(owner)]
         return owner is None or message.concerns(*keys)
@@ -313,7 +313,7 @@ class ChecklistScreen(LiveScreen):
         self.octo.run_command_async(workspace.change_item, ref, index, action, text=text, confirm_early=confirm_early,
                                     on_success=lambda run: self._after(run, ref, index), on_error=refused)
 
-    def action_toggle(self) -> None:
+    def action_toggle_item(self) -> None:
         self._change("toggle")
 
     def _after(self, run: ChecklistRun | None, ref: RunRef, index: int) -> None:

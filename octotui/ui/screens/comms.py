@@ -79,7 +79,7 @@ class CommsScreen(LiveScreen):
     def selected(self) -> tuple[CommsTemplate, Release | Incident] | None:
         options = self.query_one("#templates", OptionList)
         option = options.highlighted_option
-        if option is None:
+        if option is None or option.id is None:
             return None
         template = self.octo.templates[option.id]
         release, incident = self.owners()

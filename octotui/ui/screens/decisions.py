@@ -118,7 +118,7 @@ class DecisionLogScreen(LiveScreen):
 
     SHOWS = ("DEC-",)
 
-    def on_data_changed(self, message) -> None:  # type: ignore[no-untyped-def]
+    def on_data_changed(self, message) -> None:
         if self.concerns(message):
             self.data_version += 1
         super().on_data_changed(message)

@@ -180,7 +180,7 @@ class IncidentScreen(LiveScreen):
         incidents = self.query_one("#incident-list", KeyTable)
         if incidents.display:  # the other open incidents' clocks run too
             for row_key in list(incidents.rows):
-                other = workspace.incident(int(row_key.value))
+                other = workspace.incident(int(row_key.value or 0))
                 if other is not None:
                     incidents.update_cell(row_key, "Elapsed", cell(format_duration(other.elapsed(now))))
 
@@ -337,7 +337,7 @@ class IncidentScreen(LiveScreen):
         if incident is not None:
             self.octo.push_screen(release_form(self.octo, hotfix=True), self._hotfix_created)
 
-    def _hotfix_created(self, release) -> None:  # type: ignore[no-untyped-def]
+    def _hotfix_created(self, release) -> None:
         if release is not None:
             self.octo.selected_release_id = release.id
             self.notify(f"{release.key} {release.version} (hotfix) created: c opens its checklist")
