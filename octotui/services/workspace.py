@@ -112,8 +112,10 @@ class _Tx:
         if doc is None:
             raise NotFound(f"{PREFIX[table]}-{record_id} does not exist (any more)")
         record = self.ws._parse(table, record_id, doc)
-        events = self.uow.events(f"{PREFIX[table]}-{record_id}") if model is not Decision else []
-        self.ws._attach(record, events, timeline=timeline)
+        if isinstance(record, Release | Incident):
+            owner = f"{PREFIX[table]}-{record_id}"
+            streams = list(record.runs) + (["timeline"] if timeline else [])
+            self.ws._attach(record, [event for stream in streams for event in self.uow.events(owner, stream)])
         self._seen[id(record)] = _event_counts(record)
         return record  # type: ignore[return-value]
 
@@ -215,13 +217,13 @@ class Workspace:
                 raise StoreCorrupt(self.store.location, f"table 'events' document {event_id}.{where}: {first['msg']}") from None
         return cached
 
-    def _attach(self, record: BaseModel, events: list[tuple[int, Doc]], *, timeline: bool = True) -> None:
+    def _attach(self, record: BaseModel, events: list[tuple[int, Doc]]) -> None:
         if not isinstance(record, Release | Incident):
             return
         for event_id, doc in events:
             stream = doc.get("stream")
             if stream == "timeline":
-                if timeline and isinstance(record, Incident):
+                if isinstance(record, Incident):
                     record.timeline.append(self._event(event_id, doc))  # type: ignore[arg-type]
             elif stream in record.runs:
                 record.runs[str(stream)].history.append(self._event(event_id, doc))  # type: ignore[arg-type]
@@ -258,12 +260,21 @@ class Workspace:
         owners: dict[str, set[int]] = {"releases": set(), "incidents": set(), "decisions": set()}
         for table in owners:
             owners[table].update(changes.ids.get(table, ()))
-        for event_id in changes.ids.get(EVENTS, ()):
+        timeline_only: dict[str, list[int]] = {}  # owner -> new timeline event ids, while nothing else changed
+        other_streams: set[str] = set()
+        for event_id in sorted(changes.ids.get(EVENTS, ())):
             self._events.pop(event_id, None)
-            doc = source.get(EVENTS, event_id)
-            prefix, _, number = str((doc or {}).get("owner", "")).partition("-")
+            doc = source.get(EVENTS, event_id) or {}
+            owner = str(doc.get("owner", ""))
+            prefix, _, number = owner.partition("-")
             if prefix in TABLE_OF_PREFIX and number.isdigit():
                 owners[TABLE_OF_PREFIX[prefix]].add(int(number))
+                if doc.get("stream") == "timeline":
+                    timeline_only.setdefault(owner, []).append(event_id)
+                else:
+                    other_streams.add(owner)
+        for owner in other_streams:
+            timeline_only.pop(owner, None)
         updates: dict[str, Any] = {}
         for table, ids in owners.items():
             current = getattr(self._view, table)
@@ -272,6 +283,16 @@ class Workspace:
                 continue
             fresh = dict(current)
             for record_id in ids:
+                appended = timeline_only.get(f"{PREFIX[table]}-{record_id}")
+                known = current.get(record_id)
+                if appended and record_id not in changes.ids.get(table, ()) and isinstance(known, Incident):
+                    # Only new timeline events: extend a copy, never re-read the incident's whole past.
+                    extended = known.model_copy()
+                    added = [self._event(n, source.get(EVENTS, n) or {}) for n in appended]
+                    extended.timeline = [*known.timeline, *(event for event in added if isinstance(event, TimelineEvent))]
+                    fresh[record_id] = extended
+                    keys.add(f"{PREFIX[table]}-{record_id}")
+                    continue
                 record = self._build_record(source, table, record_id)
                 if record is None:
                     fresh.pop(record_id, None)

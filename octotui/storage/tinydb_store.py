@@ -262,7 +262,7 @@ class JournalStorage(Storage):
         self._end = 0  # the intact length of the file as last read or written
         self._snapshot_bytes = 0
         self._probe = b""  # the bytes just before _end: an in-place rewrite shows as a different probe
-        self.owners: dict[str, list[int]] = {}  # events by owner, in id order
+        self.streams: dict[str, dict[str, list[tuple[int, Doc]]]] = {}  # owner -> stream -> events in id order
         self.next_ids: dict[str, int] = {}
         self.staged_events: dict[str, Doc] = {}  # appended in this unit of work, not yet committed
 
@@ -355,7 +355,7 @@ class JournalStorage(Storage):
         if self._snapshot_bytes < 0:
             self._snapshot_bytes = end
         self._note_end(end, raw[max(0, end - 64) : end])
-        self.owners, self.next_ids = {}, {}
+        self.streams, self.next_ids = {}, {}
         self._index(Changes(everything=True))
         return changes
 
@@ -366,21 +366,32 @@ class JournalStorage(Storage):
         """Keep the events-by-owner index and the next ids up to date with `tables`."""
         events = self.tables.get(EVENTS, {})
         if changes.everything:
-            self.owners = {}
+            self.streams = {}
             for key in sorted(events, key=int):
-                self.owners.setdefault(str(events[key].get("owner")), []).append(int(key))
+                self._index_event(int(key), events[key])
         else:
             for doc_id in sorted(changes.ids.get(EVENTS, ())):
                 doc = events.get(str(doc_id))
                 if doc is not None:
-                    ids = self.owners.setdefault(str(doc.get("owner")), [])
-                    if doc_id not in ids:
-                        ids.append(doc_id)
-                        if len(ids) > 1 and ids[-2] > doc_id:
-                            ids.sort()
+                    self._index_event(doc_id, doc)
         for name, table in self.tables.items():
-            if changes.everything or name in changes.ids:
-                self.next_ids[name] = max(self.next_ids.get(name, 1), max((int(k) for k in table), default=0) + 1)
+            if changes.everything:
+                self.next_ids[name] = max((int(k) for k in table), default=0) + 1
+            elif name in changes.ids:
+                self.next_ids[name] = max(self.next_ids.get(name, 1), max(changes.ids[name]) + 1)
+
+    def _index_event(self, doc_id: int, doc: Doc) -> None:
+        listed = self.streams.setdefault(str(doc.get("owner")), {}).setdefault(str(doc.get("stream")), [])
+        if listed and listed[-1][0] >= doc_id:  # out of order or seen before (a re-read): rare, keep it right
+            listed[:] = sorted({**dict(listed), doc_id: doc}.items())
+        else:
+            listed.append((doc_id, doc))
+
+    def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
+        streams = self.streams.get(owner, {})
+        if stream is not None:
+            return list(streams.get(stream, ()))
+        return [event for listed in streams.values() for event in listed]
 
     # -- writing
     def begin(self) -> Changes:
@@ -482,6 +493,12 @@ class _TinyUnitOfWork:
         self._store, self._db, self._storage = store, store.db, store.storage
         self.external = external
         self._reserved: dict[str, set[int]] = {}
+        self._next_event = 1
+
+    @property
+    def tinydb(self) -> TinyDB:
+        """Raw TinyDB access inside this unit of work (bulk tools and tests)."""
+        return self._db
 
     def _table(self, name: str) -> Table:
         return self._db.table(name)
@@ -494,11 +511,10 @@ class _TinyUnitOfWork:
         pending = self._storage._pending or {}
         return {int(key): doc for key, doc in pending.get(table, {}).items()}
 
-    def events(self, owner: str) -> list[tuple[int, Doc]]:
-        storage = self._storage
-        table = storage.tables.get(EVENTS, {})
-        found = [(doc_id, table[str(doc_id)]) for doc_id in storage.owners.get(owner, ())]
-        return found + [(int(key), doc) for key, doc in storage.staged_events.items() if doc.get("owner") == owner]
+    def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
+        staged = [(int(key), doc) for key, doc in self._storage.staged_events.items()
+                  if doc.get("owner") == owner and (stream is None or doc.get("stream") == stream)]
+        return self._storage.events(owner, stream) + staged
 
     def insert(self, table: str, doc: Doc) -> int:
         new_id = self._next_id(table)
@@ -512,9 +528,9 @@ class _TinyUnitOfWork:
         tiny.insert(Document(doc, doc_id=doc_id))
 
     def append_event(self, owner: str, stream: str, doc: Doc) -> int:
-        storage = self._storage
-        new_id = max([storage.next_ids.get(EVENTS, 1), *(int(key) + 1 for key in storage.staged_events)])
-        storage.staged_events[str(new_id)] = {"owner": owner, "stream": stream, **doc}
+        new_id = self._next_event = max(self._next_event, self._storage.next_ids.get(EVENTS, 1))
+        self._next_event += 1
+        self._storage.staged_events[str(new_id)] = {"owner": owner, "stream": stream, **doc}
         return new_id
 
     def reserve_id(self, table: str) -> int:
@@ -538,9 +554,8 @@ class _Snapshot:
     def all(self, table: str) -> dict[int, Doc]:
         return {int(key): doc for key, doc in self._storage.tables.get(table, {}).items()}
 
-    def events(self, owner: str) -> list[tuple[int, Doc]]:
-        table = self._storage.tables.get(EVENTS, {})
-        return [(doc_id, table[str(doc_id)]) for doc_id in self._storage.owners.get(owner, ())]
+    def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
+        return self._storage.events(owner, stream)
 
 
 class Store:

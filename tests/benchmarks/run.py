@@ -6,6 +6,11 @@
 3. `space` on a checklist item: key to repaint with the durable save, net of a no-op key's cost.
 4. The decision log at 10k decisions: open, and each search keystroke.
 5. CPU used by the ticking incident clock while idle, vs the bare app idle.
+6. A timeline note on an incident that already has 10k / 100k events (median, p95).
+7. Another process changes one record of a 10k-document database: the app's event loop's longest stall
+   while it picks the change up (a probe task measures how late its 2 ms sleeps wake).
+
+`--only 1,6,7` runs a subset.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from tests_support import bulk_decisions, bulk_team  # noqa: E402
+from tests_support import bulk_decisions, bulk_team, bulk_timeline  # noqa: E402
 
 from octotui.domain.clock import SystemClock  # noqa: E402
 from octotui.domain.playbook import load_playbook  # noqa: E402
@@ -128,7 +133,7 @@ def first_paint(folder: Path, runs: int) -> None:
 
 
 def store_latency(folder: Path, runs: int) -> None:
-    print("\n2. One durable save (lock, fresh read, atomic replace, fsync), through Workspace")
+    print("\n2. One durable save (lock, fresh read, one appended journal record, fsync), through Workspace")
     print(f"   {'database':<8} {'median':>8} {'p95':>8}   target")
     for size in SIZES:
         path = make_db(folder, f"save-{size}")
@@ -191,8 +196,7 @@ async def keystrokes(folder: Path, runs: int) -> None:
                 await pilot.pause()
                 opened[count].append(time.perf_counter() - start)
                 await app.switch_mode("board")
-                await pilot.pause()
-                app.revision += 1  # the next open rebuilds its rows, as after a change
+                await pilot.pause()  # showing it again rebuilds its rows, as after a change
             if not count:
                 continue
             await app.switch_mode("decisions")
@@ -253,6 +257,62 @@ def cpu_idle(folder: Path, seconds: float) -> None:
         print(f"   {name:<9} {used:.3f} s CPU = {100 * used / seconds:.2f}% of one core")
 
 
+def timeline_notes(folder: Path, runs: int) -> None:
+    print("\n6. A timeline note on an incident with a long history (one durable save each)")
+    print(f"   {'events':<8} {'median':>8} {'p95':>8} {'file':>8}   target")
+    for count, target in ((10_000, "<= 20 ms median"), (100_000, "<= 30 ms median")):
+        path = folder / f"notes-{count}.json"
+        workspace = Workspace(Store(path), load_playbook(), clock=SystemClock(), author="bench")
+        incident = workspace.start_incident("Busy incident", "P1")
+        bulk_timeline(workspace, incident.id, count)
+        workspace = Workspace(Store(path), load_playbook(), clock=SystemClock(), author="bench")  # as after a start
+        times = []
+        for number in range(runs):
+            start = time.perf_counter()
+            workspace.add_note(incident.id, f"bench note {number}")
+            times.append(time.perf_counter() - start)
+        size = path.stat().st_size / 2**20
+        print(f"   {count:<8,} {statistics.median(times) * 1000:>6.1f}ms {percentile(times, 0.95) * 1000:>6.1f}ms "
+              f"{size:>6.1f}MB   {target}")
+
+
+async def external_change(folder: Path, runs: int) -> None:
+    from octotui.comms.templates import load_templates
+    from octotui.ui.app import OctoApp
+
+    print("\n7. Another process changes one record (10k documents): the event loop's longest stall while the")
+    print("   app picks it up (stat on the loop; read, parse and validate in the command worker)")
+    path = make_db(folder, "external-10k")
+    writer = Workspace(Store(path), load_playbook(), author="other")
+    app = OctoApp(Workspace(Store(path), load_playbook(), author="bench"), load_templates(), offer_demo=False)
+    stalls, totals = [], []
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        for number in range(runs):
+            writer.update_release(1 + number % 50, version=f"{(1 + number % 50) // 100}.{(1 + number % 50) % 100}.0",
+                                  title=f"renamed {number}")
+            worst, done = 0.0, asyncio.Event()
+
+            async def probe() -> None:
+                nonlocal worst
+                while not done.is_set():
+                    before = time.perf_counter()
+                    await asyncio.sleep(0.002)
+                    worst = max(worst, time.perf_counter() - before - 0.002)
+
+            task = asyncio.create_task(probe())
+            start = time.perf_counter()
+            app.poll_store()
+            await app.commands.wait_idle()
+            await pilot.pause()
+            totals.append(time.perf_counter() - start)
+            done.set()
+            await task
+            stalls.append(worst)
+    print(f"   longest loop stall: median {statistics.median(stalls) * 1000:.1f} ms, worst {max(stalls) * 1000:.1f} ms "
+          f"(target <= 50 ms); change on screen after {statistics.median(totals) * 1000:.0f} ms median")
+
+
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -261,16 +321,26 @@ def _cpu_seconds(pid: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer runs (a smoke run, not for the record)")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="which sections, e.g. 1,6,7")
     args = parser.parse_args()
+    only = {int(part) for part in args.only.split(",") if part.strip()}
     runs = 3 if args.quick else 7
     os.environ.setdefault("OCTOTUI_USER", "bench")
     print(f"octotui benchmarks — {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print("sizes: team = 200 releases, 100 incidents, 1,000 decisions; 10k = 500 + 500 + 9,000 documents")
     with tempfile.TemporaryDirectory() as folder:
-        first_paint(Path(folder), runs)
-        store_latency(Path(folder), 15 if args.quick else 60)
-        asyncio.run(keystrokes(Path(folder), 15 if args.quick else 40))
-        cpu_idle(Path(folder), 5 if args.quick else 20)
+        if 1 in only:
+            first_paint(Path(folder), runs)
+        if 2 in only:
+            store_latency(Path(folder), 15 if args.quick else 60)
+        if 3 in only or 4 in only:
+            asyncio.run(keystrokes(Path(folder), 15 if args.quick else 40))
+        if 5 in only:
+            cpu_idle(Path(folder), 5 if args.quick else 20)
+        if 6 in only:
+            timeline_notes(Path(folder), 15 if args.quick else 60)
+        if 7 in only:
+            asyncio.run(external_change(Path(folder), 5 if args.quick else 15))
 
 
 if __name__ == "__main__":
