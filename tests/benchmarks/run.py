@@ -293,7 +293,7 @@ async def external_change(folder: Path, runs: int) -> None:
                                   title=f"renamed {number}")
             worst, done = 0.0, asyncio.Event()
 
-            async def probe() -> None:
+            async def probe(done: asyncio.Event = done) -> None:
                 nonlocal worst
                 while not done.is_set():
                     before = time.perf_counter()
