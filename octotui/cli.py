@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import os
 import sys
 import tempfile
@@ -71,14 +72,17 @@ def resolve_db_path(flag: str | None) -> Path:
     return Path(chosen).expanduser()
 
 
-def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_all: bool = True) -> Workspace:
+def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_all: bool = True,
+                   read_only: bool = False) -> Workspace:
     settings = load_settings()
     if args.clipboard:
         settings.clipboard = args.clipboard
     if args.templates:
         settings.templates_dir = args.templates
     playbook = load_playbook(args.playbook)
-    store = Store(resolve_db_path(args.db))
+    # Read-only commands read without the write lock: the file is only ever appended to or replaced
+    # atomically, so a plain read is consistent even while another octotui holds the lock.
+    store = Store(resolve_db_path(args.db), read_only=read_only)
     workspace = Workspace(store, playbook, clock=clock, settings=settings)
     if check_all:
         workspace.validate_all()
@@ -113,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_app(args: argparse.Namespace) -> int:
+    # Start-up allocates a lot and frees almost nothing: the cyclic GC would rescan it all several times.
+    # It is turned back on (with the loaded heap frozen) right after the first paint.
+    gc.disable()
     from octotui.ui.app import OctoApp, RecoveryApp  # the UI is imported only when there is a screen
 
     templates = None
@@ -157,7 +164,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    workspace = open_workspace(args)
+    workspace = open_workspace(args, read_only=True)
     templates = load_templates(workspace.settings.templates_dir)
     if args.list:
         for name, template in sorted(templates.items()):
@@ -173,9 +180,16 @@ def run_export(args: argparse.Namespace) -> int:
                 raise UsageError("--format madr needs -o DIR")
             if args.output.exists() and not args.output.is_dir():
                 raise UsageError(f"{args.output}: not a folder")
-            written = write_madr_dir(decisions, args.output)
-            print(f"wrote {len(written)} MADR file(s) to {args.output}", file=sys.stderr)
-            return 0
+            try:
+                result = write_madr_dir(decisions, args.output, protected=_own_files(workspace))
+            except OSError as error:
+                raise UsageError(f"{args.output}: cannot write ({error.strerror or error})") from None
+            for clash in result.clashes:
+                print(f"octotui: {clash}: exists and was not written by octotui; left as it is", file=sys.stderr)
+            print(f"wrote {len(result.written)} MADR file(s) to {args.output}"
+                  + (f", replaced {len(result.removed)} renamed" if result.removed else "")
+                  + (f", skipped {len(result.clashes)} name clash(es)" if result.clashes else ""), file=sys.stderr)
+            return 1 if result.clashes else 0
         return _emit(decision_log(decisions), args, workspace)
     found = templates.get(args.what)
     if found is None:
@@ -211,16 +225,24 @@ def _emit(text: str, args: argparse.Namespace, workspace: Workspace) -> int:
         if args.output.is_dir():
             raise UsageError(f"{args.output}: is a folder; give a file path")
         try:
-            write_private(args.output, text)
+            write_private(args.output, text, protected=_own_files(workspace))
         except OSError as error:
-            raise UsageError(f"{args.output}: cannot write ({error.strerror})") from None
+            raise UsageError(f"{args.output}: cannot write ({error.strerror or error})") from None
     elif not args.copy:
         sys.stdout.write(text)
     if args.copy:
-        outcome = copy_text(text, workspace.settings.clipboard, workspace.store.path.with_name("octotui-clipboard.md"),
-                            send_osc52=_osc52_to_tty)
+        fallback = workspace.store.path.with_name("octotui-clipboard.md")
+        try:
+            outcome = copy_text(text, workspace.settings.clipboard, fallback, send_osc52=_osc52_to_tty)
+        except OSError as error:
+            raise UsageError(f"{fallback}: cannot write the clipboard file ({error.strerror or error})") from None
         print(outcome.message(), file=sys.stderr)
     return 0
+
+
+def _own_files(workspace: Workspace) -> list[Path]:
+    """What an export must never overwrite: the database and its lock."""
+    return [workspace.store.path, workspace.store.lock_path]
 
 
 def _osc52_to_tty(text: str) -> bool:

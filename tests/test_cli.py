@@ -122,6 +122,9 @@ def test_main_returns_2_not_raises(tmp_path, capsys):
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc: a folder where nothing can be created")
 def test_a_folder_where_no_file_can_be_created_is_reported_at_once():
-    result = run("--db", "/proc/octotui-test.json", "export", "--list")
+    result = run("--db", "/proc/octotui-test.json", "export", "--list")  # exports only read: nothing is created
     assert result.returncode == 2
-    assert result.stderr.strip().startswith("octotui: /proc/octotui-test.json: cannot create")
+    assert result.stderr.strip() == "octotui: /proc/octotui-test.json: no database here yet (start octotui once, or check --db)"
+    from octotui.storage.tinydb_store import Store, StoreUnavailable
+    with pytest.raises(StoreUnavailable, match="cannot create"):
+        Store("/proc/octotui-test.json")  # what the app opens

@@ -115,6 +115,19 @@ async def test_a_broken_file_never_stops_the_app_and_it_recovers_when_restored(d
         assert app.is_running
 
 
+async def test_another_process_check_shows_on_the_open_checklist_by_the_apps_own_tick(workspace, make_app):
+    release = workspace.create_release(version="1.0.0", title="a")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.selected_release_id, app.checklist_owner = release.id, ("release", release.id)
+        await pilot.press("2")
+        other = Workspace(Store(workspace.store.path), workspace.playbook, author="ben")
+        other.change_item(RunRef("release", release.id, "gate"), 3, "toggle")
+        table = app.screen.query_one("#checklist")
+        await _until(pilot, lambda: str(table.get_row_at(4)[0]) == "[x]")  # no poll by hand: the app's tick
+        assert "ben" in str(table.get_row_at(4)[2])
+
+
 async def test_a_change_from_another_process_arrives_as_a_data_change(workspace, make_app):
     release = workspace.create_release(version="1.0.0", title="a")
     app = make_app(workspace)

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from octotui.domain.models import Decision
 from octotui.domain.text import markdown_block, markdown_inline, slug, visible
+from octotui.storage.fs import make_private_dir, write_atomically
+
+OWNER_MARK = "octotui-record"  # front matter key naming the decision a MADR file was written for
+_OWNER_LINE = re.compile(rb'^octotui-record:\s*"(DEC-\d+)"\s*$', re.MULTILINE)
+_MADR_NAME = re.compile(r"^\d{4}-.*\.md$")
 
 
 def decision_log(decisions: list[Decision]) -> str:
@@ -48,7 +56,7 @@ def madr(decision: Decision) -> str:
         return json.dumps(visible(value), ensure_ascii=False)  # JSON strings are valid YAML scalars
 
     lines = ["---", f"status: {yaml_string(decision.status.value)}", f"date: {decision.date.isoformat()}",
-             f"decision-makers: {yaml_string(decision.owner)}"]
+             f"decision-makers: {yaml_string(decision.owner)}", f"{OWNER_MARK}: {yaml_string(decision.key)}"]
     if decision.superseded_by:
         lines.append(f"superseded-by: {yaml_string(f'DEC-{decision.superseded_by}')}")
     lines += ["---", "", f"# {markdown_inline(decision.title)}", "",
@@ -70,25 +78,54 @@ def madr(decision: Decision) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_private(path: Path, text: str) -> None:
-    """Exports may hold incident details: created 0600, replaced atomically."""
-    temp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temp, path)
+def write_private(path: Path, text: str, protected: Iterable[Path] = ()) -> None:
+    """Exports may hold incident details: written through the one safe writer (0600, atomic, no links
+    followed, never onto octotui's own database or lock)."""
+    write_atomically(Path(path), text.encode("utf-8"), protected=protected)
 
 
-def write_madr_dir(decisions: list[Decision], directory: Path) -> list[Path]:
-    """One file per decision; re-running updates files (a renamed title replaces the old file)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
+@dataclass
+class MadrExport:
+    written: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)  # our own files for a decision whose title changed
+    clashes: list[Path] = field(default_factory=list)  # a file of that name exists that octotui did not write
+
+
+def _written_for(path: Path) -> str | None:
+    """The decision a MADR file was written for, read from its front matter; None if not octotui's."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None
+    if not head.startswith(b"---"):
+        return None
+    front = head.split(b"\n---", 1)[0]
+    match = _OWNER_LINE.search(front)
+    return match.group(1).decode() if match else None
+
+
+def write_madr_dir(decisions: list[Decision], directory: Path, protected: Iterable[Path] = ()) -> MadrExport:
+    """One file per decision. Files octotui wrote are updated (a renamed title replaces its old file);
+    any other file is never overwritten or deleted: a name clash is reported instead."""
+    make_private_dir(directory)
+    ours: dict[str, list[Path]] = {}
+    for entry in directory.iterdir():
+        if _MADR_NAME.match(entry.name) and entry.is_file() and not entry.is_symlink():
+            key = _written_for(entry)
+            if key is not None:
+                ours.setdefault(key, []).append(entry)
+    result = MadrExport()
     for decision in decisions:
-        name = madr_filename(decision)
-        for stale in directory.glob(f"{decision.id:04d}-*.md"):
-            if stale.name != name:
+        target = directory / madr_filename(decision)
+        mine = ours.get(decision.key, [])
+        if os.path.lexists(target) and target not in mine:
+            result.clashes.append(target)
+            continue
+        write_private(target, madr(decision), protected)
+        result.written.append(target)
+        for stale in mine:
+            if stale != target:
                 stale.unlink()
-        target = directory / name
-        write_private(target, madr(decision))
-        written.append(target)
-    return written
+                result.removed.append(stale)
+    return result

@@ -116,6 +116,7 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
     items: list[ItemSpec] = []
     item_lines: list[int] = []
     in_comment = False
+    comment_line = 0
 
     def close_section() -> None:
         if heading is None:
@@ -146,7 +147,7 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
             in_comment = "-->" not in stripped
             continue
         if stripped.startswith("<!--") and "-->" not in stripped:
-            in_comment = True
+            in_comment, comment_line = True, number
             continue
         if match := _HEADING.match(line):
             close_section()
@@ -167,6 +168,8 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
                 items.append(parse_item(text))
                 item_lines.append(number)
             continue
+    if in_comment:
+        raise PlaybookError(path, comment_line, "this HTML comment is never closed (no `-->` after it)")
     close_section()
 
     if not checklists:

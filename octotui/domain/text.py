@@ -18,6 +18,10 @@ def _picture(match: re.Match[str]) -> str:
     return "\ufffd"
 
 
+def has_controls(text: str) -> bool:
+    return _CONTROL.search(text) is not None
+
+
 def visible(text: str) -> str:
     """Replace control characters so no escape sequence from user data reaches a terminal."""
     return _CONTROL.sub(_picture, text)

@@ -322,6 +322,7 @@ class Workspace:
             self.problem = error
             raise
         self.problem = None
+        self.last_changed |= keys
         return keys
 
     def validate(self, *models: type[BaseModel]) -> None:

@@ -562,10 +562,14 @@ class Store:
     """The database file: open (checked and migrated), read, and change in units of work."""
 
     def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
-        given = Path(path).expanduser().absolute()
-        self.path = given.resolve() if given.is_symlink() else given  # the real file is what is replaced and locked
-        self.location = str(self.path)
-        self._check_location()
+        try:
+            # Symlinks followed once: the real file is what is replaced and locked, so a symlinked database
+            # keeps working and two spellings of one file share one lock.
+            self.path = Path(os.path.realpath(Path(path).expanduser()))
+            self.location = str(self.path)
+            self._check_location(create=not read_only)
+        except OSError as error:
+            raise StoreUnavailable(path, f"cannot use this path ({error.strerror or error})") from None
         self.storage = JournalStorage(self.path)
         self.db = TrackedTinyDB(storage=lambda: self.storage)
         self._thread_lock = threading.RLock()
@@ -580,7 +584,7 @@ class Store:
         self._log: list[tuple[int, Changes]] = []
         if not self.read_only:
             self._check_lock_file()
-        self._open()
+        self._open(read_only_requested=read_only)
 
     @property
     def snapshot(self) -> _Snapshot:
@@ -604,7 +608,7 @@ class Store:
         return merged, self.generation
 
     # -- opening ------------------------------------------------------------------------
-    def _check_location(self) -> None:
+    def _check_location(self, create: bool = True) -> None:
         if self.path.is_dir():
             raise StoreUnavailable(self.path, "is a directory, not a database file (choose a file path with --db)")
         with contextlib.suppress(FileNotFoundError):
@@ -612,11 +616,13 @@ class Store:
             if not stat.S_ISREG(mode):
                 raise StoreUnavailable(self.path, "is not a regular file (a FIFO, device or socket cannot be a database)")
         parent = self.path.parent
-        if not parent.exists():
+        if not parent.exists() and create:
             try:
                 make_private_dir(parent)
             except OSError as error:
                 raise StoreUnavailable(self.path, f"cannot create the folder {parent} ({error.strerror})") from None
+        if not parent.exists():
+            raise StoreUnavailable(self.path, "no database here yet (start octotui once, or check --db)")
         if not parent.is_dir():
             raise StoreUnavailable(self.path, f"{parent} is not a folder")
 
@@ -634,9 +640,11 @@ class Store:
                                                   "through it (remove it)") from None
             raise StoreUnavailable(self.path, f"cannot create {self.lock_path} ({error.strerror})") from None
 
-    def _open(self) -> None:
+    def _open(self, read_only_requested: bool = False) -> None:
         if self.read_only:
             if not self.path.exists():
+                if read_only_requested:
+                    raise StoreUnavailable(self.path, "no database here yet (start octotui once, or check --db)")
                 raise StoreUnavailable(self.path, f"cannot create the database: the folder {self.path.parent} is not writable")
             self.storage.refresh()
             self._check_schema(self.storage.tables)

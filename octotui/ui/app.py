@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.filter import LineFilter
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Static
@@ -39,6 +40,7 @@ from octotui.ui.screens.checklist import ChecklistScreen
 from octotui.ui.screens.comms import CommsScreen
 from octotui.ui.screens.decisions import DecisionLogScreen
 from octotui.ui.screens.incident import IncidentScreen
+from octotui.ui.widgets import VisibleControls
 
 # Every action by name for the command palette: (title, help, mode to show first, action on that screen).
 COMMANDS: list[tuple[str, str, str | None, str]] = [
@@ -132,6 +134,7 @@ class OctoApp(App[int]):
         self.offer_demo = offer_demo
         self.clipboard_command = clipboard_command
         self.last_copy: CopyOutcome | None = None
+        self._display_boundary = VisibleControls()
         self.commands = CommandRunner(workspace, self._call_on_loop, self.call_next, self._command_finished,
                                       self._waiting_for_lock)
         self._refreshing = False
@@ -148,6 +151,9 @@ class OctoApp(App[int]):
         owner = state.get("owner")
         if isinstance(owner, list) and len(owner) == 2:
             self.checklist_owner = (owner[0], owner[1])
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        return [*super().get_line_filters(), self._display_boundary]
 
     def _call_on_loop(self, callback: Callable[[], None]) -> None:
         """From the command thread: run `callback` on the event loop, without waiting for it."""
@@ -277,7 +283,11 @@ class OctoApp(App[int]):
             self.call_from_thread(self._problem_changed)
         # Everything loaded so far lives as long as the app: keep the cyclic GC from rescanning it,
         # which otherwise shows up as 50-100 ms pauses on keystrokes with a large database.
-        self.call_from_thread(gc.freeze)
+        self.call_from_thread(self._settle_heap)
+
+    def _settle_heap(self) -> None:
+        gc.freeze()
+        gc.enable()  # paused by the CLI for start-up
 
     # -- command palette ----------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from rich.segment import Segment
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.color import Color
 from textual.containers import Horizontal
 from textual.coordinate import Coordinate
+from textual.filter import LineFilter
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from octotui.domain.clock import format_countdown, format_duration
 from octotui.domain.models import Release, Stage
-from octotui.domain.text import one_line, visible
+from octotui.domain.text import has_controls, one_line, visible
 from octotui.ui.messages import DataChanged, SaveStateChanged, StoreProblemChanged, Tick
 
 if TYPE_CHECKING:
@@ -42,6 +45,19 @@ def release_flags(release: Release, stage: Stage | None = None) -> str:
     if release.followup_of:
         flags.append(f"follow-up of REL-{release.followup_of}")
     return " · ".join(flags)
+
+
+class VisibleControls(LineFilter):
+    """The display boundary: every line any widget renders (screens, modals, toasts, the palette) passes
+    here, and control characters in its text (ESC, BEL, C1...) become visible symbols. Whatever a stored
+    record, the guide, a setting or the environment holds, no escape sequence of theirs reaches the terminal.
+    Textual's own terminal control travels in control segments, which are left alone."""
+
+    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        if not any(has_controls(segment.text) for segment in segments if not segment.control):
+            return segments
+        return [segment if segment.control or not has_controls(segment.text)
+                else Segment(visible(segment.text), segment.style) for segment in segments]
 
 
 def octo(node: Any) -> OctoApp:

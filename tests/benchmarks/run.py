@@ -169,9 +169,13 @@ async def keystrokes(folder: Path, runs: int) -> None:
             for _ in range(runs):
                 start = time.perf_counter()
                 await pilot.press("F12")  # bound to nothing: the cost of a key through Pilot
+                await app.commands.wait_idle()
+                await pilot.pause()
                 baseline.append(time.perf_counter() - start)
                 start = time.perf_counter()
                 await pilot.press("space")
+                await app.commands.wait_idle()  # the save is on disk (the worker finished its commit)
+                await pilot.pause()  # and its result is painted
                 spaced.append(time.perf_counter() - start)
             noop = statistics.median(baseline)
             net = [max(0.0, value - noop) for value in spaced]

@@ -26,7 +26,7 @@ from octotui.domain.clock import FrozenClock  # noqa: E402
 from octotui.domain.models import IncidentStatus  # noqa: E402
 from octotui.domain.playbook import load_playbook  # noqa: E402
 from octotui.services.workspace import RunRef, Workspace  # noqa: E402
-from octotui.storage.tinydb_store import SCHEMA_VERSION, Store, StoreError  # noqa: E402
+from octotui.storage.tinydb_store import SCHEMA_VERSION, Store, StoreError, read_tables  # noqa: E402
 
 ROWS: list[tuple[str, int, int, int, str]] = []
 
@@ -79,13 +79,57 @@ def two_instances(folder: Path, changes: int) -> None:
                                   stdout=subprocess.PIPE, text=True) for name in ("a", "b")]
     for process in processes:
         process.communicate(timeout=600)
-    data = json.loads(path.read_text())
-    inserted = {(doc["by"], doc["n"]) for doc in data["events"].values()}
+    data = read_tables(path)
+    inserted = {(doc["by"], doc["n"]) for doc in data["items"].values()}
     seen = set(data["shared"]["1"]["seen"])
     expected_inserts = {(name, n) for name in "ab" for n in range(changes)}
     expected_updates = {f"{name}-{n}" for name in "ab" for n in range(changes)}
     lost = len(expected_inserts - inserted) + len(expected_updates - seen)
     report("two processes writing one file", 4 * changes, 0, lost, f"{len(inserted)} inserts, {len(seen)} updates kept")
+
+
+def lock_file_deleted(folder: Path, changes: int) -> None:
+    """Two writers while something (a tmp cleaner, `rm *.lock`) keeps deleting the lock file."""
+    path = folder / "unlocked.json"
+    Store(path)
+    lock = Path(str(path) + ".lock")
+    processes = [subprocess.Popen([sys.executable, str(WORKER), "pair", str(path), name, str(changes)],
+                                  stdout=subprocess.PIPE, text=True) for name in ("a", "b")]
+    deleted = 0
+    while any(process.poll() is None for process in processes):
+        try:
+            lock.unlink()
+            deleted += 1
+        except FileNotFoundError:
+            pass
+        time.sleep(0.002)
+    for process in processes:
+        process.communicate(timeout=60)
+    data = read_tables(path)
+    inserted = {(doc["by"], doc["n"]) for doc in data["items"].values()}
+    seen = set(data["shared"]["1"]["seen"])
+    lost = len({(n, i) for n in "ab" for i in range(changes)} - inserted) + \
+        len({f"{n}-{i}" for n in "ab" for i in range(changes)} - seen)
+    report("lock file deleted while two processes write", 4 * changes, 0, lost, f"lock file deleted {deleted} times")
+
+
+def symlinked_database(folder: Path, changes: int) -> None:
+    """Two writers, one through a symlink and one through the real path."""
+    real = folder / "real.json"
+    Store(real)
+    link = folder / "link.json"
+    link.symlink_to(real)
+    processes = [subprocess.Popen([sys.executable, str(WORKER), "pair", str(where), name, str(changes)],
+                                  stdout=subprocess.PIPE, text=True) for where, name in ((real, "a"), (link, "b"))]
+    for process in processes:
+        process.communicate(timeout=600)
+    data = read_tables(real)
+    inserted = {(doc["by"], doc["n"]) for doc in data["items"].values()}
+    seen = set(data["shared"]["1"]["seen"])
+    lost = len({(n, i) for n in "ab" for i in range(changes)} - inserted) + \
+        len({f"{n}-{i}" for n in "ab" for i in range(changes)} - seen)
+    report("symlinked DB: writers via link and real path", 4 * changes, 0, lost,
+           "link kept" if link.is_symlink() else "LINK REPLACED BY A FILE")
 
 
 def disk_trouble(folder: Path) -> None:
@@ -124,8 +168,8 @@ def disk_trouble(folder: Path) -> None:
                 message = error.message
             corrupt = 0
             try:
-                json.loads(path.read_text())
-            except ValueError:
+                read_tables(path)
+            except (ValueError, StoreError):
                 corrupt = 1
             report("full disk (64 KiB tmpfs)", 1, corrupt + int(path.read_bytes() != before), 0, message[:70])
         finally:
@@ -252,6 +296,8 @@ def main() -> None:
         folder = Path(name)
         kill_during_work(folder, args.kills)
         two_instances(folder, args.changes)
+        lock_file_deleted(folder, args.changes)
+        symlinked_database(folder, args.changes)
         disk_trouble(folder)
         bad_files(folder)
         clock_trouble(folder)
