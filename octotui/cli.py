@@ -241,8 +241,8 @@ def _emit(text: str, args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def _own_files(workspace: Workspace) -> list[Path]:
-    """What an export must never overwrite: the database and its lock."""
-    return [workspace.store.path, workspace.store.lock_path]
+    """What an export must never overwrite: the database (which is also its own lock)."""
+    return [workspace.store.path]
 
 
 def _osc52_to_tty(text: str) -> bool:

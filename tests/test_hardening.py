@@ -66,10 +66,12 @@ def test_madr_export_from_the_cli_reports_clashes(demo_workspace, tmp_path):
 
 
 # -- exports never overwrite the database, never follow planted links ---------------------------------
-def test_export_output_cannot_be_the_database_or_its_lock(demo_workspace):
+def test_export_output_cannot_be_the_database(demo_workspace, tmp_path):
     db = demo_workspace.store.path
     before = db.read_bytes()
-    for target in (db, demo_workspace.store.lock_path):
+    other_spelling = tmp_path / "also-the-db.json"
+    other_spelling.symlink_to(db)
+    for target in (db, other_spelling):
         line = one_line_error(octotui("--db", str(db), "export", "decisions", "-o", str(target)))
         assert "refusing to overwrite" in line
     assert db.read_bytes() == before
@@ -97,15 +99,16 @@ def test_temp_names_are_unique_and_never_opened_through_links(tmp_path, monkeypa
     assert precious.read_text() == "precious\n" and not target.exists()
 
 
-def test_a_symlinked_lock_file_is_refused_in_one_line(tmp_path):
+def test_a_link_planted_at_a_lock_name_is_never_followed(tmp_path, playbook):
+    """The database is its own lock: no `.lock` file is created, so a planted one leads nowhere."""
     db = tmp_path / "db.json"
     elsewhere = tmp_path / "elsewhere"
     (tmp_path / "db.json.lock").symlink_to(elsewhere)
     line = one_line_error(octotui("--db", str(db), "export", "--list", env={"OCTOTUI_DB": ""}))
     assert "no database here yet" in line  # export reads only; nothing is created
-    with pytest.raises(StoreUnavailable, match="symbolic link"):
-        Store(db)
+    Workspace(Store(db), playbook).create_release(version="1.0.0", title="a")
     assert not elsewhere.exists(), "the link's target was not created"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db.json", "db.json.lock"]
 
 
 def test_a_backup_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
@@ -118,7 +121,7 @@ def test_a_backup_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     monkeypatch.setattr(tinydb_store, "write_atomically", fail)
     with pytest.raises(StoreWriteFailed, match="backup"):
         Store(db)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["db.json", "db.json.lock"], "no half backup that looks finished"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db.json"], "no half backup that looks finished"
     assert db.read_text() == '{"meta": {"1": {"schema": 1}}}'
 
 
@@ -130,7 +133,7 @@ def test_a_symlinked_database_keeps_working_and_stays_a_link(workspace, tmp_path
     through_link.create_release(version="1.0.0", title="via link")
     assert link.is_symlink()
     assert [r.title for r in Workspace(Store(workspace.store.path), playbook).releases()] == ["via link"]
-    assert Store(link).lock_path == workspace.store.lock_path, "two spellings, one lock"
+    assert Store(link).path == workspace.store.path, "two spellings, one file, one lock"
 
 
 def test_two_writers_through_a_link_and_the_real_path_lose_nothing(tmp_path):
@@ -149,10 +152,13 @@ def test_two_writers_through_a_link_and_the_real_path_lose_nothing(tmp_path):
     assert link.is_symlink()
 
 
-def test_deleting_the_lock_file_while_two_writers_run_loses_nothing(tmp_path):
+def test_deleting_lock_files_while_two_writers_run_loses_nothing(tmp_path):
+    """`rm *.lock` or a tmp cleaner cannot let two writers in: the database file is its own lock (an earlier
+    design locked `db.json.lock`, and deleting it lost acknowledged changes)."""
     db = tmp_path / "db.json"
     Store(db)
     lock = Path(str(db) + ".lock")
+    lock.write_text("")  # as an older octotui left it
     count = 150
     processes = [subprocess.Popen([sys.executable, WORKER, "pair", str(db), name, str(count)], stdout=subprocess.PIPE,
                                   text=True) for name in ("a", "b")]
@@ -177,7 +183,7 @@ def test_deleting_the_lock_file_while_two_writers_run_loses_nothing(tmp_path):
     finally:
         stop.set()
         cleaner.join()
-    assert deleted > 10, "the lock file was really deleted under the writers"
+    assert deleted >= 1
     tables = read_tables(db)
     assert len(tables["items"]) == 2 * count
     assert sorted(tables["shared"]["1"]["seen"]) == sorted(f"{n}-{i}" for n in "ab" for i in range(count))
@@ -225,14 +231,14 @@ def test_unwritable_output_folders_are_one_line(demo_workspace):
 
 
 def test_exports_do_not_wait_for_a_held_lock(demo_workspace):
-    from filelock import FileLock
+    import fcntl
 
-    holder = FileLock(str(demo_workspace.store.lock_path))
-    holder.acquire()
+    holder = os.open(demo_workspace.store.path, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another octotui in the middle of a save (or stopped there)
     try:
         result = octotui("--db", str(demo_workspace.store.path), "export", "decisions", timeout=8)
     finally:
-        holder.release()
+        os.close(holder)
     assert result.returncode == 0 and "# OctoAcme Decision Log" in result.stdout
 
 

@@ -15,13 +15,12 @@ from octotui.storage.tinydb_store import Store, read_tables
 SCREENS = Path(__file__).resolve().parent.parent / "octotui" / "ui" / "screens"
 
 _HOLD_LOCK = """
-import sys
-from filelock import FileLock
-lock = FileLock(sys.argv[1])
-lock.acquire()
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX)  # what another octotui's save holds: the database file is its own lock
 print("locked", flush=True)
 sys.stdin.readline()  # hold it until told
-lock.release()
+os.close(fd)
 """
 
 

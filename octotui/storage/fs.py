@@ -7,6 +7,7 @@ written, fsynced, renamed over the target, and the folder is fsynced. Folders it
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 from collections.abc import Iterable
@@ -47,8 +48,13 @@ def temp_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
 
 
-def write_atomically(target: Path, data: bytes, *, protected: Iterable[Path] = ()) -> None:
-    """Replace `target` with `data` all at once; raises OSError (RefusedPath for refused targets)."""
+def write_atomically(target: Path, data: bytes, *, protected: Iterable[Path] = (), lock: bool = False,
+                     exclusive: bool = False) -> int | None:
+    """Replace `target` with `data` all at once; raises OSError (RefusedPath for refused targets).
+
+    `lock`: the new file is flock()ed before it is renamed into place and the locked descriptor is
+    returned (a database is its own lock: nobody may slip in between the rename and the release).
+    `exclusive`: create `target` only if it does not exist (FileExistsError otherwise)."""
     target = Path(target)
     for path in protected:
         if _same_file(target, Path(path)):
@@ -62,16 +68,27 @@ def write_atomically(target: Path, data: bytes, *, protected: Iterable[Path] = (
     temp = temp_name(target)
     fd = os.open(temp, _CREATE, 0o600)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+        if lock:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # nobody else can know this file yet: never blocks
+        if exclusive:
+            os.link(temp, target)  # fails if it exists: two processes creating one database
+            os.unlink(temp)
+        else:
+            os.replace(temp, target)
     except BaseException:
+        os.close(fd)
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
     fsync_directory(target.parent)
+    if lock:
+        return fd
+    os.close(fd)
+    return None
 
 
 def _same_file(a: Path, b: Path) -> bool:

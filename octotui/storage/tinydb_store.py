@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import os
 import stat
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
@@ -265,6 +266,7 @@ class JournalStorage(Storage):
         self.streams: dict[str, dict[str, list[tuple[int, Doc]]]] = {}  # owner -> stream -> events in id order
         self.next_ids: dict[str, int] = {}
         self.staged_events: dict[str, Doc] = {}  # appended in this unit of work, not yet committed
+        self.lock: DatabaseLock | None = None  # set by the Store while it holds the lock
 
     # -- TinyDB's interface
     def read(self) -> Tables | None:
@@ -450,6 +452,13 @@ class JournalStorage(Storage):
             if info.st_ino != self._inode:
                 raise OSError(errno.ESTALE, "the database file was replaced while saving")
             if info.st_size != self._end:
+                os.lseek(fd, self._end, os.SEEK_SET)
+                tail = b""
+                with contextlib.suppress(OSError):
+                    tail = os.pread(fd, info.st_size - self._end, self._end) if info.st_size > self._end else b""
+                if any(True for _ in _records(tail, 0, self.path)):
+                    # Complete records we have not read: never cut what someone else committed.
+                    raise OSError(errno.EAGAIN, "another process wrote to the database without its lock")
                 os.ftruncate(fd, self._end)  # a torn record from a killed writer: never acknowledged
             os.lseek(fd, self._end, os.SEEK_SET)
             view = memoryview(frame)
@@ -472,10 +481,13 @@ class JournalStorage(Storage):
             parts.append(f"{json.dumps(name)}:{{{documents}}}")
         return ("{" + ",".join(parts) + "}").encode("utf-8")
 
-    def write_snapshot(self, tables: Tables) -> None:
-        """A whole new file (creation, migration, compaction), replaced atomically."""
+    def write_snapshot(self, tables: Tables, *, exclusive: bool = False) -> None:
+        """A whole new file (creation, migration, compaction), replaced atomically. Under the lock the new
+        file is locked before it is renamed in, and stays locked until the lock is released."""
         data = self.encode_snapshot(tables)
-        write_atomically(self.path, data)
+        locked = write_atomically(self.path, data, lock=self.lock is not None and not exclusive, exclusive=exclusive)
+        if locked is not None and self.lock is not None:
+            self.lock.adopt(locked)
         info = os.stat(self.path)
         self.tables, self._inode, self._snapshot_bytes = tables, info.st_ino, len(data)
         self._note_end(len(data), data[-64:])
@@ -483,6 +495,60 @@ class JournalStorage(Storage):
 
     def compact(self) -> None:
         self.write_snapshot(self.tables)
+
+
+class DatabaseLock:
+    """The database file is its own lock (flock on it, taken only by writers).
+
+    There is no separate lock file that a tmp cleaner or `rm *.lock` could delete, which would let a
+    second writer lock a fresh file while the first still writes. Only octotui replaces the database
+    (compaction, migration), and it locks the new file before renaming it into place; a writer that
+    wakes up holding the old, replaced file lets go and locks the file that is there now."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fds: list[int] = []
+
+    def acquire(self, timeout: float, on_wait: Callable[[], None] | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        pause, told = 0.002, False
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+            except FileNotFoundError:
+                raise StoreUnavailable(self.path, "the database file has disappeared") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                if time.monotonic() > deadline:
+                    raise StoreBusy(self.path, f"another octotui held the lock for over {timeout:.0f} s") from None
+                if not told and on_wait is not None and time.monotonic() > deadline - timeout + FIRST_LOCK_TRY_SECONDS:
+                    told = True
+                    on_wait()
+                time.sleep(pause)
+                pause = min(pause * 2, 0.02)
+                continue
+            except OSError:
+                os.close(fd)
+                raise
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._fds = [fd]
+                return
+            os.close(fd)  # replaced while we waited: lock the file that is there now
+
+    def adopt(self, fd: int) -> None:
+        """Also hold a new file's lock (locked before it was renamed into place) until release."""
+        self._fds.append(fd)
+
+    def release(self) -> None:
+        fds, self._fds = self._fds, []
+        for fd in fds:
+            os.close(fd)  # closing drops the flock
 
 
 class _TinyUnitOfWork:
@@ -573,17 +639,14 @@ class Store:
         self.storage = JournalStorage(self.path)
         self.db = TrackedTinyDB(storage=lambda: self.storage)
         self._thread_lock = threading.RLock()
-        self.lock_path = Path(str(self.path) + ".lock")
-        self._file_lock = FileLock(str(self.lock_path), timeout=LOCK_TIMEOUT_SECONDS, mode=0o600,
-                                   thread_local=False)
+        self.lock_path = self.path  # the database is its own lock (see DatabaseLock)
+        self._lock = DatabaseLock(self.path)
         self.read_only = read_only or not os.access(self.path.parent, os.W_OK) or (
             self.path.exists() and not os.access(self.path, os.W_OK))
         self.backup_path: Path | None = None
         self.last_commit = Changes()
         self.generation = 0  # counts every change applied in memory (a commit, or others' writes read)
         self._log: list[tuple[int, Changes]] = []
-        if not self.read_only:
-            self._check_lock_file()
         self._open(read_only_requested=read_only)
 
     @property
@@ -626,20 +689,6 @@ class Store:
         if not parent.is_dir():
             raise StoreUnavailable(self.path, f"{parent} is not a folder")
 
-    def _check_lock_file(self) -> None:
-        """filelock retries a lock file it cannot create until its timeout: find out at once instead."""
-        try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-            os.close(fd)
-        except OSError as error:
-            if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                self.read_only = True  # readable, perhaps, but nothing can be saved here
-                return
-            if error.errno == errno.ELOOP:
-                raise StoreUnavailable(self.path, f"{self.lock_path} is a symbolic link; octotui will not lock "
-                                                  "through it (remove it)") from None
-            raise StoreUnavailable(self.path, f"cannot create {self.lock_path} ({error.strerror})") from None
-
     def _open(self, read_only_requested: bool = False) -> None:
         if self.read_only:
             if not self.path.exists():
@@ -649,11 +698,15 @@ class Store:
             self.storage.refresh()
             self._check_schema(self.storage.tables)
             return
+        if not self.path.exists():
+            try:
+                self.storage.write_snapshot({META_TABLE: {"1": {"schema": SCHEMA_VERSION}}}, exclusive=True)
+            except FileExistsError:
+                pass  # another octotui created it just now: use theirs
+            except OSError as error:
+                raise StoreUnavailable(self.path, f"cannot create the database file here ({error.strerror})") from None
         with self._locked():
             self._clean_stale_temp_files()
-            if not self.path.exists():
-                self._write_snapshot({META_TABLE: {"1": {"schema": SCHEMA_VERSION}}})
-                return
             self._logged(self.storage.refresh(for_write=True))
             version = self._check_schema(self.storage.tables)
             if version < SCHEMA_VERSION:
@@ -707,42 +760,18 @@ class Store:
     @contextlib.contextmanager
     def _locked(self, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
         with self._thread_lock:
-            self._acquire(on_wait)
+            try:
+                self._lock.acquire(LOCK_TIMEOUT_SECONDS, on_wait)
+            except PermissionError:
+                raise StoreReadOnly(self.path, "cannot open the database to lock it (no permission)") from None
+            except OSError as error:
+                raise StoreUnavailable(self.path, f"cannot lock the database ({error.strerror})") from None
+            self.storage.lock = self._lock
             try:
                 yield
             finally:
-                self._file_lock.release()
-
-    def _acquire(self, on_wait: Callable[[], None] | None) -> None:
-        """Take the lock on the lock file that is there now: one deleted or replaced while we waited
-        is dropped and taken again, so removing the lock file never lets two writers in."""
-        first = True
-        while True:
-            try:
-                self._file_lock.acquire(timeout=FIRST_LOCK_TRY_SECONDS if first and on_wait else LOCK_TIMEOUT_SECONDS)
-            except Timeout:
-                if first and on_wait is not None:
-                    first = False
-                    on_wait()
-                    continue
-                raise StoreBusy(self.path, f"another octotui held the lock for over {LOCK_TIMEOUT_SECONDS:.0f} s") from None
-            except PermissionError:
-                raise StoreReadOnly(self.path, "cannot create the lock file (folder not writable)") from None
-            except OSError as error:
-                raise StoreUnavailable(self.path, f"cannot lock {self.lock_path} ({error.strerror})") from None
-            if self._lock_is_current():
-                return
-            self._file_lock.release()
-
-    def _lock_is_current(self) -> bool:
-        fd = getattr(self._file_lock, "_context", None)
-        fd = getattr(fd, "lock_file_fd", None)
-        try:
-            held = os.fstat(fd) if fd is not None else None
-            there = os.stat(self.lock_path, follow_symlinks=False)
-        except OSError:
-            return False
-        return held is None or (held.st_ino == there.st_ino and held.st_dev == there.st_dev)
+                self.storage.lock = None
+                self._lock.release()
 
     def _write_failed(self, error: OSError) -> StoreWriteFailed:
         if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
@@ -753,6 +782,8 @@ class Store:
             reason = "the folder has disappeared"
         elif error.errno == errno.ESTALE:
             reason = "the file was replaced while saving"
+        elif error.errno == errno.EAGAIN:
+            reason = "another process wrote to the database without its lock"
         else:
             reason = error.strerror or str(error)
         return StoreWriteFailed(self.path, f"not saved: {reason}; the previous file is intact")
