@@ -200,4 +200,8 @@ async def test_timeline_shows_checks_of_a_linked_hotfix(workspace, make_app, clo
         await pilot.press("space")
         assert workspace.incident(1).timeline[-1].kind == "checklist"
         clock.advance(minutes=1)
-    assert timedelta(0) <= workspace.incident(1).elapsed(clock.now())
+        select(app, f"REL-{release.id}:hotfix:0")
+        await pilot.press("space")
+        last = workspace.incident(1).timeline[-1]
+        assert last.kind == "checklist" and last.text.startswith(f"REL-{release.id} Hotfix Checklist: checked")
+    assert workspace.incident(1).elapsed(clock.now()) == timedelta(minutes=1)

@@ -87,12 +87,12 @@ async def test_edit_keeps_history_and_supersede_links_both_ways(demo_workspace, 
 
 async def test_ten_thousand_decisions_show_a_page_and_load_more(workspace, make_app, tmp_path):
     from tests_support import bulk_decisions
-    bulk_decisions(workspace, 1200)
+    bulk_decisions(workspace, 10_000)
     app = make_app(workspace)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("4")
         table = app.screen.query_one("#decisions")
-        assert table.row_count == PAGE_SIZE and "1,200 of 1,200 decisions" in str(app.screen.query_one("#decision-filters").render())
+        assert table.row_count == PAGE_SIZE and "10,000 of 10,000 decisions" in str(app.screen.query_one("#decision-filters").render())
         table.move_cursor(row=PAGE_SIZE - 1)
         await pilot.pause()
         assert table.row_count == 2 * PAGE_SIZE
