@@ -88,6 +88,7 @@ class LiveScreen(Screen):
     """
 
     SHOWS: tuple[str, ...] = ("REL-", "INC-", "DEC-")  # which changes concern this screen
+    data_version = 0  # counts the changes this screen has been told of: its caches key on it
 
     @property
     def octo(self) -> OctoApp:
@@ -95,6 +96,7 @@ class LiveScreen(Screen):
 
     def on_data_changed(self, message: DataChanged) -> None:
         if self.concerns(message):
+            self.data_version += 1
             self.reload()
         self.query(StatusLine).first().refresh_status()
 
@@ -113,6 +115,7 @@ class LiveScreen(Screen):
         self.query(StatusLine).first().refresh_status()
 
     def on_screen_resume(self) -> None:
+        self.data_version += 1  # it may have changed while another screen was shown
         self.reload()
         for line in self.query(StatusLine):
             line.refresh_status()

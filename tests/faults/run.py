@@ -88,6 +88,15 @@ def two_instances(folder: Path, changes: int) -> None:
     report("two processes writing one file", 4 * changes, 0, lost, f"{len(inserted)} inserts, {len(seen)} updates kept")
 
 
+def _pair_losses(path: Path, changes: int) -> int:
+    """Acknowledged changes of two `store_worker.py pair` writers (named a and b) missing from the file."""
+    data = read_tables(path)
+    inserted = {(doc["by"], doc["n"]) for doc in data["items"].values()}
+    seen = set(data["shared"]["1"]["seen"])
+    return len({(n, i) for n in "ab" for i in range(changes)} - inserted) + \
+        len({f"{n}-{i}" for n in "ab" for i in range(changes)} - seen)
+
+
 def lock_file_deleted(folder: Path, changes: int) -> None:
     """Two writers while something (a tmp cleaner, `rm *.lock`) keeps deleting lock files. The database is its
     own lock, so there is nothing to delete that matters: an older design lost changes here."""
@@ -107,11 +116,7 @@ def lock_file_deleted(folder: Path, changes: int) -> None:
         time.sleep(0.002)
     for process in processes:
         process.communicate(timeout=60)
-    data = read_tables(path)
-    inserted = {(doc["by"], doc["n"]) for doc in data["items"].values()}
-    seen = set(data["shared"]["1"]["seen"])
-    lost = len({(n, i) for n in "ab" for i in range(changes)} - inserted) + \
-        len({f"{n}-{i}" for n in "ab" for i in range(changes)} - seen)
+    lost = _pair_losses(path, changes)
     report("lock file deleted while two processes write", 4 * changes, 0, lost, f"lock file deleted {deleted} times")
 
 
@@ -125,11 +130,7 @@ def symlinked_database(folder: Path, changes: int) -> None:
                                   stdout=subprocess.PIPE, text=True) for where, name in ((real, "a"), (link, "b"))]
     for process in processes:
         process.communicate(timeout=600)
-    data = read_tables(real)
-    inserted = {(doc["by"], doc["n"]) for doc in data["items"].values()}
-    seen = set(data["shared"]["1"]["seen"])
-    lost = len({(n, i) for n in "ab" for i in range(changes)} - inserted) + \
-        len({f"{n}-{i}" for n in "ab" for i in range(changes)} - seen)
+    lost = _pair_losses(real, changes)
     report("symlinked DB: writers via link and real path", 4 * changes, 0, lost,
            "link kept" if link.is_symlink() else "LINK REPLACED BY A FILE")
 

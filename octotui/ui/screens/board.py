@@ -46,17 +46,9 @@ class BoardScreen(LiveScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.data_version = 0
         self._built: tuple = ()  # (data version, width, filter) the table was last built for
 
-    def on_data_changed(self, message) -> None:
-        if self.concerns(message):
-            self.data_version += 1
-        super().on_data_changed(message)
 
-    def on_screen_resume(self) -> None:
-        self.data_version += 1
-        super().on_screen_resume()
 
     def on_mount(self) -> None:
         self.query_one("#board-filter").display = False

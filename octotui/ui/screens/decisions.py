@@ -99,7 +99,6 @@ class DecisionLogScreen(LiveScreen):
         self._hits: list[int] = []
         self._row_ids: list[int] = []  # the decision shown in each row, by position
         self._built: tuple = ()  # what the rows were last built for
-        self.data_version = 0
         self._built_revision = -1
 
     def compose(self) -> ComposeResult:
@@ -118,14 +117,7 @@ class DecisionLogScreen(LiveScreen):
 
     SHOWS = ("DEC-",)
 
-    def on_data_changed(self, message) -> None:
-        if self.concerns(message):
-            self.data_version += 1
-        super().on_data_changed(message)
 
-    def on_screen_resume(self) -> None:
-        self.data_version += 1
-        super().on_screen_resume()
 
     def index(self) -> DecisionIndex:
         decisions = self.octo.workspace.decisions()
