@@ -86,7 +86,7 @@ def terminal(tmp_path):
 
 def test_release_captain_walk(terminal):
     terminal.start("captain")
-    terminal.wait_for("Load demo data")
+    terminal.wait_for("Load demo data", timeout=60)  # a first start on a busy CI machine
     terminal.keys("n")  # start empty
     terminal.wait_for("No releases yet")
     terminal.keys("n")
