@@ -165,6 +165,9 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     workspace = open_workspace(args, read_only=True)
+    torn = workspace.store.torn_tail_note()
+    if torn:
+        print(f"octotui: note: {torn}", file=sys.stderr)
     templates = load_templates(workspace.settings.templates_dir)
     if args.list:
         for name, template in sorted(templates.items()):

@@ -193,6 +193,7 @@ def test_a_torn_last_record_is_ignored_then_cut_off_by_the_next_writer(workspace
         handle.write(b'\n#40 0badc0de {"releases":{"1":{"tit')  # a writer killed mid-append
     reader = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock)
     assert [r.version for r in reader.releases()] == ["1.0.0"]
+    assert "ignored 36 bytes after the last complete record" in (reader.store.torn_tail_note() or "")
     reader.create_release(version="1.1.0", title="b")
     assert sorted(doc["version"] for doc in read_tables(workspace.store.path)["releases"].values()) == ["1.0.0", "1.1.0"]
     assert b"0badc0de" not in workspace.store.path.read_bytes()

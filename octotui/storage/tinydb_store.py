@@ -267,6 +267,7 @@ class JournalStorage(Storage):
         self.next_ids: dict[str, int] = {}
         self.staged_events: dict[str, Doc] = {}  # appended in this unit of work, not yet committed
         self.lock: DatabaseLock | None = None  # set by the Store while it holds the lock
+        self.torn_bytes = 0  # bytes after the last complete record when last read whole (an interrupted save)
 
     # -- TinyDB's interface
     def read(self) -> Tables | None:
@@ -353,6 +354,7 @@ class JournalStorage(Storage):
                 if old.get(doc_id) != new.get(doc_id):
                     changes.add(name, int(doc_id))
         self.tables, self._inode = snapshot, inode
+        self.torn_bytes = len(raw) - end
         self._snapshot_bytes = raw.find(_RECORD_START) if records else end
         if self._snapshot_bytes < 0:
             self._snapshot_bytes = end
@@ -839,6 +841,13 @@ class Store:
 
     def iter_tables(self) -> Iterator[str]:
         return iter(list(self.storage.tables))
+
+    def torn_tail_note(self) -> str | None:
+        """Said once when the file ended in an incomplete record (ignored; the next save cuts it off)."""
+        if not self.storage.torn_bytes:
+            return None
+        return (f"{self.path}: ignored {self.storage.torn_bytes:,} bytes after the last complete record "
+                "(an interrupted save: it was never acknowledged)")
 
     @property
     def schema(self) -> int:

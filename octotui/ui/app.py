@@ -163,6 +163,9 @@ class OctoApp(App[int]):
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)  # the one timer: clocks, countdowns, status line, file watch
         self.set_timer(0.5, self._check_everything)  # after the first paint, not before it
+        torn = self.workspace.store.torn_tail_note()
+        if torn:
+            self.notify(torn, title="Database", timeout=15)
         if self._restored_mode and self._restored_mode != self.DEFAULT_MODE:
             self.switch_mode(self._restored_mode)
         # Offered on a first start only: someone who chose to start empty and quit is not asked again.

@@ -226,7 +226,7 @@ def disk_trouble(folder: Path) -> None:
 
 def bad_files(folder: Path) -> None:
     cases = {
-        "truncated JSON (cut inside the snapshot)": lambda p: p.write_bytes(_valid_bytes(folder)[:40]),
+        "truncated JSON (cut inside the snapshot)": lambda p: p.write_bytes(_valid_bytes(folder)[:13]),
         "valid JSON, wrong shape": lambda p: p.write_text(json.dumps({"releases": [1, 2, 3]})),
         "newer schema version": lambda p: p.write_text(json.dumps({"meta": {"1": {"schema": SCHEMA_VERSION + 1}}})),
         "documents failing validation": lambda p: p.write_text(json.dumps(
