@@ -161,3 +161,31 @@ def test_the_import_check_can_fail(tmp_path):
     tree = ast.parse(sample)
     found = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
     assert found == ["octotui.ui.screens.board"]
+
+
+async def test_one_change_rewrites_one_board_row_not_the_board(workspace, make_app, monkeypatch):
+    for number in range(30):
+        workspace.create_release(version=f"1.{number}.0", title=f"release {number}")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("1")
+        table = app.screen.query_one("#board")
+        calls = {"clear": 0, "rows": set()}
+        original_clear, original_update = type(table).clear, type(table).update_cell
+
+        def clear(self, *args, **kwargs):
+            calls["clear"] += 1
+            return original_clear(self, *args, **kwargs)
+
+        def update_cell(self, row_key, column_key, value, **kwargs):
+            calls["rows"].add(getattr(row_key, "value", row_key))
+            return original_update(self, row_key, column_key, value, **kwargs)
+
+        monkeypatch.setattr(type(table), "clear", clear)
+        monkeypatch.setattr(type(table), "update_cell", update_cell)
+        other = Workspace(Store(workspace.store.path), workspace.playbook, author="other")
+        other.update_release(7, version="1.6.0", title="renamed elsewhere")
+        app.poll_store()
+        await pilot.pause()
+        assert calls == {"clear": 0, "rows": {"7"}}
+        assert "renamed elsewhere" in str(table.get_row("7")[3])

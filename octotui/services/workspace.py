@@ -46,6 +46,7 @@ from octotui.domain.models import (
     ItemState,
     Release,
     Severity,
+    Stage,
     TimelineEvent,
 )
 from octotui.domain.playbook import Playbook
@@ -189,6 +190,7 @@ class Workspace:
         self.on_lock_wait: Callable[[], None] | None = None  # told when a command waits for another process
         self._events: dict[int, TimelineEvent | ChecklistEvent] = {}  # parsed events by id (they never change)
         self._view = View()
+        self._rank_cache: tuple[dict[int, Release], list[Release], dict[int, tuple[Release, Stage, Any]]] | None = None
         self._generation = self.store.generation
         self._view = self._build(self.store.snapshot, ("releases", "incidents"), meta=True)
 
@@ -342,10 +344,33 @@ class Workspace:
 
     def releases(self) -> list[Release]:
         """By stage (board order), newest version first within a stage."""
+        return list(self._ranked()[0])
+
+    def stage(self, release: Release) -> Stage:
+        """The release's stage, derived once per version of the record (the board asks for it a lot)."""
+        known = self._ranked()[1].get(release.id)
+        return known[1] if known is not None and known[0] is release else release.stage
+
+    def _ranked(self) -> tuple[list[Release], dict[int, tuple[Release, Stage, Any]]]:
+        """The board order and each release's stage and version key, recomputed only for records that
+        changed since the last call (a new view keeps the unchanged records' objects)."""
+        releases = self._view.releases
+        cached = self._rank_cache
+        if cached is not None and cached[0] is releases:
+            return cached[1], cached[2]
+        previous = cached[2] if cached is not None else {}
+        facts: dict[int, tuple[Release, Stage, Any]] = {}
+        for release_id, release in releases.items():
+            known = previous.get(release_id)
+            facts[release_id] = known if known is not None and known[0] is release else (
+                release, release.stage, _version_key(release.version))
         order = {stage: index for index, stage in enumerate(BOARD_ORDER)}
-        newest_first = sorted(self._view.releases.values(), key=lambda r: (_version_key(r.version), r.id), reverse=True)
-        ranked = [(order[release.stage], position, release) for position, release in enumerate(newest_first)]
-        return [release for _rank, _position, release in sorted(ranked)]
+        newest_first = sorted(facts.values(), key=lambda fact: (fact[2], fact[0].id), reverse=True)
+        ranked = sorted(((order[fact[1]], position, fact[0]) for position, fact in enumerate(newest_first)),
+                        key=lambda entry: (entry[0], entry[1]))
+        result = [release for _rank, _position, release in ranked]
+        self._rank_cache = (releases, result, facts)
+        return result, facts
 
     def release(self, release_id: int) -> Release | None:
         return self._view.releases.get(release_id)

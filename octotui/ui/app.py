@@ -34,7 +34,7 @@ from octotui.ui.commands import CommandRunner, OnError, OnSuccess
 from octotui.ui.flows import decision_form
 from octotui.ui.forms import ConfirmScreen, FormField, FormScreen, IncidentStartForm
 from octotui.ui.help import HelpScreen
-from octotui.ui.messages import DataChanged, SaveStateChanged, StoreProblemChanged, Tick
+from octotui.ui.messages import CommandFailed, DataChanged, SaveStateChanged, StoreProblemChanged, Tick
 from octotui.ui.screens.board import BoardScreen
 from octotui.ui.screens.checklist import ChecklistScreen
 from octotui.ui.screens.comms import CommsScreen
@@ -93,6 +93,9 @@ COMMANDS: list[tuple[str, str, str | None, str]] = [
 ]
 
 
+SAVING_SHOWN_AFTER = 0.15  # seconds a save may take before the status line says "saving…"
+
+
 class OctoApp(App[int]):
     TITLE = "octotui"
     SUB_TITLE = "1 board · 2 checklist · 3 incident · 4 decisions · 5 comms · ? help"
@@ -135,9 +138,11 @@ class OctoApp(App[int]):
         self.clipboard_command = clipboard_command
         self.last_copy: CopyOutcome | None = None
         self._display_boundary = VisibleControls()
+        workspace.drain_changed()  # what was changed before this app existed is already in what it shows
         self.commands = CommandRunner(workspace, self._call_on_loop, self.call_next, self._command_finished,
                                       self._waiting_for_lock)
         self._refreshing = False
+        self.show_saving = False  # "saving…" appears only when a save takes long enough to notice
         self.ticks = 0  # counted, for tests that prove the loop kept going
         # Back where this person left off: screen, release, incident, checklist row.
         state = workspace.ui_state()
@@ -217,15 +222,25 @@ class OctoApp(App[int]):
                           on_error: OnError | None = None, **kwargs: Any) -> None:
         """Run a workspace command in the worker; the result (or the one error report) comes back later."""
         self.commands.submit(command, *args, on_success=on_success, on_error=on_error, **kwargs)
-        self._save_state_changed()
+        self.set_timer(SAVING_SHOWN_AFTER, self._show_saving_if_pending)
+
+    def _show_saving_if_pending(self) -> None:
+        if self.commands.pending and not self.show_saving:
+            self.show_saving = True
+            self._save_state_changed()
 
     def _command_finished(self, changed: set[str], error: BaseException | None, on_error: OnError | None) -> None:
         if changed:
             self._broadcast(DataChanged(frozenset(changed)))
         if error is not None and not (on_error is not None and on_error(error)):
-            self.report_failure(error)
+            self.post_message(CommandFailed(error))
         self._problem_changed()
-        self._save_state_changed()
+        if self.show_saving and not self.commands.pending:
+            self.show_saving = False
+            self._save_state_changed()
+
+    def on_command_failed(self, message: CommandFailed) -> None:
+        self.report_failure(message.error)
 
     def report_failure(self, error: BaseException) -> None:
         """The one place a refused or failed command becomes a message for a person."""
@@ -241,7 +256,7 @@ class OctoApp(App[int]):
             self.notify(f"{type(error).__name__}: {error} — nothing was changed", title="Not saved", severity="error")
 
     def _waiting_for_lock(self) -> None:
-        self.commands.waiting_for_lock = True
+        self.commands.waiting_for_lock = self.show_saving = True
         self._save_state_changed()
 
     def _save_state_changed(self) -> None:

@@ -18,6 +18,14 @@ class DataChanged(Message):
         return "*" in self.keys or any(key == prefix or key.startswith(prefix) for key in self.keys for prefix in prefixes)
 
 
+class CommandFailed(Message):
+    """A command was refused or failed and nobody closer (a form, a screen) handled it: nothing changed."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+
 class Tick(Message):
     """The app's one clock tick: whatever shows time recomputes it from stored times."""
 

@@ -201,7 +201,7 @@ def status_text(app: OctoApp) -> Text:
     if workspace.store.read_only:
         text.append(" READ-ONLY: changes cannot be saved ", style="bold white on dark_red")
         text.append(" ")
-    if app.commands.pending:
+    if app.commands.pending and app.show_saving:
         if app.commands.waiting_for_lock:
             text.append(" saving… (waiting for the file lock held by another octotui) ", style="bold black on yellow")
         else:

@@ -292,6 +292,7 @@ async def external_change(folder: Path, runs: int) -> None:
     stalls, totals = [], []
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
+        await asyncio.sleep(1.5)  # past the start-up checks (decisions validated, heap frozen), as in use
         for number in range(runs):
             writer.update_release(1 + number % 50, version=f"{(1 + number % 50) // 100}.{(1 + number % 50) % 100}.0",
                                   title=f"renamed {number}")

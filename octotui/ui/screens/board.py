@@ -10,6 +10,7 @@ from textual.widgets import Footer, Header, Input, Static
 from octotui.domain.models import Release, Stage
 from octotui.ui.flows import release_form, start_rollback_flow
 from octotui.ui.forms import ConfirmScreen
+from octotui.ui.messages import DataChanged
 from octotui.ui.widgets import (
     STAGE_STYLE,
     FilterInput,
@@ -47,6 +48,8 @@ class BoardScreen(LiveScreen):
     def __init__(self) -> None:
         super().__init__()
         self._built: tuple = ()  # (data version, width, filter) the table was last built for
+        self._order: list[int] = []  # the release shown in each row
+        self._changed: set[str] | None = set()  # keys changed since the last reload; None: everything
 
 
 
@@ -58,42 +61,50 @@ class BoardScreen(LiveScreen):
     def on_resize(self) -> None:
         self.reload()
 
+    def on_data_changed(self, message: DataChanged) -> None:
+        if self._changed is not None:
+            self._changed = None if "*" in message.keys else self._changed | set(message.keys)
+        super().on_data_changed(message)
+
+    def on_screen_resume(self) -> None:
+        self._changed = None  # what changed while another screen was shown is not known here: all rows
+        super().on_screen_resume()
+
     def reload(self) -> None:
-        """Rebuild the table only when the data, the width or the filter changed; else just follow the selection."""
+        """Rows are rebuilt only when the order, the width or the filter changed; a change to a release that
+        keeps its place rewrites that row's cells and nothing else (one change never rebuilds the board)."""
         table = self.query_one("#board", KeyTable)
         width = self.size.width or 120
         query = self.query_one("#board-filter", Input).value.casefold().strip()
         key = (self.data_version, width, query)
+        changed, self._changed = self._changed, set()
         if key == self._built:
             self._follow_selection(table)
             return
-        self._built = key
-        wide = width >= 100
         releases = self.octo.workspace.releases()
-        stages = {release.id: release.stage for release in releases}
+        stages = {release.id: self.octo.workspace.stage(release) for release in releases}
         visible = [r for r in releases if not query or query in _haystack(r, stages[r.id])]
+        order = [release.id for release in visible]
+        if changed is not None and self._built[1:] == (width, query) and order == self._order:
+            columns = list(table.columns)
+            for release in visible:
+                if release.key in changed:
+                    for column, value in zip(columns, self._row(release, stages[release.id]), strict=True):
+                        table.update_cell(str(release.id), column, value)
+            self._built = key
+            self._follow_selection(table)
+            return
+        self._built, self._order = key, order
         table.clear(columns=True)
-        fixed = [("ID", 6), ("Version", 12), ("Type", 5)] + ([("Captain", 10), ("Target", 10)] if wide else []) \
-            + [("Stage", 12), ("Done", 5)]
-        title_width = max(12, width - sum(w for _, w in fixed) - 2 * (len(fixed) + 1) - 2)
+        fixed = self._fixed_columns(width)
+        title_width = self._title_width(width)
         for label, column_width in fixed[:3]:
             table.add_column(label, width=column_width, key=label)
         table.add_column("Title", width=title_width, key="Title")
         for label, column_width in fixed[3:]:
             table.add_column(label, width=column_width, key=label)
         for release in visible:
-            done, total = release.progress()
-            stage = stages[release.id]
-            flags = release_flags(release, stage)
-            title = cell(release.title)
-            if flags:
-                title.append(f"  {flags}", style="italic yellow" if release.gate_override else "dim")
-            title.truncate(title_width, overflow="ellipsis")
-            row = [cell(release.key), cell(release.version), cell(release.type.value), title]
-            if wide:
-                row += [cell(release.captain), cell(release.target_date.isoformat() if release.target_date else "—")]
-            row += [cell(stage.value, STAGE_STYLE[stage]), cell(f"{done}/{total}")]
-            table.add_row(*row, key=str(release.id))
+            table.add_row(*self._row(release, stages[release.id]), key=str(release.id))
         self._follow_selection(table)
         summary = Text(f"{len(visible)} of {len(releases)} releases", style="dim")
         if not releases:
@@ -101,6 +112,29 @@ class BoardScreen(LiveScreen):
         elif query:
             summary.append(f" · filter: {query}", style="dim")
         self.query_one("#board-summary", Static).update(summary)
+
+    @staticmethod
+    def _fixed_columns(width: int) -> list[tuple[str, int]]:
+        wide = width >= 100
+        return [("ID", 6), ("Version", 12), ("Type", 5)] + ([("Captain", 10), ("Target", 10)] if wide else []) \
+            + [("Stage", 12), ("Done", 5)]
+
+    def _title_width(self, width: int) -> int:
+        fixed = self._fixed_columns(width)
+        return max(12, width - sum(w for _, w in fixed) - 2 * (len(fixed) + 1) - 2)
+
+    def _row(self, release: Release, stage: Stage) -> list[Text]:
+        width = self.size.width or 120
+        done, total = release.progress()
+        flags = release_flags(release, stage)
+        title = cell(release.title)
+        if flags:
+            title.append(f"  {flags}", style="italic yellow" if release.gate_override else "dim")
+        title.truncate(self._title_width(width), overflow="ellipsis")
+        row = [cell(release.key), cell(release.version), cell(release.type.value), title]
+        if width >= 100:
+            row += [cell(release.captain), cell(release.target_date.isoformat() if release.target_date else "—")]
+        return row + [cell(stage.value, STAGE_STYLE[stage]), cell(f"{done}/{total}")]
 
     def _follow_selection(self, table: KeyTable) -> None:
         selected = self.octo.selected_release_id
