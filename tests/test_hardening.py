@@ -307,3 +307,24 @@ def test_an_unclosed_comment_is_reported_where_it_starts():
     with pytest.raises(PlaybookError) as caught:
         parse_playbook(source, "guide.md")
     assert caught.value.line == 4 and "comment" in caught.value.message
+
+
+async def test_madr_export_from_the_decision_log_reports_clashes(demo_workspace, make_app, tmp_path):
+    folder = tmp_path / "adr"
+    folder.mkdir()
+    (folder / "0001-ship-saved-carts-behind-a-flag.md").write_text("hand-written\n")
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("4", "M")
+        app.screen.query_one("#f-text").value = str(folder)
+        await pilot.press("enter")
+        assert (folder / "0001-ship-saved-carts-behind-a-flag.md").read_text() == "hand-written\n"
+        messages = [str(n.message) for n in app._notifications]
+        assert any("Wrote 2 MADR file(s)" in m and "did not write" in m for m in messages), messages
+
+
+def test_a_copy_whose_fallback_file_cannot_be_written_is_one_line(demo_workspace):
+    (demo_workspace.store.path.parent / "octotui-clipboard.md").mkdir()  # something in the way
+    line = one_line_error(octotui("--db", str(demo_workspace.store.path), "export", "decisions", "--copy",
+                                  env={"DISPLAY": ""}))
+    assert "cannot write the clipboard file" in line

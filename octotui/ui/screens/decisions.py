@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, Static
 
-from octotui.comms.exports import decision_log, write_madr_dir
+from octotui.comms.exports import MadrExport, decision_log, write_madr_dir
 from octotui.domain.clock import local_time
 from octotui.domain.inputs import InputError
 from octotui.domain.models import Decision, DecisionStatus, parse_key
@@ -328,19 +328,25 @@ class DecisionLogScreen(LiveScreen):
 
     def action_export_madr(self) -> None:
         default = str(self.octo.workspace.store.path.parent / "decisions")
+        workspace = self.octo.workspace
 
-        def submit(folder: str):
+        def submit(folder: str) -> tuple[MadrExport, Path]:
             target = Path(folder.strip() or default).expanduser()
             if target.exists() and not target.is_dir():
                 raise InputError({"text": f"{target} is not a folder"})
             try:
-                return write_madr_dir(self.octo.workspace.decisions_newest_first(), target), target
+                return write_madr_dir(workspace.decisions_newest_first(), target, protected=[workspace.store.path]), target
             except OSError as error:
-                raise InputError({"text": f"cannot write to {target}: {error.strerror}"}) from None
+                raise InputError({"text": f"cannot write to {target}: {error.strerror or error}"}) from None
 
-        def written(result) -> None:
-            if result is not None:
-                files, target = result
-                self.notify(f"Wrote {len(files)} MADR file(s) to {target}")
+        def written(result: tuple[MadrExport, Path] | None) -> None:
+            if result is None:
+                return
+            export, target = result
+            message = f"Wrote {len(export.written)} MADR file(s) to {target}"
+            if export.clashes:
+                names = ", ".join(path.name for path in export.clashes[:3])
+                message += f"; left {len(export.clashes)} file(s) octotui did not write as they are ({names})"
+            self.notify(message, severity="warning" if export.clashes else "information", timeout=10)
 
         self.octo.push_screen(prompt("Export decisions as MADR files", "Folder", submit, value=default), written)
