@@ -171,21 +171,29 @@ async def test_one_change_rewrites_one_board_row_not_the_board(workspace, make_a
         await pilot.press("1")
         table = app.screen.query_one("#board")
         calls = {"clear": 0, "rows": set()}
-        original_clear, original_update = type(table).clear, type(table).update_cell
+        original_clear, original_update = type(table).clear, type(table).update_row
+        rendered: list[str] = []
+        original_render = type(table)._render_cell
 
         def clear(self, *args, **kwargs):
             calls["clear"] += 1
             return original_clear(self, *args, **kwargs)
 
-        def update_cell(self, row_key, column_key, value, **kwargs):
-            calls["rows"].add(getattr(row_key, "value", row_key))
-            return original_update(self, row_key, column_key, value, **kwargs)
+        def update_row(self, row_key, cells):
+            calls["rows"].add(row_key)
+            return original_update(self, row_key, cells)
+
+        def render_cell(self, row_index, *args, **kwargs):
+            rendered.append(row_index)
+            return original_render(self, row_index, *args, **kwargs)
 
         monkeypatch.setattr(type(table), "clear", clear)
-        monkeypatch.setattr(type(table), "update_cell", update_cell)
+        monkeypatch.setattr(type(table), "update_row", update_row)
+        monkeypatch.setattr(type(table), "_render_cell", render_cell)
         other = Workspace(Store(workspace.store.path), workspace.playbook, author="other")
         other.update_release(7, version="1.6.0", title="renamed elsewhere")
         app.poll_store()
         await pilot.pause()
         assert calls == {"clear": 0, "rows": {"7"}}
         assert "renamed elsewhere" in str(table.get_row("7")[3])
+        assert set(rendered) == {table.get_row_index("7")}, "only that row was rendered again"

@@ -86,11 +86,9 @@ class BoardScreen(LiveScreen):
         visible = [r for r in releases if not query or query in _haystack(r, stages[r.id])]
         order = [release.id for release in visible]
         if changed is not None and self._built[1:] == (width, query) and order == self._order:
-            columns = list(table.columns)
             for release in visible:
                 if release.key in changed:
-                    for column, value in zip(columns, self._row(release, stages[release.id]), strict=True):
-                        table.update_cell(str(release.id), column, value)
+                    table.update_row(str(release.id), self._row(release, stages[release.id]))
             self._built = key
             self._follow_selection(table)
             return

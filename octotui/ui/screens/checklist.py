@@ -46,6 +46,8 @@ class ChecklistScreen(LiveScreen):
     def __init__(self) -> None:
         super().__init__()
         self._rows: dict[str, tuple] = {}  # row key -> rendered cells, to repaint only what changed
+        self._headers: dict[str, tuple] = {}  # the same for each run's header row
+        self._show_owner = False
         self._layout: tuple = ()
 
     def compose(self) -> ComposeResult:
@@ -116,15 +118,12 @@ class ChecklistScreen(LiveScreen):
             table.add_column("By / when", width=who_width, key="who")
         table.add_column("", width=info_width, key="info")
         self._text_width, self._wide = text_width, bool(who_width)
+        self._show_owner, self._headers = show_owner, {}
         for ref, run in runs:
             key = f"h:{ref.owner_key}:{ref.role}"
             table.header_rows.add(key)
-            heading = Text(f"{run.name}", style="bold underline")
-            heading.append(f"  {run.progress_label()}", style="bold")
-            if show_owner and ref.owner == "release":
-                heading.append(f"  ({ref.owner_key})", style="dim")
-            blank = [Text("")] * (len(table.columns) - 2)
-            table.add_row(Text("▸"), heading, *blank, key=key)
+            self._headers[key] = self._header_cells(ref, run, len(table.columns))
+            table.add_row(*self._headers[key], key=key)
             for index, item in enumerate(run.items):
                 cells = self._cells(ref, run, index, item)
                 row_key = f"{ref.owner_key}:{ref.role}:{index}"
@@ -137,22 +136,26 @@ class ChecklistScreen(LiveScreen):
         elif keys:
             table.move_cursor(row=table.get_row_index(keys[0]))
 
+    def _header_cells(self, ref: RunRef, run: ChecklistRun, columns: int) -> tuple:
+        heading = Text(f"{run.name}", style="bold underline")
+        heading.append(f"  {run.progress_label()}", style="bold")
+        if self._show_owner and ref.owner == "release":
+            heading.append(f"  ({ref.owner_key})", style="dim")
+        return (Text("▸"), heading, *[Text("")] * (columns - 2))
+
     def _repaint(self, table: KeyTable, runs: list[tuple[RunRef, ChecklistRun]]) -> None:
-        """Only the cells that changed are updated: a check repaints one row, not the screen."""
-        columns = list(table.columns)
+        """Only rows whose cells changed are rewritten: a check repaints its row and its run's header."""
         for ref, run in runs:
             header_key = f"h:{ref.owner_key}:{ref.role}"
-            heading = Text(f"{run.name}", style="bold underline")
-            heading.append(f"  {run.progress_label()}", style="bold")
-            table.update_cell(header_key, columns[1], heading)
+            header = self._header_cells(ref, run, len(table.columns))
+            if self._headers.get(header_key) != header:
+                table.update_row(header_key, header)
+                self._headers[header_key] = header
             for index, item in enumerate(run.items):
                 row_key = f"{ref.owner_key}:{ref.role}:{index}"
                 cells = self._cells(ref, run, index, item)
-                old = self._rows.get(row_key)
-                if old != cells:
-                    for column, (new_cell, old_cell) in enumerate(zip(cells, old or [None] * len(cells), strict=True)):
-                        if new_cell != old_cell:
-                            table.update_cell(row_key, columns[column], new_cell)
+                if self._rows.get(row_key) != cells:
+                    table.update_row(row_key, cells)
                     self._rows[row_key] = cells
 
     def _cells(self, ref: RunRef, run: ChecklistRun, index: int, item: ChecklistItem) -> tuple:
@@ -274,7 +277,6 @@ class ChecklistScreen(LiveScreen):
         refs = self.refs(owner)
         runs = [(ref, self.octo.workspace.run(ref)) for ref in refs]
         table = self.query_one("#checklist", KeyTable)
-        columns = list(table.columns)
         for ref, run in runs:
             if run is None:
                 continue
@@ -284,8 +286,8 @@ class ChecklistScreen(LiveScreen):
                 row_key = f"{ref.owner_key}:{ref.role}:{index}"
                 info = self._info(ref, run, index, item)
                 if row_key in self._rows and self._rows[row_key][-1] != info:
-                    table.update_cell(row_key, columns[-1], info)
                     self._rows[row_key] = (*self._rows[row_key][:-1], info)
+                    table.update_row(row_key, self._rows[row_key])
 
     # -- actions ---------------------------------------------------------------------------
     def _change(self, action: str, text: str = "", confirm_early: bool = False) -> None:
