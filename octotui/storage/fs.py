@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -45,7 +44,7 @@ def make_private_dir(directory: Path) -> None:
 
 
 def temp_name(target: Path) -> Path:
-    return target.with_name(f".{target.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+    return target.with_name(f".{target.name}.{os.urandom(6).hex()}{TEMP_SUFFIX}")
 
 
 def write_atomically(target: Path, data: bytes, *, protected: Iterable[Path] = (), lock: bool = False,
