@@ -1,6 +1,6 @@
 """A subprocess that writes to a store: used by the crash and two-process tests and the fault script.
 
-    python store_worker.py writer DB            insert forever, print each acknowledged id
+    python store_worker.py writer DB [BYTES]    insert forever, print each acknowledged id (compact past BYTES)
     python store_worker.py pair DB NAME COUNT   COUNT inserts and COUNT updates of one shared doc
     python store_worker.py app DB               the app's own save path: checklist changes forever
 """
@@ -10,8 +10,12 @@ from __future__ import annotations
 import sys
 
 
-def writer(path: str) -> None:
+def writer(path: str, compact_every: int = 0) -> None:
+    from octotui.storage import tinydb_store
     from octotui.storage.tinydb_store import Store
+
+    if compact_every:  # compact whenever the journal passes a few KB: kills land during compactions too
+        tinydb_store.COMPACT_MIN_JOURNAL_BYTES = compact_every
 
     store = Store(path)
     payload = "x" * 200
@@ -64,7 +68,7 @@ def app_path(path: str) -> None:
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "writer":
-        writer(sys.argv[2])
+        writer(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)
     elif mode == "pair":
         pair(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif mode == "app":
