@@ -45,14 +45,21 @@ def hostile_workspace(db_path, clock) -> Workspace:
     workspace.assign_role(incident.id, "comms", HOSTILE)
     workspace.set_current_actions(incident.id, HOSTILE)
     workspace.add_note(incident.id, HOSTILE)
-    workspace.record_decision(title=HOSTILE, decision=HOSTILE, context=HOSTILE, owner=HOSTILE, links="REL-1, INC-1")
+    workspace.record_decision(title=HOSTILE, decision=HOSTILE, context=HOSTILE, owner=HOSTILE, alternatives=HOSTILE,
+                              consequences=HOSTILE, links="REL-1, INC-1")
+    workspace.set_release_notes(release.id, {spec.key: HOSTILE for spec in workspace.playbook.fields["release-notes"]})
+    workspace.set_comms_text("incident", incident.id, "incident-update", HOSTILE)
     return workspace
 
 
 STEPS = [
     ("board", ("1",)), ("checklist", ("2",)), ("item history", ("enter",)), ("close", ("escape",)),
-    ("undo toast", ("u",)), ("incident", ("3",)), ("decisions", ("4",)), ("decision detail", ("enter",)),
-    ("close detail", ("escape",)), ("comms", ("5",)), ("help", ("question_mark",)), ("close help", ("escape",)),
+    ("N/A form", ("j", "x")), ("leave N/A form", ("escape",)), ("undo toast", ("u",)),
+    ("incident", ("3",)), ("status choice", ("s",)), ("close status", ("escape",)),
+    ("roles choice", ("o",)), ("close roles", ("escape",)), ("milestone choice", ("m",)), ("close milestones", ("escape",)),
+    ("decisions", ("4",)), ("decision detail", ("enter",)), ("close detail", ("escape",)),
+    ("comms", ("5",)), ("an edited update", ("down",)), ("release notes", ("down", "down", "down")),
+    ("help", ("question_mark",)), ("close help", ("escape",)),
     ("edit release form", ("1", "e")), ("leave form", ("escape",)), ("palette", ("ctrl+p",)),
     ("palette search", tuple("release")),
 ]
