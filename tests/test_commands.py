@@ -218,3 +218,41 @@ def test_records_keep_their_types_through_the_seam(workspace):
     release = workspace.create_release(version="1.0.0", title="a")
     assert isinstance(workspace.release(release.id), Release)
     assert Path(workspace.store.location) == workspace.store.path
+
+
+def test_loading_the_demo_never_moves_the_workspace_clock(workspace, clock, monkeypatch):
+    from octotui.services import demo
+
+    seen = []
+    original = demo._replay
+
+    def spy(replay, replay_clock, end):
+        seen.append((workspace.now(), workspace.author))
+        original(replay, replay_clock, end)
+        seen.append((workspace.now(), workspace.author))
+
+    monkeypatch.setattr(demo, "_replay", spy)
+    demo.load_demo(workspace)
+    assert seen == [(clock.now(), "tester")] * 2
+    assert len(workspace.releases()) == 8 and workspace.open_incidents(), "the app's workspace took in the replay"
+
+
+def test_another_process_note_extends_the_timeline_without_rereading_the_incident(workspace, monkeypatch):
+    incident = workspace.start_incident("Busy")
+    for number in range(20):
+        workspace.add_note(incident.id, f"note {number}")
+    reader = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock)
+    workspace.add_note(incident.id, "from elsewhere")
+    parsed = []
+    original = Workspace._parse
+
+    def counting(self, table, record_id, doc):
+        parsed.append((table, record_id))
+        return original(self, table, record_id, doc)
+
+    monkeypatch.setattr(Workspace, "_parse", counting)
+    assert reader.refresh() == {"INC-1"}
+    assert parsed == [], "only the new event was parsed"
+    texts = [event.text for event in reader.incident(incident.id).timeline]
+    assert texts[-1] == "from elsewhere" and len(texts) == 22
+    assert reader.incident(incident.id).title == "Busy"

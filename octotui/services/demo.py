@@ -10,14 +10,16 @@ from octotui.services.workspace import RunRef, Workspace
 
 
 def load_demo(workspace: Workspace) -> None:
-    """Replay three days of a team's work, ending at the workspace's current time."""
-    real_clock, real_author, end = workspace.clock, workspace.author, workspace.now()
+    """Replay three days of a team's work, ending at the workspace's current time.
+
+    The replay runs on its own workspace (its own clock and authors) over the same store, so whoever
+    reads `workspace` meanwhile (the UI's clocks) never sees the replay's past time; `workspace` then
+    takes in everything the replay wrote."""
+    end = workspace.now()
     clock = FrozenClock(end - timedelta(days=3))
-    workspace.clock = clock
-    try:
-        _replay(workspace, clock, end)
-    finally:
-        workspace.clock, workspace.author = real_clock, real_author
+    replay = Workspace(workspace.store, workspace.playbook, clock=clock, author="maria", settings=workspace.settings)
+    _replay(replay, clock, end)
+    workspace.refresh()
 
 
 def _check(workspace: Workspace, clock: FrozenClock, ref: RunRef, indexes: range | list[int], minutes: float = 7) -> None:
