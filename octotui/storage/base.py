@@ -8,7 +8,7 @@ an append never rewrites a record with its whole past.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -51,9 +51,6 @@ class Snapshot(Protocol):
 class UnitOfWork(Snapshot, Protocol):
     """One transaction: reads are fresh, writes land together at commit or not at all."""
 
-    external: Changes  # what other processes changed since this process last looked
-
-    def insert(self, table: str, doc: Doc) -> int: ...
     def reserve_id(self, table: str) -> int: ...
     def put(self, table: str, doc_id: int, doc: Doc) -> None: ...
     def append_event(self, owner: str, stream: str, doc: Doc) -> int: ...
@@ -76,14 +73,11 @@ class Repository(Protocol):
 
     def unit_of_work(self, on_wait: Callable[[], None] | None = None) -> AbstractContextManager[UnitOfWork]:
         """Lock, read fresh, let the caller change documents, commit once. `on_wait` is called if the
-        lock is held elsewhere. The committed changes are in `last_commit` afterwards."""
+        lock is held elsewhere. What changed (here or, read meanwhile, elsewhere) is in `changes_since`."""
         ...
 
-    last_commit: Changes
     generation: int
 
     def changes_since(self, generation: int) -> tuple[Changes, int]:
         """Everything changed in memory after `generation`, and the generation now."""
         ...
-
-    def iter_tables(self) -> Iterator[str]: ...

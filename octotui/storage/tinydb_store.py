@@ -34,7 +34,6 @@ from tinydb.table import Document, Table
 
 from octotui.storage.base import EVENTS, META, Changes, Doc
 from octotui.storage.errors import (
-    NotFound,
     StoreBusy,
     StoreCorrupt,
     StoreError,
@@ -557,9 +556,8 @@ class _TinyUnitOfWork:
     """The TinyDB backend's unit of work: records through TinyDB tables, events appended directly
     (TinyDB rebuilds a whole table per insert, which an append-only history must not pay)."""
 
-    def __init__(self, store: Store, external: Changes) -> None:
+    def __init__(self, store: Store) -> None:
         self._store, self._db, self._storage = store, store.db, store.storage
-        self.external = external
         self._reserved: dict[str, set[int]] = {}
         self._next_event = 1
 
@@ -583,11 +581,6 @@ class _TinyUnitOfWork:
         staged = [(int(key), doc) for key, doc in self._storage.staged_events.items()
                   if doc.get("owner") == owner and (stream is None or doc.get("stream") == stream)]
         return self._storage.events(owner, stream) + staged
-
-    def insert(self, table: str, doc: Doc) -> int:
-        new_id = self._next_id(table)
-        self._table(table).insert(Document(doc, doc_id=new_id))
-        return new_id
 
     def put(self, table: str, doc_id: int, doc: Doc) -> None:
         tiny = self._table(table)
@@ -646,7 +639,6 @@ class Store:
         self.read_only = read_only or not os.access(self.path.parent, os.W_OK) or (
             self.path.exists() and not os.access(self.path, os.W_OK))
         self.backup_path: Path | None = None
-        self.last_commit = Changes()
         self.generation = 0  # counts every change applied in memory (a commit, or others' writes read)
         self._log: list[tuple[int, Changes]] = []
         self._open(read_only_requested=read_only)
@@ -796,18 +788,18 @@ class Store:
         if self.read_only:
             raise StoreReadOnly(self.path, "the database is read-only here; changes cannot be saved")
         with self._locked(on_wait):
-            external = self._logged(self.storage.begin())
+            self._logged(self.storage.begin())
             try:
                 for table in self.db._tables.values():
                     # TinyDB caches the next id and query results per process: stale under a second writer.
                     table._next_id = None
                     table.clear_cache()
-                yield _TinyUnitOfWork(self, external)
+                yield _TinyUnitOfWork(self)
             except BaseException:
                 self.storage.rollback()
                 raise
             try:
-                self.last_commit = self._logged(self.storage.commit())
+                self._logged(self.storage.commit())
             except OSError as error:
                 raise self._write_failed(error) from None
 
@@ -832,15 +824,6 @@ class Store:
 
     def table(self, name: str) -> dict[str, dict[str, Any]]:
         return self.tables().get(name, {})
-
-    def get(self, table: str, doc_id: int) -> Doc:
-        doc = self.storage.tables.get(table, {}).get(str(doc_id))
-        if doc is None:
-            raise NotFound(f"{table} {doc_id}")
-        return doc
-
-    def iter_tables(self) -> Iterator[str]:
-        return iter(list(self.storage.tables))
 
     def torn_tail_note(self) -> str | None:
         """Said once when the file ended in an incomplete record (ignored; the next save cuts it off)."""
