@@ -55,7 +55,7 @@ async def test_the_ui_keeps_working_while_a_save_waits_for_another_process(works
             await pilot.press("3")  # and screen switches
             assert app.current_mode == "incident"
             await _until(pilot, lambda: app.ticks >= ticks + 1)  # and the clock ticks
-            assert app.commands.pending == 2, "nothing is acknowledged before it is on disk"
+            assert app.commands.pending >= 2, "nothing is acknowledged before it is on disk"
             assert read_tables(workspace.store.path).get("events", {}) == {}
             holder.stdin.write("go\n")
             holder.stdin.flush()

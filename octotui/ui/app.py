@@ -291,19 +291,24 @@ class OctoApp(App[int]):
         self._refreshing = False
         return True  # shown as the banner (workspace.problem), not as a toast every second
 
-    @work(thread=True, group="validate", exit_on_error=False)
     def _check_everything(self) -> None:
-        """Start-up checked only what the first screen needs; check the rest (decisions) now."""
-        try:
-            self.workspace.validate_all()
-        except StoreError as error:
-            self.workspace.problem = error
-            self.call_from_thread(self._problem_changed)
-        # Everything loaded so far lives as long as the app: keep the cyclic GC from rescanning it,
-        # which otherwise shows up as 50-100 ms pauses on keystrokes with a large database.
-        self.call_from_thread(self._settle_heap)
+        """Start-up checked only what the first screen needs; check the rest (decisions) now, in the one
+        worker that touches the view (never beside a command)."""
+        def checked(_result: object) -> None:
+            self._settle_heap()
+
+        def refused(error: BaseException) -> bool:
+            if isinstance(error, StoreError):
+                self.workspace.problem = error
+                self._problem_changed()
+            self._settle_heap()
+            return isinstance(error, StoreError)
+
+        self.commands.submit(self.workspace.validate_all, on_success=checked, on_error=refused)
 
     def _settle_heap(self) -> None:
+        # Everything loaded so far lives as long as the app: keep the cyclic GC from rescanning it,
+        # which otherwise shows up as 50-100 ms pauses on keystrokes with a large database.
         gc.freeze()
         gc.enable()  # paused by the CLI for start-up
 
