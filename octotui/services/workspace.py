@@ -52,9 +52,8 @@ from octotui.domain.models import (
 from octotui.domain.playbook import Playbook
 from octotui.domain.semver import InvalidVersion, ReleaseType, Version, implied_type, latest, suggest_next
 from octotui.domain.settings import Settings
-from octotui.storage.base import EVENTS, META, Changes, Doc, Snapshot, UnitOfWork
+from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, UnitOfWork
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError, StoreReadOnly
-from octotui.storage.tinydb_store import Store
 
 Model = TypeVar("Model", Release, Incident, Decision)
 TABLES: dict[type[BaseModel], str] = {Release: "releases", Incident: "incidents", Decision: "decisions"}
@@ -178,7 +177,7 @@ def _event_counts(record: BaseModel) -> dict[str, int]:
 
 
 class Workspace:
-    def __init__(self, store: Store, playbook: Playbook, clock: Clock | None = None, author: str | None = None,
+    def __init__(self, store: Repository, playbook: Playbook, clock: Clock | None = None, author: str | None = None,
                  settings: Settings | None = None) -> None:
         self.store = store
         self.playbook = playbook

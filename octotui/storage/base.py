@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 Doc = dict[str, Any]
@@ -59,6 +60,11 @@ class UnitOfWork(Snapshot, Protocol):
 class Repository(Protocol):
     location: str  # for messages: a path, or a URL without its password
     read_only: bool
+    path: Path  # a local file: octotui keeps the person's own files (clipboard fallback, MADR default) beside it
+
+    def torn_tail_note(self) -> str | None:
+        """A note for the person when the last read found an interrupted save (ignored), else None."""
+        ...
 
     @property
     def snapshot(self) -> Snapshot: ...
