@@ -197,3 +197,13 @@ async def test_one_change_rewrites_one_board_row_not_the_board(workspace, make_a
         assert calls == {"clear": 0, "rows": {"7"}}
         assert "renamed elsewhere" in str(table.get_row("7")[3])
         assert set(rendered) == {table.get_row_index("7")}, "only that row was rendered again"
+
+
+async def test_a_timer_firing_after_the_app_closed_is_harmless(workspace, make_app):
+    app = make_app(workspace)
+    async with app.run_test(size=(80, 24)):
+        pass
+    assert app.commands.closed
+    app.poll_store()  # what a late tick does
+    app._check_everything()  # what the start-up timer does
+    assert app.commands.pending == 0

@@ -10,13 +10,14 @@ on the event loop never sees a half-applied change and never touches the disk.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from octotui.domain.clock import Clock, SystemClock, current_author, local_time
 from octotui.domain.inputs import (
@@ -206,6 +207,16 @@ class Workspace:
             raise StoreCorrupt(self.store.location,
                                f"table {table!r} document {record_id}{'.' + where if where else ''}: {first['msg']}") from None
 
+    def _parse_all(self, table: str, docs: dict[int, Doc]) -> dict[int, Any]:
+        try:
+            return _bulk(MODELS[table]).validate_python(docs)
+        except ValidationError as error:
+            first = error.errors()[0]
+            record_id, *rest = first["loc"]
+            where = ".".join(str(part) for part in rest)
+            raise StoreCorrupt(self.store.location,
+                               f"table {table!r} document {record_id}{'.' + where if where else ''}: {first['msg']}") from None
+
     def _event(self, event_id: int, doc: Doc) -> TimelineEvent | ChecklistEvent:
         cached = self._events.get(event_id)
         if cached is None:
@@ -242,6 +253,9 @@ class Workspace:
         view = self._view
         parsed: dict[str, Any] = {}
         for table in tables:
+            if table == "decisions":  # no events to attach: one bulk validation is several times faster
+                parsed[table] = self._parse_all(table, source.all(table))
+                continue
             parsed[table] = {record_id: self._build_record(source, table, record_id) for record_id in source.all(table)}
         if meta:
             parsed["meta"] = source.all(META)
@@ -962,6 +976,11 @@ class Workspace:
             if incident is not None and incident.resolved_at is not None:
                 return incident.resolved_at
         return None
+
+
+@functools.cache
+def _bulk(model: type[BaseModel]) -> TypeAdapter[dict[int, Any]]:
+    return TypeAdapter(dict[int, model])  # type: ignore[valid-type]
 
 
 def _describe_event(run: ChecklistRun, event: ChecklistEvent) -> str:

@@ -38,6 +38,7 @@ class CommandRunner:
         self._in_app = in_app  # run a callable through the app's queue, in its context (toasts, screens)
         self._report = report
         self.pending = 0
+        self.closed = False
         self.waiting_for_lock = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -45,6 +46,8 @@ class CommandRunner:
 
     def submit(self, command: Callable[..., Any], *args: Any, on_success: OnSuccess | None = None,
                on_error: OnError | None = None, **kwargs: Any) -> None:
+        if self.closed:
+            return  # the app is going away: a late timer's re-read or check has nobody to tell
         self.pending += 1
         self._idle.clear()
         future = self._executor.submit(self._run, command, args, kwargs)
@@ -79,4 +82,5 @@ class CommandRunner:
         return was_busy
 
     def shutdown(self) -> None:
+        self.closed = True
         self._executor.shutdown(wait=True, cancel_futures=False)  # a command in flight finishes its commit
