@@ -71,6 +71,37 @@ def kill_during_work(folder: Path, kills: int) -> None:
            f"{sum(1 for _ in acknowledged)} items tracked")
 
 
+def kill_during_compactions(folder: Path, kills: int) -> None:
+    """A raw writer that compacts every 3 KB, SIGKILLed at random moments: kills land in appends and in the
+    atomic replace of a compaction alike."""
+    path = folder / "compacting.json"
+    randomizer = random.Random(77)
+    acknowledged: set[int] = set()
+    corrupt = lost = replaced = 0
+    inode = None
+    for _ in range(kills):
+        process = subprocess.Popen([sys.executable, str(WORKER), "writer", str(path), "3000"], stdout=subprocess.PIPE,
+                                   text=True)
+        target = randomizer.randint(1, 25)
+        for seen, line in enumerate(process.stdout, start=1):
+            acknowledged.add(int(line))
+            if seen >= target:
+                break
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+        replaced += inode is not None and path.stat().st_ino != inode
+        inode = path.stat().st_ino
+        try:
+            stored = {doc["n"] for doc in read_tables(path)["items"].values()}
+        except (StoreError, ValueError):
+            corrupt += 1
+            continue
+        lost = len(acknowledged - stored)
+    report("kill -9 during appends and compactions", kills, corrupt, lost,
+           f"{len(acknowledged)} writes acknowledged, {replaced} compactions seen")
+
+
 def two_instances(folder: Path, changes: int) -> None:
     """Two processes, each `changes` inserts and `changes` read-modify-write updates of one shared record."""
     path = folder / "pair.json"
@@ -298,6 +329,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         kill_during_work(folder, args.kills)
+        kill_during_compactions(folder, args.kills)
         two_instances(folder, args.changes)
         lock_file_deleted(folder, args.changes)
         symlinked_database(folder, args.changes)
