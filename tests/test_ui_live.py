@@ -207,3 +207,27 @@ async def test_a_timer_firing_after_the_app_closed_is_harmless(workspace, make_a
     app.poll_store()  # what a late tick does
     app._check_everything()  # what the start-up timer does
     assert app.commands.pending == 0
+
+
+async def test_escape_while_a_save_waits_says_it_cannot_be_cancelled(workspace, make_app):
+    app = make_app(workspace)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(workspace.store.path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        async with app.run_test(size=(120, 36)) as pilot:
+            app.settle_commands = False
+            await pilot.press("i", *"Checkout down", "enter")
+            await _until(pilot, lambda: app.commands.waiting_for_lock)
+            form = app.screen
+            await pilot.press("escape")
+            assert app.screen is form, "the form stays while its save is on its way"
+            assert "cannot be cancelled" in str(form.query_one("#e-_form").render())
+            holder.stdin.write("go\n")
+            holder.stdin.flush()
+            await _until(pilot, lambda: app.commands.pending == 0 and app.screen is not form)
+            assert [incident.title for incident in workspace.incidents()] == ["Checkout down"]
+            assert app.current_mode == "incident"
+    finally:
+        holder.kill()
+        holder.wait()

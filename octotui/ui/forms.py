@@ -162,6 +162,11 @@ class FormScreen(Modal[Any]):
         return self.values() != self._initial
 
     def action_cancel(self) -> None:
+        if self.saving:
+            # Already handed to the worker: it will be saved. Closing now would hide that, so say so instead.
+            self.query_one("#e-_form", FieldError).show("Saving… this change is already on its way and cannot be "
+                                                          "cancelled; the form closes once it is saved.")
+            return
         if self.confirm_discard and self.has_unsaved_text():
             def decide(discard: bool | None) -> None:
                 if discard:
