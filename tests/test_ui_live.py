@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from octotui.domain.models import ItemState
 from octotui.services.workspace import RunRef, Workspace
 from octotui.storage.tinydb_store import Store, read_tables
@@ -231,3 +233,26 @@ async def test_escape_while_a_save_waits_says_it_cannot_be_cancelled(workspace, 
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.parametrize("mode", ["1", "2", "3", "4", "5"])
+async def test_on_every_screen_a_broken_file_shows_the_banner_and_the_app_keeps_running(demo_workspace, make_app, mode):
+    path = demo_workspace.store.path
+    good = path.read_bytes()
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.selected_release_id, app.checklist_owner = 2, ("release", 2)
+        await pilot.press(mode)
+        synced = path.with_name("synced-copy")
+        synced.write_bytes(good.replace(b'"title":"Saved carts"', b'"title":[]'))  # a record that fails validation
+        synced.replace(path)  # as a sync tool or a restore puts it in place
+        for _ in range(2):  # the app's own ticks, not a poll by hand
+            app._tick()
+            await pilot.pause()
+        status = str(app.screen_stack[0].query_one("#status-text").render())
+        assert "DATABASE PROBLEM" in status and "document" in status
+        assert app.is_running
+        path.write_bytes(good)
+        app._tick()
+        await pilot.pause()
+        assert "DATABASE PROBLEM" not in str(app.screen_stack[0].query_one("#status-text").render())
