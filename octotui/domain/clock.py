@@ -82,12 +82,16 @@ def local_time(moment: datetime | None, with_date: bool = True) -> str:
     return local.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M:%S")
 
 
-_AGO = re.compile(r"^(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hrs|hours?|d|days?)\s*ago$", re.IGNORECASE)
+_UNIT = r"(s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hrs|hours?|d|days?)"
+# `12 minutes ago`, `12 min`, `12m`, `1h 5m ago`, `-12m`: an amount of time back from now.
+_AGO = re.compile(rf"^-?\s*((?:\d+\s*{_UNIT}\s*)+)(?:ago)?$", re.IGNORECASE)
+_PART = re.compile(rf"(\d+)\s*{_UNIT}", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_when(text: str, now: datetime) -> datetime:
-    """A backdated time as a person types it: `now`, `12 minutes ago`, `14:05`, `2026-11-26 14:05`.
+    """A backdated time as a person types it: `now`, `12 minutes ago`, `12m`, `1h 5m ago`, `-12m`, `14:05`,
+    `2026-11-26 14:05`. A wall-clock time more than 12 hours ahead is taken as yesterday's.
 
     Local wall-clock times are read in the local zone. Raises ValueError with a message fit
     to show next to the field.
@@ -96,8 +100,8 @@ def parse_when(text: str, now: datetime) -> datetime:
     if not text or text.lower() == "now":
         return now
     if match := _AGO.match(text):
-        amount, unit = int(match.group(1)), match.group(2)[0].lower()
-        moment = now - timedelta(seconds=amount * _UNIT_SECONDS[unit])
+        seconds = sum(int(amount) * _UNIT_SECONDS[unit[0].lower()] for amount, unit in _PART.findall(match.group(1)))
+        moment = now - timedelta(seconds=seconds)
     else:
         local_now = now.astimezone()
         moment = None
@@ -107,6 +111,8 @@ def parse_when(text: str, now: datetime) -> datetime:
             except ValueError:
                 continue
             moment = datetime.combine(local_now.date(), parsed, tzinfo=local_now.tzinfo)
+            if moment - local_now > timedelta(hours=12):
+                moment -= timedelta(days=1)  # `23:55` typed at 00:10 means last night, not tonight
             break
         if moment is None:
             try:
