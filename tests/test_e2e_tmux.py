@@ -33,18 +33,23 @@ class Terminal:
         self.socket = f"octotui-e2e-{uuid.uuid4().hex[:8]}"
         self.db = tmp_path / "octotui.json"
         config = tmp_path / "tmux.conf"
-        config.write_text("set -g set-clipboard on\nset -g default-terminal xterm-256color\nset -g default-size 120x36\n")
-        self.tmux("-f", str(config), "start-server")
-        self.tmux("-f", str(config), "new-session", "-d", "-s", "boot", "-x", "120", "-y", "36", "sleep 600")
+        # remain-on-exit: if the app ever dies, the pane keeps what it printed for the failure message
+        config.write_text("set -g set-clipboard on\nset -g default-terminal xterm-256color\nset -g default-size 120x36\n"
+                          "set -g remain-on-exit on\n")
+        # No separate start-server: a server with no session exits at once, and a new-session racing that
+        # exit fails now and then on a busy machine ("server exited unexpectedly").
+        self.tmux("-f", str(config), "new-session", "-d", "-s", "boot", "-x", "120", "-y", "36", "sleep 600", check=True)
 
-    def tmux(self, *args: str) -> str:
+    def tmux(self, *args: str, check: bool = False) -> str:
         result = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30)
+        if check and result.returncode != 0:
+            raise AssertionError(f"tmux {args[0] if args else ''} failed: {result.stderr.strip()}")
         return result.stdout
 
     def start(self, name: str) -> None:
         command = (f"env OCTOTUI_DB={self.db} OCTOTUI_USER=e2e OCTOTUI_CONFIG=/nonexistent TERM=xterm-256color "
                    f"{OCTOTUI}")
-        self.tmux("new-window", "-t", "boot", "-n", name, command)
+        self.tmux("new-window", "-t", "boot", "-n", name, command, check=True)
         self.window = f"boot:{name}"
 
     def keys(self, *keys: str, literal: bool = False) -> None:

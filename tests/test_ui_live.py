@@ -13,6 +13,7 @@ import pytest
 from octotui.domain.models import ItemState
 from octotui.services.workspace import RunRef, Workspace
 from octotui.storage.tinydb_store import Store, read_tables
+from octotui.ui.forms import FormScreen
 
 SCREENS = Path(__file__).resolve().parent.parent / "octotui" / "ui" / "screens"
 
@@ -256,3 +257,26 @@ async def test_on_every_screen_a_broken_file_shows_the_banner_and_the_app_keeps_
         app._tick()
         await pilot.pause()
         assert "DATABASE PROBLEM" not in str(app.screen_stack[0].query_one("#status-text").render())
+
+
+async def test_keys_typed_while_a_form_saves_are_replayed_in_order_not_lost(workspace, make_app):
+    """The on-call walk types `t`, a note, Enter, `t`, a second note, Enter without waiting: both notes land."""
+    workspace.start_incident("Checkout down")
+    app = make_app(workspace)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(workspace.store.path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        async with app.run_test(size=(120, 36)) as pilot:
+            app.settle_commands = False
+            await pilot.press("t", *"Paged payments", "enter")
+            await _until(pilot, lambda: app.commands.waiting_for_lock)
+            await pilot.press("t", *"Error rate 3%", "enter")  # typed while the first note waits
+            holder.stdin.write("go\n")
+            holder.stdin.flush()
+            await _until(pilot, lambda: len(workspace.incident(1).timeline) == 3 and app.commands.pending == 0)
+            assert [event.text for event in workspace.incident(1).timeline][1:] == ["Paged payments", "Error rate 3%"]
+            assert not isinstance(app.screen, FormScreen)
+    finally:
+        holder.kill()
+        holder.wait()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import events, work
+from textual._wait import wait_for_idle
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -142,6 +144,8 @@ class OctoApp(App[int]):
         self.commands = CommandRunner(workspace, self._call_on_loop, self.call_next, self._command_finished,
                                       self._waiting_for_lock)
         self._refreshing = False
+        self._replay_queue: deque[tuple[str, str | None]] = deque()
+        self._replaying = False
         self.show_saving = False  # "saving…" appears only when a save takes long enough to notice
         self.ticks = 0  # counted, for tests that prove the loop kept going
         # Back where this person left off: screen, release, incident, checklist row.
@@ -156,6 +160,39 @@ class OctoApp(App[int]):
         owner = state.get("owner")
         if isinstance(owner, list) and len(owner) == 2:
             self.checklist_owner = (owner[0], owner[1])
+
+    async def on_event(self, event: events.Event) -> None:
+        # Keys typed while a form opens, or after its Enter while its save is on its way, are held by the form
+        # and replayed in order when it (or what follows it) is ready: never typed into a form about to close,
+        # never dropped before a field has focus. Esc and ctrl+q still act at once.
+        if isinstance(event, events.Key) and not event.is_forwarded and self.screen_stack:
+            if self._replaying and not getattr(event, "replayed", False) and event.key != "ctrl+q":
+                self._replay_queue.append((event.key, event.character))  # typed during a replay: after it
+                return
+            screen = self.screen
+            if isinstance(screen, FormScreen) and screen.holds_keys() and event.key not in ("escape", "ctrl+q"):
+                screen.hold(event.key, event.character)
+                return
+        await super().on_event(event)
+
+    def replay_keys(self, keys: list[tuple[str, str | None]]) -> None:
+        """Keys held by a form, sent again one at a time: each is fully handled (a binding may open a form)
+        before the next, as if typed now."""
+        self._replay_queue.extend(keys)
+        if not self._replaying:
+            self._replaying = True
+            self.run_worker(self._replay_one_by_one(), group="replay", exit_on_error=False)
+
+    async def _replay_one_by_one(self) -> None:
+        try:
+            while self._replay_queue:
+                key, character = self._replay_queue.popleft()
+                replayed = events.Key(key, character)
+                replayed.replayed = True  # type: ignore[attr-defined]
+                self.post_message(replayed)
+                await wait_for_idle(0)
+        finally:
+            self._replaying = False
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         return [*super().get_line_filters(), self._display_boundary]

@@ -69,6 +69,8 @@ class FormScreen(Modal[Any]):
                              else "Tab: next field · Enter: save · Esc: cancel")
         self.on_change = on_change
         self.saving = False
+        self.ready = False  # mounted with its first field focused: until then keys are held, not dropped
+        self._held: list[tuple[str, str | None]] = []  # keys typed before it was ready or after Enter
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form"):
@@ -92,6 +94,11 @@ class FormScreen(Modal[Any]):
         for field_input in self.query(Input):
             field_input.cursor_blink = self.octo.cursor_blink
         self.query_one(f"#f-{self.fields[0].name}").focus()
+        self.call_after_refresh(self._become_ready)
+
+    def _become_ready(self) -> None:
+        self.ready = True
+        self._replay_held()  # what was typed while it opened goes into its fields
 
     def values(self) -> dict[str, str]:
         values = {}
@@ -129,14 +136,29 @@ class FormScreen(Modal[Any]):
         self.query_one(".form-hint", Static).update(Text("saving…", style="bold yellow"))
         self.octo.commands.submit(self.submit, self.values(), on_success=self._saved, on_error=self._refused)
 
+    def holds_keys(self) -> bool:
+        return self.saving or not self.ready
+
+    def hold(self, key: str, character: str | None) -> None:
+        """A key typed while this form opens (it is for the form) or while its save is on its way (it is for
+        whatever comes next): kept, and replayed in order when that is ready."""
+        self._held.append((key, character))
+
+    def _replay_held(self) -> None:
+        held, self._held = self._held, []
+        if held:  # in order, as if typed now: to the next screen, or into this form
+            self.octo.replay_keys(held)
+
     def _saved(self, result: Any) -> None:
         self.saving = False
         if self.is_attached:
             self.dismiss(result)
+        self._replay_held()
 
     def _refused(self, error: BaseException) -> bool:
         """Show why next to the field (or at the foot of the form); the form stays open, nothing lost."""
         self.saving = False
+        self._replay_held()
         if not self.is_attached:
             return False
         self.query_one(".form-hint", Static).update(Text(self.hint, style="dim"))
