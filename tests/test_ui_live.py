@@ -27,6 +27,26 @@ os.close(fd)
 """
 
 
+class _LockHolder:
+    """Another process holding the database's lock until `release()` (what a second octotui saving holds)."""
+
+    def __init__(self, path) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(path)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout.readline().strip() == "locked"
+
+    def release(self) -> None:
+        self.process.stdin.write("go\n")
+        self.process.stdin.flush()
+
+    def __enter__(self) -> _LockHolder:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
 async def _until(pilot, condition, attempts: int = 400) -> None:
     """Let the app run until `condition()` holds (bounded by a count of short pauses, not a time budget)."""
     for _ in range(attempts):
@@ -40,10 +60,7 @@ async def _until(pilot, condition, attempts: int = 400) -> None:
 async def test_the_ui_keeps_working_while_a_save_waits_for_another_process(workspace, make_app):
     release = workspace.create_release(version="1.0.0", title="a")
     app = make_app(workspace)
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(workspace.store.lock_path)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with _LockHolder(workspace.store.path) as holder:
         async with app.run_test(size=(120, 36)) as pilot:
             app.settle_commands = False  # this test looks at the app while the save is still waiting
             app.selected_release_id = release.id
@@ -60,15 +77,11 @@ async def test_the_ui_keeps_working_while_a_save_waits_for_another_process(works
             await _until(pilot, lambda: app.ticks >= ticks + 1)  # and the clock ticks
             assert app.commands.pending >= 2, "nothing is acknowledged before it is on disk"
             assert read_tables(workspace.store.path).get("events", {}) == {}
-            holder.stdin.write("go\n")
-            holder.stdin.flush()
+            holder.release()
             await _until(pilot, lambda: app.commands.pending == 0)
             history = workspace.run(RunRef("release", 1, "gate")).history
             assert [event.action for event in history] == ["done", "todo"], "queued in order, none lost"
             assert workspace.run(RunRef("release", 1, "gate")).items[0].state is ItemState.TODO
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 async def test_a_broken_file_never_stops_the_app_and_it_recovers_when_restored(demo_workspace, make_app):
@@ -214,10 +227,7 @@ async def test_a_timer_firing_after_the_app_closed_is_harmless(workspace, make_a
 
 async def test_escape_while_a_save_waits_says_it_cannot_be_cancelled(workspace, make_app):
     app = make_app(workspace)
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(workspace.store.path)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with _LockHolder(workspace.store.path) as holder:
         async with app.run_test(size=(120, 36)) as pilot:
             app.settle_commands = False
             await pilot.press("i", *"Checkout down", "enter")
@@ -226,14 +236,10 @@ async def test_escape_while_a_save_waits_says_it_cannot_be_cancelled(workspace, 
             await pilot.press("escape")
             assert app.screen is form, "the form stays while its save is on its way"
             assert "cannot be cancelled" in str(form.query_one("#e-_form").render())
-            holder.stdin.write("go\n")
-            holder.stdin.flush()
+            holder.release()
             await _until(pilot, lambda: app.commands.pending == 0 and app.screen is not form)
             assert [incident.title for incident in workspace.incidents()] == ["Checkout down"]
             assert app.current_mode == "incident"
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 @pytest.mark.parametrize("mode", ["1", "2", "3", "4", "5"])
@@ -263,20 +269,13 @@ async def test_keys_typed_while_a_form_saves_are_replayed_in_order_not_lost(work
     """The on-call walk types `t`, a note, Enter, `t`, a second note, Enter without waiting: both notes land."""
     workspace.start_incident("Checkout down")
     app = make_app(workspace)
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(workspace.store.path)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with _LockHolder(workspace.store.path) as holder:
         async with app.run_test(size=(120, 36)) as pilot:
             app.settle_commands = False
             await pilot.press("t", *"Paged payments", "enter")
             await _until(pilot, lambda: app.commands.waiting_for_lock)
             await pilot.press("t", *"Error rate 3%", "enter")  # typed while the first note waits
-            holder.stdin.write("go\n")
-            holder.stdin.flush()
+            holder.release()
             await _until(pilot, lambda: len(workspace.incident(1).timeline) == 3 and app.commands.pending == 0)
             assert [event.text for event in workspace.incident(1).timeline][1:] == ["Paged payments", "Error rate 3%"]
             assert not isinstance(app.screen, FormScreen)
-    finally:
-        holder.kill()
-        holder.wait()
