@@ -15,7 +15,7 @@ import pytest
 from octotui.domain.models import Incident, Release, Severity
 from octotui.services.workspace import RunRef, Workspace
 from octotui.storage import tinydb_store
-from octotui.storage.tinydb_store import Store, StoreWriteFailed, read_tables
+from octotui.storage.tinydb_store import SCHEMA_VERSION, Store, StoreWriteFailed, read_tables
 
 
 def _snapshot(workspace: Workspace) -> dict:
@@ -88,7 +88,7 @@ def test_a_failed_commit_leaves_every_record_as_it_was(workspace, monkeypatch, c
 def test_create_release_linked_to_an_incident_changes_both_at_once(workspace):
     incident = workspace.start_incident("Checkout errors")
     release = workspace.create_release(version="1.0.1", title="fix", hotfix=True, incident_id=incident.id)
-    assert workspace.incident(incident.id).release_id == release.id
+    assert workspace.incident(incident.id).release_ids == [release.id]
     assert workspace.release(release.id).incident_ids == [incident.id]
 
 
@@ -125,13 +125,14 @@ def test_two_processes_creating_the_same_version_exactly_one_succeeds(tmp_path):
 
 def test_a_timeline_note_appends_a_small_record_whatever_the_history(workspace):
     incident = workspace.start_incident("Busy incident")
+    started_with = len(workspace.incident(incident.id).timeline)  # the start, the severity the app ticked
     for number in range(300):
         workspace.add_note(incident.id, f"note {number} " + "x" * 40)
     size = workspace.store.path.stat().st_size
     workspace.add_note(incident.id, "one more")
     grown = workspace.store.path.stat().st_size - size
     assert 0 < grown < 400, f"one note wrote {grown} bytes"
-    assert len(workspace.incident(incident.id).timeline) == 302
+    assert len(workspace.incident(incident.id).timeline) == started_with + 301
     assert workspace.incident(incident.id).timeline[-1].text == "one more"
     doc = read_tables(workspace.store.path)["incidents"][str(incident.id)]
     assert "timeline" not in doc, "the incident record does not carry its history"
@@ -166,7 +167,24 @@ def test_a_schema_1_file_is_migrated_with_its_history_moved_to_events(tmp_path, 
     assert migrated.run(RunRef("release", 1, "gate")).items[0].state == "done"
     assert len(migrated.run(RunRef("release", 1, "gate")).history) == 1
     tables = read_tables(path)
-    assert tables["meta"]["1"]["schema"] == 2 and len(tables["events"]) == 3
+    history = sum(len(run.history) for run in legacy.incident(1).runs.values()) + 1  # + the gate check
+    assert tables["meta"]["1"]["schema"] == SCHEMA_VERSION
+    assert len(tables["events"]) == len(legacy.incident(1).timeline) + history
+
+
+def test_a_schema_2_incident_linked_to_one_release_keeps_that_link(tmp_path, playbook, clock):
+    """Schema 2 linked an incident to at most one release (`release_id`); schema 3 keeps a list."""
+    source = Workspace(Store(tmp_path / "new.json"), playbook, clock=clock, author="tester")
+    source.create_release(version="1.0.0", title="a")
+    source.start_incident("x", release_id=1)
+    tables = read_tables(source.store.path)
+    legacy = {**tables["incidents"]["1"], "release_id": 1}
+    del legacy["release_ids"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({**tables, "meta": {"1": {"schema": 2}}, "incidents": {"1": legacy}}))
+    migrated = Workspace(Store(path), playbook, clock=clock)
+    assert migrated.incident(1).release_ids == [1] and migrated.release(1).incident_ids == [1]
+    assert "release_id" not in read_tables(path)["incidents"]["1"]
 
 
 def test_another_process_change_is_read_and_parsed_alone(workspace, monkeypatch):
@@ -202,6 +220,7 @@ def test_a_torn_last_record_is_ignored_then_cut_off_by_the_next_writer(workspace
 def test_the_journal_is_compacted_into_a_snapshot_when_it_outgrows_it(workspace, monkeypatch):
     monkeypatch.setattr(tinydb_store, "COMPACT_MIN_JOURNAL_BYTES", 2000)
     incident = workspace.start_incident("x")
+    started_with = len(workspace.incident(incident.id).timeline)
     inode = os.stat(workspace.store.path).st_ino
     for number in range(60):
         workspace.add_note(incident.id, f"note {number}")
@@ -209,7 +228,7 @@ def test_the_journal_is_compacted_into_a_snapshot_when_it_outgrows_it(workspace,
     raw = workspace.store.path.read_bytes()
     assert raw.count(b"\n#") < 60
     fresh = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock)
-    assert len(fresh.incident(incident.id).timeline) == 61
+    assert len(fresh.incident(incident.id).timeline) == started_with + 60
 
 
 def test_records_keep_their_types_through_the_seam(workspace):
@@ -239,6 +258,7 @@ def test_loading_the_demo_never_moves_the_workspace_clock(workspace, clock, monk
 
 def test_another_process_note_extends_the_timeline_without_rereading_the_incident(workspace, monkeypatch):
     incident = workspace.start_incident("Busy")
+    started_with = len(workspace.incident(incident.id).timeline)
     for number in range(20):
         workspace.add_note(incident.id, f"note {number}")
     reader = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock)
@@ -254,5 +274,5 @@ def test_another_process_note_extends_the_timeline_without_rereading_the_inciden
     assert reader.refresh() == {"INC-1"}
     assert parsed == [], "only the new event was parsed"
     texts = [event.text for event in reader.incident(incident.id).timeline]
-    assert texts[-1] == "from elsewhere" and len(texts) == 22
+    assert texts[-1] == "from elsewhere" and len(texts) == started_with + 21
     assert reader.incident(incident.id).title == "Busy"

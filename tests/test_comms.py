@@ -41,7 +41,7 @@ def full_incident(workspace, clock):
     clock.advance(minutes=10)
     workspace.set_status(incident.id, "Mitigated")
     clock.advance(minutes=30)
-    workspace.set_status(incident.id, "Resolved")
+    workspace.set_status(incident.id, "Resolved", confirm=True)
     return workspace.incident(incident.id)
 
 
@@ -80,6 +80,58 @@ def test_incident_templates_sparse(workspace, templates, golden, name):
     incident = workspace.start_incident("Something is off", "P3")
     filled = render(templates[name], incident, workspace)
     golden(f"{name}.sparse.md", filled.text)
+
+
+def scripted_incident(workspace, clock):
+    """A P2 that became a P1, was acknowledged, rolled back 2.4.0 and resolved: every section has content."""
+    shipped = workspace.create_release(version="2.3.0", title="Search tuning")
+    release = workspace.create_release(version="2.4.0", title="Saved carts")
+    for ship in (shipped, release):
+        for index in range(6):
+            workspace.change_item(RunRef("release", ship.id, "gate"), index, "toggle")
+        for index in range(7 if ship is shipped else 4):
+            workspace.change_item(RunRef("release", ship.id, "deployment"), index, "toggle", confirm_early=True)
+    incident = workspace.start_incident("Checkout errors", "P2", impact="3% of checkouts fail")
+    clock.advance(minutes=3)
+    workspace.acknowledge(incident.id)
+    workspace.set_severity(incident.id, "P1")
+    workspace.set_channel(incident.id, "#inc-checkout")
+    workspace.assign_role(incident.id, "comms", "devi")
+    workspace.assign_role(incident.id, "tech", "sam")
+    clock.advance(minutes=4)
+    workspace.start_rollback(release.id, "5xx after deploy", incident_id=incident.id)
+    workspace.change_item(RunRef("release", release.id, "rollback"), 0, "toggle")
+    workspace.record_decision(title="Roll back first", decision="Roll back 2.4.0, fix after", links=incident.key)
+    workspace.add_note(incident.id, "Add a contract test for coupon rounding", followup=True)
+    clock.advance(minutes=12)
+    workspace.set_status(incident.id, "Mitigated")
+    clock.advance(minutes=20)
+    workspace.set_status(incident.id, "Resolved", confirm=True)
+    return workspace.incident(incident.id)
+
+
+def test_postmortem_for_a_scripted_incident(workspace, templates, clock, golden):
+    workspace.settings.timezone = "Europe/Berlin"
+    incident = scripted_incident(workspace, clock)
+    filled = render(templates["postmortem"], incident, workspace)
+    golden("postmortem.scripted.md", filled.text)
+    assert filled.missing == []
+    assert "Severity: P2 → P1" in filled.text and "REL-2 2.4.0" in filled.text and "Rollback Checklist: 1/7" in filled.text
+    follow_ups = filled.text.split("## Follow-up items")[1].split("##")[0]
+    assert "contract test for coupon rounding" in follow_ups and "Investigate root cause" in follow_ups
+    assert "Assign roles" not in follow_ups and "Assess severity" not in follow_ups, "never what the app saw done"
+
+
+@pytest.mark.parametrize("name", RELEASE_TEMPLATES + INCIDENT_TEMPLATES)
+def test_every_time_in_every_template_names_its_zone(workspace, templates, clock, name):
+    import re
+    workspace.settings.timezone = "America/New_York"
+    incident = scripted_incident(workspace, clock)
+    release = workspace.release(2)
+    owner = release if templates[name].context == "release" else incident
+    text = render(templates[name], owner, workspace).text
+    for match in re.finditer(r"\b\d{2}:\d{2}\b(?!:)", text):
+        assert text[match.end():match.end() + 4] == " EST", f"{name}: {text[match.start() - 11:match.end() + 8]!r}"
 
 
 @pytest.mark.parametrize("name", RELEASE_TEMPLATES + INCIDENT_TEMPLATES)

@@ -16,7 +16,7 @@ from octotui.domain.playbook import PlaybookError, parse_playbook
 from octotui.domain.semver import InvalidVersion, Version
 from octotui.domain.text import one_line, visible
 from octotui.services.workspace import InputError, RunRef, Workspace
-from octotui.storage.tinydb_store import Store, StoreCorrupt
+from octotui.storage.tinydb_store import SCHEMA_VERSION, Store, StoreCorrupt
 from octotui.ui.app import RecoveryApp
 from octotui.ui.forms import FormScreen
 from octotui.ui.widgets import status_text
@@ -204,7 +204,7 @@ def test_cli_paths_cannot_escape_the_chosen_output(demo_workspace, tmp_path):
 
 def test_huge_and_invalid_files_are_reported_not_rewritten(tmp_path, playbook):
     path = tmp_path / "db.json"
-    path.write_text('{"meta": {"1": {"schema": 2}}, "decisions": {"1": {"title": 3}}}')
+    path.write_text('{"meta": {"1": {"schema": %d}}, "decisions": {"1": {"title": 3}}}' % SCHEMA_VERSION)
     before = path.read_bytes()
     workspace = Workspace(Store(path), playbook)
     with pytest.raises(StoreCorrupt, match="table 'decisions' document 1"):

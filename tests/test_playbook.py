@@ -94,7 +94,8 @@ GOOD = data_path("playbook.md").read_text()
         "- [ ] Verify service health and functionality after rollback\n", "").replace(
         "- [ ] Update status page or communication channels\n", "").replace(
         "- [ ] Document rollback decision and next steps in [Decision Log](./octoacme-decision-log.md)\n", "").replace(
-        "- [ ] Investigate root cause and plan proper fix\n", ""), None, "marked as checklist 'rollback' but has no items"),
+        "- [ ] Investigate root cause and plan proper fix <!-- followup: postmortem -->\n", ""), None,
+     "marked as checklist 'rollback' but has no items"),
     (GOOD + "\n## Deployment Checklist\n- [ ] again\n", None, "duplicate checklist name 'Deployment Checklist'"),
     (GOOD.replace("<!-- octotui: checklist gate -->", "<!-- octotui: checklist gates -->"), None, "unknown checklist role 'gates'"),
     (GOOD.replace("<!-- octotui: checklist escalation -->\n", ""), 1, "no checklist is marked"),

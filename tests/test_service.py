@@ -148,7 +148,7 @@ def test_hotfix_uses_the_hotfix_checklist_and_links_the_incident(workspace):
     incident = workspace.start_incident("Checkout down", "P0")
     release = workspace.create_release(version="1.0.1", title="fix", hotfix=True, incident_id=incident.id)
     assert release.run_order() == ["gate", "hotfix"]
-    assert workspace.incident(incident.id).release_id == release.id
+    assert workspace.incident(incident.id).release_ids == [release.id]
     refs = workspace.incident_runs(workspace.incident(incident.id))
     assert [ref.role for ref in refs] == ["escalation", "hotfix"]
 
@@ -185,10 +185,10 @@ def test_retro_deadline_from_the_playbook(workspace, clock):
     ref = RunRef("incident", incident.id, "escalation")
     run = workspace.run(ref)
     retro_index = next(i for i, item in enumerate(run.items) if item.timing and item.timing.kind == "deadline")
-    workspace.set_status(incident.id, "Resolved")
-    anchor = workspace.deadline_anchor(ref)
-    assert anchor == clock.now()
-    assert workspace.run(ref).time_left(retro_index, clock.now(), anchor) == timedelta(hours=48)
+    clock.advance(hours=5)
+    assert workspace.time_left(ref, retro_index) is None, "no countdown before there is a resolution to count from"
+    workspace.set_status(incident.id, "Resolved", confirm=True)
+    assert workspace.time_left(ref, retro_index) == timedelta(hours=48)
     assert workspace.retro_deadline(workspace.incident(incident.id)) == clock.now() + timedelta(hours=48)
 
 
@@ -209,7 +209,7 @@ def test_clock_is_derived_and_stops_at_resolution(workspace, clock):
     clock.advance(minutes=30)
     reopened = Workspace(Store(workspace.store.path), workspace.playbook, clock=clock)  # a restart
     assert reopened.incident(incident.id).elapsed(clock.now()) == timedelta(minutes=42)
-    workspace.set_status(incident.id, "Resolved")
+    workspace.set_status(incident.id, "Resolved", confirm=True)
     clock.advance(hours=5)
     assert workspace.incident(incident.id).elapsed(clock.now()) == timedelta(minutes=42)
 
@@ -218,7 +218,7 @@ def test_status_changes_set_milestones_and_timeline(workspace, clock):
     incident = workspace.start_incident("x", "P1")
     for minutes, status in ((5, "Identified"), (10, "Mitigated"), (5, "Monitoring"), (30, "Resolved")):
         clock.advance(minutes=minutes)
-        workspace.set_status(incident.id, status)
+        workspace.set_status(incident.id, status, confirm=True)
     incident = workspace.incident(incident.id)
     assert incident.acknowledged_at - incident.started_at == timedelta(minutes=5)
     assert incident.mitigated_at - incident.started_at == timedelta(minutes=15)
@@ -247,7 +247,7 @@ def test_cadence_by_severity_due_and_overdue(workspace, clock):
     p1 = workspace.incidents()[-2]
     clock.advance(minutes=31)
     assert workspace.next_update_due(p1) < clock.now()  # overdue
-    workspace.record_update_sent(p1.id, "Incident status update")
+    workspace.record_sent(p1.id, "Incident status update", counts_as_update=True)
     assert workspace.next_update_due(workspace.incident(p1.id)) == clock.now() + timedelta(minutes=30)
 
 
@@ -270,7 +270,7 @@ def test_monitoring_window_while_monitoring(workspace, clock):
     incident = workspace.start_incident("x", "P1")
     workspace.set_status(incident.id, "Monitoring")
     assert workspace.monitoring_ends(workspace.incident(incident.id)) == clock.now() + timedelta(minutes=30)
-    workspace.set_status(incident.id, "Resolved")
+    workspace.set_status(incident.id, "Resolved", confirm=True)
     assert workspace.monitoring_ends(workspace.incident(incident.id)) is None
 
 

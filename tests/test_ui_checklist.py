@@ -138,7 +138,7 @@ async def test_rollback_opens_the_rollback_run_and_offers_an_incident(workspace,
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y", *"Errors after 1.0.0", "enter")
         incident = workspace.incidents()[0]
-        assert incident.release_id == 1 and workspace.release(1).incident_ids == [incident.id]
+        assert incident.release_ids == [1] and workspace.release(1).incident_ids == [incident.id]
         assert app.current_mode == "incident"
 
 

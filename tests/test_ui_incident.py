@@ -179,7 +179,7 @@ async def test_hotfix_from_the_incident_is_linked_and_its_run_shows_with_the_inc
         form.query_one("#f-title").value = "Fix payments timeout"
         await pilot.press("enter")
         release = workspace.releases()[0]
-        assert release.hotfix and release.incident_ids == [1] and workspace.incident(1).release_id == release.id
+        assert release.hotfix and release.incident_ids == [1] and workspace.incident(1).release_ids == [release.id]
         await pilot.press("c")
         table = app.screen.query_one("#checklist")
         assert f"h:REL-{release.id}:hotfix" in [key.value for key in table.rows]

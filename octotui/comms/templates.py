@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from string import Template
 from typing import Literal
 
-from octotui.domain.clock import format_duration, local_time
-from octotui.domain.models import Incident, ItemState, Release
+from octotui.domain.clock import format_minutes
+from octotui.domain.models import Incident, IncidentStatus, Release, Stage
 from octotui.domain.playbook import FieldSpec, data_path
 from octotui.domain.text import visible
 
@@ -33,6 +34,11 @@ class CommsTemplate:
     body: str
     sends_update: bool = False
     path: str = ""
+    fact: str = ""  # what copying it tells the app happened (`update`, `resolution`): ticks `auto:` items
+
+    @property
+    def records_copy(self) -> bool:
+        return self.context == "incident" and bool(self.sends_update or self.fact)
 
 
 @dataclass
@@ -56,7 +62,8 @@ def parse_template(name: str, source: str, path: str = "") -> CommsTemplate:
         raise TemplateError(f"{path or name}:1: context must be release or incident")
     context: Literal["release", "incident"] = "release" if options["context"] == "release" else "incident"
     return CommsTemplate(name=name, title=options.get("title") or name, context=context,
-                         body=source[match.end():], sends_update=options.get("sends_update") == "yes", path=path)
+                         body=source[match.end():], sends_update=options.get("sends_update") == "yes", path=path,
+                         fact=options.get("fact") or ("update" if options.get("sends_update") == "yes" else ""))
 
 
 def load_templates(override_dir: Path | None = None) -> dict[str, CommsTemplate]:
@@ -92,65 +99,136 @@ def _field_lines(fields: list[FieldSpec], values: dict[str, str]) -> str:
                      for spec in fields)
 
 
+SHIPPED = (Stage.PRODUCTION, Stage.VERIFIED)
+
+
+def production_at(release: Release) -> datetime | None:
+    """When the release reached production: the check of its work run's production step."""
+    run = release.runs.get(release.work_role)
+    if run is None:
+        return None
+    return next((item.at for item in run.items if item.stage == "production" and item.settled and item.at), None)
+
+
+def _availability(release: Release, stage: Stage, workspace) -> tuple[str, str]:
+    """(subject word, sentence) for the announcement: the wording follows the release's stage."""
+    shipped = production_at(release)
+    kind = f"{release.type.value} release"
+    target = release.target_date.isoformat() if release.target_date else ""
+    if stage in SHIPPED and shipped is not None:
+        return "Released", f"is live (since {workspace.people_time(shipped)}, {kind})"
+    if stage is Stage.CANCELLED:
+        return "Cancelled", f"was cancelled ({kind}): {release.cancel_reason or 'no reason given'}"
+    if stage in (Stage.ROLLING_BACK, Stage.ROLLED_BACK):
+        return "Rolled back", f"is being rolled back ({kind})" if stage is Stage.ROLLING_BACK else f"was rolled back ({kind})"
+    when = f"is scheduled for {target}" if target else "is planned, no date set yet"
+    return "Upcoming", f"{when} ({kind}, now {stage.value})"
+
+
 def release_values(release: Release, workspace) -> dict[str, str]:
     notes = release.notes
+    stage = workspace.stage(release)
+    shipped = production_at(release)
     target = release.target_date.isoformat() if release.target_date else ""
+    headline, availability = _availability(release, stage, workspace)
+    known_good = workspace.last_known_good(release)
     values = {
         "release_key": release.key, "version": release.version, "title": release.title,
         "release_type": release.type.value, "captain": release.captain, "target_date": target,
-        "stage": release.stage.value, "rollback_reason": release.rollback_reason,
-        "incidents": ", ".join(f"INC-{n}" for n in release.incident_ids),
+        "stage": stage.value, "rollback_reason": release.rollback_reason,
+        "incidents": ", ".join(f"INC-{n}" for n in release.incident_ids) or "none",
         "release_name_number": f"{release.version} — {release.title}",
-        "date": target,
+        "date": shipped.astimezone(workspace.settings.zone).date().isoformat() if shipped else target,
+        "headline": headline, "availability": availability,
+        "last_known_good": f"{known_good.version} ({known_good.key})" if known_good else "",
         **{key: value for key, value in notes.items() if value.strip()},
     }
     values["release_notes_fields"] = _field_lines(workspace.playbook.fields.get("release-notes", []), values)
     return values
 
 
+STATUS_SENTENCE = {
+    IncidentStatus.INVESTIGATING: "We are investigating an incident.",
+    IncidentStatus.IDENTIFIED: "We have identified the cause and are working on a fix.",
+    IncidentStatus.MITIGATED: "A mitigation is in place; we are confirming that service is back to normal.",
+    IncidentStatus.MONITORING: "A fix is in place and we are monitoring the results.",
+    IncidentStatus.RESOLVED: "The incident is resolved.",
+}
+
+
 def incident_values(incident: Incident, workspace) -> dict[str, str]:
     now = workspace.now()
     due = workspace.next_update_due(incident)
-    release = workspace.release(incident.release_id) if incident.release_id else None
+    when = workspace.people_time
+    releases = [r for n in incident.release_ids if (r := workspace.release(n)) is not None]
 
     def took(name: str) -> str:
         moment = getattr(incident, name)
-        return format_duration(moment - incident.started_at) if moment else ""
+        return format_minutes(moment - incident.started_at) if moment else ""
 
-    decisions = [workspace.decision(n) for n in incident.decision_ids]
-    open_items = [f"- [ ] {item.text}" for ref in workspace.incident_runs(incident)
-                  for item in (workspace.run(ref).items if workspace.run(ref) else []) if item.state is ItemState.TODO]
+    decisions = [d for n in incident.decision_ids if (d := workspace.decision(n)) is not None]
     retro = workspace.retro_deadline(incident)
     values = {
         "incident_id": incident.key, "title": incident.title, "severity": incident.severity.value,
-        "status": incident.status.value, "impact": incident.impact,
-        "start_time": local_time(incident.started_at),
+        "status": incident.status.value, "status_sentence": STATUS_SENTENCE[incident.status], "impact": incident.impact,
+        "start_time": when(incident.started_at),
         "incident_commander": incident.roles.get("commander", ""),
         "comms_lead": incident.roles.get("comms", ""), "tech_lead": incident.roles.get("tech", ""),
-        "current_actions": incident.current_actions or _latest(incident, kinds=("note",)),
-        "next_update_time": local_time(due) if due else ("none (resolved)" if not incident.open else "none for this severity"),
-        "elapsed": format_duration(incident.elapsed(now)),
-        "acknowledged_time": local_time(incident.acknowledged_at) if incident.acknowledged_at else "",
-        "mitigated_time": local_time(incident.mitigated_at) if incident.mitigated_at else "",
-        "resolved_time": local_time(incident.resolved_at) if incident.resolved_at else "",
-        "time_to_acknowledge": took("acknowledged_at"), "time_to_mitigate": took("mitigated_at"),
-        "time_to_resolve": took("resolved_at"),
-        "retro_deadline": local_time(retro) if retro else "",
-        "release": f"{release.key} {release.version} — {release.title}" if release else "",
+        "channel": incident.channel,
+        "current_actions": incident.current_actions,
+        "next_update_time": when(due) if due else ("none (resolved)" if not incident.open else
+                                                  f"none scheduled for {incident.severity.value}"),
+        "elapsed": format_minutes(incident.elapsed(now)),
+        "acknowledged_time": when(incident.acknowledged_at) or "not acknowledged",
+        "mitigated_time": when(incident.mitigated_at) or "not mitigated",
+        "resolved_time": when(incident.resolved_at) or "not resolved",
+        "time_to_acknowledge": took("acknowledged_at") or "—", "time_to_mitigate": took("mitigated_at") or "—",
+        "time_to_resolve": took("resolved_at") or "—",
+        "retro_deadline": when(retro) if retro else "48 hours after resolution",
+        "release": ", ".join(f"{r.key} {r.version} — {r.title}" for r in releases) or "none",
         "latest_event": _latest(incident),
-        "timeline": "\n".join(f"- {local_time(e.at)} ({e.author}) {e.text}"
+        "timeline": "\n".join(f"- {when(e.at)} ({e.author}) {'Follow-up: ' if e.kind == 'followup' else ''}{e.text}"
                               for e in sorted(incident.timeline, key=lambda e: e.at)),
-        "decisions": "\n".join(f"- {d.key}: {d.title} — {d.decision}" for d in decisions if d),
-        "action_items": "\n".join(open_items),
+        "decisions": "\n".join(f"- {d.key} ({d.status_label()}): {d.title} — {d.decision}" for d in decisions)
+                     or "None recorded.",
+        "severity_changes": "\n".join(f"- {when(e.at)} {e.text}" for e in incident.timeline if e.kind == "severity")
+                            or f"None: {incident.severity.value} throughout.",
+        "linked_releases": _linked_releases(incident, releases, workspace) or "None.",
+        "followups": "\n".join(f"- [ ] {text}" for text in followups(incident, workspace)) or "None recorded.",
     }
+    values["action_items"] = values["followups"]
     values["incident_communication_fields"] = _field_lines(workspace.playbook.fields.get("incident-communication", []), values)
     return values
+
+
+def _linked_releases(incident: Incident, releases: list[Release], workspace) -> str:
+    lines = []
+    for release in releases:
+        lines.append(f"- {release.key} {release.version} — {release.title} ({workspace.stage(release).value})")
+        for role in ("hotfix", "rollback"):
+            run = release.runs.get(role)
+            if run is None or release.run_incidents.get(role, incident.id) != incident.id:
+                continue
+            extra = f"; reason: {release.rollback_reason}" if role == "rollback" and release.rollback_reason else ""
+            lines.append(f"  - {run.name}: {run.progress_label()} done, started {workspace.people_time(run.started_at)}{extra}")
+    return "\n".join(lines)
+
+
+def followups(incident: Incident, workspace) -> list[str]:
+    """What is left to do after the incident: notes flagged as follow-ups, and the guide's follow-up items
+    (`followup:` in the guide) still open on the runs that served it. Never an item the app saw done."""
+    found = [e.text for e in sorted(incident.timeline, key=lambda e: e.at) if e.kind == "followup"]
+    for ref in workspace.incident_runs(incident):
+        run = workspace.run(ref)
+        for item in run.items if run else []:
+            if item.followup and not item.settled and item.text not in found:
+                found.append(item.text)
+    return found
 
 
 def _latest(incident: Incident, kinds: tuple[str, ...] = ()) -> str:
     events = [e for e in incident.timeline if not kinds or e.kind in kinds]
     return max(events, key=lambda e: e.at).text if events else ""
-
 
 
 def render(template: CommsTemplate, owner: Release | Incident, workspace) -> Filled:

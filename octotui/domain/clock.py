@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 
@@ -80,6 +80,27 @@ def local_time(moment: datetime | None, with_date: bool = True) -> str:
         return "—"
     local = moment.astimezone()
     return local.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M:%S")
+
+
+def people_time(moment: datetime | None, zone: tzinfo | None = None, *, with_date: bool = True) -> str:
+    """A time in a text for people: always with its zone (`2026-11-27 14:58 UTC`, `15:58 CET`), in the
+    team's configured zone, else the local one. Stored times stay UTC."""
+    if moment is None:
+        return ""
+    shown = moment.astimezone(zone) if zone is not None else moment.astimezone()
+    name = shown.tzname() or shown.strftime("%z")
+    if name and name[0] in "+-":  # zones without an abbreviation (e.g. Asia/Kolkata in some builds)
+        name = "UTC" + (f"{name[:3]}:{name[3:]}" if len(name) == 5 else name)
+    return shown.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M") + f" {name}"
+
+
+def format_minutes(delta: timedelta) -> str:
+    """`1 h 05 min`, `12 min`: a duration in a sentence."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    hours, minutes = divmod(minutes, 60)
+    if hours and not minutes:
+        return f"{hours} hours" if hours > 1 else "1 hour"
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
 _UNIT = r"(s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hrs|hours?|d|days?)"

@@ -26,6 +26,10 @@ class InputError(ValueError):
         self.errors = errors
 
 
+class NeedsConfirmation(Exception):  # noqa: N818 - a question, not an error
+    """The change is allowed only after the person confirms (resolving with work open, ending a window early)."""
+
+
 def _refuse(message: str) -> PydanticCustomError:
     return PydanticCustomError("octotui", message)
 

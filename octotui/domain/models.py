@@ -28,6 +28,10 @@ class ItemSnapshot(Record):
     note: str = ""
     na_reason: str = ""
     early: bool = False
+    cause: str = ""  # when the app ticked it itself ("auto"): what it saw happen
+
+
+AUTO_AUTHOR = "auto"
 
 
 class ChecklistEvent(Record):
@@ -118,7 +122,7 @@ class ChecklistRun(Record):
         return event
 
     def set_state(self, index: int, state: ItemState, author: str, now: datetime, *, reason: str = "",
-                  early: bool = False) -> ChecklistEvent:
+                  early: bool = False, cause: str = "") -> ChecklistEvent:
         item = self.items[index]
         if state is ItemState.NA and not reason.strip():
             raise ValueError("an N/A item needs a reason")
@@ -126,12 +130,20 @@ class ChecklistRun(Record):
             after = ItemSnapshot(note=item.note)
         else:
             after = ItemSnapshot(state=state, by=author, at=now, note=item.note,
-                                 na_reason=reason.strip() if state is ItemState.NA else "", early=early)
+                                 na_reason=reason.strip() if state is ItemState.NA else "", early=early, cause=cause)
         return self._record(index, state.value, after, author, now)
 
     def set_note(self, index: int, note: str, author: str, now: datetime) -> ChecklistEvent:
         after = self.items[index].snapshot().model_copy(update={"note": note})
         return self._record(index, "note", after, author, now)
+
+    def auto_tick(self, fact: str, cause: str, now: datetime) -> ChecklistEvent | None:
+        """Tick the open item the app can see done (`auto: FACT`), unless a person has touched it."""
+        for index, item in enumerate(self.items):
+            touched = any(event.item == index and event.author != AUTO_AUTHOR for event in self.history)
+            if item.auto == fact and not item.settled and not touched:
+                return self.set_state(index, ItemState.DONE, AUTO_AUTHOR, now, cause=cause)
+        return None
 
     def undo(self, author: str, now: datetime) -> ChecklistEvent | None:
         """Undo the latest change not yet undone, as a new event: history is never erased."""
@@ -177,6 +189,7 @@ class Release(Record):
     incident_ids: list[int] = Field(default_factory=list)
     decision_ids: list[int] = Field(default_factory=list)
     followup_of: int | None = None
+    run_incidents: dict[str, int] = Field(default_factory=dict)  # rollback / hotfix run -> the incident it serves
 
     @property
     def key(self) -> str:
@@ -244,7 +257,7 @@ class TimelineEvent(Record):
     at: AwareDatetime
     author: str
     kind: Literal["status", "checklist", "note", "update", "decision", "role", "severity", "milestone",
-                  "snooze", "link", "impact", "clock"]
+                  "snooze", "link", "impact", "clock", "title", "actions", "channel", "followup"]
     text: str
 
 
@@ -261,10 +274,12 @@ class Incident(Record):
     resolved_at: AwareDatetime | None = None
     monitoring_since: AwareDatetime | None = None
     timeline: list[TimelineEvent] = Field(default_factory=list)
-    release_id: int | None = None
+    release_ids: list[int] = Field(default_factory=list)
     decision_ids: list[int] = Field(default_factory=list)
     runs: dict[str, ChecklistRun] = Field(default_factory=dict)
     last_update_at: AwareDatetime | None = None
+    next_update_at: AwareDatetime | None = None  # the due time the last update named, when it chose one
+    channel: str = ""
     snoozed_until: AwareDatetime | None = None
     comms: dict[str, str] = Field(default_factory=dict)
     current_actions: str = ""

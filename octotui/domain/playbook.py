@@ -23,13 +23,16 @@ REQUIRED_FIELD_ROLES = ("release-notes",)
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _MARKER = re.compile(r"^<!--\s*octotui:\s*(checklist|fields)\s+([\w-]+)\s*-->\s*$")
 _ITEM = re.compile(r"^[-*]\s+(?:\[([ xX])\]\s+)?(.*)$")
-_ANNOTATION = re.compile(r"\s*<!--\s*(stage|followup):\s*([\w-]+)\s*-->\s*$")
+_ANNOTATION = re.compile(r"\s*<!--\s*(stage|followup|auto):\s*([\w-]+)\s*-->\s*$")
 _OPTIONAL = re.compile(r"\(?\bif (?:needed|applicable)\b\)?", re.IGNORECASE)
 _DECISION_LOG = re.compile(r"decision log", re.IGNORECASE)
 _UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 _DEADLINE = re.compile(r"\bwithin\s+(\d+)\s*(minute|hour|day)s?\b", re.IGNORECASE)
 _WINDOW = re.compile(r"\bfor\s+(\d+)\+?\s*(minute|hour|day)s?\b", re.IGNORECASE)
 STAGE_ANNOTATIONS = ("staging", "production")
+# Facts the app itself sees happen; an item annotated `<!-- auto: FACT -->` is ticked by "auto" when it does.
+AUTO_FACTS = ("severity", "roles", "channel", "update", "resolution", "hotfix", "decision")
+FOLLOWUP_KINDS = ("release", "postmortem")
 
 
 class Timing(Record):
@@ -47,6 +50,7 @@ class ItemSpec(Record):
     timing: Timing | None = None
     stage: str | None = None
     followup: str | None = None
+    auto: str | None = None
 
 
 class ChecklistSpec(Record):
@@ -90,12 +94,9 @@ def parse_timing(text: str) -> Timing | None:
 
 
 def parse_item(text: str) -> ItemSpec:
-    stage = followup = None
+    found: dict[str, str] = {}
     while match := _ANNOTATION.search(text):
-        if match.group(1) == "stage":
-            stage = match.group(2)
-        else:
-            followup = match.group(2)
+        found[match.group(1)] = match.group(2)
         text = text[: match.start()]
     text = text.rstrip()
     return ItemSpec(
@@ -103,8 +104,9 @@ def parse_item(text: str) -> ItemSpec:
         optional=bool(_OPTIONAL.search(text)),
         mentions_decision_log=bool(_DECISION_LOG.search(text)),
         timing=parse_timing(text),
-        stage=stage,
-        followup=followup,
+        stage=found.get("stage"),
+        followup=found.get("followup"),
+        auto=found.get("auto"),
     )
 
 
@@ -135,6 +137,10 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
         for item_line, item in zip(item_lines, items, strict=True):
             if item.stage is not None and item.stage not in STAGE_ANNOTATIONS:
                 raise PlaybookError(path, item_line, f"unknown stage {item.stage!r} (use one of {', '.join(STAGE_ANNOTATIONS)})")
+            if item.auto is not None and item.auto not in AUTO_FACTS:
+                raise PlaybookError(path, item_line, f"unknown auto fact {item.auto!r} (use one of {', '.join(AUTO_FACTS)})")
+            if item.followup is not None and item.followup not in FOLLOWUP_KINDS:
+                raise PlaybookError(path, item_line, f"unknown followup {item.followup!r} (use one of {', '.join(FOLLOWUP_KINDS)})")
             if not item.text:
                 raise PlaybookError(path, item_line, "checklist item has no text")
         checklists[name] = ChecklistSpec(name=name, role=marker[1] if marker else None, line=line, items=list(items))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -35,6 +35,29 @@ class Settings(BaseModel):
     clipboard: Literal["auto", "native", "osc52", "file"] = "auto"
     templates_dir: Path | None = Field(default=None, alias="templates")
     cadence: Cadence = Field(default_factory=Cadence)
+    # The zone stakeholders read times in (IANA name, e.g. "Europe/Berlin"); the machine's own zone if unset.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Berlin' or 'UTC')") from None
+        return value
+
+    @property
+    def zone(self) -> tzinfo | None:
+        if self.timezone is None:
+            return None
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.timezone)
 
     @field_validator("templates_dir", mode="before")
     @classmethod

@@ -95,9 +95,10 @@ def _replay(ws: Workspace, clock: FrozenClock, end: datetime) -> None:
     ws.set_status(incident.id, IncidentStatus.IDENTIFIED)
     ws.add_note(incident.id, "Coupon rounding throws on carts with a saved discount")
     escalation = RunRef("incident", incident.id, "escalation")
-    _check(ws, clock, escalation, range(4), minutes=2)
+    ws.set_channel(incident.id, "#inc-checkout-500")
+    _check(ws, clock, escalation, [1], minutes=2)  # severity, channel and roles were ticked by the app
     ws.author = "devi"
-    ws.record_update_sent(incident.id, "Incident initial notification")
+    ws.record_sent(incident.id, "Incident initial notification", counts_as_update=True, fact="update")
     ws.author = "sam"
     hotfix = ws.create_release(version="2.4.1", title="Fix coupon rounding", captain="sam", type="patch", hotfix=True,
                                incident_id=incident.id, target_date=today)
@@ -105,7 +106,7 @@ def _replay(ws: Workspace, clock: FrozenClock, end: datetime) -> None:
     _check(ws, clock, RunRef("release", hotfix.id, "hotfix"), range(6), minutes=1.5)
     clock.set(end - timedelta(minutes=35))  # the last update: 30-minute cadence, so 5 minutes overdue now
     ws.author = "devi"
-    ws.record_update_sent(incident.id, "Incident status update")
+    ws.record_sent(incident.id, "Incident status update", counts_as_update=True, fact="update")
     ws.author = "sam"
     clock.set(end - timedelta(minutes=20))
     ws.set_status(incident.id, IncidentStatus.MITIGATED)

@@ -19,11 +19,12 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from octotui.domain.clock import Clock, SystemClock, current_author, local_time
+from octotui.domain.clock import Clock, SystemClock, current_author, format_minutes, local_time, people_time
 from octotui.domain.inputs import (
     DecisionInput,
     IncidentInput,
     InputError,
+    NeedsConfirmation,
     NoteInput,
     PersonInput,
     ReasonInput,
@@ -33,6 +34,7 @@ from octotui.domain.inputs import (
     parse_input,
 )
 from octotui.domain.models import (
+    AUTO_AUTHOR,
     BOARD_ORDER,
     MILESTONES,
     ROLES,
@@ -70,10 +72,6 @@ class GateBlocked(Exception):
         self.blockers = release.gate_blockers()
         names = "; ".join(item.text for item in self.blockers)
         super().__init__(f"{release.key} cannot enter Staging: {len(self.blockers)} pre-release requirement(s) open: {names}")
-
-
-class NeedsConfirmation(Exception):
-    """The change is allowed only after the person confirms (e.g. ending a monitoring window early)."""
 
 
 @dataclass(frozen=True)
@@ -465,6 +463,13 @@ class Workspace:
                           if r.id != excluding and _version_key(r.version) < (0, version)])
         return implied_type(version, earlier)
 
+    def last_known_good(self, release: Release) -> Release | None:
+        """What a rollback of `release` goes back to: the newest earlier version that shipped and stayed."""
+        mine = _version_key(release.version)
+        shipped = [r for r in self._view.releases.values() if r.id != release.id
+                   and self.stage(r) in (Stage.VERIFIED, Stage.PRODUCTION) and _version_key(r.version) < mine]
+        return max(shipped, key=lambda r: _version_key(r.version), default=None)
+
     def suggest_version(self, kind: ReleaseType = ReleaseType.MINOR) -> str:
         return suggest_next([r.version for r in self._view.releases.values()], kind)
 
@@ -505,11 +510,14 @@ class Workspace:
             runs[work_role] = ChecklistRun.from_spec(self.playbook.by_role(work_role), now)
             release = tx.new(Release, lambda new_id: Release(
                 id=new_id, created_at=now, created_by=self.author, hotfix=hotfix, runs=runs, followup_of=followup_of,
-                incident_ids=[incident_id] if incident_id else [], **clean))
+                incident_ids=[incident_id] if incident_id else [],
+                run_incidents={work_role: incident_id} if incident_id and hotfix else {}, **clean))
             if incident_id is not None:
                 incident = tx.load(Incident, incident_id)
-                incident.release_id = release.id
+                incident.release_ids.append(release.id)
                 self._timeline(incident, "link", f"Linked to {release.key} {release.version}" + (" (hotfix)" if hotfix else ""))
+                if hotfix:
+                    self._auto(incident, "hotfix", f"hotfix {release.key} {release.version} created")
                 tx.save(incident)
         return release
 
@@ -537,7 +545,9 @@ class Workspace:
             tx.save(release)
         return release
 
-    def start_rollback(self, release_id: int, reason: str) -> Release:
+    def start_rollback(self, release_id: int, reason: str, incident_id: int | None = None) -> Release:
+        """Roll back, for one incident (linked both ways if it was not) or for none: the rollback's
+        events go to that incident's timeline and nowhere else."""
         reason = parse_input(ReasonInput, {"reason": reason}).reason
         with self._command() as tx:
             release = tx.load(Release, release_id)
@@ -545,10 +555,57 @@ class Workspace:
                 raise InputError({"stage": f"{release.key} is {release.stage}; only a release in Staging or later can be rolled back"})
             release.rollback_reason = reason
             release.runs["rollback"] = ChecklistRun.from_spec(self.playbook.by_role("rollback"), self.now())
+            if incident_id is not None:
+                incident = tx.load(Incident, incident_id)
+                if not incident.open:
+                    raise InputError({"incident": f"{incident.key} is resolved; pick an open incident or a new one"})
+                self._link(release, incident)
+                release.run_incidents["rollback"] = incident_id
+                self._timeline(incident, "status", f"Rollback of {release.key} {release.version} started: {reason}")
+                tx.save(incident)
             tx.save(release)
-            for incident_id in release.incident_ids:
-                tx.timeline(incident_id, "status", f"Rollback of {release.key} {release.version} started: {reason}")
         return release
+
+    def _link(self, release: Release, incident: Incident) -> bool:
+        """Both sides of a release–incident link; False if they were linked already."""
+        if release.id in incident.release_ids and incident.id in release.incident_ids:
+            return False
+        if release.id not in incident.release_ids:
+            incident.release_ids.append(release.id)
+        if incident.id not in release.incident_ids:
+            release.incident_ids.append(incident.id)
+        self._timeline(incident, "link", f"Linked to {release.key} {release.version}" + (" (hotfix)" if release.hotfix else ""))
+        if release.hotfix:
+            self._auto(incident, "hotfix", f"linked to hotfix {release.key} {release.version}")
+        return True
+
+    def link_release(self, incident_id: int, release_id: int) -> Incident:
+        with self._command() as tx:
+            incident = tx.load(Incident, incident_id)
+            if tx.uow.get("releases", release_id) is None:
+                raise InputError({"release": f"REL-{release_id} does not exist"})
+            release = tx.load(Release, release_id)
+            if not self._link(release, incident):
+                raise InputError({"release": f"{incident.key} is already linked to {release.key}"})
+            tx.save(release)
+            tx.save(incident)
+        return incident
+
+    def unlink_release(self, incident_id: int, release_id: int) -> Incident:
+        with self._command() as tx:
+            incident = tx.load(Incident, incident_id)
+            if release_id not in incident.release_ids:
+                raise InputError({"release": f"{incident.key} is not linked to REL-{release_id}"})
+            incident.release_ids.remove(release_id)
+            if tx.uow.get("releases", release_id) is not None:
+                release = tx.load(Release, release_id)
+                if incident_id in release.incident_ids:
+                    release.incident_ids.remove(incident_id)
+                release.run_incidents = {role: n for role, n in release.run_incidents.items() if n != incident_id}
+                tx.save(release)
+                self._timeline(incident, "link", f"Unlinked from {release.key} {release.version}")
+            tx.save(incident)
+        return incident
 
     # -- checklists -----------------------------------------------------------------------
     def change_item(self, ref: RunRef, index: int, action: Literal["toggle", "na", "note", "undo"], *,
@@ -591,7 +648,7 @@ class Workspace:
             if isinstance(owner, Incident):
                 self._timeline(owner, "checklist", line)
             else:
-                for incident_id in owner.incident_ids:
+                for incident_id in _run_incidents(owner, ref.role):
                     tx.timeline(incident_id, "checklist", f"{owner.key} {line}")
             tx.save(owner)
         return run
@@ -677,6 +734,7 @@ class Workspace:
                 if item_ref is not None and item_index is not None and item_ref.owner == "incident" and item_ref.owner_id == incident.id:
                     incident.runs[item_ref.role].items[item_index].decision_id = decision.id
                 self._timeline(incident, "decision", f"{decision.key} recorded: {decision.title}")
+                self._auto(incident, "decision", f"{decision.key} recorded")
                 tx.save(incident)
             if old is not None:
                 old.history.append(DecisionEdit(at=now, author=self.author,
@@ -713,7 +771,32 @@ class Workspace:
             if previous:
                 decision.history.append(DecisionEdit(at=now, author=self.author, previous=previous))
                 tx.save(decision)
+            self._sync_decision_links(tx, decision, previous)
         return decision
+
+    def _sync_decision_links(self, tx: _Tx, decision: Decision, previous: dict[str, str]) -> None:
+        """A decision's links are kept on both sides: the records it now names list it, the ones it
+        no longer names do not."""
+        kinds: tuple[tuple[Literal["release", "incident"], str], ...] = (("release", "release_ids"), ("incident", "incident_ids"))
+        for kind, field_name in kinds:
+            if field_name not in previous:
+                continue
+            before = {int(n) for n in previous[field_name].strip("[]").replace(" ", "").split(",") if n.isdigit()}
+            after = set(getattr(decision, field_name))
+            for record_id in sorted(before ^ after):
+                if tx.uow.get(f"{kind}s", record_id) is None:
+                    continue
+                record = tx.load_owner(kind, record_id)
+                if record_id in after and decision.id not in record.decision_ids:
+                    record.decision_ids.append(decision.id)
+                    if isinstance(record, Incident):
+                        self._timeline(record, "decision", f"{decision.key} linked: {decision.title}")
+                        self._auto(record, "decision", f"{decision.key} linked")
+                elif record_id not in after and decision.id in record.decision_ids:
+                    record.decision_ids.remove(decision.id)
+                    if isinstance(record, Incident):
+                        self._timeline(record, "decision", f"{decision.key} unlinked")
+                tx.save(record)
 
     def supersede(self, old_id: int, **fields: Any) -> Decision:
         old = self.decision(old_id)
@@ -752,8 +835,22 @@ class Workspace:
     def _timeline(self, incident: Incident, kind: str, text: str, at: datetime | None = None) -> None:
         incident.timeline.append(TimelineEvent(at=at or self.now(), author=self.author, kind=kind, text=text))
 
+    def _auto(self, incident: Incident, fact: str, cause: str) -> None:
+        """The app saw `fact` happen: tick the escalation item that asks for it (author "auto")."""
+        run = incident.runs.get("escalation")
+        event = run.auto_tick(fact, cause, self.now()) if run is not None else None
+        if run is not None and event is not None:
+            incident.timeline.append(TimelineEvent(at=event.at, author=AUTO_AUTHOR, kind="checklist",
+                                                   text=f"{_describe_event(run, event)} — {cause}"))
+
+    def people_time(self, moment: datetime | None, with_date: bool = True) -> str:
+        """A time in a text for people, with its zone (the team's `timezone` setting, else local)."""
+        return people_time(moment, self.settings.zone, with_date=with_date)
+
     def start_incident(self, title: str, severity: Severity | str = Severity.P1, started_at: datetime | None = None,
-                       release_id: int | None = None, impact: str = "") -> Incident:
+                       release_id: int | None = None, impact: str = "", for_run: str | None = None) -> Incident:
+        """Start the clock. With `release_id`, linked both ways; with `for_run` ("rollback", "hotfix"), that
+        run of the release belongs to this incident."""
         errors: dict[str, str] = {}
         try:
             clean = parse_input(IncidentInput, {"title": title, "severity": str(severity), "impact": impact})
@@ -774,15 +871,19 @@ class Workspace:
                 release = tx.load(Release, release_id)
 
             def build(new_id: int) -> Incident:
-                incident = Incident(id=new_id, title=clean.title, severity=level, started_at=started, release_id=release_id,
+                incident = Incident(id=new_id, title=clean.title, severity=level, started_at=started,
                                     impact=clean.impact, created_by=self.author, roles={"commander": self.author},
                                     runs={"escalation": ChecklistRun.from_spec(self.playbook.by_role("escalation"), now)})
                 self._timeline(incident, "status", f"Incident started: {level} {IncidentStatus.INVESTIGATING}", at=started)
+                self._auto(incident, "severity", f"started as {level}")
+                if release is not None:
+                    self._link(release, incident)
+                    if for_run and for_run in release.runs:
+                        release.run_incidents[for_run] = new_id
                 return incident
 
             incident = tx.new(Incident, build)
             if release is not None:
-                release.incident_ids.append(incident.id)
                 tx.save(release)
         return incident
 
@@ -793,28 +894,64 @@ class Workspace:
             tx.save(incident)
         return self.incident(incident_id) or incident
 
-    def set_status(self, incident_id: int, status: IncidentStatus | str) -> Incident:
+    def resolve_concerns(self, incident: Incident) -> list[str]:
+        """What a person should hear before resolving: an open monitoring window, open escalation items."""
+        concerns = []
+        window = self.monitoring_ends(incident)
+        if window is not None and window > self.now():
+            concerns.append(f"the monitoring window is still open (ends {self.people_time(window, with_date=False)})")
+        escalation = incident.runs.get("escalation")
+        if escalation is not None and escalation.remaining():
+            concerns.append(f"{len(escalation.remaining())} of {len(escalation.items)} escalation items are open")
+        return concerns
+
+    def _apply_status(self, incident: Incident, status: IncidentStatus, confirm: bool) -> None:
+        if incident.status == status:
+            return
+        if status is IncidentStatus.RESOLVED and not confirm:
+            concerns = self.resolve_concerns(incident)
+            if concerns:
+                raise NeedsConfirmation(f"Resolve {incident.key} although {' and '.join(concerns)}?")
+        now = self._ordered_now(incident)
+        order = list(IncidentStatus)
+        reached = order.index(status)
+        if reached >= order.index(IncidentStatus.IDENTIFIED) and incident.acknowledged_at is None:
+            incident.acknowledged_at = now
+        if reached >= order.index(IncidentStatus.MITIGATED) and incident.mitigated_at is None:
+            incident.mitigated_at = now
+        self._timeline(incident, "status", f"Status: {incident.status} → {status}", at=now)
+        incident.status = status
+        if status is IncidentStatus.MONITORING:
+            running = self._run_window(incident)
+            incident.monitoring_since = running[0] if running else now
+            ends = self.monitoring_ends(incident)
+            if ends is not None:
+                source = f"from “{running[2]}” checked at {self.people_time(running[0], with_date=False)}" if running \
+                    else "from the status change"
+                self._timeline(incident, "clock", f"Monitoring window until {self.people_time(ends, with_date=False)} "
+                                                  f"({format_minutes(ends - incident.monitoring_since)}, {source})", at=now)
+        if status is IncidentStatus.RESOLVED:
+            incident.resolved_at = now
+            retro = self.retro_deadline(incident)
+            if retro is not None:
+                self._timeline(incident, "clock", f"Retrospective due by {self.people_time(retro)} "
+                                                  f"({format_minutes(retro - now)} after resolution)", at=now)
+        elif incident.resolved_at is not None:
+            incident.resolved_at = None  # reopened: the clock runs again
+
+    def set_status(self, incident_id: int, status: IncidentStatus | str, *, confirm: bool = False) -> Incident:
+        """Raises NeedsConfirmation when resolving with the monitoring window or escalation items open."""
         status = IncidentStatus(status)
+        return self._change_incident(incident_id, lambda incident: self._apply_status(incident, status, confirm))
 
+    def acknowledge(self, incident_id: int) -> Incident:
+        """The Acknowledged milestone: someone has the incident. The status stays as it is."""
         def change(incident: Incident) -> None:
-            if incident.status == status:
-                return
-            now = self._ordered_now(incident)
-            order = list(IncidentStatus)
-            reached = order.index(status)
-            if reached >= order.index(IncidentStatus.IDENTIFIED) and incident.acknowledged_at is None:
-                incident.acknowledged_at = now
-            if reached >= order.index(IncidentStatus.MITIGATED) and incident.mitigated_at is None:
-                incident.mitigated_at = now
-            if status is IncidentStatus.MONITORING:
-                incident.monitoring_since = now
-            if status is IncidentStatus.RESOLVED:
-                incident.resolved_at = now
-            elif incident.resolved_at is not None:
-                incident.resolved_at = None  # reopened: the clock runs again
-            self._timeline(incident, "status", f"Status: {incident.status} → {status}", at=now)
-            incident.status = status
-
+            if incident.acknowledged_at is not None:
+                raise InputError({"acknowledged_at": f"{incident.key} was acknowledged at "
+                                                      f"{local_time(incident.acknowledged_at)}"})
+            incident.acknowledged_at = self._ordered_now(incident)
+            self._timeline(incident, "milestone", f"Acknowledged by {self.author}", at=incident.acknowledged_at)
         return self._change_incident(incident_id, change)
 
     def _ordered_now(self, incident: Incident) -> datetime:
@@ -829,6 +966,7 @@ class Workspace:
             if incident.severity != severity:
                 self._timeline(incident, "severity", f"Severity: {incident.severity} → {severity}")
                 incident.severity = severity
+            self._auto(incident, "severity", f"severity set to {severity}")
 
         return self._change_incident(incident_id, change)
 
@@ -850,21 +988,50 @@ class Workspace:
             incident.roles[role] = person
             verb = f"handed from {before} to {person}" if before else f"assigned to {person}"
             self._timeline(incident, "role", f"{ROLES[role]} {verb}")
+            if all(incident.roles.get(name) for name in ROLES):
+                self._auto(incident, "roles", "all three roles assigned")
+
+        return self._change_incident(incident_id, change)
+
+    def set_title(self, incident_id: int, title: str) -> Incident:
+        title = parse_input(IncidentInput, {"title": title}).title
+
+        def change(incident: Incident) -> None:
+            if incident.title != title:
+                self._timeline(incident, "title", f"Title: “{incident.title}” → “{title}”")
+                incident.title = title
 
         return self._change_incident(incident_id, change)
 
     def set_impact(self, incident_id: int, impact: str) -> Incident:
         impact = parse_input(TextInput, {"text": impact}, rename={"text": "impact"}).text
+        return self._change_incident(incident_id, lambda incident: self._apply_impact(incident, impact))
 
-        def change(incident: Incident) -> None:
+    def _apply_impact(self, incident: Incident, impact: str) -> None:
+        if incident.impact != impact:
             incident.impact = impact
             self._timeline(incident, "impact", f"Impact: {impact or '(cleared)'}")
 
-        return self._change_incident(incident_id, change)
-
     def set_current_actions(self, incident_id: int, text: str) -> Incident:
         text = parse_input(TextInput, {"text": text}, rename={"text": "actions"}).text
-        return self._change_incident(incident_id, lambda incident: setattr(incident, "current_actions", text))
+        return self._change_incident(incident_id, lambda incident: self._apply_actions(incident, text))
+
+    def _apply_actions(self, incident: Incident, text: str) -> None:
+        if incident.current_actions != text:
+            incident.current_actions = text
+            self._timeline(incident, "actions", f"Current actions: {text or '(cleared)'}")
+
+    def set_channel(self, incident_id: int, channel: str) -> Incident:
+        channel = parse_input(TextInput, {"text": channel}, rename={"text": "channel"}).text
+
+        def change(incident: Incident) -> None:
+            if incident.channel != channel:
+                incident.channel = channel
+                self._timeline(incident, "channel", f"Coordination channel: {channel or '(cleared)'}")
+            if channel:
+                self._auto(incident, "channel", f"channel {channel} noted")
+
+        return self._change_incident(incident_id, change)
 
     def set_milestone(self, incident_id: int, name: str, moment: datetime | None) -> Incident:
         if name not in MILESTONES:
@@ -885,11 +1052,12 @@ class Workspace:
                         raise InputError({name: f"{MILESTONES[later]} ({local_time(b)}) cannot be before "
                                                 f"{MILESTONES[earlier]} ({local_time(a)})"})
             setattr(incident, name, moment)
-            self._timeline(incident, "milestone", f"{MILESTONES[name]} set to {local_time(moment)}")
+            self._timeline(incident, "milestone", f"{MILESTONES[name]} set to {self.people_time(moment) or '(cleared)'}")
 
         return self._change_incident(incident_id, change)
 
-    def add_note(self, incident_id: int, text: str, at: datetime | None = None) -> Incident:
+    def add_note(self, incident_id: int, text: str, at: datetime | None = None, *, followup: bool = False) -> Incident:
+        """A timeline note; `followup=True` flags it as a follow-up item (the postmortem lists those)."""
         errors: dict[str, str] = {}
         try:
             text = parse_input(TimelineNoteInput, {"note": text}).note
@@ -902,14 +1070,60 @@ class Workspace:
         with self._command() as tx:
             if tx.uow.get("incidents", incident_id) is None:
                 raise NotFound(f"INC-{incident_id} does not exist (any more)")
-            tx.timeline(incident_id, "note", text, at=at)  # one small event; the incident is not rewritten
+            # One small event; the incident is not rewritten.
+            tx.timeline(incident_id, "followup" if followup else "note", text, at=at)
         return self.incident(incident_id)  # type: ignore[return-value]
 
-    def record_update_sent(self, incident_id: int, template_title: str) -> Incident:
+    def record_sent(self, incident_id: int, template_title: str, *, counts_as_update: bool, fact: str = "",
+                    missing: tuple[str, ...] = ()) -> Incident:
+        """A text was copied for stakeholders: on the timeline (with what it lacked); an update resets the
+        update clock. Runs before the text is rendered, so the text names the state after it."""
         def change(incident: Incident) -> None:
-            incident.last_update_at = self.now()
-            incident.snoozed_until = None
-            self._timeline(incident, "update", f"{template_title} sent (copied)")
+            now = self.now()
+            if counts_as_update:
+                incident.last_update_at, incident.snoozed_until, incident.next_update_at = now, None, None
+            line = f"{template_title} sent (copied)" + (f" with missing: {', '.join(missing)}" if missing else "")
+            due = self.next_update_due(incident)
+            if counts_as_update and due is not None:
+                line += f"; next update by {self.people_time(due, with_date=False)}"
+            self._timeline(incident, "update", line, at=now)
+            if fact:
+                self._auto(incident, fact, f"{template_title} copied")
+        return self._change_incident(incident_id, change)
+
+    def send_status_update(self, incident_id: int, *, status: IncidentStatus | str, impact: str, current_actions: str,
+                           next_in_minutes: int | None, template_title: str = "Incident status update",
+                           confirm: bool = False, missing: tuple[str, ...] = ()) -> Incident:
+        """The status-update form, as one change: status, impact, current actions, and the next update time
+        the text will name; recorded as sent."""
+        errors: dict[str, str] = {}
+        try:
+            impact = parse_input(TextInput, {"text": impact}, rename={"text": "impact"}).text
+        except InputError as error:
+            errors.update(error.errors)
+        try:
+            current_actions = parse_input(TextInput, {"text": current_actions}, rename={"text": "current_actions"}).text
+        except InputError as error:
+            errors.update(error.errors)
+        if next_in_minutes is not None and not 1 <= next_in_minutes <= 1440:
+            errors["next_update"] = "the next update must be 1 to 1440 minutes away"
+        if errors:
+            raise InputError(errors)
+        status = IncidentStatus(status)
+
+        def change(incident: Incident) -> None:
+            self._apply_status(incident, status, confirm)
+            self._apply_impact(incident, impact)
+            self._apply_actions(incident, current_actions)
+            now = self.now()
+            incident.last_update_at, incident.snoozed_until = now, None
+            incident.next_update_at = now + timedelta(minutes=next_in_minutes) if next_in_minutes and incident.open else None
+            due = self.next_update_due(incident)
+            line = f"{template_title} sent (copied)" + (f" with missing: {', '.join(missing)}" if missing else "")
+            self._timeline(incident, "update", line + (f"; next update by {self.people_time(due, with_date=False)}"
+                                                       if due else ""), at=now)
+            self._auto(incident, "update", f"{template_title} copied")
+
         return self._change_incident(incident_id, change)
 
     def snooze_update(self, incident_id: int, minutes: int = 5) -> Incident:
@@ -929,10 +1143,16 @@ class Workspace:
 
     # -- incident clocks (pure reads) -----------------------------------------------------------
     def next_update_due(self, incident: Incident) -> datetime | None:
+        """When the next status update is due: the time the last update named, else the severity's cadence."""
         interval = self.settings.update_interval(incident.severity)
-        if interval is None or not incident.open:
+        if not incident.open:
             return None
-        due = (incident.last_update_at or incident.started_at) + interval
+        if incident.next_update_at is not None:
+            due = incident.next_update_at
+        elif interval is None:
+            return None
+        else:
+            due = (incident.last_update_at or incident.started_at) + interval
         if incident.snoozed_until is not None and incident.snoozed_until > due:
             due = incident.snoozed_until
         return due
@@ -943,10 +1163,30 @@ class Workspace:
                 return item.timing.seconds
         return None
 
+    def _run_window(self, incident: Incident) -> tuple[datetime, int, str] | None:
+        """A monitoring window running on a checklist that serves this incident: (start, seconds, the item
+        whose check started it)."""
+        for ref in self.incident_runs(incident):
+            run = self.run(ref)
+            if run is None or ref.owner != "release":
+                continue
+            for index, item in enumerate(run.items):
+                if item.timing is not None and item.timing.kind == "window" and not item.settled and index > 0:
+                    start = run.window_start(index)
+                    if start is not None:
+                        return start, item.timing.seconds, run.items[index - 1].text
+        return None
+
     def monitoring_ends(self, incident: Incident) -> datetime | None:
-        """The guide's monitoring window (hotfix checklist's `monitor for N+ minutes`)."""
+        """The incident's one monitoring window: the guide's `monitor for N+ minutes`, counted from the
+        checklist step that started it when one serves this incident, else from the status change."""
+        if incident.status is not IncidentStatus.MONITORING:
+            return None
+        running = self._run_window(incident)
+        if running is not None:
+            return running[0] + timedelta(seconds=running[1])
         seconds = self._timing_seconds("hotfix", "window")
-        if incident.status is not IncidentStatus.MONITORING or incident.monitoring_since is None or seconds is None:
+        if incident.monitoring_since is None or seconds is None:
             return None
         return incident.monitoring_since + timedelta(seconds=seconds)
 
@@ -958,24 +1198,55 @@ class Workspace:
         return incident.resolved_at + timedelta(seconds=seconds)
 
     def incident_runs(self, incident: Incident) -> list[RunRef]:
-        """The incident's own escalation run, plus the hotfix / rollback run of a linked release."""
+        """The incident's own escalation run, plus the hotfix / rollback runs of linked releases that serve it."""
         refs = [RunRef("incident", incident.id, role) for role in incident.runs]
-        release = self.release(incident.release_id) if incident.release_id else None
-        if release is not None:
-            refs += [RunRef("release", release.id, role) for role in ("hotfix", "rollback") if role in release.runs]
+        for release_id in incident.release_ids:
+            release = self.release(release_id)
+            if release is None:
+                continue
+            refs += [RunRef("release", release.id, role) for role in ("hotfix", "rollback")
+                     if role in release.runs and release.run_incidents.get(role, incident.id) == incident.id]
         return refs
 
-    def deadline_anchor(self, ref: RunRef) -> datetime | None:
-        """A deadline such as `within 48 hours` counts from the incident's resolution when there is one."""
+    def active_run(self, owner: Release | Incident) -> str | None:
+        """The run work is happening on now: a rollback while rolling back, else the first with items left."""
+        if isinstance(owner, Release):
+            if owner.stage is Stage.ROLLING_BACK:
+                return "rollback"
+            order = owner.run_order()
+        else:
+            order = list(owner.runs)
+        return next((role for role in order if not owner.runs[role].complete), order[-1] if order else None)
+
+    def _serves(self, ref: RunRef) -> list[Incident]:
         if ref.owner == "incident":
             incident = self.incident(ref.owner_id)
-            return incident.resolved_at if incident else None
+            return [incident] if incident else []
         release = self.release(ref.owner_id)
-        for incident_id in release.incident_ids if release else []:
-            incident = self.incident(incident_id)
-            if incident is not None and incident.resolved_at is not None:
-                return incident.resolved_at
-        return None
+        if release is None:
+            return []
+        return [i for n in _run_incidents(release, ref.role) if (i := self.incident(n)) is not None]
+
+    def time_left(self, ref: RunRef, index: int) -> timedelta | None:
+        """A timed item's countdown, one rule everywhere: a window from the step before it; a deadline
+        (`within 48 hours`) for an incident from its resolution — None (not running) until then."""
+        run = self.run(ref)
+        if run is None:
+            return None
+        item = run.items[index]
+        incidents = self._serves(ref)
+        if item.timing is not None and item.timing.kind == "deadline" and incidents:
+            deadlines = [d for i in incidents if (d := self.retro_deadline(i)) is not None]
+            if not deadlines or item.settled:
+                return None
+            return min(deadlines) - self.now()
+        return run.time_left(index, self.now())
+
+
+def _run_incidents(release: Release, role: str) -> list[int]:
+    """The incidents a run's events belong to: its own incident if it serves one, else all linked."""
+    owner = release.run_incidents.get(role)
+    return [owner] if owner is not None else list(release.incident_ids)
 
 
 @functools.cache

@@ -49,7 +49,7 @@ __all__ = [
     "StoreWriteFailed", "StoreBusy", "move_aside", "read_tables", "MAX_FILE_BYTES",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 META_TABLE = META
 LOCK_TIMEOUT_SECONDS = 10.0
 FIRST_LOCK_TRY_SECONDS = 0.05  # then say "waiting for the lock" and keep trying
@@ -193,8 +193,23 @@ def _migrate_1_to_2(tables: Tables) -> Tables:
     return tables
 
 
+def _migrate_2_to_3(tables: Tables) -> Tables:
+    """An incident links to any number of releases (the one that caused it, its hotfix): `release_id`
+    becomes `release_ids`."""
+    tables = {name: dict(table) for name, table in tables.items()}
+    for doc_id, doc in tables.get("incidents", {}).items():
+        doc = dict(doc)
+        linked = doc.pop("release_id", None)
+        doc.setdefault("release_ids", [linked] if isinstance(linked, int) else [])
+        tables["incidents"][doc_id] = doc
+    for doc in tables[META_TABLE].values():
+        if "schema" in doc:
+            doc["schema"] = 3
+    return tables
+
+
 # Forward migrations: MIGRATIONS[n] turns a schema-n file into schema n+1.
-MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {0: _migrate_0_to_1, 1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 # -- TinyDB, told which documents a write touched ----------------------------------------------

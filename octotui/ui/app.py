@@ -67,7 +67,15 @@ COMMANDS: list[tuple[str, str, str | None, str]] = [
     ("incident: set current actions", "What is being done now (goes into updates)", "incident", "actions"),
     ("incident: edit milestone", "Backdate or correct a milestone time", "incident", "milestone"),
     ("incident: snooze update reminder", "Snooze the next-update reminder 5 minutes (recorded)", "incident", "snooze"),
-    ("incident: copy status update", "Copy the status update and record it as sent", "incident", "copy_update"),
+    ("incident: copy status update", "Copy the initial notification, then status updates; recorded as sent", "incident", "copy_update"),
+    ("incident: status update form", "Status, impact, current actions, next update: copy and record", "incident", "status_update"),
+    ("incident: acknowledge", "Set the Acknowledged milestone (someone has it)", "incident", "acknowledge"),
+    ("incident: link or unlink a release", "Link the incident to a release on the board, both ways", "incident", "link_release"),
+    ("incident: roll back a release", "Roll back a release for this incident (its events land here)", "incident", "rollback"),
+    ("incident: edit title", "Change the incident title (on the timeline)", "incident", "title"),
+    ("incident: coordination channel", "Note the channel the team coordinates in", "incident", "channel"),
+    ("incident: add follow-up item", "A follow-up for after the incident (the postmortem lists it)", "incident", "followup"),
+    ("incident: read in full", "Title, impact, current actions without truncation", "incident", "details"),
     ("incident: new hotfix release", "Create a hotfix release linked to the active incident", "incident", "hotfix"),
     ("incident: open checklists", "Escalation checklist and linked hotfix/rollback runs", "incident", "checklists"),
     ("incident: switch", "Switch to the next open incident", "incident", "next_incident"),
@@ -380,7 +388,7 @@ class OctoApp(App[int]):
                 self.active_incident_id = incidents[0].id
         self.run_command_async(load_demo, self.workspace, on_success=loaded)
 
-    def action_start_incident(self, release_id: int | None = None) -> None:
+    def action_start_incident(self, release_id: int | None = None, for_run: str | None = None) -> None:
         workspace = self.workspace
 
         def submit(values: dict[str, str]) -> Incident:
@@ -391,7 +399,7 @@ class OctoApp(App[int]):
                 except ValueError as error:
                     raise InputError({"started": str(error)}) from None
             return workspace.start_incident(values["title"], values["severity"], started_at=started,
-                                            release_id=release_id)
+                                            release_id=release_id, for_run=for_run)
 
         def started(incident: Incident | None) -> None:
             if incident is None:

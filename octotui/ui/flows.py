@@ -1,5 +1,5 @@
 """Flows more than one screen starts: the release form, the rollback flow, the decision form, copying a
-template. Screens import these, never each other."""
+template (with what it lacks), the status-update form. Screens import these, never each other."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from octotui.comms.templates import CommsTemplate, render
+from octotui.comms.templates import CommsTemplate, release_values, render
 from octotui.domain.inputs import InputError
-from octotui.domain.models import ROLLBACK_FROM, Incident, Release, parse_key
+from octotui.domain.models import ROLES, ROLLBACK_FROM, Incident, IncidentStatus, Release, parse_key
 from octotui.domain.semver import ReleaseType
-from octotui.ui.forms import ConfirmScreen, FormField, FormScreen
+from octotui.ui.forms import ChoiceScreen, FormField, FormScreen, prompt
 from octotui.ui.widgets import literal
 
 if TYPE_CHECKING:
@@ -67,32 +67,48 @@ def release_form(app: OctoApp, release: Release | None = None, *, hotfix: bool =
     return FormScreen(heading, fields, submit, on_change=suggest_type)
 
 
-def start_rollback_flow(app: OctoApp, release: Release) -> None:
-    """Confirm with a reason, open the rollback checklist, then offer a linked incident."""
+NEW_INCIDENT, NO_INCIDENT = "new", "none"
+
+
+def start_rollback_flow(app: OctoApp, release: Release, incident_id: int | None = None) -> None:
+    """A reason and the incident the rollback serves (the active one first; a new incident is an explicit
+    choice, never the default), then the rollback checklist, on its first item."""
     if release.stage not in ROLLBACK_FROM:
         app.notify(f"{release.key} is {release.stage}: only a release in Staging or later can be rolled back",
                    severity="warning")
         return
+    workspace = app.workspace
+    open_incidents = workspace.open_incidents()
+    preferred = incident_id if incident_id is not None else app.active_incident_id
+    open_incidents.sort(key=lambda incident: incident.id != preferred)
+    choices = [(str(i.id), f"{i.key} {i.severity} {i.title[:50]}" + ("  (active)" if i.id == app.active_incident_id else ""))
+               for i in open_incidents]
+    choices += [(NEW_INCIDENT, "New incident (started after the rollback)"), (NO_INCIDENT, "No incident")]
+    known_good = workspace.last_known_good(release)
 
-    def rolled_back(result: Release | None) -> None:
+    def submit(values: dict[str, str]) -> tuple[Release, str]:
+        chosen = values["incident"]
+        number = int(chosen) if chosen.isdigit() else None
+        return workspace.start_rollback(release.id, values["reason"], incident_id=number), chosen
+
+    def rolled_back(result: tuple[Release, str] | None) -> None:
         if result is None:
             return
         app.selected_release_id = release.id
+        app.restored_row = None  # the checklist opens on the rollback's first item
         app.checklist_owner = ("release", release.id)
         app.switch_mode("checklist")
+        if result[1] == NEW_INCIDENT:
+            app.action_start_incident(release_id=release.id, for_run="rollback")
 
-        def maybe_incident(start: bool | None) -> None:
-            if start:
-                app.action_start_incident(release_id=release.id)
-
-        app.push_screen(ConfirmScreen(Text(f"Start an incident linked to {release.key} {release.version}?"),
-                                      yes="Start incident", no="Not now"), maybe_incident)
-
-    form = FormScreen(Text(f"Roll back {release.key} {release.version} — ") + literal(release.title),
-                      [FormField("reason", "Why roll back? (shown on the board)")],
-                      lambda values: app.workspace.start_rollback(release.id, values["reason"]),
-                      hint="Enter: roll back and open the rollback checklist · Esc: cancel")
-    app.push_screen(form, rolled_back)
+    heading = Text(f"Roll back {release.key} {release.version} — ") + literal(release.title)
+    heading.append(f"\nLast known-good: {known_good.version} ({known_good.key})" if known_good
+                   else "\nLast known-good: none on the board", style="dim")
+    fields = [FormField("reason", "Why roll back? (shown on the board)"),
+              FormField("incident", "For which incident? (its timeline gets the rollback's events)",
+                        value=choices[0][0], kind="select", options=choices)]
+    app.push_screen(FormScreen(heading, fields, submit, hint="Enter: roll back and open the rollback checklist · "
+                                                             "Tab: incident · Esc: cancel"), rolled_back)
 
 
 def decision_form(title: str, prefill: dict[str, Any], submit: Callable[[dict[str, str]], Any], author: str) -> FormScreen:
@@ -111,9 +127,131 @@ def decision_form(title: str, prefill: dict[str, Any], submit: Callable[[dict[st
     return FormScreen(title, fields, submit, enter_advances=True, confirm_discard=True)
 
 
-def copy_template(app: OctoApp, template: CommsTemplate, owner: Release | Incident) -> None:
-    """Copy a filled template; an incident update or first notification counts as sent."""
+def copy_template(app: OctoApp, template: CommsTemplate, owner: Release | Incident, *, allow_missing: bool = False) -> None:
+    """Copy a filled template. A text with missing values asks first: fill them now, or copy anyway (recorded).
+    A copy the incident keeps (an update, the resolution) is recorded first and rendered after, so the text
+    names the state it created (the next update time above all)."""
     filled = render(template, owner, app.workspace)
-    app.copy_text(filled.text, template.title)
-    if template.sends_update and isinstance(owner, Incident):
-        app.commands.submit(app.workspace.record_update_sent, owner.id, template.title)
+    if filled.missing and not allow_missing:
+        _ask_missing(app, template, owner, filled.missing)
+        return
+    if not (template.records_copy and isinstance(owner, Incident)):
+        app.copy_text(filled.text, template.title)
+        return
+
+    def recorded(incident: Incident) -> None:
+        app.copy_text(render(template, incident, app.workspace).text, template.title)
+
+    app.run_command_async(app.workspace.record_sent, owner.id, template.title, counts_as_update=template.sends_update,
+                          fact=template.fact, missing=tuple(filled.missing), on_success=recorded)
+
+
+ROLE_OF_VALUE = {"incident_commander": "commander", "comms_lead": "comms", "tech_lead": "tech"}
+UPDATE_FORM_FIELDS = ("impact", "current_actions")
+INCIDENT_FILLS = {"impact": "Impact", "current_actions": "Current actions", "channel": "Coordination channel",
+                  **{value: ROLES[role] for value, role in ROLE_OF_VALUE.items()}}
+
+
+def _ask_missing(app: OctoApp, template: CommsTemplate, owner: Release | Incident, missing: list[str]) -> None:
+    names = ", ".join(missing)
+    choices: list[tuple[str, str]] = []
+    in_form = [name for name in missing if name in UPDATE_FORM_FIELDS]
+    if isinstance(owner, Incident) and template.sends_update and in_form:
+        labels = ", ".join(INCIDENT_FILLS[name].lower() for name in in_form)
+        choices.append(("form", f"Fill {labels} in the status-update form (copies when saved)"))
+        missing_elsewhere = [name for name in missing if name not in UPDATE_FORM_FIELDS]
+    else:
+        missing_elsewhere = missing
+    if isinstance(owner, Incident):
+        choices += [(name, f"Fill {INCIDENT_FILLS[name].lower()} now") for name in missing_elsewhere if name in INCIDENT_FILLS]
+    elif any(spec.key in missing for spec in app.workspace.playbook.fields.get("release-notes", [])):
+        choices.append(("notes", "Fill the release notes fields now"))
+    choices.append(("anyway", f"Copy anyway (recorded as sent with missing: {names})" if template.records_copy
+                    else "Copy anyway, with the gaps marked ⟦…⟧"))
+
+    def then(result: object) -> None:  # the copy continues once the gap is filled
+        if result is not None:
+            _copy_again(app, template, owner)
+
+    def chosen(value: str | None) -> None:
+        if value == "anyway":
+            copy_template(app, template, owner, allow_missing=True)
+        elif value == "form" and isinstance(owner, Incident):
+            open_status_update(app, owner, template, focus=in_form[0])
+        elif value == "notes" and isinstance(owner, Release):
+            app.push_screen(release_notes_form(app, owner), then)
+        elif value and isinstance(owner, Incident):
+            app.push_screen(fill_incident_form(app, owner, value), then)
+
+    app.push_screen(ChoiceScreen(f"{template.title}: missing {names}", choices), chosen)
+
+
+def _copy_again(app: OctoApp, template: CommsTemplate, owner: Release | Incident) -> None:
+    fresh = app.workspace.release(owner.id) if isinstance(owner, Release) else app.workspace.incident(owner.id)
+    if fresh is not None:
+        copy_template(app, template, fresh)
+
+
+def fill_incident_form(app: OctoApp, incident: Incident, name: str) -> FormScreen:
+    """One field of an incident, asked for where a text needs it."""
+    workspace = app.workspace
+    if name in ROLE_OF_VALUE:
+        role = ROLE_OF_VALUE[name]
+        return prompt(f"{ROLES[role]} for {incident.key}", "Name",
+                      lambda text: workspace.assign_role(incident.id, role, text), value=incident.roles.get(role, ""))
+    if name == "impact":
+        return prompt(f"Impact of {incident.key}", "Who or what is affected, how much",
+                      lambda text: workspace.set_impact(incident.id, text), value=incident.impact)
+    if name == "channel":
+        return prompt(f"Coordination channel of {incident.key}", "Where the team talks (e.g. #inc-checkout)",
+                      lambda text: workspace.set_channel(incident.id, text), value=incident.channel)
+    return prompt(f"Current actions for {incident.key}", "What is being done now",
+                  lambda text: workspace.set_current_actions(incident.id, text), value=incident.current_actions)
+
+
+def release_notes_form(app: OctoApp, release: Release) -> FormScreen:
+    workspace = app.workspace
+    derived = release_values(release, workspace)
+    fields = [FormField(spec.key, spec.label, value=release.notes.get(spec.key, ""),
+                        placeholder=derived.get(spec.key, "") if spec.key not in release.notes else "")
+              for spec in workspace.playbook.fields.get("release-notes", [])]
+    return FormScreen(Text(f"Release notes — {release.key} {release.version}"), fields,
+                      lambda values: workspace.set_release_notes(release.id, values), enter_advances=True,
+                      confirm_discard=True)
+
+
+NEXT_UPDATE_CHOICES = (15, 30, 60)
+
+
+def open_status_update(app: OctoApp, incident: Incident, template: CommsTemplate, focus: str | None = None) -> None:
+    """Status, impact, current actions and the next update in one form; saving records the update, sets the
+    due time the text names, and copies the text rendered from the saved state."""
+    workspace = app.workspace
+    cadence = workspace.settings.update_interval(incident.severity)
+    default_next = int(cadence.total_seconds() // 60) if cadence else 30
+    minutes = sorted({*NEXT_UPDATE_CHOICES, default_next})
+    fields = [
+        FormField("status", "Status", value=incident.status.value, kind="select",
+                  options=[(status.value, status.value) for status in IncidentStatus]),
+        FormField("impact", "Impact (who or what is affected)", value=incident.impact),
+        FormField("current_actions", "Current actions (what is being done now)", value=incident.current_actions),
+        FormField("next_update", "Next update in", value=str(default_next), kind="select",
+                  options=[(str(n), f"{n} min" + ("  (cadence)" if n == default_next and cadence else "")) for n in minutes]),
+    ]
+    def submit(values: dict[str, str]) -> Incident:
+        draft = incident.model_copy(update={"status": IncidentStatus(values["status"]), "impact": values["impact"].strip(),
+                                            "current_actions": values["current_actions"].strip()})
+        missing = tuple(render(template, draft, workspace).missing)
+        return workspace.send_status_update(
+            incident.id, status=values["status"], impact=values["impact"], current_actions=values["current_actions"],
+            next_in_minutes=int(values["next_update"]), template_title=template.title,
+            confirm=values.get("_confirmed") == "yes", missing=missing)
+
+    def sent(saved: Incident | None) -> None:
+        if saved is not None:
+            app.copy_text(render(template, saved, workspace).text, template.title)
+
+    form = FormScreen(Text(f"Status update — {incident.key} ") + literal(incident.title), fields, submit,
+                      enter_advances=True, confirm_discard=True, focus=focus,
+                      hint="Enter: next field (copies on the last) · Ctrl+S: copy and record · Esc: cancel")
+    app.push_screen(form, sent)

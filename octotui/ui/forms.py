@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
-from octotui.domain.inputs import InputError
+from octotui.domain.inputs import InputError, NeedsConfirmation
 from octotui.storage.errors import NotFound, StoreError
 from octotui.ui.widgets import FieldError, literal
 
@@ -58,8 +58,10 @@ class FormScreen(Modal[Any]):
 
     def __init__(self, title: str | Text, fields: list[FormField], submit: Callable[[dict[str, str]], Any], *,
                  enter_advances: bool = False, confirm_discard: bool = False, hint: str = "",
-                 on_change: Callable[[FormScreen, str, str], None] | None = None) -> None:
+                 on_change: Callable[[FormScreen, str, str], None] | None = None, focus: str | None = None) -> None:
         super().__init__()
+        self.first_focus = focus or fields[0].name
+        self.confirmed = False  # the person said yes to the question the last save raised
         self.form_title = title if isinstance(title, Text) else literal(title)
         self.fields = fields
         self.submit = submit
@@ -93,7 +95,7 @@ class FormScreen(Modal[Any]):
         self._initial = self.values()
         for field_input in self.query(Input):
             field_input.cursor_blink = self.octo.cursor_blink
-        self.query_one(f"#f-{self.fields[0].name}").focus()
+        self.query_one(f"#f-{self.first_focus}").focus()
         self.call_after_refresh(self._become_ready)
 
     def _become_ready(self) -> None:
@@ -134,7 +136,8 @@ class FormScreen(Modal[Any]):
             error.show("")
         self.saving = True
         self.query_one(".form-hint", Static).update(Text("saving…", style="bold yellow"))
-        self.octo.commands.submit(self.submit, self.values(), on_success=self._saved, on_error=self._refused)
+        values = self.values() | ({"_confirmed": "yes"} if self.confirmed else {})
+        self.octo.commands.submit(self.submit, values, on_success=self._saved, on_error=self._refused)
 
     def holds_keys(self) -> bool:
         return self.saving or not self.ready
@@ -162,6 +165,13 @@ class FormScreen(Modal[Any]):
         if not self.is_attached:
             return False
         self.query_one(".form-hint", Static).update(Text(self.hint, style="dim"))
+        if isinstance(error, NeedsConfirmation):
+            def decide(yes: bool | None) -> None:
+                if yes:
+                    self.confirmed = True
+                    self.action_save()
+            self.app.push_screen(ConfirmScreen(str(error), yes="Yes, go ahead", no="Not yet"), decide)
+            return True
         if isinstance(error, InputError):
             known = {spec.name for spec in self.fields}
             first = None
@@ -267,6 +277,29 @@ class ChoiceScreen(Modal[str | None]):
         self.dismiss(event.option.id)
 
     def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextScreen(Modal[None]):
+    """Read a long text in full (what a narrow terminal cuts off); it scrolls. Esc or q closes."""
+
+    BINDINGS = [Binding("escape,q,enter", "dismiss", "Close", id="text.close", tooltip="Close")]
+
+    def __init__(self, title: str, text: Text) -> None:
+        super().__init__()
+        self.title_text, self.text = title, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="form wide"):
+            yield Static(literal(self.title_text, "bold"), classes="form-title")
+            with VerticalScroll(classes="form-body", id="text-body"):
+                yield Static(self.text)
+            yield Static(Text("Esc: close", style="dim"), classes="form-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#text-body").focus()
+
+    async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)
 
 

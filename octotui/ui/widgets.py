@@ -209,13 +209,13 @@ class StatusLine(Horizontal):
         self.refresh_status()
 
     def refresh_status(self) -> None:
-        text = status_text(octo(self))
+        text = status_text(octo(self), self.size.width or 120)
         if text != self._shown:
             self._shown = text
             self.query_one("#status-text", Static).update(text)
 
 
-def status_text(app: OctoApp) -> Text:
+def status_text(app: OctoApp, width: int = 120) -> Text:
     workspace = app.workspace
     text = Text()
     if workspace.problem is not None:
@@ -237,23 +237,63 @@ def status_text(app: OctoApp) -> Text:
         text.append("No open incident", style="dim")
         text.append("   i: start one", style="dim")
         return text
+    room = width - text.cell_len % max(1, width)
+    text.append_text(_incident_clocks(app, incidents, room))
+    return text
+
+
+def _incident_clocks(app: OctoApp, incidents: list, width: int) -> Text:
+    """Every open incident with its update state, compressed (never cut) to fit one line: an overdue
+    update must stay visible at 80 columns."""
+    workspace = app.workspace
     now = workspace.now()
-    for index, incident in enumerate(incidents[:3]):
-        if index:
-            text.append("  │  ", style="dim")
-        active = incident.id == app.active_incident_id
-        text.append(f"{incident.key} {incident.severity} ", style="bold red" if active else "red")
-        text.append(f"{format_duration(incident.elapsed(now))} ", style="bold")
-        text.append(f"{incident.status}", style="yellow")
-        due = workspace.next_update_due(incident)
-        if due is not None:
-            left = due - now
-            if left.total_seconds() < 0:
-                text.append(f"  UPDATE OVERDUE {format_countdown(left)}", style="bold white on red")
-            else:
-                text.append(f"  next update in {format_countdown(left)}", style="cyan")
-    if len(incidents) > 3:
-        text.append(f"  (+{len(incidents) - 3} more)", style="dim")
+    overdue_first = sorted(incidents, key=lambda i: not _overdue(workspace, i, now))
+    for detail in (3, 2, 1, 0):
+        line = Text()
+        for index, incident in enumerate(incidents):
+            if index:
+                line.append("  │  " if detail == 3 else " │ ", style="dim")
+            line.append_text(_incident_clock(app, incident, now, detail))
+        if line.cell_len <= width:
+            return line
+    # Still too wide: the overdue ones first, then a count of the rest.
+    line = Text()
+    for shown, incident in enumerate(overdue_first):
+        part = _incident_clock(app, incident, now, 0)
+        rest = len(overdue_first) - shown
+        if line.cell_len + part.cell_len + 3 + len(f" +{rest} more") > width and shown:
+            line.append(f" +{rest} more", style="dim")
+            break
+        if shown:
+            line.append(" │ ", style="dim")
+        line.append_text(part)
+    return line
+
+
+def _overdue(workspace, incident, now) -> bool:
+    due = workspace.next_update_due(incident)
+    return due is not None and due < now
+
+
+def _incident_clock(app: OctoApp, incident, now, detail: int) -> Text:
+    """detail 3: key, severity, elapsed, status, update countdown; 0: key, severity, update state."""
+    workspace = app.workspace
+    active = incident.id == app.active_incident_id
+    text = Text()
+    text.append(f"{incident.key} {incident.severity}", style="bold red" if active else "red")
+    if detail >= 2:
+        text.append(f" {format_duration(incident.elapsed(now))}", style="bold")
+    if detail >= 1:
+        text.append(f" {incident.status}", style="yellow")
+    due = workspace.next_update_due(incident)
+    if due is not None:
+        left = due - now
+        if left.total_seconds() < 0:
+            label = {3: "  UPDATE OVERDUE ", 2: " UPDATE OVERDUE ", 1: " OVERDUE ", 0: " OVERDUE"}[detail]
+            text.append(f"{label}{format_countdown(left)}", style="bold white on red")
+        else:
+            label = {3: "  next update in ", 2: " update in ", 1: " upd ", 0: " "}[detail]
+            text.append(f"{label}{format_countdown(left)}", style="cyan")
     return text
 
 

@@ -133,8 +133,21 @@ class ChecklistScreen(LiveScreen):
         restore = selected if selected in self._rows else self.octo.restored_row
         if restore in self._rows:
             table.move_cursor(row=table.get_row_index(restore))
-        elif keys:
-            table.move_cursor(row=table.get_row_index(keys[0]))
+        elif keys:  # where the work is: the first open item of the active run (a rollback while rolling back)
+            table.move_cursor(row=table.get_row_index(self._next_row(runs) or keys[0]))
+
+    def _active(self, runs: list[tuple[RunRef, ChecklistRun]]) -> list[tuple[RunRef, ChecklistRun]]:
+        """The runs in the order work happens now: the active run first."""
+        owner = self.owner()
+        active = self.octo.workspace.active_run(owner) if owner is not None else None
+        return sorted(runs, key=lambda pair: pair[0].role != active)
+
+    def _next_row(self, runs: list[tuple[RunRef, ChecklistRun]]) -> str | None:
+        for ref, run in self._active(runs):
+            for index, item in enumerate(run.items):
+                if not item.settled:
+                    return f"{ref.owner_key}:{ref.role}:{index}"
+        return None
 
     def _header_cells(self, ref: RunRef, run: ChecklistRun, columns: int) -> tuple:
         heading = Text(f"{run.name}", style="bold underline")
@@ -171,9 +184,10 @@ class ChecklistScreen(LiveScreen):
         info = Text(no_wrap=True, overflow="ellipsis")
         workspace = self.octo.workspace
         if item.timing is not None and not item.settled:
-            left = run.time_left(index, workspace.now(), workspace.deadline_anchor(ref))
+            left = workspace.time_left(ref, index)
             if left is None:
-                info.append("⏱ waits for the step before " if item.timing.kind == "window" else "⏱ deadline ", style="dim")
+                info.append("⏱ waits for the step before " if item.timing.kind == "window"
+                            else f"⏱ {item.timing.phrase} of resolution ", style="dim")
             elif item.timing.kind == "window":
                 info.append(f"⏱ {format_countdown(left)} left " if left > timedelta(0) else "⏱ window done ",
                             style="bold cyan" if left > timedelta(0) else "green")
@@ -208,7 +222,7 @@ class ChecklistScreen(LiveScreen):
             blockers = owner.gate_blockers()
             if blockers and owner.gate_override is None:
                 heading.append(f"\nGate: {len(blockers)} open — staging is blocked until they are done or N/A", style="yellow")
-            left = [(run, item) for _ref, run in runs for item in run.remaining()]
+            left = [(run, item) for _ref, run in self._active(runs) for item in run.remaining()]
             if left:
                 run, item = left[0]
                 heading.append(f"\nNext in {run.name}: ", style="dim")

@@ -9,10 +9,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from octotui.comms.templates import CommsTemplate, release_values, render
+from octotui.comms.templates import CommsTemplate, render
 from octotui.domain.models import Incident, Release
-from octotui.ui.flows import copy_template
-from octotui.ui.forms import EditTextScreen, FormField, FormScreen
+from octotui.ui.flows import copy_template, release_notes_form
+from octotui.ui.forms import EditTextScreen
 from octotui.ui.widgets import LiveScreen, StatusLine, clip, literal
 
 
@@ -151,12 +151,4 @@ class CommsScreen(LiveScreen):
         if release is None:
             self.notify("Select a release on the board first", severity="warning")
             return
-        workspace = self.octo.workspace
-        derived = release_values(release, workspace)
-        fields = [FormField(spec.key, spec.label, value=release.notes.get(spec.key, ""),
-                            placeholder=derived.get(spec.key, "") if spec.key not in release.notes else "")
-                  for spec in workspace.playbook.fields.get("release-notes", [])]
-        form = FormScreen(Text(f"Release notes — {release.key} {release.version}"), fields,
-                          lambda values: workspace.set_release_notes(release.id, values), enter_advances=True,
-                          confirm_discard=True)
-        self.octo.push_screen(form)
+        self.octo.push_screen(release_notes_form(self.octo, release))

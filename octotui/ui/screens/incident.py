@@ -11,11 +11,17 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Footer, Header, Static
 
 from octotui.domain.clock import format_countdown, format_duration, local_time, parse_when
-from octotui.domain.inputs import InputError
-from octotui.domain.models import MILESTONES, ROLES, Incident, IncidentStatus, Severity
+from octotui.domain.inputs import InputError, NeedsConfirmation
+from octotui.domain.models import MILESTONES, ROLES, ROLLBACK_FROM, Incident, IncidentStatus, Severity, Stage
 from octotui.domain.text import one_line
-from octotui.ui.flows import copy_template, release_form
-from octotui.ui.forms import ChoiceScreen, prompt
+from octotui.ui.flows import (
+    copy_template,
+    fill_incident_form,
+    open_status_update,
+    release_form,
+    start_rollback_flow,
+)
+from octotui.ui.forms import ChoiceScreen, ConfirmScreen, TextScreen, prompt
 from octotui.ui.widgets import KeyTable, LiveScreen, StatusLine, cell, literal
 
 KIND_STYLE = {"status": "yellow", "update": "green", "note": "", "checklist": "cyan", "decision": "magenta",
@@ -26,10 +32,18 @@ KIND_STYLE = {"status": "yellow", "update": "green", "note": "", "checklist": "c
 class IncidentScreen(LiveScreen):
     TITLE = "Incident"
     BINDINGS = [
+        Binding("a", "acknowledge", "Ack", id="incident.acknowledge", tooltip="Acknowledge: someone has the incident (sets the milestone)"),
         Binding("s", "status", "Status", id="incident.status", tooltip="Advance or pick the status"),
+        Binding("u", "status_update", "Update", id="incident.update_form", tooltip="Status, impact, actions, next update: copy and record"),
         Binding("v", "severity", "Severity", id="incident.severity", tooltip="Change the severity"),
         Binding("o", "assign", "Roles", id="incident.roles", tooltip="Assign or hand off a role"),
-        Binding("y", "copy_update", "Copy update", id="incident.copy_update", tooltip="Copy the status update; records it as sent"),
+        Binding("y", "copy_update", "Copy update", id="incident.copy_update", tooltip="Copy the initial notification, then status updates; recorded as sent"),
+        Binding("l", "link_release", "Link", id="incident.link", tooltip="Link or unlink a release"),
+        Binding("R", "rollback", "Roll back", show=False, id="incident.rollback", tooltip="Roll back a release for this incident"),
+        Binding("T", "title", "Title", show=False, id="incident.title", tooltip="Edit the incident title (on the timeline)"),
+        Binding("C", "channel", "Channel", show=False, id="incident.channel", tooltip="Note the coordination channel"),
+        Binding("f", "followup", "Follow-up", show=False, id="incident.followup", tooltip="Add a follow-up item (the postmortem lists them)"),
+        Binding("d", "details", "Details", show=False, id="incident.details", tooltip="Read the title, impact and actions in full"),
         Binding("n", "app.timeline_note", "Note", id="incident.new_note", tooltip="Add a timeline note"),
         Binding("c", "checklists", "Checklists", id="incident.checklists", tooltip="Escalation checklist and linked runs"),
         Binding("m", "milestone", "Milestone", show=False, id="incident.milestone", tooltip="Backdate or correct a milestone"),
@@ -118,10 +132,10 @@ class IncidentScreen(LiveScreen):
         text.append_text(literal(one_line(incident.title), "bold"))
         text.append(f"\n{incident.severity}", style="bold white on red" if incident.severity in (Severity.P0, Severity.P1) else "bold")
         text.append(f"  {incident.status}", style="bold yellow" if incident.open else "bold green")
-        if incident.release_id:
-            release = self.octo.workspace.release(incident.release_id)
+        for release_id in incident.release_ids:
+            release = self.octo.workspace.release(release_id)
             if release is not None:
-                text.append(f"  {release.key} {release.version} ({release.stage})", style="dim")
+                text.append(f"  {release.key} {release.version} ({self.octo.workspace.stage(release)})", style="dim")
         text.append("\n")
         for index, (role, label) in enumerate((("commander", "IC"), ("comms", "comms"), ("tech", "tech"))):
             text.append(f"{' · ' if index else ''}{label} ", style="dim")
@@ -130,6 +144,9 @@ class IncidentScreen(LiveScreen):
         text.append_text(literal(one_line(incident.impact) or "— (p to describe)"))
         text.append("\nNow: ", style="dim")
         text.append_text(literal(one_line(incident.current_actions) or "— (w to say)"))
+        if incident.channel:
+            text.append("\nChannel: ", style="dim")
+            text.append_text(literal(one_line(incident.channel)))
         runs = [self.octo.workspace.run(ref) for ref in self.octo.workspace.incident_runs(incident)]
         progress = " · ".join(f"{run.name.replace(' Checklist', '')} {run.progress_label()}" for run in runs if run)
         if progress:
@@ -202,25 +219,27 @@ class IncidentScreen(LiveScreen):
         else:
             left = due - now
             if left.total_seconds() < 0:
-                text.append(f"UPDATE OVERDUE by {format_countdown(-left)} — y copies one\n", style="bold white on red")
+                text.append(f"UPDATE OVERDUE by {format_countdown(-left)} — u or y\n", style="bold white on red")
                 if self._bell_rung_for != due:
                     self._bell_rung_for = due
                     self.octo.bell()
             else:
                 text.append("Next update   ", style="dim")
                 text.append(f"in {format_countdown(left)}", style="bold cyan")
-                text.append(f" ({local_time(due, with_date=False)})\n", style="dim")
+                text.append(f" ({workspace.people_time(due, with_date=False)})\n", style="dim")
         monitoring = workspace.monitoring_ends(incident)
         if monitoring is not None:
             left = monitoring - now
             text.append("Monitoring    ", style="dim")
-            text.append(f"{format_countdown(left)} left\n" if left.total_seconds() > 0 else "window complete\n",
+            text.append(f"{format_countdown(left)} left" if left.total_seconds() > 0 else "window complete",
                         style="bold cyan" if left.total_seconds() > 0 else "green")
+            text.append(f" (until {workspace.people_time(monitoring, with_date=False)})\n", style="dim")
         retro = workspace.retro_deadline(incident)
         if retro is not None:
             left = retro - now
             text.append("Retro due     ", style="dim")
-            text.append(f"{local_time(retro)} ({format_countdown(left)})\n", style="red" if left.total_seconds() < 0 else "cyan")
+            text.append(f"{workspace.people_time(retro)} ({format_countdown(left)})\n",
+                        style="red" if left.total_seconds() < 0 else "cyan")
         return text
 
     # -- actions ---------------------------------------------------------------------------
@@ -234,7 +253,7 @@ class IncidentScreen(LiveScreen):
         incident = self.incident()
         if incident is None:
             return {}
-        links = [incident.key] + ([f"REL-{incident.release_id}"] if incident.release_id else [])
+        links = [incident.key] + [f"REL-{n}" for n in incident.release_ids]
         return {"links": ", ".join(links)}
 
     def action_status(self) -> None:
@@ -247,9 +266,34 @@ class IncidentScreen(LiveScreen):
 
         def chosen(value: str | None) -> None:
             if value:
-                self.octo.run_command_async(self.octo.workspace.set_status, incident.id, value)
+                self._set_status(incident.id, value)
 
         self.octo.push_screen(ChoiceScreen(f"Status of {incident.key} (Enter: {next_status})", choices, next_status.value), chosen)
+
+    def _set_status(self, incident_id: int, status: str, confirm: bool = False) -> None:
+        """Resolving with work open asks first; once resolved, the resolution notice offers itself."""
+        def asked(error: BaseException) -> bool:
+            if not isinstance(error, NeedsConfirmation):
+                return False
+            def decide(yes: bool | None) -> None:
+                if yes:
+                    self._set_status(incident_id, status, confirm=True)
+
+            self.octo.push_screen(ConfirmScreen(str(error), yes="Resolve anyway", no="Not yet"), decide)
+            return True
+
+        def done(incident: Incident) -> None:
+            template = self.octo.templates.get("incident-resolution")
+            def copy(yes: bool | None) -> None:
+                if yes and template is not None:
+                    copy_template(self.octo, template, incident)
+
+            if incident.status is IncidentStatus.RESOLVED and template is not None:
+                self.octo.push_screen(ConfirmScreen(Text(f"{incident.key} resolved. Copy the resolution notice now?"),
+                                                    yes="Copy it", no="Later"), copy)
+
+        self.octo.run_command_async(self.octo.workspace.set_status, incident_id, status, confirm=confirm,
+                                    on_success=done, on_error=asked)
 
     def action_severity(self) -> None:
         incident = self._need_incident()
@@ -309,16 +353,12 @@ class IncidentScreen(LiveScreen):
     def action_impact(self) -> None:
         incident = self._need_incident()
         if incident is not None:
-            self.octo.push_screen(prompt(f"Impact of {incident.key}", "Who or what is affected, how much",
-                                        lambda text: self.octo.workspace.set_impact(incident.id, text),
-                                        value=incident.impact))
+            self.octo.push_screen(fill_incident_form(self.octo, incident, "impact"))
 
     def action_actions(self) -> None:
         incident = self._need_incident()
         if incident is not None:
-            self.octo.push_screen(prompt(f"Current actions for {incident.key}", "What is being done now",
-                                        lambda text: self.octo.workspace.set_current_actions(incident.id, text),
-                                        value=incident.current_actions))
+            self.octo.push_screen(fill_incident_form(self.octo, incident, "current_actions"))
 
     def action_snooze(self) -> None:
         incident = self._need_incident()
@@ -326,11 +366,104 @@ class IncidentScreen(LiveScreen):
             self.octo.run_command_async(self.octo.workspace.snooze_update, incident.id, on_success=lambda _incident: self.notify(
                 "Update reminder snoozed 5 minutes (on the timeline)"))
 
+    def _update_template(self, incident: Incident):
+        """The first text an incident sends is the initial notification; after that, status updates."""
+        first = incident.last_update_at is None and not any(e.kind == "update" for e in incident.timeline)
+        return self.octo.templates.get("incident-initial" if first else "incident-update") \
+            or self.octo.templates.get("incident-update")
+
     def action_copy_update(self) -> None:
+        incident = self._need_incident()
+        template = self._update_template(incident) if incident is not None else None
+        if incident is not None and template is not None:
+            copy_template(self.octo, template, incident)
+
+    def action_status_update(self) -> None:
         incident = self._need_incident()
         template = self.octo.templates.get("incident-update")
         if incident is not None and template is not None:
-            copy_template(self.octo, template, incident)
+            open_status_update(self.octo, incident, self._update_template(incident) or template)
+
+    def action_acknowledge(self) -> None:
+        incident = self._need_incident()
+        if incident is not None:
+            self.octo.run_command_async(self.octo.workspace.acknowledge, incident.id, on_success=lambda done: self.notify(
+                f"{done.key} acknowledged at {local_time(done.acknowledged_at)} (on the timeline)"))
+
+    def action_link_release(self) -> None:
+        incident = self._need_incident()
+        if incident is None:
+            return
+        workspace = self.octo.workspace
+        releases = sorted(workspace.releases(), key=lambda r: (r.id not in incident.release_ids,
+                                                                workspace.stage(r) not in (Stage.PRODUCTION, Stage.VERIFIED)))
+        choices = [(str(r.id), ("Unlink " if r.id in incident.release_ids else "Link ")
+                    + f"{r.key} {r.version} ({workspace.stage(r)}) {r.title[:40]}") for r in releases]
+        if not choices:
+            self.notify("No release on the board to link", severity="warning")
+            return
+
+        def chosen(value: str | None) -> None:
+            if value:
+                command = workspace.unlink_release if int(value) in incident.release_ids else workspace.link_release
+                self.octo.run_command_async(command, incident.id, int(value))
+
+        self.octo.push_screen(ChoiceScreen(f"Link {incident.key} to a release (or unlink)", choices), chosen)
+
+    def action_rollback(self) -> None:
+        incident = self._need_incident()
+        if incident is None:
+            return
+        workspace = self.octo.workspace
+        candidates = [r for r in workspace.releases() if workspace.stage(r) in ROLLBACK_FROM]
+        # The releases this incident is linked to first, then what is in production.
+        candidates.sort(key=lambda r: (r.id not in incident.release_ids, workspace.stage(r) is not Stage.PRODUCTION))
+        if not candidates:
+            self.notify("No release in Staging or later to roll back", severity="warning")
+            return
+
+        def chosen(value: str | None) -> None:
+            release = workspace.release(int(value)) if value else None
+            if release is not None:
+                start_rollback_flow(self.octo, release, incident_id=incident.id)
+
+        choices = [(str(r.id), f"{r.key} {r.version} ({workspace.stage(r)}) {r.title[:40]}") for r in candidates]
+        self.octo.push_screen(ChoiceScreen(f"Roll back which release for {incident.key}?", choices), chosen)
+
+    def action_title(self) -> None:
+        incident = self._need_incident()
+        if incident is not None:
+            self.octo.push_screen(prompt(f"Title of {incident.key}", "What is happening (one line)",
+                                        lambda text: self.octo.workspace.set_title(incident.id, text), value=incident.title))
+
+    def action_channel(self) -> None:
+        incident = self._need_incident()
+        if incident is not None:
+            self.octo.push_screen(fill_incident_form(self.octo, incident, "channel"))
+
+    def action_followup(self) -> None:
+        incident = self._need_incident()
+        if incident is None:
+            return
+        timeline = self.query_one("#timeline", KeyTable)
+        key = timeline.selected_key()
+        noted = incident.timeline[int(key)] if key is not None and key.isdigit() and int(key) < len(incident.timeline) else None
+        value = noted.text if noted is not None and noted.kind == "note" else ""
+        self.octo.push_screen(prompt(f"Follow-up item for {incident.key}", "What must happen after the incident",
+                                     lambda text: self.octo.workspace.add_note(incident.id, text, followup=True),
+                                     value=value))
+
+    def action_details(self) -> None:
+        incident = self._need_incident()
+        if incident is None:
+            return
+        text = Text()
+        for label, value in (("Title", incident.title), ("Impact", incident.impact),
+                             ("Current actions", incident.current_actions), ("Channel", incident.channel)):
+            text.append(f"{label}\n", style="bold")
+            text.append_text(literal(value or "—"))
+            text.append("\n\n")
+        self.octo.push_screen(TextScreen(f"{incident.key} in full", text))
 
     def action_hotfix(self) -> None:
         incident = self._need_incident()
