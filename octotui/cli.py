@@ -30,6 +30,7 @@ from octotui.services.workspace import Workspace
 from octotui.storage.tinydb_store import Store, StoreCorrupt, StoreError
 
 EXIT_USAGE = 2
+EXIT_MISSING = 3  # a text for people would go out with gaps: nothing written unless --allow-missing
 
 
 class UsageError(Exception):
@@ -59,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("log", "madr"), default="log", help="for `decisions`")
     export.add_argument("-o", "--output", metavar="PATH", type=Path, help="file (or folder for madr)")
     export.add_argument("--copy", action="store_true", help="also copy to the clipboard")
+    export.add_argument("--allow-missing", action="store_true",
+                        help="write a text with missing values anyway (marked ⟦name⟧) instead of exiting 3")
     return parser
 
 
@@ -210,8 +213,12 @@ def run_export(args: argparse.Namespace) -> int:
         if owner is None:
             raise UsageError(f"unknown incident {args.incident!r}")
     filled = render(template, owner, workspace)
+    if filled.missing and not args.allow_missing:
+        print(f"octotui: {args.what} for {owner.key} is missing: {', '.join(filled.missing)} "
+              "(fill them in the app, or pass --allow-missing to write it with the gaps marked)", file=sys.stderr)
+        return EXIT_MISSING
     if filled.missing:
-        print(f"octotui: note: missing values: {', '.join(filled.missing)}", file=sys.stderr)
+        print(f"octotui: note: written with missing values: {', '.join(filled.missing)}", file=sys.stderr)
     return _emit(filled.text, args, workspace)
 
 

@@ -29,6 +29,15 @@ def test_bad_flags_are_one_line_and_exit_2(args, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("octotui: ") and "Traceback" not in result.stderr
 
 
+def test_export_postmortem_of_the_demo_incident(demo_db):
+    result = run("--db", demo_db, "export", "postmortem", "--incident", "INC-1", "--allow-missing")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.startswith("# Postmortem: INC-1 — Checkout errors after 2.4.0")
+    assert "## Timeline" in text and "2.4.1 — Fix coupon rounding" in text and "Hotfix Checklist" in text and "⟦" not in text.split("## Follow-up items")[1]
+    assert "Assign roles" not in text.split("## Follow-up items")[1]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--playbook", "/nonexistent/guide.md"], "/nonexistent/guide.md: playbook not found or not a file"),
     (["--templates", "/nonexistent/t"], "/nonexistent/t: templates folder not found"),
@@ -76,13 +85,27 @@ def test_export_list_and_templates(demo_db, tmp_path):
     assert listing.returncode == 0 and "incident-update\tincident" in listing.stdout
     update = run("--db", demo_db, "export", "incident-update", "--incident", "INC-1")
     assert update.returncode == 0 and update.stdout.startswith("[P1] INC-1 update: Checkout errors after 2.4.0")
-    notes = run("--db", demo_db, "export", "release-notes", "--release", "2.4.0")
+    refused = run("--db", demo_db, "export", "release-notes", "--release", "2.4.0")
+    assert refused.returncode == 3 and refused.stdout == ""
+    assert "is missing: summary, notable_changes" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    notes = run("--db", demo_db, "export", "release-notes", "--release", "2.4.0", "--allow-missing")
     assert notes.returncode == 0 and "Release name / number: 2.4.0 — Saved carts" in notes.stdout
-    assert "missing values" in notes.stderr
+    assert "written with missing values" in notes.stderr and "⟦migration_steps⟧" in notes.stdout
     out = tmp_path / "notes.md"
-    written = run("--db", demo_db, "export", "release-notes", "--release", "REL-2", "-o", str(out))
+    blocked = run("--db", demo_db, "export", "release-notes", "--release", "REL-2", "-o", str(out))
+    assert blocked.returncode == 3 and not out.exists(), "nothing is written when values are missing"
+    written = run("--db", demo_db, "export", "release-notes", "--release", "REL-2", "-o", str(out), "--allow-missing")
     assert written.returncode == 0 and out.read_text() == notes.stdout
     assert oct(os.stat(out).st_mode & 0o777) == "0o600"
+
+
+def test_export_postmortem_of_the_demo_incident(demo_db):
+    result = run("--db", demo_db, "export", "postmortem", "--incident", "INC-1", "--allow-missing")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.startswith("# Postmortem: INC-1 — Checkout errors after 2.4.0")
+    assert "## Timeline" in text and "2.4.1 — Fix coupon rounding" in text and "Hotfix Checklist" in text and "⟦" not in text.split("## Follow-up items")[1]
+    assert "Assign roles" not in text.split("## Follow-up items")[1]
 
 
 @pytest.mark.parametrize(("args", "message"), [

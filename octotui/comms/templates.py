@@ -184,7 +184,7 @@ def incident_values(incident: Incident, workspace) -> dict[str, str]:
         "resolved_time": when(incident.resolved_at) or "not resolved",
         "time_to_acknowledge": took("acknowledged_at") or "—", "time_to_mitigate": took("mitigated_at") or "—",
         "time_to_resolve": took("resolved_at") or "—",
-        "retro_deadline": when(retro) if retro else "48 hours after resolution",
+        "retro_deadline": when(retro) if retro else "48 hours after resolution (not resolved yet)",
         "release": ", ".join(f"{r.key} {r.version} — {r.title}" for r in releases) or "none",
         "latest_event": _latest(incident),
         "timeline": "\n".join(f"- {when(e.at)} ({e.author}) {'Follow-up: ' if e.kind == 'followup' else ''}{e.text}"
