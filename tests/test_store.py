@@ -295,3 +295,21 @@ def test_saved_text_always_matches_the_data_whatever_tinydb_call_wrote_it(db_pat
         on_disk = read_tables(db_path)
         assert {name: table for name, table in on_disk.items() if table or name in expected} == \
             {name: table for name, table in expected.items() if table or name in on_disk}, f"step {step}: {kind}"
+
+
+def test_a_damaged_record_in_the_middle_of_the_journal_is_refused_not_skipped(tmp_path, playbook, clock):
+    """Only the last record can be torn by a killed save; a bad one with records after it was damaged later,
+    and reading past it would silently drop acknowledged changes."""
+    from octotui.services.workspace import Workspace
+
+    path = tmp_path / "db.json"
+    workspace = Workspace(Store(path), playbook, clock=clock)
+    workspace.create_release(version="1.0.0", title="first")
+    workspace.create_release(version="1.1.0", title="second")
+    raw = path.read_bytes()
+    damaged = raw.replace(b'"title":"first"', b'"title":"FIRST"')
+    assert damaged != raw
+    path.write_bytes(damaged)
+    with pytest.raises(StoreCorrupt, match="damaged record"):
+        Store(path)
+    assert path.read_bytes() == damaged, "never rewritten"

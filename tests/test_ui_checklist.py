@@ -126,7 +126,7 @@ async def test_monitoring_countdown_and_early_confirmation(workspace, make_app, 
         assert "early" in table_rows(app)["REL-1:hotfix:9"][-1]
 
 
-async def test_rollback_opens_the_rollback_run_and_offers_an_incident(workspace, make_app):
+async def test_rollback_without_incidents_opens_the_rollback_run_on_its_first_item(workspace, make_app):
     release = workspace.create_release(version="1.0.0", title="a")
     check_items(workspace, release.id, "gate", 6)
     check_items(workspace, release.id, "deployment", 4)
@@ -134,11 +134,46 @@ async def test_rollback_opens_the_rollback_run_and_offers_an_incident(workspace,
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("r", *"error rate 4%", "enter")
         assert workspace.release(1).stage is Stage.ROLLING_BACK
-        assert app.current_mode == "checklist" and "REL-1:rollback:0" in table_rows(app)
-        assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y", *"Errors after 1.0.0", "enter")
+        assert workspace.incidents() == [], "a new incident is never the Enter default"
+        assert app.current_mode == "checklist"
+        assert app.screen.query_one("#checklist").selected_key() == "REL-1:rollback:0"
+        assert "Next in Rollback Checklist: Identify last known-good" in str(app.screen.query_one("#checklist-heading").render())
+
+
+async def test_rollback_from_the_board_lands_on_the_chosen_incident_only(workspace, make_app):
+    release = workspace.create_release(version="2.4.0", title="Saved carts")
+    check_items(workspace, release.id, "gate", 6)
+    check_items(workspace, release.id, "deployment", 4)
+    first = workspace.start_incident("Search is slow", "P2")
+    second = workspace.start_incident("Checkout errors", "P1")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.active_incident_id = second.id
+        await pilot.press("r", *"5xx after deploy", "enter")
+        assert workspace.release(1).stage is Stage.ROLLING_BACK
+        await pilot.press("space")  # the first rollback item, where the checklist opened
+    one, two = workspace.incident(first.id), workspace.incident(second.id)
+    assert two.release_ids == [1] and workspace.release(1).incident_ids == [second.id]
+    assert workspace.release(1).run_incidents == {"rollback": second.id}
+    assert any("Rollback of REL-1 2.4.0 started" in e.text for e in two.timeline)
+    assert any("Identify last known-good release version" in e.text for e in two.timeline)
+    assert not any("REL-1" in e.text for e in one.timeline), "nothing of the rollback reaches the other incident"
+
+
+async def test_rollback_for_a_new_incident_is_an_explicit_choice(workspace, make_app):
+    release = workspace.create_release(version="1.0.0", title="a")
+    check_items(workspace, release.id, "gate", 6)
+    check_items(workspace, release.id, "deployment", 4)
+    workspace.start_incident("Unrelated", "P3")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("r", *"error rate 4%")
+        app.screen.set_value("incident", "new")
+        await pilot.press("ctrl+s")
+        await pilot.press(*"Errors after 1.0.0", "enter")
         incident = workspace.incidents()[0]
-        assert incident.release_ids == [1] and workspace.release(1).incident_ids == [incident.id]
+        assert incident.title == "Errors after 1.0.0" and incident.release_ids == [1]
+        assert workspace.release(1).run_incidents == {"rollback": incident.id}
         assert app.current_mode == "incident"
 
 

@@ -108,13 +108,24 @@ def _records(raw: bytes, start: int, path: Path) -> Iterator[tuple[int, Tables]]
             length_text, crc_text = raw[offset + 2 : header_end].split(b" ")
             length, crc = int(length_text, 16), int(crc_text, 16)
         except ValueError:
+            _torn_or_damaged(raw, offset, path)
             return
         payload = raw[header_end + 1 : header_end + 1 + length]
         if len(payload) != length or zlib.crc32(payload) != crc:
+            _torn_or_damaged(raw, offset, path)
             return
         line = raw[:offset].count(b"\n") + 1
         yield header_end + 1 + length, _check_tables(_loads(payload, path, line), path, f"journal line {line + 1}: ")
         offset = header_end + 1 + length
+
+
+def _torn_or_damaged(raw: bytes, offset: int, path: Path) -> None:
+    """A bad record at the very end is a save that was interrupted (ignored). One followed by more records
+    was damaged after it was written: reading on would silently skip acknowledged changes."""
+    if raw.find(_RECORD_START, offset + len(_RECORD_START)) >= 0:
+        line = raw[:offset].count(b"\n") + 2
+        raise StoreCorrupt(path, f"journal line {line}: a damaged record (checksum or length mismatch) "
+                                 "followed by later records")
 
 
 def split_file(raw: bytes, path: Path) -> tuple[Tables, int, list[Tables]]:

@@ -81,9 +81,10 @@ def start_rollback_flow(app: OctoApp, release: Release, incident_id: int | None 
     open_incidents = workspace.open_incidents()
     preferred = incident_id if incident_id is not None else app.active_incident_id
     open_incidents.sort(key=lambda incident: incident.id != preferred)
-    choices = [(str(i.id), f"{i.key} {i.severity} {i.title[:50]}" + ("  (active)" if i.id == app.active_incident_id else ""))
+    # Select options are (label, value).
+    choices = [(f"{i.key} {i.severity} {i.title[:50]}" + ("  (active)" if i.id == app.active_incident_id else ""), str(i.id))
                for i in open_incidents]
-    choices += [(NEW_INCIDENT, "New incident (started after the rollback)"), (NO_INCIDENT, "No incident")]
+    choices += [("New incident (started after the rollback)", NEW_INCIDENT), ("No incident", NO_INCIDENT)]
     known_good = workspace.last_known_good(release)
 
     def submit(values: dict[str, str]) -> tuple[Release, str]:
@@ -106,7 +107,7 @@ def start_rollback_flow(app: OctoApp, release: Release, incident_id: int | None 
                    else "\nLast known-good: none on the board", style="dim")
     fields = [FormField("reason", "Why roll back? (shown on the board)"),
               FormField("incident", "For which incident? (its timeline gets the rollback's events)",
-                        value=choices[0][0], kind="select", options=choices)]
+                        value=choices[0][1] if open_incidents else NO_INCIDENT, kind="select", options=choices)]
     app.push_screen(FormScreen(heading, fields, submit, hint="Enter: roll back and open the rollback checklist · "
                                                              "Tab: incident · Esc: cancel"), rolled_back)
 
@@ -236,7 +237,7 @@ def open_status_update(app: OctoApp, incident: Incident, template: CommsTemplate
         FormField("impact", "Impact (who or what is affected)", value=incident.impact),
         FormField("current_actions", "Current actions (what is being done now)", value=incident.current_actions),
         FormField("next_update", "Next update in", value=str(default_next), kind="select",
-                  options=[(str(n), f"{n} min" + ("  (cadence)" if n == default_next and cadence else "")) for n in minutes]),
+                  options=[(f"{n} min" + ("  (cadence)" if n == default_next and cadence else ""), str(n)) for n in minutes]),
     ]
     def submit(values: dict[str, str]) -> Incident:
         draft = incident.model_copy(update={"status": IncidentStatus(values["status"]), "impact": values["impact"].strip(),

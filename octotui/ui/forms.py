@@ -42,7 +42,7 @@ class FormField:
     label: str
     value: str = ""
     kind: Literal["input", "select"] = "input"
-    options: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    options: Sequence[tuple[str, str]] = field(default_factory=tuple)  # (label, value), as Select takes them
     placeholder: str = ""
 
 
