@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from octotui.comms.templates import render
-from octotui.ui.forms import EditTextScreen, FormScreen
+from octotui.ui.forms import ChoiceScreen, EditTextScreen, FormScreen
 
 
 def preview(app):
@@ -15,26 +15,93 @@ def select_template(app, name):
     options.highlighted = [option.id for option in options.options].index(name)
 
 
-async def test_y_on_the_incident_screen_copies_the_update_records_it_and_resets_cadence(workspace, make_app, clock, templates):
-    incident = workspace.start_incident("Checkout errors", "P1")
+def ready_incident(workspace):
+    incident = workspace.start_incident("Checkout errors", "P1", impact="3% of checkouts fail")
+    workspace.set_current_actions(incident.id, "Rolling back 2.4.0")
+    workspace.assign_role(incident.id, "comms", "devi")
+    workspace.assign_role(incident.id, "tech", "sam")
+    return incident
+
+
+async def test_y_copies_the_initial_notification_then_updates_naming_the_due_time_it_set(workspace, make_app, clock, templates):
+    incident = ready_incident(workspace)
     clock.advance(minutes=35)
     app = make_app(workspace)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("3")
         assert "UPDATE OVERDUE" in str(app.screen.query_one("#incident-clocks").render())
-        expected = render(templates["incident-update"], workspace.incident(incident.id), workspace).text
         await pilot.press("y")
-        assert app.clipboard == expected and expected.startswith("[P1] INC-1 update: Checkout errors")
         incident = workspace.incident(incident.id)
-        assert incident.timeline[-1].kind == "update" and incident.last_update_at == clock.now()
-        assert workspace.next_update_due(incident) == clock.now() + timedelta(minutes=30)
+        due = workspace.next_update_due(incident)
+        assert due == clock.now() + timedelta(minutes=30) and incident.last_update_at == clock.now()
+        assert app.clipboard.startswith("[P1] INC-1: Checkout errors — Investigating\n\nWe are investigating")
+        assert f"Next update time: {workspace.people_time(due)}" in app.clipboard, "the time the copy itself set"
+        assert app.clipboard == render(templates["incident-initial"], incident, workspace).text
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert "Next update   in 30:00" in str(app.screen.query_one("#incident-clocks").render())
+        clocks = str(app.screen.query_one("#incident-clocks").render())
+        assert f"Next update   in 30:00 ({workspace.people_time(due, with_date=False)})" in clocks
+        clock.advance(minutes=31)
+        await pilot.press("y")  # overdue: the copy names the new due time, never one already past
+        due = workspace.next_update_due(workspace.incident(incident.id))
+        assert app.clipboard.startswith("[P1] INC-1 update: Checkout errors")
+        assert f"Next update time: {workspace.people_time(due)}" in app.clipboard and due > clock.now()
         message = app.last_copy.message()
         fallback = workspace.store.path.with_name("octotui-clipboard.md")
         assert message.startswith(f"Sent to terminal clipboard (OSC 52); also saved to {fallback}")
-        assert fallback.read_text() == expected
+
+
+async def test_y_with_missing_values_asks_and_copy_anyway_is_recorded(workspace, make_app, clock):
+    workspace.start_incident("x", "P0")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3", "y")
+        assert isinstance(app.screen, ChoiceScreen) and "missing impact" in app.screen.title_text
+        assert workspace.incident(1).last_update_at is None and app.clipboard == ""
+        values = [value for value, _label in app.screen.choices]
+        assert values[0] == "form" and values[-1] == "anyway"
+        await pilot.press("end", "enter")
+        assert "⟦impact⟧" in app.clipboard
+        assert workspace.incident(1).timeline[-2].text.startswith(
+            "Incident initial notification sent (copied) with missing: impact, current_actions")
+
+
+async def test_fill_now_opens_the_status_update_form_on_the_missing_field_and_copies(workspace, make_app, clock):
+    workspace.start_incident("Checkout errors", "P0")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3", "y", "enter")
+        form = app.screen
+        assert isinstance(form, FormScreen) and form.focused.id == "f-impact"
+        await pilot.press(*"3% of checkouts", "enter", *"Rolling back", "enter")
+        incident = workspace.incident(1)
+        assert incident.impact == "3% of checkouts" and incident.current_actions == "Rolling back"
+        assert "Impact: 3% of checkouts" in app.clipboard and "⟦" not in app.clipboard.split("Tech lead")[0]
+        assert any(e.kind == "update" for e in incident.timeline)
+
+
+async def test_status_update_form_sets_status_impact_actions_and_the_next_update(workspace, make_app, clock):
+    incident = ready_incident(workspace)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3", "y")  # the initial notification first
+        clock.advance(minutes=10)
+        await pilot.press("u")
+        form = app.screen
+        assert isinstance(form, FormScreen) and form.values()["impact"] == "3% of checkouts fail"
+        form.set_value("status", "Identified")
+        form.set_value("next_update", "15")
+        form.set_value("current_actions", "Fix on staging")
+        await pilot.press("ctrl+s")
+        incident = workspace.incident(incident.id)
+        assert incident.status.value == "Identified" and incident.current_actions == "Fix on staging"
+        due = workspace.next_update_due(incident)
+        assert due == clock.now() + timedelta(minutes=15)
+        assert app.clipboard.startswith("[P1] INC-1 update: Checkout errors — Identified")
+        assert "We have identified the cause" in app.clipboard
+        assert f"Next update time: {workspace.people_time(due)}" in app.clipboard
+        kinds = [e.kind for e in incident.timeline[-4:]]
+        assert kinds == ["status", "actions", "update"] or kinds[-3:] == ["status", "actions", "update"]
 
 
 async def test_comms_screen_lists_fills_marks_missing_and_copies(demo_workspace, make_app, templates):
@@ -57,6 +124,8 @@ async def test_comms_screen_lists_fills_marks_missing_and_copies(demo_workspace,
         assert demo_workspace.release(2).notes["summary"] == "Carts survive logout"
         assert "- Summary: Carts survive logout" in preview(app)
         await pilot.press("y")
+        assert isinstance(app.screen, ChoiceScreen), "the other fields are still missing"
+        await pilot.press("end", "enter")
         assert "- Summary: Carts survive logout" in app.clipboard
         assert demo_workspace.incident(1).timeline[-1].kind != "update", "release notes are not an incident update"
 
@@ -83,7 +152,7 @@ async def test_edit_is_kept_with_the_record_and_revert_goes_back(demo_workspace,
 
 
 async def test_copying_the_initial_notification_counts_as_an_update(workspace, make_app, clock):
-    workspace.start_incident("x", "P0")
+    ready_incident(workspace)
     app = make_app(workspace)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("5")
@@ -91,7 +160,8 @@ async def test_copying_the_initial_notification_counts_as_an_update(workspace, m
         clock.advance(minutes=3)
         await pilot.press("y")
         assert workspace.incident(1).last_update_at == clock.now()
-        assert workspace.incident(1).timeline[-1].text == "Incident initial notification sent (copied)"
+        assert workspace.incident(1).timeline[-2].text.startswith("Incident initial notification sent (copied); next update by")
+        assert workspace.incident(1).timeline[-1].author == "auto", "the escalation item it satisfies is ticked"
 
 
 async def test_escape_sequences_never_ride_along_in_a_copy(demo_workspace, make_app):

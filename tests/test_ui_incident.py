@@ -5,7 +5,7 @@ from datetime import timedelta
 from octotui.domain.models import IncidentStatus
 from octotui.services.workspace import Workspace
 from octotui.storage.tinydb_store import Store
-from octotui.ui.forms import ChoiceScreen, FormScreen
+from octotui.ui.forms import ChoiceScreen, ConfirmScreen, FormScreen
 from octotui.ui.widgets import status_text
 
 
@@ -69,7 +69,12 @@ async def test_status_advances_with_s_enter_and_sets_milestones(workspace, make_
         app.screen.tick()
         assert "UPDATE OVERDUE" in screen_text(app, "#incident-clocks")
         await pilot.press("s", "enter")
+        assert isinstance(app.screen, ConfirmScreen), "resolving with the window and escalation items open asks"
+        assert "9 of 10 escalation items are open" in str(app.screen.question)
+        await pilot.press("y")
         assert workspace.incident(incident.id).status is IncidentStatus.RESOLVED
+        assert isinstance(app.screen, ConfirmScreen) and "resolution notice" in str(app.screen.question)
+        await pilot.press("n")
         frozen = app.screen.query_one("#clock").value
         clock.advance(hours=2)
         app.screen.tick()

@@ -231,13 +231,14 @@ def open_status_update(app: OctoApp, incident: Incident, template: CommsTemplate
     cadence = workspace.settings.update_interval(incident.severity)
     default_next = int(cadence.total_seconds() // 60) if cadence else 30
     minutes = sorted({*NEXT_UPDATE_CHOICES, default_next})
+    # The two choices first; the texts last, so Enter walks impact → current actions → copy.
     fields = [
         FormField("status", "Status", value=incident.status.value, kind="select",
                   options=[(status.value, status.value) for status in IncidentStatus]),
-        FormField("impact", "Impact (who or what is affected)", value=incident.impact),
-        FormField("current_actions", "Current actions (what is being done now)", value=incident.current_actions),
         FormField("next_update", "Next update in", value=str(default_next), kind="select",
                   options=[(f"{n} min" + ("  (cadence)" if n == default_next and cadence else ""), str(n)) for n in minutes]),
+        FormField("impact", "Impact (who or what is affected)", value=incident.impact),
+        FormField("current_actions", "Current actions (what is being done now)", value=incident.current_actions),
     ]
     def submit(values: dict[str, str]) -> Incident:
         draft = incident.model_copy(update={"status": IncidentStatus(values["status"]), "impact": values["impact"].strip(),
@@ -253,6 +254,6 @@ def open_status_update(app: OctoApp, incident: Incident, template: CommsTemplate
             app.copy_text(render(template, saved, workspace).text, template.title)
 
     form = FormScreen(Text(f"Status update — {incident.key} ") + literal(incident.title), fields, submit,
-                      enter_advances=True, confirm_discard=True, focus=focus,
+                      enter_advances=True, confirm_discard=True, focus=focus or "impact",
                       hint="Enter: next field (copies on the last) · Ctrl+S: copy and record · Esc: cancel")
     app.push_screen(form, sent)
