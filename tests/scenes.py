@@ -35,6 +35,17 @@ def _checklist_of(release_id: int):
     return setup
 
 
+def _second_incident_overdue(app) -> None:
+    """A P0 started 20 minutes ago beside the demo's P1: its first update (15-minute cadence) is overdue."""
+    from datetime import timedelta
+
+    workspace = app.workspace
+    workspace.start_incident("Payments API times out for card checkouts in every EU region at once", "P0",
+                             started_at=workspace.now() - timedelta(minutes=20),
+                             impact="Card payments fail for roughly 40% of EU customers; PayPal still works")
+    app.active_incident_id = 1
+
+
 SCENES = [
     Scene("board"),
     Scene("board-80x24", size=(80, 24)),
@@ -51,6 +62,9 @@ SCENES = [
     Scene("decision-form", keys=("D",)),
     Scene("start-incident-form", keys=("i",)),
     Scene("incident-status-choice", keys=("3", "s")),
+    Scene("incident-80x24-two-open", keys=("3",), size=(80, 24), setup=_second_incident_overdue),
+    Scene("status-update-form", keys=("3", "u")),
+    Scene("rollback-form", keys=("down", "down", "down", "down", "r")),
 ]
 
 

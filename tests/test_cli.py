@@ -29,15 +29,6 @@ def test_bad_flags_are_one_line_and_exit_2(args, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("octotui: ") and "Traceback" not in result.stderr
 
 
-def test_export_postmortem_of_the_demo_incident(demo_db):
-    result = run("--db", demo_db, "export", "postmortem", "--incident", "INC-1", "--allow-missing")
-    assert result.returncode == 0, result.stderr
-    text = result.stdout
-    assert text.startswith("# Postmortem: INC-1 — Checkout errors after 2.4.0")
-    assert "## Timeline" in text and "2.4.1 — Fix coupon rounding" in text and "Hotfix Checklist" in text and "⟦" not in text.split("## Follow-up items")[1]
-    assert "Assign roles" not in text.split("## Follow-up items")[1]
-
-
 @pytest.mark.parametrize(("args", "message"), [
     (["--playbook", "/nonexistent/guide.md"], "/nonexistent/guide.md: playbook not found or not a file"),
     (["--templates", "/nonexistent/t"], "/nonexistent/t: templates folder not found"),

@@ -129,6 +129,8 @@ def test_release_captain_walk(terminal):
     terminal.keys("Down")  # Release announcement, Release notes, Rollback notice
     terminal.wait_for(r"# Release notes — 1\.0\.0")
     terminal.keys("y")
+    terminal.wait_for("Release notes: missing summary")  # asked, not copied with gaps
+    terminal.keys("End", "Enter")  # copy anyway
     terminal.wait_for("Release notes:")
     assert "Release name / number: 1.0.0 — Saved carts [bold]beta[/]" in terminal.buffer()
     terminal.keys("q")
@@ -162,9 +164,14 @@ def test_on_call_walk_survives_sigkill(terminal):
     for status in ("Identified", "Mitigated", "Monitoring"):
         terminal.keys("s", "Enter")
         terminal.wait_for(f"→ {status}")
-    terminal.keys("y")
-    terminal.wait_for("Incident status update:")
-    assert "[P0] INC-1 update: Checkout returns 500 — Monitoring" in terminal.buffer()
+    terminal.keys("u")  # the status-update form: the first text an incident sends is its initial notification
+    terminal.wait_for("Status update — INC-1")
+    terminal.type("Card checkouts fail for 3% of EU customers")
+    terminal.keys("Enter")
+    terminal.type("Rolling back 2.4.0")
+    terminal.keys("Enter")
+    terminal.wait_for("Incident initial notification:")
+    assert "[P0] INC-1: Checkout returns 500 — Monitoring" in terminal.buffer()
     os.kill(terminal.pid(), signal.SIGKILL)
     terminal.start("restart")
     text = terminal.wait_for(r"INC-1 P0 \d\d:\d\d:\d\d Monitoring")
@@ -173,4 +180,36 @@ def test_on_call_walk_survives_sigkill(terminal):
     assert time.time() - started - 3 <= shown_seconds <= time.time() - started + 3, "the clock shows the true elapsed time"
     terminal.keys("3")
     text = terminal.wait_for("Error rate 3%")
-    assert "Paged the payments team" in text and "status update sent" in text.lower()
+    assert "Paged the payments team" in text and "Incident initial notification sent" in text
+    assert "Impact: Card checkouts fail" in text
+
+
+def test_on_call_rolls_back_a_release_for_a_new_p0_in_few_keys(terminal):
+    """From launch on the demo data: start a P0, acknowledge, roll back REL-2 2.4.0 for it — the rollback
+    part is R, Enter, the reason, Enter, and the checklist opens on the rollback's first item."""
+    terminal.start("rollback")
+    terminal.wait_for("Load demo data", timeout=60)
+    terminal.keys("y")
+    terminal.wait_for("Saved carts")
+    terminal.keys("i")
+    terminal.wait_for("Start an incident")
+    terminal.type("Payments API times out")
+    terminal.keys("Up", "Enter")
+    terminal.wait_for(r"INC-2 P0 ")
+    terminal.keys("a")
+    terminal.wait_for("Acknowledged by")
+    terminal.keys("R")
+    terminal.wait_for("Roll back which release for INC-2")
+    terminal.keys("Enter")
+    terminal.wait_for("Last known-good: 2.3.0")
+    terminal.type("Card payments time out since 2.4.0")
+    terminal.keys("Enter")
+    text = terminal.wait_for("Next in Rollback Checklist: Identify last known-good release version")
+    assert "Rollback Checklist  0/7" in text
+    terminal.keys("Space")
+    terminal.wait_for("Rollback Checklist  1/7")
+    data = read_tables(terminal.db)
+    assert data["incidents"]["2"]["release_ids"] == [2] and 2 in data["releases"]["2"]["incident_ids"]
+    assert data["releases"]["2"]["run_incidents"] == {"rollback": 2}
+    timeline = [doc.get("text", "") for doc in data["events"].values() if doc.get("owner") == "INC-1"]
+    assert not any("Card payments time out" in text or "Rollback Checklist" in text for text in timeline)

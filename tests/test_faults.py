@@ -204,7 +204,7 @@ def test_cli_paths_cannot_escape_the_chosen_output(demo_workspace, tmp_path):
 
 def test_huge_and_invalid_files_are_reported_not_rewritten(tmp_path, playbook):
     path = tmp_path / "db.json"
-    path.write_text('{"meta": {"1": {"schema": %d}}, "decisions": {"1": {"title": 3}}}' % SCHEMA_VERSION)
+    path.write_text(f'{{"meta": {{"1": {{"schema": {SCHEMA_VERSION}}}}}, "decisions": {{"1": {{"title": 3}}}}}}')
     before = path.read_bytes()
     workspace = Workspace(Store(path), playbook)
     with pytest.raises(StoreCorrupt, match="table 'decisions' document 1"):
