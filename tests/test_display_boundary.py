@@ -56,7 +56,9 @@ STEPS = [
     ("board", ("1",)), ("checklist", ("2",)), ("item history", ("enter",)), ("close", ("escape",)),
     ("N/A form", ("j", "x")), ("leave N/A form", ("escape",)), ("undo toast", ("u",)),
     ("incident", ("3",)), ("status choice", ("s",)), ("close status", ("escape",)),
-    ("roles choice", ("o",)), ("close roles", ("escape",)), ("milestone choice", ("m",)), ("close milestones", ("escape",)),
+    ("roles choice", ("o",)), ("close roles", ("escape",)),
+    ("status-update form", ("u",)), ("leave update form", ("escape",)), ("in full", ("d",)), ("close in full", ("escape",)),
+    ("link choice", ("l",)), ("close link choice", ("escape",)), ("milestone choice", ("m",)), ("close milestones", ("escape",)),
     ("decisions", ("4",)), ("decision detail", ("enter",)), ("close detail", ("escape",)),
     ("comms", ("5",)), ("an edited update", ("down",)), ("release notes", ("down", "down", "down")),
     ("help", ("question_mark",)), ("close help", ("escape",)),
@@ -92,3 +94,27 @@ async def test_the_check_can_fail_without_the_boundary(db_path, clock, make_app,
         await pilot.press("2")
         with pytest.raises(AssertionError, match="reached the terminal"):
             assert_clean(app, "checklist without the boundary")
+
+
+async def test_markup_and_huge_titles_in_every_new_incident_modal(workspace, make_app):
+    """Selects and choice lists hold stored titles: `[/]` must be shown, not parsed (it would raise)."""
+    from conftest import AWKWARD
+
+    release = workspace.create_release(version="2.4.0", title=AWKWARD)
+    for index in range(6):
+        workspace.change_item(RunRef("release", release.id, "gate"), index, "toggle")
+    for index in range(4):
+        workspace.change_item(RunRef("release", release.id, "deployment"), index, "toggle")
+    workspace.start_incident("[bold]x[/] [/] " + "y" * 5000, Severity.P1, impact=AWKWARD)
+    app = make_app(workspace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("r")  # the rollback form: the incident select shows the title
+        assert app.screen.query_one("#f-incident").display
+        assert_clean(app, "rollback form")
+        await pilot.press("escape", "3", "R")
+        assert_clean(app, "rollback choice")
+        await pilot.press("escape", "u")
+        assert_clean(app, "update form")
+        await pilot.press("escape", "d")
+        assert "[bold]x[/] [/]" in terminal_output(app)
+        assert app.is_running

@@ -81,7 +81,9 @@ class FormScreen(Modal[Any]):
                 for spec in self.fields:
                     yield Label(spec.label, classes="form-label")
                     if spec.kind == "select":
-                        yield Select(list(spec.options), value=spec.value or Select.NULL, allow_blank=False,
+                        # Labels may hold stored text (an incident title): shown literally, never parsed as markup.
+                        yield Select([(literal(label), value) for label, value in spec.options],
+                                     value=spec.value or Select.NULL, allow_blank=False,
                                      id=f"f-{spec.name}", compact=True)
                     else:
                         yield Input(value=spec.value, placeholder=spec.placeholder, id=f"f-{spec.name}", compact=True)
