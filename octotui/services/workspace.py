@@ -760,6 +760,8 @@ class Workspace:
             merged["links"] = decision.links_label()
             merged.update(fields)
             clean = self._decision_fields(tx, merged)
+            linked_before: dict[Literal["release", "incident"], set[int]] = {
+                "release": set(decision.release_ids), "incident": set(decision.incident_ids)}
             if decision.status is DecisionStatus.SUPERSEDED:
                 clean["status"] = DecisionStatus.SUPERSEDED  # superseding is undone only by the other record
             previous: dict[str, str] = {}
@@ -771,19 +773,16 @@ class Workspace:
             if previous:
                 decision.history.append(DecisionEdit(at=now, author=self.author, previous=previous))
                 tx.save(decision)
-            self._sync_decision_links(tx, decision, previous)
+            self._sync_decision_links(tx, decision, linked_before)
         return decision
 
-    def _sync_decision_links(self, tx: _Tx, decision: Decision, previous: dict[str, str]) -> None:
+    def _sync_decision_links(self, tx: _Tx, decision: Decision, before: dict[Literal["release", "incident"], set[int]]) -> None:
         """A decision's links are kept on both sides: the records it now names list it, the ones it
         no longer names do not."""
-        kinds: tuple[tuple[Literal["release", "incident"], str], ...] = (("release", "release_ids"), ("incident", "incident_ids"))
-        for kind, field_name in kinds:
-            if field_name not in previous:
-                continue
-            before = {int(n) for n in previous[field_name].strip("[]").replace(" ", "").split(",") if n.isdigit()}
-            after = set(getattr(decision, field_name))
-            for record_id in sorted(before ^ after):
+        now: dict[Literal["release", "incident"], set[int]] = {
+            "release": set(decision.release_ids), "incident": set(decision.incident_ids)}
+        for kind, after in now.items():
+            for record_id in sorted(before[kind] ^ after):
                 if tx.uow.get(f"{kind}s", record_id) is None:
                     continue
                 record = tx.load_owner(kind, record_id)
@@ -1097,14 +1096,13 @@ class Workspace:
         """The status-update form, as one change: status, impact, current actions, and the next update time
         the text will name; recorded as sent."""
         errors: dict[str, str] = {}
-        try:
-            impact = parse_input(TextInput, {"text": impact}, rename={"text": "impact"}).text
-        except InputError as error:
-            errors.update(error.errors)
-        try:
-            current_actions = parse_input(TextInput, {"text": current_actions}, rename={"text": "current_actions"}).text
-        except InputError as error:
-            errors.update(error.errors)
+        texts = {"impact": impact, "current_actions": current_actions}
+        for name, value in texts.items():
+            try:
+                texts[name] = parse_input(TextInput, {"text": value}, rename={"text": name}).text
+            except InputError as error:
+                errors.update(error.errors)
+        impact, current_actions = texts["impact"], texts["current_actions"]
         if next_in_minutes is not None and not 1 <= next_in_minutes <= 1440:
             errors["next_update"] = "the next update must be 1 to 1440 minutes away"
         if errors:
