@@ -172,3 +172,19 @@ async def test_escape_sequences_never_ride_along_in_a_copy(demo_workspace, make_
         select_template(app, "escalation")
         await pilot.press("y")
         assert app.clipboard == "help ␛]52;c;ZXZpbA==␇ ␛[2J now"
+
+
+async def test_two_quick_enters_in_the_status_update_form_walk_to_the_end_and_save(demo_workspace, make_app):
+    """A typist's Enter, Enter arrive before the first one's focus move is handled: the second is for the next
+    field (here the last, so it saves), not a second Enter on the first field."""
+    from textual import events
+
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("3", "u")
+        before = len(demo_workspace.incident(1).timeline)
+        for _ in range(2):
+            app.post_message(events.Key("enter", "\r"))
+        await pilot.pause()
+        assert not isinstance(app.screen, FormScreen)
+        assert demo_workspace.incident(1).timeline[before].text.startswith("Incident status update sent (copied)")

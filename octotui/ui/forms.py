@@ -126,6 +126,10 @@ class FormScreen(Modal[Any]):
         event.stop()
         names = [spec.name for spec in self.fields]
         name = (event.input.id or "")[2:]
+        if isinstance(self.focused, Input) and self.focused is not event.input:
+            # Enter typed twice quickly: the second came from the field the first one left, and is meant
+            # for the field it moved to.
+            name = (self.focused.id or "")[2:]
         if self.enter_advances and name in names and names.index(name) < len(names) - 1:
             self.focus_next()
         else:
