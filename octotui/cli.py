@@ -21,6 +21,7 @@ import platformdirs
 from octotui import __version__
 from octotui.comms.clipboard import copy_text
 from octotui.comms.exports import decision_log, write_madr_dir, write_private
+from octotui.comms.reports import release_report
 from octotui.comms.templates import TemplateError, load_templates, render
 from octotui.domain.clock import Clock
 from octotui.domain.models import Incident, Release, parse_key
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="load the playbook, templates and styles headless, print a summary, and exit")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     export = commands.add_parser("export", help="print or write a template or the decision log")
-    export.add_argument("what", nargs="?", help="a template name, or `decisions`")
+    export.add_argument("what", nargs="?", help="a template name, `decisions`, or `release-report`")
     export.add_argument("--list", action="store_true", help="list the templates")
     export.add_argument("--release", metavar="VERSION|REL-n")
     export.add_argument("--incident", metavar="INC-n")
@@ -176,9 +177,14 @@ def run_export(args: argparse.Namespace) -> int:
         for name, template in sorted(templates.items()):
             print(f"{name}\t{template.context}\t{template.title}")
         print("decisions\t-\tDecision log (--format log|madr)")
+        print("release-report\trelease\tRelease report: stages, every check, sign-offs, incidents, notes")
         return 0
     if not args.what:
         raise UsageError("export needs a template name, `decisions`, or --list")
+    if args.what == "release-report":
+        if not args.release:
+            raise UsageError("release-report needs --release VERSION or REL-n")
+        return _emit(release_report(_find_release(workspace, args.release), workspace), args, workspace)
     if args.what == "decisions":
         decisions = workspace.decisions_newest_first()
         if args.format == "madr":

@@ -21,6 +21,7 @@ os.environ.pop("WAYLAND_DISPLAY", None)
 from octotui.comms.templates import load_templates  # noqa: E402
 from octotui.domain.clock import FrozenClock  # noqa: E402
 from octotui.domain.playbook import load_playbook  # noqa: E402
+from octotui.domain.settings import Settings, SignOffRules  # noqa: E402
 from octotui.services.demo import load_demo  # noqa: E402
 from octotui.services.workspace import Workspace  # noqa: E402
 from octotui.storage.tinydb_store import Store  # noqa: E402
@@ -72,7 +73,9 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def workspace(db_path: Path, playbook, clock) -> Workspace:
-    return Workspace(Store(db_path), playbook, clock=clock, author="tester")
+    # Sign-off off for major releases here (the app's default needs one): tests of sign-off set their own rules.
+    settings = Settings(signoff=SignOffRules(major=0))
+    return Workspace(Store(db_path), playbook, clock=clock, author="tester", settings=settings)
 
 
 @pytest.fixture

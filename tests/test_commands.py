@@ -48,7 +48,7 @@ MULTI_RECORD_COMMANDS = {
     "start_incident (linked to a release)": lambda ws: ws.start_incident("Slow search", Severity.P2, release_id=1),
     "supersede (new and old decision)": lambda ws: ws.supersede(1, title="new", decision="new way"),
     "change_item (release run and its incident's timeline)": lambda ws: ws.change_item(
-        RunRef("release", 1, "deployment"), 4, "toggle", confirm_early=True),
+        RunRef("release", 1, "deployment"), 4, "toggle", confirm=True),
 }
 
 

@@ -90,7 +90,7 @@ def scripted_incident(workspace, clock):
         for index in range(6):
             workspace.change_item(RunRef("release", ship.id, "gate"), index, "toggle")
         for index in range(7 if ship is shipped else 4):
-            workspace.change_item(RunRef("release", ship.id, "deployment"), index, "toggle", confirm_early=True)
+            workspace.change_item(RunRef("release", ship.id, "deployment"), index, "toggle", confirm=True)
     incident = workspace.start_incident("Checkout errors", "P2", impact="3% of checkouts fail")
     clock.advance(minutes=3)
     workspace.acknowledge(incident.id)

@@ -47,7 +47,8 @@ def hostile_workspace(db_path, clock) -> Workspace:
     workspace.add_note(incident.id, HOSTILE)
     workspace.record_decision(title=HOSTILE, decision=HOSTILE, context=HOSTILE, owner=HOSTILE, alternatives=HOSTILE,
                               consequences=HOSTILE, links="REL-1, INC-1")
-    workspace.set_release_notes(release.id, {spec.key: HOSTILE for spec in workspace.playbook.fields["release-notes"]})
+    workspace.set_release_notes(release.id, {spec.key: HOSTILE for spec in workspace.playbook.fields["release-notes"]
+                                             if spec.key != "date"})  # a date must be a date
     workspace.set_comms_text("incident", incident.id, "incident-update", HOSTILE)
     return workspace
 

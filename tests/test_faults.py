@@ -113,7 +113,7 @@ async def test_hostile_text_through_the_forms_is_saved_and_shown_literally(works
             form = app.screen
             form.query_one("#f-version").value = f"1.{number}.0"
             form.query_one("#f-title").value = sample
-            await pilot.press("enter")
+            await pilot.press("ctrl+s")
             assert not isinstance(app.screen, FormScreen)
         board = app.screen.query_one("#board")
         titles = {board.get_row_at(i)[3].plain for i in range(board.row_count)}
@@ -147,7 +147,7 @@ async def test_folder_removed_while_running_keeps_the_form_and_says_why(tmp_path
     app = make_app(workspace)
     async with app.run_test(size=(120, 36)) as pilot:
         shutil.rmtree(folder)
-        await pilot.press("n", "tab", *"typed title", "enter")
+        await pilot.press("n", *"typed title", "ctrl+s")  # focus starts on the title: the version is prefilled
         form = app.screen
         assert isinstance(form, FormScreen), "nothing typed is lost"
         assert "disappeared" in str(form.query_one("#e-_form").render())

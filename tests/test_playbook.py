@@ -98,7 +98,8 @@ GOOD = data_path("playbook.md").read_text()
      "marked as checklist 'rollback' but has no items"),
     (GOOD + "\n## Deployment Checklist\n- [ ] again\n", None, "duplicate checklist name 'Deployment Checklist'"),
     (GOOD.replace("<!-- octotui: checklist gate -->", "<!-- octotui: checklist gates -->"), None, "unknown checklist role 'gates'"),
-    (GOOD.replace("<!-- octotui: checklist escalation -->\n", ""), 1, "no checklist is marked"),
+    (GOOD.replace("<!-- octotui: checklist hotfix -->\n", "").replace("### Hotfix Checklist", "### Urgent fixes")
+     .replace("## Hotfix Process", "## Urgent process"), 1, "no checklist is marked"),
     (GOOD.replace("<!-- stage: staging -->", "<!-- stage: moon -->", 1), None, "unknown stage 'moon'"),
 ])
 def test_malformed_guides_are_refused_with_path_and_line(source, line, message):
@@ -132,11 +133,13 @@ def test_unreadable_and_invalid_utf8_files(tmp_path):
 
 def test_cli_reports_a_malformed_playbook_on_one_line_and_exits_2(tmp_path):
     bad = tmp_path / "team.md"
-    bad.write_text(GOOD.replace("<!-- octotui: checklist hotfix -->\n", ""))
+    bad.write_text(GOOD.replace("<!-- octotui: checklist hotfix -->\n", "").replace("### Hotfix Checklist", "### Urgent fixes")
+                   .replace("## Hotfix Process", "## Urgent process"))
     result = subprocess.run([sys.executable, "-m", "octotui", "--db", str(tmp_path / "db.json"), "--playbook", str(bad)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"octotui: {bad}:1: no checklist is marked `<!-- octotui: checklist hotfix -->`"]
+    assert result.stderr.strip().splitlines() == [
+        f"octotui: {bad}:1: no checklist is marked `<!-- octotui: checklist hotfix -->` and no heading names it"]
     assert not (tmp_path / "db.json").exists(), "no database is touched before the playbook is valid"
 
 
@@ -145,3 +148,33 @@ def test_a_team_guide_of_the_same_shape_loads(tmp_path):
     team.write_text(GOOD.replace("Smoke tests prepared", "Smoke tests prepared and reviewed"))
     playbook = load_playbook(Path(team))
     assert "Smoke tests prepared and reviewed" in [i.text for i in playbook.by_role("gate").items]
+
+
+def test_the_guide_as_published_loads_without_annotations():
+    """The company's file exactly as published: each job found by its heading; what it lacks comes from
+    octotui's own defaults, and says so."""
+    playbook = load_playbook(FIXTURE_SEED)
+    roles = {checklist.role: checklist for checklist in playbook.checklists.values()}
+    assert set(roles) == {"gate", "deployment", "hotfix", "rollback", "escalation"}
+    assert roles["gate"].name == "Pre-release requirements" and len(roles["gate"].items) == 6
+    assert roles["rollback"].name == "Rollback Checklist", "not “Rollback & Incident Playbook”, a plain list"
+    stages = {item.stage: item.text for item in roles["deployment"].items if item.stage}
+    assert stages == {"staging": "Deploy to staging and run smoke tests",
+                      "production": "Deploy to production (automated pipeline preferred)"}
+    assert [item.followup for item in roles["hotfix"].items if item.followup] == ["release"]
+    assert playbook.defaults == ["escalation", "incident-communication"]
+    assert "release-notes" in playbook.fields and sorted(playbook.inferred) == [
+        "deployment", "gate", "hotfix", "release-notes", "rollback"]
+
+
+def test_an_annotation_still_wins_over_a_heading():
+    source = FIXTURE_SEED.read_text().replace("## Deployment Checklist\n", "## Deployment Checklist\n\n## Ship it\n"
+                                              "<!-- octotui: checklist deployment -->\n- [ ] Push the button\n", 1)
+    playbook = parse_playbook(source, "team.md")
+    assert playbook.by_role("deployment").name == "Ship it"
+
+
+def test_octotui_authored_sections_say_they_are_octotuis_default():
+    bundled = data_path("playbook.md").read_text(encoding="utf-8")
+    assert "Written by OctoAcme" not in bundled
+    assert bundled.count("octotui's default, not OctoAcme's words") == 2

@@ -165,7 +165,7 @@ def test_monitoring_window_counts_down_and_early_check_is_confirmed(workspace, c
     assert workspace.run(hotfix).time_left(9, clock.now()) == timedelta(minutes=20)
     with pytest.raises(NeedsConfirmation, match="about 20 min left"):
         workspace.change_item(hotfix, 9, "toggle")
-    run = workspace.change_item(hotfix, 9, "toggle", confirm_early=True)
+    run = workspace.change_item(hotfix, 9, "toggle", confirm=True)
     assert run.items[9].early and run.items[9].state is ItemState.DONE
 
 

@@ -18,9 +18,10 @@ async def test_new_release_form_validates_inline_then_saves_and_survives_restart
         await pilot.press("n")
         form = app.screen
         assert isinstance(form, FormScreen)
-        assert app.focused.id == "f-version" and app.focused.value == "1.5.0"
-        app.focused.value = "1.4.0"
-        await pilot.press("tab", *"[bold]x[/] [/]", "enter")
+        assert app.focused.id == "f-title", "the version is prefilled: focus starts on the first empty field"
+        assert form.query_one("#f-version").value == "1.5.0"
+        form.query_one("#f-version").value = "1.4.0"
+        await pilot.press(*"[bold]x[/] [/]", "ctrl+s")
         assert app.screen is form, "nothing is saved until valid"
         error = form.query_one("#e-version", FieldError)
         assert error.display and "already exists" in str(error.render())
@@ -28,7 +29,7 @@ async def test_new_release_form_validates_inline_then_saves_and_survives_restart
         form.query_one("#f-version").value = "2.0.0"
         await pilot.pause()
         assert form.query_one("#f-type").value == "major", "type follows the version"
-        await pilot.press("enter")
+        await pilot.press("ctrl+s")
         assert not isinstance(app.screen, FormScreen)
         assert rows(app)[0][:4] == ["REL-2", "2.0.0", "major", "[bold]x[/] [/]"]
     # restart: the same board
@@ -40,7 +41,9 @@ async def test_new_release_form_validates_inline_then_saves_and_survives_restart
 async def test_escape_leaves_the_form_without_saving(workspace, make_app):
     app = make_app(workspace)
     async with app.run_test() as pilot:
-        await pilot.press("n", "tab", *"abc", "escape")
+        await pilot.press("n", *"abc", "escape")
+        assert isinstance(app.screen, ConfirmScreen), "typed text: Esc asks first"
+        await pilot.press("y")
         assert workspace.releases() == [] and not isinstance(app.screen, FormScreen)
 
 
@@ -52,12 +55,11 @@ async def test_filter_edit_and_cancel(demo_workspace, make_app):
         await pilot.press("enter", "e")
         form = app.screen
         form.query_one("#f-title").value = "Saved carts v2"
-        await pilot.press("enter")
+        await pilot.press("ctrl+s")
         assert demo_workspace.release(2).title == "Saved carts v2"
         await pilot.press("c")
-        assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
-        assert demo_workspace.release(2).stage.value == "Cancelled"
+        assert demo_workspace.release(2).stage.value == "Production"
+        assert any("never cancelled" in n.message for n in app._notifications), "a shipped release is not cancelled"
 
 
 async def test_first_start_offers_demo_data_and_escape_starts_empty(workspace, make_app):
@@ -118,7 +120,7 @@ def test_every_binding_has_an_id_and_a_tooltip():
 async def test_quitting_with_typed_text_in_a_form_asks_first(workspace, make_app):
     app = make_app(workspace)
     async with app.run_test() as pilot:
-        await pilot.press("n", "tab", *"half a title", "ctrl+q")
+        await pilot.press("n", *"half a title", "ctrl+q")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         assert app.screen.query_one("#f-title").value == "half a title"

@@ -19,11 +19,11 @@ async def test_D_from_the_checklist_prefills_release_incident_and_item(workspace
         app.selected_release_id, app.checklist_owner = release.id, ("release", release.id)
         await pilot.press("2", "j", "D")
         form = app.screen
-        assert isinstance(form, FormScreen) and app.focused.id == "f-title"
+        assert isinstance(form, FormScreen) and app.focused.id == "f-context", "the title is prefilled: not focused"
         assert form.query_one("#f-title").value == "Passing CI and security scans"
         assert form.query_one("#f-links").value == "REL-1, INC-1"
         assert form.query_one("#f-owner").value == "tester"
-        await pilot.press("enter", "enter", *"Skip the scan", "enter")
+        await pilot.press("enter", *"Skip the scan", "enter")
         assert app.focused.id == "f-alternatives", "Enter moves to the next field"
         await pilot.press("ctrl+s")
         decision = workspace.decision(1)
@@ -56,7 +56,7 @@ async def test_search_filter_open_and_jump(demo_workspace, make_app):
         assert [row[0] for row in log_rows(app)] == ["DEC-2"]
         await pilot.press("escape", "f")  # proposed only
         assert [row[0] for row in log_rows(app)] == ["DEC-3"]
-        await pilot.press("f", "f", "f", "l", *"REL-2", "enter")
+        await pilot.press("f", "f", "f", "f", "f", "l", *"REL-2", "enter")  # accepted … superseded, then all
         assert [row[0] for row in log_rows(app)] == ["DEC-1"]
         await pilot.press("enter")
         assert isinstance(app.screen, DecisionDetailScreen)

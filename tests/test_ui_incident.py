@@ -32,9 +32,9 @@ async def test_i_title_enter_starts_the_clock_from_any_screen(workspace, make_ap
 async def test_severity_is_also_one_tab_away(workspace, make_app):
     app = make_app(workspace)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.press("i", *"x", "tab")
+        await pilot.press("i", *"x", "shift+tab", "shift+tab")
         assert app.focused.id == "f-severity"
-        await pilot.press("shift+tab", "down", "down", "enter")
+        await pilot.press("tab", "tab", "down", "down", "enter")
         assert workspace.incidents()[0].severity.value == "P3"
 
 
@@ -43,10 +43,10 @@ async def test_backdated_start_and_bad_input(workspace, make_app, clock):
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("i", "enter")
         assert "Title is required" in str(app.screen.query_one("#e-title").render())
-        await pilot.press(*"DB failover", "tab", "tab", *"in 5 minutes", "enter")
+        await pilot.press(*"DB failover", "shift+tab", *"in 5 minutes", "ctrl+s")
         assert "cannot read" in str(app.screen.query_one("#e-started").render())
         app.screen.query_one("#f-started").value = "12 minutes ago"
-        await pilot.press("enter")
+        await pilot.press("ctrl+s")
         assert workspace.incidents()[0].started_at == clock.now() - timedelta(minutes=12)
         assert app.screen.query_one("#clock").value == "00:12:00"
 
@@ -102,7 +102,7 @@ async def test_timeline_note_from_any_screen_newest_first(workspace, make_app, c
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("1", "t", *"first note", "enter")
         clock.advance(minutes=2)
-        await pilot.press("t", *"[bold]second[/] note", "tab", *"1 minute ago", "enter")
+        await pilot.press("t", *"[bold]second[/] note", "shift+tab", *"1 minute ago", "ctrl+s")
         await pilot.press("3")
         timeline = app.screen.query_one("#timeline")
         texts = [timeline.get_row_at(i)[3].plain for i in range(timeline.row_count)]
@@ -180,9 +180,9 @@ async def test_hotfix_from_the_incident_is_linked_and_its_run_shows_with_the_inc
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("3", "H")
         form = app.screen
-        assert form.query_one("#f-incident").value == "INC-1" and form.query_one("#f-version").value == "0.1.0"
+        assert form.query_one("#f-incident").value == "INC-1" and form.query_one("#f-version").value == "1.0.0"
         form.query_one("#f-title").value = "Fix payments timeout"
-        await pilot.press("enter")
+        await pilot.press("ctrl+s")
         release = workspace.releases()[0]
         assert release.hotfix and release.incident_ids == [1] and workspace.incident(1).release_ids == [release.id]
         await pilot.press("c")

@@ -95,8 +95,15 @@ def fill(template: CommsTemplate, values: dict[str, str]) -> Filled:
 
 
 def _field_lines(fields: list[FieldSpec], values: dict[str, str]) -> str:
-    return "\n".join(f"- {spec.label}: {values.get(spec.key, '').strip() or MISSING.format(spec.key)}"
-                     for spec in fields)
+    """`- Label: value`; a value of several lines (a list) goes under its label, indented."""
+    lines = []
+    for spec in fields:
+        value = values.get(spec.key, "").strip() or MISSING.format(spec.key)
+        if "\n" in value:
+            lines.append(f"- {spec.label}:\n" + "\n".join(f"  {line}" for line in value.splitlines()))
+        else:
+            lines.append(f"- {spec.label}: {value}")
+    return "\n".join(lines)
 
 
 SHIPPED = (Stage.PRODUCTION, Stage.VERIFIED)
@@ -143,6 +150,8 @@ def release_values(release: Release, workspace) -> dict[str, str]:
         "last_known_good": f"{known_good.version} ({known_good.key})" if known_good else "",
         **{key: value for key, value in notes.items() if value.strip()},
     }
+    if shipped:  # the production date wins over a date typed before the release shipped
+        values["date"] = shipped.astimezone(workspace.settings.zone).date().isoformat()
     values["release_notes_fields"] = _field_lines(workspace.playbook.fields.get("release-notes", []), values)
     return values
 

@@ -149,3 +149,45 @@ def parse_when(text: str, now: datetime) -> datetime:
     if moment > now:
         raise ValueError(f"{local_time(moment)} is in the future")
     return moment
+
+
+_AHEAD = re.compile(rf"^(?:in\s+|\+\s*)?((?:\d+\s*{_UNIT}\s*)+)$", re.IGNORECASE)
+
+
+def parse_due(text: str, now: datetime) -> datetime:
+    """A due time as a person types it: `in 2h`, `+30m`, `16:00` (the next one), `tomorrow 10:00`,
+    `2026-12-01` (end of that day), `2026-12-01 10:00`. Local wall-clock times; the past is refused."""
+    text = text.strip()
+    local_now = now.astimezone()
+    moment: datetime | None = None
+    if match := _AHEAD.match(text):
+        seconds = sum(int(amount) * _UNIT_SECONDS[unit[0].lower()] for amount, unit in _PART.findall(match.group(1)))
+        moment = now + timedelta(seconds=seconds)
+    else:
+        day = local_now.date()
+        rest = text
+        if text.lower().startswith("tomorrow"):
+            day, rest = day + timedelta(days=1), text[len("tomorrow"):].strip() or "09:00"
+        for pattern in ("%H:%M", "%H:%M:%S"):
+            try:
+                clock_time = datetime.strptime(rest, pattern).time()
+            except ValueError:
+                continue
+            moment = datetime.combine(day, clock_time, tzinfo=local_now.tzinfo)
+            if moment <= local_now and rest is text:
+                moment += timedelta(days=1)  # `16:00` typed at 17:00 means tomorrow's
+            break
+        if moment is None:
+            try:
+                moment = datetime.fromisoformat(rest)
+            except ValueError:
+                raise ValueError(f"cannot read {text[:30]!r} as a due time: try 'in 2h', 'tomorrow 10:00' "
+                                 "or '2026-12-01 10:00'") from None
+            if len(rest) == 10:  # a date alone: due by the end of that day
+                moment = moment.replace(hour=23, minute=59)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=local_now.tzinfo)
+    moment = moment.astimezone(UTC)
+    if moment <= now:
+        raise ValueError(f"{local_time(moment)} is in the past")
+    return moment

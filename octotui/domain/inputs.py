@@ -93,9 +93,12 @@ class ReleaseInput(_Form):
     target_date: Annotated[date | None, BeforeValidator(_optional_date)] = None
 
 
+CHOOSABLE_STATUSES = ("proposed", "accepted", "rejected", "deprecated")  # superseded comes from another record
+
+
 def _status(value: Any) -> Any:
-    if value not in ("proposed", "accepted"):
-        raise _refuse("Status must be proposed or accepted")
+    if value not in CHOOSABLE_STATUSES:
+        raise _refuse("Status must be proposed, accepted, rejected or deprecated (superseding is done with S)")
     return value
 
 
@@ -106,7 +109,7 @@ class DecisionInput(_Form):
     alternatives: _text("Alternatives") = ""  # type: ignore[valid-type]
     consequences: _text("Consequences") = ""  # type: ignore[valid-type]
     owner: _text("Owner") = ""  # type: ignore[valid-type]
-    status: Annotated[Literal["proposed", "accepted"], BeforeValidator(_status)] = "accepted"
+    status: Annotated[Literal["proposed", "accepted", "rejected", "deprecated"], BeforeValidator(_status)] = "accepted"
 
 
 def _severity(value: Any) -> Any:

@@ -29,6 +29,8 @@ class ItemSnapshot(Record):
     na_reason: str = ""
     early: bool = False
     cause: str = ""  # when the app ticked it itself ("auto"): what it saw happen
+    owner: str = ""  # who is to do it
+    due: AwareDatetime | None = None
 
 
 AUTO_AUTHOR = "auto"
@@ -39,7 +41,7 @@ class ChecklistEvent(Record):
     at: AwareDatetime
     author: str
     item: int
-    action: Literal["done", "todo", "na", "note", "undo"]
+    action: Literal["done", "todo", "na", "note", "undo", "assign", "due"]
     before: ItemSnapshot
     after: ItemSnapshot
     undoes: int | None = None
@@ -127,15 +129,26 @@ class ChecklistRun(Record):
         if state is ItemState.NA and not reason.strip():
             raise ValueError("an N/A item needs a reason")
         if state is ItemState.TODO:
-            after = ItemSnapshot(note=item.note)
+            after = ItemSnapshot(note=item.note, owner=item.owner, due=item.due)
         else:
-            after = ItemSnapshot(state=state, by=author, at=now, note=item.note,
+            after = ItemSnapshot(state=state, by=author, at=now, note=item.note, owner=item.owner, due=item.due,
                                  na_reason=reason.strip() if state is ItemState.NA else "", early=early, cause=cause)
         return self._record(index, state.value, after, author, now)
 
     def set_note(self, index: int, note: str, author: str, now: datetime) -> ChecklistEvent:
         after = self.items[index].snapshot().model_copy(update={"note": note})
         return self._record(index, "note", after, author, now)
+
+    def assign(self, index: int, owner: str, author: str, now: datetime) -> ChecklistEvent:
+        after = self.items[index].snapshot().model_copy(update={"owner": owner})
+        return self._record(index, "assign", after, author, now)
+
+    def set_due(self, index: int, due: datetime | None, author: str, now: datetime) -> ChecklistEvent:
+        after = self.items[index].snapshot().model_copy(update={"due": due})
+        return self._record(index, "due", after, author, now)
+
+    def overdue(self, now: datetime) -> list[ChecklistItem]:
+        return [item for item in self.items if item.due is not None and not item.settled and item.due < now]
 
     def auto_tick(self, fact: str, cause: str, now: datetime) -> ChecklistEvent | None:
         """Tick the open item the app can see done (`auto: FACT`), unless a person has touched it."""
@@ -169,6 +182,16 @@ BOARD_ORDER = list(Stage)
 ROLLBACK_FROM = (Stage.STAGING, Stage.PRODUCTION, Stage.VERIFIED)
 
 
+class LifecycleEvent(Record):
+    """A move of the release itself (not of a checklist item): cancel, reopen, sign-off."""
+
+    at: AwareDatetime
+    by: str
+    action: Literal["cancel", "reopen", "signoff"]
+    reason: str = ""
+    from_stage: str = ""
+
+
 class Release(Record):
     id: int
     version: str
@@ -190,6 +213,24 @@ class Release(Record):
     decision_ids: list[int] = Field(default_factory=list)
     followup_of: int | None = None
     run_incidents: dict[str, int] = Field(default_factory=dict)  # rollback / hotfix run -> the incident it serves
+    gate_override_pending: int | None = None  # a proposed decision: it overrides the gate once accepted
+    lifecycle: list[LifecycleEvent] = Field(default_factory=list)
+
+    @property
+    def signoffs(self) -> list[LifecycleEvent]:
+        return [event for event in self.lifecycle if event.action == "signoff"]
+
+    @property
+    def reopened_at(self) -> datetime | None:
+        return max((event.at for event in self.lifecycle if event.action == "reopen"), default=None)
+
+    def reached_at(self, stage: Stage) -> datetime | None:
+        """When the release entered a stage it is in now (for the locked end stages)."""
+        if stage is Stage.CANCELLED:
+            return self.cancelled_at
+        run = self.runs.get("rollback" if stage is Stage.ROLLED_BACK else self.work_role)
+        stamps = [item.at for item in run.items if item.at is not None] if run else []
+        return max(stamps, default=None)
 
     @property
     def key(self) -> str:
@@ -300,8 +341,12 @@ class Incident(Record):
 
 
 class DecisionStatus(StrEnum):
+    """MADR's statuses."""
+
     PROPOSED = "proposed"
     ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DEPRECATED = "deprecated"
     SUPERSEDED = "superseded"
 
 

@@ -7,6 +7,7 @@ its heading. Item flags (optional, mentions the Decision Log, timed) come from t
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -76,6 +77,8 @@ class Playbook:
     path: str
     checklists: dict[str, ChecklistSpec]
     fields: dict[str, list[FieldSpec]] = field(default_factory=dict)
+    inferred: list[str] = field(default_factory=list)  # roles read from headings (no annotation), for --check
+    defaults: list[str] = field(default_factory=list)  # roles the guide lacks, taken from octotui's defaults
 
     def by_role(self, role: str) -> ChecklistSpec:
         for checklist in self.checklists.values():
@@ -108,6 +111,54 @@ def parse_item(text: str) -> ItemSpec:
         followup=found.get("followup"),
         auto=found.get("auto"),
     )
+
+
+# A guide as published carries no annotations: each job is found by its heading. Annotations still win.
+_ROLE_HEADINGS: list[tuple[str, str, re.Pattern[str]]] = [
+    ("checklist", "gate", re.compile(r"pre-?release requirement", re.IGNORECASE)),
+    ("checklist", "hotfix", re.compile(r"hotfix", re.IGNORECASE)),
+    ("checklist", "rollback", re.compile(r"rollback", re.IGNORECASE)),
+    ("checklist", "escalation", re.compile(r"escalation", re.IGNORECASE)),
+    ("checklist", "deployment", re.compile(r"deploy", re.IGNORECASE)),
+    ("fields", "release-notes", re.compile(r"release notes", re.IGNORECASE)),
+    ("fields", "incident-communication", re.compile(r"communication", re.IGNORECASE)),
+]
+_INFERRED_STAGE = [(re.compile(r"^deploy(?:ed)? to staging\b", re.IGNORECASE), "staging"),
+                   (re.compile(r"^deploy(?:ed)? to production\b", re.IGNORECASE), "production")]
+_INFERRED_FOLLOWUP = re.compile(r"^backport\b", re.IGNORECASE)
+
+
+def _headings_with_lists(lines: list[str]) -> list[tuple[str, bool]]:
+    """Each heading in order, and whether a list with checkboxes (`- [ ]`) sits right under it."""
+    found: list[tuple[str, bool]] = []
+    for raw in lines:
+        if match := _HEADING.match(raw.rstrip()):
+            found.append((match.group(2).strip(), False))
+        elif found and re.match(r"^[-*]\s+\[[ xX]\]", raw):
+            found[-1] = (found[-1][0], True)
+    return found
+
+
+def _infer_roles(lines: list[str]) -> dict[str, tuple[str, str]]:
+    """Heading -> (kind, role) for every role the guide does not mark itself."""
+    marked = {match.group(2) for raw in lines if (match := _MARKER.match(raw.strip()))}
+    headings = _headings_with_lists(lines)
+    taken: set[str] = set()
+    inferred: dict[str, tuple[str, str]] = {}
+    for kind, role, pattern in _ROLE_HEADINGS:
+        if role in marked:
+            continue
+        for name, has_checkboxes in headings:
+            plain_gate = role == "gate"  # the gate is often a plain list ("- item"), the others checklists
+            if name not in taken and pattern.search(name) and (kind == "fields" or has_checkboxes or plain_gate):
+                inferred[name] = (kind, role)
+                taken.add(name)
+                break
+    if "gate" not in marked and not any(role == "gate" for _kind, role in inferred.values()):
+        first = next((name for name, has_checkboxes in headings if has_checkboxes and name not in taken), None)
+        if first is not None:
+            inferred[first] = ("checklist", "gate")
+    return inferred
 
 
 def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
@@ -146,6 +197,7 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
         checklists[name] = ChecklistSpec(name=name, role=marker[1] if marker else None, line=line, items=list(items))
 
     lines = source.splitlines()
+    inferred = _infer_roles(lines)
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip()
         stripped = line.strip()
@@ -158,6 +210,8 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
         if match := _HEADING.match(line):
             close_section()
             heading, marker, items, item_lines = (match.group(2).strip(), number), None, [], []
+            if heading[0] in inferred:
+                marker = (*inferred[heading[0]], number)
             continue
         if match := _MARKER.match(stripped):
             kind, role = match.groups()
@@ -171,7 +225,12 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
         if line[:1] in "-*" and (match := _ITEM.match(line)):
             checkbox, text = match.groups()
             if heading is not None and (marker is not None or checkbox is not None):
-                items.append(parse_item(text))
+                item = parse_item(text)
+                if heading[0] in inferred and item.stage is None:
+                    item.stage = next((stage for pattern, stage in _INFERRED_STAGE if pattern.search(item.text)), None)
+                if heading[0] in inferred and item.followup is None and _INFERRED_FOLLOWUP.search(item.text):
+                    item.followup = "release"
+                items.append(item)
                 item_lines.append(number)
             continue
     if in_comment:
@@ -186,13 +245,40 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
             if checklist.role in seen_roles:
                 raise PlaybookError(path, checklist.line, f"checklist role {checklist.role!r} is used twice ({seen_roles[checklist.role]!r} and {checklist.name!r})")
             seen_roles[checklist.role] = checklist.name
+    defaults: list[str] = []
     for role in CHECKLIST_ROLES:
         if role not in seen_roles:
-            raise PlaybookError(path, 1, f"no checklist is marked `<!-- octotui: checklist {role} -->`")
+            default = _default_checklist(role) if role in DEFAULTED_ROLES else None
+            if default is None:
+                raise PlaybookError(path, 1, f"no checklist is marked `<!-- octotui: checklist {role} -->` "
+                                             f"and no heading names it")
+            checklists[default.name] = default
+            defaults.append(role)
     for role in REQUIRED_FIELD_ROLES:
         if role not in fields:
             raise PlaybookError(path, 1, f"no field list is marked `<!-- octotui: fields {role} -->`")
-    return Playbook(path=path, checklists=checklists, fields=fields)
+    if "incident-communication" not in fields and path != _BUNDLED_NAME:
+        fields["incident-communication"] = _bundled().fields.get("incident-communication", [])
+        defaults.append("incident-communication")
+    inferred_roles = [role for _kind, role in inferred.values()]
+    return Playbook(path=path, checklists=checklists, fields=fields, inferred=inferred_roles, defaults=defaults)
+
+
+# What octotui brings when a team's guide has none: its own escalation checklist and update fields.
+DEFAULTED_ROLES = ("escalation",)
+_BUNDLED_NAME = "<octotui defaults>"
+
+
+@functools.cache
+def _bundled() -> Playbook:
+    return parse_playbook(data_path("playbook.md").read_text(encoding="utf-8"), _BUNDLED_NAME)
+
+
+def _default_checklist(role: str) -> ChecklistSpec | None:
+    try:
+        return _bundled().by_role(role)
+    except KeyError:
+        return None
 
 
 def load_playbook(path: Path | None = None) -> Playbook:

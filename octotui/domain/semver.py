@@ -81,8 +81,12 @@ class Version:
 
 def implied_type(new: Version, previous: Version | None) -> ReleaseType:
     """The release type a new version implies, compared with the latest one before it."""
-    if previous is None:
-        return ReleaseType.MINOR if new.major == 0 else ReleaseType.MAJOR
+    if previous is None:  # a first release: the step its own numbers show (2.4.0 continues a 2.x line)
+        if new.patch:
+            return ReleaseType.PATCH
+        if new.minor or new.major == 0:
+            return ReleaseType.MINOR
+        return ReleaseType.MAJOR
     if new.major != previous.major:
         return ReleaseType.MAJOR
     if new.minor != previous.minor:

@@ -30,11 +30,32 @@ class Cadence(BaseModel):
     P3: Minutes = 0
 
 
+Count = Annotated[StrictInt, Field(ge=0, le=10)]
+
+
+class SignOffRules(BaseModel):
+    """`[signoff]`: who may sign off a release (by OCTOTUI_USER name; empty = anyone but its captain) and how
+    many sign-offs each release type needs before Staging."""
+
+    model_config = ConfigDict(extra="forbid")
+    signers: list[str] = Field(default_factory=list)
+    major: Count = 1
+    minor: Count = 0
+    patch: Count = 0
+
+    def required(self, kind: str) -> int:
+        return int(getattr(self, kind, 0))
+
+    def may_sign(self, person: str) -> bool:
+        return not self.signers or person in self.signers
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     clipboard: Literal["auto", "native", "osc52", "file"] = "auto"
     templates_dir: Path | None = Field(default=None, alias="templates")
     cadence: Cadence = Field(default_factory=Cadence)
+    signoff: SignOffRules = Field(default_factory=SignOffRules)
     # The zone stakeholders read times in (IANA name, e.g. "Europe/Berlin"); the machine's own zone if unset.
     timezone: str | None = None
 

@@ -51,3 +51,11 @@ def markdown_block(text: str) -> str:
     """A multi-line field: keep lines, but stop a line from starting a heading or a rule."""
     lines = visible(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return "\n".join(re.sub(r"^(\s*)([#>]|-{3,}|={3,}|\+{3,})", r"\1\\\2", line) for line in lines)
+
+
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+
+
+def plain(text: str) -> str:
+    """A guide item as words: `[Decision Log](./x.md)` shown as `Decision Log` (the stored text is unchanged)."""
+    return _MD_LINK.sub(r"\1", text)

@@ -25,7 +25,7 @@ def load_demo(workspace: Workspace) -> None:
 def _check(workspace: Workspace, clock: FrozenClock, ref: RunRef, indexes: range | list[int], minutes: float = 7) -> None:
     for index in indexes:
         clock.advance(minutes=minutes)
-        workspace.change_item(ref, index, "toggle", confirm_early=True)
+        workspace.change_item(ref, index, "toggle", confirm=True)
 
 
 def _replay(ws: Workspace, clock: FrozenClock, end: datetime) -> None:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from octotui.domain import lifecycle
 from octotui.domain.clock import Clock, SystemClock, current_author, format_minutes, local_time, people_time
 from octotui.domain.inputs import (
     DecisionInput,
@@ -38,7 +40,6 @@ from octotui.domain.models import (
     BOARD_ORDER,
     MILESTONES,
     ROLES,
-    ROLLBACK_FROM,
     ChecklistEvent,
     ChecklistRun,
     Decision,
@@ -47,6 +48,7 @@ from octotui.domain.models import (
     Incident,
     IncidentStatus,
     ItemState,
+    LifecycleEvent,
     Release,
     Severity,
     Stage,
@@ -55,6 +57,7 @@ from octotui.domain.models import (
 from octotui.domain.playbook import Playbook
 from octotui.domain.semver import InvalidVersion, ReleaseType, Version, implied_type, latest, suggest_next
 from octotui.domain.settings import Settings
+from octotui.domain.text import plain
 from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, UnitOfWork
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError, StoreReadOnly
 
@@ -68,10 +71,18 @@ MAX_TEXT = 20_000
 
 
 class GateBlocked(Exception):
-    def __init__(self, release: Release) -> None:
-        self.blockers = release.gate_blockers()
-        names = "; ".join(item.text for item in self.blockers)
-        super().__init__(f"{release.key} cannot enter Staging: {len(self.blockers)} pre-release requirement(s) open: {names}")
+    def __init__(self, release: Release, signoffs_missing: int = 0) -> None:
+        self.blockers = [] if release.gate_override is not None else release.gate_blockers()
+        self.signoffs_missing = signoffs_missing
+        why = []
+        if self.blockers:
+            why.append(f"{len(self.blockers)} pre-release requirement(s) open: "
+                       + "; ".join(item.text for item in self.blockers))
+        if signoffs_missing:
+            why.append(f"awaiting {signoffs_missing} sign-off(s)")
+        if release.gate_override_pending is not None and release.gate_override is None:
+            why.append(f"override pending DEC-{release.gate_override_pending} (proposed, not accepted)")
+        super().__init__(f"{release.key} cannot enter Staging: {'; '.join(why)}")
 
 
 @dataclass(frozen=True)
@@ -470,10 +481,76 @@ class Workspace:
                    and self.stage(r) in (Stage.VERIFIED, Stage.PRODUCTION) and _version_key(r.version) < mine]
         return max(shipped, key=lambda r: _version_key(r.version), default=None)
 
-    def suggest_version(self, kind: ReleaseType = ReleaseType.MINOR) -> str:
-        return suggest_next([r.version for r in self._view.releases.values()], kind)
+    def notes_question(self, ref: RunRef, index: int) -> str | None:
+        """Asked before checking “Release notes drafted” while the notes a person must write are empty."""
+        release = self.release(ref.owner_id) if ref.owner == "release" else None
+        run = self.run(ref)
+        if release is None or run is None or run.items[index].settled or not _RELEASE_NOTES_ITEM.search(run.items[index].text):
+            return None
+        empty = self._empty_required_notes(release)
+        if not empty:
+            return None
+        return f"The release notes are still empty ({', '.join(empty)}). Check “{plain(run.items[index].text)}” anyway?"
 
-    def _release_fields(self, tx: _Tx, fields: dict[str, Any], existing: Release | None) -> dict[str, Any]:
+    def _empty_required_notes(self, release: Release) -> list[str]:
+        """Release-notes fields a person must write (not the derived name and date, not `(if any)` ones)."""
+        derived = {"release_name_number", "date"}
+        return [spec.label for spec in self.playbook.fields.get("release-notes", [])
+                if spec.key not in derived and "(if any)" not in spec.label and not release.notes.get(spec.key, "").strip()]
+
+    def in_production(self) -> Release | None:
+        """The release production runs now: the newest version in Production or Verified."""
+        live = [r for r in self._view.releases.values() if self.stage(r) in (Stage.PRODUCTION, Stage.VERIFIED)]
+        return max(live, key=lambda r: _version_key(r.version), default=None)
+
+    def in_flight(self) -> Release | None:
+        """The newest release line still on its way (Planned to Staging)."""
+        moving = [r for r in self._view.releases.values()
+                  if self.stage(r) in (Stage.PLANNED, Stage.GATE_PASSED, Stage.STAGING)]
+        return max(moving, key=lambda r: _version_key(r.version), default=None)
+
+    def _free_patch_after(self, base: str) -> str:
+        taken = {r.version for r in self._view.releases.values() if r.cancelled_at is None}
+        version = Version.parse(base).bump(ReleaseType.PATCH)
+        while str(version) in taken:
+            version = version.bump(ReleaseType.PATCH)
+        return str(version)
+
+    def suggest_hotfix_version(self) -> tuple[str, str]:
+        """A hotfix patches what production runs, not the highest version on the board; (version, why)."""
+        live = self.in_production()
+        if live is None:
+            return self.suggest_version(ReleaseType.PATCH), "nothing is in production yet"
+        return self._free_patch_after(live.version), f"next patch of {live.version} ({live.key}, in production)"
+
+    def suggest_backport(self, fixed: Release) -> tuple[str, str]:
+        """Where a hotfix's fix goes next: the newest line still in flight; (version, why)."""
+        line = self.in_flight()
+        if line is None or _version_key(line.version) <= _version_key(fixed.version):
+            return self.suggest_version(ReleaseType.PATCH), "no newer release line in flight"
+        return self._free_patch_after(line.version), f"backport into the {line.version} line ({line.key}, {self.stage(line).value})"
+
+    def type_warning(self, version_text: str, kind: str) -> str:
+        """Said (not refused) when the chosen type disagrees with the SemVer step from production."""
+        try:
+            version = Version.parse(version_text)
+            chosen = ReleaseType(kind)
+        except (InvalidVersion, ValueError):
+            return ""
+        live = self.in_production()
+        base = Version.parse(live.version) if live is not None and _version_key(live.version)[0] == 0 else None
+        implied = implied_type(version, base)
+        if implied is chosen or (base is not None and version <= base):
+            return ""
+        source = f"after {base} in production" if base else "as a first release"
+        return f"{version} {source} is a {implied.value} step; saving as {chosen.value} anyway"
+
+    def suggest_version(self, kind: ReleaseType = ReleaseType.MINOR) -> str:
+        versions = [r.version for r in self._view.releases.values()]
+        return suggest_next(versions, kind) if versions else "1.0.0"
+
+    def _release_fields(self, tx: _Tx, fields: dict[str, Any], existing: Release | None,
+                        confirm: bool = False) -> dict[str, Any]:
         """Validated input plus the rules that need stored data, read inside the unit of work."""
         errors: dict[str, str] = {}
         try:
@@ -482,27 +559,33 @@ class Workspace:
             errors = dict(error.errors)
             clean = None
         version_text = str(fields.get("version", "")).strip()
+        reuse: str | None = None
         if "version" not in errors:
             version = Version.parse(version_text)
             for other_id, doc in tx.docs(Release).items():
                 if (existing is None or other_id != existing.id) and _same_version(str(doc.get("version", "")), version):
-                    errors["version"] = f"{version} already exists (REL-{other_id}: {str(doc.get('title', ''))[:40]})"
-                    break
+                    if doc.get("cancelled_at") is None:
+                        errors["version"] = f"{version} already exists (REL-{other_id}: {str(doc.get('title', ''))[:40]})"
+                        break
+                    reuse = f"{version} belonged to REL-{other_id}, which was cancelled. Use it again for this release?"
         today = self.now().astimezone().date()
         target = clean.target_date if clean else None
         if target is not None and target < today and (existing is None or existing.target_date != target):
             errors["target_date"] = f"{target} is in the past (today is {today})"
         if errors or clean is None:
             raise InputError(errors)
+        if reuse is not None and not confirm:
+            raise NeedsConfirmation(reuse)
         kind = clean.type or self.suggest_type(version_text) or ReleaseType.MINOR
         return {"version": clean.version, "title": clean.title, "captain": clean.captain, "type": kind,
                 "target_date": clean.target_date}
 
     def create_release(self, *, hotfix: bool = False, followup_of: int | None = None,
-                       incident_id: int | None = None, **fields: Any) -> Release:
+                       incident_id: int | None = None, confirm: bool = False, **fields: Any) -> Release:
+        """Raises NeedsConfirmation to reuse the version of a cancelled release."""
         now = self.now()
         with self._command() as tx:
-            clean = self._release_fields(tx, fields, None)
+            clean = self._release_fields(tx, fields, None, confirm)
             if incident_id is not None and tx.uow.get("incidents", incident_id) is None:
                 raise InputError({"incident": f"INC-{incident_id} does not exist"})
             runs = {"gate": ChecklistRun.from_spec(self.playbook.by_role("gate"), now)}
@@ -529,16 +612,64 @@ class Workspace:
             tx.save(release)
         return release
 
-    def cancel_release(self, release_id: int, reason: str = "") -> Release:
+    def cancel_release(self, release_id: int, reason: str) -> Release:
+        """Only before Production, with a reason; a shipped release is rolled back or superseded instead."""
+        reason = parse_input(ReasonInput, {"reason": reason}).reason
         with self._command() as tx:
             release = tx.load(Release, release_id)
-            release.cancelled_at = self.now()
-            release.cancel_reason = reason.strip()
+            lifecycle.require(release, "cancel", reason=reason)
+            now = self.now()
+            release.lifecycle.append(LifecycleEvent(at=now, by=self.author, action="cancel", reason=reason,
+                                                    from_stage=release.stage.value))
+            release.cancelled_at, release.cancel_reason = now, reason
+            tx.save(release)
+        return release
+
+    def reopen_release(self, release_id: int, reason: str) -> Release:
+        """A locked release (Verified, Rolled back, Cancelled) opens again for changes, with a reason."""
+        reason = parse_input(ReasonInput, {"reason": reason}).reason
+        with self._command() as tx:
+            release = tx.load(Release, release_id)
+            lifecycle.require(release, "reopen", reason=reason)
+            release.lifecycle.append(LifecycleEvent(at=self.now(), by=self.author, action="reopen", reason=reason,
+                                                    from_stage=release.stage.value))
+            release.cancelled_at = None
+            tx.save(release)
+        return release
+
+    def signoffs_missing(self, release: Release) -> int:
+        return lifecycle.signoffs_missing(release, self.settings.signoff)
+
+    def sign_off(self, release_id: int, note: str = "") -> Release:
+        note = parse_input(TextInput, {"text": note}, rename={"text": "note"}).text
+        rules = self.settings.signoff
+        with self._command() as tx:
+            release = tx.load(Release, release_id)
+            if release.captain == self.author:
+                raise InputError({"signoff": f"{self.author} is the captain of {release.key}: someone else signs off"})
+            if not rules.may_sign(self.author):
+                raise InputError({"signoff": f"{self.author} may not sign off (signers: {', '.join(rules.signers)})"})
+            if any(event.by == self.author for event in release.signoffs):
+                raise InputError({"signoff": f"{self.author} has already signed off {release.key}"})
+            lifecycle.require(release, "change")
+            release.lifecycle.append(LifecycleEvent(at=self.now(), by=self.author, action="signoff", reason=note,
+                                                    from_stage=release.stage.value))
             tx.save(release)
         return release
 
     def set_release_notes(self, release_id: int, notes: dict[str, str]) -> Release:
+        """Notes fields as written; list fields kept as Markdown lists; a date must be a real date."""
         clean = {key: parse_input(TextInput, {"text": value}, rename={"text": key}).text for key, value in notes.items()}
+        for key in LIST_NOTES & clean.keys():
+            lines = [line for line in clean[key].splitlines() if line.strip()]
+            if len(lines) > 1:  # several lines are a Markdown list; one line stays a sentence
+                clean[key] = "\n".join(line if _LIST_ITEM.match(line) else f"- {line.strip()}" for line in lines)
+        if clean.get("date"):
+            try:
+                clean["date"] = date.fromisoformat(clean["date"]).isoformat()
+            except ValueError:
+                raise InputError({"date": f"{clean['date'][:20]!r} is not a date (YYYY-MM-DD); leave it empty to "
+                                          "use the production date"}) from None
         with self._command() as tx:
             release = tx.load(Release, release_id)
             release.notes.update(clean)
@@ -551,8 +682,7 @@ class Workspace:
         reason = parse_input(ReasonInput, {"reason": reason}).reason
         with self._command() as tx:
             release = tx.load(Release, release_id)
-            if release.stage not in ROLLBACK_FROM:
-                raise InputError({"stage": f"{release.key} is {release.stage}; only a release in Staging or later can be rolled back"})
+            lifecycle.require(release, "rollback", reason=reason)
             release.rollback_reason = reason
             release.runs["rollback"] = ChecklistRun.from_spec(self.playbook.by_role("rollback"), self.now())
             if incident_id is not None:
@@ -608,8 +738,8 @@ class Workspace:
         return incident
 
     # -- checklists -----------------------------------------------------------------------
-    def change_item(self, ref: RunRef, index: int, action: Literal["toggle", "na", "note", "undo"], *,
-                    text: str = "", confirm_early: bool = False) -> ChecklistRun:
+    def change_item(self, ref: RunRef, index: int, action: Literal["toggle", "na", "note", "undo", "assign", "due"], *,
+                    text: str = "", confirm: bool = False, due: datetime | None = None) -> ChecklistRun:
         """Check/uncheck, N/A with a reason, note, or undo, recorded with who and when.
 
         Raises GateBlocked if the change would move a release past the gate, NeedsConfirmation for
@@ -620,12 +750,20 @@ class Workspace:
             text = parse_input(ReasonInput, {"reason": text}).reason
         elif action == "note":
             text = parse_input(NoteInput, {"note": text}).note
+        elif action == "assign":
+            text = parse_input(TextInput, {"text": text}, rename={"text": "owner"}).text
         with self._command() as tx:
             owner = tx.load_owner(ref.owner, ref.owner_id)
             run = owner.runs.get(ref.role)
             if run is None:
                 raise InputError({"run": f"{ref.owner_key} has no {ref.role} checklist"})
-            if action == "undo":
+            if isinstance(owner, Release):
+                lifecycle.require(owner, "change")
+            if action == "assign":
+                run.assign(index, text, self.author, now)
+            elif action == "due":
+                run.set_due(index, due, self.author, now)
+            elif action == "undo":
                 if run.undo(self.author, now) is None:
                     raise InputError({"undo": "nothing to undo in this checklist"})
             elif action == "note":
@@ -633,12 +771,17 @@ class Workspace:
             else:
                 item = run.items[index]
                 target = ItemState.NA if action == "na" else (ItemState.TODO if item.settled else ItemState.DONE)
-                if isinstance(owner, Release) and target is not ItemState.TODO and item.stage and not owner.gate_passed:
-                    raise GateBlocked(owner)
+                if isinstance(owner, Release) and target is not ItemState.TODO and item.stage:
+                    missing = 0 if owner.gate_override is not None else self.signoffs_missing(owner)
+                    if not owner.gate_passed or missing:
+                        raise GateBlocked(owner, missing)
+                if target is ItemState.TODO and item.by not in (None, self.author, AUTO_AUTHOR) and not confirm:
+                    raise NeedsConfirmation(f"“{plain(item.text)[:60]}” was checked by {item.by} at "
+                                            f"{local_time(item.at)}. Uncheck it anyway (recorded)?")
                 early = False
                 left = run.time_left(index, now)
                 if target is ItemState.DONE and item.timing and item.timing.kind == "window" and left and left > timedelta(0):
-                    if not confirm_early:
+                    if not confirm:
                         minutes = math.ceil(left.total_seconds() / 60)
                         raise NeedsConfirmation(f"The {item.timing.phrase[4:]} window has about {minutes} min left. "
                                                 "Check it anyway (recorded as early)?")
@@ -724,7 +867,7 @@ class Workspace:
                 release = tx.load(Release, release_id)
                 release.decision_ids.append(decision.id)
                 if gate_override_for == release.id:
-                    release.gate_override = decision.id
+                    _point_override(release, decision)
                 if item_ref is not None and item_index is not None and item_ref.owner == "release" and item_ref.owner_id == release.id:
                     release.runs[item_ref.role].items[item_index].decision_id = decision.id
                 tx.save(release)
@@ -774,6 +917,12 @@ class Workspace:
                 decision.history.append(DecisionEdit(at=now, author=self.author, previous=previous))
                 tx.save(decision)
             self._sync_decision_links(tx, decision, linked_before)
+            if "status" in previous:
+                for release_id in decision.release_ids:
+                    release = tx.load(Release, release_id)
+                    if decision.id in (release.gate_override, release.gate_override_pending):
+                        _point_override(release, decision)
+                        tx.save(release)
         return decision
 
     def _sync_decision_links(self, tx: _Tx, decision: Decision, before: dict[Literal["release", "incident"], set[int]]) -> None:
@@ -1241,6 +1390,18 @@ class Workspace:
         return run.time_left(index, self.now())
 
 
+LIST_NOTES = {"notable_changes", "known_issues", "migration_steps"}  # release-notes fields written as lists
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+_RELEASE_NOTES_ITEM = re.compile(r"\brelease notes\b", re.IGNORECASE)
+def _point_override(release: Release, decision: Decision) -> None:
+    """A gate override counts only while its decision is accepted; proposed, it is pending."""
+    if decision.status is DecisionStatus.ACCEPTED:
+        release.gate_override, release.gate_override_pending = decision.id, None
+    else:
+        release.gate_override = None
+        release.gate_override_pending = decision.id if decision.status is DecisionStatus.PROPOSED else None
+
+
 def _run_incidents(release: Release, role: str) -> list[int]:
     """The incidents a run's events belong to: its own incident if it serves one, else all linked."""
     owner = release.run_incidents.get(role)
@@ -1254,8 +1415,13 @@ def _bulk(model: type[BaseModel]) -> TypeAdapter[dict[int, Any]]:
 
 def _describe_event(run: ChecklistRun, event: ChecklistEvent) -> str:
     item = run.items[event.item]
-    words = {"done": "checked", "todo": "unchecked", "na": "marked N/A", "note": "noted", "undo": "undid a change on"}
+    words = {"done": "checked", "todo": "unchecked", "na": "marked N/A", "note": "noted", "undo": "undid a change on",
+             "assign": "assigned", "due": "set a due time on"}
     line = f"{run.name}: {words[event.action]} “{item.text}”"
+    if event.action == "assign":
+        line += f" to {event.after.owner or 'nobody'}"
+    if event.action == "due":
+        line += f": {local_time(event.after.due) if event.after.due else 'none'}"
     if event.action == "na":
         line += f" (reason: {event.after.na_reason})"
     if event.after.early and event.action == "done":

@@ -49,7 +49,13 @@ COMMANDS: list[tuple[str, str, str | None, str]] = [
     ("release: new", "Create a release (version, title, type, captain, target date)", "board", "new"),
     ("release: edit", "Edit the selected release", "board", "edit"),
     ("release: open checklists", "Open the selected release's checklists", "board", "open"),
-    ("release: cancel", "Cancel the selected release (asks first)", "board", "cancel_release"),
+    ("release: cancel", "Cancel the selected release before Production (a reason is required)", "board", "cancel_release"),
+    ("release: reopen", "Reopen a Verified, Rolled back or Cancelled release (a reason is required)", "board", "reopen"),
+    ("release: sign off", "Sign off the release (who, when, an optional note)", "checklist", "sign_off"),
+    ("release: report", "Copy the release report (stages, every check, sign-offs, incidents, notes)", "checklist", "report"),
+    ("checklist: assign owner", "Assign the selected item to a person", "checklist", "assign"),
+    ("checklist: set due time", "Give the selected item a due time", "checklist", "due"),
+    ("checklist: only mine", "Only items assigned to me, across releases", "checklist", "mine"),
     ("release: roll back", "Roll back the selected release and open its rollback checklist", "board", "rollback"),
     ("release: new hotfix", "Create a hotfix release (patch, hotfix checklist)", "board", "new_hotfix"),
     ("release: filter", "Filter the board by text", "board", "filter"),
@@ -84,7 +90,7 @@ COMMANDS: list[tuple[str, str, str | None, str]] = [
     ("decision: supersede", "Supersede the selected decision with a new one", "decisions", "supersede"),
     ("decision: mark superseded by an existing one", "The selected decision is superseded by DEC-m", "decisions", "superseded_by"),
     ("decision: search", "Search decisions as you type", "decisions", "filter"),
-    ("decision: filter by status", "Cycle all / proposed / accepted / superseded", "decisions", "cycle_status"),
+    ("decision: filter by status", "Cycle all / proposed / accepted / rejected / deprecated / superseded", "decisions", "cycle_status"),
     ("decision: filter by link", "Only decisions linked to a release or incident", "decisions", "filter_link"),
     ("decisions: copy log", "Copy the whole decision log (Markdown)", "decisions", "copy_log"),
     ("decisions: export MADR", "Write one MADR file per decision to a folder", "decisions", "export_madr"),
@@ -160,6 +166,7 @@ class OctoApp(App[int]):
         state = workspace.ui_state()
         self._had_state = bool(state)
         self.restored_row: str | None = state.get("row")
+        self.checklist_mine = False  # the checklist screen shows only items assigned to this author
         self._restored_mode: str | None = state.get("mode") if state.get("mode") in self.MODES else None
         open_ids = [incident.id for incident in workspace.open_incidents()]
         self.active_incident_id = state.get("incident") if state.get("incident") in open_ids else next(iter(open_ids), None)
@@ -408,13 +415,14 @@ class OctoApp(App[int]):
             self.switch_mode("incident")
 
         title = "Start an incident" + (f" linked to REL-{release_id}" if release_id else "")
+        # The title last: it is what a person types, and Enter on the last field starts the clock.
         fields = [
-            FormField("title", "What is happening? (one line)", placeholder="e.g. Checkout returns 500 for some users"),
             FormField("severity", "Severity", value="P1", kind="select",
                       options=[(f"{s.value}", s.value) for s in Severity]),
             FormField("started", "Started (optional: '12 minutes ago', '14:05')", placeholder="now"),
+            FormField("title", "What is happening? (one line)", placeholder="e.g. Checkout returns 500 for some users"),
         ]
-        self.push_screen(IncidentStartForm(title, fields, submit,
+        self.push_screen(IncidentStartForm(title, fields, submit, focus="title",
                                            hint="Enter: start the clock · ↑/↓: severity · Esc: cancel"), started)
 
     def action_timeline_note(self) -> None:
@@ -433,9 +441,11 @@ class OctoApp(App[int]):
                     raise InputError({"at": str(error)}) from None
             return workspace.add_note(incident_id, values["note"], at=at)
 
-        fields = [FormField("note", f"Timeline note for INC-{incident_id}", placeholder="what happened"),
-                  FormField("at", "When (optional: '5 minutes ago', '14:05')", placeholder="now")]
-        self.push_screen(FormScreen(f"Timeline note — INC-{incident_id}", fields, submit))
+        # The note last: Enter on it saves (the optional time is one Shift+Tab away).
+        fields = [FormField("at", "When (optional: '5 minutes ago', '14:05')", placeholder="now"),
+                  FormField("note", f"Timeline note for INC-{incident_id}", placeholder="what happened")]
+        self.push_screen(FormScreen(f"Timeline note — INC-{incident_id}", fields, submit, focus="note",
+                                    hint="Enter: add the note · Shift+Tab: when · Esc: cancel"))
 
     def action_record_decision(self) -> None:
         """`D` from anywhere: prefilled with the selected release, active incident, checklist item."""

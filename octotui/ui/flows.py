@@ -4,14 +4,17 @@ template (with what it lacks), the status-update form. Screens import these, nev
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.text import Text
 
 from octotui.comms.templates import CommsTemplate, release_values, render
-from octotui.domain.inputs import InputError
+from octotui.domain import lifecycle
+from octotui.domain.inputs import CHOOSABLE_STATUSES, InputError
 from octotui.domain.models import ROLES, ROLLBACK_FROM, Incident, IncidentStatus, Release, parse_key
 from octotui.domain.semver import ReleaseType
+from octotui.domain.text import plain
+from octotui.services.workspace import LIST_NOTES
 from octotui.ui.forms import ChoiceScreen, FormField, FormScreen, prompt
 from octotui.ui.widgets import literal
 
@@ -21,15 +24,24 @@ if TYPE_CHECKING:
 
 def release_form(app: OctoApp, release: Release | None = None, *, hotfix: bool = False,
                  followup_of: int | None = None, title_prefill: str = "") -> FormScreen:
-    """New or edit: Version (focused), Title, Type (suggested from the previous version), Captain, Target date."""
+    """New or edit: Version, Title, Type (suggested from the previous version), Captain, Target date. A hotfix
+    suggests the next patch of what production runs; a backport, the newest line still in flight."""
     workspace = app.workspace
     types = [(kind.value, kind.value) for kind in ReleaseType]
     if release is None:
-        version = workspace.suggest_version(ReleaseType.PATCH if hotfix or followup_of else ReleaseType.MINOR)
+        fixed = workspace.release(followup_of) if followup_of is not None else None
+        if fixed is not None:
+            version, why = workspace.suggest_backport(fixed)
+        elif hotfix:
+            version, why = workspace.suggest_hotfix_version()
+        else:
+            version, why = workspace.suggest_version(ReleaseType.MINOR), ""
         kind = workspace.suggest_type(version) or ReleaseType.MINOR
+        if hotfix or fixed is not None:
+            kind = ReleaseType.PATCH
         fields = [
-            FormField("version", "Version (SemVer, e.g. 1.4.0)", value=version),
-            FormField("title", "Title", value=title_prefill),
+            FormField("version", "Version (SemVer, e.g. 1.4.0)" + (f" — {why}" if why else ""), value=version),
+            FormField("title", "Title", value=plain(title_prefill)),
             FormField("type", "Type (suggested from the previous version)", value=kind.value, kind="select", options=types),
             FormField("captain", "Captain", value=workspace.author),
             FormField("target_date", "Target date (YYYY-MM-DD, optional)"),
@@ -48,23 +60,49 @@ def release_form(app: OctoApp, release: Release | None = None, *, hotfix: bool =
         ]
 
     def submit(values: dict[str, str]) -> Release:
+        confirm = values.pop("_confirmed", "") == "yes"
         if release is not None:
             return workspace.update_release(release.id, **values)
         incident_text = values.pop("incident", "").strip()
         incident_id = parse_key(incident_text, "INC") if incident_text else None
         if incident_text and incident_id is None:
             raise InputError({"incident": f"{incident_text[:20]!r} is not an incident (INC-n)"})
-        return workspace.create_release(hotfix=hotfix, followup_of=followup_of, incident_id=incident_id, **values)
+        return workspace.create_release(hotfix=hotfix, followup_of=followup_of, incident_id=incident_id,
+                                        confirm=confirm, **values)
 
-    def suggest_type(form: FormScreen, name: str, value: str) -> None:
+    def changed(form: FormScreen, name: str, value: str) -> None:
         if name == "version" and release is None:
             suggested = workspace.suggest_type(value)
-            if suggested is not None:
+            if suggested is not None and not hotfix:
                 form.set_value("type", suggested.value)
+        values = form.values()
+        form.warn("type", workspace.type_warning(values["version"], values["type"]))
 
     heading: str | Text = ("New hotfix release" if hotfix else "New release") if release is None \
         else Text(f"Edit {release.key}: ") + literal(release.title)
-    return FormScreen(heading, fields, submit, on_change=suggest_type)
+    return FormScreen(heading, fields, submit, on_change=changed)
+
+
+def lifecycle_move(app: OctoApp, release: Release, move: Literal["cancel", "reopen"]) -> None:
+    """Cancel or reopen: refused with the reason when the stage does not allow it; otherwise a reason is asked
+    for, and only a typed reason confirms (a bare Enter never does)."""
+    why_not = lifecycle.allowed(release, move)
+    if why_not is not None:
+        app.notify(why_not, severity="warning", timeout=8)
+        return
+    workspace = app.workspace
+    command = workspace.cancel_release if move == "cancel" else workspace.reopen_release
+    verb = "Cancel" if move == "cancel" else "Reopen"
+    heading = Text(f"{verb} {release.key} {release.version} ({release.stage.value}) — ") + literal(release.title)
+    label = "Why cancel? (required; the version can be reused later, after confirming)" if move == "cancel" \
+        else "Why reopen? (required; its checklists become editable again)"
+    form = FormScreen(heading, [FormField("reason", label)], lambda values: command(release.id, values["reason"]),
+                      hint=f"Enter (after a reason): {verb.lower()} the release · Esc: leave it as it is")
+    def done(result: Release | None) -> None:
+        if result is not None:
+            app.notify(f"{release.key} {'cancelled' if move == 'cancel' else 'reopened'} (recorded with the reason)")
+
+    app.push_screen(form, done)
 
 
 NEW_INCIDENT, NO_INCIDENT = "new", "none"
@@ -105,11 +143,11 @@ def start_rollback_flow(app: OctoApp, release: Release, incident_id: int | None 
     heading = Text(f"Roll back {release.key} {release.version} — ") + literal(release.title)
     heading.append(f"\nLast known-good: {known_good.version} ({known_good.key})" if known_good
                    else "\nLast known-good: none on the board", style="dim")
-    fields = [FormField("reason", "Why roll back? (shown on the board)"),
-              FormField("incident", "For which incident? (its timeline gets the rollback's events)",
-                        value=choices[0][1] if open_incidents else NO_INCIDENT, kind="select", options=choices)]
+    fields = [FormField("incident", "For which incident? (its timeline gets the rollback's events)",
+                        value=choices[0][1] if open_incidents else NO_INCIDENT, kind="select", options=choices),
+              FormField("reason", "Why roll back? (shown on the board)")]
     app.push_screen(FormScreen(heading, fields, submit, hint="Enter: roll back and open the rollback checklist · "
-                                                             "Tab: incident · Esc: cancel"), rolled_back)
+                                                             "Shift+Tab: incident · Esc: cancel"), rolled_back)
 
 
 def decision_form(title: str, prefill: dict[str, Any], submit: Callable[[dict[str, str]], Any], author: str) -> FormScreen:
@@ -122,10 +160,10 @@ def decision_form(title: str, prefill: dict[str, Any], submit: Callable[[dict[st
         FormField("consequences", "Consequences", value=prefill.get("consequences", "")),
         FormField("owner", "Owner", value=prefill.get("owner", author)),
         FormField("status", "Status", value=prefill.get("status", "accepted"), kind="select",
-                  options=[("accepted", "accepted"), ("proposed", "proposed")]),
+                  options=[(status, status) for status in CHOOSABLE_STATUSES]),
         FormField("links", "Links (REL-n, INC-n; comma separated)", value=prefill.get("links", "")),
     ]
-    return FormScreen(title, fields, submit, enter_advances=True, confirm_discard=True)
+    return FormScreen(title, fields, submit)
 
 
 def copy_template(app: OctoApp, template: CommsTemplate, owner: Release | Incident, *, allow_missing: bool = False) -> None:
@@ -213,12 +251,12 @@ def fill_incident_form(app: OctoApp, incident: Incident, name: str) -> FormScree
 def release_notes_form(app: OctoApp, release: Release) -> FormScreen:
     workspace = app.workspace
     derived = release_values(release, workspace)
-    fields = [FormField(spec.key, spec.label, value=release.notes.get(spec.key, ""),
+    fields = [FormField(spec.key, spec.label + (" — one item per line" if spec.key in LIST_NOTES else ""),
+                        value=release.notes.get(spec.key, ""), kind="text" if spec.key in LIST_NOTES else "input",
                         placeholder=derived.get(spec.key, "") if spec.key not in release.notes else "")
               for spec in workspace.playbook.fields.get("release-notes", [])]
     return FormScreen(Text(f"Release notes — {release.key} {release.version}"), fields,
-                      lambda values: workspace.set_release_notes(release.id, values), enter_advances=True,
-                      confirm_discard=True)
+                      lambda values: workspace.set_release_notes(release.id, values))
 
 
 NEXT_UPDATE_CHOICES = (15, 30, 60)
@@ -254,6 +292,6 @@ def open_status_update(app: OctoApp, incident: Incident, template: CommsTemplate
             app.copy_text(render(template, saved, workspace).text, template.title)
 
     form = FormScreen(Text(f"Status update — {incident.key} ") + literal(incident.title), fields, submit,
-                      enter_advances=True, confirm_discard=True, focus=focus or "impact",
+                      focus=focus or "impact",
                       hint="Enter: next field (copies on the last) · Ctrl+S: copy and record · Esc: cancel")
     app.push_screen(form, sent)

@@ -41,14 +41,17 @@ class FormField:
     name: str
     label: str
     value: str = ""
-    kind: Literal["input", "select"] = "input"
+    kind: Literal["input", "select", "text"] = "input"  # text: several lines (a TextArea; Enter is a new line)
     options: Sequence[tuple[str, str]] = field(default_factory=tuple)  # (label, value), as Select takes them
     placeholder: str = ""
 
 
 class FormScreen(Modal[Any]):
-    """Fields in order, Tab between them; errors appear under the field; nothing typed is lost on error.
+    """Fields in order; errors appear under the field; nothing typed is lost on error.
 
+    One rule in every form: Enter moves to the next field and saves on the last; Enter on a choice picks it
+    and moves on; Ctrl+S saves from anywhere; Esc with typed text asks first. Focus starts on the first
+    field a person must fill (an empty one), not on a prefilled one.
     `submit` runs in the app's command worker (off the loop); the form closes only once it is saved."""
 
     BINDINGS = [
@@ -57,18 +60,19 @@ class FormScreen(Modal[Any]):
     ]
 
     def __init__(self, title: str | Text, fields: list[FormField], submit: Callable[[dict[str, str]], Any], *,
-                 enter_advances: bool = False, confirm_discard: bool = False, hint: str = "",
+                 enter_advances: bool = True, confirm_discard: bool = True, hint: str = "",
                  on_change: Callable[[FormScreen, str, str], None] | None = None, focus: str | None = None) -> None:
         super().__init__()
-        self.first_focus = focus or fields[0].name
+        empty = [spec.name for spec in fields if spec.kind != "select" and not spec.value]
+        self.first_focus = focus or (empty[0] if empty else fields[0].name)
         self.confirmed = False  # the person said yes to the question the last save raised
         self.form_title = title if isinstance(title, Text) else literal(title)
         self.fields = fields
         self.submit = submit
         self.enter_advances = enter_advances
         self.confirm_discard = confirm_discard
-        self.hint = hint or ("Enter: next field (saves on the last) · Ctrl+S: save · Esc: cancel" if enter_advances
-                             else "Tab: next field · Enter: save · Esc: cancel")
+        self.hint = hint or ("Enter: next field (saves on the last) · Ctrl+S: save · Esc: cancel" if len(fields) > 1
+                             else "Enter: save · Esc: cancel")
         self.on_change = on_change
         self.saving = False
         self.ready = False  # mounted with its first field focused: until then keys are held, not dropped
@@ -85,6 +89,8 @@ class FormScreen(Modal[Any]):
                         yield Select([(literal(label), value) for label, value in spec.options],
                                      value=spec.value or Select.NULL, allow_blank=False,
                                      id=f"f-{spec.name}", compact=True)
+                    elif spec.kind == "text":
+                        yield TextArea(spec.value, id=f"f-{spec.name}", soft_wrap=True, classes="form-text")
                     else:
                         yield Input(value=spec.value, placeholder=spec.placeholder, id=f"f-{spec.name}", compact=True)
                     yield FieldError(id=f"e-{spec.name}", classes="field-error")
@@ -107,10 +113,19 @@ class FormScreen(Modal[Any]):
     def values(self) -> dict[str, str]:
         values = {}
         for spec in self.fields:
-            widget = cast(Input | Select, self.query_one(f"#f-{spec.name}"))
-            value = widget.value
+            widget = self.query_one(f"#f-{spec.name}")
+            if isinstance(widget, TextArea):
+                values[spec.name] = widget.text
+                continue
+            value = cast(Input | Select, widget).value
             values[spec.name] = "" if value is Select.NULL else str(value)
         return values
+
+    def warn(self, name: str, message: str) -> None:
+        """A note under a field that does not stop the save (e.g. a type that disagrees with SemVer)."""
+        error = self.query_one(f"#e-{name}", FieldError)
+        error.update(Text(message, style="yellow"))
+        error.display = bool(message)
 
     def set_value(self, name: str, value: str) -> None:
         widget = cast(Input | Select, self.query_one(f"#f-{name}"))
@@ -122,18 +137,28 @@ class FormScreen(Modal[Any]):
         if self.on_change is not None:
             self.on_change(self, name, event.value)
 
+    def on_select_changed(self, event: Select.Changed) -> None:
+        name = (event.select.id or "")[2:]
+        if self.on_change is not None and self.is_mounted:
+            self.on_change(self, name, str(event.value))
+        if self.ready and event.select.has_focus:  # picked from its list with Enter: on to the next field
+            self._advance_from(name)
+
+    def _advance_from(self, name: str) -> None:
+        names = [spec.name for spec in self.fields]
+        if self.enter_advances and name in names and names.index(name) < len(names) - 1:
+            self.set_focus(self.query_one(f"#f-{names[names.index(name) + 1]}"))  # at once: a quick second Enter sees it
+        else:
+            self.action_save()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        names = [spec.name for spec in self.fields]
         name = (event.input.id or "")[2:]
         if isinstance(self.focused, Input) and self.focused is not event.input:
             # Enter typed twice quickly: the second came from the field the first one left, and is meant
             # for the field it moved to.
             name = (self.focused.id or "")[2:]
-        if self.enter_advances and name in names and names.index(name) < len(names) - 1:
-            self.focus_next()
-        else:
-            self.action_save()
+        self._advance_from(name)
 
     def action_save(self) -> None:
         if self.saving:
@@ -224,7 +249,7 @@ class IncidentStartForm(FormScreen):
 
     def action_severity(self, step: int) -> None:
         select = self.query_one("#f-severity", Select)
-        values = [value for _label, value in self.fields[1].options]
+        values = [value for _label, value in next(f for f in self.fields if f.name == "severity").options]
         select.value = values[max(0, min(len(values) - 1, values.index(str(select.value)) + step))]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.segment import Segment
@@ -32,13 +33,25 @@ STAGE_STYLE = {
 }
 
 
-def release_flags(release: Release, stage: Stage | None = None) -> str:
+def release_flags(release: Release, stage: Stage | None = None, *, signoffs_missing: int = 0,
+                  now: datetime | None = None) -> str:
     stage = stage or release.stage
     flags = []
     if release.hotfix:
         flags.append("hotfix")
     if release.gate_override is not None:
         flags.append(f"gate overridden (DEC-{release.gate_override})")
+    elif release.gate_override_pending is not None:
+        flags.append(f"override pending DEC-{release.gate_override_pending}")
+    if signoffs_missing and release.gate_override is None and stage in (Stage.PLANNED, Stage.GATE_PASSED):
+        flags.append("awaiting sign-off")
+    if now is not None:
+        overdue = sum(len(run.overdue(now)) for run in release.runs.values())
+        if overdue:
+            flags.append(f"{overdue} item(s) overdue")
+        if release.target_date and release.target_date < now.astimezone().date() and stage in (
+                Stage.PLANNED, Stage.GATE_PASSED, Stage.STAGING):
+            flags.append(f"target {release.target_date.isoformat()} passed")
     if release.incident_ids:
         flags.append(", ".join(f"INC-{n}" for n in release.incident_ids))
     if stage in (Stage.ROLLING_BACK, Stage.ROLLED_BACK) and release.rollback_reason:

@@ -8,8 +8,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Static
 
 from octotui.domain.models import Release, Stage
-from octotui.ui.flows import release_form, start_rollback_flow
-from octotui.ui.forms import ConfirmScreen
+from octotui.ui.flows import lifecycle_move, release_form, start_rollback_flow
 from octotui.ui.messages import DataChanged
 from octotui.ui.widgets import (
     STAGE_STYLE,
@@ -18,7 +17,6 @@ from octotui.ui.widgets import (
     LiveScreen,
     StatusLine,
     cell,
-    literal,
     release_flags,
 )
 
@@ -30,7 +28,8 @@ class BoardScreen(LiveScreen):
         Binding("H", "new_hotfix", "Hotfix", show=False, id="release.hotfix", tooltip="Create a hotfix release (patch, hotfix checklist)"),
         Binding("e", "edit", "Edit", id="release.edit", tooltip="Edit the selected release"),
         Binding("enter", "open", "Open", id="release.open", tooltip="Open the selected release's checklists"),
-        Binding("c", "cancel_release", "Cancel", show=False, id="release.cancel", tooltip="Cancel the selected release (asks first)"),
+        Binding("c", "cancel_release", "Cancel", show=False, id="release.cancel", tooltip="Cancel the selected release before Production (a reason is required)"),
+        Binding("O", "reopen", "Reopen", show=False, id="release.reopen", tooltip="Reopen a Verified, Rolled back or Cancelled release (a reason is required)"),
         Binding("r", "rollback", "Roll back", show=False, id="release.rollback", tooltip="Roll back the selected release"),
         Binding("slash", "filter", "Filter", id="release.filter", tooltip="Filter the board by text"),
     ]
@@ -124,10 +123,12 @@ class BoardScreen(LiveScreen):
     def _row(self, release: Release, stage: Stage) -> list[Text]:
         width = self.size.width or 120
         done, total = release.progress()
-        flags = release_flags(release, stage)
+        workspace = self.octo.workspace
+        flags = release_flags(release, stage, signoffs_missing=workspace.signoffs_missing(release), now=workspace.now())
         title = cell(release.title)
         if flags:
-            title.append(f"  {flags}", style="italic yellow" if release.gate_override else "dim")
+            title.append(f"  {flags}", style="italic yellow" if release.gate_override or "overdue" in flags
+                         or "passed" in flags else "dim")
         title.truncate(self._title_width(width), overflow="ellipsis")
         row = [cell(release.key), cell(release.version), cell(release.type.value), title]
         if width >= 100:
@@ -184,18 +185,13 @@ class BoardScreen(LiveScreen):
 
     def action_cancel_release(self) -> None:
         release = self.selected()
-        if release is None:
-            return
-        if release.stage is Stage.CANCELLED:
-            self.notify(f"{release.key} is already cancelled", severity="warning")
-            return
+        if release is not None:
+            lifecycle_move(self.octo, release, "cancel")
 
-        def decide(yes: bool | None) -> None:
-            if yes:
-                self.octo.run_command_async(self.octo.workspace.cancel_release, release.id)
-
-        self.octo.push_screen(ConfirmScreen(Text(f"Cancel {release.key} {release.version} — ") + literal(release.title) + Text("?"),
-                                           yes="Cancel release", no="Keep it"), decide)
+    def action_reopen(self) -> None:
+        release = self.selected()
+        if release is not None:
+            lifecycle_move(self.octo, release, "reopen")
 
     def action_rollback(self) -> None:
         release = self.selected()

@@ -9,10 +9,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Static
 
-from octotui.domain.clock import format_countdown, local_time
+from octotui.comms.reports import release_report
+from octotui.domain import lifecycle
+from octotui.domain.clock import format_countdown, local_time, parse_due
+from octotui.domain.inputs import InputError
 from octotui.domain.models import ChecklistItem, ChecklistRun, ItemState, Release
+from octotui.domain.text import plain
 from octotui.services.workspace import GateBlocked, NeedsConfirmation, RunRef
-from octotui.ui.flows import decision_form, release_form, start_rollback_flow
+from octotui.ui.flows import decision_form, lifecycle_move, release_form, start_rollback_flow
 from octotui.ui.forms import ConfirmScreen, prompt
 from octotui.ui.widgets import (
     STAGE_STYLE,
@@ -41,6 +45,13 @@ class ChecklistScreen(LiveScreen):
         Binding("g", "override_gate", "Override gate", show=False, id="checklist.override", tooltip="Record a decision that overrides the gate"),
         Binding("r", "rollback", "Roll back", show=False, id="checklist.rollback", tooltip="Roll back this release"),
         Binding("e", "edit", "Edit", show=False, id="checklist.edit", tooltip="Edit this release"),
+        Binding("s", "sign_off", "Sign off", show=False, id="checklist.signoff", tooltip="Sign off this release (who, when, an optional note)"),
+        Binding("o", "assign", "Owner", show=False, id="checklist.owner", tooltip="Assign the selected item to a person"),
+        Binding("d", "due", "Due", show=False, id="checklist.due", tooltip="Give the selected item a due time"),
+        Binding("m", "mine", "Mine", show=False, id="checklist.mine", tooltip="Only items assigned to me, across releases"),
+        Binding("O", "reopen", "Reopen", show=False, id="checklist.reopen", tooltip="Reopen a locked release (a reason is required)"),
+        Binding("right_square_bracket", "section(1)", "Next section", show=False, id="checklist.next_section", tooltip="Jump to the next checklist"),
+        Binding("left_square_bracket", "section(-1)", "Previous section", show=False, id="checklist.previous_section", tooltip="Jump to the previous checklist"),
     ]
 
     def __init__(self) -> None:
@@ -81,6 +92,10 @@ class ChecklistScreen(LiveScreen):
         return app.workspace.release(owner_id) if kind == "release" else app.workspace.incident(owner_id)
 
     def refs(self, owner) -> list[RunRef]:
+        if self.octo.checklist_mine:  # items assigned to me, on every release that has one
+            author = self.octo.workspace.author
+            return [RunRef("release", release.id, role) for release in self.octo.workspace.releases()
+                    for role in release.run_order() if any(item.owner == author for item in release.runs[role].items)]
         if owner is None:
             return []
         if isinstance(owner, Release):
@@ -98,7 +113,7 @@ class ChecklistScreen(LiveScreen):
         width = self.size.width or 120
         layout = (tuple((ref, len(run.items)) for ref, run in runs), width)
         if layout != self._layout:
-            self._build(table, runs, width, show_owner=not isinstance(owner, Release))
+            self._build(table, runs, width, show_owner=self.octo.checklist_mine or not isinstance(owner, Release))
             self._layout = layout
         else:
             self._repaint(table, runs)
@@ -124,7 +139,7 @@ class ChecklistScreen(LiveScreen):
             table.header_rows.add(key)
             self._headers[key] = self._header_cells(ref, run, len(table.columns))
             table.add_row(*self._headers[key], key=key)
-            for index, item in enumerate(run.items):
+            for index, item in self._shown_items(run):
                 cells = self._cells(ref, run, index, item)
                 row_key = f"{ref.owner_key}:{ref.role}:{index}"
                 self._rows[row_key] = cells
@@ -149,6 +164,12 @@ class ChecklistScreen(LiveScreen):
                     return f"{ref.owner_key}:{ref.role}:{index}"
         return None
 
+    def _shown_items(self, run: ChecklistRun) -> list[tuple[int, ChecklistItem]]:
+        if not self.octo.checklist_mine:
+            return list(enumerate(run.items))
+        author = self.octo.workspace.author
+        return [(index, item) for index, item in enumerate(run.items) if item.owner == author]
+
     def _header_cells(self, ref: RunRef, run: ChecklistRun, columns: int) -> tuple:
         heading = Text(f"{run.name}", style="bold underline")
         heading.append(f"  {run.progress_label()}", style="bold")
@@ -164,7 +185,7 @@ class ChecklistScreen(LiveScreen):
             if self._headers.get(header_key) != header:
                 table.update_row(header_key, header)
                 self._headers[header_key] = header
-            for index, item in enumerate(run.items):
+            for index, item in self._shown_items(run):
                 row_key = f"{ref.owner_key}:{ref.role}:{index}"
                 cells = self._cells(ref, run, index, item)
                 if self._rows.get(row_key) != cells:
@@ -173,7 +194,7 @@ class ChecklistScreen(LiveScreen):
 
     def _cells(self, ref: RunRef, run: ChecklistRun, index: int, item: ChecklistItem) -> tuple:
         mark, style = STATE_MARK[item.state]
-        text = Text(clip(item.text, self._text_width), style="dim" if item.state is ItemState.NA else "")
+        text = Text(clip(plain(item.text), self._text_width), style="dim" if item.state is ItemState.NA else "")
         cells = [Text(mark, style=style), text]
         if self._wide:
             cells.append(cell(f"{item.by} {local_time(item.at)[5:]}" if item.by and item.at else "", "dim"))
@@ -193,6 +214,12 @@ class ChecklistScreen(LiveScreen):
                             style="bold cyan" if left > timedelta(0) else "green")
             else:
                 info.append(f"due {local_time(workspace.now() + left)[5:]} ", style="red" if left < timedelta(0) else "cyan")
+        if item.due is not None and not item.settled:
+            overdue = item.due < workspace.now()
+            info.append(f"{'OVERDUE ' if overdue else 'due '}{local_time(item.due)[5:]} ",
+                        style="bold white on red" if overdue else "cyan")
+        if item.owner and not item.settled:
+            info.append(f"@{item.owner} ", style="bold" if item.owner == workspace.author else "")
         if item.early:
             info.append("early ", style="bold yellow")
         if item.optional:
@@ -216,12 +243,21 @@ class ChecklistScreen(LiveScreen):
             heading.append(f"  {owner.stage.value}", style=STAGE_STYLE[owner.stage])
             done, total = owner.progress()
             heading.append(f"  {done}/{total} done")
-            flags = release_flags(owner)
+            flags = release_flags(owner, now=self.octo.workspace.now())
             if flags:
                 heading.append(f"  {clip(flags, 60)}", style="yellow")
             blockers = owner.gate_blockers()
             if blockers and owner.gate_override is None:
                 heading.append(f"\nGate: {len(blockers)} open — staging is blocked until they are done or N/A", style="yellow")
+            workspace = self.octo.workspace
+            missing = workspace.signoffs_missing(owner) if owner.gate_override is None else 0
+            if missing:
+                heading.append(f"\nAwaiting {missing} sign-off(s) — s signs off; staging is blocked until then", style="yellow")
+            if owner.gate_override_pending is not None and owner.gate_override is None:
+                heading.append(f"\nOverride pending DEC-{owner.gate_override_pending}: it counts once accepted",
+                               style="yellow")
+            if lifecycle.is_locked(owner):
+                heading.append(f"\nLocked ({owner.stage.value}): read-only — O reopens it with a reason", style="bold")
             left = [(run, item) for _ref, run in self._active(runs) for item in run.remaining()]
             if left:
                 run, item = left[0]
@@ -304,7 +340,7 @@ class ChecklistScreen(LiveScreen):
                     table.update_row(row_key, self._rows[row_key])
 
     # -- actions ---------------------------------------------------------------------------
-    def _change(self, action: str, text: str = "", confirm_early: bool = False) -> None:
+    def _change(self, action: str, text: str = "", confirm: bool = False) -> None:
         """Queue the change in the command worker; its prompts follow once it is saved."""
         chosen = self.selected_item()
         if chosen is None:
@@ -319,18 +355,93 @@ class ChecklistScreen(LiveScreen):
             if isinstance(error, NeedsConfirmation):
                 def decide(yes: bool | None) -> None:
                     if yes:
-                        self.octo.run_command_async(workspace.change_item, ref, index, action, text=text, confirm_early=True,
+                        self.octo.run_command_async(workspace.change_item, ref, index, action, text=text, confirm=True,
                                                     on_success=lambda run: self._after(run, ref, index), on_error=refused)
-                self.octo.push_screen(ConfirmScreen(str(error), yes="Check early", no="Keep waiting"), decide)
+                early = "window" in str(error)
+                self.octo.push_screen(ConfirmScreen(str(error), yes="Check early" if early else "Yes",
+                                                    no="Keep waiting" if early else "No"), decide)
                 return True
             return False
 
         workspace = self.octo.workspace
-        self.octo.run_command_async(workspace.change_item, ref, index, action, text=text, confirm_early=confirm_early,
+        self.octo.run_command_async(workspace.change_item, ref, index, action, text=text, confirm=confirm,
                                     on_success=lambda run: self._after(run, ref, index), on_error=refused)
 
     def action_toggle_item(self) -> None:
-        self._change("toggle")
+        chosen = self.selected_item()
+        question = self.octo.workspace.notes_question(chosen[0], chosen[1]) if chosen else None
+        if question is None:
+            self._change("toggle")
+            return
+
+        def decide(yes: bool | None) -> None:
+            if yes:
+                self._change("toggle", confirm=True)
+
+        self.octo.push_screen(ConfirmScreen(question, yes="Check it anyway", no="Write the notes first"), decide)
+
+    def action_sign_off(self) -> None:
+        owner = self.owner()
+        if not isinstance(owner, Release):
+            self.notify("Sign-off is for releases: open one from the board", severity="warning")
+            return
+        workspace = self.octo.workspace
+        needed = workspace.signoffs_missing(owner)
+        self.octo.push_screen(prompt(f"Sign off {owner.key} {owner.version} as {workspace.author}"
+                                     + (f" ({needed} more needed)" if needed else ""), "Note (optional)",
+                                     lambda note: workspace.sign_off(owner.id, note)))
+
+    def action_assign(self) -> None:
+        chosen = self.selected_item()
+        if chosen is None:
+            return
+        ref, index, item = chosen
+        self.octo.push_screen(prompt(f"Owner of “{plain(item.text)[:50]}”", "Person (empty: nobody)",
+                                     lambda text: self.octo.workspace.change_item(ref, index, "assign", text=text),
+                                     value=item.owner or self.octo.workspace.author))
+
+    def action_due(self) -> None:
+        chosen = self.selected_item()
+        if chosen is None:
+            return
+        ref, index, item = chosen
+        workspace = self.octo.workspace
+
+        def submit(text: str):
+            try:
+                due = parse_due(text, workspace.now()) if text.strip() else None
+            except ValueError as error:
+                raise InputError({"text": str(error)}) from None
+            return workspace.change_item(ref, index, "due", due=due)
+
+        self.octo.push_screen(prompt(f"Due time of “{plain(item.text)[:50]}”",
+                                     "Due ('in 2h', 'tomorrow 10:00', '16:00', '2026-12-01 10:00'; empty clears)", submit,
+                                     value=local_time(item.due) if item.due else ""))
+
+    def action_mine(self) -> None:
+        self.octo.checklist_mine = not self.octo.checklist_mine
+        self._layout = ()
+        self.reload()
+        self.notify("Showing items assigned to you, across releases" if self.octo.checklist_mine else "Showing all items")
+
+    def action_report(self) -> None:
+        owner = self.owner()
+        if isinstance(owner, Release):
+            self.octo.copy_text(release_report(owner, self.octo.workspace), f"Release report {owner.key}")
+
+    def action_reopen(self) -> None:
+        owner = self.owner()
+        if isinstance(owner, Release):
+            lifecycle_move(self.octo, owner, "reopen")
+
+    def action_section(self, step: int) -> None:
+        table = self.query_one("#checklist", KeyTable)
+        headers = sorted(table.get_row_index(key) for key in table.header_rows)
+        here = table.cursor_row
+        ahead = [row for row in headers if (row > here if step > 0 else row < here - 1)]
+        if ahead:
+            target = ahead[0] if step > 0 else ahead[-1]
+            table.move_cursor(row=min(target + 1, table.row_count - 1))
 
     def _after(self, run: ChecklistRun | None, ref: RunRef, index: int) -> None:
         """Prompts that follow a check: record a decision; create a follow-up release."""

@@ -20,7 +20,7 @@ from octotui.ui.forms import Modal, prompt
 from octotui.ui.widgets import FilterInput, KeyTable, LiveScreen, StatusLine, cell, clip, literal
 
 PAGE_SIZE = 26  # rows added at a time: about one screenful (a 36-line terminal shows ~25)
-STATUS_CYCLE: list[DecisionStatus | None] = [None, DecisionStatus.PROPOSED, DecisionStatus.ACCEPTED, DecisionStatus.SUPERSEDED]
+STATUS_CYCLE: list[DecisionStatus | None] = [None, *DecisionStatus]
 
 
 class DecisionDetailScreen(Modal[str | None]):
@@ -85,7 +85,7 @@ class DecisionLogScreen(LiveScreen):
         Binding("S", "supersede", "Supersede", id="decision.supersede", tooltip="Supersede the selected decision with a new one"),
         Binding("B", "superseded_by", "Superseded by…", show=False, id="decision.superseded_by", tooltip="Mark the selected decision as superseded by an existing DEC-m"),
         Binding("slash", "filter", "Search", id="decision.search", tooltip="Search title, context and decision text"),
-        Binding("f", "cycle_status", "Status filter", id="decision.status_filter", tooltip="Cycle all / proposed / accepted / superseded"),
+        Binding("f", "cycle_status", "Status filter", id="decision.status_filter", tooltip="Cycle all / proposed / accepted / rejected / deprecated / superseded"),
         Binding("l", "filter_link", "Link filter", show=False, id="decision.link_filter", tooltip="Only decisions linked to REL-n or INC-n"),
         Binding("y", "copy_log", "Copy log", show=False, id="decision.copy_log", tooltip="Copy the whole decision log as Markdown"),
         Binding("M", "export_madr", "MADR", show=False, id="decision.madr", tooltip="Write one MADR file per decision"),
@@ -158,7 +158,8 @@ class DecisionLogScreen(LiveScreen):
 
     def _cells(self, decision_id: int) -> tuple:
         d = self.index().decisions[decision_id]
-        status_style = {"proposed": "yellow", "accepted": "green", "superseded": "dim"}[d.status.value]
+        status_style = {"proposed": "yellow", "accepted": "green", "rejected": "red", "deprecated": "dim",
+                        "superseded": "dim"}[d.status.value]
         return (cell(d.key), cell(d.date.isoformat()), cell(d.title), cell(d.status_label(), status_style),
                 cell(d.owner), cell(d.links_label()))
 
