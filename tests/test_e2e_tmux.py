@@ -96,16 +96,18 @@ def test_release_captain_walk(terminal):
     terminal.wait_for("No releases yet")
     terminal.keys("n")
     terminal.wait_for("New release")
-    terminal.keys("C-u")
-    terminal.type("1.0.0")
-    terminal.keys("Tab")
-    terminal.type("Saved carts [bold]beta[/]")
-    terminal.keys("Enter")
-    terminal.wait_for(r"REL-1 +1\.0\.0 .*Saved carts \[bold\]beta\[/\]")
+    terminal.type("Saved carts [bold]beta[/]")  # focus starts on the title: the version is suggested
+    terminal.keys("BTab", "C-u")
+    terminal.type("1.4.0")  # a minor step: no sign-off needed by default
+    terminal.keys("C-s")
+    terminal.wait_for(r"REL-1 +1\.4\.0 .*Saved carts \[bold\]beta\[/\]")
     terminal.keys("Enter")
     terminal.wait_for("Pre-release requirements  0/6")
-    for _ in range(4):
-        terminal.keys("Space", "j")
+    terminal.keys("Space", "j", "Space", "j", "Space")
+    terminal.wait_for("release notes are still empty")  # “Release notes drafted” with no notes asks first
+    terminal.keys("y")
+    terminal.wait_for("Pre-release requirements  3/6")
+    terminal.keys("j", "Space", "j")
     terminal.keys("x")
     terminal.wait_for("Reason")
     terminal.type("Smoke suite unchanged since 0.9")
@@ -115,7 +117,7 @@ def test_release_captain_walk(terminal):
     terminal.wait_for("Record a decision now")
     terminal.keys("y")
     terminal.wait_for("Record a decision")
-    terminal.keys("Tab", "Tab")
+    terminal.keys("Tab")  # focus starts on Context (the title is prefilled); Tab to Decision
     terminal.type("Ship saved carts behind a flag")
     terminal.keys("C-s")
     terminal.wait_for("DEC-1")
@@ -123,16 +125,16 @@ def test_release_captain_walk(terminal):
         terminal.keys("j", "Space")
     terminal.wait_for("Record a decision now")
     terminal.keys("n")  # skipping is allowed, and shown
-    terminal.wait_for(r"REL-1 1\.0\.0 Saved carts \[bold\]beta\[/\] +Verified")
+    terminal.wait_for(r"REL-1 1\.4\.0 Saved carts \[bold\]beta\[/\] +Verified")
     terminal.keys("5")
     terminal.wait_for("Release announcement")
     terminal.keys("Down")  # Release announcement, Release notes, Rollback notice
-    terminal.wait_for(r"# Release notes — 1\.0\.0")
+    terminal.wait_for(r"# Release notes — 1\.4\.0")
     terminal.keys("y")
     terminal.wait_for("Release notes: missing summary")  # asked, not copied with gaps
     terminal.keys("End", "Enter")  # copy anyway
     terminal.wait_for("Release notes:")
-    assert "Release name / number: 1.0.0 — Saved carts [bold]beta[/]" in terminal.buffer()
+    assert "Release name / number: 1.4.0 — Saved carts [bold]beta[/]" in terminal.buffer()
     terminal.keys("q")
     time.sleep(0.5)
     terminal.start("again")

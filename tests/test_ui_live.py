@@ -110,7 +110,7 @@ async def test_a_broken_file_never_stops_the_app_and_it_recovers_when_restored(d
         await pilot.pause()
         assert "not valid JSON" in banner()
         assert app.screen.query_one("#checklist").get_row_at(2) == row_before
-        await pilot.press("j", "j", "space")  # a save is refused, the file is never overwritten
+        await pilot.press("j", "space")  # a save is refused, the file is never overwritten
         assert path.read_bytes() == good[:5000]
         assert any("Not saved" in n.title for n in app._notifications)
 
