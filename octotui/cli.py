@@ -162,6 +162,10 @@ def run_check(args: argparse.Namespace) -> int:
 
         widgets = asyncio.run(render_once())
     print(f"playbook: {playbook.path}: {len(playbook.checklists)} checklists, {items} items")
+    if playbook.inferred:
+        print(f"playbook: found by heading (no annotation): {', '.join(playbook.inferred)}")
+    if playbook.defaults:
+        print(f"playbook: not in this guide, octotui's defaults used: {', '.join(playbook.defaults)}")
     print(f"templates: {len(templates)} ({', '.join(sorted(templates))})")
     print(f"styles: loaded, board rendered with {widgets} widgets")
     return 0

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO
 
 from octotui.cli import main, resolve_db_path
 from octotui.services.demo import load_demo
@@ -142,3 +143,19 @@ def test_a_folder_where_no_file_can_be_created_is_reported_at_once():
     from octotui.storage.tinydb_store import Store, StoreUnavailable
     with pytest.raises(StoreUnavailable, match="cannot create"):
         Store("/proc/octotui-test.json")  # what the app opens
+
+
+def test_check_says_what_it_found_in_a_guide_as_published():
+    result = run("--check", "--playbook", str(REPO / "tests" / "fixtures" / "octoacme-release-and-deployment.md"))
+    assert result.returncode == 0, result.stderr
+    assert "found by heading (no annotation): gate, hotfix, rollback, deployment, release-notes" in result.stdout
+    assert "octotui's defaults used: escalation, incident-communication" in result.stdout
+
+
+def test_export_release_report(demo_db, tmp_path):
+    out = tmp_path / "report.md"
+    result = run("--db", demo_db, "export", "release-report", "--release", "2.4.0", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert text.startswith("# Release report: REL-2 2.4.0 — Saved carts") and "## Pre-release requirements (6/6)" in text
+    assert run("--db", demo_db, "export", "release-report").returncode == 2

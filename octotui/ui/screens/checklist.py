@@ -259,10 +259,10 @@ class ChecklistScreen(LiveScreen):
             if lifecycle.is_locked(owner):
                 heading.append(f"\nLocked ({owner.stage.value}): read-only — O reopens it with a reason", style="bold")
             left = [(run, item) for _ref, run in self._active(runs) for item in run.remaining()]
-            if left:
+            if left and not lifecycle.is_locked(owner):
                 run, item = left[0]
                 heading.append(f"\nNext in {run.name}: ", style="dim")
-                heading.append_text(Text(clip(item.text, 70)))
+                heading.append_text(Text(clip(plain(item.text), 70)))
                 if len(left) > 1:
                     heading.append(f"  (+{len(left) - 1} more left)", style="dim")
             if owner.decision_ids:
@@ -299,7 +299,7 @@ class ChecklistScreen(LiveScreen):
             detail.update(Text("space: check · x: N/A · a: note · u: undo · D: decision · ?: all keys", style="dim"))
             return
         ref, index, item = chosen
-        text = literal(item.text, style="bold")
+        text = literal(plain(item.text), style="bold")
         mark, style = STATE_MARK[item.state]
         text.append(f"\n{mark} ", style=style)
         if item.settled:
