@@ -183,3 +183,12 @@ async def test_checklist_rows_show_links_as_their_text(workspace, make_app):
         await pilot.press("left_square_bracket")
         assert app.screen.query_one("#checklist").selected_key() == "REL-1:gate:0"
 
+
+
+async def test_a_title_prefilled_from_an_item_is_its_plain_text(workspace, make_app):
+    release = at_stage(workspace, Stage.PLANNED, "1.0.0")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_checklist(app, pilot, release.id, row="REL-1:gate:5")
+        await pilot.press("D")
+        assert app.screen.query_one("#f-title").value == "Key decisions documented in Decision Log"

@@ -469,7 +469,7 @@ class ChecklistScreen(LiveScreen):
                                                yes="Create release", no="Not needed"), create)
 
     def _record_for_item(self, ref: RunRef, index: int, item: ChecklistItem) -> None:
-        self.octo.open_decision_form({"title": item.text[:200], "links": ref.owner_key, "item_ref": ref,
+        self.octo.open_decision_form({"title": plain(item.text)[:200], "links": ref.owner_key, "item_ref": ref,
                                      "item_index": index})
 
     def decision_context(self) -> dict:
@@ -479,7 +479,7 @@ class ChecklistScreen(LiveScreen):
         ref, index, item = chosen
         links = [ref.owner_key] + ([f"INC-{self.octo.active_incident_id}"]
                                    if ref.owner == "release" and self.octo.active_incident_id else [])
-        return {"title": item.text[:200], "links": ", ".join(dict.fromkeys(links)), "item_ref": ref, "item_index": index}
+        return {"title": plain(item.text)[:200], "links": ", ".join(dict.fromkeys(links)), "item_ref": ref, "item_index": index}
 
     def _gate_blocked(self, ref: RunRef, blocked: GateBlocked) -> None:
         lines = Text(f"{ref.owner_key} cannot enter Staging. These pre-release requirements are open:\n\n", style="bold")
