@@ -251,6 +251,9 @@ class ChecklistScreen(LiveScreen):
                 heading.append(f"\nGate: {len(blockers)} open — staging is blocked until they are done or N/A", style="yellow")
             workspace = self.octo.workspace
             missing = workspace.signoffs_missing(owner) if owner.gate_override is None else 0
+            if owner.signoffs:
+                heading.append("\nSigned off: " + ", ".join(f"{e.by} {local_time(e.at)[5:]}" for e in owner.signoffs),
+                               style="green")
             if missing:
                 heading.append(f"\nAwaiting {missing} sign-off(s) — s signs off; staging is blocked until then", style="yellow")
             if owner.gate_override_pending is not None and owner.gate_override is None:
