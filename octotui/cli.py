@@ -61,9 +61,25 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("log", "madr"), default="log", help="for `decisions`")
     export.add_argument("-o", "--output", metavar="PATH", type=Path, help="file (or folder for madr)")
     export.add_argument("--copy", action="store_true", help="also copy to the clipboard")
+    demo = commands.add_parser("demo", help="fill an empty database: the small demo, or about N records (--size)")
+    for sub in (export, demo):  # `octotui demo --db PATH` reads as well as `octotui --db PATH demo`
+        sub.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="database file (as above)")
+    demo.add_argument("--size", type=_size, metavar="N",
+                      help="about N records in a fixed mix (releases with histories, incidents, decisions); "
+                           "the same for the same N")
     export.add_argument("--allow-missing", action="store_true",
                         help="write a text with missing values anyway (marked ⟦name⟧) instead of exiting 3")
     return parser
+
+
+def _size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number") from None
+    if not 0 <= value <= 2_000_000:
+        raise argparse.ArgumentTypeError("must be between 0 and 2,000,000")
+    return value
 
 
 def default_db_path() -> Path:
@@ -104,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"{args.templates}: templates folder not found")
         if args.command == "export":
             return run_export(args)
+        if args.command == "demo":
+            return run_demo(args)
         if args.check:
             return run_check(args)
         return run_app(args)
@@ -142,6 +160,26 @@ def run_app(args: argparse.Namespace) -> int:
     app = OctoApp(workspace, templates)
     app.run()
     return app.return_code or 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from octotui.services.bulk import NotEmpty, generate
+    from octotui.services.demo import load_demo
+
+    workspace = open_workspace(args)
+    if args.size is None:
+        if not workspace.is_empty():
+            raise UsageError(f"{workspace.store.location} already holds records; the demo goes into an empty database")
+        load_demo(workspace)
+        print(f"wrote the demo data to {workspace.store.location}", file=sys.stderr)
+        return 0
+    try:
+        releases, incidents, decisions = generate(workspace, args.size)
+    except NotEmpty as error:
+        raise UsageError(str(error)) from None
+    print(f"wrote {releases:,} releases, {incidents:,} incidents and {decisions:,} decisions to "
+          f"{workspace.store.location}", file=sys.stderr)
+    return 0
 
 
 def run_check(args: argparse.Namespace) -> int:

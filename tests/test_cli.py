@@ -159,3 +159,28 @@ def test_export_release_report(demo_db, tmp_path):
     text = out.read_text()
     assert text.startswith("# Release report: REL-2 2.4.0 — Saved carts") and "## Pre-release requirements (6/6)" in text
     assert run("--db", demo_db, "export", "release-report").returncode == 2
+
+
+def test_demo_size_writes_the_same_database_for_the_same_n_and_refuses_a_full_one(tmp_path):
+    from octotui.storage.tinydb_store import read_tables
+
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    for path in (first, second):
+        result = run("demo", "--size", "400", "--db", str(path))
+        assert result.returncode == 0, result.stderr
+    assert "20 releases, 20 incidents and 360 decisions" in result.stderr
+    assert read_tables(first) == read_tables(second), "deterministic for a given N"
+    again = run("demo", "--size", "10", "--db", str(first))
+    assert again.returncode == 2 and "already holds records" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    bad = run("demo", "--size", "-5", "--db", str(tmp_path / "c.json"))
+    assert bad.returncode == 2 and "between 0 and 2,000,000" in bad.stderr
+    tables = read_tables(first)
+    release = next(iter(tables["releases"].values()))
+    assert any(doc["owner"] == "REL-1" for doc in tables["events"].values()), "releases carry checklist histories"
+    assert release["runs"]["gate"]["items"][0]["state"] in ("done", "na")
+
+
+def test_demo_without_size_writes_the_small_demo(tmp_path):
+    result = run("demo", "--db", str(tmp_path / "d.json"))
+    assert result.returncode == 0 and "wrote the demo data" in result.stderr

@@ -614,6 +614,13 @@ class _TinyUnitOfWork:
             tiny.remove(doc_ids=[doc_id])  # a new dict, never an edit in place: caches compare identity
         tiny.insert(Document(doc, doc_id=doc_id))
 
+    def put_many(self, table: str, docs: dict[int, Doc]) -> None:
+        tiny = self._table(table)
+        existing = [doc_id for doc_id in docs if tiny.contains(doc_id=doc_id)]
+        if existing:
+            tiny.remove(doc_ids=existing)
+        tiny.insert_multiple([Document(doc, doc_id=doc_id) for doc_id, doc in docs.items()])  # one table rebuild
+
     def append_event(self, owner: str, stream: str, doc: Doc) -> int:
         new_id = self._next_event = max(self._next_event, self._storage.next_ids.get(EVENTS, 1))
         self._next_event += 1

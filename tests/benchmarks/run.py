@@ -14,6 +14,9 @@
    read back (octotui paints it only after the save is durable), alternating with a bare Textual app
    whose space flips one DataTable cell.
 
+9. The growth curve: databases made by `octotui demo --size N` (1k, 10k, 50k, 125k records): first paint
+   (vs the bare app showing as many rows), a save's median, and the resident memory after the first paint.
+
 `--only 1,6,7` runs a subset.
 """
 
@@ -28,6 +31,7 @@ import select
 import signal
 import statistics
 import struct
+import subprocess
 import sys
 import tempfile
 import termios
@@ -65,6 +69,14 @@ class Bare(App):
 
 Bare().run()
 '''
+
+# The bare app with a clock in its header line, repainted once a second: what "idle" costs any clock app.
+BARE_CLOCK_APP = BARE_APP.replace("""    def on_mount(self):""", """    def on_mount(self):
+        from datetime import datetime
+        from textual.widgets import Static
+        clock = Static(datetime.now().strftime("%H:%M:%S"))
+        self.mount(clock, before=self.query_one(DataTable))
+        self.set_interval(1, lambda: clock.update(datetime.now().strftime("%H:%M:%S")))""")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -241,18 +253,21 @@ async def keystrokes(folder: Path, runs: int) -> None:
 
 
 def cpu_idle(folder: Path, seconds: float) -> None:
-    print(f"\n5. CPU while idle for {seconds:.0f} s (incident screen with its clock ticking) vs the bare app")
-    db = folder / "idle.json"
-    workspace = Workspace(Store(db), load_playbook(), author="bench")
+    print(f"\n5. CPU while idle for {seconds:.0f} s, vs the bare app with a 1 Hz clock (target: <= 1.5x)")
+    quiet, busy = folder / "idle-board.json", folder / "idle-incident.json"
+    Workspace(Store(quiet), load_playbook(), author="bench").save_ui_state({"mode": "board"})
+    workspace = Workspace(Store(busy), load_playbook(), author="bench")
     workspace.start_incident("Idle check", "P1")
     workspace.save_ui_state({"mode": "incident"})
-    bare = folder / "bare.py"
-    bare.write_text(BARE_APP)
+    bare = folder / "bare-clock.py"
+    bare.write_text(BARE_CLOCK_APP)
     env = {**os.environ, "TERM": "xterm-256color", "OCTOTUI_USER": "bench", "OCTOTUI_CONFIG": "/nonexistent"}
+    octotui = str(Path(sys.executable).with_name("octotui"))
     results = {}
-    for name, argv in (("octotui", [str(Path(sys.executable).with_name("octotui")), "--db", str(db)]),
-                       ("bare app", [sys.executable, str(bare), "0"])):
-        _seconds, pid, fd = spawn_in_pty(argv, env, b"palette")
+    for name, argv, marker in (("bare app, 1 Hz clock", [sys.executable, str(bare), "0"], b"palette"),
+                               ("octotui board, no incident", [octotui, "--db", str(quiet)], b"Incident!"),
+                               ("octotui incident screen", [octotui, "--db", str(busy)], b"Incident!")):
+        _seconds, pid, fd = spawn_in_pty(argv, env, marker)
         time.sleep(1.0)  # settle after start-up
         before = _cpu_seconds(pid)
         end = time.monotonic() + seconds
@@ -261,8 +276,10 @@ def cpu_idle(folder: Path, seconds: float) -> None:
                 os.read(fd, 65536)
         results[name] = _cpu_seconds(pid) - before
         stop(pid, fd)
+    base = results["bare app, 1 Hz clock"]
     for name, used in results.items():
-        print(f"   {name:<9} {used:.3f} s CPU = {100 * used / seconds:.2f}% of one core")
+        print(f"   {name:<27} {used:.3f} s CPU = {100 * used / seconds:.2f}% of one core  "
+              f"({used / base:.2f}x the bare clock)")
 
 
 def timeline_notes(folder: Path, runs: int) -> None:
@@ -402,6 +419,49 @@ def toggle_in_terminal(folder: Path, runs: int) -> None:
               f"{added * 1000:>+6.1f} / {added95 * 1000:>+6.1f} ms      {target}")
 
 
+def _rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def growth(folder: Path, sizes: list[int], runs: int) -> None:
+    print(f"\n9. Growth curve (databases from `octotui demo --size N`), first paint median of {runs} runs")
+    print(f"   {'records':>8} {'file':>8} {'octotui':>9} {'bare':>7} {'ratio':>6} {'save p50':>9} {'RSS':>8}")
+    octotui = str(Path(sys.executable).with_name("octotui"))
+    bare = folder / "bare.py"
+    bare.write_text(BARE_APP)
+    env = {**os.environ, "TERM": "xterm-256color", "OCTOTUI_USER": "bench", "OCTOTUI_CONFIG": "/nonexistent"}
+    for size in sizes:
+        db = folder / f"growth-{size}.json"
+        subprocess.run([octotui, "demo", "--size", str(size), "--db", str(db)], check=True, env=env,
+                       capture_output=True, timeout=900)
+        workspace = Workspace(Store(db), load_playbook(), author="bench")
+        workspace.save_ui_state({"mode": "board"})
+        shown = len(workspace.releases())
+        incident = workspace.start_incident("growth", "P3")
+        saves = []
+        for number in range(20):
+            began = time.perf_counter()
+            workspace.add_note(incident.id, f"note {number}")
+            saves.append(time.perf_counter() - began)
+        workspace.set_status(incident.id, "Resolved", confirm=True)
+        ours, theirs, rss = [], [], []
+        for _ in range(runs):
+            seconds, pid, fd = spawn_in_pty([octotui, "--db", str(db)], env, b"palette", timeout=120)
+            rss.append(_rss_mib(pid))
+            stop(pid, fd)
+            ours.append(seconds)
+            seconds, pid, fd = spawn_in_pty([sys.executable, str(bare), str(shown)], env, b"palette", timeout=120)
+            stop(pid, fd)
+            theirs.append(seconds)
+        mine, base = statistics.median(ours), statistics.median(theirs)
+        print(f"   {size:>8,} {db.stat().st_size / 2**20:>6.1f}MB {mine * 1000:>7.0f}ms {base * 1000:>5.0f}ms "
+              f"{mine / base:>5.2f}x {statistics.median(saves) * 1000:>7.1f}ms {statistics.median(rss):>6.0f}MiB")
+
+
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -432,6 +492,8 @@ def main() -> None:
             asyncio.run(external_change(Path(folder), 5 if args.quick else 15))
         if 8 in only:
             toggle_in_terminal(Path(folder), 20 if args.quick else 60)
+        if 9 in only:
+            growth(Path(folder), [1_000, 10_000] if args.quick else [1_000, 10_000, 50_000, 125_000], 3 if args.quick else 5)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,142 @@
+"""Databases of any size on demand: `octotui demo --size N`, the benchmark and the fault campaign.
+
+About N records in one fixed mix (5% releases with checklist histories, 5% incidents with timelines, 90%
+decisions), the same for the same N, written through the storage seam in a few units of work.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from octotui.domain.models import (
+    ChecklistRun,
+    Decision,
+    DecisionStatus,
+    Incident,
+    IncidentStatus,
+    ItemState,
+    Release,
+    Severity,
+    TimelineEvent,
+)
+from octotui.domain.playbook import Playbook
+from octotui.domain.semver import ReleaseType
+from octotui.services.workspace import Workspace, _document, _event_streams
+
+END = datetime(2026, 1, 1, tzinfo=UTC)  # a fixed end: the same N gives the same database, byte for byte
+BATCH = 5_000  # documents per unit of work: bounded memory, few commits
+PEOPLE = ("maria", "lee", "priya", "sam", "devi", "ana", "jon")
+SERVICES = ("checkout", "search", "payments", "catalog", "accounts", "orders", "shipping")
+
+
+class NotEmpty(Exception):
+    """Generating into a database that already holds records would mix fake data with real work."""
+
+
+def mix(size: int) -> tuple[int, int, int]:
+    """(releases, incidents, decisions) for about `size` records."""
+    releases = max(1, size * 5 // 100) if size else 0
+    incidents = size * 5 // 100
+    return releases, incidents, max(0, size - releases - incidents)
+
+
+def generate(workspace: Workspace, size: int, timeline_events: int = 10) -> tuple[int, int, int]:
+    """Write about `size` records into an empty database; deterministic for a given size."""
+    if not workspace.is_empty():
+        raise NotEmpty(f"{workspace.store.location} already holds records; generate into an empty database")
+    releases, incidents, decisions = mix(size)
+    rng = random.Random(size)
+    start = END - timedelta(days=max(30, releases * 3))
+    end = END
+    playbook = workspace.playbook
+    records: Iterator[Release | Incident | Decision] = _chain(
+        (_release(number, releases, start, end, rng, playbook) for number in range(1, releases + 1)),
+        (_incident(number, start, end, rng, playbook, timeline_events) for number in range(1, incidents + 1)),
+        (_decision(number, decisions, start, end, rng) for number in range(1, decisions + 1)),
+    )
+    batch: list[Release | Incident | Decision] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= BATCH:
+            _write(workspace, batch)
+            batch = []
+    if batch:
+        _write(workspace, batch)
+    workspace.refresh()
+    return releases, incidents, decisions
+
+
+def _chain(*parts: Iterator) -> Iterator:
+    for part in parts:
+        yield from part
+
+
+TABLE = {Release: ("releases", "REL"), Incident: ("incidents", "INC"), Decision: ("decisions", "DEC")}
+
+
+def _write(workspace: Workspace, records: list[Release | Incident | Decision]) -> None:
+    with workspace.store.unit_of_work() as uow:
+        by_table: dict[str, dict[int, dict]] = {}
+        for record in records:
+            by_table.setdefault(TABLE[type(record)][0], {})[record.id] = _document(record)
+        for table, docs in by_table.items():
+            uow.put_many(table, docs)
+        for record in records:
+            prefix = TABLE[type(record)][1]
+            for stream, events in _event_streams(record).items():
+                for event in events:
+                    uow.append_event(f"{prefix}-{record.id}", stream, event.model_dump(mode="json"))
+
+
+def _moment(rng: random.Random, start: datetime, end: datetime) -> datetime:
+    return start + timedelta(seconds=rng.randrange(max(1, int((end - start).total_seconds()))))
+
+
+def _release(number: int, total: int, start: datetime, end: datetime, rng: random.Random, playbook: Playbook) -> Release:
+    created = start + (end - start) * ((number - 1) / max(1, total))
+    runs = {role: ChecklistRun.from_spec(playbook.by_role(role), created) for role in ("gate", "deployment")}
+    shipped = number < total - 5  # the newest few are still on their way
+    at = created
+    for role, run in runs.items():
+        count = len(run.items) if shipped else rng.randrange(len(run.items) + 1) if role == "gate" else 0
+        for index in range(count):
+            at += timedelta(minutes=rng.randrange(5, 90))
+            state = ItemState.NA if run.items[index].optional and rng.random() < 0.3 else ItemState.DONE
+            run.set_state(index, state, rng.choice(PEOPLE), at, reason="not needed this time" if state is ItemState.NA else "")
+    kind = ReleaseType.MAJOR if number % 50 == 0 else ReleaseType.MINOR if number % 5 == 0 else ReleaseType.PATCH
+    return Release(id=number, version=f"{1 + number // 500}.{(number // 20) % 25}.{number % 20}", type=kind,
+                   title=f"{rng.choice(SERVICES).capitalize()} release {number}", captain=rng.choice(PEOPLE),
+                   created_at=created, created_by=rng.choice(PEOPLE), runs=runs)
+
+
+def _incident(number: int, start: datetime, end: datetime, rng: random.Random, playbook: Playbook,
+              events: int) -> Incident:
+    started = _moment(rng, start, end - timedelta(hours=2))
+    severity = rng.choice(list(Severity))
+    incident = Incident(id=number, title=f"{rng.choice(SERVICES).capitalize()} errors ({number})", severity=severity,
+                        started_at=started, impact=f"{rng.randrange(1, 30)}% of requests fail",
+                        roles={"commander": rng.choice(PEOPLE), "comms": rng.choice(PEOPLE), "tech": rng.choice(PEOPLE)},
+                        runs={"escalation": ChecklistRun.from_spec(playbook.by_role("escalation"), started)},
+                        created_by=rng.choice(PEOPLE))
+    at = started
+    for minute in range(events):
+        at += timedelta(minutes=rng.randrange(1, 12))
+        incident.timeline.append(TimelineEvent(at=at, author=rng.choice(PEOPLE), kind="note",
+                                               text=f"Update {minute + 1}: error rate {rng.randrange(1, 9)}%"))
+    incident.acknowledged_at = started + timedelta(minutes=3)
+    incident.mitigated_at = at
+    incident.resolved_at = at + timedelta(minutes=20)
+    incident.status = IncidentStatus.RESOLVED
+    return incident
+
+
+def _decision(number: int, total: int, start: datetime, end: datetime, rng: random.Random) -> Decision:
+    created = start + (end - start) * ((number - 1) / max(1, total))
+    service = rng.choice(SERVICES)
+    return Decision(id=number, created_at=created, date=created.date(), title=f"{service.capitalize()}: decision {number}",
+                    context=f"Latency budget of {service} and rollout step {number % 11}",
+                    decision=f"We choose option {number % 3} for {service}", owner=rng.choice(PEOPLE),
+                    alternatives="Option A\nOption B", consequences="Documented in the runbook",
+                    status=DecisionStatus.ACCEPTED if number % 9 else DecisionStatus.PROPOSED)
