@@ -192,3 +192,25 @@ async def test_a_title_prefilled_from_an_item_is_its_plain_text(workspace, make_
         await open_checklist(app, pilot, release.id, row="REL-1:gate:5")
         await pilot.press("D")
         assert app.screen.query_one("#f-title").value == "Key decisions documented in Decision Log"
+
+
+async def test_reusing_a_cancelled_version_asks_once_then_saves(workspace, make_app):
+    at_stage(workspace, Stage.CANCELLED, "2.5.1")
+    other = workspace.create_release(version="2.6.0", title="other")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("n", *"Dark mode again")
+        app.screen.query_one("#f-version").value = "2.5.1"
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, ConfirmScreen) and "which was cancelled" in str(app.screen.question)
+        await pilot.press("y")
+        assert not isinstance(app.screen, (FormScreen, ConfirmScreen))
+        assert [r.version for r in workspace.releases() if r.title == "Dark mode again"] == ["2.5.1"]
+        app.selected_release_id = other.id
+        board = app.screen.query_one("#board")
+        board.move_cursor(row=[board.coordinate_to_cell_key((i, 0)).row_key.value for i in range(board.row_count)]
+                          .index(str(other.id)))
+        await pilot.press("e")
+        app.screen.query_one("#f-version").value = "2.5.1"
+        await pilot.press("ctrl+s")
+        assert "already exists" in str(app.screen.query_one("#e-version").render()), "a live one is never reused"

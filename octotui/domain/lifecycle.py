@@ -29,8 +29,8 @@ class Move:
 
 MOVES: dict[MoveName, Move] = {
     "cancel": Move("cancel", (Stage.PLANNED, Stage.GATE_PASSED, Stage.STAGING), True, True,
-                   "{key} is {stage}: a release that reached production is never cancelled — roll it back, or "
-                   "supersede it with a new release"),
+                   "{key} is {stage}: only a release before Production can be cancelled; one that shipped is "
+                   "never cancelled — roll it back, or supersede it with a new release"),
     "reopen": Move("reopen", LOCKED, True, False, "{key} is {stage}: only a Verified, Rolled back or Cancelled "
                                                   "release is locked and can be reopened"),
     "rollback": Move("rollback", ROLLBACK_FROM, True, True,

@@ -604,10 +604,10 @@ class Workspace:
                 tx.save(incident)
         return release
 
-    def update_release(self, release_id: int, **fields: Any) -> Release:
+    def update_release(self, release_id: int, confirm: bool = False, **fields: Any) -> Release:
         with self._command() as tx:
             release = tx.load(Release, release_id)
-            for name, value in self._release_fields(tx, fields, release).items():
+            for name, value in self._release_fields(tx, fields, release, confirm).items():
                 setattr(release, name, value)
             tx.save(release)
         return release

@@ -62,7 +62,7 @@ def release_form(app: OctoApp, release: Release | None = None, *, hotfix: bool =
     def submit(values: dict[str, str]) -> Release:
         confirm = values.pop("_confirmed", "") == "yes"
         if release is not None:
-            return workspace.update_release(release.id, **values)
+            return workspace.update_release(release.id, confirm=confirm, **values)
         incident_text = values.pop("incident", "").strip()
         incident_id = parse_key(incident_text, "INC") if incident_text else None
         if incident_text and incident_id is None:
