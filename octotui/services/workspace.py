@@ -614,26 +614,26 @@ class Workspace:
 
     def cancel_release(self, release_id: int, reason: str) -> Release:
         """Only before Production, with a reason; a shipped release is rolled back or superseded instead."""
-        reason = parse_input(ReasonInput, {"reason": reason}).reason
-        with self._command() as tx:
-            release = tx.load(Release, release_id)
-            lifecycle.require(release, "cancel", reason=reason)
-            now = self.now()
-            release.lifecycle.append(LifecycleEvent(at=now, by=self.author, action="cancel", reason=reason,
-                                                    from_stage=release.stage.value))
-            release.cancelled_at, release.cancel_reason = now, reason
-            tx.save(release)
-        return release
+        def cancel(release: Release, now: datetime) -> None:
+            release.cancelled_at, release.cancel_reason = now, release.lifecycle[-1].reason
+        return self._lifecycle_move(release_id, "cancel", reason, cancel)
 
     def reopen_release(self, release_id: int, reason: str) -> Release:
         """A locked release (Verified, Rolled back, Cancelled) opens again for changes, with a reason."""
+        return self._lifecycle_move(release_id, "reopen", reason,
+                                    lambda release, _now: setattr(release, "cancelled_at", None))
+
+    def _lifecycle_move(self, release_id: int, move: Literal["cancel", "reopen"], reason: str,
+                        apply: Callable[[Release, datetime], None]) -> Release:
+        """Checked against the lifecycle table inside the unit of work, recorded with who, when and why."""
         reason = parse_input(ReasonInput, {"reason": reason}).reason
         with self._command() as tx:
             release = tx.load(Release, release_id)
-            lifecycle.require(release, "reopen", reason=reason)
-            release.lifecycle.append(LifecycleEvent(at=self.now(), by=self.author, action="reopen", reason=reason,
+            lifecycle.require(release, move, reason=reason)
+            now = self.now()
+            release.lifecycle.append(LifecycleEvent(at=now, by=self.author, action=move, reason=reason,
                                                     from_stage=release.stage.value))
-            release.cancelled_at = None
+            apply(release, now)
             tx.save(release)
         return release
 
