@@ -19,9 +19,6 @@ from typing import NoReturn
 import platformdirs
 
 from octotui import __version__
-from octotui.comms.clipboard import copy_text
-from octotui.comms.exports import decision_log, write_madr_dir, write_private
-from octotui.comms.reports import release_report
 from octotui.comms.templates import TemplateError, load_templates, render
 from octotui.domain.clock import Clock
 from octotui.domain.models import Incident, Release, parse_key
@@ -210,6 +207,10 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    # Imported here: the app's start-up never pays for the exports.
+    from octotui.comms.exports import decision_log, write_madr_dir
+    from octotui.comms.reports import release_report
+
     workspace = open_workspace(args, read_only=True)
     torn = workspace.store.torn_tail_note()
     if torn:
@@ -279,6 +280,9 @@ def _find_release(workspace: Workspace, text: str):
 
 
 def _emit(text: str, args: argparse.Namespace, workspace: Workspace) -> int:
+    from octotui.comms.clipboard import copy_text
+    from octotui.comms.exports import write_private
+
     if args.output is not None:
         if args.output.is_dir():
             raise UsageError(f"{args.output}: is a folder; give a file path")

@@ -28,3 +28,14 @@ def test_the_ui_does_import_textual():
     code = "import sys, octotui.ui.app; print('textual' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "True"
+
+
+def test_screens_not_shown_are_not_imported_at_start():
+    """Start-up pays for the first screen only: the others are imported when first shown."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import octotui.ui.app; "
+            "print(sorted(m for m in sys.modules if m.startswith('octotui.ui.screens.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"

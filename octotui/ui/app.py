@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from rich.text import Text
 from textual import events, work
@@ -37,11 +38,6 @@ from octotui.ui.flows import decision_form
 from octotui.ui.forms import ConfirmScreen, FormField, FormScreen, IncidentStartForm
 from octotui.ui.help import HelpScreen
 from octotui.ui.messages import CommandFailed, DataChanged, SaveStateChanged, StoreProblemChanged, Tick
-from octotui.ui.screens.board import BoardScreen
-from octotui.ui.screens.checklist import ChecklistScreen
-from octotui.ui.screens.comms import CommsScreen
-from octotui.ui.screens.decisions import DecisionLogScreen
-from octotui.ui.screens.incident import IncidentScreen
 from octotui.ui.widgets import VisibleControls
 
 # Every action by name for the command palette: (title, help, mode to show first, action on that screen).
@@ -109,6 +105,20 @@ COMMANDS: list[tuple[str, str, str | None, str]] = [
 ]
 
 
+SCREEN_MODULES = {
+    "board": ("board", "BoardScreen"),
+    "checklist": ("checklist", "ChecklistScreen"),
+    "incident": ("incident", "IncidentScreen"),
+    "decisions": ("decisions", "DecisionLogScreen"),
+    "comms": ("comms", "CommsScreen"),
+}
+
+
+def _screen(module: str, name: str) -> Screen:
+    screen_class = getattr(importlib.import_module(f"octotui.ui.screens.{module}"), name)
+    return cast(Screen, screen_class())
+
+
 SAVING_SHOWN_AFTER = 0.15  # seconds a save may take before the status line says "saving…"
 
 
@@ -116,13 +126,9 @@ class OctoApp(App[int]):
     TITLE = "octotui"
     SUB_TITLE = "1 board · 2 checklist · 3 incident · 4 decisions · 5 comms · ? help"
     CSS_PATH = str(styles_path("app.tcss"))
-    MODES = {
-        "board": BoardScreen,
-        "checklist": ChecklistScreen,
-        "incident": IncidentScreen,
-        "decisions": DecisionLogScreen,
-        "comms": CommsScreen,
-    }
+    # Each screen's module is imported when the screen is first shown: start-up pays only for the first one.
+    MODES: ClassVar[dict[str, str | Callable[[], Screen]]] = {
+        mode: partial(_screen, module, name) for mode, (module, name) in SCREEN_MODULES.items()}
     DEFAULT_MODE = "board"
     BINDINGS = [
         Binding("1", "switch_mode('board')", "Board", show=False, id="view.board", tooltip="Release board"),
