@@ -215,3 +215,16 @@ def test_on_call_rolls_back_a_release_for_a_new_p0_in_few_keys(terminal):
     assert data["releases"]["2"]["run_incidents"] == {"rollback": 2}
     timeline = [doc.get("text", "") for doc in data["events"].values() if doc.get("owner") == "INC-1"]
     assert not any("Card payments time out" in text or "Rollback Checklist" in text for text in timeline)
+
+
+def test_a_check_on_the_row_the_checklist_opened_on_repaints_at_once(terminal):
+    """The row under the cursor when the checklist opens had its cell renderables cached; a check must show."""
+    terminal.start("repaint")
+    terminal.wait_for("Load demo data", timeout=60)
+    terminal.keys("y")
+    terminal.wait_for("Public API v3")
+    terminal.keys("Enter")  # REL-6, first row: opens on its first open item
+    terminal.wait_for("Pre-release requirements  0/6")
+    terminal.keys("Space")
+    text = terminal.wait_for(r"\[x\]  All acceptance criteria met and PRs merged")
+    assert "Pre-release requirements  1/6" in text

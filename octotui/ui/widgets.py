@@ -203,8 +203,12 @@ class KeyTable(DataTable):
             for cache in caches:
                 for key in [key for key in cache.keys() if key[0] == row_key]:  # noqa: SIM118 - an LRUCache, not a dict
                     cache.discard(key)
+            index = self.get_row_index(row_key)
+            renderables: LRUCache[Any, Any] = self._row_renderable_cache  # keyed (update count, row index)
+            for key in [key for key in renderables.keys() if key[1] == index]:  # noqa: SIM118 - an LRUCache
+                renderables.discard(key)
             self._line_cache.clear()  # strips composed from rows: rebuilt from the row caches, cheaply
-            self.refresh_row(self.get_row_index(row_key))
+            self.refresh_row(index)
         except (AttributeError, KeyError, TypeError):
             for column, value in zip(list(self.columns), cells, strict=False):
                 self.update_cell(row_key, column, value)
