@@ -25,7 +25,9 @@ from octotui.domain.models import Incident, Release, parse_key
 from octotui.domain.playbook import PlaybookError, load_playbook
 from octotui.domain.settings import CLIPBOARD_MODES, SettingsError, load_settings
 from octotui.services.workspace import Workspace
-from octotui.storage.tinydb_store import Store, StoreCorrupt, StoreError
+from octotui.storage.backends import POSTGRES_EXTRA, is_postgres_url, masked, open_repository
+from octotui.storage.errors import StoreCorrupt, StoreError
+from octotui.storage.tinydb_store import SCHEMA_VERSION, Store
 
 EXIT_USAGE = 2
 EXIT_MISSING = 3  # a text for people would go out with gaps: nothing written unless --allow-missing
@@ -42,7 +44,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="octotui", description="OctoAcme's Release & Deployment Guide in your terminal.")
-    parser.add_argument("--db", metavar="PATH", help="database file (default: $OCTOTUI_DB, else the user data folder)")
+    parser.add_argument("--db", metavar="PATH|URL",
+                        help="database file, or postgresql://… for the team database "
+                             "(default: $OCTOTUI_DB, else `db =` in the settings, else the user data folder)")
     parser.add_argument("--playbook", metavar="PATH", type=Path, help="use another guide of the same shape")
     parser.add_argument("--templates", metavar="DIR", type=Path, help="folder of templates overriding the bundled ones")
     parser.add_argument("--clipboard", choices=CLIPBOARD_MODES, help="how `y` copies (default: auto)")
@@ -59,8 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", metavar="PATH", type=Path, help="file (or folder for madr)")
     export.add_argument("--copy", action="store_true", help="also copy to the clipboard")
     demo = commands.add_parser("demo", help="fill an empty database: the small demo, or about N records (--size)")
-    for sub in (export, demo):  # `octotui demo --db PATH` reads as well as `octotui --db PATH demo`
-        sub.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="database file (as above)")
+    database = commands.add_parser("db", help="the database itself: upgrade its schema, copy it elsewhere")
+    db_commands = database.add_subparsers(dest="db_command", parser_class=_Parser, required=True)
+    upgrade = db_commands.add_parser("upgrade", help="bring a PostgreSQL database to this octotui's schema")
+    copy = db_commands.add_parser("copy", help="copy everything between a file and a PostgreSQL database (ids kept)")
+    copy.add_argument("source", metavar="SOURCE", help="file path or postgresql:// URL")
+    copy.add_argument("target", metavar="TARGET", help="file path or postgresql:// URL")
+    copy.add_argument("--replace", action="store_true", help="overwrite a target that already holds records")
+    for sub in (export, demo, upgrade):  # `octotui demo --db PATH` reads as well as `octotui --db PATH demo`
+        sub.add_argument("--db", metavar="PATH|URL", default=argparse.SUPPRESS, help="database (as above)")
     demo.add_argument("--size", type=_size, metavar="N",
                       help="about N records in a fixed mix (releases with histories, incidents, decisions); "
                            "the same for the same N")
@@ -83,10 +94,11 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("octotui")) / "octotui.json"
 
 
-def resolve_db_path(flag: str | None) -> Path:
-    """`--db` wins over `$OCTOTUI_DB`, which wins over the platform's user data folder."""
-    chosen = flag or os.environ.get("OCTOTUI_DB") or default_db_path()
-    return Path(chosen).expanduser()
+def resolve_db_location(flag: str | None, configured: str | None = None) -> str:
+    """`--db` wins over `$OCTOTUI_DB`, then `db =` in the settings, then the platform's user data folder.
+    A `postgresql://` URL is the team database; anything else a file path."""
+    chosen = flag or os.environ.get("OCTOTUI_DB") or configured or str(default_db_path())
+    return chosen if is_postgres_url(chosen) else str(Path(chosen).expanduser())
 
 
 def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_all: bool = True,
@@ -99,7 +111,7 @@ def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_a
     playbook = load_playbook(args.playbook)
     # Read-only commands read without the write lock: the file is only ever appended to or replaced
     # atomically, so a plain read is consistent even while another octotui holds the lock.
-    store = Store(resolve_db_path(args.db), read_only=read_only)
+    store = open_repository(resolve_db_location(args.db, settings.db), read_only=read_only)
     workspace = Workspace(store, playbook, clock=clock, settings=settings)
     if check_all:
         workspace.validate_all()
@@ -119,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_export(args)
         if args.command == "demo":
             return run_demo(args)
+        if args.command == "db":
+            return run_db(args)
         if args.check:
             return run_check(args)
         return run_app(args)
@@ -176,6 +190,51 @@ def run_demo(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     print(f"wrote {releases:,} releases, {incidents:,} incidents and {decisions:,} decisions to "
           f"{workspace.store.location}", file=sys.stderr)
+    return 0
+
+
+def run_db(args: argparse.Namespace) -> int:
+    if args.db_command == "upgrade":
+        location = resolve_db_location(args.db, load_settings().db)
+        if not is_postgres_url(location):
+            raise UsageError("db upgrade is for a PostgreSQL database (--db postgresql://…); "
+                             "a file is upgraded when octotui opens it")
+        try:
+            from octotui.storage.postgres_store import upgrade_database
+        except ImportError:
+            raise UsageError(f"PostgreSQL needs the psycopg driver: {POSTGRES_EXTRA}") from None
+        before, after = upgrade_database(location)
+        name = masked(location)
+        print(f"{name}: schema {before} → {after}" if before != after else f"{name}: already at schema {after}",
+              file=sys.stderr)
+        return 0
+    return run_db_copy(args.source, args.target, replace=args.replace)
+
+
+def run_db_copy(source_location: str, target_location: str, replace: bool = False) -> int:
+    """Everything from one database to another, ids, events and links kept; the source is only read."""
+    source_location = resolve_db_location(source_location)
+    target_location = resolve_db_location(target_location)
+    if not is_postgres_url(source_location) and not Path(source_location).is_file():
+        raise UsageError(f"{source_location}: no database file here")
+    if source_location == target_location:
+        raise UsageError("source and target are the same database")
+    source = open_repository(source_location, read_only=True, create=False)
+    try:
+        if isinstance(source, Store) and source.schema < SCHEMA_VERSION:
+            raise UsageError(f"{source.location}: an older octotui file (schema {source.schema}); "
+                             "open it with octotui once, then copy it")
+        tables = source.export_tables()
+    finally:
+        source.close()
+    target = open_repository(target_location)
+    try:
+        target.import_tables(tables, replace=replace)
+        counts = {name: len(tables.get(name, {})) for name in ("releases", "incidents", "decisions", "events")}
+    finally:
+        target.close()
+    print(f"copied {counts['releases']:,} releases, {counts['incidents']:,} incidents, {counts['decisions']:,} "
+          f"decisions and {counts['events']:,} events from {source.location} to {target.location}", file=sys.stderr)
     return 0
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +28,7 @@ from octotui.services.demo import load_demo  # noqa: E402
 from octotui.services.workspace import Workspace  # noqa: E402
 from octotui.storage.tinydb_store import Store  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).parent))  # tests' helpers (pgcluster) import by name
 FROZEN_AT = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 
 
@@ -71,11 +74,77 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "octotui.json"
 
 
+BACKENDS = ("tinydb", "postgres")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`pytestmark = pytest.mark.both_backends` runs a module's tests on a TinyDB file and on PostgreSQL."""
+    definition = metafunc.definition
+    if ("store_backend" in metafunc.fixturenames and definition.get_closest_marker("both_backends")
+            and not definition.get_closest_marker("tinydb_only")):
+        metafunc.parametrize("store_backend", BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def workspace(db_path: Path, playbook, clock) -> Workspace:
+def store_backend(request) -> str:
+    return getattr(request, "param", "tinydb")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL server per test process (as the `postgres` user when run as root). No server
+    installed is an error, not a skip: CI installs it."""
+    from pgcluster import Cluster
+
+    cluster = Cluster().start(fsync=False)  # no fsync: the server's own crash safety is not under test
+    yield cluster
+    cluster.stop()
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """A fresh, empty database on the session's server."""
+    return pg_cluster.create_database(f"octotui_test_{next(_databases)}")
+
+
+@pytest.fixture
+def store(store_backend: str, db_path: Path, request):
+    if store_backend == "postgres":
+        from octotui.storage.postgres_store import PostgresStore
+
+        opened = PostgresStore(request.getfixturevalue("pg_url"))
+        yield opened
+        opened.close()
+    else:
+        yield Store(db_path)
+
+
+@pytest.fixture
+def reopen():
+    """Another store on the same database (as a second octotui process would open it)."""
+    opened = []
+
+    def factory(store):
+        if isinstance(store, Store):
+            return Store(store.path)
+        from octotui.storage.postgres_store import PostgresStore
+
+        opened.append(PostgresStore(store.url))
+        return opened[-1]
+
+    yield factory
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def workspace(store, playbook, clock) -> Workspace:
     # Sign-off off for major releases here (the app's default needs one): tests of sign-off set their own rules.
     settings = Settings(signoff=SignOffRules(major=0))
-    return Workspace(Store(db_path), playbook, clock=clock, author="tester", settings=settings)
+    return Workspace(store, playbook, clock=clock, author="tester", settings=settings)
 
 
 @pytest.fixture

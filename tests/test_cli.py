@@ -4,11 +4,12 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import REPO
 
-from octotui.cli import main, resolve_db_path
+from octotui.cli import main, resolve_db_location
 from octotui.services.demo import load_demo
 
 
@@ -54,10 +55,11 @@ def test_db_that_is_a_directory_or_corrupt_or_newer(tmp_path):
 
 def test_db_flag_beats_env_which_beats_default(tmp_path, monkeypatch):
     monkeypatch.setenv("OCTOTUI_DB", str(tmp_path / "env.json"))
-    assert resolve_db_path(str(tmp_path / "flag.json")) == tmp_path / "flag.json"
-    assert resolve_db_path(None) == tmp_path / "env.json"
+    assert resolve_db_location(str(tmp_path / "flag.json")) == str(tmp_path / "flag.json")
+    assert resolve_db_location(None, "/from/settings.json") == str(tmp_path / "env.json")
     monkeypatch.delenv("OCTOTUI_DB")
-    assert resolve_db_path(None).name == "octotui.json"
+    assert Path(resolve_db_location(None)).name == "octotui.json"
+    assert resolve_db_location(None, "postgresql://team@db/octotui") == "postgresql://team@db/octotui"
 
 
 def test_check_loads_everything_headless(tmp_path):

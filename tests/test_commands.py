@@ -17,6 +17,8 @@ from octotui.services.workspace import RunRef, Workspace
 from octotui.storage import tinydb_store
 from octotui.storage.tinydb_store import SCHEMA_VERSION, Store, StoreWriteFailed, read_tables
 
+pytestmark = pytest.mark.both_backends  # the service suite runs on both backends
+
 
 def _snapshot(workspace: Workspace) -> dict:
     return json.loads(json.dumps(read_tables(workspace.store.path), sort_keys=True))
@@ -52,6 +54,7 @@ MULTI_RECORD_COMMANDS = {
 }
 
 
+@pytest.mark.tinydb_only  # the file's own journal
 @pytest.mark.parametrize("command", MULTI_RECORD_COMMANDS.values(), ids=MULTI_RECORD_COMMANDS.keys())
 def test_a_failed_commit_leaves_every_record_as_it_was(workspace, monkeypatch, command):
     """Fail the 1st, 2nd, ... write of the command until it needs no more: after each failure nothing changed,
@@ -123,6 +126,7 @@ def test_two_processes_creating_the_same_version_exactly_one_succeeds(tmp_path):
         assert [doc["version"] for doc in releases.values()] == ["2.4.0"]
 
 
+@pytest.mark.tinydb_only  # the file's own journal
 def test_a_timeline_note_appends_a_small_record_whatever_the_history(workspace):
     incident = workspace.start_incident("Busy incident")
     started_with = len(workspace.incident(incident.id).timeline)  # the start, the severity the app ticked
@@ -138,6 +142,7 @@ def test_a_timeline_note_appends_a_small_record_whatever_the_history(workspace):
     assert "timeline" not in doc, "the incident record does not carry its history"
 
 
+@pytest.mark.tinydb_only  # the file's own journal
 def test_a_checklist_check_does_not_rewrite_the_release_history(workspace):
     release = workspace.create_release(version="1.0.0", title="a")
     gate = RunRef("release", release.id, "gate")
@@ -187,10 +192,10 @@ def test_a_schema_2_incident_linked_to_one_release_keeps_that_link(tmp_path, pla
     assert "release_id" not in read_tables(path)["incidents"]["1"]
 
 
-def test_another_process_change_is_read_and_parsed_alone(workspace, monkeypatch):
+def test_another_process_change_is_read_and_parsed_alone(workspace, monkeypatch, reopen):
     for number in range(30):
         workspace.create_release(version=f"1.{number}.0", title=f"r{number}")
-    reader = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock)
+    reader = Workspace(reopen(workspace.store), workspace.playbook, clock=workspace.clock)
     workspace.change_item(RunRef("release", 7, "gate"), 0, "toggle")
     parsed: list[tuple[str, int]] = []
     original = Workspace._parse
@@ -205,6 +210,7 @@ def test_another_process_change_is_read_and_parsed_alone(workspace, monkeypatch)
     assert reader.run(RunRef("release", 7, "gate")).items[0].state == "done"
 
 
+@pytest.mark.tinydb_only  # the file's own journal
 def test_a_torn_last_record_is_ignored_then_cut_off_by_the_next_writer(workspace):
     workspace.create_release(version="1.0.0", title="a")
     with open(workspace.store.path, "ab") as handle:
@@ -217,6 +223,7 @@ def test_a_torn_last_record_is_ignored_then_cut_off_by_the_next_writer(workspace
     assert b"0badc0de" not in workspace.store.path.read_bytes()
 
 
+@pytest.mark.tinydb_only  # the file's own journal
 def test_the_journal_is_compacted_into_a_snapshot_when_it_outgrows_it(workspace, monkeypatch):
     monkeypatch.setattr(tinydb_store, "COMPACT_MIN_JOURNAL_BYTES", 2000)
     incident = workspace.start_incident("x")
@@ -231,6 +238,7 @@ def test_the_journal_is_compacted_into_a_snapshot_when_it_outgrows_it(workspace,
     assert len(fresh.incident(incident.id).timeline) == started_with + 60
 
 
+@pytest.mark.tinydb_only  # the file's own journal
 def test_records_keep_their_types_through_the_seam(workspace):
     incident = workspace.start_incident("x")
     assert isinstance(workspace.incident(incident.id), Incident)
@@ -256,12 +264,12 @@ def test_loading_the_demo_never_moves_the_workspace_clock(workspace, clock, monk
     assert len(workspace.releases()) == 8 and workspace.open_incidents(), "the app's workspace took in the replay"
 
 
-def test_another_process_note_extends_the_timeline_without_rereading_the_incident(workspace, monkeypatch):
+def test_another_process_note_extends_the_timeline_without_rereading_the_incident(workspace, monkeypatch, reopen):
     incident = workspace.start_incident("Busy")
     started_with = len(workspace.incident(incident.id).timeline)
     for number in range(20):
         workspace.add_note(incident.id, f"note {number}")
-    reader = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock)
+    reader = Workspace(reopen(workspace.store), workspace.playbook, clock=workspace.clock)
     workspace.add_note(incident.id, "from elsewhere")
     parsed = []
     original = Workspace._parse

@@ -12,6 +12,8 @@ from octotui.comms.clipboard import copy_native, copy_text
 from octotui.comms.templates import MISSING, TemplateError, fill, load_templates, parse_template, render
 from octotui.services.workspace import RunRef
 
+pytestmark = pytest.mark.both_backends  # the service suite runs on both backends
+
 RELEASE_TEMPLATES = ["release-notes", "release-announcement", "rollback-notice"]
 INCIDENT_TEMPLATES = ["incident-initial", "incident-update", "incident-resolution", "escalation", "postmortem"]
 

@@ -3,9 +3,12 @@
 import os
 import stat
 
+import pytest
 from conftest import AWKWARD
 
 from octotui.comms.exports import decision_log, madr, madr_filename, write_madr_dir
+
+pytestmark = pytest.mark.both_backends  # the service suite runs on both backends
 
 
 def decisions(workspace, clock):

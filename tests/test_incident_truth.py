@@ -12,6 +12,8 @@ from octotui.domain.models import AUTO_AUTHOR, ItemState
 from octotui.services.workspace import RunRef
 from octotui.ui.widgets import status_text
 
+pytestmark = pytest.mark.both_backends  # the service suite runs on both backends
+
 
 def shipped(workspace, version="2.4.0"):
     release = workspace.create_release(version=version, title="Saved carts")

@@ -14,6 +14,8 @@ from octotui.domain.models import DecisionStatus, ItemState, Stage
 from octotui.domain.settings import SignOffRules
 from octotui.services.workspace import GateBlocked, RunRef
 
+pytestmark = pytest.mark.both_backends  # the service suite runs on both backends
+
 GATE_ITEMS, DEPLOY_TO_STAGING, DEPLOY_TO_PRODUCTION, DEPLOYMENT_ITEMS = 6, 2, 3, 7
 
 
@@ -99,6 +101,11 @@ def test_a_cancelled_version_is_reused_only_after_confirming(workspace):
         workspace.create_release(version="2.5.1", title="again")
     again = workspace.create_release(version="2.5.1", title="again", confirm=True)
     assert again.id != cancelled.id and workspace.release(cancelled.id).stage is Stage.CANCELLED
+    # Two live releases never share a version (PostgreSQL's unique index found this path): the cancelled one
+    # comes back only once its version is free again.
+    with pytest.raises(InputError, match="2.5.1 is now the version of REL-2"):
+        workspace.reopen_release(cancelled.id, "we need it after all")
+    workspace.cancel_release(again.id, "wrong one")
     workspace.reopen_release(cancelled.id, "we need it after all")
     assert workspace.release(cancelled.id).stage is Stage.PLANNED
 

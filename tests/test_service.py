@@ -8,6 +8,8 @@ from octotui.domain.models import DecisionStatus, IncidentStatus, ItemState, Sev
 from octotui.services.workspace import GateBlocked, InputError, NeedsConfirmation, RunRef, Workspace
 from octotui.storage.tinydb_store import Store, StoreCorrupt
 
+pytestmark = pytest.mark.both_backends  # the service suite runs on both backends
+
 
 def gate(release_id):
     return RunRef("release", release_id, "gate")
@@ -203,11 +205,11 @@ def test_a_run_keeps_the_text_it_started_with(workspace, tmp_path):
 
 
 # -- incidents ----------------------------------------------------------------------------------
-def test_clock_is_derived_and_stops_at_resolution(workspace, clock):
+def test_clock_is_derived_and_stops_at_resolution(workspace, clock, reopen):
     incident = workspace.start_incident("Checkout errors", "P1", started_at=clock.now() - timedelta(minutes=12))
     assert incident.elapsed(clock.now()) == timedelta(minutes=12)
     clock.advance(minutes=30)
-    reopened = Workspace(Store(workspace.store.path), workspace.playbook, clock=clock)  # a restart
+    reopened = Workspace(reopen(workspace.store), workspace.playbook, clock=clock)  # a restart
     assert reopened.incident(incident.id).elapsed(clock.now()) == timedelta(minutes=42)
     workspace.set_status(incident.id, "Resolved", confirm=True)
     clock.advance(hours=5)

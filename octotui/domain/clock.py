@@ -43,9 +43,9 @@ def ensure_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def current_author() -> str:
-    """`$OCTOTUI_USER`, else the login name."""
-    name = os.environ.get("OCTOTUI_USER", "").strip()
+def current_author(database_role: str | None = None) -> str:
+    """`$OCTOTUI_USER`, else the database role (a shared database knows who connected), else the login name."""
+    name = os.environ.get("OCTOTUI_USER", "").strip() or (database_role or "").strip()
     if name:
         return name
     try:

@@ -58,6 +58,8 @@ class Settings(BaseModel):
     signoff: SignOffRules = Field(default_factory=SignOffRules)
     # The zone stakeholders read times in (IANA name, e.g. "Europe/Berlin"); the machine's own zone if unset.
     timezone: str | None = None
+    # The database, when not given by --db or $OCTOTUI_DB: a file path or a postgresql:// URL (team mode).
+    db: str | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -192,7 +192,7 @@ class Workspace:
         self.store = store
         self.playbook = playbook
         self.clock = clock or SystemClock()
-        self.author = author or current_author()
+        self.author = author or current_author(getattr(store, "user", None))
         self.settings = settings or Settings()
         self.problem: StoreError | None = None  # the file is unreadable or invalid: saves are refused
         self.last_changed: set[str] = set()
@@ -434,7 +434,7 @@ class Workspace:
     @contextlib.contextmanager
     def _command(self) -> Iterator[_Tx]:
         if self.store.read_only:
-            raise StoreReadOnly(self.store.location, "the database is read-only here; changes cannot be saved")
+            raise StoreReadOnly(self.store.location, self.store.read_only_reason)
         with self.store.unit_of_work(on_wait=self.on_lock_wait) as uow:
             try:
                 self.last_changed |= self._catch_up(uow)  # others' changes, checked before ours
@@ -630,12 +630,23 @@ class Workspace:
         with self._command() as tx:
             release = tx.load(Release, release_id)
             lifecycle.require(release, move, reason=reason)
+            if move == "reopen" and release.cancelled_at is not None:
+                self._version_free_again(tx, release)
             now = self.now()
             release.lifecycle.append(LifecycleEvent(at=now, by=self.author, action=move, reason=reason,
                                                     from_stage=release.stage.value))
             apply(release, now)
             tx.save(release)
         return release
+
+    def _version_free_again(self, tx: _Tx, release: Release) -> None:
+        """A version names one live release: a cancelled one comes back only while nobody reused its version."""
+        version = Version.parse(release.version)
+        for other_id, doc in tx.docs(Release).items():
+            if (other_id != release.id and doc.get("cancelled_at") is None
+                    and _same_version(str(doc.get("version", "")), version)):
+                raise InputError({"reason": f"{release.version} is now the version of REL-{other_id}; "
+                                            f"{release.key} cannot come back under it"})
 
     def signoffs_missing(self, release: Release) -> int:
         return lifecycle.signoffs_missing(release, self.settings.signoff)

@@ -60,10 +60,38 @@ class UnitOfWork(Snapshot, Protocol):
     def append_event(self, owner: str, stream: str, doc: Doc) -> int: ...
 
 
+Tables = dict[str, dict[int, Doc]]  # everything, by table (events carry their `owner` and `stream`)
+
+
 class Repository(Protocol):
     location: str  # for messages: a path, or a URL without its password
     read_only: bool
+    read_only_reason: str  # why saves are refused when read_only (for the person)
     path: Path  # a local file: octotui keeps the person's own files (clipboard fallback, MADR default) beside it
+    user: str | None  # who the backend says is connected (a database role), if it knows
+
+    def close(self) -> None: ...
+
+    def take_notices(self) -> list[str]:
+        """Things to tell the person once (an in-doubt save checked after reconnecting)."""
+        ...
+
+    def subscribe(self, callback: Callable[[], None] | None) -> None:
+        """Call `callback` (from any thread) when others changed the database, where the backend can push;
+        otherwise `changed_outside` is polled."""
+        ...
+
+    def presence(self) -> list[str]:
+        """Others who have this database open, where the backend can tell (else empty)."""
+        ...
+
+    def export_tables(self) -> Tables:
+        """Everything, fresh, for `db copy`."""
+        ...
+
+    def import_tables(self, tables: Tables, replace: bool = False) -> None:
+        """Everything at once, ids kept, as one transaction (`db copy`); `replace` drops what was there."""
+        ...
 
     def torn_tail_note(self) -> str | None:
         """A note for the person when the last read found an interrupted save (ignored), else None."""

@@ -41,3 +41,15 @@ class StoreBusy(StoreError):
 
 class NotFound(KeyError):
     """A record a command needs does not exist (any more)."""
+
+
+class StoreDisconnected(StoreUnavailable):
+    """The database server cannot be reached right now; octotui keeps retrying by itself."""
+
+
+class StoreOutcomeUnknown(StoreError):
+    """The connection dropped during a commit: the change may or may not have been saved."""
+
+
+class StoreNotEmpty(StoreError):
+    """A copy would land on records already there (and was not asked to replace them)."""

@@ -32,11 +32,12 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-from octotui.storage.base import EVENTS, META, Changes, Doc
+from octotui.storage.base import EVENTS, META, RECORD_TABLES, Changes, Doc
 from octotui.storage.errors import (
     StoreBusy,
     StoreCorrupt,
     StoreError,
+    StoreNotEmpty,
     StoreReadOnly,
     StoreTooNew,
     StoreUnavailable,
@@ -671,6 +672,8 @@ class Store:
         self._lock = DatabaseLock(self.path)
         self.read_only = read_only or not os.access(self.path.parent, os.W_OK) or (
             self.path.exists() and not os.access(self.path, os.W_OK))
+        self.read_only_reason = "the database is read-only here; changes cannot be saved"
+        self.user: str | None = None  # a file does not know who opened it: the login name is used
         self.backup_path: Path | None = None
         self.generation = 0  # counts every change applied in memory (a commit, or others' writes read)
         self._log: list[tuple[int, Changes]] = []
@@ -819,7 +822,7 @@ class Store:
     def unit_of_work(self, on_wait: Callable[[], None] | None = None) -> Iterator[_TinyUnitOfWork]:
         """Lock, read fresh, let the caller change documents, append them as one record."""
         if self.read_only:
-            raise StoreReadOnly(self.path, "the database is read-only here; changes cannot be saved")
+            raise StoreReadOnly(self.path, self.read_only_reason)
         with self._locked(on_wait):
             self._logged(self.storage.begin())
             try:
@@ -868,6 +871,39 @@ class Store:
     @property
     def schema(self) -> int:
         return schema_of(self.tables())
+
+    # -- what a shared server does and a file does not ---------------------------------------------
+    def close(self) -> None:
+        pass  # nothing held open between commands
+
+    def take_notices(self) -> list[str]:
+        return []
+
+    def subscribe(self, callback: Callable[[], None] | None) -> None:
+        pass  # no push: changed_outside() is a stat, polled
+
+    def presence(self) -> list[str]:
+        return []
+
+    # -- db copy ------------------------------------------------------------------------------------
+    def export_tables(self) -> dict[str, dict[int, Doc]]:
+        tables = self.tables()
+        return {name: {int(key): doc for key, doc in tables.get(name, {}).items()}
+                for name in (*RECORD_TABLES, META, EVENTS)}
+
+    def import_tables(self, tables: dict[str, dict[int, Doc]], replace: bool = False) -> None:
+        """A whole new file with these documents (ids kept), replaced atomically under the lock."""
+        if self.read_only:
+            raise StoreReadOnly(self.path, self.read_only_reason)
+        snapshot: Tables = {name: {str(key): doc for key, doc in sorted(docs.items())} for name, docs in tables.items()}
+        snapshot[META_TABLE] = {**snapshot.get(META_TABLE, {}), "1": {"schema": SCHEMA_VERSION}}
+        with self._locked():
+            self.storage.refresh(for_write=True)
+            held = sum(len(self.storage.tables.get(name, {})) for name in (*RECORD_TABLES, EVENTS))
+            if held and not replace:
+                raise StoreNotEmpty(self.path, f"already holds {held:,} records and events (--replace overwrites them)")
+            self._write_snapshot(snapshot)
+            self._logged(Changes(everything=True))
 
 
 def move_aside(path: Path | str) -> Path:
