@@ -278,12 +278,10 @@ class PostgresStore:
         """The main connection, reconnected if it was lost (in-doubt saves are then checked)."""
         if self._conn is not None and not self._conn.closed and not self._conn.broken:
             return self._conn
-        reconnecting = self._conn is not None
         self._conn = None
         conn = self._connect("main")
         self._conn = conn
-        if reconnecting:
-            self._check_in_doubt(conn)
+        self._check_in_doubt(conn)
         return conn
 
     def _lost(self, error: psycopg.Error) -> StoreError:

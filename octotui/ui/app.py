@@ -225,6 +225,8 @@ class OctoApp(App[int]):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)  # the one timer: clocks, countdowns, status line, file watch
+        # A backend that can push (PostgreSQL's NOTIFY) wakes us at once; a file is watched by the tick.
+        self.workspace.store.subscribe(lambda: self._call_on_loop(self.poll_store))
         self.set_timer(0.5, self._check_everything)  # after the first paint, not before it
         torn = self.workspace.store.torn_tail_note()
         if torn:
@@ -239,6 +241,7 @@ class OctoApp(App[int]):
                 self._demo_answer)
 
     def on_unmount(self) -> None:
+        self.workspace.store.subscribe(None)
         self.commands.shutdown()
 
     def _demo_answer(self, load: bool | None) -> None:
@@ -344,6 +347,8 @@ class OctoApp(App[int]):
 
     def _refreshed(self, _keys: object) -> None:
         self._refreshing = False
+        for notice in self.workspace.store.take_notices():  # e.g. whether a save in doubt landed
+            self.notify(notice, title="Database", severity="warning", timeout=20)
 
     def _refresh_failed(self, _error: BaseException) -> bool:
         self._refreshing = False

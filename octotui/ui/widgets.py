@@ -22,6 +22,7 @@ from textual.widgets.data_table import RowKey
 from octotui.domain.clock import format_countdown, format_duration
 from octotui.domain.models import Release, Stage
 from octotui.domain.text import has_controls, one_line, visible
+from octotui.storage.errors import StoreDisconnected
 from octotui.ui.messages import DataChanged, SaveStateChanged, StoreProblemChanged, Tick
 
 if TYPE_CHECKING:
@@ -235,14 +236,26 @@ class StatusLine(Horizontal):
 def status_text(app: OctoApp, width: int = 120) -> Text:
     workspace = app.workspace
     text = Text()
-    if workspace.problem is not None:
+    problem = workspace.problem
+    if isinstance(problem, StoreDisconnected):
+        text.append(" DISCONNECTED — retrying ", style="bold white on dark_red")
+        text.append(" ")
+        text.append_text(Text(one_line(problem.message)[:120], style="bold red"))
+        text.append(" — showing what was last read; changes are refused until it is back\n", style="red")
+    elif problem is not None:
         text.append(" DATABASE PROBLEM ", style="bold white on dark_red")
         text.append(" ")
-        text.append_text(Text(one_line(workspace.problem.message)[:200], style="bold red"))
+        text.append_text(Text(one_line(problem.message)[:200], style="bold red"))
         text.append(" — showing what was last read; saves are refused until the file is good again\n", style="red")
     if workspace.store.read_only:
-        text.append(" READ-ONLY: changes cannot be saved ", style="bold white on dark_red")
-        text.append(" ")
+        text.append(" READ-ONLY ", style="bold white on dark_red")
+        text.append_text(Text(" " + one_line(workspace.store.read_only_reason)[:100], style="red"))
+        text.append("\n")
+    others = workspace.store.presence()
+    if others:
+        shown = ", ".join(others[:4]) + (f" +{len(others) - 4}" if len(others) > 4 else "")
+        text.append_text(Text(f"also here: {shown}", style="dim"))
+        text.append("   ")
     if app.commands.pending and app.show_saving:
         if app.commands.waiting_for_lock:
             text.append(" saving… (waiting for the file lock held by another octotui) ", style="bold black on yellow")
