@@ -136,7 +136,7 @@ def test_a_select_only_role_reads_and_every_write_says_why(pg_url, pg_cluster, o
     viewer = Workspace(store, playbook)
     assert store.read_only and viewer.author == "viewer", "the author is the database role without OCTOTUI_USER"
     assert [i.title for i in viewer.incidents()] == ["Checkout errors"]
-    with pytest.raises(StoreReadOnly, match="the database role 'viewer' can only read this database"):
+    with pytest.raises(StoreReadOnly, match="the role 'viewer' can only read this database"):
         viewer.add_note(1, "from a stakeholder")
     writer.add_note(1, "mitigation deployed")
     viewer.refresh()
@@ -192,7 +192,7 @@ def test_presence_names_who_else_is_connected(pg_url, opened, monkeypatch):
     with psycopg.connect(pg_url, autocommit=True) as conn:
         rows = conn.execute("SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'octotui:%' "
                             "ORDER BY 1").fetchall()
-    assert [row[0] for row in rows] == ["octotui:ana", "octotui:ben"], "one named connection per instance"
+    assert sorted(row[0].split(":")[2] for row in rows) == ["ana", "ben"], "one named connection per instance"
     ana._look_around(psycopg.connect(pg_url, autocommit=True))
     assert ana.presence() == ["ben"] and ben.who == "ben"
 

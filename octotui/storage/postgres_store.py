@@ -240,6 +240,7 @@ class PostgresStore:
         self._notices: list[str] = []
         self.user: str | None = None
         self.who = ""  # the author name others see in the status line
+        self._session = uuid.uuid4().hex[:8]
         self.read_only = read_only
         self.read_only_reason = "opened read-only; changes cannot be saved"
         self.before_commit: Callable[[], None] | None = None  # tests: a fault just before COMMIT
@@ -248,11 +249,10 @@ class PostgresStore:
             self._check_schema(conn, create=create and not read_only)
             self.user = str(conn.execute("SELECT current_user").fetchone()[0])  # type: ignore[index]
             self.who = current_author(self.user)
-            conn.execute("SELECT set_config('application_name', %s, false)", (f"{APPLICATION}:{self.who}"[:63],))
+            conn.execute("SELECT set_config('application_name', %s, false)", (self._application_name(),))
             if not read_only and not self._may_write(conn):
                 self.read_only = True
-                self.read_only_reason = (f"the database role {self.user!r} can only read this database; "
-                                         "changes cannot be saved")
+                self.read_only_reason = f"the role {self.user!r} can only read this database"
             self._logged(self._read_changes(conn))
         self._listener = threading.Thread(target=self._listen, name="octotui-listen", daemon=True)
         self._listener.start()
@@ -262,10 +262,14 @@ class PostgresStore:
         return _reason(error, self._secrets)
 
     # -- connections ---------------------------------------------------------------------------------
+    def _application_name(self) -> str:
+        """`octotui:<session>:<who>`: others read `who`; the session tag tells our own connection apart."""
+        return f"{APPLICATION}:{self._session}:{self.who}"[:63]
+
     def _connect(self, purpose: str) -> psycopg.Connection[Any]:
         """`main` connections carry `octotui:<who>` as application_name (what presence reads); the
         listener's connection is named apart so one octotui counts once."""
-        name = f"{APPLICATION}:{self.who}" if purpose == "main" and self.who else f"{APPLICATION}-{purpose}"
+        name = self._application_name() if purpose == "main" and self.who else f"{APPLICATION}-{purpose}"
         try:
             return psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS,
                                    application_name=name[:63])
@@ -610,9 +614,9 @@ class PostgresStore:
 
     def _look_around(self, conn: psycopg.Connection[Any]) -> None:
         rows = conn.execute(
-            "SELECT substr(application_name, %s) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name LIKE %s AND pid <> %s ORDER BY 1",
-            (len(APPLICATION) + 2, f"{APPLICATION}:%", self._main_pid())).fetchall()
+            "SELECT split_part(application_name, ':', 3) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name LIKE %s AND application_name NOT LIKE %s ORDER BY 1",
+            (f"{APPLICATION}:%:%", f"{APPLICATION}:{self._session}:%")).fetchall()
         self._presence = [str(row[0]) for row in rows if row[0]]
 
     def _main_pid(self) -> int:
