@@ -403,3 +403,19 @@ def test_the_quick_start_can_point_at_a_url_from_the_environment(pg_url, tmp_pat
     assert result.returncode == 0, result.stderr
     result = subprocess.run([str(OCTOTUI), "export", "--list"], capture_output=True, text=True, env=env)
     assert result.returncode == 0 and "incident-initial" in result.stdout
+
+
+def test_decisions_are_read_when_first_needed_and_never_missed(pg_url, opened, playbook):
+    writer = _workspace(opened(pg_url), playbook)
+    writer.record_decision(title="first", decision="a")
+    store = opened(pg_url)
+    reader = _workspace(store, playbook)
+    assert store.tables["decisions"] == {}, "the first screen does not read the decisions"
+    writer.record_decision(title="second", decision="b")
+    reader.refresh()  # while deferred, their changes are not read one by one...
+    assert [d.title for d in reader.decisions_newest_first()] == ["second", "first"]  # ...but whole, when asked
+    writer.supersede(1, title="third", decision="c")
+    reader.refresh()
+    assert [(d.title, d.status) for d in reader.decisions_newest_first()] == [
+        ("third", "accepted"), ("second", "accepted"), ("first", "superseded")]
+    assert reader.record_decision(title="fourth", decision="d").id == 4, "new ids go above the deferred ones"

@@ -153,10 +153,10 @@ class _Snapshot:
         self._store = store
 
     def get(self, table: str, doc_id: int) -> Doc | None:
-        return self._store.tables[table].get(doc_id)
+        return self._store.table(table).get(doc_id)
 
     def all(self, table: str) -> dict[int, Doc]:
-        return dict(self._store.tables[table])
+        return dict(self._store.table(table))
 
     def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
         return self._store.owner_events(owner, stream)
@@ -175,10 +175,10 @@ class _PgUnitOfWork:
         if table == EVENTS:
             return self.events.get(doc_id) or self._store.tables[EVENTS].get(doc_id)
         staged = self.staged[table].get(doc_id)
-        return staged if staged is not None else self._store.tables[table].get(doc_id)
+        return staged if staged is not None else self._store.table(table).get(doc_id)
 
     def all(self, table: str) -> dict[int, Doc]:
-        return {**self._store.tables[table], **self.staged[table]}
+        return {**self._store.table(table), **self.staged[table]}
 
     def events_of(self, owner: str, stream: str | None) -> list[tuple[int, Doc]]:
         return [(event_id, doc) for event_id, doc in self.events.items()
@@ -196,9 +196,9 @@ class _PgUnitOfWork:
         return new_id
 
     def reserve_id(self, table: str) -> int:
-        known = self._store.tables[table]
+        self._store.table(table)  # a deferred table is read first: its highest id is needed
         staged = self.events if table == EVENTS else self.staged[table]
-        new_id = max(self._reserved.get(table, 0), max(known, default=0), max(staged, default=0)) + 1
+        new_id = max(self._reserved.get(table, 0), self._store.max_ids.get(table, 0), max(staged, default=0)) + 1
         self._reserved[table] = new_id
         return new_id
 
@@ -228,6 +228,9 @@ class PostgresStore:
         self._log: list[tuple[int, Changes]] = []
         self.tables: dict[str, dict[int, Doc]] = {table: {} for table in TABLES}
         self._streams: dict[str, dict[str, list[int]]] = {}  # owner -> stream -> event ids in order
+        self.max_ids: dict[str, int] = {}  # the highest id known per table (new ids go above it)
+        # The first screen never shows decisions (most of a mature database): read when first asked for.
+        self._deferred: set[str] = {"decisions"}
         self._rev = 0
         self._lock = threading.RLock()
         self._conn: psycopg.Connection[Any] | None = None
@@ -355,9 +358,26 @@ class PostgresStore:
         chosen = [streams.get(stream, [])] if stream is not None else list(streams.values())
         return [(event_id, events[event_id]) for ids in chosen for event_id in ids]
 
+    def table(self, name: str) -> dict[int, Doc]:
+        """A table's documents in memory; a table deferred at start-up is read whole on first use."""
+        if name in self._deferred:
+            with self._lock:
+                if name in self._deferred:
+                    try:
+                        rows = self._connection().execute(f"SELECT id, doc FROM {name}").fetchall()
+                    except psycopg.Error as error:
+                        raise self._lost(error) from None
+                    changes = Changes()
+                    for doc_id, doc in rows:
+                        self._apply(name, int(doc_id), doc, changes)
+                    self._deferred.discard(name)
+        return self.tables[name]
+
     def _read_changes(self, conn: psycopg.Connection[Any]) -> Changes:
-        """Rows with a newer rev than any seen, into memory. Only what changed crosses the network."""
-        parts = [f"SELECT '{table}', id, doc, rev FROM {table} WHERE rev > %(rev)s" for table in (*RECORD_TABLES, META)]
+        """Rows with a newer rev than any seen, into memory. Only what changed crosses the network.
+        A deferred table is skipped: when it is read, it is read whole (as new as, or newer than, `_rev`)."""
+        parts = [f"SELECT '{table}', id, doc, rev FROM {table} WHERE rev > %(rev)s"
+                 for table in (*RECORD_TABLES, META) if table not in self._deferred]
         parts.append("SELECT 'events', id, doc || jsonb_build_object('owner', owner, 'stream', stream), rev "
                      "FROM events WHERE rev > %(rev)s")
         rows = conn.execute(" UNION ALL ".join(parts) + " ORDER BY 4", {"rev": self._rev}).fetchall()
@@ -374,6 +394,8 @@ class PostgresStore:
             if len(listed) > 1 and listed[-2] > doc_id:
                 listed.sort()
         self.tables[table][doc_id] = doc
+        if doc_id > self.max_ids.get(table, 0):
+            self.max_ids[table] = doc_id
         changes.add(table, doc_id)
 
     def _logged(self, changes: Changes) -> Changes:
@@ -529,7 +551,7 @@ class PostgresStore:
     # -- moving everything in and out (db copy) --------------------------------------------------------
     def export_tables(self) -> dict[str, dict[int, Doc]]:
         self.refresh()
-        return {table: dict(docs) for table, docs in self.tables.items()}
+        return {table: dict(self.table(table)) for table in TABLES}
 
     def import_tables(self, tables: dict[str, dict[int, Doc]], replace: bool = False) -> None:
         """Everything at once, ids kept, in one transaction (`replace` empties the tables first)."""
@@ -569,7 +591,7 @@ class PostgresStore:
             except psycopg.Error as error:
                 raise self._lost(error) from None
             self.tables = {table: {} for table in TABLES}
-            self._streams, self._rev = {}, 0
+            self._streams, self._rev, self.max_ids, self._deferred = {}, 0, {}, set()
             self._logged(Changes(everything=True))
             self._logged(self._read_changes(self._connection()))
 
