@@ -40,6 +40,7 @@ from octotui.storage.errors import (
     StoreUnavailable,
     StoreWriteFailed,
 )
+from octotui.storage.fs import make_private_dir
 
 SCHEMA_VERSION = 2
 DOCUMENT_SCHEMA = 3  # the documents' own shape, as in the TinyDB file's meta
@@ -223,7 +224,11 @@ class PostgresStore:
         self.url = url
         self.location = masked(url)
         self._secrets = secrets_in(url)
+        # No database file here: this person's own files (the clipboard fallback, MADR exports by default)
+        # go to octotui's data folder, created 0700 like the file's would be.
         self.path = Path(platformdirs.user_data_dir("octotui")) / f"team-{_database_name(url)}"
+        with contextlib.suppress(OSError):
+            make_private_dir(self.path.parent)
         self.generation = 0
         self._log: list[tuple[int, Changes]] = []
         self.tables: dict[str, dict[int, Doc]] = {table: {} for table in TABLES}
