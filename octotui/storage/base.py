@@ -39,6 +39,34 @@ class Changes:
         return self.everything or any(self.ids.values())
 
 
+class ChangeLog:
+    """What each backend keeps for its readers: numbered generations of changes applied in memory (a commit,
+    or others' writes read), so several readers sharing one store each catch up from their own generation."""
+
+    KEPT = 256  # generations remembered; a reader further behind is told "everything"
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self._log: list[tuple[int, Changes]] = []
+
+    def _logged(self, changes: Changes) -> Changes:
+        if changes:
+            self.generation += 1
+            self._log.append((self.generation, changes))
+            del self._log[: -self.KEPT]
+        return changes
+
+    def changes_since(self, generation: int) -> tuple[Changes, int]:
+        """Everything changed in memory after `generation`, and the generation now."""
+        merged = Changes()
+        if generation < self.generation and (not self._log or self._log[0][0] > generation + 1):
+            merged.everything = True
+        for number, changes in self._log:
+            if number > generation:
+                merged.merge(changes)
+        return merged, self.generation
+
+
 class Snapshot(Protocol):
     """What was last read: answered from memory, never from disk."""
 

@@ -29,7 +29,7 @@ from psycopg.types.json import Jsonb
 
 from octotui.domain.clock import current_author
 from octotui.storage.backends import masked, secrets_in
-from octotui.storage.base import EVENTS, META, RECORD_TABLES, Changes, Doc
+from octotui.storage.base import EVENTS, META, RECORD_TABLES, ChangeLog, Changes, Doc
 from octotui.storage.errors import (
     StoreDisconnected,
     StoreError,
@@ -216,11 +216,12 @@ class _UnitOfWorkView:
         return self._work._store.owner_events(owner, stream) + self._work.events_of(owner, stream)
 
 
-class PostgresStore:
+class PostgresStore(ChangeLog):
     """A PostgreSQL database as octotui's repository: what was last read is kept in memory (as the TinyDB
     backend keeps its file), kept current by notifications."""
 
     def __init__(self, url: str, *, read_only: bool = False, create: bool = True) -> None:
+        super().__init__()
         self.url = url
         self.location = masked(url)
         self._secrets = secrets_in(url)
@@ -229,8 +230,6 @@ class PostgresStore:
         self.path = Path(platformdirs.user_data_dir("octotui")) / f"team-{_database_name(url)}"
         with contextlib.suppress(OSError):
             make_private_dir(self.path.parent)
-        self.generation = 0
-        self._log: list[tuple[int, Changes]] = []
         self.tables: dict[str, dict[int, Doc]] = {table: {} for table in TABLES}
         self._streams: dict[str, dict[str, list[int]]] = {}  # owner -> stream -> event ids in order
         self.max_ids: dict[str, int] = {}  # the highest id known per table (new ids go above it)
@@ -402,22 +401,6 @@ class PostgresStore:
         if doc_id > self.max_ids.get(table, 0):
             self.max_ids[table] = doc_id
         changes.add(table, doc_id)
-
-    def _logged(self, changes: Changes) -> Changes:
-        if changes:
-            self.generation += 1
-            self._log.append((self.generation, changes))
-            del self._log[:-256]
-        return changes
-
-    def changes_since(self, generation: int) -> tuple[Changes, int]:
-        merged = Changes()
-        if generation < self.generation and (not self._log or self._log[0][0] > generation + 1):
-            merged.everything = True
-        for number, changes in self._log:
-            if number > generation:
-                merged.merge(changes)
-        return merged, self.generation
 
     def changed_outside(self) -> bool:
         return self._pending.is_set()

@@ -32,7 +32,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-from octotui.storage.base import EVENTS, META, RECORD_TABLES, Changes, Doc
+from octotui.storage.base import EVENTS, META, RECORD_TABLES, ChangeLog, Changes, Doc
 from octotui.storage.errors import (
     StoreBusy,
     StoreCorrupt,
@@ -653,10 +653,11 @@ class _Snapshot:
         return self._storage.events(owner, stream)
 
 
-class Store:
+class Store(ChangeLog):
     """The database file: open (checked and migrated), read, and change in units of work."""
 
     def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        super().__init__()
         try:
             # Symlinks followed once: the real file is what is replaced and locked, so a symlinked database
             # keeps working and two spellings of one file share one lock.
@@ -675,30 +676,11 @@ class Store:
         self.read_only_reason = "the database is read-only here; changes cannot be saved"
         self.user: str | None = None  # a file does not know who opened it: the login name is used
         self.backup_path: Path | None = None
-        self.generation = 0  # counts every change applied in memory (a commit, or others' writes read)
-        self._log: list[tuple[int, Changes]] = []
         self._open(read_only_requested=read_only)
 
     @property
     def snapshot(self) -> _Snapshot:
         return _Snapshot(self.storage)
-
-    def _logged(self, changes: Changes) -> Changes:
-        if changes:
-            self.generation += 1
-            self._log.append((self.generation, changes))
-            del self._log[:-256]
-        return changes
-
-    def changes_since(self, generation: int) -> tuple[Changes, int]:
-        """Everything changed in memory after `generation` (several readers may share one store)."""
-        merged = Changes()
-        if generation < self.generation and (not self._log or self._log[0][0] > generation + 1):
-            merged.everything = True
-        for number, changes in self._log:
-            if number > generation:
-                merged.merge(changes)
-        return merged, self.generation
 
     # -- opening ------------------------------------------------------------------------
     def _check_location(self, create: bool = True) -> None:

@@ -402,19 +402,8 @@ def toggle_in_terminal(folder: Path, runs: int) -> None:
         apps = [(ours, [str(octotui), "--db", str(db)]), (theirs, [sys.executable, str(bare)])]
         for times, argv in apps:
             _seconds, pid, fd = spawn_in_pty(argv, env, b"palette")
-            time.sleep(2.0)  # past start-up work (decisions checked, heap frozen)
-            while select.select([fd], [], [], 0.1)[0]:
-                os.read(fd, 65536)
-            checked = False
-            for _ in range(runs):
-                checked = not checked
-                start = time.perf_counter()
-                os.write(fd, b" ")
-                _read_until(fd, b"[x]" if checked else b"[ ]")
-                times.append(time.perf_counter() - start)
-                time.sleep(0.05)
-                while select.select([fd], [], [], 0.02)[0]:
-                    os.read(fd, 65536)
+            _settle(fd)
+            times.extend(_toggles(fd, runs))
             stop(pid, fd)
         added = statistics.median(ours) - statistics.median(theirs)
         added95 = percentile(ours, 0.95) - percentile(theirs, 0.95)
