@@ -140,3 +140,25 @@ async def test_someone_who_started_empty_and_quit_is_not_asked_again(workspace, 
     app = make_app(workspace, offer_demo=True)
     async with app.run_test():
         assert not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_the_board_builds_its_rows_once_at_start_and_once_per_return(demo_workspace, make_app, monkeypatch):
+    """Mount and the first show used to build every row twice (a LiveScreen handler ran twice along the MRO):
+    seconds at 50k releases."""
+    from octotui.ui.screens.board import BoardScreen
+
+    built = []
+    original = BoardScreen._row
+    monkeypatch.setattr(BoardScreen, "_row", lambda self, release, stage: built.append(release.id) or original(
+        self, release, stage))
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        releases = len(demo_workspace.releases())
+        assert len(built) == releases
+        await pilot.press("3")
+        await pilot.press("1")
+        assert len(built) == 2 * releases, "shown again: rebuilt once (it may have changed meanwhile)"
+        demo_workspace.add_note(demo_workspace.open_incidents()[0].id, "unrelated to releases")
+        await pilot.pause()
+        assert len(built) == 2 * releases

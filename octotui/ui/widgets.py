@@ -131,8 +131,12 @@ class LiveScreen(Screen):
     def on_store_problem_changed(self, _message: StoreProblemChanged) -> None:
         self.query(StatusLine).first().refresh_status()
 
+    _shown_before = False
+
     def on_screen_resume(self) -> None:
-        self.data_version += 1  # it may have changed while another screen was shown
+        if self._shown_before:  # it may have changed while another screen was shown (not on the first show,
+            self.data_version += 1  # right after on_mount built it: a second build costs seconds at 50k)
+        self._shown_before = True
         self.reload()
         for line in self.query(StatusLine):
             line.refresh_status()

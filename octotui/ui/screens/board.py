@@ -60,14 +60,14 @@ class BoardScreen(LiveScreen):
     def on_resize(self) -> None:
         self.reload()
 
+    # Textual then runs LiveScreen's handler of the same name (it dispatches along the MRO): no super() here,
+    # which would reload twice.
     def on_data_changed(self, message: DataChanged) -> None:
         if self._changed is not None:
             self._changed = None if "*" in message.keys else self._changed | set(message.keys)
-        super().on_data_changed(message)
 
     def on_screen_resume(self) -> None:
         self._changed = None  # what changed while another screen was shown is not known here: all rows
-        super().on_screen_resume()
 
     def reload(self) -> None:
         """Rows are rebuilt only when the order, the width or the filter changed; a change to a release that
