@@ -98,16 +98,23 @@ async def test_a_broken_file_never_stops_the_app_and_it_recovers_when_restored(d
         def banner() -> str:
             return str(app.screen_stack[0].query_one("#status-text").render())
 
+        async def read_again(until) -> None:
+            # The app's own tick may be reading the file as the test rewrites it: poll until it has read the new
+            # bytes (a bounded count of polls, not a time budget).
+            for _ in range(50):
+                app.poll_store()
+                await pilot.pause()
+                if until():
+                    return
+
         path.write_bytes(good[: len(good) // 3])  # a restore or copy caught half-way, in place
-        app.poll_store()
-        await pilot.pause()
+        await read_again(lambda: "shorter than what was already saved" in banner())
         assert "DATABASE PROBLEM" in banner() and "shorter than what was already saved" in banner()
         assert app.screen.query_one("#checklist").get_row_at(2) == row_before, "last good state stays on screen"
         replacement = path.with_name("copy-in-progress")
         replacement.write_bytes(good[:5000])  # a sync tool renaming a half-copied file into place
         replacement.replace(path)
-        app.poll_store()
-        await pilot.pause()
+        await read_again(lambda: "not valid JSON" in banner())
         assert "not valid JSON" in banner()
         assert app.screen.query_one("#checklist").get_row_at(2) == row_before
         await pilot.press("j", "space")  # a save is refused, the file is never overwritten
@@ -117,8 +124,7 @@ async def test_a_broken_file_never_stops_the_app_and_it_recovers_when_restored(d
         broken = good.replace(b'"title":"Loyalty points"', b'"title":3')  # in the snapshot and the journal
         assert broken != good
         path.write_bytes(broken)  # valid JSON, a record that fails validation
-        app.poll_store()
-        await pilot.pause()
+        await read_again(lambda: "not valid JSON" not in banner())
         # Changed inside a checksummed journal record it is a damaged record; in the snapshot, an invalid document.
         damaged_journal = b'"title":"Loyalty points"' in good[good.find(b"\n#"):]
         assert "DATABASE PROBLEM" in banner()
@@ -126,8 +132,7 @@ async def test_a_broken_file_never_stops_the_app_and_it_recovers_when_restored(d
         assert path.read_bytes() == broken
 
         path.write_bytes(good)  # restored
-        app.poll_store()
-        await pilot.pause()
+        await read_again(lambda: "DATABASE PROBLEM" not in banner())
         assert "DATABASE PROBLEM" not in banner()
         await pilot.press("space")
         assert path.read_bytes() != good, "saving works again"
