@@ -115,8 +115,14 @@ def _records(raw: bytes, start: int, path: Path) -> Iterator[tuple[int, Tables]]
         if len(payload) != length or zlib.crc32(payload) != crc:
             _torn_or_damaged(raw, offset, path)
             return
-        line = raw[:offset].count(b"\n") + 1
-        yield header_end + 1 + length, _check_tables(_loads(payload, path, line), path, f"journal line {line + 1}: ")
+        try:
+            record = _check_tables(_loads(payload, path), path, "journal: ")
+        except StoreCorrupt:
+            # Only now is the line worth counting (counting it for every record copied the file each time).
+            line = raw.count(b"\n", 0, offset) + 1
+            _check_tables(_loads(payload, path, line), path, f"journal line {line + 1}: ")
+            raise
+        yield header_end + 1 + length, record
         offset = header_end + 1 + length
 
 
@@ -124,7 +130,7 @@ def _torn_or_damaged(raw: bytes, offset: int, path: Path) -> None:
     """A bad record at the very end is a save that was interrupted (ignored). One followed by more records
     was damaged after it was written: reading on would silently skip acknowledged changes."""
     if raw.find(_RECORD_START, offset + len(_RECORD_START)) >= 0:
-        line = raw[:offset].count(b"\n") + 2
+        line = raw.count(b"\n", 0, offset) + 2
         raise StoreCorrupt(path, f"journal line {line}: a damaged record (checksum or length mismatch) "
                                  "followed by later records")
 
