@@ -284,3 +284,27 @@ def test_another_process_note_extends_the_timeline_without_rereading_the_inciden
     texts = [event.text for event in reader.incident(incident.id).timeline]
     assert texts[-1] == "from elsewhere" and len(texts) == started_with + 21
     assert reader.incident(incident.id).title == "Busy"
+
+
+def test_start_up_parses_open_incidents_only_and_the_rest_on_first_need(workspace, monkeypatch, reopen):
+    for number in range(6):
+        incident = workspace.start_incident(f"old {number}", Severity.P2)
+        workspace.add_note(incident.id, "fixed")
+        workspace.set_status(incident.id, "Resolved", confirm=True)
+    live = workspace.start_incident("live", Severity.P1)
+    parsed: list[tuple[str, int]] = []
+    original = Workspace._parse
+
+    def counting(self, table, record_id, doc):
+        parsed.append((table, record_id))
+        return original(self, table, record_id, doc)
+
+    monkeypatch.setattr(Workspace, "_parse", counting)
+    started = Workspace(reopen(workspace.store), workspace.playbook, clock=workspace.clock)
+    assert [n for table, n in parsed if table == "incidents"] == [live.id]
+    assert [i.id for i in started.open_incidents()] == [live.id], "the status line never waits for the rest"
+    assert started.incident(3).title == "old 2" and len(started.incident(3).timeline) > 2, "asked for: parsed"
+    assert [i.title for i in started.incidents()] == ["live"] + [f"old {n}" for n in reversed(range(6))]
+    assert sorted(n for table, n in parsed if table == "incidents") == list(range(1, 8))
+    started.validate_all()
+    assert started.drain_changed() >= {f"INC-{n}" for n in range(1, 7)}, "screens are told the rest arrived"

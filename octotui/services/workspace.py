@@ -106,6 +106,9 @@ class View:
     incidents: dict[int, Incident] = field(default_factory=dict)
     decisions: dict[int, Decision] | None = None  # parsed on first use: the first screen does not need them
     meta: dict[int, Doc] = field(default_factory=dict)
+    # At start only open incidents are parsed (with their timelines): resolved ones are most of a mature
+    # database and no first screen shows them. The rest follow in the worker right after the first paint.
+    incidents_complete: bool = True
 
 
 class _Tx:
@@ -186,6 +189,10 @@ def _event_counts(record: BaseModel) -> dict[str, int]:
     return {stream: len(events) for stream, events in _event_streams(record).items()}
 
 
+def _incident_order(incident: Incident) -> tuple[bool, float, int]:
+    return not incident.open, -incident.started_at.timestamp(), -incident.id
+
+
 class Workspace:
     def __init__(self, store: Repository, playbook: Playbook, clock: Clock | None = None, author: str | None = None,
                  settings: Settings | None = None) -> None:
@@ -201,7 +208,12 @@ class Workspace:
         self._view = View()
         self._rank_cache: tuple[dict[int, Release], list[Release], dict[int, tuple[Release, Stage, Any]]] | None = None
         self._generation = self.store.generation
-        self._view = self._build(self.store.snapshot, ("releases", "incidents"), meta=True)
+        snapshot = self.store.snapshot
+        self._view = self._build(snapshot, ("releases",), meta=True)
+        open_only: dict[int, Any] = {record_id: self._build_record(snapshot, "incidents", record_id)
+                     for record_id, doc in snapshot.all("incidents").items()
+                     if doc.get("status") != IncidentStatus.RESOLVED.value}
+        self._view = replace(self._view, incidents=open_only, incidents_complete=False)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -268,6 +280,8 @@ class Workspace:
             parsed[table] = {record_id: self._build_record(source, table, record_id) for record_id in source.all(table)}
         if meta:
             parsed["meta"] = source.all(META)
+        if "incidents" in tables:
+            parsed["incidents_complete"] = True
         return replace(view, **parsed)
 
     def _absorb(self, changes: Changes, source: Snapshot) -> set[str]:
@@ -354,6 +368,12 @@ class Workspace:
         for model in models or tuple(TABLES):
             if model is Decision and self._view.decisions is None:
                 self._view = self._build(self.store.snapshot, ("decisions",))
+            if model is Incident and not self._view.incidents_complete:
+                source, known = self.store.snapshot, self._view.incidents
+                missing: dict[int, Any] = {record_id: self._build_record(source, "incidents", record_id)
+                                           for record_id in source.all("incidents") if record_id not in known}
+                self._view = replace(self._view, incidents={**known, **missing}, incidents_complete=True)
+                self.last_changed |= {f"INC-{n}" for n in missing}
 
     def validate_all(self) -> None:
         self.validate()
@@ -397,14 +417,21 @@ class Workspace:
     def release(self, release_id: int) -> Release | None:
         return self._view.releases.get(release_id)
 
+    def _incidents(self) -> dict[int, Incident]:
+        if not self._view.incidents_complete:
+            self.validate(Incident)
+        return self._view.incidents
+
     def incidents(self) -> list[Incident]:
-        return sorted(self._view.incidents.values(), key=lambda i: (not i.open, -i.started_at.timestamp(), -i.id))
+        return sorted(self._incidents().values(), key=_incident_order)
 
     def incident(self, incident_id: int) -> Incident | None:
-        return self._view.incidents.get(incident_id)
+        known = self._view.incidents.get(incident_id)  # open ones are always parsed
+        return known if known is not None else self._incidents().get(incident_id)
 
     def open_incidents(self) -> list[Incident]:
-        return [incident for incident in self.incidents() if incident.open]
+        """Never waits for the resolved ones (the status line asks every second)."""
+        return sorted((i for i in self._view.incidents.values() if i.open), key=_incident_order)
 
     def decision(self, decision_id: int) -> Decision | None:
         return self._decisions().get(decision_id)
