@@ -51,6 +51,7 @@ CONNECT_TIMEOUT_SECONDS = 3
 PRESENCE_EVERY_SECONDS = 5.0
 RETRY_EVERY_SECONDS = 1.0
 APPLICATION = "octotui"
+RESOLVED = "Resolved"  # an incident's stored status once resolved (the domain's IncidentStatus.RESOLVED)
 TABLES = (*RECORD_TABLES, META, EVENTS)
 LINK_TABLES = {  # table of the owner -> (document field, link table, owner column, target column)
     "incidents": [("release_ids", "incident_releases", "incident_id", "release_id")],
@@ -87,7 +88,7 @@ MIGRATIONS: list[str] = [
         status text GENERATED ALWAYS AS (doc->>'status') STORED,
         started_at text GENERATED ALWAYS AS (doc->>'started_at') STORED
     );
-    CREATE INDEX incidents_open ON incidents (status) WHERE status <> 'resolved';
+    CREATE INDEX incidents_open ON incidents (status) WHERE status <> 'Resolved';
     CREATE TABLE decisions (
         id integer PRIMARY KEY,
         doc jsonb NOT NULL,
@@ -235,6 +236,7 @@ class PostgresStore(ChangeLog):
         self.max_ids: dict[str, int] = {}  # the highest id known per table (new ids go above it)
         # The first screen never shows decisions (most of a mature database): read when first asked for.
         self._deferred: set[str] = {"decisions"}
+        self._deferred_owners: set[str] = set()  # resolved incidents whose history is read on first need
         self._rev = 0
         self._lock = threading.RLock()
         self._conn: psycopg.Connection[Any] | None = None
@@ -260,7 +262,7 @@ class PostgresStore(ChangeLog):
             if not read_only and not self._may_write(conn):
                 self.read_only = True
                 self.read_only_reason = f"the role {self.user!r} can only read this database"
-            self._logged(self._read_changes(conn))
+            self._logged(self._first_read(conn))
         self._listener = threading.Thread(target=self._listen, name="octotui-listen", daemon=True)
         self._listener.start()
 
@@ -357,6 +359,8 @@ class PostgresStore(ChangeLog):
         return _Snapshot(self)
 
     def owner_events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
+        if owner in self._deferred_owners:
+            self._read_deferred_events()
         events = self.tables[EVENTS]
         streams = self._streams.get(owner, {})
         chosen = [streams.get(stream, [])] if stream is not None else list(streams.values())
@@ -376,6 +380,47 @@ class PostgresStore(ChangeLog):
                         self._apply(name, int(doc_id), doc, changes)
                     self._deferred.discard(name)
         return self.tables[name]
+
+    def _first_read(self, conn: psycopg.Connection[Any]) -> Changes:
+        """Start-up, in one consistent snapshot: releases, incidents, meta and the history of everything but
+        resolved incidents (most of a mature database's events, shown on no first screen)."""
+        changes = Changes()
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                for table in ("releases", "incidents", META):
+                    for doc_id, doc, rev in conn.execute(f"SELECT id, doc, rev FROM {table}"):
+                        self._apply(table, int(doc_id), doc, changes)
+                        self._rev = max(self._rev, int(rev))
+                self._deferred_owners = {f"INC-{doc_id}" for doc_id, doc in self.tables["incidents"].items()
+                                         if doc.get("status") == RESOLVED}
+                rows = conn.execute("SELECT id, doc || jsonb_build_object('owner', owner, 'stream', stream), rev "
+                                    "FROM events WHERE owner <> ALL(%s) ORDER BY id", (list(self._deferred_owners),))
+                for event_id, doc, rev in rows:
+                    self._apply(EVENTS, int(event_id), doc, changes)
+                    self._rev = max(self._rev, int(rev))
+                top = conn.execute("SELECT max(id) FROM events").fetchone()
+                self.max_ids[EVENTS] = max(self.max_ids.get(EVENTS, 0), int(top[0] or 0) if top else 0)
+        except psycopg.Error as error:
+            raise self._lost(error) from None
+        return changes
+
+    def _read_deferred_events(self) -> None:
+        """The history of the incidents that were resolved at start-up, read once, when first asked for."""
+        with self._lock:
+            owners = sorted(self._deferred_owners)
+            if not owners:
+                return
+            try:
+                rows = self._connection().execute(
+                    "SELECT id, doc || jsonb_build_object('owner', owner, 'stream', stream) FROM events "
+                    "WHERE owner = ANY(%s) ORDER BY id", (owners,)).fetchall()
+            except psycopg.Error as error:
+                raise self._lost(error) from None
+            changes = Changes()
+            for event_id, doc in rows:
+                self._apply(EVENTS, int(event_id), doc, changes)
+            self._deferred_owners = set()
 
     def _read_changes(self, conn: psycopg.Connection[Any]) -> Changes:
         """Rows with a newer rev than any seen, into memory. Only what changed crosses the network.
@@ -539,6 +584,7 @@ class PostgresStore(ChangeLog):
     # -- moving everything in and out (db copy) --------------------------------------------------------
     def export_tables(self) -> dict[str, dict[int, Doc]]:
         self.refresh()
+        self._read_deferred_events()
         return {table: dict(self.table(table)) for table in TABLES}
 
     def import_tables(self, tables: dict[str, dict[int, Doc]], replace: bool = False) -> None:
@@ -580,6 +626,7 @@ class PostgresStore(ChangeLog):
                 raise self._lost(error) from None
             self.tables = {table: {} for table in TABLES}
             self._streams, self._rev, self.max_ids, self._deferred = {}, 0, {}, set()
+            self._deferred_owners = set()
             self._logged(Changes(everything=True))
             self._logged(self._read_changes(self._connection()))
 
