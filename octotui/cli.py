@@ -21,7 +21,7 @@ import platformdirs
 from octotui import __version__
 from octotui.comms.templates import TemplateError, load_templates, render
 from octotui.domain.clock import Clock
-from octotui.domain.models import Incident, Release, parse_key
+from octotui.domain.models import parse_key
 from octotui.domain.playbook import PlaybookError, load_playbook
 from octotui.domain.settings import CLIPBOARD_MODES, SettingsError, load_settings
 from octotui.services.workspace import Workspace
@@ -115,8 +115,8 @@ def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_a
     workspace = Workspace(store, playbook, clock=clock, settings=settings)
     if check_all:
         workspace.validate_all()
-    else:  # what the first screen shows; the app checks decisions right after its first paint
-        workspace.validate(Release, Incident)
+    # Otherwise the workspace parsed what the first screen shows (releases, open incidents); the app
+    # parses the rest (resolved incidents, decisions) in its worker right after the first paint.
     return workspace
 
 
