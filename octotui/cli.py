@@ -334,7 +334,7 @@ def _find_release(workspace: Workspace, text: str):
     number = parse_key(text, "REL") if text.upper().startswith("REL-") else None
     for release in workspace.releases():
         if release.id == number or release.version == text.strip():
-            return release
+            return workspace.release(release.id)
     raise UsageError(f"unknown release {text!r}")
 
 

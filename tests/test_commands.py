@@ -25,7 +25,7 @@ def _snapshot(workspace: Workspace) -> dict:
 
 
 def _view(workspace: Workspace) -> tuple:
-    return ([r.model_dump(mode="json") for r in workspace.releases()],
+    return ([workspace.release(r.id).model_dump(mode="json") for r in workspace.releases()],
             [i.model_dump(mode="json") for i in workspace.incidents()],
             [d.model_dump(mode="json") for d in workspace.decisions_newest_first()])
 

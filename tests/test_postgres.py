@@ -168,12 +168,33 @@ def test_a_role_that_cannot_create_tables_is_told_to_ask_the_owner(pg_cluster, p
 
 
 # -- live: pushed, not polled; presence ---------------------------------------------------------------
+def test_a_commit_between_start_up_and_listen_is_not_missed(pg_url, opened, playbook, monkeypatch):
+    started = threading.Event()
+    original = PostgresStore._listen
+
+    def late_listener(self):  # the listener connects only after someone else committed
+        started.wait(5)
+        original(self)
+
+    monkeypatch.setattr(PostgresStore, "_listen", late_listener)
+    store = opened(pg_url)
+    reader = _workspace(store, playbook)
+    monkeypatch.undo()
+    _workspace(opened(pg_url), playbook).create_release(version="1.0.0", title="slipped in")
+    started.set()
+    assert store.listening.wait(5) and store.changed_outside(), "told to read once it listens"
+    assert reader.refresh() == {"REL-1"}
+
+
 def test_a_change_is_pushed_to_the_other_instance(pg_url, opened, playbook):
     first = _workspace(opened(pg_url), playbook, author="ana")
     other_store = opened(pg_url)
     other = _workspace(other_store, playbook, author="ben")
     woken = threading.Event()
     other_store.subscribe(woken.set)
+    assert other_store.listening.wait(5)
+    woken.clear()  # the read it asks for once it listens (a commit may have slipped in before LISTEN)
+    other.refresh()
     release = first.create_release(version="1.0.0", title="a")
     assert woken.wait(5), "the commit was announced to the other instance"
     assert other_store.changed_outside()

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, PrivateAttr
 
 from octotui.domain.playbook import ChecklistSpec, ItemSpec
 from octotui.domain.record import Record
@@ -193,6 +193,9 @@ class LifecycleEvent(Record):
 
 
 class Release(Record):
+    # Set on a release read at start-up without its checklist history (the board needs none of it); the
+    # workspace reads the history the first time anyone asks for the release itself.
+    _history_pending: bool = PrivateAttr(default=False)
     id: int
     version: str
     type: ReleaseType

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import math
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -209,7 +210,8 @@ class Workspace:
         self._rank_cache: tuple[dict[int, Release], list[Release], dict[int, tuple[Release, Stage, Any]]] | None = None
         self._generation = self.store.generation
         snapshot = self.store.snapshot
-        self._view = self._build(snapshot, ("releases",), meta=True)
+        self._history_lock = threading.Lock()
+        self._view = self._build(snapshot, ("releases",), meta=True, histories=False)
         open_only: dict[int, Any] = {record_id: self._build_record(snapshot, "incidents", record_id)
                      for record_id, doc in snapshot.all("incidents").items()
                      if doc.get("status") != IncidentStatus.RESOLVED.value}
@@ -261,23 +263,27 @@ class Workspace:
             elif stream in record.runs:
                 record.runs[str(stream)].history.append(self._event(event_id, doc))  # type: ignore[arg-type]
 
-    def _build_record(self, source: Snapshot, table: str, record_id: int) -> Release | Incident | Decision | None:
+    def _build_record(self, source: Snapshot, table: str, record_id: int,
+                      history: bool = True) -> Release | Incident | Decision | None:
         doc = source.get(table, record_id)
         if doc is None:
             return None
         record = self._parse(table, record_id, doc)
-        if table != "decisions":
+        if isinstance(record, Release) and not history:
+            record._history_pending = True
+        elif table != "decisions":
             self._attach(record, source.events(f"{PREFIX[table]}-{record_id}"))
         return record
 
-    def _build(self, source: Snapshot, tables: tuple[str, ...], meta: bool = False) -> View:
+    def _build(self, source: Snapshot, tables: tuple[str, ...], meta: bool = False, histories: bool = True) -> View:
         view = self._view
         parsed: dict[str, Any] = {}
         for table in tables:
             if table == "decisions":  # no events to attach: one bulk validation is several times faster
                 parsed[table] = self._parse_all(table, source.all(table))
                 continue
-            parsed[table] = {record_id: self._build_record(source, table, record_id) for record_id in source.all(table)}
+            parsed[table] = {record_id: self._build_record(source, table, record_id, history=histories)
+                             for record_id in source.all(table)}
         if meta:
             parsed["meta"] = source.all(META)
         if "incidents" in tables:
@@ -368,6 +374,12 @@ class Workspace:
         for model in models or tuple(TABLES):
             if model is Decision and self._view.decisions is None:
                 self._view = self._build(self.store.snapshot, ("decisions",))
+            if model is Release and any(r._history_pending for r in self._view.releases.values()):
+                source = self.store.snapshot
+                complete: dict[int, Any] = {
+                    record_id: self._build_record(source, "releases", record_id) if record._history_pending else record
+                    for record_id, record in self._view.releases.items()}
+                self._view = replace(self._view, releases=complete)
             if model is Incident and not self._view.incidents_complete:
                 source, known = self.store.snapshot, self._view.incidents
                 missing: dict[int, Any] = {record_id: self._build_record(source, "incidents", record_id)
@@ -385,7 +397,8 @@ class Workspace:
         return self._view.decisions or {}
 
     def releases(self) -> list[Release]:
-        """By stage (board order), newest version first within a stage."""
+        """By stage (board order), newest version first within a stage. Right after start-up these may lack
+        their checklist history (the board needs none): `release(id)` returns one with it."""
         return list(self._ranked()[0])
 
     def stage(self, release: Release) -> Stage:
@@ -415,7 +428,18 @@ class Workspace:
         return result, facts
 
     def release(self, release_id: int) -> Release | None:
-        return self._view.releases.get(release_id)
+        record = self._view.releases.get(release_id)
+        if record is not None and record._history_pending:
+            self._read_history(record)
+        return record
+
+    def _read_history(self, record: Release) -> None:
+        """Once, in place: the history left out at start-up (the worker replaces the whole set soon after;
+        whoever asks first, the UI or a template, gets it now)."""
+        with self._history_lock:
+            if record._history_pending:
+                self._attach(record, self.store.snapshot.events(record.key))
+                record._history_pending = False
 
     def _incidents(self) -> dict[int, Incident]:
         if not self._view.incidents_complete:

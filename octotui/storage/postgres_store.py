@@ -242,6 +242,7 @@ class PostgresStore(ChangeLog):
         self._conn: psycopg.Connection[Any] | None = None
         self._pending = threading.Event()  # a notification arrived: refresh() has something to read
         self._closed = threading.Event()
+        self.listening = threading.Event()  # set while notifications can reach us
         self._wake_channel = f"octotui_wake_{uuid.uuid4().hex}"
         self._on_change: Callable[[], None] | None = None
         self._presence: list[str] = []
@@ -647,9 +648,11 @@ class PostgresStore(ChangeLog):
             try:
                 conn = self._connect("listen")
                 conn.execute(f"LISTEN {CHANNEL}")
-                if lost:
-                    lost = False
-                    self._mark_changed()  # back: catch up with what was missed
+                lost = False
+                # Whatever was committed between our last read and LISTEN sent no notice we could hear:
+                # read once now (at start-up this finds nothing; after an outage it catches up).
+                self._mark_changed()
+                self.listening.set()
                 while not self._closed.is_set():
                     self._look_around(conn)
                     main_pid = self._main_pid()
@@ -659,6 +662,7 @@ class PostgresStore(ChangeLog):
                         if self._closed.is_set():
                             break
             except (psycopg.Error, StoreError):
+                self.listening.clear()
                 if not lost:
                     lost = True
                     self._presence = []
