@@ -467,4 +467,4 @@ def test_the_backend_names_a_resolved_incident_as_the_domain_stores_it():
     from octotui.domain.models import IncidentStatus
     from octotui.storage import postgres_store
 
-    assert postgres_store.RESOLVED == IncidentStatus.RESOLVED.value
+    assert IncidentStatus.RESOLVED.value == postgres_store.RESOLVED

@@ -236,7 +236,8 @@ class PostgresStore(ChangeLog):
         self.max_ids: dict[str, int] = {}  # the highest id known per table (new ids go above it)
         # The first screen never shows decisions (most of a mature database): read when first asked for.
         self._deferred: set[str] = {"decisions"}
-        self._deferred_owners: set[str] = set()  # resolved incidents whose history is read on first need
+        self._events_complete = True  # False while the history of some owners was left out at start-up
+        self._owners_read: set[str] = set()  # whose history was read at start-up
         self._rev = 0
         self._lock = threading.RLock()
         self._conn: psycopg.Connection[Any] | None = None
@@ -360,7 +361,7 @@ class PostgresStore(ChangeLog):
         return _Snapshot(self)
 
     def owner_events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
-        if owner in self._deferred_owners:
+        if not self._events_complete and owner not in self._owners_read:
             self._read_deferred_events()
         events = self.tables[EVENTS]
         streams = self._streams.get(owner, {})
@@ -393,10 +394,13 @@ class PostgresStore(ChangeLog):
                     for doc_id, doc, rev in conn.execute(f"SELECT id, doc, rev FROM {table}"):
                         self._apply(table, int(doc_id), doc, changes)
                         self._rev = max(self._rev, int(rev))
-                self._deferred_owners = {f"INC-{doc_id}" for doc_id, doc in self.tables["incidents"].items()
-                                         if doc.get("status") == RESOLVED}
+                # The history of open incidents only: releases are read without theirs at start-up, and resolved
+                # incidents not at all; both follow in one read when first asked for.
+                self._owners_read = {f"INC-{doc_id}" for doc_id, doc in self.tables["incidents"].items()
+                                     if doc.get("status") != RESOLVED}
+                self._events_complete = False
                 rows = conn.execute("SELECT id, doc || jsonb_build_object('owner', owner, 'stream', stream), rev "
-                                    "FROM events WHERE owner <> ALL(%s) ORDER BY id", (list(self._deferred_owners),))
+                                    "FROM events WHERE owner = ANY(%s) ORDER BY id", (list(self._owners_read),))
                 for event_id, doc, rev in rows:
                     self._apply(EVENTS, int(event_id), doc, changes)
                     self._rev = max(self._rev, int(rev))
@@ -407,21 +411,21 @@ class PostgresStore(ChangeLog):
         return changes
 
     def _read_deferred_events(self) -> None:
-        """The history of the incidents that were resolved at start-up, read once, when first asked for."""
+        """The history left out at start-up, read once, when first asked for (newer events of the same
+        owners may already be here from a refresh: they are kept, the older ones slot in before them)."""
         with self._lock:
-            owners = sorted(self._deferred_owners)
-            if not owners:
+            if self._events_complete:
                 return
             try:
                 rows = self._connection().execute(
                     "SELECT id, doc || jsonb_build_object('owner', owner, 'stream', stream) FROM events "
-                    "WHERE owner = ANY(%s) ORDER BY id", (owners,)).fetchall()
+                    "WHERE owner <> ALL(%s) ORDER BY id", (sorted(self._owners_read),)).fetchall()
             except psycopg.Error as error:
                 raise self._lost(error) from None
             changes = Changes()
             for event_id, doc in rows:
                 self._apply(EVENTS, int(event_id), doc, changes)
-            self._deferred_owners = set()
+            self._events_complete = True
 
     def _read_changes(self, conn: psycopg.Connection[Any]) -> Changes:
         """Rows with a newer rev than any seen, into memory. Only what changed crosses the network.
@@ -627,7 +631,7 @@ class PostgresStore(ChangeLog):
                 raise self._lost(error) from None
             self.tables = {table: {} for table in TABLES}
             self._streams, self._rev, self.max_ids, self._deferred = {}, 0, {}, set()
-            self._deferred_owners = set()
+            self._events_complete = True
             self._logged(Changes(everything=True))
             self._logged(self._read_changes(self._connection()))
 
