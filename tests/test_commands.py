@@ -20,6 +20,20 @@ from octotui.storage.tinydb_store import SCHEMA_VERSION, Store, StoreWriteFailed
 pytestmark = pytest.mark.both_backends  # the service suite runs on both backends
 
 
+@pytest.fixture
+def parsed(monkeypatch) -> list[tuple[str, int]]:
+    """Every record the workspace parses, as (table, id)."""
+    seen: list[tuple[str, int]] = []
+    original = Workspace._parse
+
+    def counting(self, table, record_id, doc):
+        seen.append((table, record_id))
+        return original(self, table, record_id, doc)
+
+    monkeypatch.setattr(Workspace, "_parse", counting)
+    return seen
+
+
 def _snapshot(workspace: Workspace) -> dict:
     return json.loads(json.dumps(read_tables(workspace.store.path), sort_keys=True))
 
@@ -192,19 +206,12 @@ def test_a_schema_2_incident_linked_to_one_release_keeps_that_link(tmp_path, pla
     assert "release_id" not in read_tables(path)["incidents"]["1"]
 
 
-def test_another_process_change_is_read_and_parsed_alone(workspace, monkeypatch, reopen):
+def test_another_process_change_is_read_and_parsed_alone(workspace, reopen, parsed):
     for number in range(30):
         workspace.create_release(version=f"1.{number}.0", title=f"r{number}")
     reader = Workspace(reopen(workspace.store), workspace.playbook, clock=workspace.clock)
     workspace.change_item(RunRef("release", 7, "gate"), 0, "toggle")
-    parsed: list[tuple[str, int]] = []
-    original = Workspace._parse
-
-    def counting(self, table, record_id, doc):
-        parsed.append((table, record_id))
-        return original(self, table, record_id, doc)
-
-    monkeypatch.setattr(Workspace, "_parse", counting)
+    parsed.clear()  # from here on
     assert reader.refresh() == {"REL-7"}
     assert parsed == [("releases", 7)]
     assert reader.run(RunRef("release", 7, "gate")).items[0].state == "done"
@@ -264,21 +271,14 @@ def test_loading_the_demo_never_moves_the_workspace_clock(workspace, clock, monk
     assert len(workspace.releases()) == 8 and workspace.open_incidents(), "the app's workspace took in the replay"
 
 
-def test_another_process_note_extends_the_timeline_without_rereading_the_incident(workspace, monkeypatch, reopen):
+def test_another_process_note_extends_the_timeline_without_rereading_the_incident(workspace, reopen, parsed):
     incident = workspace.start_incident("Busy")
     started_with = len(workspace.incident(incident.id).timeline)
     for number in range(20):
         workspace.add_note(incident.id, f"note {number}")
     reader = Workspace(reopen(workspace.store), workspace.playbook, clock=workspace.clock)
     workspace.add_note(incident.id, "from elsewhere")
-    parsed = []
-    original = Workspace._parse
-
-    def counting(self, table, record_id, doc):
-        parsed.append((table, record_id))
-        return original(self, table, record_id, doc)
-
-    monkeypatch.setattr(Workspace, "_parse", counting)
+    parsed.clear()  # from here on
     assert reader.refresh() == {"INC-1"}
     assert parsed == [], "only the new event was parsed"
     texts = [event.text for event in reader.incident(incident.id).timeline]
@@ -286,20 +286,13 @@ def test_another_process_note_extends_the_timeline_without_rereading_the_inciden
     assert reader.incident(incident.id).title == "Busy"
 
 
-def test_start_up_parses_open_incidents_only_and_the_rest_on_first_need(workspace, monkeypatch, reopen):
+def test_start_up_parses_open_incidents_only_and_the_rest_on_first_need(workspace, reopen, parsed):
     for number in range(6):
         incident = workspace.start_incident(f"old {number}", Severity.P2)
         workspace.add_note(incident.id, "fixed")
         workspace.set_status(incident.id, "Resolved", confirm=True)
     live = workspace.start_incident("live", Severity.P1)
-    parsed: list[tuple[str, int]] = []
-    original = Workspace._parse
-
-    def counting(self, table, record_id, doc):
-        parsed.append((table, record_id))
-        return original(self, table, record_id, doc)
-
-    monkeypatch.setattr(Workspace, "_parse", counting)
+    parsed.clear()  # from here on
     started = Workspace(reopen(workspace.store), workspace.playbook, clock=workspace.clock)
     assert [n for table, n in parsed if table == "incidents"] == [live.id]
     assert [i.id for i in started.open_incidents()] == [live.id], "the status line never waits for the rest"
