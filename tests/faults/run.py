@@ -304,7 +304,7 @@ def clock_trouble(folder: Path) -> None:
         clock.advance(seconds=randomizer.choice([-7200, -60, 5, 30, 600, 3600]))
         action = randomizer.choice(["status", "note", "check"])
         if action == "status":
-            workspace.set_status(incident.id, statuses[step % len(statuses)])
+            workspace.set_status(incident.id, statuses[step % len(statuses)], confirm=True)  # a person who was asked said yes
         elif action == "note":
             workspace.add_note(incident.id, f"note {step}")
         else:
