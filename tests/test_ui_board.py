@@ -162,3 +162,20 @@ async def test_the_board_builds_its_rows_once_at_start_and_once_per_return(demo_
         demo_workspace.add_note(demo_workspace.open_incidents()[0].id, "unrelated to releases")
         await pilot.pause()
         assert len(built) == 2 * releases
+
+
+async def test_building_the_board_measures_no_cell(demo_workspace, make_app, monkeypatch):
+    """Every column has a fixed width: measuring each new cell (DataTable's sizing of auto-width columns) was
+    most of the board's build time with thousands of releases."""
+    from textual.widgets import _data_table
+
+    measured = []
+    original = _data_table.measure
+    monkeypatch.setattr(_data_table, "measure", lambda *args, **kwargs: measured.append(1) or original(*args, **kwargs))
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#board")
+        assert table.row_count == len(demo_workspace.releases()) > 1
+        assert len(measured) <= len(table.columns), "column labels at most, never a cell"
+        await pilot.press("space")  # still renders, scrolls and selects as before

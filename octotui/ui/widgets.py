@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -15,9 +15,10 @@ from textual.color import Color
 from textual.containers import Horizontal
 from textual.coordinate import Coordinate
 from textual.filter import LineFilter
+from textual.geometry import Size
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import CellKey, RowKey
 
 from octotui.domain.clock import format_countdown, format_duration
 from octotui.domain.models import Release, Stage
@@ -159,6 +160,24 @@ class KeyTable(DataTable):
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self.header_rows: set[str] = set()
+
+    # Every column octotui adds has a fixed width, so measuring each new cell (what DataTable does to size
+    # auto-width columns) buys nothing and was most of the board's build time with thousands of releases.
+    def _fixed_width_only(self) -> bool:
+        return all(not column.auto_width for column in self.columns.values())
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        if not self._fixed_width_only() or any(row.auto_height or row.label for row in self.rows.values()
+                                               if row.key in new_rows):
+            super()._update_dimensions(new_rows)
+            return
+        header_height = self.header_height if self.show_header else 0
+        self.virtual_size = Size(sum(column.get_render_width(self) for column in self.columns.values())
+                                 + self._row_label_column_width, self._total_row_height + header_height)
+
+    def _update_column_widths(self, updated_cells: set[CellKey]) -> None:
+        if not self._fixed_width_only():
+            super()._update_column_widths(updated_cells)
 
     def _skip_headers(self, step: int) -> None:
         row = self.cursor_row
