@@ -453,6 +453,7 @@ def test_resolved_incidents_histories_are_read_when_first_needed_in_order(pg_url
     reader = _workspace(store, playbook)
     owners = {doc["owner"] for doc in store.tables["events"].values()}
     assert owners == {live.key}, "a resolved incident's history is not read at start-up"
+    assert set(store.tables["incidents"]) == {live.id}, "nor the resolved incident itself"
     writer.add_note(old.id, "after the start")  # arrives through a refresh before the old history is read
     reader.refresh()
     texts = [event.text for event in reader.incident(old.id).timeline]

@@ -213,8 +213,7 @@ class Workspace:
         self._history_lock = threading.Lock()
         self._view = self._build(snapshot, ("releases",), meta=True, histories=False)
         open_only: dict[int, Any] = {record_id: self._build_record(snapshot, "incidents", record_id)
-                     for record_id, doc in snapshot.all("incidents").items()
-                     if doc.get("status") != IncidentStatus.RESOLVED.value}
+                                     for record_id in snapshot.open_incidents()}
         self._view = replace(self._view, incidents=open_only, incidents_complete=False)
 
     def now(self) -> datetime:

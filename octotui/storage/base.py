@@ -76,6 +76,11 @@ class Snapshot(Protocol):
         """An owner's events (`REL-3`, `INC-1`), of one stream or all, each stream in id order."""
         ...
 
+    def open_incidents(self) -> dict[int, Doc]:
+        """The incidents not resolved (what a first screen shows), without reading the rest where the
+        backend can leave them unread."""
+        ...
+
 
 class UnitOfWork(Snapshot, Protocol):
     """One transaction: reads are fresh, writes land together at commit or not at all."""

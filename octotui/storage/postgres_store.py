@@ -163,6 +163,9 @@ class _Snapshot:
     def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
         return self._store.owner_events(owner, stream)
 
+    def open_incidents(self) -> dict[int, Doc]:
+        return self._store.open_incidents()
+
 
 class _PgUnitOfWork:
     """Reads answer from memory (fresh: read under the write lock); writes are staged and sent at commit."""
@@ -216,6 +219,9 @@ class _UnitOfWorkView:
     def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
         return self._work._store.owner_events(owner, stream) + self._work.events_of(owner, stream)
 
+    def open_incidents(self) -> dict[int, Doc]:
+        return {doc_id: doc for doc_id, doc in self.all("incidents").items() if doc.get("status") != RESOLVED}
+
 
 class PostgresStore(ChangeLog):
     """A PostgreSQL database as octotui's repository: what was last read is kept in memory (as the TinyDB
@@ -237,6 +243,7 @@ class PostgresStore(ChangeLog):
         # The first screen never shows decisions (most of a mature database): read when first asked for.
         self._deferred: set[str] = {"decisions"}
         self._events_complete = True  # False while the history of some owners was left out at start-up
+        self._resolved_unread = False  # resolved incidents are left out of the start-up read
         self._owners_read: set[str] = set()  # whose history was read at start-up
         self._rev = 0
         self._lock = threading.RLock()
@@ -368,8 +375,25 @@ class PostgresStore(ChangeLog):
         chosen = [streams.get(stream, [])] if stream is not None else list(streams.values())
         return [(event_id, events[event_id]) for ids in chosen for event_id in ids]
 
+    def open_incidents(self) -> dict[int, Doc]:
+        incidents = self.tables["incidents"] if self._resolved_unread else self.table("incidents")
+        return {doc_id: doc for doc_id, doc in incidents.items() if doc.get("status") != RESOLVED}
+
     def table(self, name: str) -> dict[int, Doc]:
         """A table's documents in memory; a table deferred at start-up is read whole on first use."""
+        if name == "incidents" and self._resolved_unread:
+            with self._lock:
+                if self._resolved_unread:
+                    try:
+                        rows = self._connection().execute(
+                            "SELECT id, doc FROM incidents WHERE status = %s", (RESOLVED,)).fetchall()
+                    except psycopg.Error as error:
+                        raise self._lost(error) from None
+                    changes = Changes()
+                    for doc_id, doc in rows:
+                        if int(doc_id) not in self.tables["incidents"]:  # a refresh may have brought a newer one
+                            self._apply("incidents", int(doc_id), doc, changes)
+                    self._resolved_unread = False
         if name in self._deferred:
             with self._lock:
                 if name in self._deferred:
@@ -390,10 +414,11 @@ class PostgresStore(ChangeLog):
         try:
             with conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                for table in ("releases", "incidents", META):
-                    for doc_id, doc, rev in conn.execute(f"SELECT id, doc, rev FROM {table}"):
+                for table, where in (("releases", ""), ("incidents", f" WHERE status IS DISTINCT FROM '{RESOLVED}'"), (META, "")):
+                    for doc_id, doc, rev in conn.execute(f"SELECT id, doc, rev FROM {table}{where}"):
                         self._apply(table, int(doc_id), doc, changes)
                         self._rev = max(self._rev, int(rev))
+                self._resolved_unread = True  # read whole (they are most of the table) on first need
                 # The history of open incidents only: releases are read without theirs at start-up, and resolved
                 # incidents not at all; both follow in one read when first asked for.
                 self._owners_read = {f"INC-{doc_id}" for doc_id, doc in self.tables["incidents"].items()
@@ -631,7 +656,7 @@ class PostgresStore(ChangeLog):
                 raise self._lost(error) from None
             self.tables = {table: {} for table in TABLES}
             self._streams, self._rev, self.max_ids, self._deferred = {}, 0, {}, set()
-            self._events_complete = True
+            self._events_complete, self._resolved_unread = True, False
             self._logged(Changes(everything=True))
             self._logged(self._read_changes(self._connection()))
 

@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 3
+RESOLVED = "Resolved"  # an incident's stored status once resolved (the domain's IncidentStatus.RESOLVED)
 META_TABLE = META
 LOCK_TIMEOUT_SECONDS = 10.0
 FIRST_LOCK_TRY_SECONDS = 0.05  # then say "waiting for the lock" and keep trying
@@ -610,6 +611,9 @@ class _TinyUnitOfWork:
         pending = self._storage._pending or {}
         return {int(key): doc for key, doc in pending.get(table, {}).items()}
 
+    def open_incidents(self) -> dict[int, Doc]:
+        return {doc_id: doc for doc_id, doc in self.all("incidents").items() if doc.get("status") != RESOLVED}
+
     def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
         staged = [(int(key), doc) for key, doc in self._storage.staged_events.items()
                   if doc.get("owner") == owner and (stream is None or doc.get("stream") == stream)]
@@ -657,6 +661,9 @@ class _Snapshot:
 
     def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
         return self._storage.events(owner, stream)
+
+    def open_incidents(self) -> dict[int, Doc]:
+        return {doc_id: doc for doc_id, doc in self.all("incidents").items() if doc.get("status") != RESOLVED}
 
 
 class Store(ChangeLog):
