@@ -155,7 +155,7 @@ class _Snapshot:
         self._store = store
 
     def get(self, table: str, doc_id: int) -> Doc | None:
-        return self._store.table(table).get(doc_id)
+        return self._store.get(table, doc_id)
 
     def all(self, table: str) -> dict[int, Doc]:
         return dict(self._store.table(table))
@@ -180,7 +180,7 @@ class _PgUnitOfWork:
         if table == EVENTS:
             return self.events.get(doc_id) or self._store.tables[EVENTS].get(doc_id)
         staged = self.staged[table].get(doc_id)
-        return staged if staged is not None else self._store.table(table).get(doc_id)
+        return staged if staged is not None else self._store.get(table, doc_id)
 
     def all(self, table: str) -> dict[int, Doc]:
         return {**self._store.table(table), **self.staged[table]}
@@ -374,6 +374,11 @@ class PostgresStore(ChangeLog):
         streams = self._streams.get(owner, {})
         chosen = [streams.get(stream, [])] if stream is not None else list(streams.values())
         return [(event_id, events[event_id]) for ids in chosen for event_id in ids]
+
+    def get(self, table: str, doc_id: int) -> Doc | None:
+        """One document: from what was read if it is there, else from its table (read if deferred)."""
+        found = self.tables[table].get(doc_id)
+        return found if found is not None else self.table(table).get(doc_id)
 
     def open_incidents(self) -> dict[int, Doc]:
         incidents = self.tables["incidents"] if self._resolved_unread else self.table("incidents")
