@@ -39,3 +39,14 @@ def test_screens_not_shown_are_not_imported_at_start():
             "print(sorted(m for m in sys.modules if m.startswith('octotui.ui.screens.')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_forms_and_psycopg_load_only_when_needed():
+    """The board opens without the forms (TextArea, Select) and a file database without the PostgreSQL driver."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import octotui.cli, octotui.ui.app, octotui.ui.screens.board; "
+            "print(sorted(m for m in sys.modules if m in ('octotui.ui.forms', 'octotui.ui.flows', 'psycopg')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"

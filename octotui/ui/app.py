@@ -34,8 +34,6 @@ from octotui.services.workspace import GateBlocked, NeedsConfirmation, RunRef, W
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError
 from octotui.storage.tinydb_store import move_aside
 from octotui.ui.commands import CommandRunner, OnError, OnSuccess
-from octotui.ui.flows import decision_form
-from octotui.ui.forms import ConfirmScreen, FormField, FormScreen, IncidentStartForm
 from octotui.ui.help import HelpScreen
 from octotui.ui.messages import CommandFailed, DataChanged, SaveStateChanged, StoreProblemChanged, Tick
 from octotui.ui.widgets import VisibleControls
@@ -191,8 +189,9 @@ class OctoApp(App[int]):
                 self._replay_queue.append((event.key, event.character))  # typed during a replay: after it
                 return
             screen = self.screen
-            if isinstance(screen, FormScreen) and screen.holds_keys() and event.key not in ("escape", "ctrl+q"):
-                screen.hold(event.key, event.character)
+            holds_keys = getattr(screen, "holds_keys", None)  # a form (imported only once one opens)
+            if holds_keys is not None and holds_keys() and event.key not in ("escape", "ctrl+q"):
+                screen.hold(event.key, event.character)  # type: ignore[attr-defined]
                 return
         await super().on_event(event)
 
@@ -235,6 +234,9 @@ class OctoApp(App[int]):
             self.switch_mode(self._restored_mode)
         # Offered on a first start only: someone who chose to start empty and quit is not asked again.
         if self.offer_demo and self.workspace.is_empty() and not self._had_state and not self.workspace.store.read_only:
+            from octotui.ui.forms import (
+                ConfirmScreen,  # forms load when first needed, not before the first paint
+            )
             self.push_screen(ConfirmScreen(
                 "Welcome to octotui. The database is empty.\n\nLoad demo data (a few releases in different stages, "
                 "an incident, decisions) to look around, or start empty?", yes="Load demo data", no="Start empty"),
@@ -253,6 +255,7 @@ class OctoApp(App[int]):
 
         The one thing not yet saved is text typed into an open form: quitting then asks first."""
         if getattr(self.screen, "has_unsaved_text", lambda: False)():
+            from octotui.ui.forms import ConfirmScreen
             def decide(quit_anyway: bool | None) -> None:
                 if quit_anyway:
                     self.call_later(self._quit_now)
@@ -409,6 +412,8 @@ class OctoApp(App[int]):
     def action_start_incident(self, release_id: int | None = None, for_run: str | None = None) -> None:
         workspace = self.workspace
 
+        from octotui.ui.forms import FormField, IncidentStartForm
+
         def submit(values: dict[str, str]) -> Incident:
             started = None
             if values["started"].strip():
@@ -443,6 +448,8 @@ class OctoApp(App[int]):
             return
         workspace = self.workspace
 
+        from octotui.ui.forms import FormField, FormScreen
+
         def submit(values: dict[str, str]) -> Incident:
             at = None
             if values["at"].strip():
@@ -472,6 +479,8 @@ class OctoApp(App[int]):
         item_ref: RunRef | None = prefill.pop("item_ref", None)
         item_index: int | None = prefill.pop("item_index", None)
         workspace = self.workspace
+
+        from octotui.ui.flows import decision_form
 
         def submit(values: dict[str, str]) -> Any:
             fields: dict[str, Any] = dict(values)

@@ -8,7 +8,6 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Static
 
 from octotui.domain.models import Release, Stage
-from octotui.ui.flows import lifecycle_move, release_form, start_rollback_flow
 from octotui.ui.messages import DataChanged
 from octotui.ui.widgets import (
     STAGE_STYLE,
@@ -158,9 +157,13 @@ class BoardScreen(LiveScreen):
         return self.octo.workspace.release(int(key)) if key else None
 
     def action_new(self) -> None:
+        from octotui.ui.flows import release_form  # forms load when first opened, not before the first paint
+
         self.octo.push_screen(release_form(self.octo), self._saved)
 
     def action_new_hotfix(self) -> None:
+        from octotui.ui.flows import release_form
+
         self.octo.push_screen(release_form(self.octo, hotfix=True), self._saved)
 
     def _saved(self, release: Release | None) -> None:
@@ -173,6 +176,8 @@ class BoardScreen(LiveScreen):
         if release is None:
             self.notify("Select a release first", severity="warning")
             return
+        from octotui.ui.flows import release_form
+
         self.octo.push_screen(release_form(self.octo, release), self._saved)
 
     def action_open(self) -> None:
@@ -186,16 +191,22 @@ class BoardScreen(LiveScreen):
     def action_cancel_release(self) -> None:
         release = self.selected()
         if release is not None:
+            from octotui.ui.flows import lifecycle_move
+
             lifecycle_move(self.octo, release, "cancel")
 
     def action_reopen(self) -> None:
         release = self.selected()
         if release is not None:
+            from octotui.ui.flows import lifecycle_move
+
             lifecycle_move(self.octo, release, "reopen")
 
     def action_rollback(self) -> None:
         release = self.selected()
         if release is not None:
+            from octotui.ui.flows import start_rollback_flow
+
             start_rollback_flow(self.octo, release)
 
     def action_filter(self) -> None:
