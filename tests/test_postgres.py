@@ -469,3 +469,13 @@ def test_the_backend_names_a_resolved_incident_as_the_domain_stores_it():
     from octotui.storage import postgres_store
 
     assert IncidentStatus.RESOLVED.value == postgres_store.RESOLVED
+
+
+def test_names_of_others_reach_the_status_line_as_plain_short_text(demo_workspace, make_app, monkeypatch):
+    from conftest import AWKWARD
+
+    app = make_app(demo_workspace)
+    monkeypatch.setattr(type(demo_workspace.store), "presence", lambda self: [AWKWARD, "x" * 5000])
+    line = status_text(app, 80).plain
+    assert "\x1b" not in line and "\x07" not in line and "x" * 21 not in line
+    assert "also here: [bold]x[/] [/] " in line, "shown as typed, never parsed as markup"

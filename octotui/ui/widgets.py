@@ -276,7 +276,8 @@ def status_text(app: OctoApp, width: int = 120) -> Text:
         text.append("\n")
     others = workspace.store.presence()
     if others:
-        shown = ", ".join(others[:4]) + (f" +{len(others) - 4}" if len(others) > 4 else "")
+        # Names other people chose (their OCTOTUI_USER): one short line each, never markup or escapes.
+        shown = ", ".join(one_line(name)[:20] for name in others[:4]) + (f" +{len(others) - 4}" if len(others) > 4 else "")
         text.append_text(Text(f"also here: {shown}", style="dim"))
         text.append("   ")
     if app.commands.pending and app.show_saving:
