@@ -466,9 +466,9 @@ def test_resolved_incidents_histories_are_read_when_first_needed_in_order(pg_url
 
 def test_the_backend_names_a_resolved_incident_as_the_domain_stores_it():
     from octotui.domain.models import IncidentStatus
-    from octotui.storage import postgres_store
+    from octotui.storage import base
 
-    assert IncidentStatus.RESOLVED.value == postgres_store.RESOLVED
+    assert IncidentStatus.RESOLVED.value == base.RESOLVED
 
 
 def test_names_of_others_reach_the_status_line_as_plain_short_text(demo_workspace, make_app, monkeypatch):

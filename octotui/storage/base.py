@@ -18,6 +18,12 @@ Doc = dict[str, Any]
 RECORD_TABLES = ("releases", "incidents", "decisions")
 EVENTS = "events"
 META = "meta"
+RESOLVED = "Resolved"  # an incident's stored status once resolved (the domain's IncidentStatus.RESOLVED)
+
+
+def open_incident_docs(incidents: dict[int, Doc]) -> dict[int, Doc]:
+    """The incident documents not resolved (what a first screen shows)."""
+    return {doc_id: doc for doc_id, doc in incidents.items() if doc.get("status") != RESOLVED}
 
 
 @dataclass

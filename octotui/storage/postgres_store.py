@@ -29,8 +29,18 @@ from psycopg.types.json import Jsonb
 
 from octotui.domain.clock import current_author
 from octotui.storage.backends import masked, secrets_in
-from octotui.storage.base import EVENTS, META, RECORD_TABLES, ChangeLog, Changes, Doc
+from octotui.storage.base import (
+    EVENTS,
+    META,
+    RECORD_TABLES,
+    RESOLVED,
+    ChangeLog,
+    Changes,
+    Doc,
+    open_incident_docs,
+)
 from octotui.storage.errors import (
+    StoreBusy,
     StoreDisconnected,
     StoreError,
     StoreNotEmpty,
@@ -51,7 +61,6 @@ CONNECT_TIMEOUT_SECONDS = 3
 PRESENCE_EVERY_SECONDS = 5.0
 RETRY_EVERY_SECONDS = 1.0
 APPLICATION = "octotui"
-RESOLVED = "Resolved"  # an incident's stored status once resolved (the domain's IncidentStatus.RESOLVED)
 TABLES = (*RECORD_TABLES, META, EVENTS)
 LINK_TABLES = {  # table of the owner -> (document field, link table, owner column, target column)
     "incidents": [("release_ids", "incident_releases", "incident_id", "release_id")],
@@ -220,7 +229,7 @@ class _UnitOfWorkView:
         return self._work._store.owner_events(owner, stream) + self._work.events_of(owner, stream)
 
     def open_incidents(self) -> dict[int, Doc]:
-        return {doc_id: doc for doc_id, doc in self.all("incidents").items() if doc.get("status") != RESOLVED}
+        return open_incident_docs(self.all("incidents"))
 
 
 class PostgresStore(ChangeLog):
@@ -319,8 +328,6 @@ class PostgresStore(ChangeLog):
         if isinstance(error, pg_errors.IntegrityError):
             return StoreWriteFailed(self.location, f"not saved: the database refused it ({self._reason(error)})")
         if isinstance(error, pg_errors.LockNotAvailable | pg_errors.QueryCanceled):
-            from octotui.storage.errors import StoreBusy
-
             return StoreBusy(self.location, "another octotui held the write lock for too long; not saved")
         return StoreUnavailable(self.location, self._reason(error))
 
@@ -382,7 +389,7 @@ class PostgresStore(ChangeLog):
 
     def open_incidents(self) -> dict[int, Doc]:
         incidents = self.tables["incidents"] if self._resolved_unread else self.table("incidents")
-        return {doc_id: doc for doc_id, doc in incidents.items() if doc.get("status") != RESOLVED}
+        return open_incident_docs(incidents)
 
     def table(self, name: str) -> dict[int, Doc]:
         """A table's documents in memory; a table deferred at start-up is read whole on first use."""
@@ -426,8 +433,7 @@ class PostgresStore(ChangeLog):
                 self._resolved_unread = True  # read whole (they are most of the table) on first need
                 # The history of open incidents only: releases are read without theirs at start-up, and resolved
                 # incidents not at all; both follow in one read when first asked for.
-                self._owners_read = {f"INC-{doc_id}" for doc_id, doc in self.tables["incidents"].items()
-                                     if doc.get("status") != RESOLVED}
+                self._owners_read = {f"INC-{doc_id}" for doc_id in open_incident_docs(self.tables["incidents"])}
                 self._events_complete = False
                 rows = conn.execute("SELECT id, doc || jsonb_build_object('owner', owner, 'stream', stream), rev "
                                     "FROM events WHERE owner = ANY(%s) ORDER BY id", (list(self._owners_read),))

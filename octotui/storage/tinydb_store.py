@@ -32,7 +32,15 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-from octotui.storage.base import EVENTS, META, RECORD_TABLES, ChangeLog, Changes, Doc
+from octotui.storage.base import (
+    EVENTS,
+    META,
+    RECORD_TABLES,
+    ChangeLog,
+    Changes,
+    Doc,
+    open_incident_docs,
+)
 from octotui.storage.errors import (
     StoreBusy,
     StoreCorrupt,
@@ -51,7 +59,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 3
-RESOLVED = "Resolved"  # an incident's stored status once resolved (the domain's IncidentStatus.RESOLVED)
 META_TABLE = META
 LOCK_TIMEOUT_SECONDS = 10.0
 FIRST_LOCK_TRY_SECONDS = 0.05  # then say "waiting for the lock" and keep trying
@@ -612,7 +619,7 @@ class _TinyUnitOfWork:
         return {int(key): doc for key, doc in pending.get(table, {}).items()}
 
     def open_incidents(self) -> dict[int, Doc]:
-        return {doc_id: doc for doc_id, doc in self.all("incidents").items() if doc.get("status") != RESOLVED}
+        return open_incident_docs(self.all("incidents"))
 
     def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
         staged = [(int(key), doc) for key, doc in self._storage.staged_events.items()
@@ -663,7 +670,7 @@ class _Snapshot:
         return self._storage.events(owner, stream)
 
     def open_incidents(self) -> dict[int, Doc]:
-        return {doc_id: doc for doc_id, doc in self.all("incidents").items() if doc.get("status") != RESOLVED}
+        return open_incident_docs(self.all("incidents"))
 
 
 class Store(ChangeLog):
