@@ -14,20 +14,20 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import NoReturn
-
-import platformdirs
+from typing import TYPE_CHECKING, NoReturn
 
 from octotui import __version__
-from octotui.comms.templates import TemplateError, load_templates, render
 from octotui.domain.clock import Clock
-from octotui.domain.models import parse_key
-from octotui.domain.playbook import PlaybookError, load_playbook
-from octotui.domain.settings import CLIPBOARD_MODES, SettingsError, load_settings
-from octotui.services.workspace import Workspace
+from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path, default_db_path
 from octotui.storage.backends import POSTGRES_EXTRA, is_postgres_url, masked, open_repository
+from octotui.storage.base import Repository
 from octotui.storage.errors import StoreCorrupt, StoreError
 from octotui.storage.tinydb_store import SCHEMA_VERSION, Store
+
+if TYPE_CHECKING:  # the models and the workspace load on first use: a quick start paints before them
+    from octotui.comms.templates import CommsTemplate
+    from octotui.services.startup import QuickStart
+    from octotui.services.workspace import Workspace
 
 EXIT_USAGE = 2
 EXIT_MISSING = 3  # a text for people would go out with gaps: nothing written unless --allow-missing
@@ -90,10 +90,6 @@ def _size(text: str) -> int:
     return value
 
 
-def default_db_path() -> Path:
-    return Path(platformdirs.user_data_dir("octotui")) / "octotui.json"
-
-
 def resolve_db_location(flag: str | None, configured: str | None = None) -> str:
     """`--db` wins over `$OCTOTUI_DB`, then `db =` in the settings, then the platform's user data folder.
     A `postgresql://` URL is the team database; anything else a file path."""
@@ -102,7 +98,11 @@ def resolve_db_location(flag: str | None, configured: str | None = None) -> str:
 
 
 def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_all: bool = True,
-                   read_only: bool = False) -> Workspace:
+                   read_only: bool = False, store: Repository | None = None) -> Workspace:
+    from octotui.domain.playbook import load_playbook
+    from octotui.domain.settings import load_settings
+    from octotui.services.workspace import Workspace
+
     settings = load_settings()
     if args.clipboard:
         settings.clipboard = args.clipboard
@@ -111,7 +111,8 @@ def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_a
     playbook = load_playbook(args.playbook)
     # Read-only commands read without the write lock: the file is only ever appended to or replaced
     # atomically, so a plain read is consistent even while another octotui holds the lock.
-    store = open_repository(resolve_db_location(args.db, settings.db), read_only=read_only)
+    if store is None:
+        store = open_repository(resolve_db_location(args.db, settings.db), read_only=read_only)
     workspace = Workspace(store, playbook, clock=clock, settings=settings)
     if check_all:
         workspace.validate_all()
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"octotui: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (PlaybookError, TemplateError, SettingsError) as error:
+    except ConfigProblem as error:
         print(f"octotui: {error}", file=sys.stderr)
         return EXIT_USAGE
     except StoreError as error:
@@ -155,10 +156,17 @@ def run_app(args: argparse.Namespace) -> int:
     gc.disable()
     from octotui.ui.app import OctoApp, RecoveryApp  # the UI is imported only when there is a screen
 
-    templates = None
     try:
-        workspace = open_workspace(args, check_all=False)
-        templates = load_templates(workspace.settings.templates_dir)
+        quick = _quick_start(args)
+        if quick is not None:
+            app = OctoApp.quick(quick, lambda: _finish_start(args, quick.store))
+            app.run()
+            if not isinstance(app.start_error, StoreCorrupt):
+                if app.start_error is not None:
+                    raise app.start_error
+                return app.return_code or 0
+            raise app.start_error  # a record the board rows did not show is damaged: the recovery below
+        workspace, templates = _finish_start(args)
     except StoreCorrupt as error:
         if not sys.stdin.isatty():
             raise
@@ -166,11 +174,33 @@ def run_app(args: argparse.Namespace) -> int:
         if not recovery.run():
             print(f"octotui: {error}", file=sys.stderr)
             return EXIT_USAGE
-        workspace = open_workspace(args, check_all=False)
-        templates = load_templates(workspace.settings.templates_dir)
+        workspace, templates = _finish_start(args)
     app = OctoApp(workspace, templates)
     app.run()
     return app.return_code or 0
+
+
+def _quick_start(args: argparse.Namespace) -> QuickStart | None:
+    """The store opened and the board read without any model, when that is all the first screen needs
+    (see services.startup); None for a full start. A guide, templates or settings of the person's own are
+    checked before any screen, so a mistake in them stays one line on stderr."""
+    if args.playbook or args.templates or default_config_path().is_file():
+        return None
+    from octotui.services.startup import QuickStart
+
+    store = open_repository(resolve_db_location(args.db))
+    quick = QuickStart.read(store)
+    if quick is None:
+        store.close()
+    return quick
+
+
+def _finish_start(args: argparse.Namespace, store: Repository | None = None) -> tuple[Workspace, dict[str, CommsTemplate]]:
+    """Everything else a session needs: settings, the guide, the workspace over the store, the templates."""
+    from octotui.comms.templates import load_templates
+
+    workspace = open_workspace(args, check_all=False, store=store)
+    return workspace, load_templates(workspace.settings.templates_dir)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -195,6 +225,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def run_db(args: argparse.Namespace) -> int:
     if args.db_command == "upgrade":
+        from octotui.domain.settings import load_settings
+
         location = resolve_db_location(args.db, load_settings().db)
         if not is_postgres_url(location):
             raise UsageError("db upgrade is for a PostgreSQL database (--db postgresql://…); "
@@ -240,6 +272,9 @@ def run_db_copy(source_location: str, target_location: str, replace: bool = Fals
 
 def run_check(args: argparse.Namespace) -> int:
     """Headless proof that an installed app finds its playbook, templates and styles."""
+    from octotui.comms.templates import load_templates
+    from octotui.domain.playbook import load_playbook
+    from octotui.services.workspace import Workspace
     from octotui.ui.app import OctoApp
 
     playbook = load_playbook(args.playbook)
@@ -269,6 +304,8 @@ def run_export(args: argparse.Namespace) -> int:
     # Imported here: the app's start-up never pays for the exports.
     from octotui.comms.exports import decision_log, write_madr_dir
     from octotui.comms.reports import release_report
+    from octotui.comms.templates import load_templates, render
+    from octotui.domain.models import parse_key
 
     workspace = open_workspace(args, read_only=True)
     torn = workspace.store.torn_tail_note()
@@ -331,6 +368,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def _find_release(workspace: Workspace, text: str):
+    from octotui.domain.models import parse_key
+
     number = parse_key(text, "REL") if text.upper().startswith("REL-") else None
     for release in workspace.releases():
         if release.id == number or release.version == text.strip():

@@ -313,3 +313,22 @@ def test_a_damaged_record_in_the_middle_of_the_journal_is_refused_not_skipped(tm
     with pytest.raises(StoreCorrupt, match="damaged record"):
         Store(path)
     assert path.read_bytes() == damaged, "never rewritten"
+
+
+def test_events_are_indexed_when_first_asked_for_not_at_open(db_path):
+    """A start that shows no history never indexes the events of a large file; once asked, reads are right
+    and later commits keep the index up to date."""
+    store = Store(db_path)
+    with store.unit_of_work() as uow:
+        for number in range(3):
+            uow.append_event("INC-1", "timeline", {"text": f"note {number}"})
+        uow.append_event("REL-1", "gate", {"item": 0})
+    reopened = Store(db_path)
+    storage = reopened.storage  # what opening cost: the index not built yet
+    assert storage.streams is None
+    assert [doc["text"] for _id, doc in reopened.snapshot.events("INC-1")] == ["note 0", "note 1", "note 2"]
+    assert storage.streams is not None
+    with reopened.unit_of_work() as uow:
+        uow.append_event("INC-1", "timeline", {"text": "note 3"})
+    assert [doc["text"] for _id, doc in reopened.snapshot.events("INC-1", "timeline")][-1] == "note 3"
+    assert len(reopened.snapshot.events("REL-1")) == 1

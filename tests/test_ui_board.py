@@ -149,8 +149,7 @@ async def test_the_board_builds_its_rows_once_at_start_and_once_per_return(demo_
 
     built = []
     original = BoardScreen._row
-    monkeypatch.setattr(BoardScreen, "_row", lambda self, release, stage: built.append(release.id) or original(
-        self, release, stage))
+    monkeypatch.setattr(BoardScreen, "_row", lambda self, row: built.append(row.id) or original(self, row))
     app = make_app(demo_workspace)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()

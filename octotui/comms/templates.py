@@ -14,6 +14,7 @@ from string import Template
 from typing import Literal
 
 from octotui.domain.clock import format_minutes
+from octotui.domain.config import ConfigProblem
 from octotui.domain.models import Incident, IncidentStatus, Release, Stage
 from octotui.domain.playbook import FieldSpec, data_path
 from octotui.domain.text import visible
@@ -22,7 +23,7 @@ _HEADER = re.compile(r"^<!--\s*octotui:(.*?)-->\s*\n?", re.DOTALL)
 MISSING = "⟦{}⟧"
 
 
-class TemplateError(ValueError):
+class TemplateError(ConfigProblem, ValueError):
     pass
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field, PrivateAttr
 
+from octotui.domain.board import Stage
 from octotui.domain.playbook import ChecklistSpec, ItemSpec
 from octotui.domain.record import Record
 from octotui.domain.semver import ReleaseType
@@ -167,18 +168,6 @@ class ChecklistRun(Record):
         return None
 
 
-class Stage(StrEnum):
-    PLANNED = "Planned"
-    GATE_PASSED = "Gate passed"
-    STAGING = "Staging"
-    PRODUCTION = "Production"
-    VERIFIED = "Verified"
-    ROLLING_BACK = "Rolling back"
-    ROLLED_BACK = "Rolled back"
-    CANCELLED = "Cancelled"
-
-
-BOARD_ORDER = list(Stage)
 ROLLBACK_FROM = (Stage.STAGING, Stage.PRODUCTION, Stage.VERIFIED)
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from octotui.domain.config import ConfigProblem, data_path
 from octotui.domain.record import Record
 from octotui.domain.text import slug
 
@@ -66,7 +66,7 @@ class FieldSpec(Record):
     key: str
 
 
-class PlaybookError(Exception):
+class PlaybookError(ConfigProblem):
     def __init__(self, path: str, line: int, message: str) -> None:
         super().__init__(f"{path}:{line}: {message}")
         self.path, self.line, self.message = path, line, message
@@ -299,19 +299,3 @@ def load_playbook(path: Path | None = None) -> Playbook:
         raise PlaybookError(str(path), line, "is not valid UTF-8") from None
     return parse_playbook(source, str(path))
 
-
-def package_root() -> Path:
-    return Path(str(resources.files("octotui")))
-
-
-def data_path(*parts: str) -> Path:
-    """`data/` ships inside the wheel as `octotui/data`; a checkout has it at the top level."""
-    bundled = package_root() / "data"
-    base = bundled if bundled.is_dir() else package_root().parent / "data"
-    return base.joinpath(*parts)
-
-
-def styles_path(*parts: str) -> Path:
-    bundled = package_root() / "styles"
-    base = bundled if bundled.is_dir() else package_root().parent / "styles"
-    return base.joinpath(*parts)

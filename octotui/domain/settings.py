@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Literal
 
-import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
+from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path
 from octotui.domain.models import Severity
 
-CLIPBOARD_MODES = ("auto", "native", "osc52", "file")
 Minutes = Annotated[StrictInt, Field(ge=0, le=1440)]  # a day at most; booleans are not numbers
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigProblem, ValueError):
     pass
 
 
@@ -107,10 +105,6 @@ class _CadenceView:
 
     def __setitem__(self, severity: Severity, minutes: int) -> None:
         setattr(self._cadence, Severity(severity).value, minutes)
-
-
-def default_config_path() -> Path:
-    return Path(os.environ.get("OCTOTUI_CONFIG") or Path(platformdirs.user_config_dir("octotui")) / "config.toml")
 
 
 def load_settings(path: Path | None = None) -> Settings:

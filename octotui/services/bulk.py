@@ -80,7 +80,7 @@ def _write(workspace: Workspace, records: list[Release | Incident | Decision]) -
     with workspace.store.unit_of_work() as uow:
         by_table: dict[str, dict[int, dict]] = {}
         for record in records:
-            by_table.setdefault(TABLE[type(record)][0], {})[record.id] = _document(record)
+            by_table.setdefault(TABLE[type(record)][0], {})[record.id] = _document(record, workspace.settings.signoff)
         for table, docs in by_table.items():
             uow.put_many(table, docs)
         for record in records:

@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from octotui.domain import lifecycle
+from octotui.domain.board import BoardRow, board_sorted, version_key
 from octotui.domain.clock import Clock, SystemClock, current_author, format_minutes, local_time, people_time
 from octotui.domain.inputs import (
     DecisionInput,
@@ -38,7 +39,6 @@ from octotui.domain.inputs import (
 )
 from octotui.domain.models import (
     AUTO_AUTHOR,
-    BOARD_ORDER,
     MILESTONES,
     ROLES,
     ChecklistEvent,
@@ -57,9 +57,9 @@ from octotui.domain.models import (
 )
 from octotui.domain.playbook import Playbook
 from octotui.domain.semver import InvalidVersion, ReleaseType, Version, implied_type, latest, suggest_next
-from octotui.domain.settings import Settings
+from octotui.domain.settings import Settings, SignOffRules
 from octotui.domain.text import plain
-from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, UnitOfWork
+from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, UnitOfWork, ui_state_of
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError, StoreReadOnly
 
 Model = TypeVar("Model", Release, Incident, Decision)
@@ -146,7 +146,7 @@ class _Tx:
     def save(self, record: Release | Incident | Decision) -> None:
         table = TABLES[type(record)]
         owner = f"{PREFIX[table]}-{record.id}"
-        self.uow.put(table, record.id, _document(record))
+        self.uow.put(table, record.id, _document(record, self.ws.settings.signoff))
         seen = self._seen.get(id(record), {})
         for stream, events in _event_streams(record).items():
             for event in events[seen.get(stream, 0):]:
@@ -166,14 +166,19 @@ class _Tx:
         return self.uow.all(TABLES[model])
 
 
-def _document(record: BaseModel) -> Doc:
-    """What is stored for a record: everything but its history, which lives in events."""
+def _document(record: BaseModel, signoff: SignOffRules) -> Doc:
+    """What is stored for a record: everything but its history, which lives in events. A release also
+    carries what its board row derives (stage, progress...), so a start can paint the board without parsing
+    any release (see domain.board)."""
     exclude: dict[str, Any] = {}
     if isinstance(record, Release | Incident):
         exclude["runs"] = {role: {"history"} for role in record.runs}
     if isinstance(record, Incident):
         exclude["timeline"] = True
-    return record.model_dump(mode="json", exclude=exclude or None)
+    doc = record.model_dump(mode="json", exclude=exclude or None)
+    if isinstance(record, Release):
+        doc["board"] = BoardRow.of(record, record.stage, lifecycle.signoffs_missing(record, signoff)).derived()
+    return doc
 
 
 def _event_streams(record: BaseModel) -> dict[str, list[Any]]:
@@ -207,7 +212,7 @@ class Workspace:
         self.on_lock_wait: Callable[[], None] | None = None  # told when a command waits for another process
         self._events: dict[int, TimelineEvent | ChecklistEvent] = {}  # parsed events by id (they never change)
         self._view = View()
-        self._rank_cache: tuple[dict[int, Release], list[Release], dict[int, tuple[Release, Stage, Any]]] | None = None
+        self._rank_cache: tuple[dict[int, Release], list[Release], dict[int, tuple[Release, Stage, BoardRow]]] | None = None
         self._generation = self.store.generation
         snapshot = self.store.snapshot
         self._history_lock = threading.Lock()
@@ -405,26 +410,30 @@ class Workspace:
         known = self._ranked()[1].get(release.id)
         return known[1] if known is not None and known[0] is release else release.stage
 
-    def _ranked(self) -> tuple[list[Release], dict[int, tuple[Release, Stage, Any]]]:
-        """The board order and each release's stage and version key, recomputed only for records that
+    def _ranked(self) -> tuple[list[Release], dict[int, tuple[Release, Stage, BoardRow]]]:
+        """The board order and each release's stage and board row, recomputed only for records that
         changed since the last call (a new view keeps the unchanged records' objects)."""
         releases = self._view.releases
         cached = self._rank_cache
         if cached is not None and cached[0] is releases:
             return cached[1], cached[2]
         previous = cached[2] if cached is not None else {}
-        facts: dict[int, tuple[Release, Stage, Any]] = {}
+        facts: dict[int, tuple[Release, Stage, BoardRow]] = {}
         for release_id, release in releases.items():
             known = previous.get(release_id)
-            facts[release_id] = known if known is not None and known[0] is release else (
-                release, release.stage, _version_key(release.version))
-        order = {stage: index for index, stage in enumerate(BOARD_ORDER)}
-        newest_first = sorted(facts.values(), key=lambda fact: (fact[2], fact[0].id), reverse=True)
-        ranked = sorted(((order[fact[1]], position, fact[0]) for position, fact in enumerate(newest_first)),
-                        key=lambda entry: (entry[0], entry[1]))
-        result = [release for _rank, _position, release in ranked]
+            if known is not None and known[0] is release:
+                facts[release_id] = known
+            else:
+                stage = release.stage
+                facts[release_id] = (release, stage, BoardRow.of(release, stage, self.signoffs_missing(release)))
+        result = board_sorted(list(releases.values()), lambda r: facts[r.id][1], lambda r: r.version, lambda r: r.id)
         self._rank_cache = (releases, result, facts)
         return result, facts
+
+    def board_rows(self) -> list[BoardRow]:
+        """The board, in board order: what each release's row shows (the same rows a start paints from)."""
+        ranked, facts = self._ranked()
+        return [facts[release.id][2] for release in ranked]
 
     def release(self, release_id: int) -> Release | None:
         record = self._view.releases.get(release_id)
@@ -475,10 +484,7 @@ class Workspace:
 
     def ui_state(self) -> dict[str, Any]:
         """Where this author was (screen, release, incident, checklist row), to return there on restart."""
-        for doc in self._view.meta.values():
-            if "ui" in doc:
-                return dict(doc["ui"].get(self.author, {}))
-        return {}
+        return ui_state_of(self._view.meta, self.author)
 
     # -- commands: one unit of work each ----------------------------------------------------------
     @contextlib.contextmanager
@@ -501,6 +507,22 @@ class Workspace:
         changed, self.last_changed = self.last_changed, set()
         return changed
 
+    def store_board_rows(self) -> int:
+        """Store the board row of every release whose stored row is missing (saved by an octotui before
+        rows were stored) or says something else than its record (the sign-off rules changed), so the next
+        start paints the board from them at once. Only the row changes: no event, nothing on any timeline."""
+        snapshot = self.store.snapshot
+        stale = [row.id for row in self.board_rows() if BoardRow.from_doc(row.id, snapshot.get("releases", row.id)) != row]
+        if not stale or self.store.read_only:
+            return 0
+        with self._command() as tx:
+            for release_id, doc in tx.docs(Release).items():
+                if release_id in stale:
+                    release = self._parse("releases", release_id, doc)
+                    tx.uow.put("releases", release_id, _document(release, self.settings.signoff))
+                    tx.changed.add(release.key)
+        return len(stale)
+
     def save_ui_state(self, state: dict[str, Any]) -> None:
         if self.store.read_only or state == self.ui_state():
             return
@@ -521,15 +543,15 @@ class Workspace:
         except InvalidVersion:
             return None
         earlier = latest([r.version for r in self._view.releases.values()
-                          if r.id != excluding and _version_key(r.version) < (0, version)])
+                          if r.id != excluding and version_key(r.version) < (0, version)])
         return implied_type(version, earlier)
 
     def last_known_good(self, release: Release) -> Release | None:
         """What a rollback of `release` goes back to: the newest earlier version that shipped and stayed."""
-        mine = _version_key(release.version)
+        mine = version_key(release.version)
         shipped = [r for r in self._view.releases.values() if r.id != release.id
-                   and self.stage(r) in (Stage.VERIFIED, Stage.PRODUCTION) and _version_key(r.version) < mine]
-        return max(shipped, key=lambda r: _version_key(r.version), default=None)
+                   and self.stage(r) in (Stage.VERIFIED, Stage.PRODUCTION) and version_key(r.version) < mine]
+        return max(shipped, key=lambda r: version_key(r.version), default=None)
 
     def notes_question(self, ref: RunRef, index: int) -> str | None:
         """Asked before checking “Release notes drafted” while the notes a person must write are empty."""
@@ -551,13 +573,13 @@ class Workspace:
     def in_production(self) -> Release | None:
         """The release production runs now: the newest version in Production or Verified."""
         live = [r for r in self._view.releases.values() if self.stage(r) in (Stage.PRODUCTION, Stage.VERIFIED)]
-        return max(live, key=lambda r: _version_key(r.version), default=None)
+        return max(live, key=lambda r: version_key(r.version), default=None)
 
     def in_flight(self) -> Release | None:
         """The newest release line still on its way (Planned to Staging)."""
         moving = [r for r in self._view.releases.values()
                   if self.stage(r) in (Stage.PLANNED, Stage.GATE_PASSED, Stage.STAGING)]
-        return max(moving, key=lambda r: _version_key(r.version), default=None)
+        return max(moving, key=lambda r: version_key(r.version), default=None)
 
     def _free_patch_after(self, base: str) -> str:
         taken = {r.version for r in self._view.releases.values() if r.cancelled_at is None}
@@ -576,7 +598,7 @@ class Workspace:
     def suggest_backport(self, fixed: Release) -> tuple[str, str]:
         """Where a hotfix's fix goes next: the newest line still in flight; (version, why)."""
         line = self.in_flight()
-        if line is None or _version_key(line.version) <= _version_key(fixed.version):
+        if line is None or version_key(line.version) <= version_key(fixed.version):
             return self.suggest_version(ReleaseType.PATCH), "no newer release line in flight"
         return self._free_patch_after(line.version), f"backport into the {line.version} line ({line.key}, {self.stage(line).value})"
 
@@ -588,7 +610,7 @@ class Workspace:
         except (InvalidVersion, ValueError):
             return ""
         live = self.in_production()
-        base = Version.parse(live.version) if live is not None and _version_key(live.version)[0] == 0 else None
+        base = Version.parse(live.version) if live is not None and version_key(live.version)[0] == 0 else None
         implied = implied_type(version, base)
         if implied is chosen or (base is not None and version <= base):
             return ""
@@ -1488,13 +1510,6 @@ def _describe_event(run: ChecklistRun, event: ChecklistEvent) -> str:
     if event.after.early and event.action == "done":
         line += " (early)"
     return line
-
-
-def _version_key(text: str) -> Any:
-    try:
-        return (0, Version.parse(text))
-    except InvalidVersion:
-        return (1, text)
 
 
 def _same_version(text: str, version: Version) -> bool:

@@ -157,3 +157,12 @@ class Repository(Protocol):
     def changes_since(self, generation: int) -> tuple[Changes, int]:
         """Everything changed in memory after `generation`, and the generation now."""
         ...
+
+
+def ui_state_of(meta: dict[int, Doc], author: str) -> dict[str, Any]:
+    """Where `author` was when they last quit (screen, release, incident, checklist row): a meta document."""
+    for doc in meta.values():
+        if isinstance(doc.get("ui"), dict):
+            state = doc["ui"].get(author, {})
+            return dict(state) if isinstance(state, dict) else {}
+    return {}

@@ -303,7 +303,10 @@ class JournalStorage(Storage):
         self._end = 0  # the intact length of the file as last read or written
         self._snapshot_bytes = 0
         self._probe = b""  # the bytes just before _end: an in-place rewrite shows as a different probe
-        self.streams: dict[str, dict[str, list[tuple[int, Doc]]]] = {}  # owner -> stream -> events in id order
+        # owner -> stream -> events in id order; None until first asked for (a start that shows no history
+        # never pays for indexing every event of a large file)
+        self.streams: dict[str, dict[str, list[tuple[int, Doc]]]] | None = None
+        self._streams_lock = threading.Lock()
         self.next_ids: dict[str, int] = {}
         self.staged_events: dict[str, Doc] = {}  # appended in this unit of work, not yet committed
         self.lock: DatabaseLock | None = None  # set by the Store while it holds the lock
@@ -387,8 +390,8 @@ class JournalStorage(Storage):
         previous = self.tables
         for record in records:
             _apply(snapshot, record)
-        changes = Changes()
-        for name in set(previous) | set(snapshot):
+        changes = Changes(everything=not previous)  # a first read: everything is new, nothing to compare
+        for name in set(previous) | set(snapshot) if previous else ():
             old, new = previous.get(name, {}), snapshot.get(name, {})
             for doc_id in set(old) | set(new):
                 if old.get(doc_id) != new.get(doc_id):
@@ -399,7 +402,7 @@ class JournalStorage(Storage):
         if self._snapshot_bytes < 0:
             self._snapshot_bytes = end
         self._note_end(end, raw[max(0, end - 64) : end])
-        self.streams, self.next_ids = {}, {}
+        self.streams, self.next_ids = None, {}
         self._index(Changes(everything=True))
         return changes
 
@@ -409,30 +412,40 @@ class JournalStorage(Storage):
     def _index(self, changes: Changes) -> None:
         """Keep the events-by-owner index and the next ids up to date with `tables`."""
         events = self.tables.get(EVENTS, {})
-        if changes.everything:
-            self.streams = {}
-            for key in sorted(events, key=int):
-                self._index_event(int(key), events[key])
-        else:
-            for doc_id in sorted(changes.ids.get(EVENTS, ())):
-                doc = events.get(str(doc_id))
-                if doc is not None:
-                    self._index_event(doc_id, doc)
+        with self._streams_lock:
+            if changes.everything:
+                self.streams = None  # indexed again when next asked for
+            elif self.streams is not None:
+                for doc_id in sorted(changes.ids.get(EVENTS, ())):
+                    doc = events.get(str(doc_id))
+                    if doc is not None:
+                        self._index_event(self.streams, doc_id, doc)
         for name, table in self.tables.items():
             if changes.everything:
                 self.next_ids[name] = max((int(k) for k in table), default=0) + 1
             elif name in changes.ids:
                 self.next_ids[name] = max(self.next_ids.get(name, 1), max(changes.ids[name]) + 1)
 
-    def _index_event(self, doc_id: int, doc: Doc) -> None:
-        listed = self.streams.setdefault(str(doc.get("owner")), {}).setdefault(str(doc.get("stream")), [])
+    def _streams(self) -> dict[str, dict[str, list[tuple[int, Doc]]]]:
+        with self._streams_lock:
+            if self.streams is None:
+                streams: dict[str, dict[str, list[tuple[int, Doc]]]] = {}
+                events = self.tables.get(EVENTS, {})
+                for key in sorted(events, key=int):
+                    self._index_event(streams, int(key), events[key])
+                self.streams = streams
+            return self.streams
+
+    @staticmethod
+    def _index_event(streams: dict[str, dict[str, list[tuple[int, Doc]]]], doc_id: int, doc: Doc) -> None:
+        listed = streams.setdefault(str(doc.get("owner")), {}).setdefault(str(doc.get("stream")), [])
         if listed and listed[-1][0] >= doc_id:  # out of order or seen before (a re-read): rare, keep it right
             listed[:] = sorted({**dict(listed), doc_id: doc}.items())
         else:
             listed.append((doc_id, doc))
 
     def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
-        streams = self.streams.get(owner, {})
+        streams = self._streams().get(owner, {})
         if stream is not None:
             return list(streams.get(stream, ()))
         return [event for listed in streams.values() for event in listed]

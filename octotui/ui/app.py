@@ -7,9 +7,10 @@ import gc
 import importlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import events, work
@@ -22,21 +23,26 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Static
 
-from octotui.comms.clipboard import CopyOutcome, copy_text
-from octotui.comms.templates import CommsTemplate
 from octotui.domain.clock import parse_when
-from octotui.domain.inputs import InputError
-from octotui.domain.models import Incident, Severity
-from octotui.domain.playbook import styles_path
+from octotui.domain.config import styles_path
 from octotui.domain.text import visible
-from octotui.services.demo import load_demo
-from octotui.services.workspace import GateBlocked, NeedsConfirmation, RunRef, Workspace
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError
 from octotui.storage.tinydb_store import move_aside
 from octotui.ui.commands import CommandRunner, OnError, OnSuccess
 from octotui.ui.help import HelpScreen
 from octotui.ui.messages import CommandFailed, DataChanged, SaveStateChanged, StoreProblemChanged, Tick
 from octotui.ui.widgets import VisibleControls
+
+if TYPE_CHECKING:  # the models and the workspace are not imported before a quick start's first paint
+    from octotui.comms.clipboard import CopyOutcome
+    from octotui.comms.templates import CommsTemplate
+    from octotui.domain.board import BoardRow
+    from octotui.domain.models import Incident
+    from octotui.services.startup import QuickStart
+    from octotui.services.workspace import RunRef, Workspace
+    from octotui.storage.base import Repository
+
+    FinishStart = Callable[[], tuple[Workspace, dict[str, CommsTemplate]]]
 
 # Every action by name for the command palette: (title, help, mode to show first, action on that screen).
 COMMANDS: list[tuple[str, str, str | None, str]] = [
@@ -149,41 +155,112 @@ class OctoApp(App[int]):
     active_incident_id: reactive[int | None] = reactive(None)
     checklist_owner: reactive[tuple[str, int] | None] = reactive(None)
 
-    def __init__(self, workspace: Workspace, templates: dict[str, CommsTemplate], *, offer_demo: bool = True,
-                 clipboard_command: list[str] | None = None) -> None:
+    def __init__(self, workspace: Workspace | None, templates: dict[str, CommsTemplate] | None, *,
+                 offer_demo: bool = True, clipboard_command: list[str] | None = None,
+                 quick: QuickStart | None = None, finish_start: FinishStart | None = None) -> None:
+        """With a workspace, ready at once. A quick start (`OctoApp.quick`) paints the board from `quick`
+        and builds the workspace with `finish_start` in a thread right after the first paint."""
         super().__init__()
-        self.workspace = workspace
-        self.templates = templates
         self.offer_demo = offer_demo
         self.clipboard_command = clipboard_command
         self.last_copy: CopyOutcome | None = None
         self._display_boundary = VisibleControls()
-        workspace.drain_changed()  # what was changed before this app existed is already in what it shows
-        self.commands = CommandRunner(workspace, self._call_on_loop, self.call_next, self._command_finished,
-                                      self._waiting_for_lock)
+        self._quick = quick
+        self._finish_start = finish_start
+        self.start_error: BaseException | None = None  # a quick start whose workspace could not be built
+        self._held_keys: list[tuple[str, str | None]] = []  # typed before the workspace was there
         self._refreshing = False
         self._replay_queue: deque[tuple[str, str | None]] = deque()
         self._replaying = False
         self.show_saving = False  # "saving…" appears only when a save takes long enough to notice
         self.ticks = 0  # counted, for tests that prove the loop kept going
+        if workspace is not None:
+            self._use_workspace(workspace, templates or {})
         # Back where this person left off: screen, release, incident, checklist row.
-        state = workspace.ui_state()
+        state = workspace.ui_state() if workspace is not None else quick.ui_state if quick is not None else {}
         self._had_state = bool(state)
         self.restored_row: str | None = state.get("row")
         self.checklist_mine = False  # the checklist screen shows only items assigned to this author
         self._restored_mode: str | None = state.get("mode") if state.get("mode") in self.MODES else None
-        open_ids = [incident.id for incident in workspace.open_incidents()]
+        open_ids = [incident.id for incident in workspace.open_incidents()] if workspace is not None else []
         self.active_incident_id = state.get("incident") if state.get("incident") in open_ids else next(iter(open_ids), None)
-        release_ids = [release.id for release in workspace.releases()]
+        release_ids = [row.id for row in self.board_rows()]
         self.selected_release_id = state.get("release") if state.get("release") in release_ids else next(iter(release_ids), None)
         owner = state.get("owner")
         if isinstance(owner, list) and len(owner) == 2:
             self.checklist_owner = (owner[0], owner[1])
 
+    @classmethod
+    def quick(cls, quick: QuickStart, finish_start: FinishStart) -> OctoApp:
+        return cls(None, None, quick=quick, finish_start=finish_start)
+
+    def _use_workspace(self, workspace: Workspace, templates: dict[str, CommsTemplate]) -> None:
+        self.workspace = workspace
+        self.templates = templates
+        workspace.drain_changed()  # what was changed before this app existed is already in what it shows
+        self.commands = CommandRunner(workspace, self._call_on_loop, self.call_next, self._command_finished,
+                                      self._waiting_for_lock)
+
+    @property
+    def started(self) -> bool:
+        """The workspace is there (at once, or after a quick start's first paint): commands can run."""
+        return "workspace" in self.__dict__
+
+    @property
+    def store(self) -> Repository:
+        return self.workspace.store if self.started else cast("QuickStart", self._quick).store
+
+    def now(self) -> datetime:
+        return self.workspace.now() if self.started else cast("QuickStart", self._quick).clock.now()
+
+    def board_rows(self) -> list[BoardRow]:
+        if self.started:
+            return self.workspace.board_rows()
+        return self._quick.rows if self._quick is not None else []
+
+    @work(thread=True, group="start", exit_on_error=False)
+    def _finish_starting(self) -> None:
+        """The rest of a quick start, off the loop: pydantic, the guide, the workspace, the templates."""
+        try:
+            workspace, templates = cast("FinishStart", self._finish_start)()
+        except Exception as error:  # noqa: BLE001 - whatever it is, run_app reports it once the app is gone
+            self.call_from_thread(self._start_failed, error)
+            return
+        self.call_from_thread(self._started, workspace, templates)
+
+    def _start_failed(self, error: BaseException) -> None:
+        self.start_error = error
+        self.exit(1)
+
+    def _started(self, workspace: Workspace, templates: dict[str, CommsTemplate]) -> None:
+        shown = {row.id: row for row in self.board_rows()}
+        order = list(shown)
+        self._use_workspace(workspace, templates)
+        self.workspace.store.subscribe(lambda: self._call_on_loop(self.poll_store))
+        rows = self.board_rows()
+        # The board repaints only what the models show differently (a rule in the settings, an item
+        # that became overdue): most starts change nothing on the screen.
+        changed = {row.key for row in rows if shown.get(row.id) != row} | {f"REL-{n}" for n in set(shown) - {r.id for r in rows}}
+        if [row.id for row in rows] != order:
+            changed.add("*")
+        if changed:
+            self._broadcast(DataChanged(frozenset(changed)))
+        self._quick = None
+        self.set_timer(0.5, self._check_everything)
+        held, self._held_keys = self._held_keys, []
+        if held:
+            self.replay_keys(held)
+
     async def on_event(self, event: events.Event) -> None:
         # Keys typed while a form opens, or after its Enter while its save is on its way, are held by the form
         # and replayed in order when it (or what follows it) is ready: never typed into a form about to close,
         # never dropped before a field has focus. Esc and ctrl+q still act at once.
+        if not self.started and self.screen_stack:
+            if isinstance(event, events.Key) and event.key != "ctrl+q":
+                self._held_keys.append((event.key, event.character))  # replayed once the workspace is there
+                return
+            if isinstance(event, events.MouseDown | events.MouseUp | events.Click):
+                return  # a click would act on a release before it is parsed: a moment later it works
         if isinstance(event, events.Key) and not event.is_forwarded and self.screen_stack:
             if self._replaying and not getattr(event, "replayed", False) and event.key != "ctrl+q":
                 self._replay_queue.append((event.key, event.character))  # typed during a replay: after it
@@ -224,12 +301,15 @@ class OctoApp(App[int]):
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._tick)  # the one timer: clocks, countdowns, status line, file watch
+        torn = self.store.torn_tail_note()
+        if torn:
+            self.notify(torn, title="Database", timeout=15)
+        if not self.started:  # a quick start: the board is up; the rest loads once it is painted
+            self.call_after_refresh(self._finish_starting)
+            return
         # A backend that can push (PostgreSQL's NOTIFY) wakes us at once; a file is watched by the tick.
         self.workspace.store.subscribe(lambda: self._call_on_loop(self.poll_store))
         self.set_timer(0.5, self._check_everything)  # after the first paint, not before it
-        torn = self.workspace.store.torn_tail_note()
-        if torn:
-            self.notify(torn, title="Database", timeout=15)
         if self._restored_mode and self._restored_mode != self.DEFAULT_MODE:
             self.switch_mode(self._restored_mode)
         # Offered on a first start only: someone who chose to start empty and quit is not asked again.
@@ -243,8 +323,9 @@ class OctoApp(App[int]):
                 self._demo_answer)
 
     def on_unmount(self) -> None:
-        self.workspace.store.subscribe(None)
-        self.commands.shutdown()
+        self.store.subscribe(None)
+        if self.started:
+            self.commands.shutdown()
 
     def _demo_answer(self, load: bool | None) -> None:
         if load:
@@ -265,6 +346,9 @@ class OctoApp(App[int]):
         await self._quit_now()
 
     async def _quit_now(self) -> None:
+        if not self.started:  # nothing was done yet (keys are held until the workspace is there)
+            self.exit()
+            return
         row = None
         if self.current_mode == "checklist":
             row = self.screen_stack[0].query_one("#checklist").selected_key()  # type: ignore[attr-defined]
@@ -308,6 +392,9 @@ class OctoApp(App[int]):
 
     def report_failure(self, error: BaseException) -> None:
         """The one place a refused or failed command becomes a message for a person."""
+        from octotui.domain.inputs import InputError  # a command ran: the workspace (and pydantic) is loaded
+        from octotui.services.workspace import GateBlocked, NeedsConfirmation
+
         if isinstance(error, InputError):
             self.notify("; ".join(error.errors.values()), severity="warning", timeout=6)
         elif isinstance(error, StoreError):
@@ -344,7 +431,7 @@ class OctoApp(App[int]):
 
     def poll_store(self) -> None:
         """Another process wrote? A stat here; reading what it wrote happens in the worker."""
-        if not self._refreshing and (self.workspace.problem is not None or self.workspace.store.changed_outside()):
+        if self.started and not self._refreshing and (self.workspace.problem is not None or self.workspace.store.changed_outside()):
             self._refreshing = True
             self.commands.submit(self.workspace.refresh, on_success=self._refreshed, on_error=self._refresh_failed)
 
@@ -362,6 +449,8 @@ class OctoApp(App[int]):
         worker that touches the view (never beside a command)."""
         def checked(_result: object) -> None:
             self._settle_heap()
+            if not self.store.read_only:  # rows for the next quick start, where they are missing or stale
+                self.commands.submit(self.workspace.store_board_rows, on_error=lambda _error: True)
 
         def refused(error: BaseException) -> bool:
             if isinstance(error, StoreError):
@@ -407,11 +496,15 @@ class OctoApp(App[int]):
             incidents = self.workspace.open_incidents()
             if incidents and self.active_incident_id is None:
                 self.active_incident_id = incidents[0].id
+        from octotui.services.demo import load_demo
+
         self.run_command_async(load_demo, self.workspace, on_success=loaded)
 
     def action_start_incident(self, release_id: int | None = None, for_run: str | None = None) -> None:
         workspace = self.workspace
 
+        from octotui.domain.inputs import InputError
+        from octotui.domain.models import Severity
         from octotui.ui.forms import FormField, IncidentStartForm
 
         def submit(values: dict[str, str]) -> Incident:
@@ -448,6 +541,7 @@ class OctoApp(App[int]):
             return
         workspace = self.workspace
 
+        from octotui.domain.inputs import InputError
         from octotui.ui.forms import FormField, FormScreen
 
         def submit(values: dict[str, str]) -> Incident:
@@ -506,6 +600,8 @@ class OctoApp(App[int]):
 
     @work(thread=True, group="clipboard", exit_on_error=False)
     def _copy_in_background(self, text: str, mode: str, osc52: bool, fallback: Path, label: str) -> None:
+        from octotui.comms.clipboard import copy_text
+
         outcome = copy_text(text, mode, fallback, send_osc52=lambda _text: osc52, command=self.clipboard_command)
         self.call_from_thread(self._copied, outcome, label)
 

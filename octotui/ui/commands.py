@@ -12,9 +12,10 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from octotui.services.workspace import Workspace
+if TYPE_CHECKING:
+    from octotui.services.workspace import Workspace
 
 OnSuccess = Callable[[Any], None]
 OnError = Callable[[BaseException], bool]  # True when handled; otherwise the app's one handler reports it

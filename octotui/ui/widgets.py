@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.segment import Segment
@@ -20,8 +19,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import CellKey, RowKey
 
+from octotui.domain.board import Stage
 from octotui.domain.clock import format_countdown, format_duration
-from octotui.domain.models import Release, Stage
 from octotui.domain.text import has_controls, one_line, visible
 from octotui.storage.errors import StoreDisconnected
 from octotui.ui.messages import DataChanged, SaveStateChanged, StoreProblemChanged, Tick
@@ -33,36 +32,6 @@ STAGE_STYLE = {
     Stage.PLANNED: "white", Stage.GATE_PASSED: "cyan", Stage.STAGING: "yellow", Stage.PRODUCTION: "magenta",
     Stage.VERIFIED: "green", Stage.ROLLING_BACK: "bold red", Stage.ROLLED_BACK: "red", Stage.CANCELLED: "dim",
 }
-
-
-def release_flags(release: Release, stage: Stage | None = None, *, signoffs_missing: int = 0,
-                  now: datetime | None = None) -> str:
-    stage = stage or release.stage
-    flags = []
-    if release.hotfix:
-        flags.append("hotfix")
-    if release.gate_override is not None:
-        flags.append(f"gate overridden (DEC-{release.gate_override})")
-    elif release.gate_override_pending is not None:
-        flags.append(f"override pending DEC-{release.gate_override_pending}")
-    if signoffs_missing and release.gate_override is None and stage in (Stage.PLANNED, Stage.GATE_PASSED):
-        flags.append("awaiting sign-off")
-    if now is not None:
-        overdue = sum(len(run.overdue(now)) for run in release.runs.values())
-        if overdue:
-            flags.append(f"{overdue} item(s) overdue")
-        if release.target_date and release.target_date < now.astimezone().date() and stage in (
-                Stage.PLANNED, Stage.GATE_PASSED, Stage.STAGING):
-            flags.append(f"target {release.target_date.isoformat()} passed")
-    if release.incident_ids:
-        flags.append(", ".join(f"INC-{n}" for n in release.incident_ids))
-    if stage in (Stage.ROLLING_BACK, Stage.ROLLED_BACK) and release.rollback_reason:
-        flags.append(f"rollback: {release.rollback_reason}")
-    if stage is Stage.CANCELLED and release.cancel_reason:
-        flags.append(f"cancelled: {release.cancel_reason}")
-    if release.followup_of:
-        flags.append(f"follow-up of REL-{release.followup_of}")
-    return " · ".join(flags)
 
 
 class VisibleControls(LineFilter):
@@ -257,9 +226,9 @@ class StatusLine(Horizontal):
 
 
 def status_text(app: OctoApp, width: int = 120) -> Text:
-    workspace = app.workspace
     text = Text()
-    problem = workspace.problem
+    store = app.store
+    problem = app.workspace.problem if app.started else None
     if isinstance(problem, StoreDisconnected):
         text.append(" DISCONNECTED — retrying ", style="bold white on dark_red")
         text.append(" ")
@@ -270,23 +239,23 @@ def status_text(app: OctoApp, width: int = 120) -> Text:
         text.append(" ")
         text.append_text(Text(one_line(problem.message)[:200], style="bold red"))
         text.append(" — showing what was last read; saves are refused until the file is good again\n", style="red")
-    if workspace.store.read_only:
+    if store.read_only:
         text.append(" READ-ONLY ", style="bold white on dark_red")
-        text.append_text(Text(" " + one_line(workspace.store.read_only_reason)[:100], style="red"))
+        text.append_text(Text(" " + one_line(store.read_only_reason)[:100], style="red"))
         text.append("\n")
-    others = workspace.store.presence()
+    others = store.presence()
     if others:
         # Names other people chose (their OCTOTUI_USER): one short line each, never markup or escapes.
         shown = ", ".join(one_line(name)[:20] for name in others[:4]) + (f" +{len(others) - 4}" if len(others) > 4 else "")
         text.append_text(Text(f"also here: {shown}", style="dim"))
         text.append("   ")
-    if app.commands.pending and app.show_saving:
+    if app.started and app.commands.pending and app.show_saving:
         if app.commands.waiting_for_lock:
             text.append(" saving… (waiting for the file lock held by another octotui) ", style="bold black on yellow")
         else:
             text.append(" saving… ", style="black on yellow")
         text.append(" ")
-    incidents = workspace.open_incidents()
+    incidents = app.workspace.open_incidents() if app.started else []  # a quick start has none open
     if not incidents:
         text.append("No open incident", style="dim")
         text.append("   i: start one", style="dim")

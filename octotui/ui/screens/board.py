@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Static
 
-from octotui.domain.models import Release, Stage
+from octotui.domain.board import BoardRow
 from octotui.ui.messages import DataChanged
 from octotui.ui.widgets import (
     STAGE_STYLE,
@@ -16,8 +18,10 @@ from octotui.ui.widgets import (
     LiveScreen,
     StatusLine,
     cell,
-    release_flags,
 )
+
+if TYPE_CHECKING:
+    from octotui.domain.models import Release
 
 
 class BoardScreen(LiveScreen):
@@ -79,14 +83,13 @@ class BoardScreen(LiveScreen):
         if key == self._built:
             self._follow_selection(table)
             return
-        releases = self.octo.workspace.releases()
-        stages = {release.id: self.octo.workspace.stage(release) for release in releases}
-        visible = [r for r in releases if not query or query in _haystack(r, stages[r.id])]
-        order = [release.id for release in visible]
+        releases = self.octo.board_rows()
+        visible = [row for row in releases if not query or query in row.haystack()]
+        order = [row.id for row in visible]
         if changed is not None and self._built[1:] == (width, query) and order == self._order:
-            for release in visible:
-                if release.key in changed:
-                    table.update_row(str(release.id), self._row(release, stages[release.id]))
+            for row in visible:
+                if row.key in changed:
+                    table.update_row(str(row.id), self._row(row))
             self._built = key
             self._follow_selection(table)
             return
@@ -99,8 +102,8 @@ class BoardScreen(LiveScreen):
         table.add_column("Title", width=title_width, key="Title")
         for label, column_width in fixed[3:]:
             table.add_column(label, width=column_width, key=label)
-        for release in visible:
-            table.add_row(*self._row(release, stages[release.id]), key=str(release.id))
+        for row in visible:
+            table.add_row(*self._row(row), key=str(row.id))
         self._follow_selection(table)
         summary = Text(f"{len(visible)} of {len(releases)} releases", style="dim")
         if not releases:
@@ -119,20 +122,18 @@ class BoardScreen(LiveScreen):
         fixed = self._fixed_columns(width)
         return max(12, width - sum(w for _, w in fixed) - 2 * (len(fixed) + 1) - 2)
 
-    def _row(self, release: Release, stage: Stage) -> list[Text]:
+    def _row(self, release: BoardRow) -> list[Text]:
         width = self.size.width or 120
-        done, total = release.progress()
-        workspace = self.octo.workspace
-        flags = release_flags(release, stage, signoffs_missing=workspace.signoffs_missing(release), now=workspace.now())
+        flags = release.flags(self.octo.now())
         title = cell(release.title)
         if flags:
             title.append(f"  {flags}", style="italic yellow" if release.gate_override or "overdue" in flags
                          or "passed" in flags else "dim")
         title.truncate(self._title_width(width), overflow="ellipsis")
-        row = [cell(release.key), cell(release.version), cell(release.type.value), title]
+        row = [cell(release.key), cell(release.version), cell(release.type), title]
         if width >= 100:
             row += [cell(release.captain), cell(release.target_date.isoformat() if release.target_date else "—")]
-        return row + [cell(stage.value, STAGE_STYLE[stage]), cell(f"{done}/{total}")]
+        return row + [cell(release.stage.value, STAGE_STYLE[release.stage]), cell(f"{release.done}/{release.total}")]
 
     def _follow_selection(self, table: KeyTable) -> None:
         selected = self.octo.selected_release_id
@@ -213,8 +214,3 @@ class BoardScreen(LiveScreen):
         box = self.query_one("#board-filter", Input)
         box.display = True
         box.focus()
-
-
-def _haystack(release: Release, stage: Stage) -> str:
-    return " ".join([release.key, release.version, release.title, release.captain, stage.value,
-                     release.type.value, release_flags(release, stage)]).casefold()

@@ -11,6 +11,7 @@ from textual.widgets import Footer, Header, Static
 
 from octotui.comms.reports import release_report
 from octotui.domain import lifecycle
+from octotui.domain.board import release_flags
 from octotui.domain.clock import format_countdown, local_time, parse_due
 from octotui.domain.inputs import InputError
 from octotui.domain.models import ChecklistItem, ChecklistRun, ItemState, Release
@@ -26,7 +27,6 @@ from octotui.ui.widgets import (
     cell,
     clip,
     literal,
-    release_flags,
 )
 
 ROLE_LABEL = {"gate": "the gate", "deployment": "deployment", "hotfix": "hotfix", "rollback": "rollback",
