@@ -332,3 +332,49 @@ def test_events_are_indexed_when_first_asked_for_not_at_open(db_path):
         uow.append_event("INC-1", "timeline", {"text": "note 3"})
     assert [doc["text"] for _id, doc in reopened.snapshot.events("INC-1", "timeline")][-1] == "note 3"
     assert len(reopened.snapshot.events("REL-1")) == 1
+
+
+def test_a_start_leaves_events_and_decisions_unparsed_until_first_needed(db_path):
+    """The snapshot holds one table per line: a start parses what a first screen shows (meta, releases,
+    incidents) and keeps the events and decisions as text until something reads or writes them."""
+    store = Store(db_path)
+    with store.unit_of_work() as uow:
+        uow.put("releases", 1, {"version": "1.0.0"})
+        uow.put("decisions", 1, {"title": "Use Postgres"})
+        uow.append_event("REL-1", "gate", {"item": 0})
+    store.storage.compact()
+    lines = db_path.read_bytes().split(b"\n")
+    assert len(lines) == len(read_tables(db_path)), "one table per line"
+    assert json.loads(db_path.read_bytes()) == read_tables(db_path), "still one JSON object (TinyDB reads it)"
+
+    reopened = Store(db_path)
+    assert set(reopened.storage.deferred) == {"events", "decisions"}
+    assert reopened.snapshot.get("releases", 1) == {"version": "1.0.0"}
+    assert reopened.snapshot.get("decisions", 1) == {"title": "Use Postgres"}
+    assert set(reopened.storage.deferred) == {"events"}
+    with reopened.unit_of_work() as uow:  # a write works on every table: all parsed first
+        assert uow.append_event("REL-1", "gate", {"item": 1}) == 2, "ids continue after the unparsed events"
+    assert reopened.storage.deferred == {}
+
+
+def test_a_damaged_table_left_unparsed_is_reported_with_its_line_when_needed(db_path):
+    store = Store(db_path)
+    with store.unit_of_work() as uow:
+        uow.put("decisions", 1, {"title": "x"})
+    store.storage.compact()
+    lines = db_path.read_bytes().split(b"\n")
+    number = next(n for n, line in enumerate(lines) if line.lstrip(b"{").startswith(b'"decisions"'))
+    lines[number] = lines[number].replace(b'"title"', b'"title', 1)
+    db_path.write_bytes(b"\n".join(lines))
+    reopened = Store(db_path)
+    with pytest.raises(StoreCorrupt, match=f"line {number + 1}"):
+        reopened.snapshot.all("decisions")
+
+
+def test_a_file_of_the_older_layout_is_read_whole(db_path):
+    """One line for everything (octotui before one table per line, or TinyDB itself): read as before."""
+    db_path.write_text(json.dumps({"meta": {"1": {"schema": SCHEMA_VERSION}}, "releases": {"1": {"version": "1.0.0"}},
+                                   "events": {"1": {"owner": "REL-1", "stream": "gate", "item": 0}}}))
+    store = Store(db_path)
+    assert store.storage.deferred == {}
+    assert store.snapshot.events("REL-1")[0][1]["item"] == 0

@@ -3,9 +3,11 @@
 The file is a JSON snapshot of every table followed by journal records, one per committed unit of
 work: `\\n#<length hex> <crc32 hex> <JSON of the documents it touched>`. A commit appends one
 record and fsyncs it, so a save costs what it changed, not what the file holds; when the journal
-outgrows the snapshot, the file is compacted into a fresh snapshot through the safe writer. A torn
-last record (a kill mid-append) is ignored when read and cut off by the next writer: it was never
-acknowledged. Readers pick up other processes' records incrementally, parsing only those.
+passes a quarter of the snapshot, the file is compacted into a fresh snapshot through the safe writer.
+A torn last record (a kill mid-append) is ignored when read and cut off by the next writer: it was never
+acknowledged. Readers pick up other processes' records incrementally, parsing only those. The snapshot
+holds one table per line, so a start parses what the first screen shows and leaves the events and
+decisions as text until first needed.
 
 TinyDB's stock JSONStorage truncates and rewrites in place and caches the next document id per
 process; here every write goes through `Store.unit_of_work()`: an inter-process lock, a fresh read,
@@ -19,6 +21,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import stat
 import threading
 import time
@@ -64,6 +67,7 @@ LOCK_TIMEOUT_SECONDS = 10.0
 FIRST_LOCK_TRY_SECONDS = 0.05  # then say "waiting for the lock" and keep trying
 MAX_FILE_BYTES = 512 * 1024 * 1024  # refuse, with a message, rather than exhaust memory
 COMPACT_MIN_JOURNAL_BYTES = 256 * 1024
+LAZY_TABLES = frozenset({EVENTS, "decisions"})  # no first screen shows them: parsed when first needed
 _RECORD_START = b"\n#"
 
 Tables = dict[str, dict[str, Any]]
@@ -143,16 +147,46 @@ def _torn_or_damaged(raw: bytes, offset: int, path: Path) -> None:
                                  "followed by later records")
 
 
-def split_file(raw: bytes, path: Path) -> tuple[Tables, int, list[Tables]]:
-    """The snapshot, where the intact part of the file ends, and the journal records in it."""
+_TABLE_LINE = re.compile(rb'"([A-Za-z0-9_]+)":(?=\{)')
+
+
+def _table_lines(raw: bytes) -> list[tuple[str, int, bytes]] | None:
+    """A snapshot as octotui writes it, one table per line (JSON strings cannot hold a raw newline, so
+    every newline is a separator): each table's name, line number and JSON, unparsed. None for any other
+    layout (an older or hand-made file), which is then parsed whole."""
+    if not (raw.startswith(b'{"') and raw.endswith(b"}") and b"\n" in raw):
+        return None
+    tables = []
+    for line, part in enumerate(raw[1:-1].split(b",\n"), start=1):
+        match = _TABLE_LINE.match(part)
+        if match is None or not part.endswith(b"}"):
+            return None
+        tables.append((match.group(1).decode(), line, part[match.end():]))
+    return tables
+
+
+def split_file(raw: bytes, path: Path, defer: frozenset[str] = frozenset()) -> tuple[Tables, int, list[Tables], dict[str, tuple[int, bytes]]]:
+    """The snapshot, where the intact part of the file ends, the journal records in it, and the tables
+    named in `defer` left unparsed (line, JSON) when the snapshot's layout allows it."""
     journal_at = raw.find(_RECORD_START)
-    snapshot = parse_tables(raw if journal_at < 0 else raw[:journal_at], path)
+    head = raw if journal_at < 0 else raw[:journal_at]
+    lines = _table_lines(head) if defer else None
+    deferred: dict[str, tuple[int, bytes]] = {}
+    if lines is None:
+        snapshot = parse_tables(head, path)
+    else:
+        snapshot = {}
+        for name, line, text in lines:
+            if name in defer:
+                deferred[name] = (line, text)
+            else:
+                snapshot.update(_check_tables({name: _loads(text, path, line - 1)}, path))
     if journal_at < 0:
-        return snapshot, len(raw), []
+        return snapshot, len(raw), [], deferred
     end, records = journal_at, []
     for end, record in _records(raw, journal_at, path):  # noqa: B007 - the last end is the intact length
         records.append(record)
-    return snapshot, end, records
+    return snapshot, end, records, deferred
 
 
 def _apply(tables: Tables, record: Tables, changes: Changes | None = None) -> None:
@@ -170,7 +204,7 @@ def _apply(tables: Tables, record: Tables, changes: Changes | None = None) -> No
 def read_tables(path: Path | str) -> Tables:
     """Every table as the file holds it now (snapshot plus journal): for tools and tests."""
     path = Path(path)
-    tables, _end, records = split_file(path.read_bytes(), path)
+    tables, _end, records, _deferred = split_file(path.read_bytes(), path)
     for record in records:
         _apply(tables, record)
     return tables
@@ -306,15 +340,40 @@ class JournalStorage(Storage):
         # owner -> stream -> events in id order; None until first asked for (a start that shows no history
         # never pays for indexing every event of a large file)
         self.streams: dict[str, dict[str, list[tuple[int, Doc]]]] | None = None
-        self._streams_lock = threading.Lock()
+        # Tables no first screen shows, left as their JSON (line, text) until first needed: a start of a
+        # large file parses the releases and incidents, not years of events and decisions.
+        self.deferred: dict[str, tuple[int, bytes]] = {}
+        self._lazy_lock = threading.RLock()
         self.next_ids: dict[str, int] = {}
         self.staged_events: dict[str, Doc] = {}  # appended in this unit of work, not yet committed
         self.lock: DatabaseLock | None = None  # set by the Store while it holds the lock
         self.torn_bytes = 0  # bytes after the last complete record when last read whole (an interrupted save)
 
+    # -- parsed on demand
+    def table(self, name: str) -> dict[str, Doc]:
+        if name in self.deferred:
+            self._parse_deferred(name)
+        return self.tables.get(name, {})
+
+    def complete(self) -> Tables:
+        """Every table parsed: what a write, a comparison or a migration works on."""
+        for name in list(self.deferred):
+            self._parse_deferred(name)
+        return self.tables
+
+    def _parse_deferred(self, name: str) -> None:
+        with self._lazy_lock:
+            if name not in self.deferred:
+                return  # another thread got here first
+            line, text = self.deferred[name]
+            table = _check_tables({name: _loads(text, self.path, line - 1)}, self.path)[name]
+            self.tables[name] = table
+            self.next_ids[name] = max((int(key) for key in table), default=0) + 1
+            del self.deferred[name]
+
     # -- TinyDB's interface
     def read(self) -> Tables | None:
-        return dict(self._pending if self._pending is not None else self.tables)
+        return dict(self._pending if self._pending is not None else self.complete())
 
     def write(self, data: Tables) -> None:
         if self._pending is None:
@@ -375,6 +434,7 @@ class JournalStorage(Storage):
         return self._load_whole(raw, info.st_ino)
 
     def _absorb_tail(self, tail: bytes) -> Changes:
+        self.complete()  # others' records may touch any table
         changes = Changes()
         consumed = 0
         for end, record in _records(tail, 0, self.path):
@@ -386,9 +446,13 @@ class JournalStorage(Storage):
         return changes
 
     def _load_whole(self, raw: bytes, inode: int) -> Changes:
-        snapshot, end, records = split_file(raw, self.path)
-        previous = self.tables
+        previous = self.complete() if self.tables else {}
+        # Deferred only on a first read: a re-read compares every table with what was shown.
+        snapshot, end, records, deferred = split_file(raw, self.path, frozenset() if previous else LAZY_TABLES)
         for record in records:
+            for name in set(record) & set(deferred):  # a journal record touches it: parse it now
+                line, text = deferred.pop(name)
+                snapshot.update(_check_tables({name: _loads(text, self.path, line - 1)}, self.path))
             _apply(snapshot, record)
         changes = Changes(everything=not previous)  # a first read: everything is new, nothing to compare
         for name in set(previous) | set(snapshot) if previous else ():
@@ -396,7 +460,7 @@ class JournalStorage(Storage):
             for doc_id in set(old) | set(new):
                 if old.get(doc_id) != new.get(doc_id):
                     changes.add(name, int(doc_id))
-        self.tables, self._inode = snapshot, inode
+        self.tables, self._inode, self.deferred = snapshot, inode, deferred
         self.torn_bytes = len(raw) - end
         self._snapshot_bytes = raw.find(_RECORD_START) if records else end
         if self._snapshot_bytes < 0:
@@ -412,7 +476,7 @@ class JournalStorage(Storage):
     def _index(self, changes: Changes) -> None:
         """Keep the events-by-owner index and the next ids up to date with `tables`."""
         events = self.tables.get(EVENTS, {})
-        with self._streams_lock:
+        with self._lazy_lock:
             if changes.everything:
                 self.streams = None  # indexed again when next asked for
             elif self.streams is not None:
@@ -427,10 +491,10 @@ class JournalStorage(Storage):
                 self.next_ids[name] = max(self.next_ids.get(name, 1), max(changes.ids[name]) + 1)
 
     def _streams(self) -> dict[str, dict[str, list[tuple[int, Doc]]]]:
-        with self._streams_lock:
+        with self._lazy_lock:
             if self.streams is None:
                 streams: dict[str, dict[str, list[tuple[int, Doc]]]] = {}
-                events = self.tables.get(EVENTS, {})
+                events = self.table(EVENTS)
                 for key in sorted(events, key=int):
                     self._index_event(streams, int(key), events[key])
                 self.streams = streams
@@ -453,6 +517,7 @@ class JournalStorage(Storage):
     # -- writing
     def begin(self) -> Changes:
         external = self.refresh(for_write=True)
+        self.complete()
         self._pending, self._touched, self.staged_events = dict(self.tables), {}, {}
         return external
 
@@ -495,7 +560,9 @@ class JournalStorage(Storage):
         self._pending, self._touched, self.staged_events = None, {}, {}
         self._note_end(self._end + len(frame), frame[-64:])
         self._index(changes)
-        if self._end - self._snapshot_bytes > max(self._snapshot_bytes, COMPACT_MIN_JOURNAL_BYTES):
+        # A quarter of the snapshot: a start parses the journal whole, so it stays small beside the snapshot
+        # (whose events and decisions a start leaves unparsed), and compactions stay rare (each writes it all).
+        if self._end - self._snapshot_bytes > max(self._snapshot_bytes // 4, COMPACT_MIN_JOURNAL_BYTES):
             with contextlib.suppress(OSError):  # the journal is durable already; compaction can wait
                 self.compact()
         return changes
@@ -529,12 +596,13 @@ class JournalStorage(Storage):
             os.close(fd)
 
     def encode_snapshot(self, tables: Tables) -> bytes:
+        """One table per line (see _table_lines): valid JSON for TinyDB, and a start can leave tables unparsed."""
         parts = []
         for name, table in tables.items():
             documents = ",".join(f'"{doc_id}":{json.dumps(doc, ensure_ascii=False, separators=(",", ":"))}'
                                  for doc_id, doc in table.items())
             parts.append(f"{json.dumps(name)}:{{{documents}}}")
-        return ("{" + ",".join(parts) + "}").encode("utf-8")
+        return ("{" + ",\n".join(parts) + "}").encode("utf-8")
 
     def write_snapshot(self, tables: Tables, *, exclusive: bool = False) -> None:
         """A whole new file (creation, migration, compaction), replaced atomically. Under the lock the new
@@ -544,12 +612,12 @@ class JournalStorage(Storage):
         if locked is not None and self.lock is not None:
             self.lock.adopt(locked)
         info = os.stat(self.path)
-        self.tables, self._inode, self._snapshot_bytes = tables, info.st_ino, len(data)
+        self.tables, self._inode, self._snapshot_bytes, self.deferred = tables, info.st_ino, len(data), {}
         self._note_end(len(data), data[-64:])
         self._index(Changes(everything=True))
 
     def compact(self) -> None:
-        self.write_snapshot(self.tables)
+        self.write_snapshot(self.complete())
 
 
 class DatabaseLock:
@@ -674,10 +742,10 @@ class _Snapshot:
         self._storage = storage
 
     def get(self, table: str, doc_id: int) -> Doc | None:
-        return self._storage.tables.get(table, {}).get(str(doc_id))
+        return self._storage.table(table).get(str(doc_id))
 
     def all(self, table: str) -> dict[int, Doc]:
-        return {int(key): doc for key, doc in self._storage.tables.get(table, {}).items()}
+        return {int(key): doc for key, doc in self._storage.table(table).items()}
 
     def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
         return self._storage.events(owner, stream)
@@ -755,7 +823,7 @@ class Store(ChangeLog):
             self._logged(self.storage.refresh(for_write=True))
             version = self._check_schema(self.storage.tables)
             if version < SCHEMA_VERSION:
-                self._migrate(self.storage.tables, version)
+                self._migrate(self.storage.complete(), version)
 
     def _check_schema(self, tables: Tables) -> int:
         version = schema_of(tables)
@@ -871,7 +939,7 @@ class Store(ChangeLog):
     def tables(self) -> Tables:
         with self._thread_lock:
             self._logged(self.storage.refresh())
-            return self.storage.tables
+            return self.storage.complete()
 
     def table(self, name: str) -> dict[str, dict[str, Any]]:
         return self.tables().get(name, {})
@@ -914,7 +982,7 @@ class Store(ChangeLog):
         snapshot[META_TABLE] = {**snapshot.get(META_TABLE, {}), "1": {"schema": SCHEMA_VERSION}}
         with self._locked():
             self.storage.refresh(for_write=True)
-            held = sum(len(self.storage.tables.get(name, {})) for name in (*RECORD_TABLES, EVENTS))
+            held = sum(len(self.storage.table(name)) for name in (*RECORD_TABLES, EVENTS))
             if held and not replace:
                 raise StoreNotEmpty(self.path, f"already holds {held:,} records and events (--replace overwrites them)")
             self._write_snapshot(snapshot)
