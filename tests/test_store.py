@@ -378,3 +378,20 @@ def test_a_file_of_the_older_layout_is_read_whole(db_path):
     store = Store(db_path)
     assert store.storage.deferred == {}
     assert store.snapshot.events("REL-1")[0][1]["item"] == 0
+
+
+def test_journal_changes_to_a_table_left_unparsed_apply_when_it_is_read(db_path):
+    store = Store(db_path)
+    with store.unit_of_work() as uow:
+        uow.put("decisions", 1, {"title": "first"})
+        uow.put("decisions", 2, {"title": "gone soon"})
+    store.storage.compact()
+    with store.unit_of_work() as uow:  # journal records after the snapshot
+        uow.put("decisions", 1, {"title": "edited"})
+        uow.put("decisions", 3, {"title": "new"})
+    with store.unit_of_work() as uow:
+        uow.tinydb.table("decisions").remove(doc_ids=[2])
+    reopened = Store(db_path)
+    assert "decisions" in reopened.storage.deferred
+    assert reopened.snapshot.all("decisions") == {1: {"title": "edited"}, 3: {"title": "new"}}
+    assert read_tables(db_path)["decisions"] == {"1": {"title": "edited"}, "3": {"title": "new"}}

@@ -343,6 +343,7 @@ class JournalStorage(Storage):
         # Tables no first screen shows, left as their JSON (line, text) until first needed: a start of a
         # large file parses the releases and incidents, not years of events and decisions.
         self.deferred: dict[str, tuple[int, bytes]] = {}
+        self._deferred_changes: dict[str, list[dict[str, Any]]] = {}
         self._lazy_lock = threading.RLock()
         self.next_ids: dict[str, int] = {}
         self.staged_events: dict[str, Doc] = {}  # appended in this unit of work, not yet committed
@@ -366,7 +367,10 @@ class JournalStorage(Storage):
             if name not in self.deferred:
                 return  # another thread got here first
             line, text = self.deferred[name]
-            table = _check_tables({name: _loads(text, self.path, line - 1)}, self.path)[name]
+            parsed = _check_tables({name: _loads(text, self.path, line - 1)}, self.path)
+            for docs in self._deferred_changes.pop(name, ()):
+                _apply(parsed, {name: docs})
+            table = parsed[name]
             self.tables[name] = table
             self.next_ids[name] = max((int(key) for key in table), default=0) + 1
             del self.deferred[name]
@@ -449,10 +453,10 @@ class JournalStorage(Storage):
         previous = self.complete() if self.tables else {}
         # Deferred only on a first read: a re-read compares every table with what was shown.
         snapshot, end, records, deferred = split_file(raw, self.path, frozenset() if previous else LAZY_TABLES)
+        later: dict[str, list[dict[str, Any]]] = {}  # journal changes to a table left unparsed: applied with it
         for record in records:
-            for name in set(record) & set(deferred):  # a journal record touches it: parse it now
-                line, text = deferred.pop(name)
-                snapshot.update(_check_tables({name: _loads(text, self.path, line - 1)}, self.path))
+            for name in set(record) & set(deferred):
+                later.setdefault(name, []).append(record.pop(name))
             _apply(snapshot, record)
         changes = Changes(everything=not previous)  # a first read: everything is new, nothing to compare
         for name in set(previous) | set(snapshot) if previous else ():
@@ -460,7 +464,7 @@ class JournalStorage(Storage):
             for doc_id in set(old) | set(new):
                 if old.get(doc_id) != new.get(doc_id):
                     changes.add(name, int(doc_id))
-        self.tables, self._inode, self.deferred = snapshot, inode, deferred
+        self.tables, self._inode, self.deferred, self._deferred_changes = snapshot, inode, deferred, later
         self.torn_bytes = len(raw) - end
         self._snapshot_bytes = raw.find(_RECORD_START) if records else end
         if self._snapshot_bytes < 0:
@@ -612,7 +616,8 @@ class JournalStorage(Storage):
         if locked is not None and self.lock is not None:
             self.lock.adopt(locked)
         info = os.stat(self.path)
-        self.tables, self._inode, self._snapshot_bytes, self.deferred = tables, info.st_ino, len(data), {}
+        self.tables, self._inode, self._snapshot_bytes = tables, info.st_ino, len(data)
+        self.deferred, self._deferred_changes = {}, {}
         self._note_end(len(data), data[-64:])
         self._index(Changes(everything=True))
 
