@@ -26,7 +26,6 @@ from octotui.storage.tinydb_store import SCHEMA_VERSION, Store
 
 if TYPE_CHECKING:  # the models and the workspace load on first use: a quick start paints before them
     from octotui.comms.templates import CommsTemplate
-    from octotui.services.startup import QuickStart
     from octotui.services.workspace import Workspace
 
 EXIT_USAGE = 2
@@ -154,10 +153,12 @@ def run_app(args: argparse.Namespace) -> int:
     # Start-up allocates a lot and frees almost nothing: the cyclic GC would rescan it all several times.
     # It is turned back on (with the loaded heap frozen) right after the first paint.
     gc.disable()
+    from octotui.services.startup import QuickStart
     from octotui.ui.app import OctoApp, RecoveryApp  # the UI is imported only when there is a screen
 
     try:
-        quick = _quick_start(args)
+        store = _open_for_quick_start(args)
+        quick = QuickStart.read(store) if store is not None else None
         if quick is not None:
             app = OctoApp.quick(quick, lambda: _finish_start(args, quick.store))
             app.run()
@@ -166,7 +167,7 @@ def run_app(args: argparse.Namespace) -> int:
                     raise app.start_error
                 return app.return_code or 0
             raise app.start_error  # a record the board rows did not show is damaged: the recovery below
-        workspace, templates = _finish_start(args)
+        workspace, templates = _finish_start(args, store)  # a full start over the store already read
     except StoreCorrupt as error:
         if not sys.stdin.isatty():
             raise
@@ -180,19 +181,13 @@ def run_app(args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
-def _quick_start(args: argparse.Namespace) -> QuickStart | None:
-    """The store opened and the board read without any model, when that is all the first screen needs
-    (see services.startup); None for a full start. A guide, templates or settings of the person's own are
-    checked before any screen, so a mistake in them stays one line on stderr."""
+def _open_for_quick_start(args: argparse.Namespace) -> Repository | None:
+    """The store, opened before any model is imported, when a quick start may do (see services.startup);
+    None when the person's own guide, templates or settings are to be checked first (a mistake in them
+    stays one line on stderr, before any screen)."""
     if args.playbook or args.templates or default_config_path().is_file():
         return None
-    from octotui.services.startup import QuickStart
-
-    store = open_repository(resolve_db_location(args.db))
-    quick = QuickStart.read(store)
-    if quick is None:
-        store.close()
-    return quick
+    return open_repository(resolve_db_location(args.db))
 
 
 def _finish_start(args: argparse.Namespace, store: Repository | None = None) -> tuple[Workspace, dict[str, CommsTemplate]]:

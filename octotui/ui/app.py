@@ -233,16 +233,16 @@ class OctoApp(App[int]):
         self.exit(1)
 
     def _started(self, workspace: Workspace, templates: dict[str, CommsTemplate]) -> None:
-        shown = {row.id: row for row in self.board_rows()}
-        order = list(shown)
+        shown = self.board_rows()
         self._use_workspace(workspace, templates)
         self.workspace.store.subscribe(lambda: self._call_on_loop(self.poll_store))
         rows = self.board_rows()
         # The board repaints only what the models show differently (a rule in the settings, an item
         # that became overdue): most starts change nothing on the screen.
-        changed = {row.key for row in rows if shown.get(row.id) != row} | {f"REL-{n}" for n in set(shown) - {r.id for r in rows}}
-        if [row.id for row in rows] != order:
-            changed.add("*")
+        if [row.id for row in rows] != [row.id for row in shown]:
+            changed = {"*"}
+        else:
+            changed = {row.key for row, before in zip(rows, shown, strict=True) if row != before}
         if changed:
             self._broadcast(DataChanged(frozenset(changed)))
         self._quick = None

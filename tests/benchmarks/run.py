@@ -85,6 +85,11 @@ BARE_CLOCK_APP = BARE_APP.replace("""    def on_mount(self):""", """    def on_m
         self.set_interval(1, lambda: clock.update(datetime.now().strftime("%H:%M:%S")))""")
 
 
+OCTOTUI = Path(sys.executable).with_name("octotui")
+# What every launched process sees: a real terminal type, a fixed author, no settings file of this machine's.
+TERMINAL_ENV = {**os.environ, "TERM": "xterm-256color", "OCTOTUI_USER": "bench", "OCTOTUI_CONFIG": "/nonexistent"}
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -135,11 +140,11 @@ def first_paint(folder: Path, runs: int) -> None:
     print(f"   {'database':<8} {'octotui':>9} {'bare app':>9} {'ratio':>6}   target")
     bare = folder / "bare.py"
     bare.write_text(BARE_APP)
-    octotui = Path(sys.executable).with_name("octotui")
+    octotui = OCTOTUI
     for size in SIZES:
         db = make_db(folder, size)
         rows = SIZES[size][0]
-        env = {**os.environ, "TERM": "xterm-256color", "OCTOTUI_USER": "bench", "OCTOTUI_CONFIG": "/nonexistent"}
+        env = TERMINAL_ENV
         ours, theirs = [], []
         for _ in range(runs):  # alternate, so both see the same machine state
             seconds, pid, fd = spawn_in_pty([str(octotui), "--db", str(db)], env, b"palette")
@@ -267,8 +272,8 @@ def cpu_idle(folder: Path, seconds: float) -> None:
     workspace.save_ui_state({"mode": "incident"})
     bare = folder / "bare-clock.py"
     bare.write_text(BARE_CLOCK_APP)
-    env = {**os.environ, "TERM": "xterm-256color", "OCTOTUI_USER": "bench", "OCTOTUI_CONFIG": "/nonexistent"}
-    octotui = str(Path(sys.executable).with_name("octotui"))
+    env = TERMINAL_ENV
+    octotui = str(OCTOTUI)
     results = {}
     for name, argv, marker in (("bare app, 1 Hz clock", [sys.executable, str(bare), "0"], b"palette"),
                                ("octotui board, no incident", [octotui, "--db", str(quiet)], b"Incident!"),
@@ -391,8 +396,8 @@ def toggle_in_terminal(folder: Path, runs: int) -> None:
     print(f"   {'database':<8} {'octotui':>16} {'bare app':>16}   added (median / p95)   target")
     bare = folder / "bare-toggle.py"
     bare.write_text(BARE_TOGGLE)
-    env = {**os.environ, "TERM": "xterm-256color", "OCTOTUI_USER": "bench", "OCTOTUI_CONFIG": "/nonexistent"}
-    octotui = Path(sys.executable).with_name("octotui")
+    env = TERMINAL_ENV
+    octotui = OCTOTUI
     for size in ("team", "10k"):
         db = make_db(folder, f"toggle-{size}")
         workspace = Workspace(Store(db), load_playbook(), author="bench")
@@ -427,10 +432,10 @@ def growth(folder: Path, sizes: list[int], runs: int) -> None:
     print("   RSS at the first paint, and once settled (everything parsed); the bare app's; the releases shown (JSON)")
     print(f"   {'records':>8} {'file':>8} {'octotui':>9} {'bare':>7} {'ratio':>6} {'save p50':>9} {'RSS':>8} "
           f"{'settled':>10} {'bare':>9} {'shown':>8}")
-    octotui = str(Path(sys.executable).with_name("octotui"))
+    octotui = str(OCTOTUI)
     bare = folder / "bare.py"
     bare.write_text(BARE_APP)
-    env = {**os.environ, "TERM": "xterm-256color", "OCTOTUI_USER": "bench", "OCTOTUI_CONFIG": "/nonexistent"}
+    env = TERMINAL_ENV
     for size in sizes:
         db = folder / f"growth-{size}.json"
         subprocess.run([octotui, "demo", "--size", str(size), "--db", str(db)], check=True, env=env,
@@ -506,10 +511,10 @@ def team_mode(folder: Path, sizes: dict[str, int], runs: int, saves: int) -> Non
     print("\n10. Team mode: PostgreSQL 15 on this machine (fsync on) beside the TinyDB file, same data")
     print(f"   {'size':<5} {'backend':<8} {'save p50/p95':>15} {'toggle p50/p95':>17} {'first paint':>12} "
           f"{'bare':>7} {'ratio':>6} {'seen elsewhere p50/p95':>23}")
-    octotui = str(Path(sys.executable).with_name("octotui"))
+    octotui = str(OCTOTUI)
     bare = folder / "bare.py"
     bare.write_text(BARE_APP)
-    env = {**os.environ, "TERM": "xterm-256color", "OCTOTUI_USER": "bench", "OCTOTUI_CONFIG": "/nonexistent"}
+    env = TERMINAL_ENV
     cluster = Cluster().start()
     try:
         for label, size in sizes.items():
