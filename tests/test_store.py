@@ -334,27 +334,69 @@ def test_events_are_indexed_when_first_asked_for_not_at_open(db_path):
     assert len(reopened.snapshot.events("REL-1")) == 1
 
 
-def test_a_start_leaves_events_and_decisions_unparsed_until_first_needed(db_path):
-    """The snapshot holds one table per line: a start parses what a first screen shows (meta, releases,
-    incidents) and keeps the events and decisions as text until something reads or writes them."""
+def test_a_start_parses_only_what_the_board_needs(db_path):
+    """The snapshot holds one table per line, then two lines derived from them: what the board reads of each
+    release, and the open incidents. A start parses meta and those lines; the releases, incidents, events and
+    decisions stay text until something reads or writes them."""
     store = Store(db_path)
     with store.unit_of_work() as uow:
-        uow.put("releases", 1, {"version": "1.0.0"})
+        uow.put("releases", 1, {"version": "1.0.0", "title": "One", "runs": {"gate": {"items": ["long"] * 50}}})
+        uow.put("incidents", 1, {"title": "Open", "status": "Investigating"})
+        uow.put("incidents", 2, {"title": "Done", "status": "Resolved"})
         uow.put("decisions", 1, {"title": "Use Postgres"})
         uow.append_event("REL-1", "gate", {"item": 0})
     store.storage.compact()
     lines = db_path.read_bytes().split(b"\n")
-    assert len(lines) == len(read_tables(db_path)), "one table per line"
-    assert json.loads(db_path.read_bytes()) == read_tables(db_path), "still one JSON object (TinyDB reads it)"
+    assert len(lines) == len(read_tables(db_path)) + 2, "one table per line, then the two derived lines"
+    whole = json.loads(db_path.read_bytes())
+    assert {name: table for name, table in whole.items() if not name.startswith("~")} == read_tables(db_path), \
+        "still one JSON object (TinyDB reads it); the derived lines are never tables"
 
     reopened = Store(db_path)
-    assert set(reopened.storage.deferred) == {"events", "decisions"}
-    assert reopened.snapshot.get("releases", 1) == {"version": "1.0.0"}
+    assert set(reopened.storage.deferred) == {"releases", "incidents", "events", "decisions"}
+    assert reopened.snapshot.board_docs() == {1: {"version": "1.0.0", "title": "One"}}, "no runs: not what a row reads"
+    assert reopened.snapshot.open_incidents() == {1: {"title": "Open", "status": "Investigating"}}
+    assert set(reopened.storage.deferred) == {"releases", "incidents", "events", "decisions"}
     assert reopened.snapshot.get("decisions", 1) == {"title": "Use Postgres"}
-    assert set(reopened.storage.deferred) == {"events"}
+    assert "decisions" not in reopened.storage.deferred
+    assert reopened.snapshot.get("releases", 1)["runs"]["gate"]["items"][0] == "long"
     with reopened.unit_of_work() as uow:  # a write works on every table: all parsed first
         assert uow.append_event("REL-1", "gate", {"item": 1}) == 2, "ids continue after the unparsed events"
     assert reopened.storage.deferred == {}
+
+
+def test_journal_changes_are_laid_over_the_derived_lines(db_path):
+    """Saves after the snapshot (a release retitled, one added, an incident resolved, one opened) show in
+    what a start reads, before any table is parsed."""
+    store = Store(db_path)
+    with store.unit_of_work() as uow:
+        uow.put("releases", 1, {"version": "1.0.0", "title": "One"})
+        uow.put("incidents", 1, {"title": "Open", "status": "Investigating"})
+    store.storage.compact()
+    with store.unit_of_work() as uow:
+        uow.put("releases", 1, {"version": "1.0.0", "title": "Renamed"})
+        uow.put("releases", 2, {"version": "2.0.0", "title": "Two"})
+        uow.put("incidents", 1, {"title": "Open", "status": "Resolved"})
+        uow.put("incidents", 2, {"title": "New", "status": "Identified"})
+    reopened = Store(db_path)
+    assert "releases" in reopened.storage.deferred
+    assert {k: d["title"] for k, d in reopened.snapshot.board_docs().items()} == {1: "Renamed", 2: "Two"}
+    assert list(reopened.snapshot.open_incidents()) == [2]
+    assert reopened.snapshot.all("releases") == store.snapshot.all("releases"), "parsed later: the same"
+
+
+def test_a_snapshot_without_derived_lines_parses_releases_and_incidents_at_once(db_path):
+    """Written before the derived lines existed: releases and incidents are read at open, as before."""
+    store = Store(db_path)
+    with store.unit_of_work() as uow:
+        uow.put("releases", 1, {"version": "1.0.0"})
+        uow.put("decisions", 1, {"title": "x"})
+    store.storage.compact()
+    lines = [line for line in db_path.read_bytes().split(b"\n") if not line.startswith(b'"~')]
+    db_path.write_bytes(b"\n".join(lines).rstrip(b",") + (b"}" if not lines[-1].endswith(b"}}") else b""))
+    reopened = Store(db_path)
+    assert "releases" not in reopened.storage.deferred and "decisions" in reopened.storage.deferred
+    assert reopened.snapshot.board_docs() == {1: {"version": "1.0.0"}}
 
 
 def test_a_damaged_table_left_unparsed_is_reported_with_its_line_when_needed(db_path):
@@ -395,3 +437,26 @@ def test_journal_changes_to_a_table_left_unparsed_apply_when_it_is_read(db_path)
     assert "decisions" in reopened.storage.deferred
     assert reopened.snapshot.all("decisions") == {1: {"title": "edited"}, 3: {"title": "new"}}
     assert read_tables(db_path)["decisions"] == {"1": {"title": "edited"}, "3": {"title": "new"}}
+
+
+def test_a_table_left_unparsed_is_read_from_the_file_as_it_was_opened(db_path):
+    """Its text is not kept in memory but read again when needed: from the file as opened, even after
+    another octotui compacted it into a new file; a file cut in place meanwhile is refused, not misread."""
+    writer = Store(db_path)
+    with writer.unit_of_work() as uow:
+        uow.put("decisions", 1, {"title": "kept"})
+    writer.storage.compact()
+    reader = Store(db_path)
+    assert "decisions" in reader.storage.deferred
+    with writer.unit_of_work() as uow:
+        uow.put("decisions", 2, {"title": "later"})
+    writer.storage.compact()  # a new file renamed over the one the reader opened
+    assert reader.snapshot.all("decisions") == {1: {"title": "kept"}}, "what was read, not half of two files"
+    assert reader.refresh().ids == {"decisions": {2}}
+
+    cut = Store(db_path)
+    assert "decisions" in cut.storage.deferred
+    line, start, _stop = cut.storage.deferred["decisions"]
+    os.truncate(db_path, start + 5)
+    with pytest.raises(StoreCorrupt, match=f"line {line}: the file was cut in place"):
+        cut.snapshot.all("decisions")

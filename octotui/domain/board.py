@@ -34,6 +34,9 @@ class Stage(StrEnum):
 
 BOARD_ORDER = list(Stage)
 _RANK = {stage: index for index, stage in enumerate(BOARD_ORDER)}
+# What a row reads of a release document: a store can keep these apart so a start reads nothing else.
+ROW_FIELDS = ("version", "type", "title", "captain", "target_date", "hotfix", "gate_override",
+              "gate_override_pending", "incident_ids", "rollback_reason", "cancel_reason", "followup_of", "board")
 PROJECTION_VERSION = 1  # bumped when BoardRow's stored shape changes: older rows are then recomputed
 
 

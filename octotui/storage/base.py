@@ -8,11 +8,11 @@ an append never rewrites a record with its whole past.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 Doc = dict[str, Any]
 RECORD_TABLES = ("releases", "incidents", "decisions")
@@ -21,7 +21,10 @@ META = "meta"
 RESOLVED = "Resolved"  # an incident's stored status once resolved (the domain's IncidentStatus.RESOLVED)
 
 
-def open_incident_docs(incidents: dict[int, Doc]) -> dict[int, Doc]:
+Key = TypeVar("Key", int, str)  # a document id as a store holds it: an int, or a JSON object's key
+
+
+def open_incident_docs(incidents: Mapping[Key, Doc]) -> dict[Key, Doc]:
     """The incident documents not resolved (what a first screen shows)."""
     return {doc_id: doc for doc_id, doc in incidents.items() if doc.get("status") != RESOLVED}
 
@@ -85,6 +88,11 @@ class Snapshot(Protocol):
     def open_incidents(self) -> dict[int, Doc]:
         """The incidents not resolved (what a first screen shows), without reading the rest where the
         backend can leave them unread."""
+        ...
+
+    def board_docs(self) -> dict[int, Doc]:
+        """The releases with at least what the board shows of them (domain.board.ROW_FIELDS), without
+        reading the rest of each release where the backend can leave it unread."""
         ...
 
 

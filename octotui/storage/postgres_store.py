@@ -175,6 +175,9 @@ class _Snapshot:
     def open_incidents(self) -> dict[int, Doc]:
         return self._store.open_incidents()
 
+    def board_docs(self) -> dict[int, Doc]:
+        return self.all("releases")  # read at start in any case (the board's order needs every release)
+
 
 class _PgUnitOfWork:
     """Reads answer from memory (fresh: read under the write lock); writes are staged and sent at commit."""
@@ -230,6 +233,9 @@ class _UnitOfWorkView:
 
     def open_incidents(self) -> dict[int, Doc]:
         return open_incident_docs(self.all("incidents"))
+
+    def board_docs(self) -> dict[int, Doc]:
+        return self.all("releases")
 
 
 class PostgresStore(ChangeLog):

@@ -25,8 +25,10 @@ import re
 import stat
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -35,6 +37,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
+from octotui.domain.board import ROW_FIELDS
 from octotui.storage.base import (
     EVENTS,
     META,
@@ -67,7 +70,9 @@ LOCK_TIMEOUT_SECONDS = 10.0
 FIRST_LOCK_TRY_SECONDS = 0.05  # then say "waiting for the lock" and keep trying
 MAX_FILE_BYTES = 512 * 1024 * 1024  # refuse, with a message, rather than exhaust memory
 COMPACT_MIN_JOURNAL_BYTES = 256 * 1024
-LAZY_TABLES = frozenset({EVENTS, "decisions"})  # no first screen shows them: parsed when first needed
+# No first screen shows these whole: parsed when first needed (releases and incidents only where the
+# snapshot carries the lines derived from them).
+LAZY_TABLES = frozenset({EVENTS, "decisions", "releases", "incidents"})
 _RECORD_START = b"\n#"
 
 Tables = dict[str, dict[str, Any]]
@@ -147,46 +152,86 @@ def _torn_or_damaged(raw: bytes, offset: int, path: Path) -> None:
                                  "followed by later records")
 
 
-_TABLE_LINE = re.compile(rb'"([A-Za-z0-9_]+)":(?=\{)')
+_TABLE_LINE = re.compile(rb'"(~?[A-Za-z0-9_]+)":(?=\{)')
+# Lines written after the tables, derived from them at each compaction (never tables themselves): what
+# the board reads of each release, and the open incidents. With them a start leaves releases and
+# incidents unparsed too; journal records after the snapshot are laid over them.
+BOARD_LINE, OPEN_LINE = "~board", "~open"
+DERIVED_LINES = (BOARD_LINE, OPEN_LINE)
 
 
-def _table_lines(raw: bytes) -> list[tuple[str, int, bytes]] | None:
-    """A snapshot as octotui writes it, one table per line (JSON strings cannot hold a raw newline, so
-    every newline is a separator): each table's name, line number and JSON, unparsed. None for any other
-    layout (an older or hand-made file), which is then parsed whole."""
-    if not (raw.startswith(b'{"') and raw.endswith(b"}") and b"\n" in raw):
+def _journal_start(raw: bytes) -> tuple[int, list[int]]:
+    """Where the journal starts (the first newline followed by `#`; -1 if none) and the newlines before it.
+    Stepping from newline to newline scans the file once at memchr speed; a search for the two bytes is
+    several times slower on a file with no journal."""
+    newlines: list[int] = []
+    at = raw.find(b"\n")
+    while at >= 0:
+        if raw[at + 1 : at + 2] == b"#":
+            return at, newlines
+        newlines.append(at)
+        at = raw.find(b"\n", at + 1)
+    return -1, newlines
+
+
+def _table_lines(raw: bytes, end: int, newlines: list[int]) -> list[tuple[str, int, int, int]] | None:
+    """A snapshot (`raw[:end]`) as octotui writes it, one table per line (JSON strings cannot hold a raw
+    newline, so every newline is a separator): each table's name, line number and where its JSON starts
+    and stops. None for any other layout (an older or hand-made file), which is then parsed whole."""
+    if not newlines or not (raw.startswith(b'{"') and raw[end - 1 : end] == b"}"):
         return None
-    tables = []
-    for line, part in enumerate(raw[1:-1].split(b",\n"), start=1):
-        match = _TABLE_LINE.match(part)
-        if match is None or not part.endswith(b"}"):
+    tables, start = [], 1
+    for line, stop in enumerate([*newlines, end], start=1):
+        last = stop - 1  # the comma before a newline, or the closing brace of the whole object
+        if raw[last : last + 1] != (b"," if stop != end else b"}") or raw[last - 1 : last] != b"}":
             return None
-        tables.append((match.group(1).decode(), line, part[match.end():]))
+        match = _TABLE_LINE.match(raw, start, min(start + 80, last))
+        if match is None:
+            return None
+        tables.append((match.group(1).decode(), line, match.end(), last))
+        start = stop + 1
     return tables
 
 
-def split_file(raw: bytes, path: Path, defer: frozenset[str] = frozenset()) -> tuple[Tables, int, list[Tables], dict[str, tuple[int, bytes]]]:
-    """The snapshot, where the intact part of the file ends, the journal records in it, and the tables
-    named in `defer` left unparsed (line, JSON) when the snapshot's layout allows it."""
-    journal_at = raw.find(_RECORD_START)
-    head = raw if journal_at < 0 else raw[:journal_at]
-    lines = _table_lines(head) if defer else None
-    deferred: dict[str, tuple[int, bytes]] = {}
+@dataclass
+class FileRead:
+    """What one read of the file gives: the parsed tables, the intact length, the journal records after
+    the snapshot, the tables left unparsed (line, JSON) and the derived lines (parsed)."""
+
+    tables: Tables
+    end: int
+    records: list[Tables]
+    deferred: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # (line, start, stop) in the file
+    journal_at: int = -1
+    derived: Tables = field(default_factory=dict)
+
+
+def split_file(raw: bytes, path: Path, defer: frozenset[str] = frozenset()) -> FileRead:
+    """The file read, leaving the tables named in `defer` unparsed when the snapshot's layout allows it
+    (releases and incidents only when the snapshot also carries the lines derived from them)."""
+    journal_at, newlines = _journal_start(raw)
+    head_end = len(raw) if journal_at < 0 else journal_at
+    lines = _table_lines(raw, head_end, newlines) if defer else None
+    read = FileRead({}, head_end, [], journal_at=journal_at)
     if lines is None:
-        snapshot = parse_tables(head, path)
+        read.tables = parse_tables(raw if journal_at < 0 else raw[:journal_at], path)
+        for name in DERIVED_LINES:
+            read.tables.pop(name, None)
     else:
-        snapshot = {}
-        for name, line, text in lines:
-            if name in defer:
-                deferred[name] = (line, text)
+        derived = {line[0] for line in lines if line[0] in DERIVED_LINES} == set(DERIVED_LINES)
+        for name, line, start, stop in lines:
+            if name in defer and (derived or name not in ("releases", "incidents")):
+                read.deferred[name] = (line, start, stop)
+                continue
+            text = raw[start:stop]
+            if name in DERIVED_LINES:
+                read.derived.update(_check_tables({name: _loads(text, path, line - 1)}, path))
             else:
-                snapshot.update(_check_tables({name: _loads(text, path, line - 1)}, path))
-    if journal_at < 0:
-        return snapshot, len(raw), [], deferred
-    end, records = journal_at, []
-    for end, record in _records(raw, journal_at, path):  # noqa: B007 - the last end is the intact length
-        records.append(record)
-    return snapshot, end, records, deferred
+                read.tables.update(_check_tables({name: _loads(text, path, line - 1)}, path))
+    if journal_at >= 0:
+        for read.end, record in _records(raw, journal_at, path):
+            read.records.append(record)
+    return read
 
 
 def _apply(tables: Tables, record: Tables, changes: Changes | None = None) -> None:
@@ -204,10 +249,10 @@ def _apply(tables: Tables, record: Tables, changes: Changes | None = None) -> No
 def read_tables(path: Path | str) -> Tables:
     """Every table as the file holds it now (snapshot plus journal): for tools and tests."""
     path = Path(path)
-    tables, _end, records, _deferred = split_file(path.read_bytes(), path)
-    for record in records:
-        _apply(tables, record)
-    return tables
+    read = split_file(path.read_bytes(), path)
+    for record in read.records:
+        _apply(read.tables, record)
+    return read.tables
 
 
 def schema_of(tables: Tables) -> int:
@@ -324,6 +369,17 @@ class TrackedTinyDB(TinyDB):
     table_class = TrackedTable
 
 
+class _HeldFile:
+    """One open file descriptor, replaced or closed as a whole."""
+
+    fd: int | None = None
+
+    def hold(self, fd: int | None) -> None:
+        held, self.fd = self.fd, fd
+        if held is not None:
+            os.close(held)
+
+
 class JournalStorage(Storage):
     """TinyDB storage over the snapshot + journal file. Reads come from memory; writes only inside
     a unit of work, and only the documents it touched are written (as one journal record)."""
@@ -342,8 +398,13 @@ class JournalStorage(Storage):
         self.streams: dict[str, dict[str, list[tuple[int, Doc]]]] | None = None
         # Tables no first screen shows, left as their JSON (line, text) until first needed: a start of a
         # large file parses the releases and incidents, not years of events and decisions.
-        self.deferred: dict[str, tuple[int, bytes]] = {}
+        self.deferred: dict[str, tuple[int, int, int]] = {}  # (line, start, stop), read again when needed
+        # The file they are in, held open (a rename by another process's compaction cannot take it away),
+        # and closed once nothing is deferred, or when this storage is collected.
+        self._deferred_file = _HeldFile()
+        weakref.finalize(self, self._deferred_file.hold, None)
         self._deferred_changes: dict[str, list[dict[str, Any]]] = {}
+        self.derived: Tables = {}  # the snapshot's derived lines (see DERIVED_LINES) while their table is unparsed
         self._lazy_lock = threading.RLock()
         self.next_ids: dict[str, int] = {}
         self.staged_events: dict[str, Doc] = {}  # appended in this unit of work, not yet committed
@@ -356,6 +417,30 @@ class JournalStorage(Storage):
             self._parse_deferred(name)
         return self.tables.get(name, {})
 
+    def board_docs(self) -> dict[str, Doc]:
+        """What the board reads of each release: the derived line and the journal's changes laid over it,
+        while the releases are unparsed."""
+        if "releases" not in self.deferred:
+            return self.table("releases")
+        with self._lazy_lock:
+            if "releases" not in self.deferred:
+                return self.table("releases")
+            docs = dict(self.derived.get(BOARD_LINE, {}))
+            for changes in self._deferred_changes.get("releases", ()):
+                _apply({"releases": docs}, {"releases": changes})
+            return docs
+
+    def open_incident_docs(self) -> dict[str, Doc]:
+        if "incidents" not in self.deferred:
+            return open_incident_docs(self.table("incidents"))
+        with self._lazy_lock:
+            if "incidents" not in self.deferred:
+                return open_incident_docs(self.table("incidents"))
+            docs = dict(self.derived.get(OPEN_LINE, {}))
+            for changes in self._deferred_changes.get("incidents", ()):
+                _apply({"incidents": docs}, {"incidents": changes})
+            return open_incident_docs(docs)
+
     def complete(self) -> Tables:
         """Every table parsed: what a write, a comparison or a migration works on."""
         for name in list(self.deferred):
@@ -366,7 +451,10 @@ class JournalStorage(Storage):
         with self._lazy_lock:
             if name not in self.deferred:
                 return  # another thread got here first
-            line, text = self.deferred[name]
+            line, start, stop = self.deferred[name]
+            text = os.pread(cast(int, self._deferred_file.fd), stop - start, start)
+            if len(text) != stop - start:
+                raise StoreCorrupt(self.path, f"line {line}: the file was cut in place before this table was read")
             parsed = _check_tables({name: _loads(text, self.path, line - 1)}, self.path)
             for docs in self._deferred_changes.pop(name, ()):
                 _apply(parsed, {name: docs})
@@ -374,6 +462,10 @@ class JournalStorage(Storage):
             self.tables[name] = table
             self.next_ids[name] = max((int(key) for key in table), default=0) + 1
             del self.deferred[name]
+            if not {"releases", "incidents"} & set(self.deferred):
+                self.derived = {}
+            if not self.deferred:
+                self._deferred_file.hold(None)
 
     # -- TinyDB's interface
     def read(self) -> Tables | None:
@@ -435,7 +527,7 @@ class JournalStorage(Storage):
                     return self._absorb_tail(tail)
             handle.seek(0)
             raw = handle.read()
-        return self._load_whole(raw, info.st_ino)
+            return self._load_whole(raw, info.st_ino, handle.fileno())
 
     def _absorb_tail(self, tail: bytes) -> Changes:
         self.complete()  # others' records may touch any table
@@ -449,10 +541,11 @@ class JournalStorage(Storage):
         self._index(changes)
         return changes
 
-    def _load_whole(self, raw: bytes, inode: int) -> Changes:
+    def _load_whole(self, raw: bytes, inode: int, fd: int) -> Changes:
         previous = self.complete() if self.tables else {}
         # Deferred only on a first read: a re-read compares every table with what was shown.
-        snapshot, end, records, deferred = split_file(raw, self.path, frozenset() if previous else LAZY_TABLES)
+        read = split_file(raw, self.path, frozenset() if previous else LAZY_TABLES)
+        snapshot, end, records, deferred = read.tables, read.end, read.records, read.deferred
         later: dict[str, list[dict[str, Any]]] = {}  # journal changes to a table left unparsed: applied with it
         for record in records:
             for name in set(record) & set(deferred):
@@ -465,10 +558,10 @@ class JournalStorage(Storage):
                 if old.get(doc_id) != new.get(doc_id):
                     changes.add(name, int(doc_id))
         self.tables, self._inode, self.deferred, self._deferred_changes = snapshot, inode, deferred, later
+        self.derived = read.derived
+        self._deferred_file.hold(os.dup(fd) if deferred else None)  # the text of what is deferred is not kept in memory
         self.torn_bytes = len(raw) - end
-        self._snapshot_bytes = raw.find(_RECORD_START) if records else end
-        if self._snapshot_bytes < 0:
-            self._snapshot_bytes = end
+        self._snapshot_bytes = read.journal_at if records else end
         self._note_end(end, raw[max(0, end - 64) : end])
         self.streams, self.next_ids = None, {}
         self._index(Changes(everything=True))
@@ -602,7 +695,11 @@ class JournalStorage(Storage):
     def encode_snapshot(self, tables: Tables) -> bytes:
         """One table per line (see _table_lines): valid JSON for TinyDB, and a start can leave tables unparsed."""
         parts = []
-        for name, table in tables.items():
+        releases, incidents = tables.get("releases", {}), tables.get("incidents", {})
+        derived = {BOARD_LINE: {key: {field: doc[field] for field in ROW_FIELDS if field in doc}
+                                for key, doc in releases.items()},
+                   OPEN_LINE: open_incident_docs(incidents)}
+        for name, table in [*tables.items(), *derived.items()]:
             documents = ",".join(f'"{doc_id}":{json.dumps(doc, ensure_ascii=False, separators=(",", ":"))}'
                                  for doc_id, doc in table.items())
             parts.append(f"{json.dumps(name)}:{{{documents}}}")
@@ -617,7 +714,8 @@ class JournalStorage(Storage):
             self.lock.adopt(locked)
         info = os.stat(self.path)
         self.tables, self._inode, self._snapshot_bytes = tables, info.st_ino, len(data)
-        self.deferred, self._deferred_changes = {}, {}
+        self.deferred, self._deferred_changes, self.derived = {}, {}, {}
+        self._deferred_file.hold(None)
         self._note_end(len(data), data[-64:])
         self._index(Changes(everything=True))
 
@@ -707,6 +805,9 @@ class _TinyUnitOfWork:
     def open_incidents(self) -> dict[int, Doc]:
         return open_incident_docs(self.all("incidents"))
 
+    def board_docs(self) -> dict[int, Doc]:
+        return self.all("releases")
+
     def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
         staged = [(int(key), doc) for key, doc in self._storage.staged_events.items()
                   if doc.get("owner") == owner and (stream is None or doc.get("stream") == stream)]
@@ -756,7 +857,10 @@ class _Snapshot:
         return self._storage.events(owner, stream)
 
     def open_incidents(self) -> dict[int, Doc]:
-        return open_incident_docs(self.all("incidents"))
+        return {int(key): doc for key, doc in self._storage.open_incident_docs().items()}
+
+    def board_docs(self) -> dict[int, Doc]:
+        return {int(key): doc for key, doc in self._storage.board_docs().items()}
 
 
 class Store(ChangeLog):
