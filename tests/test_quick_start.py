@@ -76,6 +76,9 @@ def test_what_the_first_screen_needs_beyond_the_rows_makes_a_full_start(board_db
     assert QuickStart.read(store) is None, "an open incident: its clock is on every screen"
     empty = Workspace(Store(tmp_path / "empty.json"), playbook, clock=clock, author="tester")
     assert QuickStart.read(empty.store) is None, "a first start: the demo offer"
+    empty.save_ui_state({"mode": "board"})
+    started_empty = QuickStart.read(empty.store)
+    assert started_empty is not None and started_empty.rows == [], "started empty and quit: an empty board, quickly"
 
 
 def test_rows_written_by_an_older_octotui_are_stored_once_the_workspace_is_up(board_db):

@@ -38,8 +38,7 @@ class QuickStart:
         state = ui_state_of(snapshot.all(META), author)
         if state.get("mode", "board") != "board" or not state:
             return None  # another screen first, or a first start (the demo offer, the welcome)
-        releases = snapshot.board_docs()
-        rows = rows_from_docs(releases) if releases else None
+        rows = rows_from_docs(snapshot.board_docs())  # none at all is a board too (someone who started empty)
         if rows is None:
             return None  # written by an octotui before the stored rows, or a row that does not read back
         return cls(store, author, rows, state)

@@ -6,8 +6,8 @@ record and fsyncs it, so a save costs what it changed, not what the file holds; 
 passes a quarter of the snapshot, the file is compacted into a fresh snapshot through the safe writer.
 A torn last record (a kill mid-append) is ignored when read and cut off by the next writer: it was never
 acknowledged. Readers pick up other processes' records incrementally, parsing only those. The snapshot
-holds one table per line, so a start parses what the first screen shows and leaves the events and
-decisions as text until first needed.
+holds one table per line, then lines derived from the tables (DERIVED_LINES): a start parses those and
+leaves every table unparsed, and its text on disk, until first needed.
 
 TinyDB's stock JSONStorage truncates and rewrites in place and caches the next document id per
 process; here every write goes through `Store.unit_of_work()`: an inter-process lock, a fresh read,
