@@ -335,9 +335,9 @@ def test_events_are_indexed_when_first_asked_for_not_at_open(db_path):
 
 
 def test_a_start_parses_only_what_the_board_needs(db_path):
-    """The snapshot holds one table per line, then two lines derived from them: what the board reads of each
-    release, and the open incidents. A start parses meta and those lines; the releases, incidents, events and
-    decisions stay text until something reads or writes them."""
+    """The snapshot holds one table per line, then four lines derived from them: what the board reads of each
+    release, the open incidents, where each owner's history is, and the next ids. A start parses meta and
+    those lines; the releases, incidents, events and decisions stay text until something reads or writes them."""
     store = Store(db_path)
     with store.unit_of_work() as uow:
         uow.put("releases", 1, {"version": "1.0.0", "title": "One", "runs": {"gate": {"items": ["long"] * 50}}})
@@ -347,7 +347,7 @@ def test_a_start_parses_only_what_the_board_needs(db_path):
         uow.append_event("REL-1", "gate", {"item": 0})
     store.storage.compact()
     lines = db_path.read_bytes().split(b"\n")
-    assert len(lines) == len(read_tables(db_path)) + 2, "one table per line, then the two derived lines"
+    assert len(lines) == len(read_tables(db_path)) + 4, "one table per line, then the four derived lines"
     whole = json.loads(db_path.read_bytes())
     assert {name: table for name, table in whole.items() if not name.startswith("~")} == read_tables(db_path), \
         "still one JSON object (TinyDB reads it); the derived lines are never tables"
@@ -360,9 +360,13 @@ def test_a_start_parses_only_what_the_board_needs(db_path):
     assert reopened.snapshot.get("decisions", 1) == {"title": "Use Postgres"}
     assert "decisions" not in reopened.storage.deferred
     assert reopened.snapshot.get("releases", 1)["runs"]["gate"]["items"][0] == "long"
-    with reopened.unit_of_work() as uow:  # a write works on every table: all parsed first
+    with reopened.unit_of_work() as uow:  # a write parses only the tables it changes
         assert uow.append_event("REL-1", "gate", {"item": 1}) == 2, "ids continue after the unparsed events"
-    assert reopened.storage.deferred == {}
+        uow.put("incidents", uow.reserve_id("incidents"), {"title": "Third", "status": "Investigating"})
+    assert set(reopened.storage.deferred) == {"events"}, "an event is appended to what is not parsed"
+    assert [doc["item"] for _id, doc in reopened.snapshot.events("REL-1")] == [0, 1]
+    assert set(Store(db_path).snapshot.open_incidents()) == {1, 3}
+    assert read_tables(db_path)["events"]["2"] == {"owner": "REL-1", "stream": "gate", "item": 1}
 
 
 def test_journal_changes_are_laid_over_the_derived_lines(db_path):
@@ -460,3 +464,108 @@ def test_a_table_left_unparsed_is_read_from_the_file_as_it_was_opened(db_path):
     os.truncate(db_path, start + 5)
     with pytest.raises(StoreCorrupt, match=f"line {line}: the file was cut in place"):
         cut.snapshot.all("decisions")
+
+
+def _compacted_with_history(db_path: Path) -> Store:
+    """Releases, incidents, decisions, and events of three owners interleaved in id order, compacted."""
+    store = Store(db_path)
+    with store.unit_of_work() as uow:
+        uow.put("releases", 1, {"version": "1.0.0", "title": "One"})
+        uow.put("releases", 2, {"version": "2.0.0", "title": "Two"})
+        uow.put("incidents", 1, {"title": "Open", "status": "Investigating"})
+        uow.put("decisions", 1, {"title": "first"})
+        for number in range(6):
+            uow.append_event(("REL-1", "INC-1", "REL-2")[number % 3], "gate" if number % 3 != 1 else "timeline",
+                             {"n": number})
+    store.storage.compact()
+    return store
+
+
+def test_a_save_parses_only_the_tables_it_changes(db_path):
+    """A save on a large file must not parse years of events and decisions it does not touch (it did: every
+    unit of work parsed every table, and kept them). What it writes reads back whole, by any reader."""
+    _compacted_with_history(db_path)
+    store = Store(db_path)
+    with store.unit_of_work() as uow:
+        uow.put("releases", 1, {"version": "1.0.1", "title": "One, patched"})
+        uow.append_event("REL-1", "gate", {"n": 6})
+    assert set(store.storage.deferred) == {"incidents", "events", "decisions"}
+    tables = read_tables(db_path)
+    assert tables["releases"]["1"]["version"] == "1.0.1" and tables["releases"]["2"]["title"] == "Two"
+    assert [doc["n"] for doc in tables["events"].values() if doc["owner"] == "REL-1"] == [0, 3, 6]
+    assert tables["decisions"] == {"1": {"title": "first"}}
+    assert Store(db_path).snapshot.all("events") == store.snapshot.all("events")
+
+
+def test_an_owners_history_is_read_from_its_slice_while_events_are_unparsed(db_path):
+    """The snapshot writes events grouped by owner and notes where each owner's are: opening a release reads
+    its slice (and the journal's events after it), not every event of the file."""
+    writer = _compacted_with_history(db_path)
+    reader = Store(db_path)
+    assert [(event_id, doc["n"]) for event_id, doc in reader.snapshot.events("REL-1")] == [(1, 0), (4, 3)]
+    assert [doc["n"] for _id, doc in reader.snapshot.events("INC-1", "timeline")] == [1, 4]
+    assert reader.snapshot.events("REL-9") == []
+    assert "events" in reader.storage.deferred, "answered without parsing the events"
+    with writer.unit_of_work() as uow:  # another process adds to REL-1's history
+        uow.append_event("REL-1", "deployment", {"n": 6})
+    reader.refresh()
+    assert "events" in reader.storage.deferred
+    assert [doc["n"] for _id, doc in reader.snapshot.events("REL-1")] == [0, 3, 6]
+    assert reader.snapshot.events("REL-1") == writer.snapshot.events("REL-1"), "the same as the parsed events say"
+
+
+def test_a_history_index_that_does_not_match_the_events_is_not_trusted(db_path):
+    """Two owners' places swapped (a damaged or hand-edited file): the slice's events are someone else's, so
+    every event is read instead, and the right history comes back."""
+    _compacted_with_history(db_path)
+    lines = db_path.read_bytes().split(b"\n")
+    number = next(n for n, line in enumerate(lines) if line.startswith(b'"~history"'))
+    spans = json.loads(lines[number][len(b'"~history":'):].rstrip(b",}") + b"}")
+    spans["REL-1"], spans["REL-2"] = spans["REL-2"], spans["REL-1"]
+    lines[number] = b'"~history":' + json.dumps(spans, separators=(",", ":")).encode() + lines[number][-1:]
+    db_path.write_bytes(b"\n".join(lines))
+    reopened = Store(db_path)
+    assert [doc["n"] for _id, doc in reopened.snapshot.events("REL-1")] == [0, 3]
+    assert "events" not in reopened.storage.deferred
+
+
+def test_next_ids_come_from_the_snapshot_and_journal_without_parsing(db_path):
+    writer = _compacted_with_history(db_path)
+    with writer.unit_of_work() as uow:  # after the snapshot: a journal record
+        uow.put("decisions", uow.reserve_id("decisions"), {"title": "second"})
+    reopened = Store(db_path)
+    with reopened.unit_of_work() as uow:
+        assert uow.reserve_id("decisions") == 3
+        assert uow.append_event("INC-1", "timeline", {"n": 6}) == 7
+        assert uow.reserve_id("incidents") == 2
+    assert {"decisions", "events", "incidents"} <= set(reopened.storage.deferred)
+
+
+def test_a_table_a_reader_parses_while_a_save_runs_is_kept(db_path):
+    """The UI thread may parse a table (opening the decision log) while the worker's save is open."""
+    _compacted_with_history(db_path)
+    store = Store(db_path)
+    with store.unit_of_work() as uow:
+        uow.put("releases", 2, {"version": "2.0.0", "title": "Two, renamed"})
+        assert store.snapshot.get("decisions", 1) == {"title": "first"}  # parsed now, beside the save
+    assert store.snapshot.all("decisions") == {1: {"title": "first"}}
+    assert store.snapshot.get("releases", 2)["title"] == "Two, renamed"
+
+
+def test_another_process_saves_to_unparsed_tables_stay_unparsed(db_path):
+    """A reader picks up another octotui's records without parsing the tables they touch; what it reads of
+    them after (one document, the board, an owner's history, the whole table) includes them."""
+    writer = _compacted_with_history(db_path)
+    reader = Store(db_path)
+    with writer.unit_of_work() as uow:
+        uow.put("decisions", 2, {"title": "second"})
+        uow.put("releases", 3, {"version": "3.0.0", "title": "Three"})
+        uow.append_event("INC-1", "timeline", {"n": 6})
+    changes = reader.refresh()
+    assert changes.ids == {"decisions": {2}, "releases": {3}, "events": {7}}
+    assert set(reader.storage.deferred) == {"releases", "incidents", "events", "decisions"}
+    assert reader.snapshot.get("decisions", 2) == {"title": "second"}
+    assert reader.snapshot.get("events", 7)["n"] == 6
+    assert set(reader.snapshot.board_docs()) == {1, 2, 3}
+    assert [doc["n"] for _id, doc in reader.snapshot.events("INC-1")] == [1, 4, 6]
+    assert reader.snapshot.all("decisions") == {1: {"title": "first"}, 2: {"title": "second"}}

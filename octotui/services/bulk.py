@@ -64,6 +64,7 @@ def generate(workspace: Workspace, size: int, timeline_events: int = 10) -> tupl
             batch = []
     if batch:
         _write(workspace, batch)
+    workspace.store.compact()  # at rest, as years of use leave it: not a journal of bulk batches
     workspace.refresh()
     return releases, incidents, decisions
 

@@ -95,6 +95,11 @@ class Snapshot(Protocol):
         reading the rest of each release where the backend can leave it unread."""
         ...
 
+    def scan(self, table: str) -> dict[int, Doc]:
+        """Every document of a table for one pass (a check), not kept in memory afterwards where the
+        backend can leave the table unread."""
+        ...
+
 
 class UnitOfWork(Snapshot, Protocol):
     """One transaction: reads are fresh, writes land together at commit or not at all."""
@@ -142,6 +147,11 @@ class Repository(Protocol):
 
     def torn_tail_note(self) -> str | None:
         """A note for the person when the last read found an interrupted save (ignored), else None."""
+        ...
+
+    def compact(self) -> None:
+        """Leave the data at rest after a bulk load: the file folds its journal into a new snapshot (what a
+        start then reads least of); a server has nothing to fold."""
         ...
 
     @property

@@ -178,6 +178,9 @@ class _Snapshot:
     def board_docs(self) -> dict[int, Doc]:
         return self.all("releases")  # read at start in any case (the board's order needs every release)
 
+    def scan(self, table: str) -> dict[int, Doc]:
+        return self.all(table)  # held in memory once read: nothing to leave unread
+
 
 class _PgUnitOfWork:
     """Reads answer from memory (fresh: read under the write lock); writes are staged and sent at commit."""
@@ -236,6 +239,9 @@ class _UnitOfWorkView:
 
     def board_docs(self) -> dict[int, Doc]:
         return self.all("releases")
+
+    def scan(self, table: str) -> dict[int, Doc]:
+        return self.all(table)
 
 
 class PostgresStore(ChangeLog):
@@ -336,6 +342,9 @@ class PostgresStore(ChangeLog):
         if isinstance(error, pg_errors.LockNotAvailable | pg_errors.QueryCanceled):
             return StoreBusy(self.location, "another octotui held the write lock for too long; not saved")
         return StoreUnavailable(self.location, self._reason(error))
+
+    def compact(self) -> None:
+        pass  # the server keeps its own pages
 
     def close(self) -> None:
         self._closed.set()

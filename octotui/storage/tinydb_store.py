@@ -105,10 +105,14 @@ def _loads(raw: bytes, path: Path, line_offset: int = 0) -> Any:
 
 
 def parse_tables(raw: bytes, path: Path) -> Tables:
-    """Parse and shape-check a snapshot; every failure names the place."""
+    """Parse and shape-check a snapshot, without the lines derived from its tables; every failure names the place."""
     if not raw.strip():
         raise StoreCorrupt(path, "the file is empty (expected a JSON object)")
-    return _check_tables(_loads(raw, path), path)
+    data = _loads(raw, path)
+    if isinstance(data, dict):
+        for name in DERIVED_LINES:
+            data.pop(name, None)
+    return _check_tables(data, path)
 
 
 def _frame(payload: bytes) -> bytes:
@@ -154,10 +158,13 @@ def _torn_or_damaged(raw: bytes, offset: int, path: Path) -> None:
 
 _TABLE_LINE = re.compile(rb'"(~?[A-Za-z0-9_]+)":(?=\{)')
 # Lines written after the tables, derived from them at each compaction (never tables themselves): what
-# the board reads of each release, and the open incidents. With them a start leaves releases and
-# incidents unparsed too; journal records after the snapshot are laid over them.
-BOARD_LINE, OPEN_LINE = "~board", "~open"
-DERIVED_LINES = (BOARD_LINE, OPEN_LINE)
+# the board reads of each release, and the open incidents (with both a start leaves releases and incidents
+# unparsed too; journal records after the snapshot are laid over them); where in the file each owner's
+# history is (the events are written grouped by owner: opening a release reads its slice, not every
+# event); and each table's next id (a save need not parse a table to number what it adds).
+BOARD_LINE, OPEN_LINE, HISTORY_LINE, NEXT_LINE = "~board", "~open", "~history", "~next"
+ROW_LINES = (BOARD_LINE, OPEN_LINE)
+DERIVED_LINES = (*ROW_LINES, HISTORY_LINE, NEXT_LINE)
 
 
 def _journal_start(raw: bytes) -> tuple[int, list[int]]:
@@ -203,7 +210,9 @@ class FileRead:
     records: list[Tables]
     deferred: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # (line, start, stop) in the file
     journal_at: int = -1
-    derived: Tables = field(default_factory=dict)
+    derived: Tables = field(default_factory=dict)  # the row lines
+    history: dict[str, tuple[int, int]] | None = None  # owner -> where its events are, while they are unparsed
+    next_ids: dict[str, int] = field(default_factory=dict)
 
 
 def split_file(raw: bytes, path: Path, defer: frozenset[str] = frozenset()) -> FileRead:
@@ -215,23 +224,50 @@ def split_file(raw: bytes, path: Path, defer: frozenset[str] = frozenset()) -> F
     read = FileRead({}, head_end, [], journal_at=journal_at)
     if lines is None:
         read.tables = parse_tables(raw if journal_at < 0 else raw[:journal_at], path)
-        for name in DERIVED_LINES:
-            read.tables.pop(name, None)
     else:
-        derived = {line[0] for line in lines if line[0] in DERIVED_LINES} == set(DERIVED_LINES)
+        derived = {line[0] for line in lines if line[0] in ROW_LINES} == set(ROW_LINES)
         for name, line, start, stop in lines:
             if name in defer and (derived or name not in ("releases", "incidents")):
                 read.deferred[name] = (line, start, stop)
                 continue
             text = raw[start:stop]
-            if name in DERIVED_LINES:
+            if name in ROW_LINES:
                 read.derived.update(_check_tables({name: _loads(text, path, line - 1)}, path))
+            elif name == HISTORY_LINE:
+                read.history = _spans(_loads(text, path, line - 1), read.deferred.get(EVENTS))
+            elif name == NEXT_LINE:
+                read.next_ids = _counts(_loads(text, path, line - 1))
             else:
                 read.tables.update(_check_tables({name: _loads(text, path, line - 1)}, path))
+        if EVENTS not in read.deferred:
+            read.history = None
     if journal_at >= 0:
         for read.end, record in _records(raw, journal_at, path):
             read.records.append(record)
     return read
+
+
+def _spans(data: Any, events_line: tuple[int, int, int] | None) -> dict[str, tuple[int, int]] | None:
+    """The history index as written, or None if it is not of that shape or not inside the events' line
+    (the events are then parsed whole when first needed)."""
+    if events_line is None or not isinstance(data, dict):
+        return None
+    _line, first, last = events_line
+    if not all(isinstance(span, list) and len(span) == 2 and all(type(n) is int for n in span)
+               and first <= span[0] < span[1] <= last for span in data.values()):
+        return None
+    return {owner: (span[0], span[1]) for owner, span in data.items()}
+
+
+def _counts(data: Any) -> dict[str, int]:
+    """The next ids as written, or nothing if they are not of that shape (the tables are then parsed)."""
+    if not isinstance(data, dict) or not all(type(n) is int and n >= 1 for n in data.values()):
+        return {}
+    return dict(data)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _apply(tables: Tables, record: Tables, changes: Changes | None = None) -> None:
@@ -369,6 +405,35 @@ class TrackedTinyDB(TinyDB):
     table_class = TrackedTable
 
 
+class _LazyTables(dict):
+    """The tables as a unit of work sees them: one the file's read left unparsed is parsed when TinyDB
+    first reaches for it, so a save reads only the tables it changes."""
+
+    def __init__(self, storage: JournalStorage, tables: Tables) -> None:
+        super().__init__(tables)
+        self._storage = storage
+        self.dropped: set[str] = set()
+
+    def __missing__(self, name: str) -> dict[str, Doc]:
+        storage = self._storage
+        if name in self.dropped:
+            raise KeyError(name)
+        storage._parse_deferred(name)  # if still unparsed; a reader may also have parsed it since the begin
+        with storage._lazy_lock:
+            if name not in storage.tables:
+                raise KeyError(name)
+            table = self[name] = storage.tables[name]
+        return table
+
+    def __delitem__(self, name: str) -> None:
+        self.dropped.add(name)
+        super().__delitem__(name)
+
+    def pop(self, name: str, *default: Any) -> Any:
+        self.dropped.add(name)
+        return super().pop(name, *default)
+
+
 class _HeldFile:
     """One open file descriptor, replaced or closed as a whole."""
 
@@ -404,7 +469,8 @@ class JournalStorage(Storage):
         self._deferred_file = _HeldFile()
         weakref.finalize(self, self._deferred_file.hold, None)
         self._deferred_changes: dict[str, list[dict[str, Any]]] = {}
-        self.derived: Tables = {}  # the snapshot's derived lines (see DERIVED_LINES) while their table is unparsed
+        self.derived: Tables = {}  # the snapshot's row lines (see DERIVED_LINES) while their table is unparsed
+        self.history: dict[str, tuple[int, int]] | None = None  # where each owner's events are, while unparsed
         self._lazy_lock = threading.RLock()
         self.next_ids: dict[str, int] = {}
         self.staged_events: dict[str, Doc] = {}  # appended in this unit of work, not yet committed
@@ -447,21 +513,53 @@ class JournalStorage(Storage):
             self._parse_deferred(name)
         return self.tables
 
+    def get(self, name: str, key: str) -> Doc | None:
+        """One document; one a journal record changed in a table still unparsed is found without parsing it."""
+        with self._lazy_lock:
+            if name in self.deferred:
+                for changes in reversed(self._deferred_changes.get(name, ())):
+                    if key in changes:
+                        return changes[key]
+        return self.table(name).get(key)
+
+    def next_id(self, name: str) -> int:
+        """The id the next document added to a table gets (a table still unparsed is parsed only when the
+        snapshot did not say)."""
+        with self._lazy_lock:
+            if name not in self.next_ids:
+                self.next_ids[name] = max((int(key) for key in self.table(name)), default=0) + 1
+            return self.next_ids[name]
+
+    def scan(self, name: str) -> dict[str, Doc]:
+        """Every document of a table, for one pass (a check): a table still unparsed is parsed for the
+        caller and not kept, so checking a large file leaves no years of events behind in memory."""
+        with self._lazy_lock:
+            if name in self.deferred:
+                return self._read_deferred(name)
+            return dict(self.tables.get(name, {}))
+
+    def _read_deferred(self, name: str) -> dict[str, Doc]:
+        """A deferred table as it is now: its snapshot line read again and the journal's changes laid over it."""
+        line, start, stop = self.deferred[name]
+        text = os.pread(cast(int, self._deferred_file.fd), stop - start, start)
+        if len(text) != stop - start:
+            raise StoreCorrupt(self.path, f"line {line}: the file was cut in place before this table was read")
+        parsed = _check_tables({name: _loads(text, self.path, line - 1)}, self.path)
+        for docs in self._deferred_changes.get(name, ()):
+            _apply(parsed, {name: docs})
+        return parsed[name]
+
     def _parse_deferred(self, name: str) -> None:
         with self._lazy_lock:
             if name not in self.deferred:
                 return  # another thread got here first
-            line, start, stop = self.deferred[name]
-            text = os.pread(cast(int, self._deferred_file.fd), stop - start, start)
-            if len(text) != stop - start:
-                raise StoreCorrupt(self.path, f"line {line}: the file was cut in place before this table was read")
-            parsed = _check_tables({name: _loads(text, self.path, line - 1)}, self.path)
-            for docs in self._deferred_changes.pop(name, ()):
-                _apply(parsed, {name: docs})
-            table = parsed[name]
+            table = self._read_deferred(name)
+            self._deferred_changes.pop(name, None)
             self.tables[name] = table
             self.next_ids[name] = max((int(key) for key in table), default=0) + 1
             del self.deferred[name]
+            if name == EVENTS:
+                self.history = None
             if not {"releases", "incidents"} & set(self.deferred):
                 self.derived = {}
             if not self.deferred:
@@ -469,7 +567,7 @@ class JournalStorage(Storage):
 
     # -- TinyDB's interface
     def read(self) -> Tables | None:
-        return dict(self._pending if self._pending is not None else self.complete())
+        return self._pending if self._pending is not None else dict(self.complete())
 
     def write(self, data: Tables) -> None:
         if self._pending is None:
@@ -530,11 +628,16 @@ class JournalStorage(Storage):
             return self._load_whole(raw, info.st_ino, handle.fileno())
 
     def _absorb_tail(self, tail: bytes) -> Changes:
-        self.complete()  # others' records may touch any table
         changes = Changes()
         consumed = 0
         for end, record in _records(tail, 0, self.path):
-            _apply(self.tables, record, changes)
+            with self._lazy_lock:  # changes to a table still unparsed are kept and applied when it is parsed
+                for name in set(record) & set(self.deferred):
+                    docs = record.pop(name)
+                    self._deferred_changes.setdefault(name, []).append(docs)
+                    for key in docs:
+                        changes.add(name, int(key))
+                _apply(self.tables, record, changes)
             consumed = end
         if consumed:
             self._note_end(self._end + consumed, tail[max(0, consumed - 64) : consumed])
@@ -558,13 +661,16 @@ class JournalStorage(Storage):
                 if old.get(doc_id) != new.get(doc_id):
                     changes.add(name, int(doc_id))
         self.tables, self._inode, self.deferred, self._deferred_changes = snapshot, inode, deferred, later
-        self.derived = read.derived
+        self.derived, self.history = read.derived, read.history
         self._deferred_file.hold(os.dup(fd) if deferred else None)  # the text of what is deferred is not kept in memory
         self.torn_bytes = len(raw) - end
         self._snapshot_bytes = read.journal_at if records else end
         self._note_end(end, raw[max(0, end - 64) : end])
         self.streams, self.next_ids = None, {}
         self._index(Changes(everything=True))
+        for name in set(deferred) & set(read.next_ids):  # as the snapshot says, after the journal's additions
+            added = [int(key) for docs in later.get(name, ()) for key in docs]
+            self.next_ids[name] = max([read.next_ids[name], *(n + 1 for n in added)])
         return changes
 
     def _note_end(self, end: int, probe: bytes) -> None:
@@ -581,11 +687,13 @@ class JournalStorage(Storage):
                     doc = events.get(str(doc_id))
                     if doc is not None:
                         self._index_event(self.streams, doc_id, doc)
-        for name, table in self.tables.items():
-            if changes.everything:
+        if changes.everything:
+            for name, table in self.tables.items():
                 self.next_ids[name] = max((int(k) for k in table), default=0) + 1
-            elif name in changes.ids:
-                self.next_ids[name] = max(self.next_ids.get(name, 1), max(changes.ids[name]) + 1)
+            return
+        for name, ids in changes.ids.items():
+            if ids and (name in self.next_ids or name not in self.deferred):  # else found when first needed
+                self.next_ids[name] = max(self.next_ids.get(name, 1), max(ids) + 1)
 
     def _streams(self) -> dict[str, dict[str, list[tuple[int, Doc]]]]:
         with self._lazy_lock:
@@ -605,8 +713,39 @@ class JournalStorage(Storage):
         else:
             listed.append((doc_id, doc))
 
+    def _unparsed_history(self, owner: str) -> dict[str, list[tuple[int, Doc]]] | None:
+        """An owner's events by stream while the events are unparsed: its slice of the snapshot (they are
+        written grouped by owner) and the journal's events after it. None when there is no index, or the
+        slice is not what the index says (the events are then parsed whole, which reports any damage)."""
+        if EVENTS not in self.deferred or self.history is None:
+            return None
+        docs: Any = {}
+        span = self.history.get(owner)
+        if span is not None:
+            start, stop = span
+            text = os.pread(cast(int, self._deferred_file.fd), stop - start, start)
+            try:
+                docs = json.loads(b"{" + text + b"}")
+            except ValueError:
+                return None
+            if not isinstance(docs, dict) or not all(
+                    key.isdigit() and isinstance(doc, dict) and doc.get("owner") == owner for key, doc in docs.items()):
+                return None
+        for changes in self._deferred_changes.get(EVENTS, ()):
+            for key, doc in changes.items():
+                if doc is None:
+                    docs.pop(key, None)
+                elif doc.get("owner") == owner:
+                    docs[key] = doc
+        streams: dict[str, list[tuple[int, Doc]]] = {}
+        for event_id, doc in sorted((int(key), doc) for key, doc in docs.items()):
+            streams.setdefault(str(doc.get("stream")), []).append((event_id, doc))
+        return streams
+
     def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
-        streams = self._streams().get(owner, {})
+        with self._lazy_lock:
+            unparsed = self._unparsed_history(owner)
+        streams = unparsed if unparsed is not None else self._streams().get(owner, {})
         if stream is not None:
             return list(streams.get(stream, ()))
         return [event for listed in streams.values() for event in listed]
@@ -614,8 +753,7 @@ class JournalStorage(Storage):
     # -- writing
     def begin(self) -> Changes:
         external = self.refresh(for_write=True)
-        self.complete()
-        self._pending, self._touched, self.staged_events = dict(self.tables), {}, {}
+        self._pending, self._touched, self.staged_events = _LazyTables(self, self.tables), {}, {}
         return external
 
     def rollback(self) -> None:
@@ -651,9 +789,15 @@ class JournalStorage(Storage):
         except BaseException:
             self.rollback()
             raise
-        self.tables = {name: pending.get(name, {}) for name in set(self.tables) | set(pending)}
-        if staged:
-            self.tables.setdefault(EVENTS, {}).update(staged)
+        with self._lazy_lock:
+            # Tables a reader parsed while this unit of work ran are kept; those TinyDB dropped are not.
+            dropped = pending.dropped if isinstance(pending, _LazyTables) else set(self.tables)
+            self.tables = {**{name: table for name, table in self.tables.items() if name not in dropped}, **pending}
+            if staged:
+                if EVENTS in self.deferred:
+                    self._deferred_changes.setdefault(EVENTS, []).append(dict(staged))
+                else:
+                    self.tables.setdefault(EVENTS, {}).update(staged)
         self._pending, self._touched, self.staged_events = None, {}, {}
         self._note_end(self._end + len(frame), frame[-64:])
         self._index(changes)
@@ -693,17 +837,33 @@ class JournalStorage(Storage):
             os.close(fd)
 
     def encode_snapshot(self, tables: Tables) -> bytes:
-        """One table per line (see _table_lines): valid JSON for TinyDB, and a start can leave tables unparsed."""
-        parts = []
-        releases, incidents = tables.get("releases", {}), tables.get("incidents", {})
-        derived = {BOARD_LINE: {key: {field: doc[field] for field in ROW_FIELDS if field in doc}
-                                for key, doc in releases.items()},
-                   OPEN_LINE: open_incident_docs(incidents)}
-        for name, table in [*tables.items(), *derived.items()]:
-            documents = ",".join(f'"{doc_id}":{json.dumps(doc, ensure_ascii=False, separators=(",", ":"))}'
-                                 for doc_id, doc in table.items())
-            parts.append(f"{json.dumps(name)}:{{{documents}}}")
-        return ("{" + ",\n".join(parts) + "}").encode("utf-8")
+        """One table per line (see _table_lines), then the derived lines: valid JSON for TinyDB, and a start
+        can leave tables unparsed. Events are written grouped by owner, and where each owner's are is noted."""
+        out = bytearray(b"{")
+        history: dict[str, list[int]] = {}
+        for number, (name, table) in enumerate(tables.items()):
+            out += b",\n" if number else b""
+            out += f"{json.dumps(name)}:{{".encode()
+            documents = list(table.items())
+            if name == EVENTS:
+                documents.sort(key=lambda item: (str(item[1].get("owner")), int(item[0])))
+            for position, (doc_id, doc) in enumerate(documents):
+                out += b"," if position else b""
+                start = len(out)
+                out += f'"{doc_id}":{_dumps(doc)}'.encode()
+                if name == EVENTS:
+                    history.setdefault(str(doc.get("owner")), [start, 0])[1] = len(out)
+            out += b"}"
+        derived: dict[str, Any] = {
+            BOARD_LINE: {key: {field: doc[field] for field in ROW_FIELDS if field in doc}
+                         for key, doc in tables.get("releases", {}).items()},
+            OPEN_LINE: open_incident_docs(tables.get("incidents", {})),
+            HISTORY_LINE: history,
+            NEXT_LINE: {name: max((int(key) for key in table), default=0) + 1 for name, table in tables.items()}}
+        for number, (name, value) in enumerate(derived.items(), start=len(tables)):
+            out += b",\n" if number else b""
+            out += f"{json.dumps(name)}:{_dumps(value)}".encode()
+        return bytes(out + b"}")
 
     def write_snapshot(self, tables: Tables, *, exclusive: bool = False) -> None:
         """A whole new file (creation, migration, compaction), replaced atomically. Under the lock the new
@@ -799,14 +959,20 @@ class _TinyUnitOfWork:
         return dict(doc) if doc is not None else None
 
     def all(self, table: str) -> dict[int, Doc]:
-        pending = self._storage._pending or {}
-        return {int(key): doc for key, doc in pending.get(table, {}).items()}
+        try:
+            docs = (self._storage._pending or {})[table]
+        except KeyError:
+            return {}
+        return {int(key): doc for key, doc in docs.items()}
 
     def open_incidents(self) -> dict[int, Doc]:
         return open_incident_docs(self.all("incidents"))
 
     def board_docs(self) -> dict[int, Doc]:
         return self.all("releases")
+
+    def scan(self, table: str) -> dict[int, Doc]:
+        return self.all(table)
 
     def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
         staged = [(int(key), doc) for key, doc in self._storage.staged_events.items()
@@ -827,7 +993,7 @@ class _TinyUnitOfWork:
         tiny.insert_multiple([Document(doc, doc_id=doc_id) for doc_id, doc in docs.items()])  # one table rebuild
 
     def append_event(self, owner: str, stream: str, doc: Doc) -> int:
-        new_id = self._next_event = max(self._next_event, self._storage.next_ids.get(EVENTS, 1))
+        new_id = self._next_event = max(self._next_event, self._storage.next_id(EVENTS))
         self._next_event += 1
         self._storage.staged_events[str(new_id)] = {"owner": owner, "stream": stream, **doc}
         return new_id
@@ -840,7 +1006,7 @@ class _TinyUnitOfWork:
     def _next_id(self, table: str) -> int:
         storage = self._storage
         used = [int(k) for k in storage.touched(table)] + list(self._reserved.get(table, ()))
-        return max([storage.next_ids.get(table, 1), *(n + 1 for n in used)])
+        return max([storage.next_id(table), *(n + 1 for n in used)])
 
 
 class _Snapshot:
@@ -848,7 +1014,7 @@ class _Snapshot:
         self._storage = storage
 
     def get(self, table: str, doc_id: int) -> Doc | None:
-        return self._storage.table(table).get(str(doc_id))
+        return self._storage.get(table, str(doc_id))
 
     def all(self, table: str) -> dict[int, Doc]:
         return {int(key): doc for key, doc in self._storage.table(table).items()}
@@ -861,6 +1027,9 @@ class _Snapshot:
 
     def board_docs(self) -> dict[int, Doc]:
         return {int(key): doc for key, doc in self._storage.board_docs().items()}
+
+    def scan(self, table: str) -> dict[int, Doc]:
+        return {int(key): doc for key, doc in self._storage.scan(table).items()}
 
 
 class Store(ChangeLog):
@@ -1035,6 +1204,7 @@ class Store(ChangeLog):
     def transaction(self) -> Iterator[TinyDB]:
         """Raw TinyDB access inside a unit of work (tools and tests)."""
         with self.unit_of_work():
+            self.storage.complete()  # TinyDB's whole-database calls (tables(), drop_tables()) see every table
             yield self.db
 
     # -- reading ------------------------------------------------------------------------
@@ -1052,6 +1222,14 @@ class Store(ChangeLog):
 
     def table(self, name: str) -> dict[str, dict[str, Any]]:
         return self.tables().get(name, {})
+
+    def compact(self) -> None:
+        with self._locked():
+            self._logged(self.storage.refresh(for_write=True))
+            try:
+                self.storage.compact()
+            except OSError as error:
+                raise self._write_failed(error) from None
 
     def torn_tail_note(self) -> str | None:
         """Said once when the file ended in an incomplete record (ignored; the next save cuts it off)."""
