@@ -366,9 +366,9 @@ def _find_release(workspace: Workspace, text: str):
     from octotui.domain.models import parse_key
 
     number = parse_key(text, "REL") if text.upper().startswith("REL-") else None
-    for release in workspace.releases():
-        if release.id == number or release.version == text.strip():
-            return workspace.release(release.id)
+    for row in workspace.board_rows():
+        if row.id == number or row.version == text.strip():
+            return workspace.release(row.id)
     raise UsageError(f"unknown release {text!r}")
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, PrivateAttr
+from pydantic import AwareDatetime, Field
 
 from octotui.domain.board import Stage
 from octotui.domain.playbook import ChecklistSpec, ItemSpec
@@ -182,9 +182,6 @@ class LifecycleEvent(Record):
 
 
 class Release(Record):
-    # Set on a release read at start-up without its checklist history (the board needs none of it); the
-    # workspace reads the history the first time anyone asks for the release itself.
-    _history_pending: bool = PrivateAttr(default=False)
     id: int
     version: str
     type: ReleaseType
@@ -386,3 +383,11 @@ def parse_key(text: str, prefix: str) -> int | None:
     if text.startswith(prefix + "-"):
         text = text[len(prefix) + 1 :]
     return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+def build_validators() -> None:
+    """Build every record's validator now rather than on first use. Once before any bulk read: built in the
+    middle of one, their long-lived schemas land among short-lived records and keep that memory pinned."""
+    for model in (ItemSnapshot, ChecklistEvent, ChecklistItem, ChecklistRun, LifecycleEvent, Release, TimelineEvent,
+                  Incident, DecisionEdit, Decision):
+        model.model_rebuild()

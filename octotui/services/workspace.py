@@ -14,10 +14,11 @@ import functools
 import math
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -54,6 +55,7 @@ from octotui.domain.models import (
     Severity,
     Stage,
     TimelineEvent,
+    build_validators,
 )
 from octotui.domain.playbook import Playbook
 from octotui.domain.semver import InvalidVersion, ReleaseType, Version, implied_type, latest, suggest_next
@@ -69,6 +71,7 @@ MODELS: dict[str, type[Release] | type[Incident] | type[Decision]] = {
 PREFIX = {"releases": "REL", "incidents": "INC", "decisions": "DEC"}
 TABLE_OF_PREFIX = {prefix: table for table, prefix in PREFIX.items()}
 MAX_TEXT = 20_000
+MODELS_KEPT = 64  # releases kept parsed with their history: what a person moves between, not the whole board
 
 
 class GateBlocked(Exception):
@@ -101,9 +104,11 @@ class RunRef:
 
 @dataclass(frozen=True)
 class View:
-    """Parsed records as last read. Replaced as a whole by whoever applies a change."""
+    """What is held of the records as last read. Replaced as a whole by whoever applies a change."""
 
-    releases: dict[int, Release] = field(default_factory=dict)
+    # Every release as its board row: a release's model (checklists, history) is parsed when someone asks
+    # for it and only the most recent few are kept (see Workspace.release), so memory follows what is shown.
+    rows: dict[int, BoardRow] = field(default_factory=dict)
     incidents: dict[int, Incident] = field(default_factory=dict)
     decisions: dict[int, Decision] | None = None  # parsed on first use: the first screen does not need them
     meta: dict[int, Doc] = field(default_factory=dict)
@@ -212,14 +217,20 @@ class Workspace:
         self.on_lock_wait: Callable[[], None] | None = None  # told when a command waits for another process
         self._events: dict[int, TimelineEvent | ChecklistEvent] = {}  # parsed events by id (they never change)
         self._view = View()
-        self._rank_cache: tuple[dict[int, Release], list[Release], dict[int, tuple[Release, Stage, BoardRow]]] | None = None
+        self._board_order: tuple[dict[int, BoardRow], list[BoardRow]] | None = None
+        # The releases last asked for, parsed with their history, each beside the row it was read with
+        # (a row replaced since means the record changed: it is read again).
+        self._models: OrderedDict[int, tuple[BoardRow, Release]] = OrderedDict()
+        self._models_lock = threading.Lock()
+        self._stale_rows: set[int] | None = None  # stored rows that say something else than their record
         self._generation = self.store.generation
+        build_validators()
+        _bulk(Decision)
         snapshot = self.store.snapshot
-        self._history_lock = threading.Lock()
-        self._view = self._build(snapshot, ("releases",), meta=True, histories=False)
         open_only: dict[int, Any] = {record_id: self._build_record(snapshot, "incidents", record_id)
                                      for record_id in snapshot.open_incidents()}
-        self._view = replace(self._view, incidents=open_only, incidents_complete=False)
+        self._view = View(rows=self._stored_rows(snapshot), incidents=open_only, incidents_complete=False,
+                          meta=snapshot.all(META))
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -234,6 +245,9 @@ class Workspace:
             raise StoreCorrupt(self.store.location,
                                f"table {table!r} document {record_id}{'.' + where if where else ''}: {first['msg']}") from None
 
+    def _parse_release(self, record_id: int, doc: Doc) -> Release:
+        return cast(Release, self._parse("releases", record_id, doc))
+
     def _parse_all(self, table: str, docs: dict[int, Doc]) -> dict[int, Any]:
         try:
             return _bulk(MODELS[table]).validate_python(docs)
@@ -247,14 +261,17 @@ class Workspace:
     def _event(self, event_id: int, doc: Doc) -> TimelineEvent | ChecklistEvent:
         cached = self._events.get(event_id)
         if cached is None:
-            model = TimelineEvent if doc.get("stream") == "timeline" else ChecklistEvent
-            try:
-                cached = self._events[event_id] = model.model_validate(doc)
-            except ValidationError as error:
-                first = error.errors()[0]
-                where = ".".join(str(part) for part in first["loc"])
-                raise StoreCorrupt(self.store.location, f"table 'events' document {event_id}.{where}: {first['msg']}") from None
+            cached = self._events[event_id] = self._event_model(event_id, doc)
         return cached
+
+    def _event_model(self, event_id: int, doc: Doc) -> TimelineEvent | ChecklistEvent:
+        model = TimelineEvent if doc.get("stream") == "timeline" else ChecklistEvent
+        try:
+            return model.model_validate(doc)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise StoreCorrupt(self.store.location, f"table 'events' document {event_id}.{where}: {first['msg']}") from None
 
     def _attach(self, record: BaseModel, events: list[tuple[int, Doc]]) -> None:
         if not isinstance(record, Release | Incident):
@@ -267,32 +284,49 @@ class Workspace:
             elif stream in record.runs:
                 record.runs[str(stream)].history.append(self._event(event_id, doc))  # type: ignore[arg-type]
 
-    def _build_record(self, source: Snapshot, table: str, record_id: int,
-                      history: bool = True) -> Release | Incident | Decision | None:
+    def _build_record(self, source: Snapshot, table: str, record_id: int) -> Release | Incident | Decision | None:
         doc = source.get(table, record_id)
         if doc is None:
             return None
         record = self._parse(table, record_id, doc)
-        if isinstance(record, Release) and not history:
-            record._history_pending = True
-        elif table != "decisions":
+        if table != "decisions":
             self._attach(record, source.events(f"{PREFIX[table]}-{record_id}"))
         return record
 
-    def _build(self, source: Snapshot, tables: tuple[str, ...], meta: bool = False, histories: bool = True) -> View:
+    def _build(self, source: Snapshot, tables: tuple[str, ...], meta: bool = False) -> View:
         view = self._view
         parsed: dict[str, Any] = {}
         for table in tables:
             if table == "decisions":  # no events to attach: one bulk validation is several times faster
                 parsed[table] = self._parse_all(table, source.all(table))
-                continue
-            parsed[table] = {record_id: self._build_record(source, table, record_id, history=histories)
-                             for record_id in source.all(table)}
+            elif table == "releases":
+                parsed["rows"] = {record_id: self._row(self._parse_release(record_id, doc))
+                                  for record_id, doc in source.all(table).items()}
+            else:
+                parsed[table] = {record_id: self._build_record(source, table, record_id) for record_id in source.all(table)}
         if meta:
             parsed["meta"] = source.all(META)
         if "incidents" in tables:
             parsed["incidents_complete"] = True
         return replace(view, **parsed)
+
+    def _row(self, release: Release) -> BoardRow:
+        """A release's board row as this workspace's rules (sign-off) derive it."""
+        return BoardRow.of(release, release.stage, self.signoffs_missing(release))
+
+    def _stored_rows(self, source: Snapshot) -> dict[int, BoardRow]:
+        """The board as stored beside each release (no model parsed); a release stored without a usable
+        row is parsed for it. The check after start-up re-derives every row under this workspace's rules."""
+        rows: dict[int, BoardRow] = {}
+        for record_id, doc in source.board_docs().items():
+            row = BoardRow.from_doc(record_id, doc)
+            if row is None:
+                full = source.get("releases", record_id)
+                if full is None:
+                    continue
+                row = self._row(self._parse_release(record_id, full))
+            rows[record_id] = row
+        return rows
 
     def _absorb(self, changes: Changes, source: Snapshot) -> set[str]:
         """Apply changed documents to the view; returns the keys of what changed (`REL-3`, `INC-1`,
@@ -303,11 +337,13 @@ class Workspace:
             self._events.clear()
             tables = ("releases", "incidents") + (("decisions",) if self._view.decisions is not None else ())
             self._view = self._build(source, tables, meta=True)
+            with self._models_lock:
+                self._models.clear()
             return {"*"}
         keys: set[str] = set()
-        owners: dict[str, set[int]] = {"releases": set(), "incidents": set(), "decisions": set()}
+        owners: dict[str, set[int]] = {"rows": set(), "incidents": set(), "decisions": set()}
         for table in owners:
-            owners[table].update(changes.ids.get(table, ()))
+            owners[table].update(changes.ids.get("releases" if table == "rows" else table, ()))
         timeline_only: dict[str, list[int]] = {}  # owner -> new timeline event ids, while nothing else changed
         other_streams: set[str] = set()
         for event_id in sorted(changes.ids.get(EVENTS, ())):
@@ -316,7 +352,7 @@ class Workspace:
             owner = str(doc.get("owner", ""))
             prefix, _, number = owner.partition("-")
             if prefix in TABLE_OF_PREFIX and number.isdigit():
-                owners[TABLE_OF_PREFIX[prefix]].add(int(number))
+                owners["rows" if prefix == "REL" else TABLE_OF_PREFIX[prefix]].add(int(number))
                 if doc.get("stream") == "timeline":
                     timeline_only.setdefault(owner, []).append(event_id)
                 else:
@@ -324,6 +360,18 @@ class Workspace:
         for owner in other_streams:
             timeline_only.pop(owner, None)
         updates: dict[str, Any] = {}
+        if owners["rows"]:
+            rows = dict(self._view.rows)
+            for record_id in owners.pop("rows"):
+                stored = source.get("releases", record_id)
+                if stored is None:
+                    rows.pop(record_id, None)
+                else:
+                    rows[record_id] = self._row(self._parse_release(record_id, stored))
+                keys.add(f"REL-{record_id}")
+            updates["rows"] = rows
+        else:
+            owners.pop("rows")
         for table, ids in owners.items():
             current = getattr(self._view, table)
             if not ids or current is None:
@@ -373,17 +421,11 @@ class Workspace:
         self.last_changed |= keys
         return keys
 
-    def validate(self, *models: type[BaseModel]) -> None:
-        """Check every record of these tables (all by default): a bad document is reported, never rewritten."""
-        for model in models or tuple(TABLES):
+    def validate(self, *models: type[Decision] | type[Incident]) -> None:
+        """Read every decision or incident into the view (a screen lists them all)."""
+        for model in models:
             if model is Decision and self._view.decisions is None:
                 self._view = self._build(self.store.snapshot, ("decisions",))
-            if model is Release and any(r._history_pending for r in self._view.releases.values()):
-                source = self.store.snapshot
-                complete: dict[int, Any] = {
-                    record_id: self._build_record(source, "releases", record_id) if record._history_pending else record
-                    for record_id, record in self._view.releases.items()}
-                self._view = replace(self._view, releases=complete)
             if model is Incident and not self._view.incidents_complete:
                 source, known = self.store.snapshot, self._view.incidents
                 missing: dict[int, Any] = {record_id: self._build_record(source, "incidents", record_id)
@@ -392,7 +434,33 @@ class Workspace:
                 self.last_changed |= {f"INC-{n}" for n in missing}
 
     def validate_all(self) -> None:
-        self.validate()
+        """Check every stored record against the models, without keeping what is not shown: a bad document
+        is reported (StoreCorrupt), never rewritten. The board's rows are re-derived on the way under this
+        workspace's rules; those that differ replace the shown ones, and the stored ones that differ are
+        noted for `store_board_rows`."""
+        source = self.store.snapshot
+        rows, self._stale_rows = self._checked_rows(source)
+        for event_id, doc in source.scan(EVENTS).items():
+            self._event_model(event_id, doc)
+        for record_id, doc in source.scan("incidents").items():
+            self._parse("incidents", record_id, doc)
+        decisions = list(source.scan("decisions").items())
+        for start in range(0, len(decisions), 1000):  # in bulk (much faster), a slice at a time (less memory)
+            self._parse_all("decisions", dict(decisions[start:start + 1000]))
+        shown = self._view.rows
+        if rows != shown:
+            kept = {record_id: shown[record_id] if shown.get(record_id) == row else row for record_id, row in rows.items()}
+            self.last_changed |= {f"REL-{n}" for n in set(rows) | set(shown) if kept.get(n) is not shown.get(n)}
+            self._view = replace(self._view, rows=kept)
+
+    def _checked_rows(self, source: Snapshot) -> tuple[dict[int, BoardRow], set[int]]:
+        """Every release checked and its row derived; and the ids whose stored row says something else."""
+        rows, stale = {}, set()
+        for record_id, doc in source.scan("releases").items():
+            row = rows[record_id] = self._row(self._parse_release(record_id, doc))
+            if BoardRow.from_doc(record_id, doc) != row:
+                stale.add(record_id)
+        return rows, stale
 
     # -- reading ---------------------------------------------------------------------------------
     def _decisions(self) -> dict[int, Decision]:
@@ -401,53 +469,45 @@ class Workspace:
         return self._view.decisions or {}
 
     def releases(self) -> list[Release]:
-        """By stage (board order), newest version first within a stage. Right after start-up these may lack
-        their checklist history (the board needs none): `release(id)` returns one with it."""
-        return list(self._ranked()[0])
+        """Every release with its history, in board order. Each is parsed unless recently asked for: for
+        what needs whole records; what the board shows of them is `board_rows()`."""
+        return [release for row in self.board_rows() if (release := self.release(row.id)) is not None]
 
-    def stage(self, release: Release) -> Stage:
-        """The release's stage, derived once per version of the record (the board asks for it a lot)."""
-        known = self._ranked()[1].get(release.id)
-        return known[1] if known is not None and known[0] is release else release.stage
-
-    def _ranked(self) -> tuple[list[Release], dict[int, tuple[Release, Stage, BoardRow]]]:
-        """The board order and each release's stage and board row, recomputed only for records that
-        changed since the last call (a new view keeps the unchanged records' objects)."""
-        releases = self._view.releases
-        cached = self._rank_cache
-        if cached is not None and cached[0] is releases:
-            return cached[1], cached[2]
-        previous = cached[2] if cached is not None else {}
-        facts: dict[int, tuple[Release, Stage, BoardRow]] = {}
-        for release_id, release in releases.items():
-            known = previous.get(release_id)
-            if known is not None and known[0] is release:
-                facts[release_id] = known
-            else:
-                stage = release.stage
-                facts[release_id] = (release, stage, BoardRow.of(release, stage, self.signoffs_missing(release)))
-        result = board_sorted(list(releases.values()), lambda r: facts[r.id][1], lambda r: r.version, lambda r: r.id)
-        self._rank_cache = (releases, result, facts)
-        return result, facts
+    def stage(self, release: Release | BoardRow) -> Stage:
+        return release.stage
 
     def board_rows(self) -> list[BoardRow]:
         """The board, in board order: what each release's row shows (the same rows a start paints from)."""
-        ranked, facts = self._ranked()
-        return [facts[release.id][2] for release in ranked]
+        rows = self._view.rows
+        cached = self._board_order
+        if cached is None or cached[0] is not rows:
+            ordered = board_sorted(list(rows.values()), lambda row: row.stage, lambda row: row.version, lambda row: row.id)
+            cached = self._board_order = (rows, ordered)
+        return cached[1]
+
+    def row(self, release_id: int) -> BoardRow | None:
+        return self._view.rows.get(release_id)
 
     def release(self, release_id: int) -> Release | None:
-        record = self._view.releases.get(release_id)
-        if record is not None and record._history_pending:
-            self._read_history(record)
+        """The release with its checklist history. Read from the store the first time it is asked for
+        since it last changed; the last MODELS_KEPT asked for stay parsed."""
+        row = self._view.rows.get(release_id)
+        if row is None:
+            return None
+        with self._models_lock:
+            kept = self._models.get(release_id)
+            if kept is not None and kept[0] is row:
+                self._models.move_to_end(release_id)
+                return kept[1]
+        record = self._build_record(self.store.snapshot, "releases", release_id)
+        if not isinstance(record, Release):
+            return None
+        with self._models_lock:
+            self._models[release_id] = (row, record)
+            self._models.move_to_end(release_id)
+            while len(self._models) > MODELS_KEPT:
+                self._models.popitem(last=False)
         return record
-
-    def _read_history(self, record: Release) -> None:
-        """Once, in place: the history left out at start-up (the worker replaces the whole set soon after;
-        whoever asks first, the UI or a template, gets it now)."""
-        with self._history_lock:
-            if record._history_pending:
-                self._attach(record, self.store.snapshot.events(record.key))
-                record._history_pending = False
 
     def _incidents(self) -> dict[int, Incident]:
         if not self._view.incidents_complete:
@@ -473,6 +533,19 @@ class Workspace:
 
     def decisions_newest_first(self) -> list[Decision]:
         return sorted(self._decisions().values(), key=lambda d: d.id, reverse=True)
+
+    def runs_assigned_to(self, person: str) -> list[RunRef]:
+        """The release runs with an item assigned to `person`, in board order. The stored documents are
+        searched first, so only the releases that have one are parsed."""
+        snapshot, refs = self.store.snapshot, []
+        for row in self.board_rows():
+            if not _assigns(snapshot.get("releases", row.id), person):
+                continue
+            release = self.release(row.id)
+            if release is not None:
+                refs += [RunRef("release", release.id, role) for role in release.run_order()
+                         if any(item.owner == person for item in release.runs[role].items)]
+        return refs
 
     def run(self, ref: RunRef) -> ChecklistRun | None:
         owner = self.release(ref.owner_id) if ref.owner == "release" else self.incident(ref.owner_id)
@@ -510,18 +583,25 @@ class Workspace:
     def store_board_rows(self) -> int:
         """Store the board row of every release whose stored row is missing (saved by an octotui before
         rows were stored) or says something else than its record (the sign-off rules changed), so the next
-        start paints the board from them at once. Only the row changes: no event, nothing on any timeline."""
-        snapshot = self.store.snapshot
-        stale = [row.id for row in self.board_rows() if BoardRow.from_doc(row.id, snapshot.get("releases", row.id)) != row]
+        start paints the board from them at once. Only the row changes: no event, nothing on any timeline.
+        Uses what the last `validate_all` found (it finds out itself when none ran)."""
+        stale, self._stale_rows = self._stale_rows, set()
+        if stale is None:
+            stale = self._checked_rows(self.store.snapshot)[1]
         if not stale or self.store.read_only:
             return 0
+        stored = 0
         with self._command() as tx:
-            for release_id, doc in tx.docs(Release).items():
-                if release_id in stale:
-                    release = self._parse("releases", release_id, doc)
+            for release_id in sorted(stale):
+                doc = tx.uow.get("releases", release_id)
+                if doc is None:
+                    continue
+                release = self._parse_release(release_id, doc)
+                if BoardRow.from_doc(release_id, doc) != self._row(release):
                     tx.uow.put("releases", release_id, _document(release, self.settings.signoff))
                     tx.changed.add(release.key)
-        return len(stale)
+                    stored += 1
+        return stored
 
     def save_ui_state(self, state: dict[str, Any]) -> None:
         if self.store.read_only or state == self.ui_state():
@@ -542,16 +622,20 @@ class Workspace:
             version = Version.parse(version_text)
         except InvalidVersion:
             return None
-        earlier = latest([r.version for r in self._view.releases.values()
+        earlier = latest([r.version for r in self._view.rows.values()
                           if r.id != excluding and version_key(r.version) < (0, version)])
         return implied_type(version, earlier)
 
     def last_known_good(self, release: Release) -> Release | None:
         """What a rollback of `release` goes back to: the newest earlier version that shipped and stayed."""
         mine = version_key(release.version)
-        shipped = [r for r in self._view.releases.values() if r.id != release.id
-                   and self.stage(r) in (Stage.VERIFIED, Stage.PRODUCTION) and version_key(r.version) < mine]
-        return max(shipped, key=lambda r: version_key(r.version), default=None)
+        shipped = [r for r in self._view.rows.values() if r.id != release.id
+                   and r.stage in (Stage.VERIFIED, Stage.PRODUCTION) and version_key(r.version) < mine]
+        return self._newest(shipped)
+
+    def _newest(self, rows: list[BoardRow]) -> Release | None:
+        best = max(rows, key=lambda r: version_key(r.version), default=None)
+        return None if best is None else self.release(best.id)
 
     def notes_question(self, ref: RunRef, index: int) -> str | None:
         """Asked before checking “Release notes drafted” while the notes a person must write are empty."""
@@ -572,17 +656,15 @@ class Workspace:
 
     def in_production(self) -> Release | None:
         """The release production runs now: the newest version in Production or Verified."""
-        live = [r for r in self._view.releases.values() if self.stage(r) in (Stage.PRODUCTION, Stage.VERIFIED)]
-        return max(live, key=lambda r: version_key(r.version), default=None)
+        return self._newest([r for r in self._view.rows.values() if r.stage in (Stage.PRODUCTION, Stage.VERIFIED)])
 
     def in_flight(self) -> Release | None:
         """The newest release line still on its way (Planned to Staging)."""
-        moving = [r for r in self._view.releases.values()
-                  if self.stage(r) in (Stage.PLANNED, Stage.GATE_PASSED, Stage.STAGING)]
-        return max(moving, key=lambda r: version_key(r.version), default=None)
+        return self._newest([r for r in self._view.rows.values()
+                             if r.stage in (Stage.PLANNED, Stage.GATE_PASSED, Stage.STAGING)])
 
     def _free_patch_after(self, base: str) -> str:
-        taken = {r.version for r in self._view.releases.values() if r.cancelled_at is None}
+        taken = {r.version for r in self._view.rows.values() if r.stage is not Stage.CANCELLED}
         version = Version.parse(base).bump(ReleaseType.PATCH)
         while str(version) in taken:
             version = version.bump(ReleaseType.PATCH)
@@ -618,7 +700,7 @@ class Workspace:
         return f"{version} {source} is a {implied.value} step; saving as {chosen.value} anyway"
 
     def suggest_version(self, kind: ReleaseType = ReleaseType.MINOR) -> str:
-        versions = [r.version for r in self._view.releases.values()]
+        versions = [r.version for r in self._view.rows.values()]
         return suggest_next(versions, kind) if versions else "1.0.0"
 
     def _release_fields(self, tx: _Tx, fields: dict[str, Any], existing: Release | None,
@@ -1476,6 +1558,14 @@ class Workspace:
 LIST_NOTES = {"notable_changes", "known_issues", "migration_steps"}  # release-notes fields written as lists
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 _RELEASE_NOTES_ITEM = re.compile(r"\brelease notes\b", re.IGNORECASE)
+def _assigns(doc: Doc | None, person: str) -> bool:
+    """Whether a stored release names `person` as an item's owner (an unexpected shape: maybe, the model decides)."""
+    try:
+        return any(item.get("owner") == person for run in (doc or {}).get("runs", {}).values() for item in run["items"])
+    except (AttributeError, KeyError, TypeError):
+        return True
+
+
 def _point_override(release: Release, decision: Decision) -> None:
     """A gate override counts only while its decision is accepted; proposed, it is pending."""
     if decision.status is DecisionStatus.ACCEPTED:

@@ -126,6 +126,15 @@ def _screen(module: str, name: str) -> Screen:
 SAVING_SHOWN_AFTER = 0.15  # seconds a save may take before the status line says "saving…"
 
 
+def _return_freed_heap() -> None:
+    """glibc's malloc_trim: the memory a large file's tables took while they were checked once goes back
+    to the system instead of staying with the process. Nothing to do where there is no such call."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 class OctoApp(App[int]):
     TITLE = "octotui"
     SUB_TITLE = "1 board · 2 checklist · 3 incident · 4 decisions · 5 comms · ? help"
@@ -462,10 +471,13 @@ class OctoApp(App[int]):
         self.commands.submit(self.workspace.validate_all, on_success=checked, on_error=refused)
 
     def _settle_heap(self) -> None:
-        # Everything loaded so far lives as long as the app: keep the cyclic GC from rescanning it,
-        # which otherwise shows up as 50-100 ms pauses on keystrokes with a large database.
+        # What start-up loaded lives as long as the app: once the garbage of the check is gone, keep the
+        # cyclic GC from rescanning the rest (50-100 ms pauses on keystrokes with a large database), and
+        # hand the heap the check freed back to the system (glibc keeps it otherwise).
+        gc.collect()
         gc.freeze()
         gc.enable()  # paused by the CLI for start-up
+        _return_freed_heap()
 
     # -- command palette ----------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -490,7 +502,7 @@ class OctoApp(App[int]):
 
     def action_load_demo(self) -> None:
         def loaded(_result: object) -> None:
-            releases = self.workspace.releases()
+            releases = self.workspace.board_rows()
             if releases and self.selected_release_id is None:
                 self.selected_release_id = releases[0].id
             incidents = self.workspace.open_incidents()

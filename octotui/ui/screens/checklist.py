@@ -93,9 +93,7 @@ class ChecklistScreen(LiveScreen):
 
     def refs(self, owner) -> list[RunRef]:
         if self.octo.checklist_mine:  # items assigned to me, on every release that has one
-            author = self.octo.workspace.author
-            return [RunRef("release", release.id, role) for release in self.octo.workspace.releases()
-                    for role in release.run_order() if any(item.owner == author for item in release.runs[role].items)]
+            return self.octo.workspace.runs_assigned_to(self.octo.workspace.author)
         if owner is None:
             return []
         if isinstance(owner, Release):

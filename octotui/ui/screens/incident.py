@@ -395,10 +395,10 @@ class IncidentScreen(LiveScreen):
         if incident is None:
             return
         workspace = self.octo.workspace
-        releases = sorted(workspace.releases(), key=lambda r: (r.id not in incident.release_ids,
-                                                                workspace.stage(r) not in (Stage.PRODUCTION, Stage.VERIFIED)))
+        releases = sorted(workspace.board_rows(), key=lambda r: (r.id not in incident.release_ids,
+                                                                  r.stage not in (Stage.PRODUCTION, Stage.VERIFIED)))
         choices = [(str(r.id), ("Unlink " if r.id in incident.release_ids else "Link ")
-                    + f"{r.key} {r.version} ({workspace.stage(r)}) {r.title[:40]}") for r in releases]
+                    + f"{r.key} {r.version} ({r.stage}) {r.title[:40]}") for r in releases]
         if not choices:
             self.notify("No release on the board to link", severity="warning")
             return
@@ -415,9 +415,9 @@ class IncidentScreen(LiveScreen):
         if incident is None:
             return
         workspace = self.octo.workspace
-        candidates = [r for r in workspace.releases() if workspace.stage(r) in ROLLBACK_FROM]
+        candidates = [r for r in workspace.board_rows() if r.stage in ROLLBACK_FROM]
         # The releases this incident is linked to first, then what is in production.
-        candidates.sort(key=lambda r: (r.id not in incident.release_ids, workspace.stage(r) is not Stage.PRODUCTION))
+        candidates.sort(key=lambda r: (r.id not in incident.release_ids, r.stage is not Stage.PRODUCTION))
         if not candidates:
             self.notify("No release in Staging or later to roll back", severity="warning")
             return
@@ -427,7 +427,7 @@ class IncidentScreen(LiveScreen):
             if release is not None:
                 start_rollback_flow(self.octo, release, incident_id=incident.id)
 
-        choices = [(str(r.id), f"{r.key} {r.version} ({workspace.stage(r)}) {r.title[:40]}") for r in candidates]
+        choices = [(str(r.id), f"{r.key} {r.version} ({r.stage}) {r.title[:40]}") for r in candidates]
         self.octo.push_screen(ChoiceScreen(f"Roll back which release for {incident.key}?", choices), chosen)
 
     def action_title(self) -> None:

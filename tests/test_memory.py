@@ -1,0 +1,92 @@
+"""What a session keeps in memory on a large file: the board's rows, the open incidents and the releases last
+opened; never every record the file holds. Counted (live models, tables parsed), not timed."""
+
+import gc
+import shutil
+
+import pytest
+
+from octotui.domain.models import ChecklistEvent, Decision, Incident, ItemState, Release, TimelineEvent
+from octotui.services.bulk import generate
+from octotui.services.workspace import MODELS_KEPT, RunRef, Workspace
+from octotui.storage.tinydb_store import Store
+
+UNPARSED = {"releases", "incidents", "events", "decisions"}
+
+
+def _alive(kind: type) -> set[int]:
+    gc.collect()
+    return {id(thing) for thing in gc.get_objects() if isinstance(thing, kind)}
+
+
+class _Born:
+    """The models made since it was created and still alive (other tests' leftovers are not counted)."""
+
+    def __init__(self) -> None:
+        self.kinds = (Release, Decision, Incident, ChecklistEvent, TimelineEvent)
+        self.before = {kind: _alive(kind) for kind in self.kinds}
+
+    def __call__(self, kind: type) -> int:
+        return len(_alive(kind) - self.before[kind])
+
+
+@pytest.fixture(scope="module")
+def large_file(tmp_path_factory, playbook):
+    """About 3,000 records (150 releases with their histories, 150 incidents, 2,700 decisions), compacted."""
+    path = tmp_path_factory.mktemp("large") / "large.json"
+    store = Store(path)
+    generate(Workspace(store, playbook, author="gen"), 3000)
+    store.storage.compact()
+    return path
+
+
+@pytest.fixture
+def opened(large_file, tmp_path, playbook, clock):
+    path = tmp_path / "copy.json"
+    shutil.copy(large_file, path)
+    return Workspace(Store(path), playbook, clock=clock, author="tester")
+
+
+def test_after_the_check_only_the_board_is_held(large_file, tmp_path, playbook, clock):
+    """The check after start-up reads every record and keeps none of them (it kept them all: 8x the file)."""
+    path = tmp_path / "copy.json"
+    shutil.copy(large_file, path)
+    born = _Born()
+    opened = Workspace(Store(path), playbook, clock=clock, author="tester")
+    opened.validate_all()
+    assert len(opened.board_rows()) == 150
+    assert born(Release) == 0 and born(Decision) == 0
+    assert born(Incident) == len(opened.open_incidents())
+    assert born(ChecklistEvent) + born(TimelineEvent) == sum(len(i.timeline) for i in opened.open_incidents())
+    assert set(opened.store.storage.deferred) == UNPARSED, "checked from the file's text, not kept parsed"
+
+
+def test_opening_releases_keeps_only_the_last_few(opened):
+    born = _Born()
+    rows = opened.board_rows()
+    for row in rows:
+        release = opened.release(row.id)
+        assert release is not None and release.version == row.version
+    assert born(Release) == MODELS_KEPT < len(rows)
+    first = opened.release(rows[0].id)  # read again, with its history
+    assert first is not None and sum(len(run.history) for run in first.runs.values()) == len(
+        opened.store.snapshot.events(first.key))
+    assert opened.release(rows[0].id) is first, "asked again: the one kept"
+
+
+def test_a_checklist_toggle_reads_only_what_it_changes(opened, playbook):
+    row = next(row for row in opened.board_rows() if row.done < row.total)
+    release = opened.release(row.id)
+    assert release is not None
+    role, index = next((role, n) for role in release.run_order()
+                       for n, item in enumerate(release.runs[role].items) if not item.settled)
+    history = len(release.runs[role].history)
+    opened.change_item(RunRef("release", row.id, role), index, "toggle")
+    assert {"incidents", "events", "decisions"} <= set(opened.store.storage.deferred)
+    assert opened.row(row.id) is not row and opened.row(row.id).done == row.done + 1
+    changed = opened.release(row.id)
+    assert changed is not None and changed.runs[role].items[index].state is ItemState.DONE
+    assert len(changed.runs[role].history) == history + 1
+
+    again = Workspace(Store(opened.store.path), playbook, author="reader").release(row.id)
+    assert again is not None and again.model_dump() == changed.model_dump(), "as saved, read back by a new start"
