@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -63,6 +63,9 @@ from octotui.domain.settings import Settings, SignOffRules
 from octotui.domain.text import plain
 from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, UnitOfWork, ui_state_of
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError, StoreReadOnly
+
+if TYPE_CHECKING:
+    from octotui.services.check import CheckReport, ChildCheck
 
 Model = TypeVar("Model", Release, Incident, Decision)
 TABLES: dict[type[BaseModel], str] = {Release: "releases", Incident: "incidents", Decision: "decisions"}
@@ -433,11 +436,11 @@ class Workspace:
                 self._view = replace(self._view, incidents={**known, **missing}, incidents_complete=True)
                 self.last_changed |= {f"INC-{n}" for n in missing}
 
-    def validate_all(self) -> None:
+    def validate_all(self) -> set[int]:
         """Check every stored record against the models, without keeping what is not shown: a bad document
         is reported (StoreCorrupt), never rewritten. The board's rows are re-derived on the way under this
-        workspace's rules; those that differ replace the shown ones, and the stored ones that differ are
-        noted for `store_board_rows`."""
+        workspace's rules; those that differ replace the shown ones, and the releases whose stored row differs
+        are returned (and noted for `store_board_rows`)."""
         source = self.store.snapshot
         rows, self._stale_rows = self._checked_rows(source)
         for event_id, doc in source.scan(EVENTS).items():
@@ -452,6 +455,32 @@ class Workspace:
             kept = {record_id: shown[record_id] if shown.get(record_id) == row else row for record_id, row in rows.items()}
             self.last_changed |= {f"REL-{n}" for n in set(rows) | set(shown) if kept.get(n) is not shown.get(n)}
             self._view = replace(self._view, rows=kept)
+        return set(self._stale_rows)
+
+    def check_apart(self) -> ChildCheck | None:
+        """`validate_all` to be run by a child process, when the data is a file big enough to be worth one
+        (see services.check); None: check here."""
+        from octotui.services.check import ChildCheck, worth_a_child
+
+        path = self.store.local_file
+        return ChildCheck(path, self.settings.signoff) if path is not None and worth_a_child(path) else None
+
+    def take_check(self, report: CheckReport) -> None:
+        """What a check apart found, applied to the view (in the worker that owns it): a damaged record is
+        raised as here; the stale rows are derived again from their records and noted for `store_board_rows`."""
+        if report.problem is not None:
+            raise StoreCorrupt(self.store.location, report.problem)
+        source, rows = self.store.snapshot, dict(self._view.rows)
+        for release_id in report.stale:
+            doc = source.get("releases", release_id)
+            if doc is not None and release_id in rows:
+                row = self._row(self._parse_release(release_id, doc))
+                if row != rows[release_id]:
+                    rows[release_id] = row
+                    self.last_changed.add(row.key)
+        if rows != self._view.rows:
+            self._view = replace(self._view, rows=rows)
+        self._stale_rows = set(report.stale)
 
     def _checked_rows(self, source: Snapshot) -> tuple[dict[int, BoardRow], set[int]]:
         """Every release checked and its row derived; and the ids whose stored row says something else."""

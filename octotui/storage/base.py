@@ -120,6 +120,7 @@ class Repository(Protocol):
     read_only: bool
     read_only_reason: str  # why saves are refused when read_only (for the person)
     path: Path  # a local file: octotui keeps the person's own files (clipboard fallback, MADR default) beside it
+    local_file: Path | None  # the database itself when it is a file here (another process can read it too)
     user: str | None  # who the backend says is connected (a database role), if it knows
 
     def close(self) -> None: ...

@@ -256,6 +256,7 @@ class PostgresStore(ChangeLog):
         # No database file here: this person's own files (the clipboard fallback, MADR exports by default)
         # go to octotui's data folder, created 0700 like the file's would be.
         self.path = Path(platformdirs.user_data_dir("octotui")) / f"team-{_database_name(url)}"
+        self.local_file: Path | None = None
         with contextlib.suppress(OSError):
             make_private_dir(self.path.parent)
         self.tables: dict[str, dict[int, Doc]] = {table: {} for table in TABLES}

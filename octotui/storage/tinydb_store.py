@@ -1055,6 +1055,7 @@ class Store(ChangeLog):
         self.read_only_reason = "the database is read-only here; changes cannot be saved"
         self.user: str | None = None  # a file does not know who opened it: the login name is used
         self.backup_path: Path | None = None
+        self.local_file: Path | None = self.path
         self._open(read_only_requested=read_only)
 
     @property

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the models and the workspace are not imported before a quic
     from octotui.comms.templates import CommsTemplate
     from octotui.domain.board import BoardRow
     from octotui.domain.models import Incident
+    from octotui.services.check import CheckReport, ChildCheck
     from octotui.services.startup import QuickStart
     from octotui.services.workspace import RunRef, Workspace
     from octotui.storage.base import Repository
@@ -178,6 +179,7 @@ class OctoApp(App[int]):
         self._finish_start = finish_start
         self.start_error: BaseException | None = None  # a quick start whose workspace could not be built
         self._held_keys: list[tuple[str, str | None]] = []  # typed before the workspace was there
+        self._child_check: ChildCheck | None = None  # the check after start-up, while a child process runs it
         self._refreshing = False
         self._replay_queue: deque[tuple[str, str | None]] = deque()
         self._replaying = False
@@ -333,6 +335,8 @@ class OctoApp(App[int]):
 
     def on_unmount(self) -> None:
         self.store.subscribe(None)
+        if self._child_check is not None:
+            self._child_check.stop()
         if self.started:
             self.commands.shutdown()
 
@@ -454,8 +458,22 @@ class OctoApp(App[int]):
         return True  # shown as the banner (workspace.problem), not as a toast every second
 
     def _check_everything(self) -> None:
-        """Start-up checked only what the first screen needs; check the rest (decisions) now, in the one
-        worker that touches the view (never beside a command)."""
+        """Start-up read only what the first screen needs; check every record now: in a child process when
+        the data is a large file (`_check_apart`), else here. What it found is applied in the one worker that
+        touches the view (never beside a command)."""
+        self._child_check = self.workspace.check_apart()
+        if self._child_check is None:
+            self._apply_check(None)
+        else:
+            self._wait_for_check(self._child_check)
+
+    @work(thread=True, group="check", exit_on_error=False)
+    def _wait_for_check(self, check: ChildCheck) -> None:
+        report = check.run()  # waits on the child (the loop and the commands run meanwhile)
+        if report is not None or not check.stopped:
+            self.call_from_thread(self._apply_check, report)
+
+    def _apply_check(self, report: CheckReport | None) -> None:
         def checked(_result: object) -> None:
             self._settle_heap()
             if not self.store.read_only:  # rows for the next quick start, where they are missing or stale
@@ -468,7 +486,10 @@ class OctoApp(App[int]):
             self._settle_heap()
             return isinstance(error, StoreError)
 
-        self.commands.submit(self.workspace.validate_all, on_success=checked, on_error=refused)
+        if report is None:
+            self.commands.submit(self.workspace.validate_all, on_success=checked, on_error=refused)
+        else:
+            self.commands.submit(self.workspace.take_check, report, on_success=checked, on_error=refused)
 
     def _settle_heap(self) -> None:
         # What start-up loaded lives as long as the app: once the garbage of the check is gone, keep the
