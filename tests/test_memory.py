@@ -90,3 +90,30 @@ def test_a_checklist_toggle_reads_only_what_it_changes(opened, playbook):
 
     again = Workspace(Store(opened.store.path), playbook, author="reader").release(row.id)
     assert again is not None and again.model_dump() == changed.model_dump(), "as saved, read back by a new start"
+
+
+def test_a_past_incident_is_read_alone(opened):
+    """Showing one resolved incident parsed every incident with its timeline (a second's freeze at 50k records,
+    on the UI thread); it is read alone, from its place in the file, with its slice of the history."""
+    born = _Born()
+    past = opened.incident(1)
+    assert past is not None and not past.open
+    assert len(past.timeline) == len(opened.store.snapshot.events("INC-1", "timeline")) > 0
+    newest = opened.newest_incident()
+    assert newest is not None and (newest.open or newest.id == opened.store.snapshot.last_id("incidents"))
+    assert born(Incident) <= 2 + len(opened.open_incidents())
+    assert {"incidents", "events"} <= set(opened.store.storage.deferred)
+    assert opened.incident(1) is past, "asked again: the one kept"
+
+
+async def test_the_incident_screen_and_a_new_incident_parse_no_other_incident(opened, make_app):
+    born = _Born()
+    app = make_app(opened)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("3")
+        await pilot.press("i")
+        await pilot.press(*"Checkout returns 500", "enter")
+        await app.commands.wait_idle()
+        await pilot.pause()
+        assert any(incident.title == "Checkout returns 500" for incident in opened.open_incidents())
+        assert born(Incident) <= 4 + len(opened.open_incidents()), "the ones shown, not every incident"

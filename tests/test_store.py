@@ -335,9 +335,10 @@ def test_events_are_indexed_when_first_asked_for_not_at_open(db_path):
 
 
 def test_a_start_parses_only_what_the_board_needs(db_path):
-    """The snapshot holds one table per line, then four lines derived from them: what the board reads of each
-    release, the open incidents, where each owner's history is, and the next ids. A start parses meta and
-    those lines; the releases, incidents, events and decisions stay text until something reads or writes them."""
+    """The snapshot holds one table per line, then five lines derived from them: what the board reads of each
+    release, the open incidents, where each owner's history is, where each release and incident is, and the
+    next ids. A start parses meta and those lines; the releases, incidents, events and decisions stay text
+    until something reads or writes them (one release or incident is read alone)."""
     store = Store(db_path)
     with store.unit_of_work() as uow:
         uow.put("releases", 1, {"version": "1.0.0", "title": "One", "runs": {"gate": {"items": ["long"] * 50}}})
@@ -347,7 +348,7 @@ def test_a_start_parses_only_what_the_board_needs(db_path):
         uow.append_event("REL-1", "gate", {"item": 0})
     store.storage.compact()
     lines = db_path.read_bytes().split(b"\n")
-    assert len(lines) == len(read_tables(db_path)) + 4, "one table per line, then the four derived lines"
+    assert len(lines) == len(read_tables(db_path)) + 5, "one table per line, then the five derived lines"
     whole = json.loads(db_path.read_bytes())
     assert {name: table for name, table in whole.items() if not name.startswith("~")} == read_tables(db_path), \
         "still one JSON object (TinyDB reads it); the derived lines are never tables"
@@ -360,10 +361,13 @@ def test_a_start_parses_only_what_the_board_needs(db_path):
     assert reopened.snapshot.get("decisions", 1) == {"title": "Use Postgres"}
     assert "decisions" not in reopened.storage.deferred
     assert reopened.snapshot.get("releases", 1)["runs"]["gate"]["items"][0] == "long"
+    assert reopened.snapshot.get("incidents", 2) == {"title": "Done", "status": "Resolved"}
+    assert reopened.snapshot.get("incidents", 9) is None
+    assert {"releases", "incidents"} <= set(reopened.storage.deferred), "read alone, from where the index says"
     with reopened.unit_of_work() as uow:  # a write parses only the tables it changes
         assert uow.append_event("REL-1", "gate", {"item": 1}) == 2, "ids continue after the unparsed events"
         uow.put("incidents", uow.reserve_id("incidents"), {"title": "Third", "status": "Investigating"})
-    assert set(reopened.storage.deferred) == {"events"}, "an event is appended to what is not parsed"
+    assert set(reopened.storage.deferred) == {"releases", "events"}, "an event is appended to what is not parsed"
     assert [doc["item"] for _id, doc in reopened.snapshot.events("REL-1")] == [0, 1]
     assert set(Store(db_path).snapshot.open_incidents()) == {1, 3}
     assert read_tables(db_path)["events"]["2"] == {"owner": "REL-1", "stream": "gate", "item": 1}

@@ -33,6 +33,7 @@ class Stage(StrEnum):
 
 
 BOARD_ORDER = list(Stage)
+_TARGETED = (Stage.PLANNED, Stage.GATE_PASSED, Stage.STAGING)  # a target date passed still matters
 _RANK = {stage: index for index, stage in enumerate(BOARD_ORDER)}
 # What a row reads of a release document: a store can keep these apart so a start reads nothing else.
 ROW_FIELDS = ("version", "type", "title", "captain", "target_date", "hotfix", "gate_override",
@@ -138,8 +139,7 @@ class BoardRow:
             overdue = sum(due < now for due in self.dues)
             if overdue:
                 flags.append(f"{overdue} item(s) overdue")
-            if self.target_date and self.target_date < now.astimezone().date() and stage in (
-                    Stage.PLANNED, Stage.GATE_PASSED, Stage.STAGING):
+            if self.target_date and self.target_date < now.astimezone().date() and stage in _TARGETED:
                 flags.append(f"target {self.target_date.isoformat()} passed")
         if self.incident_ids:
             flags.append(", ".join(f"INC-{n}" for n in self.incident_ids))
@@ -150,6 +150,10 @@ class BoardRow:
         if self.followup_of:
             flags.append(f"follow-up of REL-{self.followup_of}")
         return " · ".join(flags)
+
+    def changes_with_time(self) -> bool:
+        """Whether `flags(now)` can change with the time alone (an item falling overdue, a target passing)."""
+        return bool(self.dues) or (self.target_date is not None and self.stage in _TARGETED)
 
     def haystack(self) -> str:
         """What the board's filter matches against."""

@@ -216,6 +216,8 @@ class Workspace:
         self.author = author or current_author(getattr(store, "user", None))
         self.settings = settings or Settings()
         self.problem: StoreError | None = None  # the file is unreadable or invalid: saves are refused
+        # What the last check of every record found damaged: left as it is in the file, the rest works.
+        self.damaged: StoreCorrupt | None = None
         self.last_changed: set[str] = set()
         self.on_lock_wait: Callable[[], None] | None = None  # told when a command waits for another process
         self._events: dict[int, TimelineEvent | ChecklistEvent] = {}  # parsed events by id (they never change)
@@ -224,6 +226,7 @@ class Workspace:
         # The releases last asked for, parsed with their history, each beside the row it was read with
         # (a row replaced since means the record changed: it is read again).
         self._models: OrderedDict[int, tuple[BoardRow, Release]] = OrderedDict()
+        self._past_incidents: OrderedDict[int, Incident] = OrderedDict()  # resolved ones read alone (incident())
         self._models_lock = threading.Lock()
         self._stale_rows: set[int] | None = None  # stored rows that say something else than their record
         self._generation = self.store.generation
@@ -239,14 +242,18 @@ class Workspace:
         return self.clock.now()
 
     # -- the view: parsed records in memory ----------------------------------------------------
+    def _invalid(self, table: str, record_id: Any, error: ValidationError, skip: int = 0) -> StoreCorrupt:
+        """A record that fails validation, said once: which table, which document, which field, why."""
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"][skip:])
+        return StoreCorrupt(self.store.location,
+                            f"table {table!r} document {record_id}{'.' + where if where else ''}: {first['msg']}")
+
     def _parse(self, table: str, record_id: int, doc: Doc) -> Release | Incident | Decision:
         try:
             return MODELS[table].model_validate(doc)
         except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise StoreCorrupt(self.store.location,
-                               f"table {table!r} document {record_id}{'.' + where if where else ''}: {first['msg']}") from None
+            raise self._invalid(table, record_id, error) from None
 
     def _parse_release(self, record_id: int, doc: Doc) -> Release:
         return cast(Release, self._parse("releases", record_id, doc))
@@ -255,11 +262,7 @@ class Workspace:
         try:
             return _bulk(MODELS[table]).validate_python(docs)
         except ValidationError as error:
-            first = error.errors()[0]
-            record_id, *rest = first["loc"]
-            where = ".".join(str(part) for part in rest)
-            raise StoreCorrupt(self.store.location,
-                               f"table {table!r} document {record_id}{'.' + where if where else ''}: {first['msg']}") from None
+            raise self._invalid(table, error.errors()[0]["loc"][0], error, skip=1) from None
 
     def _event(self, event_id: int, doc: Doc) -> TimelineEvent | ChecklistEvent:
         cached = self._events.get(event_id)
@@ -272,9 +275,7 @@ class Workspace:
         try:
             return model.model_validate(doc)
         except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise StoreCorrupt(self.store.location, f"table 'events' document {event_id}.{where}: {first['msg']}") from None
+            raise self._invalid(EVENTS, event_id, error) from None
 
     def _attach(self, record: BaseModel, events: list[tuple[int, Doc]]) -> None:
         if not isinstance(record, Release | Incident):
@@ -342,6 +343,7 @@ class Workspace:
             self._view = self._build(source, tables, meta=True)
             with self._models_lock:
                 self._models.clear()
+                self._past_incidents.clear()
             return {"*"}
         keys: set[str] = set()
         owners: dict[str, set[int]] = {"rows": set(), "incidents": set(), "decisions": set()}
@@ -431,8 +433,11 @@ class Workspace:
                 self._view = self._build(self.store.snapshot, ("decisions",))
             if model is Incident and not self._view.incidents_complete:
                 source, known = self.store.snapshot, self._view.incidents
-                missing: dict[int, Any] = {record_id: self._build_record(source, "incidents", record_id)
-                                           for record_id in source.all("incidents") if record_id not in known}
+                with self._models_lock:
+                    read_alone = dict(self._past_incidents)  # by incident(): not parsed twice
+                missing: dict[int, Any] = {
+                    record_id: read_alone.get(record_id) or self._build_record(source, "incidents", record_id)
+                    for record_id in source.all("incidents") if record_id not in known}
                 self._view = replace(self._view, incidents={**known, **missing}, incidents_complete=True)
                 self.last_changed |= {f"INC-{n}" for n in missing}
 
@@ -442,14 +447,19 @@ class Workspace:
         workspace's rules; those that differ replace the shown ones, and the releases whose stored row differs
         are returned (and noted for `store_board_rows`)."""
         source = self.store.snapshot
-        rows, self._stale_rows = self._checked_rows(source)
-        for event_id, doc in source.scan(EVENTS).items():
-            self._event_model(event_id, doc)
-        for record_id, doc in source.scan("incidents").items():
-            self._parse("incidents", record_id, doc)
-        decisions = list(source.scan("decisions").items())
-        for start in range(0, len(decisions), 1000):  # in bulk (much faster), a slice at a time (less memory)
-            self._parse_all("decisions", dict(decisions[start:start + 1000]))
+        try:
+            rows, self._stale_rows = self._checked_rows(source)
+            for event_id, doc in source.scan(EVENTS).items():
+                self._event_model(event_id, doc)
+            for record_id, doc in source.scan("incidents").items():
+                self._parse("incidents", record_id, doc)
+            decisions = list(source.scan("decisions").items())
+            for start in range(0, len(decisions), 1000):  # in bulk (much faster), a slice at a time (less memory)
+                self._parse_all("decisions", dict(decisions[start:start + 1000]))
+        except StoreCorrupt as error:
+            self.damaged = error
+            raise
+        self.damaged = None
         shown = self._view.rows
         if rows != shown:
             kept = {record_id: shown[record_id] if shown.get(record_id) == row else row for record_id, row in rows.items()}
@@ -469,7 +479,9 @@ class Workspace:
         """What a check apart found, applied to the view (in the worker that owns it): a damaged record is
         raised as here; the stale rows are derived again from their records and noted for `store_board_rows`."""
         if report.problem is not None:
-            raise StoreCorrupt(self.store.location, report.problem)
+            self.damaged = StoreCorrupt(self.store.location, report.problem)
+            raise self.damaged
+        self.damaged = None
         source, rows = self.store.snapshot, dict(self._view.rows)
         for release_id in report.stale:
             doc = source.get("releases", release_id)
@@ -547,8 +559,37 @@ class Workspace:
         return sorted(self._incidents().values(), key=_incident_order)
 
     def incident(self, incident_id: int) -> Incident | None:
-        known = self._view.incidents.get(incident_id)  # open ones are always parsed
-        return known if known is not None else self._incidents().get(incident_id)
+        """Open incidents (and those changed since start-up) are in the view; another is read alone, with its
+        timeline, and the last MODELS_KEPT read stay parsed (the view's copy wins once it changes)."""
+        known = self._view.incidents.get(incident_id)
+        if known is not None or self._view.incidents_complete:
+            return known
+        with self._models_lock:
+            past = self._past_incidents.get(incident_id)
+            if past is not None:
+                self._past_incidents.move_to_end(incident_id)
+                return past
+        record = self._build_record(self.store.snapshot, "incidents", incident_id)
+        if not isinstance(record, Incident):
+            return None
+        with self._models_lock:
+            self._past_incidents[incident_id] = record
+            while len(self._past_incidents) > MODELS_KEPT:
+                self._past_incidents.popitem(last=False)
+        return record
+
+    def newest_incident(self) -> Incident | None:
+        """What the incident screen shows when none was chosen: the first open one, else the last one
+        opened (the highest number), read alone."""
+        open_now = self.open_incidents()
+        if open_now:
+            return open_now[0]
+        last = self.store.snapshot.last_id("incidents")
+        for incident_id in range(last, max(0, last - 100), -1):  # incidents are never deleted: the first try
+            found = self.incident(incident_id)
+            if found is not None:
+                return found
+        return None
 
     def open_incidents(self) -> list[Incident]:
         """Never waits for the resolved ones (the status line asks every second)."""
@@ -581,8 +622,9 @@ class Workspace:
         return None if owner is None else owner.runs.get(ref.role)
 
     def is_empty(self) -> bool:
+        """No release, incident or decision was ever saved (asked at every start: read no table for it)."""
         snapshot = self.store.snapshot
-        return not any(snapshot.all(table) for table in TABLES.values())
+        return not self._view.rows and not any(snapshot.last_id(table) for table in ("incidents", "decisions"))
 
     def ui_state(self) -> dict[str, Any]:
         """Where this author was (screen, release, incident, checklist row), to return there on restart."""

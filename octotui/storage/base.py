@@ -100,6 +100,11 @@ class Snapshot(Protocol):
         backend can leave the table unread."""
         ...
 
+    def last_id(self, table: str) -> int:
+        """The highest id a document of this table has had (0 for none), without reading the table where
+        the backend can tell otherwise."""
+        ...
+
 
 class UnitOfWork(Snapshot, Protocol):
     """One transaction: reads are fresh, writes land together at commit or not at all."""

@@ -181,6 +181,9 @@ class _Snapshot:
     def scan(self, table: str) -> dict[int, Doc]:
         return self.all(table)  # held in memory once read: nothing to leave unread
 
+    def last_id(self, table: str) -> int:
+        return max(self.all(table), default=0)
+
 
 class _PgUnitOfWork:
     """Reads answer from memory (fresh: read under the write lock); writes are staged and sent at commit."""
@@ -242,6 +245,9 @@ class _UnitOfWorkView:
 
     def scan(self, table: str) -> dict[int, Doc]:
         return self.all(table)
+
+    def last_id(self, table: str) -> int:
+        return max(self.all(table), default=0)
 
 
 class PostgresStore(ChangeLog):

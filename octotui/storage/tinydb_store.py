@@ -161,10 +161,12 @@ _TABLE_LINE = re.compile(rb'"(~?[A-Za-z0-9_]+)":(?=\{)')
 # the board reads of each release, and the open incidents (with both a start leaves releases and incidents
 # unparsed too; journal records after the snapshot are laid over them); where in the file each owner's
 # history is (the events are written grouped by owner: opening a release reads its slice, not every
-# event); and each table's next id (a save need not parse a table to number what it adds).
-BOARD_LINE, OPEN_LINE, HISTORY_LINE, NEXT_LINE = "~board", "~open", "~history", "~next"
+# event) and each release and incident is (read alone); and each table's next id (a save need not parse
+# a table to number what it adds).
+BOARD_LINE, OPEN_LINE, HISTORY_LINE, DOCS_LINE, NEXT_LINE = "~board", "~open", "~history", "~docs", "~next"
 ROW_LINES = (BOARD_LINE, OPEN_LINE)
-DERIVED_LINES = (*ROW_LINES, HISTORY_LINE, NEXT_LINE)
+DERIVED_LINES = (*ROW_LINES, HISTORY_LINE, DOCS_LINE, NEXT_LINE)
+INDEXED_TABLES = ("releases", "incidents")  # what a screen opens one at a time
 
 
 def _journal_start(raw: bytes) -> tuple[int, list[int]]:
@@ -212,6 +214,7 @@ class FileRead:
     journal_at: int = -1
     derived: Tables = field(default_factory=dict)  # the row lines
     history: dict[str, tuple[int, int]] | None = None  # owner -> where its events are, while they are unparsed
+    places: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)  # table -> id -> where its doc is
     next_ids: dict[str, int] = field(default_factory=dict)
 
 
@@ -235,24 +238,31 @@ def split_file(raw: bytes, path: Path, defer: frozenset[str] = frozenset()) -> F
                 read.derived.update(_check_tables({name: _loads(text, path, line - 1)}, path))
             elif name == HISTORY_LINE:
                 read.history = _spans(_loads(text, path, line - 1), read.deferred.get(EVENTS))
+            elif name == DOCS_LINE:
+                places = _loads(text, path, line - 1)
+                for table in INDEXED_TABLES:
+                    spans = _spans(places.get(table) if isinstance(places, dict) else None, read.deferred.get(table))
+                    if spans is not None:
+                        read.places[table] = spans
             elif name == NEXT_LINE:
                 read.next_ids = _counts(_loads(text, path, line - 1))
             else:
                 read.tables.update(_check_tables({name: _loads(text, path, line - 1)}, path))
         if EVENTS not in read.deferred:
             read.history = None
+        read.places = {table: spans for table, spans in read.places.items() if table in read.deferred}
     if journal_at >= 0:
         for read.end, record in _records(raw, journal_at, path):
             read.records.append(record)
     return read
 
 
-def _spans(data: Any, events_line: tuple[int, int, int] | None) -> dict[str, tuple[int, int]] | None:
-    """The history index as written, or None if it is not of that shape or not inside the events' line
-    (the events are then parsed whole when first needed)."""
-    if events_line is None or not isinstance(data, dict):
+def _spans(data: Any, table_line: tuple[int, int, int] | None) -> dict[str, tuple[int, int]] | None:
+    """An index of places in a table's line as written, or None if it is not of that shape or not inside
+    that line (the table is then parsed whole when first needed)."""
+    if table_line is None or not isinstance(data, dict):
         return None
-    _line, first, last = events_line
+    _line, first, last = table_line
     if not all(isinstance(span, list) and len(span) == 2 and all(type(n) is int for n in span)
                and first <= span[0] < span[1] <= last for span in data.values()):
         return None
@@ -471,6 +481,7 @@ class JournalStorage(Storage):
         self._deferred_changes: dict[str, list[dict[str, Any]]] = {}
         self.derived: Tables = {}  # the snapshot's row lines (see DERIVED_LINES) while their table is unparsed
         self.history: dict[str, tuple[int, int]] | None = None  # where each owner's events are, while unparsed
+        self.places: dict[str, dict[str, tuple[int, int]]] = {}  # where each release and incident is, while unparsed
         self._lazy_lock = threading.RLock()
         self.next_ids: dict[str, int] = {}
         self.staged_events: dict[str, Doc] = {}  # appended in this unit of work, not yet committed
@@ -514,12 +525,24 @@ class JournalStorage(Storage):
         return self.tables
 
     def get(self, name: str, key: str) -> Doc | None:
-        """One document; one a journal record changed in a table still unparsed is found without parsing it."""
+        """One document. From a table still unparsed: as a journal record after the snapshot changed it, or
+        read alone from its place in the snapshot; the table is parsed only when neither can say."""
         with self._lazy_lock:
             if name in self.deferred:
                 for changes in reversed(self._deferred_changes.get(name, ())):
                     if key in changes:
                         return changes[key]
+                places = self.places.get(name)
+                if places is not None:
+                    if key not in places:
+                        return None
+                    start, stop = places[key]
+                    text = os.pread(cast(int, self._deferred_file.fd), stop - start, start)
+                    with contextlib.suppress(ValueError):
+                        doc = json.loads(text)
+                        if isinstance(doc, dict):
+                            return doc
+                    # Not what the index says: the table is read whole, which reports any damage.
         return self.table(name).get(key)
 
     def next_id(self, name: str) -> int:
@@ -558,6 +581,7 @@ class JournalStorage(Storage):
             self.tables[name] = table
             self.next_ids[name] = max((int(key) for key in table), default=0) + 1
             del self.deferred[name]
+            self.places.pop(name, None)
             if name == EVENTS:
                 self.history = None
             if not {"releases", "incidents"} & set(self.deferred):
@@ -661,7 +685,7 @@ class JournalStorage(Storage):
                 if old.get(doc_id) != new.get(doc_id):
                     changes.add(name, int(doc_id))
         self.tables, self._inode, self.deferred, self._deferred_changes = snapshot, inode, deferred, later
-        self.derived, self.history = read.derived, read.history
+        self.derived, self.history, self.places = read.derived, read.history, read.places
         self._deferred_file.hold(os.dup(fd) if deferred else None)  # the text of what is deferred is not kept in memory
         self.torn_bytes = len(raw) - end
         self._snapshot_bytes = read.journal_at if records else end
@@ -841,6 +865,7 @@ class JournalStorage(Storage):
         can leave tables unparsed. Events are written grouped by owner, and where each owner's are is noted."""
         out = bytearray(b"{")
         history: dict[str, list[int]] = {}
+        places: dict[str, dict[str, list[int]]] = {table: {} for table in INDEXED_TABLES}
         for number, (name, table) in enumerate(tables.items()):
             out += b",\n" if number else b""
             out += f"{json.dumps(name)}:{{".encode()
@@ -850,15 +875,20 @@ class JournalStorage(Storage):
             for position, (doc_id, doc) in enumerate(documents):
                 out += b"," if position else b""
                 start = len(out)
-                out += f'"{doc_id}":{_dumps(doc)}'.encode()
+                out += f'"{doc_id}":'.encode()
+                value_at = len(out)
+                out += _dumps(doc).encode()
                 if name == EVENTS:
                     history.setdefault(str(doc.get("owner")), [start, 0])[1] = len(out)
+                elif name in places:
+                    places[name][doc_id] = [value_at, len(out)]
             out += b"}"
         derived: dict[str, Any] = {
             BOARD_LINE: {key: {field: doc[field] for field in ROW_FIELDS if field in doc}
                          for key, doc in tables.get("releases", {}).items()},
             OPEN_LINE: open_incident_docs(tables.get("incidents", {})),
             HISTORY_LINE: history,
+            DOCS_LINE: places,
             NEXT_LINE: {name: max((int(key) for key in table), default=0) + 1 for name, table in tables.items()}}
         for number, (name, value) in enumerate(derived.items(), start=len(tables)):
             out += b",\n" if number else b""
@@ -974,6 +1004,9 @@ class _TinyUnitOfWork:
     def scan(self, table: str) -> dict[int, Doc]:
         return self.all(table)
 
+    def last_id(self, table: str) -> int:
+        return self._next_id(table) - 1
+
     def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
         staged = [(int(key), doc) for key, doc in self._storage.staged_events.items()
                   if doc.get("owner") == owner and (stream is None or doc.get("stream") == stream)]
@@ -1030,6 +1063,9 @@ class _Snapshot:
 
     def scan(self, table: str) -> dict[int, Doc]:
         return {int(key): doc for key, doc in self._storage.scan(table).items()}
+
+    def last_id(self, table: str) -> int:
+        return self._storage.next_id(table) - 1
 
 
 class Store(ChangeLog):

@@ -180,6 +180,7 @@ class OctoApp(App[int]):
         self.start_error: BaseException | None = None  # a quick start whose workspace could not be built
         self._held_keys: list[tuple[str, str | None]] = []  # typed before the workspace was there
         self._child_check: ChildCheck | None = None  # the check after start-up, while a child process runs it
+        self._check_done = False
         self._refreshing = False
         self._replay_queue: deque[tuple[str, str | None]] = deque()
         self._replaying = False
@@ -427,8 +428,8 @@ class OctoApp(App[int]):
         self._broadcast(SaveStateChanged())
 
     def _problem_changed(self) -> None:
-        problem = self.workspace.problem
-        if problem is not getattr(self, "_shown_problem", None):
+        problem = (self.workspace.problem, self.workspace.damaged)
+        if problem != getattr(self, "_shown_problem", (None, None)):
             self._shown_problem = problem
             self._broadcast(StoreProblemChanged())
 
@@ -448,8 +449,10 @@ class OctoApp(App[int]):
             self._refreshing = True
             self.commands.submit(self.workspace.refresh, on_success=self._refreshed, on_error=self._refresh_failed)
 
-    def _refreshed(self, _keys: object) -> None:
+    def _refreshed(self, keys: set[str]) -> None:
         self._refreshing = False
+        if keys and self.workspace.damaged is not None and self._check_done:
+            self._check_everything()  # the file changed: the damaged record may be repaired
         for notice in self.workspace.store.take_notices():  # e.g. whether a save in doubt landed
             self.notify(notice, title="Database", severity="warning", timeout=20)
 
@@ -461,6 +464,7 @@ class OctoApp(App[int]):
         """Start-up read only what the first screen needs; check every record now: in a child process when
         the data is a large file (`_check_apart`), else here. What it found is applied in the one worker that
         touches the view (never beside a command)."""
+        self._check_done = False
         self._child_check = self.workspace.check_apart()
         if self._child_check is None:
             self._apply_check(None)
@@ -475,14 +479,17 @@ class OctoApp(App[int]):
 
     def _apply_check(self, report: CheckReport | None) -> None:
         def checked(_result: object) -> None:
+            self._check_done = True
+            self._problem_changed()  # a damaged record found before may be repaired now
             self._settle_heap()
             if not self.store.read_only:  # rows for the next quick start, where they are missing or stale
                 self.commands.submit(self.workspace.store_board_rows, on_error=lambda _error: True)
 
         def refused(error: BaseException) -> bool:
-            if isinstance(error, StoreError):
-                self.workspace.problem = error
-                self._problem_changed()
+            self._check_done = True
+            if isinstance(error, StoreError) and error is not self.workspace.damaged:
+                self.workspace.problem = error  # the file itself, not one record: as a refresh would say
+            self._problem_changed()
             self._settle_heap()
             return isinstance(error, StoreError)
 

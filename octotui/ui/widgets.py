@@ -239,6 +239,11 @@ def status_text(app: OctoApp, width: int = 120) -> Text:
         text.append(" ")
         text.append_text(Text(one_line(problem.message)[:200], style="bold red"))
         text.append(" — showing what was last read; saves are refused until the file is good again\n", style="red")
+    elif app.started and app.workspace.damaged is not None:
+        text.append(" DAMAGED RECORD ", style="bold white on dark_red")
+        text.append(" ")
+        text.append_text(Text(one_line(app.workspace.damaged.message)[:200], style="bold red"))
+        text.append(" — left as it is in the file; everything else can be used and saved\n", style="red")
     if store.read_only:
         text.append(" READ-ONLY ", style="bold white on dark_red")
         text.append_text(Text(" " + one_line(store.read_only_reason)[:100], style="red"))

@@ -10,7 +10,6 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Static
 
 from octotui.domain.board import BoardRow
-from octotui.ui.messages import DataChanged
 from octotui.ui.widgets import (
     STAGE_STYLE,
     FilterInput,
@@ -50,10 +49,7 @@ class BoardScreen(LiveScreen):
     def __init__(self) -> None:
         super().__init__()
         self._built: tuple = ()  # (data version, width, filter) the table was last built for
-        self._order: list[int] = []  # the release shown in each row
-        self._changed: set[str] | None = set()  # keys changed since the last reload; None: everything
-
-
+        self._shown: dict[int, BoardRow] = {}  # the row each release was last drawn from, in board order
 
     def on_mount(self) -> None:
         self.query_one("#board-filter").display = False
@@ -63,37 +59,29 @@ class BoardScreen(LiveScreen):
     def on_resize(self) -> None:
         self.reload()
 
-    # Textual then runs LiveScreen's handler of the same name (it dispatches along the MRO): no super() here,
-    # which would reload twice.
-    def on_data_changed(self, message: DataChanged) -> None:
-        if self._changed is not None:
-            self._changed = None if "*" in message.keys else self._changed | set(message.keys)
-
-    def on_screen_resume(self) -> None:
-        self._changed = None  # what changed while another screen was shown is not known here: all rows
-
     def reload(self) -> None:
-        """Rows are rebuilt only when the order, the width or the filter changed; a change to a release that
-        keeps its place rewrites that row's cells and nothing else (one change never rebuilds the board)."""
+        """Rows are rebuilt only when the order, the width or the filter changed. Otherwise only the rows that
+        changed are redrawn: a changed release is a new row object (rows are immutable), so this holds for
+        changes told as they came and for whatever changed while another screen was shown; and the rows whose
+        flags depend on the time (due items, a target date) are redrawn too. One change never rebuilds the board."""
         table = self.query_one("#board", KeyTable)
         width = self.size.width or 120
         query = self.query_one("#board-filter", Input).value.casefold().strip()
         key = (self.data_version, width, query)
-        changed, self._changed = self._changed, set()
         if key == self._built:
             self._follow_selection(table)
             return
         releases = self.octo.board_rows()
         visible = [row for row in releases if not query or query in row.haystack()]
         order = [row.id for row in visible]
-        if changed is not None and self._built[1:] == (width, query) and order == self._order:
+        if self._built[1:] == (width, query) and order == list(self._shown):
             for row in visible:
-                if row.key in changed:
+                if self._shown[row.id] is not row or row.changes_with_time():
                     table.update_row(str(row.id), self._row(row))
-            self._built = key
+            self._built, self._shown = key, {row.id: row for row in visible}
             self._follow_selection(table)
             return
-        self._built, self._order = key, order
+        self._built, self._shown = key, {row.id: row for row in visible}
         table.clear(columns=True)
         fixed = self._fixed_columns(width)
         title_width = self._title_width(width)
@@ -112,11 +100,12 @@ class BoardScreen(LiveScreen):
             summary.append(f" · filter: {query}", style="dim")
         self.query_one("#board-summary", Static).update(summary)
 
-    @staticmethod
-    def _fixed_columns(width: int) -> list[tuple[str, int]]:
+    def _fixed_columns(self, width: int) -> list[tuple[str, int]]:
         wide = width >= 100
-        return [("ID", 6), ("Version", 12), ("Type", 5)] + ([("Captain", 10), ("Target", 10)] if wide else []) \
-            + [("Stage", 12), ("Done", 5)]
+        # As wide as the longest key shown (REL-12345 is a reference people type elsewhere: never cut).
+        keys = max((len(f"REL-{release_id}") for release_id in self._shown), default=6)
+        return [("ID", max(6, keys)), ("Version", 12), ("Type", 5)] \
+            + ([("Captain", 10), ("Target", 10)] if wide else []) + [("Stage", 12), ("Done", 5)]
 
     def _title_width(self, width: int) -> int:
         fixed = self._fixed_columns(width)

@@ -107,10 +107,9 @@ class IncidentScreen(LiveScreen):
         workspace = self.octo.workspace
         incident = self.incident()
         if incident is None:
-            incidents = workspace.open_incidents() or workspace.incidents()
-            if incidents:
-                self.octo.active_incident_id = incidents[0].id
-                incident = incidents[0]
+            incident = workspace.newest_incident()
+            if incident is not None:
+                self.octo.active_incident_id = incident.id
         summary = self.query_one("#incident-summary", Static)
         if incident is None:
             summary.update(Text("No incident. Press i (from any screen) to start one: a title, Enter, and the clock runs.",
@@ -157,8 +156,7 @@ class IncidentScreen(LiveScreen):
 
     def _reload_list(self) -> None:
         table = self.query_one("#incident-list", KeyTable)
-        incidents = self.octo.workspace.incidents()
-        open_incidents = [i for i in incidents if i.open]
+        open_incidents = self.octo.workspace.open_incidents()
         table.display = len(open_incidents) > 1
         if not table.display:
             return
