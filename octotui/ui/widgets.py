@@ -57,6 +57,11 @@ def cell(value: object, style: str = "") -> Text:
     return Text(one_line(str(value)), style=style, no_wrap=True, overflow="ellipsis")
 
 
+def key_width(prefix: str, last_id: int, least: int) -> int:
+    """A column that shows keys like REL-12345 in full (people type them elsewhere): at least `least` wide."""
+    return max(least, len(f"{prefix}-{last_id}"))
+
+
 def literal(value: str, style: str = "") -> Text:
     """A block of user text shown exactly as typed (control characters made visible)."""
     return Text(visible(value), style=style)

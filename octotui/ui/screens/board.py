@@ -17,6 +17,7 @@ from octotui.ui.widgets import (
     LiveScreen,
     StatusLine,
     cell,
+    key_width,
 )
 
 if TYPE_CHECKING:
@@ -102,9 +103,7 @@ class BoardScreen(LiveScreen):
 
     def _fixed_columns(self, width: int) -> list[tuple[str, int]]:
         wide = width >= 100
-        # As wide as the longest key shown (REL-12345 is a reference people type elsewhere: never cut).
-        keys = max((len(f"REL-{release_id}") for release_id in self._shown), default=6)
-        return [("ID", max(6, keys)), ("Version", 12), ("Type", 5)] \
+        return [("ID", key_width("REL", max(self._shown, default=0), 6)), ("Version", 12), ("Type", 5)] \
             + ([("Captain", 10), ("Target", 10)] if wide else []) + [("Stage", 12), ("Done", 5)]
 
     def _title_width(self, width: int) -> int:

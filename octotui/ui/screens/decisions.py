@@ -17,7 +17,7 @@ from octotui.domain.models import Decision, DecisionStatus, parse_key
 from octotui.domain.search import DecisionIndex
 from octotui.ui.flows import decision_form
 from octotui.ui.forms import Modal, prompt
-from octotui.ui.widgets import FilterInput, KeyTable, LiveScreen, StatusLine, cell, clip, literal
+from octotui.ui.widgets import FilterInput, KeyTable, LiveScreen, StatusLine, cell, clip, key_width, literal
 
 PAGE_SIZE = 26  # rows added at a time: about one screenful (a 36-line terminal shows ~25)
 STATUS_CYCLE: list[DecisionStatus | None] = [None, *DecisionStatus]
@@ -138,8 +138,9 @@ class DecisionLogScreen(LiveScreen):
         selected = self.selected()
         if not table.columns:
             width = self.size.width or 120
-            title_width = max(16, width - 8 - 10 - 22 - 10 - 14 - 14)
-            for label, column_width in (("ID", 8), ("Date", 10), ("Title", title_width), ("Status", 22),
+            id_width = key_width("DEC", max(self.index().decisions, default=0) * 10, 8)  # a digit to grow into
+            title_width = max(16, width - id_width - 10 - 22 - 10 - 14 - 14)
+            for label, column_width in (("ID", id_width), ("Date", 10), ("Title", title_width), ("Status", 22),
                                         ("Owner", 10), ("Links", 14)):
                 table.add_column(label, width=column_width, key=label)
         self._fill_rows(self._hits[:PAGE_SIZE])

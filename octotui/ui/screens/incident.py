@@ -22,7 +22,7 @@ from octotui.ui.flows import (
     start_rollback_flow,
 )
 from octotui.ui.forms import ChoiceScreen, ConfirmScreen, TextScreen, prompt
-from octotui.ui.widgets import KeyTable, LiveScreen, StatusLine, cell, literal
+from octotui.ui.widgets import KeyTable, LiveScreen, StatusLine, cell, key_width, literal
 
 KIND_STYLE = {"status": "yellow", "update": "green", "note": "", "checklist": "cyan", "decision": "magenta",
               "role": "blue", "severity": "red", "milestone": "yellow", "snooze": "dim", "link": "dim",
@@ -79,7 +79,8 @@ class IncidentScreen(LiveScreen):
         timeline.add_column("Kind", width=9, key="kind")
         timeline.add_column("What happened", width=self._text_width(), key="text")
         incidents = self.query_one("#incident-list", KeyTable)
-        for label, width in (("ID", 7), ("Sev", 3), ("Status", 13), ("Elapsed", 9), ("Title", 60)):
+        id_width = 2 + key_width("INC", self.octo.workspace.store.snapshot.last_id("incidents"), 5)  # "▶ INC-12"
+        for label, width in (("ID", id_width), ("Sev", 3), ("Status", 13), ("Elapsed", 9), ("Title", 60)):
             incidents.add_column(label, width=width, key=label)
         self.reload()
         timeline.focus()
