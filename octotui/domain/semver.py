@@ -50,7 +50,7 @@ class Version:
             text += "+" + self.build
         return text
 
-    def _precedence(self) -> tuple:
+    def precedence(self) -> tuple:
         # A version without a prerelease ranks above any prerelease of it; numeric identifiers
         # rank below alphanumeric ones and compare as numbers. Build metadata is ignored.
         pre = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in self.prerelease)
@@ -59,15 +59,15 @@ class Version:
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Version):
             return NotImplemented
-        return self._precedence() < other._precedence()
+        return self.precedence() < other.precedence()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Version):
             return NotImplemented
-        return self._precedence() == other._precedence()
+        return self.precedence() == other.precedence()
 
     def __hash__(self) -> int:
-        return hash(self._precedence())
+        return hash(self.precedence())
 
     def bump(self, kind: ReleaseType) -> Version:
         if kind is ReleaseType.MAJOR:

@@ -694,7 +694,7 @@ class Workspace:
         except InvalidVersion:
             return None
         earlier = latest([r.version for r in self._view.rows.values()
-                          if r.id != excluding and version_key(r.version) < (0, version)])
+                          if r.id != excluding and version_key(r.version) < (0, version.precedence())])
         return implied_type(version, earlier)
 
     def last_known_good(self, release: Release) -> Release | None:

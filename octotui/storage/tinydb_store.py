@@ -213,8 +213,9 @@ class FileRead:
     deferred: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # (line, start, stop) in the file
     journal_at: int = -1
     derived: Tables = field(default_factory=dict)  # the row lines
-    history: dict[str, tuple[int, int]] | None = None  # owner -> where its events are, while they are unparsed
-    places: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)  # table -> id -> where its doc is
+    # The index lines (where each owner's history and each release and incident is): parsed when first used,
+    # not by a start, which needs neither to paint.
+    index_lines: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     next_ids: dict[str, int] = field(default_factory=dict)
 
 
@@ -236,21 +237,12 @@ def split_file(raw: bytes, path: Path, defer: frozenset[str] = frozenset()) -> F
             text = raw[start:stop]
             if name in ROW_LINES:
                 read.derived.update(_check_tables({name: _loads(text, path, line - 1)}, path))
-            elif name == HISTORY_LINE:
-                read.history = _spans(_loads(text, path, line - 1), read.deferred.get(EVENTS))
-            elif name == DOCS_LINE:
-                places = _loads(text, path, line - 1)
-                for table in INDEXED_TABLES:
-                    spans = _spans(places.get(table) if isinstance(places, dict) else None, read.deferred.get(table))
-                    if spans is not None:
-                        read.places[table] = spans
+            elif name in (HISTORY_LINE, DOCS_LINE):
+                read.index_lines[name] = (line, start, stop)
             elif name == NEXT_LINE:
                 read.next_ids = _counts(_loads(text, path, line - 1))
             else:
                 read.tables.update(_check_tables({name: _loads(text, path, line - 1)}, path))
-        if EVENTS not in read.deferred:
-            read.history = None
-        read.places = {table: spans for table, spans in read.places.items() if table in read.deferred}
     if journal_at >= 0:
         for read.end, record in _records(raw, journal_at, path):
             read.records.append(record)
@@ -482,6 +474,7 @@ class JournalStorage(Storage):
         self.derived: Tables = {}  # the snapshot's row lines (see DERIVED_LINES) while their table is unparsed
         self.history: dict[str, tuple[int, int]] | None = None  # where each owner's events are, while unparsed
         self.places: dict[str, dict[str, tuple[int, int]]] = {}  # where each release and incident is, while unparsed
+        self._unread_index: dict[str, tuple[int, int, int]] = {}  # index lines not parsed yet: (line, start, stop)
         self._lazy_lock = threading.RLock()
         self.next_ids: dict[str, int] = {}
         self.staged_events: dict[str, Doc] = {}  # appended in this unit of work, not yet committed
@@ -532,6 +525,7 @@ class JournalStorage(Storage):
                 for changes in reversed(self._deferred_changes.get(name, ())):
                     if key in changes:
                         return changes[key]
+                self._read_index(DOCS_LINE)
                 places = self.places.get(name)
                 if places is not None:
                     if key not in places:
@@ -544,6 +538,25 @@ class JournalStorage(Storage):
                             return doc
                     # Not what the index says: the table is read whole, which reports any damage.
         return self.table(name).get(key)
+
+    def _read_index(self, name: str) -> None:
+        """Parse an index line on first use (under the lazy lock). A damaged one is as if absent: the
+        tables it points into are then parsed whole, which reports any damage there."""
+        position = self._unread_index.pop(name, None)
+        if position is None or self._deferred_file.fd is None:  # nothing left unparsed for it to point into
+            return
+        line, start, stop = position
+        try:
+            data = _loads(os.pread(cast(int, self._deferred_file.fd), stop - start, start), self.path, line - 1)
+        except StoreCorrupt:
+            return
+        if name == HISTORY_LINE:
+            self.history = _spans(data, self.deferred.get(EVENTS))
+            return
+        for table in INDEXED_TABLES:
+            spans = _spans(data.get(table) if isinstance(data, dict) else None, self.deferred.get(table))
+            if spans is not None:
+                self.places[table] = spans
 
     def next_id(self, name: str) -> int:
         """The id the next document added to a table gets (a table still unparsed is parsed only when the
@@ -685,7 +698,7 @@ class JournalStorage(Storage):
                 if old.get(doc_id) != new.get(doc_id):
                     changes.add(name, int(doc_id))
         self.tables, self._inode, self.deferred, self._deferred_changes = snapshot, inode, deferred, later
-        self.derived, self.history, self.places = read.derived, read.history, read.places
+        self.derived, self.history, self.places, self._unread_index = read.derived, None, {}, read.index_lines
         self._deferred_file.hold(os.dup(fd) if deferred else None)  # the text of what is deferred is not kept in memory
         self.torn_bytes = len(raw) - end
         self._snapshot_bytes = read.journal_at if records else end
@@ -741,6 +754,7 @@ class JournalStorage(Storage):
         """An owner's events by stream while the events are unparsed: its slice of the snapshot (they are
         written grouped by owner) and the journal's events after it. None when there is no index, or the
         slice is not what the index says (the events are then parsed whole, which reports any damage)."""
+        self._read_index(HISTORY_LINE)
         if EVENTS not in self.deferred or self.history is None:
             return None
         docs: Any = {}
@@ -905,6 +919,7 @@ class JournalStorage(Storage):
         info = os.stat(self.path)
         self.tables, self._inode, self._snapshot_bytes = tables, info.st_ino, len(data)
         self.deferred, self._deferred_changes, self.derived = {}, {}, {}
+        self.history, self.places, self._unread_index = None, {}, {}
         self._deferred_file.hold(None)
         self._note_end(len(data), data[-64:])
         self._index(Changes(everything=True))
