@@ -364,10 +364,10 @@ def test_a_start_parses_only_what_the_board_needs(db_path):
     assert reopened.snapshot.get("incidents", 2) == {"title": "Done", "status": "Resolved"}
     assert reopened.snapshot.get("incidents", 9) is None
     assert {"releases", "incidents"} <= set(reopened.storage.deferred), "read alone, from where the index says"
-    with reopened.unit_of_work() as uow:  # a write parses only the tables it changes
+    with reopened.unit_of_work() as uow:  # a write parses no table: it appends what it changed
         assert uow.append_event("REL-1", "gate", {"item": 1}) == 2, "ids continue after the unparsed events"
         uow.put("incidents", uow.reserve_id("incidents"), {"title": "Third", "status": "Investigating"})
-    assert set(reopened.storage.deferred) == {"releases", "events"}, "an event is appended to what is not parsed"
+    assert set(reopened.storage.deferred) == {"releases", "incidents", "events"}
     assert [doc["item"] for _id, doc in reopened.snapshot.events("REL-1")] == [0, 1]
     assert set(Store(db_path).snapshot.open_incidents()) == {1, 3}
     assert read_tables(db_path)["events"]["2"] == {"owner": "REL-1", "stream": "gate", "item": 1}
@@ -485,17 +485,29 @@ def _compacted_with_history(db_path: Path) -> Store:
     return store
 
 
-def test_a_save_parses_only_the_tables_it_changes(db_path):
-    """A save on a large file must not parse years of events and decisions it does not touch (it did: every
-    unit of work parsed every table, and kept them). What it writes reads back whole, by any reader."""
+def test_a_save_parses_no_table_it_need_not(db_path):
+    """A save on a large file must not parse years of records it does not read (it did: every unit of work
+    parsed every table, and kept them). A document is read alone and put without parsing its table; only
+    what needs a whole table (every release, to check a version is free) parses it. What it writes reads back
+    whole, by any reader."""
     _compacted_with_history(db_path)
     store = Store(db_path)
     with store.unit_of_work() as uow:
+        assert uow.get("releases", 1)["title"] == "One"
         uow.put("releases", 1, {"version": "1.0.1", "title": "One, patched"})
+        assert uow.get("releases", 1)["title"] == "One, patched", "what this unit of work put, read back in it"
         uow.append_event("REL-1", "gate", {"n": 6})
-    assert set(store.storage.deferred) == {"incidents", "events", "decisions"}
+    assert set(store.storage.deferred) == {"releases", "incidents", "events", "decisions"}
+    assert store.snapshot.get("releases", 1)["version"] == "1.0.1"
+    with store.unit_of_work() as uow:
+        uow.put("releases", 3, {"version": "3.0.0", "title": "Three"})
+        assert set(uow.all("releases")) == {1, 2, 3}, "the whole table, with what was put before it was parsed"
+        uow.put("releases", 3, {"version": "3.0.1", "title": "Three"})
+    assert "releases" not in store.storage.deferred
+    assert store.snapshot.get("releases", 3)["version"] == "3.0.1", "the later put wins"
     tables = read_tables(db_path)
     assert tables["releases"]["1"]["version"] == "1.0.1" and tables["releases"]["2"]["title"] == "Two"
+    assert tables["releases"]["3"]["version"] == "3.0.1"
     assert [doc["n"] for doc in tables["events"].values() if doc["owner"] == "REL-1"] == [0, 3, 6]
     assert tables["decisions"] == {"1": {"title": "first"}}
     assert Store(db_path).snapshot.all("events") == store.snapshot.all("events")

@@ -424,7 +424,13 @@ class _LazyTables(dict):
         with storage._lazy_lock:
             if name not in storage.tables:
                 raise KeyError(name)
-            table = self[name] = storage.tables[name]
+            table = storage.tables[name]
+        staged = storage.staged_docs.pop(name, None)
+        if staged:  # put before TinyDB reached for the table: now part of it, as TinyDB's own changes are
+            table = dict(table)
+            _apply({name: table}, {name: staged})
+            storage.touched(name).update(int(key) for key in staged)
+        self[name] = table
         return table
 
     def __delitem__(self, name: str) -> None:
@@ -478,6 +484,8 @@ class JournalStorage(Storage):
         self._lazy_lock = threading.RLock()
         self.next_ids: dict[str, int] = {}
         self.staged_events: dict[str, Doc] = {}  # appended in this unit of work, not yet committed
+        # Documents this unit of work put into tables still unparsed (written without parsing them; None: removed)
+        self.staged_docs: dict[str, dict[str, Doc | None]] = {}
         self.lock: DatabaseLock | None = None  # set by the Store while it holds the lock
         self.torn_bytes = 0  # bytes after the last complete record when last read whole (an interrupted save)
 
@@ -547,7 +555,7 @@ class JournalStorage(Storage):
             return
         line, start, stop = position
         try:
-            data = _loads(os.pread(cast(int, self._deferred_file.fd), stop - start, start), self.path, line - 1)
+            data = _loads(os.pread(self._deferred_file.fd, stop - start, start), self.path, line - 1)
         except StoreCorrupt:
             return
         if name == HISTORY_LINE:
@@ -792,6 +800,7 @@ class JournalStorage(Storage):
     def begin(self) -> Changes:
         external = self.refresh(for_write=True)
         self._pending, self._touched, self.staged_events = _LazyTables(self, self.tables), {}, {}
+        self.staged_docs = {}
         return external
 
     def rollback(self) -> None:
@@ -801,13 +810,13 @@ class JournalStorage(Storage):
             self._inode, self._end = None, 0
             with contextlib.suppress(StoreError):
                 self.refresh()
-        self._pending, self._touched, self.staged_events = None, {}, {}
+        self._pending, self._touched, self.staged_events, self.staged_docs = None, {}, {}, {}
 
     def commit(self) -> Changes:
-        pending, touched, staged = self._pending, self._touched, self.staged_events
+        pending, touched, staged, staged_docs = self._pending, self._touched, self.staged_events, self.staged_docs
         changes = Changes()
-        if pending is None or not (any(touched.values()) or staged):
-            self._pending, self._touched, self.staged_events = None, {}, {}
+        if pending is None or not (any(touched.values()) or staged or staged_docs):
+            self._pending, self._touched, self.staged_events, self.staged_docs = None, {}, {}, {}
             return changes
         record: Tables = {}
         for name, ids in touched.items():
@@ -816,6 +825,10 @@ class JournalStorage(Storage):
             for doc_id in ids:
                 docs[str(doc_id)] = table.get(str(doc_id))
                 changes.add(name, int(doc_id))
+        for name, put in staged_docs.items():
+            record.setdefault(name, {}).update(put)
+            for key in put:
+                changes.add(name, int(key))
         if staged:
             record.setdefault(EVENTS, {}).update(staged)
             for event_key in staged:
@@ -831,12 +844,15 @@ class JournalStorage(Storage):
             # Tables a reader parsed while this unit of work ran are kept; those TinyDB dropped are not.
             dropped = pending.dropped if isinstance(pending, _LazyTables) else set(self.tables)
             self.tables = {**{name: table for name, table in self.tables.items() if name not in dropped}, **pending}
-            if staged:
-                if EVENTS in self.deferred:
-                    self._deferred_changes.setdefault(EVENTS, []).append(dict(staged))
+            # Put without parsing their table: kept beside it, like another process's records (or applied,
+            # if a reader parsed it meanwhile).
+            written: dict[str, dict[str, Any]] = {**staged_docs, **({EVENTS: dict(staged)} if staged else {})}
+            for name, put in written.items():
+                if name in self.deferred:
+                    self._deferred_changes.setdefault(name, []).append(put)
                 else:
-                    self.tables.setdefault(EVENTS, {}).update(staged)
-        self._pending, self._touched, self.staged_events = None, {}, {}
+                    _apply(self.tables, {name: put})
+        self._pending, self._touched, self.staged_events, self.staged_docs = None, {}, {}, {}
         self._note_end(self._end + len(frame), frame[-64:])
         self._index(changes)
         # A quarter of the snapshot: a start parses the journal whole, so it stays small beside the snapshot
@@ -1000,8 +1016,15 @@ class _TinyUnitOfWork:
         return self._db.table(name)
 
     def get(self, table: str, doc_id: int) -> Doc | None:
-        doc = self._table(table).get(doc_id=doc_id)
-        return dict(doc) if doc is not None else None
+        storage, key = self._storage, str(doc_id)
+        staged = storage.staged_docs.get(table, {})
+        if key in staged:
+            found = staged[key]
+        elif table in storage.deferred:  # one document, without parsing the table for it
+            found = storage.get(table, key)
+        else:
+            found = self._table(table).get(doc_id=doc_id)
+        return dict(found) if found is not None else None
 
     def all(self, table: str) -> dict[int, Doc]:
         try:
@@ -1028,12 +1051,18 @@ class _TinyUnitOfWork:
         return self._storage.events(owner, stream) + staged
 
     def put(self, table: str, doc_id: int, doc: Doc) -> None:
+        if table in self._storage.deferred:  # written without parsing the table (a toggle at 125k records)
+            self._storage.staged_docs.setdefault(table, {})[str(doc_id)] = dict(doc)
+            return
         tiny = self._table(table)
         if tiny.contains(doc_id=doc_id):
             tiny.remove(doc_ids=[doc_id])  # a new dict, never an edit in place: caches compare identity
         tiny.insert(Document(doc, doc_id=doc_id))
 
     def put_many(self, table: str, docs: dict[int, Doc]) -> None:
+        if table in self._storage.deferred:
+            self._storage.staged_docs.setdefault(table, {}).update({str(key): dict(doc) for key, doc in docs.items()})
+            return
         tiny = self._table(table)
         existing = [doc_id for doc_id in docs if tiny.contains(doc_id=doc_id)]
         if existing:
@@ -1053,7 +1082,8 @@ class _TinyUnitOfWork:
 
     def _next_id(self, table: str) -> int:
         storage = self._storage
-        used = [int(k) for k in storage.touched(table)] + list(self._reserved.get(table, ()))
+        used = ([int(k) for k in storage.touched(table)] + [int(k) for k in storage.staged_docs.get(table, ())]
+                + list(self._reserved.get(table, ())))
         return max([storage.next_id(table), *(n + 1 for n in used)])
 
 
