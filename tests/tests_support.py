@@ -7,7 +7,8 @@ from datetime import timedelta
 from tinydb.table import Document
 
 from octotui.domain.models import ChecklistRun, Decision, Incident, Release, Severity, TimelineEvent
-from octotui.services.workspace import Workspace, _document
+from octotui.services.records import document
+from octotui.services.workspace import Workspace
 
 
 def bulk_decisions(workspace: Workspace, count: int, start: int = 1) -> None:
@@ -34,12 +35,12 @@ def bulk_team(workspace: Workspace, releases: int, incidents: int, decisions: in
         runs = {role: ChecklistRun.from_spec(playbook.by_role(role), now) for role in ("gate", "deployment")}
         release = Release(id=number, version=f"{number // 100}.{number % 100}.0", type="minor",
                           title=f"Release {number}", captain="cap", created_at=now, runs=runs)
-        release_docs.append(Document(_document(release, workspace.settings.signoff), doc_id=number))
+        release_docs.append(Document(document(release, workspace.settings.signoff), doc_id=number))
     for number in range(1, incidents + 1):
         incident = Incident(id=number, title=f"Incident {number}", severity=Severity.P2, started_at=now,
                             resolved_at=now, status="Resolved",
                             runs={"escalation": ChecklistRun.from_spec(playbook.by_role("escalation"), now)})
-        incident_docs.append(Document(_document(incident, workspace.settings.signoff), doc_id=number))
+        incident_docs.append(Document(document(incident, workspace.settings.signoff), doc_id=number))
     with workspace.store.unit_of_work() as uow:
         db = uow.tinydb
         db.table("releases").insert_multiple(release_docs)

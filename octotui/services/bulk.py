@@ -23,7 +23,8 @@ from octotui.domain.models import (
 )
 from octotui.domain.playbook import Playbook
 from octotui.domain.semver import ReleaseType
-from octotui.services.workspace import Workspace, _document, _event_streams
+from octotui.services.records import document, event_streams
+from octotui.services.workspace import Workspace
 
 END = datetime(2026, 1, 1, tzinfo=UTC)  # a fixed end: the same N gives the same database, byte for byte
 BATCH = 5_000  # documents per unit of work: bounded memory, few commits
@@ -81,12 +82,12 @@ def _write(workspace: Workspace, records: list[Release | Incident | Decision]) -
     with workspace.store.unit_of_work() as uow:
         by_table: dict[str, dict[int, dict]] = {}
         for record in records:
-            by_table.setdefault(TABLE[type(record)][0], {})[record.id] = _document(record, workspace.settings.signoff)
+            by_table.setdefault(TABLE[type(record)][0], {})[record.id] = document(record, workspace.settings.signoff)
         for table, docs in by_table.items():
             uow.put_many(table, docs)
         for record in records:
             prefix = TABLE[type(record)][1]
-            for stream, events in _event_streams(record).items():
+            for stream, events in event_streams(record).items():
                 for event in events:
                     uow.append_event(f"{prefix}-{record.id}", stream, event.model_dump(mode="json"))
 

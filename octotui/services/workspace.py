@@ -10,20 +10,19 @@ on the event loop never sees a half-applied change and never touches the disk.
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from octotui.domain import lifecycle
-from octotui.domain.board import BoardRow, board_sorted, version_key
+from octotui.domain import lifecycle, versioning
+from octotui.domain.board import BoardRow, board_sorted
 from octotui.domain.clock import Clock, SystemClock, current_author, format_minutes, local_time, people_time
 from octotui.domain.inputs import (
     DecisionInput,
@@ -58,153 +57,33 @@ from octotui.domain.models import (
     build_validators,
 )
 from octotui.domain.playbook import Playbook
-from octotui.domain.semver import InvalidVersion, ReleaseType, Version, implied_type, latest, suggest_next
-from octotui.domain.settings import Settings, SignOffRules
+from octotui.domain.semver import ReleaseType, Version
+from octotui.domain.settings import Settings
 from octotui.domain.text import plain
-from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, UnitOfWork, ui_state_of
+from octotui.services.records import (
+    MODELS,
+    PREFIX,
+    TABLE_OF_PREFIX,
+    GateBlocked,
+    RunRef,
+    Tx,
+    View,
+    assigns,
+    bulk_adapter,
+    describe_event,
+    document,
+    incident_order,
+    point_override,
+    run_incidents,
+)
+from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, ui_state_of
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError, StoreReadOnly
 
 if TYPE_CHECKING:
     from octotui.services.check import CheckReport, ChildCheck
 
-Model = TypeVar("Model", Release, Incident, Decision)
-TABLES: dict[type[BaseModel], str] = {Release: "releases", Incident: "incidents", Decision: "decisions"}
-MODELS: dict[str, type[Release] | type[Incident] | type[Decision]] = {
-    "releases": Release, "incidents": Incident, "decisions": Decision}
-PREFIX = {"releases": "REL", "incidents": "INC", "decisions": "DEC"}
-TABLE_OF_PREFIX = {prefix: table for table, prefix in PREFIX.items()}
 MAX_TEXT = 20_000
 MODELS_KEPT = 64  # releases kept parsed with their history: what a person moves between, not the whole board
-
-
-class GateBlocked(Exception):
-    def __init__(self, release: Release, signoffs_missing: int = 0) -> None:
-        self.blockers = [] if release.gate_override is not None else release.gate_blockers()
-        self.signoffs_missing = signoffs_missing
-        why = []
-        if self.blockers:
-            why.append(f"{len(self.blockers)} pre-release requirement(s) open: "
-                       + "; ".join(item.text for item in self.blockers))
-        if signoffs_missing:
-            why.append(f"awaiting {signoffs_missing} sign-off(s)")
-        if release.gate_override_pending is not None and release.gate_override is None:
-            why.append(f"override pending DEC-{release.gate_override_pending} (proposed, not accepted)")
-        super().__init__(f"{release.key} cannot enter Staging: {'; '.join(why)}")
-
-
-@dataclass(frozen=True)
-class RunRef:
-    """Which checklist run: of a release or an incident, by role (gate, deployment, hotfix...)."""
-
-    owner: Literal["release", "incident"]
-    owner_id: int
-    role: str
-
-    @property
-    def owner_key(self) -> str:
-        return f"{'REL' if self.owner == 'release' else 'INC'}-{self.owner_id}"
-
-
-@dataclass(frozen=True)
-class View:
-    """What is held of the records as last read. Replaced as a whole by whoever applies a change."""
-
-    # Every release as its board row: a release's model (checklists, history) is parsed when someone asks
-    # for it and only the most recent few are kept (see Workspace.release), so memory follows what is shown.
-    rows: dict[int, BoardRow] = field(default_factory=dict)
-    incidents: dict[int, Incident] = field(default_factory=dict)
-    decisions: dict[int, Decision] | None = None  # parsed on first use: the first screen does not need them
-    meta: dict[int, Doc] = field(default_factory=dict)
-    # At start only open incidents are parsed (with their timelines): resolved ones are most of a mature
-    # database and no first screen shows them. The rest follow in the worker right after the first paint.
-    incidents_complete: bool = True
-
-
-class _Tx:
-    """A command's handle on its unit of work: load fresh records, save them with their new events."""
-
-    def __init__(self, workspace: Workspace, uow: UnitOfWork) -> None:
-        self.ws, self.uow = workspace, uow
-        self._seen: dict[int, dict[str, int]] = {}  # id(record) -> events already stored, by stream
-        self.changed: set[str] = set()
-
-    def load(self, model: type[Model], record_id: int, *, timeline: bool = False) -> Model:
-        table = TABLES[model]
-        doc = self.uow.get(table, record_id)
-        if doc is None:
-            raise NotFound(f"{PREFIX[table]}-{record_id} does not exist (any more)")
-        record = self.ws._parse(table, record_id, doc)
-        if isinstance(record, Release | Incident):
-            owner = f"{PREFIX[table]}-{record_id}"
-            streams = list(record.runs) + (["timeline"] if timeline else [])
-            self.ws._attach(record, [event for stream in streams for event in self.uow.events(owner, stream)])
-        self._seen[id(record)] = _event_counts(record)
-        return record  # type: ignore[return-value]
-
-    def load_owner(self, kind: Literal["release", "incident"], owner_id: int) -> Release | Incident:
-        return self.load(Release, owner_id) if kind == "release" else self.load(Incident, owner_id)
-
-    def new(self, model: type[Model], build: Callable[[int], Model]) -> Model:
-        table = TABLES[model]
-        record = build(self.uow.reserve_id(table))
-        self._seen[id(record)] = {}
-        self.save(record)
-        return record
-
-    def save(self, record: Release | Incident | Decision) -> None:
-        table = TABLES[type(record)]
-        owner = f"{PREFIX[table]}-{record.id}"
-        self.uow.put(table, record.id, _document(record, self.ws.settings.signoff))
-        seen = self._seen.get(id(record), {})
-        for stream, events in _event_streams(record).items():
-            for event in events[seen.get(stream, 0):]:
-                self.uow.append_event(owner, stream, event.model_dump(mode="json"))
-        self._seen[id(record)] = _event_counts(record)
-        self.changed.add(owner)
-
-    def timeline(self, incident_id: int, kind: str, text: str, at: datetime | None = None) -> None:
-        """A timeline event on an incident without loading the incident (or its past)."""
-        if self.uow.get("incidents", incident_id) is None:
-            return
-        event = TimelineEvent(at=at or self.ws.now(), author=self.ws.author, kind=kind, text=text)
-        self.uow.append_event(f"INC-{incident_id}", "timeline", event.model_dump(mode="json"))
-        self.changed.add(f"INC-{incident_id}")
-
-    def docs(self, model: type[Model]) -> dict[int, Doc]:
-        return self.uow.all(TABLES[model])
-
-
-def _document(record: BaseModel, signoff: SignOffRules) -> Doc:
-    """What is stored for a record: everything but its history, which lives in events. A release also
-    carries what its board row derives (stage, progress...), so a start can paint the board without parsing
-    any release (see domain.board)."""
-    exclude: dict[str, Any] = {}
-    if isinstance(record, Release | Incident):
-        exclude["runs"] = {role: {"history"} for role in record.runs}
-    if isinstance(record, Incident):
-        exclude["timeline"] = True
-    doc = record.model_dump(mode="json", exclude=exclude or None)
-    if isinstance(record, Release):
-        doc["board"] = BoardRow.of(record, record.stage, lifecycle.signoffs_missing(record, signoff)).derived()
-    return doc
-
-
-def _event_streams(record: BaseModel) -> dict[str, list[Any]]:
-    streams: dict[str, list[Any]] = {}
-    if isinstance(record, Release | Incident):
-        for role, run in record.runs.items():
-            streams[role] = run.history
-    if isinstance(record, Incident):
-        streams["timeline"] = record.timeline
-    return streams
-
-
-def _event_counts(record: BaseModel) -> dict[str, int]:
-    return {stream: len(events) for stream, events in _event_streams(record).items()}
-
-
-def _incident_order(incident: Incident) -> tuple[bool, float, int]:
-    return not incident.open, -incident.started_at.timestamp(), -incident.id
 
 
 class Workspace:
@@ -231,7 +110,7 @@ class Workspace:
         self._stale_rows: set[int] | None = None  # stored rows that say something else than their record
         self._generation = self.store.generation
         build_validators()
-        _bulk(Decision)
+        bulk_adapter(Decision)
         snapshot = self.store.snapshot
         open_only: dict[int, Any] = {record_id: self._build_record(snapshot, "incidents", record_id)
                                      for record_id in snapshot.open_incidents()}
@@ -260,7 +139,7 @@ class Workspace:
 
     def _parse_all(self, table: str, docs: dict[int, Doc]) -> dict[int, Any]:
         try:
-            return _bulk(MODELS[table]).validate_python(docs)
+            return bulk_adapter(MODELS[table]).validate_python(docs)
         except ValidationError as error:
             raise self._invalid(table, error.errors()[0]["loc"][0], error, skip=1) from None
 
@@ -556,7 +435,7 @@ class Workspace:
         return self._view.incidents
 
     def incidents(self) -> list[Incident]:
-        return sorted(self._incidents().values(), key=_incident_order)
+        return sorted(self._incidents().values(), key=incident_order)
 
     def incident(self, incident_id: int) -> Incident | None:
         """Open incidents (and those changed since start-up) are in the view; another is read alone, with its
@@ -593,7 +472,7 @@ class Workspace:
 
     def open_incidents(self) -> list[Incident]:
         """Never waits for the resolved ones (the status line asks every second)."""
-        return sorted((i for i in self._view.incidents.values() if i.open), key=_incident_order)
+        return sorted((i for i in self._view.incidents.values() if i.open), key=incident_order)
 
     def decision(self, decision_id: int) -> Decision | None:
         return self._decisions().get(decision_id)
@@ -609,7 +488,7 @@ class Workspace:
         searched first, so only the releases that have one are parsed."""
         snapshot, refs = self.store.snapshot, []
         for row in self.board_rows():
-            if not _assigns(snapshot.get("releases", row.id), person):
+            if not assigns(snapshot.get("releases", row.id), person):
                 continue
             release = self.release(row.id)
             if release is not None:
@@ -632,7 +511,7 @@ class Workspace:
 
     # -- commands: one unit of work each ----------------------------------------------------------
     @contextlib.contextmanager
-    def _command(self) -> Iterator[_Tx]:
+    def _command(self) -> Iterator[Tx]:
         if self.store.read_only:
             raise StoreReadOnly(self.store.location, self.store.read_only_reason)
         with self.store.unit_of_work(on_wait=self.on_lock_wait) as uow:
@@ -642,7 +521,7 @@ class Workspace:
                 self.problem = error
                 raise StoreCorrupt(self.store.location, f"not saved: {error.message}") from None
             self.problem = None
-            tx = _Tx(self, uow)
+            tx = Tx(self, uow)
             yield tx
         self.last_changed |= self._catch_up(self.store.snapshot) | tx.changed
 
@@ -669,7 +548,7 @@ class Workspace:
                     continue
                 release = self._parse_release(release_id, doc)
                 if BoardRow.from_doc(release_id, doc) != self._row(release):
-                    tx.uow.put("releases", release_id, _document(release, self.settings.signoff))
+                    tx.uow.put("releases", release_id, document(release, self.settings.signoff))
                     tx.changed.add(release.key)
                     stored += 1
         return stored
@@ -687,26 +566,25 @@ class Workspace:
                 tx.uow.put(META, doc_id, {**doc, "ui": {**doc["ui"], self.author: state}})
 
     # -- releases ----------------------------------------------------------------------------------
+    # -- which version next: answered from the rows (domain.versioning) -----------------------------
     def suggest_type(self, version_text: str, excluding: int | None = None) -> ReleaseType | None:
-        """The type implied by the step from the closest earlier version on the board."""
-        try:
-            version = Version.parse(version_text)
-        except InvalidVersion:
-            return None
-        earlier = latest([r.version for r in self._view.rows.values()
-                          if r.id != excluding and version_key(r.version) < (0, version.precedence())])
-        return implied_type(version, earlier)
+        return versioning.suggest_type(self._view.rows.values(), version_text, excluding)
+
+    def suggest_version(self, kind: ReleaseType = ReleaseType.MINOR) -> str:
+        return versioning.suggest_version(self._view.rows.values(), kind)
+
+    def suggest_hotfix_version(self) -> tuple[str, str]:
+        return versioning.suggest_hotfix_version(list(self._view.rows.values()))
+
+    def suggest_backport(self, fixed: Release) -> tuple[str, str]:
+        return versioning.suggest_backport(list(self._view.rows.values()), fixed.version)
+
+    def type_warning(self, version_text: str, kind: str) -> str:
+        return versioning.type_warning(self._view.rows.values(), version_text, kind)
 
     def last_known_good(self, release: Release) -> Release | None:
-        """What a rollback of `release` goes back to: the newest earlier version that shipped and stayed."""
-        mine = version_key(release.version)
-        shipped = [r for r in self._view.rows.values() if r.id != release.id
-                   and r.stage in (Stage.VERIFIED, Stage.PRODUCTION) and version_key(r.version) < mine]
-        return self._newest(shipped)
-
-    def _newest(self, rows: list[BoardRow]) -> Release | None:
-        best = max(rows, key=lambda r: version_key(r.version), default=None)
-        return None if best is None else self.release(best.id)
+        row = versioning.last_known_good(self._view.rows.values(), release.id, release.version)
+        return None if row is None else self.release(row.id)
 
     def notes_question(self, ref: RunRef, index: int) -> str | None:
         """Asked before checking “Release notes drafted” while the notes a person must write are empty."""
@@ -725,56 +603,7 @@ class Workspace:
         return [spec.label for spec in self.playbook.fields.get("release-notes", [])
                 if spec.key not in derived and "(if any)" not in spec.label and not release.notes.get(spec.key, "").strip()]
 
-    def in_production(self) -> Release | None:
-        """The release production runs now: the newest version in Production or Verified."""
-        return self._newest([r for r in self._view.rows.values() if r.stage in (Stage.PRODUCTION, Stage.VERIFIED)])
-
-    def in_flight(self) -> Release | None:
-        """The newest release line still on its way (Planned to Staging)."""
-        return self._newest([r for r in self._view.rows.values()
-                             if r.stage in (Stage.PLANNED, Stage.GATE_PASSED, Stage.STAGING)])
-
-    def _free_patch_after(self, base: str) -> str:
-        taken = {r.version for r in self._view.rows.values() if r.stage is not Stage.CANCELLED}
-        version = Version.parse(base).bump(ReleaseType.PATCH)
-        while str(version) in taken:
-            version = version.bump(ReleaseType.PATCH)
-        return str(version)
-
-    def suggest_hotfix_version(self) -> tuple[str, str]:
-        """A hotfix patches what production runs, not the highest version on the board; (version, why)."""
-        live = self.in_production()
-        if live is None:
-            return self.suggest_version(ReleaseType.PATCH), "nothing is in production yet"
-        return self._free_patch_after(live.version), f"next patch of {live.version} ({live.key}, in production)"
-
-    def suggest_backport(self, fixed: Release) -> tuple[str, str]:
-        """Where a hotfix's fix goes next: the newest line still in flight; (version, why)."""
-        line = self.in_flight()
-        if line is None or version_key(line.version) <= version_key(fixed.version):
-            return self.suggest_version(ReleaseType.PATCH), "no newer release line in flight"
-        return self._free_patch_after(line.version), f"backport into the {line.version} line ({line.key}, {self.stage(line).value})"
-
-    def type_warning(self, version_text: str, kind: str) -> str:
-        """Said (not refused) when the chosen type disagrees with the SemVer step from production."""
-        try:
-            version = Version.parse(version_text)
-            chosen = ReleaseType(kind)
-        except (InvalidVersion, ValueError):
-            return ""
-        live = self.in_production()
-        base = Version.parse(live.version) if live is not None and version_key(live.version)[0] == 0 else None
-        implied = implied_type(version, base)
-        if implied is chosen or (base is not None and version <= base):
-            return ""
-        source = f"after {base} in production" if base else "as a first release"
-        return f"{version} {source} is a {implied.value} step; saving as {chosen.value} anyway"
-
-    def suggest_version(self, kind: ReleaseType = ReleaseType.MINOR) -> str:
-        versions = [r.version for r in self._view.rows.values()]
-        return suggest_next(versions, kind) if versions else "1.0.0"
-
-    def _release_fields(self, tx: _Tx, fields: dict[str, Any], existing: Release | None,
+    def _release_fields(self, tx: Tx, fields: dict[str, Any], existing: Release | None,
                         confirm: bool = False) -> dict[str, Any]:
         """Validated input plus the rules that need stored data, read inside the unit of work."""
         errors: dict[str, str] = {}
@@ -787,12 +616,11 @@ class Workspace:
         reuse: str | None = None
         if "version" not in errors:
             version = Version.parse(version_text)
-            for other_id, doc in tx.docs(Release).items():
-                if (existing is None or other_id != existing.id) and _same_version(str(doc.get("version", "")), version):
-                    if doc.get("cancelled_at") is None:
-                        errors["version"] = f"{version} already exists (REL-{other_id}: {str(doc.get('title', ''))[:40]})"
-                        break
-                    reuse = f"{version} belonged to REL-{other_id}, which was cancelled. Use it again for this release?"
+            for other in versioning.taken(self._view.rows.values(), version, existing.id if existing else None):
+                if other.stage is not Stage.CANCELLED:
+                    errors["version"] = f"{version} already exists ({other.key}: {other.title[:40]})"
+                    break
+                reuse = f"{version} belonged to {other.key}, which was cancelled. Use it again for this release?"
         today = self.now().astimezone().date()
         target = clean.target_date if clean else None
         if target is not None and target < today and (existing is None or existing.target_date != target):
@@ -864,13 +692,11 @@ class Workspace:
             tx.save(release)
         return release
 
-    def _version_free_again(self, tx: _Tx, release: Release) -> None:
+    def _version_free_again(self, tx: Tx, release: Release) -> None:
         """A version names one live release: a cancelled one comes back only while nobody reused its version."""
-        version = Version.parse(release.version)
-        for other_id, doc in tx.docs(Release).items():
-            if (other_id != release.id and doc.get("cancelled_at") is None
-                    and _same_version(str(doc.get("version", "")), version)):
-                raise InputError({"reason": f"{release.version} is now the version of REL-{other_id}; "
+        for other in versioning.taken(self._view.rows.values(), Version.parse(release.version), release.id):
+            if other.stage is not Stage.CANCELLED:
+                raise InputError({"reason": f"{release.version} is now the version of {other.key}; "
                                             f"{release.key} cannot come back under it"})
 
     def signoffs_missing(self, release: Release) -> int:
@@ -1023,11 +849,11 @@ class Workspace:
                                                 "Check it anyway (recorded as early)?")
                     early = True
                 run.set_state(index, target, self.author, now, reason=text, early=early)
-            line = _describe_event(run, run.history[-1])
+            line = describe_event(run, run.history[-1])
             if isinstance(owner, Incident):
                 self._timeline(owner, "checklist", line)
             else:
-                for incident_id in _run_incidents(owner, ref.role):
+                for incident_id in run_incidents(owner, ref.role):
                     tx.timeline(incident_id, "checklist", f"{owner.key} {line}")
             tx.save(owner)
         return run
@@ -1039,7 +865,7 @@ class Workspace:
             tx.save(owner)
 
     # -- decisions ------------------------------------------------------------------------
-    def _decision_fields(self, tx: _Tx | None, fields: dict[str, Any]) -> dict[str, Any]:
+    def _decision_fields(self, tx: Tx | None, fields: dict[str, Any]) -> dict[str, Any]:
         errors: dict[str, str] = {}
         clean: dict[str, Any] = {}
         try:
@@ -1061,7 +887,7 @@ class Workspace:
     def parse_links(self, text: str) -> tuple[list[int], list[int], list[str]]:
         return self._parse_links(text, None)
 
-    def _parse_links(self, text: str, tx: _Tx | None) -> tuple[list[int], list[int], list[str]]:
+    def _parse_links(self, text: str, tx: Tx | None) -> tuple[list[int], list[int], list[str]]:
         releases: list[int] = []
         incidents: list[int] = []
         bad: list[str] = []
@@ -1103,7 +929,7 @@ class Workspace:
                 release = tx.load(Release, release_id)
                 release.decision_ids.append(decision.id)
                 if gate_override_for == release.id:
-                    _point_override(release, decision)
+                    point_override(release, decision)
                 if item_ref is not None and item_index is not None and item_ref.owner == "release" and item_ref.owner_id == release.id:
                     release.runs[item_ref.role].items[item_index].decision_id = decision.id
                 tx.save(release)
@@ -1157,11 +983,11 @@ class Workspace:
                 for release_id in decision.release_ids:
                     release = tx.load(Release, release_id)
                     if decision.id in (release.gate_override, release.gate_override_pending):
-                        _point_override(release, decision)
+                        point_override(release, decision)
                         tx.save(release)
         return decision
 
-    def _sync_decision_links(self, tx: _Tx, decision: Decision, before: dict[Literal["release", "incident"], set[int]]) -> None:
+    def _sync_decision_links(self, tx: Tx, decision: Decision, before: dict[Literal["release", "incident"], set[int]]) -> None:
         """A decision's links are kept on both sides: the records it now names list it, the ones it
         no longer names do not."""
         now: dict[Literal["release", "incident"], set[int]] = {
@@ -1225,7 +1051,7 @@ class Workspace:
         event = run.auto_tick(fact, cause, self.now()) if run is not None else None
         if run is not None and event is not None:
             incident.timeline.append(TimelineEvent(at=event.at, author=AUTO_AUTHOR, kind="checklist",
-                                                   text=f"{_describe_event(run, event)} — {cause}"))
+                                                   text=f"{describe_event(run, event)} — {cause}"))
 
     def people_time(self, moment: datetime | None, with_date: bool = True) -> str:
         """A time in a text for people, with its zone (the team's `timezone` setting, else local)."""
@@ -1608,7 +1434,7 @@ class Workspace:
         release = self.release(ref.owner_id)
         if release is None:
             return []
-        return [i for n in _run_incidents(release, ref.role) if (i := self.incident(n)) is not None]
+        return [i for n in run_incidents(release, ref.role) if (i := self.incident(n)) is not None]
 
     def time_left(self, ref: RunRef, index: int) -> timedelta | None:
         """A timed item's countdown, one rule everywhere: a window from the step before it; a deadline
@@ -1629,55 +1455,5 @@ class Workspace:
 LIST_NOTES = {"notable_changes", "known_issues", "migration_steps"}  # release-notes fields written as lists
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 _RELEASE_NOTES_ITEM = re.compile(r"\brelease notes\b", re.IGNORECASE)
-def _assigns(doc: Doc | None, person: str) -> bool:
-    """Whether a stored release names `person` as an item's owner (an unexpected shape: maybe, the model decides)."""
-    try:
-        return any(item.get("owner") == person for run in (doc or {}).get("runs", {}).values() for item in run["items"])
-    except (AttributeError, KeyError, TypeError):
-        return True
-
-
-def _point_override(release: Release, decision: Decision) -> None:
-    """A gate override counts only while its decision is accepted; proposed, it is pending."""
-    if decision.status is DecisionStatus.ACCEPTED:
-        release.gate_override, release.gate_override_pending = decision.id, None
-    else:
-        release.gate_override = None
-        release.gate_override_pending = decision.id if decision.status is DecisionStatus.PROPOSED else None
-
-
-def _run_incidents(release: Release, role: str) -> list[int]:
-    """The incidents a run's events belong to: its own incident if it serves one, else all linked."""
-    owner = release.run_incidents.get(role)
-    return [owner] if owner is not None else list(release.incident_ids)
-
-
-@functools.cache
-def _bulk(model: type[BaseModel]) -> TypeAdapter[dict[int, Any]]:
-    return TypeAdapter(dict[int, model])  # type: ignore[valid-type]
-
-
-def _describe_event(run: ChecklistRun, event: ChecklistEvent) -> str:
-    item = run.items[event.item]
-    words = {"done": "checked", "todo": "unchecked", "na": "marked N/A", "note": "noted", "undo": "undid a change on",
-             "assign": "assigned", "due": "set a due time on"}
-    line = f"{run.name}: {words[event.action]} “{item.text}”"
-    if event.action == "assign":
-        line += f" to {event.after.owner or 'nobody'}"
-    if event.action == "due":
-        line += f": {local_time(event.after.due) if event.after.due else 'none'}"
-    if event.action == "na":
-        line += f" (reason: {event.after.na_reason})"
-    if event.after.early and event.action == "done":
-        line += " (early)"
-    return line
-
-
-def _same_version(text: str, version: Version) -> bool:
-    try:
-        return Version.parse(text) == version  # build metadata does not make a new version
-    except InvalidVersion:
-        return False
-
 
 __all__ = ["Workspace", "RunRef", "InputError", "GateBlocked", "NeedsConfirmation", "MAX_TEXT"]
