@@ -585,3 +585,19 @@ def test_another_process_saves_to_unparsed_tables_stay_unparsed(db_path):
     assert set(reader.snapshot.board_docs()) == {1, 2, 3}
     assert [doc["n"] for _id, doc in reader.snapshot.events("INC-1")] == [1, 4, 6]
     assert reader.snapshot.all("decisions") == {1: {"title": "first"}, 2: {"title": "second"}}
+
+
+def test_a_file_compacted_twice_elsewhere_is_not_mistaken_for_the_one_read(db_path):
+    """The fault campaign's two writers once lost a run to 'the file is 145,973 bytes shorter than what was
+    already saved': another process compacted twice while this one waited for the lock, and the second new
+    file took the inode number of the file this one had read (ext4 reuses a freed inode at once). The file
+    read is held open until the next, so its inode stays taken and a newer file is always seen as new."""
+    writer = Store(db_path)
+    for number in range(20):
+        with writer.unit_of_work() as uow:
+            uow.put("items", number + 1, {"n": number, "payload": "x" * 500})
+    reader = Store(db_path)  # has read the snapshot and a journal of 20 records
+    for _ in range(2):
+        writer.storage.compact()
+    assert reader.refresh().ids == {}, "the same documents: nothing changed for the reader"
+    assert len(reader.snapshot.all("items")) == 20

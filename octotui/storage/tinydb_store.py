@@ -472,10 +472,11 @@ class JournalStorage(Storage):
         # Tables no first screen shows, left as their JSON (line, text) until first needed: a start of a
         # large file parses the releases and incidents, not years of events and decisions.
         self.deferred: dict[str, tuple[int, int, int]] = {}  # (line, start, stop), read again when needed
-        # The file they are in, held open (a rename by another process's compaction cannot take it away),
-        # and closed once nothing is deferred, or when this storage is collected.
-        self._deferred_file = _HeldFile()
-        weakref.finalize(self, self._deferred_file.hold, None)
+        # The file as last read or written, held open until the next one (or until this storage is collected):
+        # what is deferred is read from it even after another process's compaction renamed a new file over it,
+        # and its inode cannot be reused meanwhile by a newer file, which the same inode number would pass for.
+        self._file = _HeldFile()
+        weakref.finalize(self, self._file.hold, None)
         self._deferred_changes: dict[str, list[dict[str, Any]]] = {}
         self.derived: Tables = {}  # the snapshot's row lines (see DERIVED_LINES) while their table is unparsed
         self.history: dict[str, tuple[int, int]] | None = None  # where each owner's events are, while unparsed
@@ -539,7 +540,7 @@ class JournalStorage(Storage):
                     if key not in places:
                         return None
                     start, stop = places[key]
-                    text = os.pread(cast(int, self._deferred_file.fd), stop - start, start)
+                    text = os.pread(cast(int, self._file.fd), stop - start, start)
                     with contextlib.suppress(ValueError):
                         doc = json.loads(text)
                         if isinstance(doc, dict):
@@ -551,11 +552,11 @@ class JournalStorage(Storage):
         """Parse an index line on first use (under the lazy lock). A damaged one is as if absent: the
         tables it points into are then parsed whole, which reports any damage there."""
         position = self._unread_index.pop(name, None)
-        if position is None or self._deferred_file.fd is None:  # nothing left unparsed for it to point into
+        if position is None or not self.deferred or self._file.fd is None:  # nothing unparsed to point into
             return
         line, start, stop = position
         try:
-            data = _loads(os.pread(self._deferred_file.fd, stop - start, start), self.path, line - 1)
+            data = _loads(os.pread(self._file.fd, stop - start, start), self.path, line - 1)
         except StoreCorrupt:
             return
         if name == HISTORY_LINE:
@@ -585,7 +586,7 @@ class JournalStorage(Storage):
     def _read_deferred(self, name: str) -> dict[str, Doc]:
         """A deferred table as it is now: its snapshot line read again and the journal's changes laid over it."""
         line, start, stop = self.deferred[name]
-        text = os.pread(cast(int, self._deferred_file.fd), stop - start, start)
+        text = os.pread(cast(int, self._file.fd), stop - start, start)
         if len(text) != stop - start:
             raise StoreCorrupt(self.path, f"line {line}: the file was cut in place before this table was read")
         parsed = _check_tables({name: _loads(text, self.path, line - 1)}, self.path)
@@ -607,8 +608,6 @@ class JournalStorage(Storage):
                 self.history = None
             if not {"releases", "incidents"} & set(self.deferred):
                 self.derived = {}
-            if not self.deferred:
-                self._deferred_file.hold(None)
 
     # -- TinyDB's interface
     def read(self) -> Tables | None:
@@ -707,7 +706,7 @@ class JournalStorage(Storage):
                     changes.add(name, int(doc_id))
         self.tables, self._inode, self.deferred, self._deferred_changes = snapshot, inode, deferred, later
         self.derived, self.history, self.places, self._unread_index = read.derived, None, {}, read.index_lines
-        self._deferred_file.hold(os.dup(fd) if deferred else None)  # the text of what is deferred is not kept in memory
+        self._file.hold(os.dup(fd))  # the text of what is deferred is read from it, not kept in memory
         self.torn_bytes = len(raw) - end
         self._snapshot_bytes = read.journal_at if records else end
         self._note_end(end, raw[max(0, end - 64) : end])
@@ -769,7 +768,7 @@ class JournalStorage(Storage):
         span = self.history.get(owner)
         if span is not None:
             start, stop = span
-            text = os.pread(cast(int, self._deferred_file.fd), stop - start, start)
+            text = os.pread(cast(int, self._file.fd), stop - start, start)
             try:
                 docs = json.loads(b"{" + text + b"}")
             except ValueError:
@@ -932,11 +931,11 @@ class JournalStorage(Storage):
         locked = write_atomically(self.path, data, lock=self.lock is not None and not exclusive, exclusive=exclusive)
         if locked is not None and self.lock is not None:
             self.lock.adopt(locked)
-        info = os.stat(self.path)
-        self.tables, self._inode, self._snapshot_bytes = tables, info.st_ino, len(data)
+        held = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))  # ours: renamed in under the lock
+        self._file.hold(held)
+        self.tables, self._inode, self._snapshot_bytes = tables, os.fstat(held).st_ino, len(data)
         self.deferred, self._deferred_changes, self.derived = {}, {}, {}
         self.history, self.places, self._unread_index = None, {}, {}
-        self._deferred_file.hold(None)
         self._note_end(len(data), data[-64:])
         self._index(Changes(everything=True))
 
