@@ -474,6 +474,14 @@ class Workspace:
         """Never waits for the resolved ones (the status line asks every second)."""
         return sorted((i for i in self._view.incidents.values() if i.open), key=incident_order)
 
+    @property
+    def decisions_read(self) -> bool:
+        """Whether the decisions are parsed (the decision log reads them once, off the loop, before listing)."""
+        return self._view.decisions is not None
+
+    def read_decisions(self) -> None:
+        self.validate(Decision)
+
     def decision(self, decision_id: int) -> Decision | None:
         return self._decisions().get(decision_id)
 

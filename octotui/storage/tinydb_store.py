@@ -619,7 +619,10 @@ class JournalStorage(Storage):
         self._pending = data
 
     def close(self) -> None:
-        pass
+        pass  # TinyDB's close: the Store decides when the file is let go (release)
+
+    def release(self) -> None:
+        self._file.hold(None)
 
     def touched(self, table: str) -> set[int]:
         return self._touched.setdefault(table, set())
@@ -1325,7 +1328,8 @@ class Store(ChangeLog):
 
     # -- what a shared server does and a file does not ---------------------------------------------
     def close(self) -> None:
-        pass  # nothing held open between commands
+        """Let go of the file held open since the last read (what is still unparsed cannot be read after)."""
+        self.storage.release()
 
     def take_notices(self) -> list[str]:
         return []

@@ -237,6 +237,7 @@ def disk_trouble(folder: Path) -> None:
     if not bound:
         readonly.chmod(0o500)
         (readonly / "db.json").chmod(0o400)
+    store = None
     try:
         store = Store(readonly / "db.json")
         try:
@@ -248,6 +249,8 @@ def disk_trouble(folder: Path) -> None:
     except StoreError as error:
         note = error.message
     finally:
+        if store is not None:
+            store.close()  # it holds the file it read open: the mount would be busy
         if bound:
             subprocess.run(["umount", str(readonly)], capture_output=True)
         readonly.chmod(0o700)

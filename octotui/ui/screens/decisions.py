@@ -100,6 +100,15 @@ class DecisionLogScreen(LiveScreen):
         self._row_ids: list[int] = []  # the decision shown in each row, by position
         self._built: tuple = ()  # what the rows were last built for
         self._built_revision = -1
+        self._reading = False
+
+    def _read(self, _result: object) -> None:
+        self._reading = False
+        self.reload()
+
+    def _read_failed(self, _error: BaseException) -> bool:
+        self._reading = False  # asked again on the next reload; the app reports what went wrong
+        return False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -117,8 +126,6 @@ class DecisionLogScreen(LiveScreen):
 
     SHOWS = ("DEC-",)
 
-
-
     def index(self) -> DecisionIndex:
         decisions = self.octo.workspace.decisions()
         if self._index is None or self._index.decisions is not decisions:
@@ -126,6 +133,14 @@ class DecisionLogScreen(LiveScreen):
         return self._index
 
     def reload(self) -> None:
+        workspace = self.octo.workspace
+        if not workspace.decisions_read:  # years of decisions are parsed off the loop, once: then listed
+            if not self._reading:
+                self._reading = True
+                last = workspace.store.snapshot.last_id("decisions")
+                self.query_one("#decision-filters", Static).update(Text(f"Reading up to {last:,} decisions…", style="dim"))
+                self.octo.commands.submit(workspace.read_decisions, on_success=self._read, on_error=self._read_failed)
+            return
         query = self.query_one("#decision-search", Input).value
         key = (self.data_version, query, self.status_filter, self.link_filter)
         if key == self._built:
