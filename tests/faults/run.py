@@ -206,6 +206,7 @@ def disk_trouble(folder: Path) -> None:
             except (ValueError, StoreError):
                 corrupt = 1
             report("full disk (64 KiB tmpfs)", 1, corrupt + int(path.read_bytes() != before), 0, message[:70])
+            store.close()  # it holds the file it read open: the mount would be busy
         finally:
             subprocess.run(["umount", str(mount)], capture_output=True)
     else:
