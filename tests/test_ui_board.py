@@ -188,3 +188,23 @@ async def test_building_the_board_measures_no_cell(demo_workspace, make_app, mon
         assert table.row_count == len(demo_workspace.releases()) > 1
         assert len(measured) <= len(table.columns), "column labels at most, never a cell"
         await pilot.press("space")  # still renders, scrolls and selects as before
+
+
+async def test_a_long_board_paints_its_first_rows_then_adds_the_rest(demo_workspace, make_app, monkeypatch):
+    """6,250 releases took 0.5 s to add before the first paint; the first screenfuls come first, the rest in
+    batches right after, in board order, each row once."""
+    from octotui.ui.screens import board
+
+    monkeypatch.setattr(board, "FIRST_ROWS", 3)
+    monkeypatch.setattr(board, "ROWS_PER_BATCH", 2)
+    added = []
+    original = board.BoardScreen._row
+    monkeypatch.setattr(board.BoardScreen, "_row", lambda self, row: added.append(row.id) or original(self, row))
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        expected = [row.id for row in demo_workspace.board_rows()]
+        table = app.screen.query_one("#board")
+        assert [int(key.value) for key in table.rows] == expected and added == expected
+        assert f"{len(expected)} of {len(expected)} releases" in str(app.screen.query_one("#board-summary").render())

@@ -462,7 +462,7 @@ class OctoApp(App[int]):
 
     def _check_everything(self) -> None:
         """Start-up read only what the first screen needs; check every record now: in a child process when
-        the data is a large file (`_check_apart`), else here. What it found is applied in the one worker that
+        the data is a large file (`_wait_for_check`), else here. What it found is applied in the one worker that
         touches the view (never beside a command)."""
         self._check_done = False
         self._child_check = self.workspace.check_apart()

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from octotui.domain.models import Release
 
 
+FIRST_ROWS = 200  # more than any terminal shows at once
+ROWS_PER_BATCH = 1000
+
+
 class BoardScreen(LiveScreen):
     TITLE = "Release board"
     BINDINGS = [
@@ -51,6 +55,7 @@ class BoardScreen(LiveScreen):
         super().__init__()
         self._built: tuple = ()  # (data version, width, filter) the table was last built for
         self._shown: dict[int, BoardRow] = {}  # the row each release was last drawn from, in board order
+        self._to_add: list[BoardRow] = []  # rows of the last build not in the table yet (see reload)
 
     def on_mount(self) -> None:
         self.query_one("#board-filter").display = False
@@ -75,7 +80,7 @@ class BoardScreen(LiveScreen):
         releases = self.octo.board_rows()
         visible = [row for row in releases if not query or query in row.haystack()]
         order = [row.id for row in visible]
-        if self._built[1:] == (width, query) and order == list(self._shown):
+        if self._built[1:] == (width, query) and order == list(self._shown) and not self._to_add:
             for row in visible:
                 if self._shown[row.id] is not row or row.changes_with_time():
                     table.update_row(str(row.id), self._row(row))
@@ -91,8 +96,13 @@ class BoardScreen(LiveScreen):
         table.add_column("Title", width=title_width, key="Title")
         for label, column_width in fixed[3:]:
             table.add_column(label, width=column_width, key=label)
-        for row in visible:
+        # The first screenfuls now; the rest right after this paint, a batch per turn of the loop (keys typed
+        # meanwhile are handled between batches): a board of thousands shows as fast as one of a hundred.
+        for row in visible[:FIRST_ROWS]:
             table.add_row(*self._row(row), key=str(row.id))
+        self._to_add = visible[FIRST_ROWS:]
+        if self._to_add:
+            self.call_after_refresh(self._add_rows, key)
         self._follow_selection(table)
         summary = Text(f"{len(visible)} of {len(releases)} releases", style="dim")
         if not releases:
@@ -100,6 +110,17 @@ class BoardScreen(LiveScreen):
         elif query:
             summary.append(f" · filter: {query}", style="dim")
         self.query_one("#board-summary", Static).update(summary)
+
+    def _add_rows(self, built: tuple) -> None:
+        if built != self._built or not self._to_add:
+            return  # rebuilt meanwhile: that build adds its own rows
+        table = self.query_one("#board", KeyTable)
+        batch, self._to_add = self._to_add[:ROWS_PER_BATCH], self._to_add[ROWS_PER_BATCH:]
+        for row in batch:
+            table.add_row(*self._row(row), key=str(row.id))
+        self._follow_selection(table)
+        if self._to_add:
+            self.call_later(self._add_rows, built)
 
     def _fixed_columns(self, width: int) -> list[tuple[str, int]]:
         wide = width >= 100
