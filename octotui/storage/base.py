@@ -106,6 +106,22 @@ class Snapshot(Protocol):
         ...
 
 
+class ReadsWholeTables:
+    """A unit of work's reads that a backend answers from its whole tables (read fresh under its lock anyway)."""
+
+    def all(self, table: str) -> dict[int, Doc]:
+        raise NotImplementedError
+
+    def open_incidents(self) -> dict[int, Doc]:
+        return open_incident_docs(self.all("incidents"))
+
+    def board_docs(self) -> dict[int, Doc]:
+        return self.all("releases")
+
+    def scan(self, table: str) -> dict[int, Doc]:
+        return self.all(table)
+
+
 class UnitOfWork(Snapshot, Protocol):
     """One transaction: reads are fresh, writes land together at commit or not at all."""
 

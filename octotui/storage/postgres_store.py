@@ -37,6 +37,7 @@ from octotui.storage.base import (
     ChangeLog,
     Changes,
     Doc,
+    ReadsWholeTables,
     open_incident_docs,
 )
 from octotui.storage.errors import (
@@ -226,25 +227,19 @@ class _PgUnitOfWork:
         return new_id
 
 
-class _UnitOfWorkView:
+class _UnitOfWorkView(ReadsWholeTables):
     """The unit of work as the services see it (the Snapshot reads plus the staged writes)."""
 
     def __init__(self, work: _PgUnitOfWork) -> None:
         self._work = work
-        self.get, self.all, self.put, self.put_many = work.get, work.all, work.put, work.put_many
+        self.get, self.put, self.put_many = work.get, work.put, work.put_many
         self.append_event, self.reserve_id = work.append_event, work.reserve_id
+
+    def all(self, table: str) -> dict[int, Doc]:
+        return self._work.all(table)
 
     def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
         return self._work._store.owner_events(owner, stream) + self._work.events_of(owner, stream)
-
-    def open_incidents(self) -> dict[int, Doc]:
-        return open_incident_docs(self.all("incidents"))
-
-    def board_docs(self) -> dict[int, Doc]:
-        return self.all("releases")
-
-    def scan(self, table: str) -> dict[int, Doc]:
-        return self.all(table)
 
     def last_id(self, table: str) -> int:
         return max(self.all(table), default=0)

@@ -45,6 +45,7 @@ from octotui.storage.base import (
     ChangeLog,
     Changes,
     Doc,
+    ReadsWholeTables,
     open_incident_docs,
 )
 from octotui.storage.errors import (
@@ -1000,7 +1001,7 @@ class DatabaseLock:
             os.close(fd)  # closing drops the flock
 
 
-class _TinyUnitOfWork:
+class _TinyUnitOfWork(ReadsWholeTables):
     """The TinyDB backend's unit of work: records through TinyDB tables, events appended directly
     (TinyDB rebuilds a whole table per insert, which an append-only history must not pay)."""
 
@@ -1034,15 +1035,6 @@ class _TinyUnitOfWork:
         except KeyError:
             return {}
         return {int(key): doc for key, doc in docs.items()}
-
-    def open_incidents(self) -> dict[int, Doc]:
-        return open_incident_docs(self.all("incidents"))
-
-    def board_docs(self) -> dict[int, Doc]:
-        return self.all("releases")
-
-    def scan(self, table: str) -> dict[int, Doc]:
-        return self.all(table)
 
     def last_id(self, table: str) -> int:
         return self._next_id(table) - 1
