@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 from octotui import __version__
 from octotui.domain.clock import Clock
 from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path, default_db_path
+from octotui.logs import LEVELS, chosen_level, chosen_log_path, configure, log
 from octotui.storage.backends import POSTGRES_EXTRA, is_postgres_url, masked, open_repository
 from octotui.storage.base import Repository
 from octotui.storage.errors import StoreCorrupt, StoreError
@@ -50,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--templates", metavar="DIR", type=Path, help="folder of templates overriding the bundled ones")
     parser.add_argument("--clipboard", choices=CLIPBOARD_MODES, help="how `y` copies (default: auto)")
     parser.add_argument("--version", action="version", version=f"octotui {__version__}")
+    parser.add_argument("--log-file", metavar="PATH", type=Path,
+                        help="where the log goes (default: $OCTOTUI_LOG_FILE, else the user log folder)")
+    parser.add_argument("--log-level", metavar="LEVEL", type=str.upper, choices=LEVELS,
+                        help="DEBUG, INFO (default, or $OCTOTUI_LOG_LEVEL), WARNING or ERROR")
     parser.add_argument("--check", action="store_true",
                         help="load the playbook, templates and styles headless, print a summary, and exit")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -113,6 +118,8 @@ def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_a
     if store is None:
         store = open_repository(resolve_db_location(args.db, settings.db), read_only=read_only)
     workspace = Workspace(store, playbook, clock=clock, settings=settings)
+    log.info("guide %s; %s database %s%s", playbook.path, "PostgreSQL" if is_postgres_url(store.location) else "file",
+             store.location, " (read-only)" if store.read_only else "")
     if check_all:
         workspace.validate_all()
     # Otherwise the workspace parsed what the first screen shows (releases, open incidents); the app
@@ -123,6 +130,7 @@ def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_a
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        _start_logging(args)
         if args.playbook is not None and not args.playbook.is_file():
             raise UsageError(f"{args.playbook}: playbook not found or not a file")
         if args.templates is not None and not args.templates.is_dir():
@@ -147,6 +155,22 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _start_logging(args: argparse.Namespace) -> None:
+    """A log file asked for by name must open (one line, exit 2 otherwise); the default one is best effort."""
+    level = chosen_level(args.log_level)
+    if level is None:
+        raise UsageError(f"OCTOTUI_LOG_LEVEL: must be one of {', '.join(LEVELS)}")
+    asked = args.log_file or os.environ.get("OCTOTUI_LOG_FILE")
+    path = chosen_log_path(args.log_file)
+    try:
+        configure(path, level)
+    except OSError as error:
+        if asked:
+            raise UsageError(f"{path}: cannot write the log file ({error.strerror or error})") from None
+        return
+    log.info("octotui %s: %s", __version__, args.command or ("check" if args.check else "app"))
 
 
 def run_app(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,9 @@ time.tzset()
 os.environ["OCTOTUI_USER"] = "tester"
 os.environ["OCTOTUI_CONFIG"] = "/nonexistent/octotui-test-config.toml"
 os.environ.pop("OCTOTUI_DB", None)
+# The suite's own log, never the person's: one file per test run, in the temp folder.
+os.environ["OCTOTUI_LOG_FILE"] = os.path.join(tempfile.gettempdir(), f"octotui-tests-{os.getpid()}", "octotui.log")
+os.environ.pop("OCTOTUI_LOG_LEVEL", None)
 os.environ.pop("DISPLAY", None)  # no system clipboard: the copy chain must say so honestly
 os.environ.pop("WAYLAND_DISPLAY", None)
 

@@ -418,7 +418,12 @@ class OctoApp(App[int]):
         elif isinstance(error, GateBlocked | NeedsConfirmation):
             self.notify(str(error), severity="warning")
         else:
-            self.notify(f"{type(error).__name__}: {error} — nothing was changed", title="Not saved", severity="error")
+            from octotui.logs import current_log_file, log
+
+            log.error("unexpected error in a command", exc_info=error)
+            where = current_log_file()
+            self.notify(f"{type(error).__name__}: {error} — nothing was changed"
+                        + (f"; details in {where}" if where else ""), title="Not saved", severity="error")
 
     def _waiting_for_lock(self) -> None:
         self.commands.waiting_for_lock = self.show_saving = True

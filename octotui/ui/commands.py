@@ -9,6 +9,8 @@ delivered back on the loop only after the command's unit of work has committed (
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from octotui.services.workspace import Workspace
+
+log = logging.getLogger("octotui.commands")
 
 OnSuccess = Callable[[Any], None]
 OnError = Callable[[BaseException], bool]  # True when handled; otherwise the app's one handler reports it
@@ -26,6 +30,12 @@ class _Outcome:
     result: Any
     error: BaseException | None
     changed: set[str]
+
+
+def _name(command: Callable[..., Any]) -> str:
+    """A form's submit is named by the action that opened it: `OctoApp.action_timeline_note.submit`."""
+    name = getattr(command, "__qualname__", None) or getattr(command, "__name__", "command")
+    return name.replace("<locals>.", "")
 
 
 class CommandRunner:
@@ -55,11 +65,18 @@ class CommandRunner:
         future.add_done_callback(lambda done: self._loop_call(lambda: self._done(done, on_success, on_error)))
 
     def _run(self, command: Callable[..., Any], args: tuple, kwargs: dict) -> _Outcome:
+        started = time.perf_counter()
         try:
             result, error = command(*args, **kwargs), None
         except Exception as caught:  # reported on the loop, by the caller or the app's one handler
             result, error = None, caught
-        return _Outcome(result, error, self.workspace.drain_changed())
+        outcome = _Outcome(result, error, self.workspace.drain_changed())
+        # Ids and names only: what a person typed stays out of the log at INFO.
+        log.info("%s %s in %.1f ms%s", _name(command),
+                 "ok" if error is None else f"refused ({type(error).__name__})",
+                 (time.perf_counter() - started) * 1000,
+                 f"; changed {', '.join(sorted(outcome.changed))}" if outcome.changed else "")
+        return outcome
 
     def _done(self, future: Future, on_success: OnSuccess | None, on_error: OnError | None) -> None:
         self.pending -= 1
