@@ -426,6 +426,10 @@ class OctoApp(App[int]):
                         + (f"; details in {where}" if where else ""), title="Not saved", severity="error")
 
     def _waiting_for_lock(self) -> None:
+        if not self.commands.waiting_for_lock:
+            from octotui.logs import log
+
+            log.info("waiting for the database lock held by another octotui")
         self.commands.waiting_for_lock = self.show_saving = True
         self._save_state_changed()
 
@@ -435,6 +439,12 @@ class OctoApp(App[int]):
     def _problem_changed(self) -> None:
         problem = (self.workspace.problem, self.workspace.damaged)
         if problem != getattr(self, "_shown_problem", (None, None)):
+            from octotui.logs import log
+
+            if any(problem):
+                log.warning("database problem: %s", "; ".join(str(p) for p in problem if p is not None))
+            else:
+                log.info("database problem cleared: recovered")
             self._shown_problem = problem
             self._broadcast(StoreProblemChanged())
 
