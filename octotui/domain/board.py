@@ -12,32 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from octotui.domain.semver import InvalidVersion, Version
+from octotui.domain.stages import Stage
 
 if TYPE_CHECKING:
     from octotui.domain.models import Release
 
 
-class Stage(StrEnum):
-    PLANNED = "Planned"
-    GATE_PASSED = "Gate passed"
-    STAGING = "Staging"
-    PRODUCTION = "Production"
-    VERIFIED = "Verified"
-    ROLLING_BACK = "Rolling back"
-    ROLLED_BACK = "Rolled back"
-    CANCELLED = "Cancelled"
-
-
 BOARD_ORDER = list(Stage)
 _TARGETED = (Stage.PLANNED, Stage.GATE_PASSED, Stage.STAGING)  # a target date passed still matters
 _RANK = {stage: index for index, stage in enumerate(BOARD_ORDER)}
-# What a row reads of a release document: a store can keep these apart so a start reads nothing else.
-ROW_FIELDS = ("version", "type", "title", "captain", "target_date", "hotfix", "gate_override",
-              "gate_override_pending", "incident_ids", "rollback_reason", "cancel_reason", "followup_of", "board")
 PROJECTION_VERSION = 1  # bumped when BoardRow's stored shape changes: older rows are then recomputed
 
 

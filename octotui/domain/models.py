@@ -8,10 +8,10 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from octotui.domain.board import Stage
 from octotui.domain.playbook import ChecklistSpec, ItemSpec
 from octotui.domain.record import Record
 from octotui.domain.semver import ReleaseType
+from octotui.domain.stages import Stage
 
 
 class ItemState(StrEnum):

@@ -91,7 +91,7 @@ class Snapshot(Protocol):
         ...
 
     def board_docs(self) -> dict[int, Doc]:
-        """The releases with at least what the board shows of them (domain.board.ROW_FIELDS), without
+        """The releases with at least what the board shows of them (domain.documents.ROW_FIELDS), without
         reading the rest of each release where the backend can leave it unread."""
         ...
 

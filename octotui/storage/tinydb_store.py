@@ -37,7 +37,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-from octotui.domain.board import ROW_FIELDS
+from octotui.domain.documents import ROW_FIELDS
 from octotui.storage.base import (
     EVENTS,
     META,
