@@ -20,10 +20,15 @@ from octotui import __version__
 from octotui.domain.clock import Clock
 from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path, default_db_path
 from octotui.logs import LEVELS, chosen_level, chosen_log_path, configure, log
-from octotui.storage.backends import POSTGRES_EXTRA, is_postgres_url, masked, open_repository
+from octotui.storage.backends import (
+    is_postgres_url,
+    masked,
+    older_file_schema,
+    open_repository,
+    upgrade_database,
+)
 from octotui.storage.base import Repository
 from octotui.storage.errors import StoreCorrupt, StoreError
-from octotui.storage.tinydb_store import SCHEMA_VERSION, Store
 
 if TYPE_CHECKING:  # the models and the workspace load on first use: a quick start paints before them
     from octotui.comms.templates import CommsTemplate
@@ -250,10 +255,6 @@ def run_db(args: argparse.Namespace) -> int:
         if not is_postgres_url(location):
             raise UsageError("db upgrade is for a PostgreSQL database (--db postgresql://…); "
                              "a file is upgraded when octotui opens it")
-        try:
-            from octotui.storage.postgres_store import upgrade_database
-        except ImportError:
-            raise UsageError(f"PostgreSQL needs the psycopg driver: {POSTGRES_EXTRA}") from None
         before, after = upgrade_database(location)
         name = masked(location)
         print(f"{name}: schema {before} → {after}" if before != after else f"{name}: already at schema {after}",
@@ -272,8 +273,9 @@ def run_db_copy(source_location: str, target_location: str, replace: bool = Fals
         raise UsageError("source and target are the same database")
     source = open_repository(source_location, read_only=True, create=False)
     try:
-        if isinstance(source, Store) and source.schema < SCHEMA_VERSION:
-            raise UsageError(f"{source.location}: an older octotui file (schema {source.schema}); "
+        older = older_file_schema(source)
+        if older is not None:
+            raise UsageError(f"{source.location}: an older octotui file (schema {older}); "
                              "open it with octotui once, then copy it")
         tables = source.export_tables()
     finally:
@@ -300,7 +302,7 @@ def run_check(args: argparse.Namespace) -> int:
     templates = load_templates(args.templates)
     items = sum(len(checklist.items) for checklist in playbook.checklists.values())
     with tempfile.TemporaryDirectory() as folder:
-        workspace = Workspace(Store(Path(folder) / "check.json"), playbook)
+        workspace = Workspace(open_repository(str(Path(folder) / "check.json")), playbook)
 
         async def render_once() -> int:
             app = OctoApp(workspace, templates, offer_demo=False)

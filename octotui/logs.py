@@ -43,7 +43,7 @@ class _MaskSecrets(logging.Filter):
 class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
     """Each log file, the first and every rotated one, is created 0600 and never opened through a link."""
 
-    def _open(self):  # type: ignore[no-untyped-def]  # signature as in the standard library
+    def _open(self):  # type: ignore[no-untyped-def,unused-ignore]  # as the standard library declares it
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK,
                      0o600)
         return os.fdopen(fd, "a", encoding=self.encoding or "utf-8", errors=self.errors)

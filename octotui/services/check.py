@@ -93,12 +93,12 @@ def main(argv: list[str]) -> int:
     from octotui.domain.playbook import load_playbook
     from octotui.domain.settings import Settings
     from octotui.services.workspace import Workspace
+    from octotui.storage.backends import open_repository
     from octotui.storage.errors import StoreCorrupt, StoreError
-    from octotui.storage.tinydb_store import Store
 
     try:
         rules = SignOffRules.model_validate_json(sys.stdin.read())
-        workspace = Workspace(Store(argv[0], read_only=True), load_playbook(), settings=Settings(signoff=rules))
+        workspace = Workspace(open_repository(argv[0], read_only=True, create=False), load_playbook(), settings=Settings(signoff=rules))
         report = CheckReport(stale=frozenset(workspace.validate_all()))
     except StoreCorrupt as error:
         report = CheckReport(problem=error.message)

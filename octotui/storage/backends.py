@@ -46,3 +46,21 @@ def open_repository(location: str, *, read_only: bool = False, create: bool = Tr
     from octotui.storage.tinydb_store import Store
 
     return Store(location, read_only=read_only)
+
+
+def upgrade_database(location: str) -> tuple[int, int]:
+    """Bring a PostgreSQL database to this octotui's schema: (before, after)."""
+    try:
+        from octotui.storage.postgres_store import upgrade_database as upgrade
+    except ImportError:
+        raise StoreUnavailable(masked(location), f"PostgreSQL needs the psycopg driver: {POSTGRES_EXTRA}") from None
+    return upgrade(location)
+
+
+def older_file_schema(repository: Repository) -> int | None:
+    """The schema of an older octotui file (opened read-only, so not yet migrated); None for anything current."""
+    from octotui.storage.tinydb_store import SCHEMA_VERSION, Store
+
+    if isinstance(repository, Store) and repository.schema < SCHEMA_VERSION:
+        return repository.schema
+    return None

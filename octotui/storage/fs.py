@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 TEMP_SUFFIX = ".octotui-tmp"
@@ -95,3 +96,17 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return os.path.abspath(a) == os.path.abspath(b)
+
+
+def move_aside(path: Path | str) -> Path:
+    """Rename a bad database file out of the way (never delete it); returns the new name."""
+    path = Path(path)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    counter = 1
+    while target.exists():
+        counter += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
+    os.replace(path, target)
+    fsync_directory(path.parent)
+    return target

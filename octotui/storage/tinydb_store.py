@@ -58,7 +58,7 @@ from octotui.storage.errors import (
     StoreUnavailable,
     StoreWriteFailed,
 )
-from octotui.storage.fs import TEMP_SUFFIX, fsync_directory, make_private_dir, write_atomically
+from octotui.storage.fs import TEMP_SUFFIX, make_private_dir, move_aside, write_atomically
 
 __all__ = [
     "SCHEMA_VERSION", "Store", "StoreError", "StoreCorrupt", "StoreTooNew", "StoreUnavailable", "StoreReadOnly",
@@ -1353,15 +1353,3 @@ class Store(ChangeLog):
             self._logged(Changes(everything=True))
 
 
-def move_aside(path: Path | str) -> Path:
-    """Rename a bad database file out of the way (never delete it); returns the new name."""
-    path = Path(path)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    counter = 1
-    while target.exists():
-        counter += 1
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
-    os.replace(path, target)
-    fsync_directory(path.parent)
-    return target

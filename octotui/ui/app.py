@@ -27,7 +27,7 @@ from octotui.domain.clock import parse_when
 from octotui.domain.config import styles_path
 from octotui.domain.text import visible
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError
-from octotui.storage.tinydb_store import move_aside
+from octotui.storage.fs import move_aside
 from octotui.ui.commands import CommandRunner, OnError, OnSuccess
 from octotui.ui.help import HelpScreen
 from octotui.ui.messages import CommandFailed, DataChanged, SaveStateChanged, StoreProblemChanged, Tick

@@ -34,8 +34,8 @@ class _Outcome:
 
 def _name(command: Callable[..., Any]) -> str:
     """A form's submit is named by the action that opened it: `OctoApp.action_timeline_note.submit`."""
-    name = getattr(command, "__qualname__", None) or getattr(command, "__name__", "command")
-    return name.replace("<locals>.", "")
+    name = getattr(command, "__qualname__", None) or getattr(command, "__name__", None) or "command"
+    return str(name).replace("<locals>.", "")
 
 
 class CommandRunner:
