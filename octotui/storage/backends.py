@@ -3,36 +3,14 @@ else a TinyDB file. The PostgreSQL driver is an optional extra, imported only wh
 
 from __future__ import annotations
 
-import re
-from urllib.parse import unquote, urlsplit
-
 from octotui.storage.base import Repository
 from octotui.storage.errors import StoreUnavailable
+from octotui.storage.urls import is_postgres_url, masked, secrets_in
+
+__all__ = ["POSTGRES_EXTRA", "is_postgres_url", "masked", "older_file_schema", "open_repository", "secrets_in",
+           "upgrade_database"]
 
 POSTGRES_EXTRA = "pip install 'octotui[postgres]'"
-
-
-def is_postgres_url(location: str) -> bool:
-    return location.startswith(("postgresql://", "postgres://"))
-
-
-def masked(url: str) -> str:
-    """The URL for messages: the password replaced by `***` (in the authority and in `password=`)."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        credentials, _, host = netloc.rpartition("@")
-        user, has_password, _password = credentials.partition(":")
-        netloc = f"{user}:***@{host}" if has_password else f"{user}@{host}"
-    query = re.sub(r"(?i)(^|&)(password)=[^&]*", r"\1\2=***", parts.query)
-    return parts._replace(netloc=netloc, query=query).geturl()
-
-
-def secrets_in(url: str) -> list[str]:
-    parts = urlsplit(url)
-    found = [unquote(parts.password)] if parts.password else []
-    found += [unquote(m) for m in re.findall(r"(?i)(?:^|&)password=([^&]*)", parts.query)]
-    return [secret for secret in found if secret]
 
 
 def open_repository(location: str, *, read_only: bool = False, create: bool = True) -> Repository:

@@ -28,7 +28,6 @@ from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
 from octotui.domain.clock import current_author
-from octotui.storage.backends import masked, secrets_in
 from octotui.storage.base import (
     EVENTS,
     META,
@@ -52,6 +51,7 @@ from octotui.storage.errors import (
     StoreWriteFailed,
 )
 from octotui.storage.fs import make_private_dir
+from octotui.storage.urls import masked, secrets_in
 
 SCHEMA_VERSION = 2
 DOCUMENT_SCHEMA = 3  # the documents' own shape, as in the TinyDB file's meta

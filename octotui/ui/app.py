@@ -19,7 +19,6 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.filter import LineFilter
-from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Static
 
@@ -29,6 +28,7 @@ from octotui.domain.text import visible
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError
 from octotui.storage.fs import move_aside
 from octotui.ui.commands import CommandRunner, OnError, OnSuccess
+from octotui.ui.handle import Octo
 from octotui.ui.help import HelpScreen
 from octotui.ui.messages import CommandFailed, DataChanged, SaveStateChanged, StoreProblemChanged, Tick
 from octotui.ui.widgets import VisibleControls
@@ -136,7 +136,7 @@ def _return_freed_heap() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
-class OctoApp(App[int]):
+class OctoApp(Octo):
     TITLE = "octotui"
     SUB_TITLE = "1 board · 2 checklist · 3 incident · 4 decisions · 5 comms · ? help"
     CSS_PATH = str(styles_path("app.tcss"))
@@ -160,10 +160,6 @@ class OctoApp(App[int]):
                 tooltip="Quit from anywhere, even while typing"),
     ]
 
-    cursor_blink = True  # tests and screenshots freeze it
-    selected_release_id: reactive[int | None] = reactive(None)
-    active_incident_id: reactive[int | None] = reactive(None)
-    checklist_owner: reactive[tuple[str, int] | None] = reactive(None)
 
     def __init__(self, workspace: Workspace | None, templates: dict[str, CommsTemplate] | None, *,
                  offer_demo: bool = True, clipboard_command: list[str] | None = None,

@@ -19,7 +19,7 @@ from octotui.ui.forms import ChoiceScreen, FormField, FormScreen, prompt
 from octotui.ui.widgets import literal
 
 if TYPE_CHECKING:
-    from octotui.ui.app import OctoApp
+    from octotui.ui.handle import Octo as OctoApp
 
 
 def release_form(app: OctoApp, release: Release | None = None, *, hotfix: bool = False,

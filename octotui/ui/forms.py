@@ -19,7 +19,7 @@ from octotui.storage.errors import NotFound, StoreError
 from octotui.ui.widgets import FieldError, literal
 
 if TYPE_CHECKING:
-    from octotui.ui.app import OctoApp
+    from octotui.ui.handle import Octo as OctoApp
 
 Result = TypeVar("Result")
 

@@ -26,7 +26,7 @@ from octotui.storage.errors import StoreDisconnected
 from octotui.ui.messages import DataChanged, SaveStateChanged, StoreProblemChanged, Tick
 
 if TYPE_CHECKING:
-    from octotui.ui.app import OctoApp
+    from octotui.ui.handle import Octo as OctoApp
 
 STAGE_STYLE = {
     Stage.PLANNED: "white", Stage.GATE_PASSED: "cyan", Stage.STAGING: "yellow", Stage.PRODUCTION: "magenta",
