@@ -5,12 +5,11 @@ record, and the releases whose stored board row says something else under the se
 The UI process never parses the whole file: what it parsed would stay behind as heap pinned by whatever the
 UI allocated meanwhile (measured: +27 MiB of 50k records' file, kept for the session), and the check runs on
 another core instead of holding the UI's interpreter lock for seconds on a large file.
-`python -m octotui.services.check PATH` with the rules as JSON on stdin; one JSON line on stdout.
+`python -m octotui.services.check_child PATH` with the rules as JSON on stdin; one JSON line on stdout.
 """
 
 from __future__ import annotations
 
-import gc
 import os
 import subprocess
 import sys
@@ -59,7 +58,7 @@ class ChildCheck:
                 return None
             try:
                 self._process = subprocess.Popen(
-                    [sys.executable, "-m", "octotui.services.check", str(self.path)], stdin=subprocess.PIPE,
+                    [sys.executable, "-m", "octotui.services.check_child", str(self.path)], stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
             except OSError:
                 return None
@@ -85,28 +84,3 @@ class ChildCheck:
             if self._process is not None and self._process.poll() is None:
                 self._process.kill()
                 self._process.wait()
-
-
-def main(argv: list[str]) -> int:
-    gc.disable()  # everything read is garbage at exit: nothing for the cyclic GC to find meanwhile
-    from octotui.domain.config import ConfigProblem
-    from octotui.domain.playbook import load_playbook
-    from octotui.domain.settings import Settings
-    from octotui.services.workspace import Workspace
-    from octotui.storage.backends import open_repository
-    from octotui.storage.errors import StoreCorrupt, StoreError
-
-    try:
-        rules = SignOffRules.model_validate_json(sys.stdin.read())
-        workspace = Workspace(open_repository(argv[0], read_only=True, create=False), load_playbook(), settings=Settings(signoff=rules))
-        report = CheckReport(stale=frozenset(workspace.validate_all()))
-    except StoreCorrupt as error:
-        report = CheckReport(problem=error.message)
-    except (StoreError, ConfigProblem, ValidationError, IndexError):
-        return 2  # unreadable here, or not asked properly: the parent checks itself
-    print(report.model_dump_json())
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

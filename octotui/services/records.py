@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -28,7 +28,20 @@ from octotui.storage.base import Doc, UnitOfWork
 from octotui.storage.errors import NotFound
 
 if TYPE_CHECKING:
-    from octotui.services.workspace import Workspace
+    from octotui.domain.settings import Settings
+
+
+class RecordSource(Protocol):
+    """What a unit of work's handle needs of the workspace: how a stored document becomes a record."""
+
+    settings: Settings
+    author: str
+
+    def now(self) -> datetime: ...
+
+    def _parse(self, table: str, record_id: int, doc: Doc) -> Release | Incident | Decision: ...
+
+    def _attach(self, record: BaseModel, events: list[tuple[int, Doc]]) -> None: ...
 
 
 Model = TypeVar("Model", Release, Incident, Decision)
@@ -85,7 +98,7 @@ class View:
 class Tx:
     """A command's handle on its unit of work: load fresh records, save them with their new events."""
 
-    def __init__(self, workspace: Workspace, uow: UnitOfWork) -> None:
+    def __init__(self, workspace: RecordSource, uow: UnitOfWork) -> None:
         self.ws, self.uow = workspace, uow
         self._seen: dict[int, dict[str, int]] = {}  # id(record) -> events already stored, by stream
         self.changed: set[str] = set()
