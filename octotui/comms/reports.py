@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from octotui.comms.source import RecordSource
 from octotui.domain import lifecycle
 from octotui.domain.models import ChecklistEvent, ChecklistRun, Release, Stage
 from octotui.domain.text import markdown_block, markdown_inline, plain
@@ -55,7 +56,7 @@ def _event_line(run: ChecklistRun, event: ChecklistEvent, when) -> str:
     return line + f" {markdown_inline('; '.join(details)) or '—'} |"
 
 
-def release_report(release: Release, workspace) -> str:
+def release_report(release: Release, workspace: RecordSource) -> str:
     when = workspace.people_time
     stage = workspace.stage(release)
     out = [f"# Release report: {markdown_inline(release.key)} {markdown_inline(release.version)} — "

@@ -13,6 +13,7 @@ from pathlib import Path
 from string import Template
 from typing import Literal
 
+from octotui.comms.source import RecordSource
 from octotui.domain.clock import format_minutes
 from octotui.domain.config import ConfigProblem
 from octotui.domain.models import Incident, IncidentStatus, Release, Stage
@@ -118,7 +119,7 @@ def production_at(release: Release) -> datetime | None:
     return next((item.at for item in run.items if item.stage == "production" and item.settled and item.at), None)
 
 
-def _availability(release: Release, stage: Stage, workspace) -> tuple[str, str]:
+def _availability(release: Release, stage: Stage, workspace: RecordSource) -> tuple[str, str]:
     """(subject word, sentence) for the announcement: the wording follows the release's stage."""
     shipped = production_at(release)
     kind = f"{release.type.value} release"
@@ -133,7 +134,7 @@ def _availability(release: Release, stage: Stage, workspace) -> tuple[str, str]:
     return "Upcoming", f"{when} ({kind}, now {stage.value})"
 
 
-def release_values(release: Release, workspace) -> dict[str, str]:
+def release_values(release: Release, workspace: RecordSource) -> dict[str, str]:
     notes = release.notes
     stage = workspace.stage(release)
     shipped = production_at(release)
@@ -166,7 +167,7 @@ STATUS_SENTENCE = {
 }
 
 
-def incident_values(incident: Incident, workspace) -> dict[str, str]:
+def incident_values(incident: Incident, workspace: RecordSource) -> dict[str, str]:
     now = workspace.now()
     due = workspace.next_update_due(incident)
     when = workspace.people_time
@@ -211,7 +212,7 @@ def incident_values(incident: Incident, workspace) -> dict[str, str]:
     return values
 
 
-def _linked_releases(incident: Incident, releases: list[Release], workspace) -> str:
+def _linked_releases(incident: Incident, releases: list[Release], workspace: RecordSource) -> str:
     lines = []
     for release in releases:
         lines.append(f"- {release.key} {release.version} — {release.title} ({workspace.stage(release).value})")
@@ -224,7 +225,7 @@ def _linked_releases(incident: Incident, releases: list[Release], workspace) -> 
     return "\n".join(lines)
 
 
-def followups(incident: Incident, workspace) -> list[str]:
+def followups(incident: Incident, workspace: RecordSource) -> list[str]:
     """What is left to do after the incident: notes flagged as follow-ups, and the guide's follow-up items
     (`followup:` in the guide) still open on the runs that served it. Never an item the app saw done."""
     found = [e.text for e in sorted(incident.timeline, key=lambda e: e.at) if e.kind == "followup"]
@@ -241,7 +242,7 @@ def _latest(incident: Incident, kinds: tuple[str, ...] = ()) -> str:
     return max(events, key=lambda e: e.at).text if events else ""
 
 
-def render(template: CommsTemplate, owner: Release | Incident, workspace) -> Filled:
+def render(template: CommsTemplate, owner: Release | Incident, workspace: RecordSource) -> Filled:
     """The text to show and copy: the person's edit if there is one, else the live fill."""
     values = release_values(owner, workspace) if isinstance(owner, Release) else incident_values(owner, workspace)
     filled = fill(template, values)

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 from octotui.domain.clock import FrozenClock
 from octotui.domain.models import IncidentStatus, Severity
-from octotui.services.workspace import RunRef, Workspace
+from octotui.domain.refs import RunRef
+from octotui.services.workspace import Workspace
 
 
 def load_demo(workspace: Workspace) -> None:

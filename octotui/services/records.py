@@ -68,19 +68,6 @@ class GateBlocked(Exception):
 
 
 @dataclass(frozen=True)
-class RunRef:
-    """Which checklist run: of a release or an incident, by role (gate, deployment, hotfix...)."""
-
-    owner: Literal["release", "incident"]
-    owner_id: int
-    role: str
-
-    @property
-    def owner_key(self) -> str:
-        return f"{'REL' if self.owner == 'release' else 'INC'}-{self.owner_id}"
-
-
-@dataclass(frozen=True)
 class View:
     """What is held of the records as last read. Replaced as a whole by whoever applies a change."""
 

@@ -57,6 +57,7 @@ from octotui.domain.models import (
     build_validators,
 )
 from octotui.domain.playbook import Playbook
+from octotui.domain.refs import RunRef
 from octotui.domain.semver import ReleaseType, Version
 from octotui.domain.settings import Settings
 from octotui.domain.text import plain
@@ -65,7 +66,6 @@ from octotui.services.records import (
     PREFIX,
     TABLE_OF_PREFIX,
     GateBlocked,
-    RunRef,
     Tx,
     View,
     assigns,

@@ -38,9 +38,10 @@ if TYPE_CHECKING:  # the models and the workspace are not imported before a quic
     from octotui.comms.templates import CommsTemplate
     from octotui.domain.board import BoardRow
     from octotui.domain.models import Incident
+    from octotui.domain.refs import RunRef
     from octotui.services.check import CheckReport, ChildCheck
     from octotui.services.startup import QuickStart
-    from octotui.services.workspace import RunRef, Workspace
+    from octotui.services.workspace import Workspace
     from octotui.storage.base import Repository
 
     FinishStart = Callable[[], tuple[Workspace, dict[str, CommsTemplate]]]

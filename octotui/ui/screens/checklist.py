@@ -15,8 +15,9 @@ from octotui.domain.board import release_flags
 from octotui.domain.clock import format_countdown, local_time, parse_due
 from octotui.domain.inputs import InputError
 from octotui.domain.models import ChecklistItem, ChecklistRun, ItemState, Release
+from octotui.domain.refs import RunRef
 from octotui.domain.text import plain
-from octotui.services.workspace import GateBlocked, NeedsConfirmation, RunRef
+from octotui.services.workspace import GateBlocked, NeedsConfirmation
 from octotui.ui.flows import decision_form, lifecycle_move, release_form, start_rollback_flow
 from octotui.ui.forms import ConfirmScreen, prompt
 from octotui.ui.widgets import (
