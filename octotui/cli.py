@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--templates", metavar="DIR", type=Path, help="folder of templates overriding the bundled ones")
     parser.add_argument("--clipboard", choices=CLIPBOARD_MODES, help="how `y` copies (default: auto)")
     parser.add_argument("--version", action="version", version=f"octotui {__version__}")
+    parser.add_argument("--read-only", action="store_true",
+                        help="open the database without the write lock and change nothing (no writing key works)")
     parser.add_argument("--check", action="store_true",
                         help="load the playbook, templates and styles headless, print a summary, and exit")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -64,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="fill an empty database: the small demo, or about N records (--size)")
     database = commands.add_parser("db", help="the database itself: upgrade its schema, copy it elsewhere")
     db_commands = database.add_subparsers(dest="db_command", parser_class=_Parser, required=True)
-    upgrade = db_commands.add_parser("upgrade", help="bring a PostgreSQL database to this octotui's schema")
+    upgrade = db_commands.add_parser("upgrade", help="bring a database (file or PostgreSQL) to this octotui's schema")
     copy = db_commands.add_parser("copy", help="copy everything between a file and a PostgreSQL database (ids kept)")
     copy.add_argument("source", metavar="SOURCE", help="file path or postgresql:// URL")
     copy.add_argument("target", metavar="TARGET", help="file path or postgresql:// URL")
@@ -111,7 +113,8 @@ def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_a
     # Read-only commands read without the write lock: the file is only ever appended to or replaced
     # atomically, so a plain read is consistent even while another octotui holds the lock.
     if store is None:
-        store = open_repository(resolve_db_location(args.db, settings.db), read_only=read_only)
+        store = open_read_only(resolve_db_location(args.db, settings.db)) if getattr(args, "read_only", False) \
+            else open_repository(resolve_db_location(args.db, settings.db), read_only=read_only)
     workspace = Workspace(store, playbook, clock=clock, settings=settings)
     if check_all:
         workspace.validate_all()
@@ -187,7 +190,24 @@ def _open_for_quick_start(args: argparse.Namespace) -> Repository | None:
     stays one line on stderr, before any screen)."""
     if args.playbook or args.templates or default_config_path().is_file():
         return None
+    if args.read_only:
+        return open_read_only(resolve_db_location(args.db))
     return open_repository(resolve_db_location(args.db))
+
+
+READ_ONLY_REASON = "opened read-only (--read-only): nothing can be changed here"
+
+
+def open_read_only(location: str) -> Repository:
+    """The store for a person who only reads: no write lock taken, nothing written (no migration, no
+    compaction, no saved screen). A file of an older schema is refused with the command that upgrades it."""
+    store = open_repository(location, read_only=True, create=False)
+    if isinstance(store, Store) and store.schema < SCHEMA_VERSION:
+        store.close()
+        raise UsageError(f"{store.location}: an older octotui file (schema {store.schema}; this version reads "
+                         f"{SCHEMA_VERSION}); upgrade it first with: octotui db upgrade --db '{store.location}'")
+    store.read_only_reason = READ_ONLY_REASON
+    return store
 
 
 def _finish_start(args: argparse.Namespace, store: Repository | None = None) -> tuple[Workspace, dict[str, CommsTemplate]]:
@@ -224,8 +244,7 @@ def run_db(args: argparse.Namespace) -> int:
 
         location = resolve_db_location(args.db, load_settings().db)
         if not is_postgres_url(location):
-            raise UsageError("db upgrade is for a PostgreSQL database (--db postgresql://…); "
-                             "a file is upgraded when octotui opens it")
+            return _upgrade_file(location)
         try:
             from octotui.storage.postgres_store import upgrade_database
         except ImportError:
@@ -236,6 +255,20 @@ def run_db(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 0
     return run_db_copy(args.source, args.target, replace=args.replace)
+
+
+def _upgrade_file(location: str) -> int:
+    """A file is upgraded by opening it for writing (a backup of the old file is kept first)."""
+    if not Path(location).is_file():
+        raise UsageError(f"{location}: no database file here")
+    before = open_repository(location, read_only=True, create=False)
+    old = before.schema if isinstance(before, Store) else SCHEMA_VERSION
+    before.close()
+    store = open_repository(location)
+    store.close()
+    print(f"{location}: schema {old} → {SCHEMA_VERSION}" if old != SCHEMA_VERSION else
+          f"{location}: already at schema {SCHEMA_VERSION}", file=sys.stderr)
+    return 0
 
 
 def run_db_copy(source_location: str, target_location: str, replace: bool = False) -> int:
