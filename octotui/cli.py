@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="load the playbook, templates and styles headless, print a summary, and exit")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     export = commands.add_parser("export", help="print or write a template or the decision log")
-    export.add_argument("what", nargs="?", help="a template name, `decisions`, or `release-report`")
+    export.add_argument("what", nargs="?", help="a template name, `decisions`, `release-report` or `status-page`")
     export.add_argument("--list", action="store_true", help="list the templates")
     export.add_argument("--release", metavar="VERSION|REL-n")
     export.add_argument("--incident", metavar="INC-n")
@@ -345,6 +345,7 @@ def run_export(args: argparse.Namespace) -> int:
             print(f"{name}\t{template.context}\t{template.title}")
         print("decisions\t-\tDecision log (--format log|madr)")
         print("release-report\trelease\tRelease report: stages, every check, sign-offs, incidents, notes")
+        print("status-page\t-\tStatus page for stakeholders: index.html and its stylesheet (-o DIR)")
         return 0
     if not args.what:
         raise UsageError("export needs a template name, `decisions`, or --list")
@@ -352,6 +353,8 @@ def run_export(args: argparse.Namespace) -> int:
         if not args.release:
             raise UsageError("release-report needs --release VERSION or REL-n")
         return _emit(release_report(_find_release(workspace, args.release), workspace), args, workspace)
+    if args.what == "status-page":
+        return _export_status_page(args, workspace)
     if args.what == "decisions":
         decisions = workspace.decisions_newest_first()
         if args.format == "madr":
@@ -393,6 +396,28 @@ def run_export(args: argparse.Namespace) -> int:
     if filled.missing:
         print(f"octotui: note: written with missing values: {', '.join(filled.missing)}", file=sys.stderr)
     return _emit(filled.text, args, workspace)
+
+
+def _export_status_page(args: argparse.Namespace, workspace: Workspace) -> int:
+    from octotui.comms import status_page
+    from octotui.comms.exports import write_private
+    from octotui.storage.fs import make_private_dir
+
+    if args.output is None:
+        raise UsageError("status-page needs -o DIR (index.html and its stylesheet are written there)")
+    if args.output.exists() and not args.output.is_dir():
+        raise UsageError(f"{args.output}: not a folder")
+    clashes = status_page.not_ours(args.output)
+    if clashes:
+        raise UsageError(f"{clashes[0]}: exists and was not written by octotui; left as it is (choose another folder)")
+    try:
+        make_private_dir(args.output)
+        written = status_page.write(workspace, args.output,
+                                    lambda path, text: write_private(path, text, protected=_own_files(workspace)))
+    except OSError as error:
+        raise UsageError(f"{args.output}: cannot write ({error.strerror or error})") from None
+    print(f"wrote {', '.join(str(path) for path in written)}", file=sys.stderr)
+    return 0
 
 
 def _find_release(workspace: Workspace, text: str):
