@@ -21,6 +21,7 @@ from octotui.domain.clock import Clock
 from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path, default_db_path
 from octotui.logs import LEVELS, chosen_level, chosen_log_path, configure, log
 from octotui.storage.backends import (
+    file_schema,
     is_postgres_url,
     masked,
     older_file_schema,
@@ -60,11 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the log goes (default: $OCTOTUI_LOG_FILE, else the user log folder)")
     parser.add_argument("--log-level", metavar="LEVEL", type=str.upper, choices=LEVELS,
                         help="DEBUG, INFO (default, or $OCTOTUI_LOG_LEVEL), WARNING or ERROR")
+    parser.add_argument("--read-only", action="store_true",
+                        help="open the database without the write lock and change nothing (no writing key works)")
     parser.add_argument("--check", action="store_true",
                         help="load the playbook, templates and styles headless, print a summary, and exit")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     export = commands.add_parser("export", help="print or write a template or the decision log")
-    export.add_argument("what", nargs="?", help="a template name, `decisions`, or `release-report`")
+    export.add_argument("what", nargs="?", help="a template name, `decisions`, `release-report` or `status-page`")
     export.add_argument("--list", action="store_true", help="list the templates")
     export.add_argument("--release", metavar="VERSION|REL-n")
     export.add_argument("--incident", metavar="INC-n")
@@ -74,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="fill an empty database: the small demo, or about N records (--size)")
     database = commands.add_parser("db", help="the database itself: upgrade its schema, copy it elsewhere")
     db_commands = database.add_subparsers(dest="db_command", parser_class=_Parser, required=True)
-    upgrade = db_commands.add_parser("upgrade", help="bring a PostgreSQL database to this octotui's schema")
+    upgrade = db_commands.add_parser("upgrade", help="bring a database (file or PostgreSQL) to this octotui's schema")
     copy = db_commands.add_parser("copy", help="copy everything between a file and a PostgreSQL database (ids kept)")
     copy.add_argument("source", metavar="SOURCE", help="file path or postgresql:// URL")
     copy.add_argument("target", metavar="TARGET", help="file path or postgresql:// URL")
@@ -121,7 +124,8 @@ def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_a
     # Read-only commands read without the write lock: the file is only ever appended to or replaced
     # atomically, so a plain read is consistent even while another octotui holds the lock.
     if store is None:
-        store = open_repository(resolve_db_location(args.db, settings.db), read_only=read_only)
+        store = open_read_only(resolve_db_location(args.db, settings.db)) if getattr(args, "read_only", False) \
+            else open_repository(resolve_db_location(args.db, settings.db), read_only=read_only)
     workspace = Workspace(store, playbook, clock=clock, settings=settings)
     log.info("guide %s; %s database %s%s", playbook.path, "PostgreSQL" if is_postgres_url(store.location) else "file",
              store.location, " (read-only)" if store.read_only else "")
@@ -216,7 +220,25 @@ def _open_for_quick_start(args: argparse.Namespace) -> Repository | None:
     stays one line on stderr, before any screen)."""
     if args.playbook or args.templates or default_config_path().is_file():
         return None
+    if args.read_only:
+        return open_read_only(resolve_db_location(args.db))
     return open_repository(resolve_db_location(args.db))
+
+
+READ_ONLY_REASON = "opened read-only (--read-only): nothing can be changed here"
+
+
+def open_read_only(location: str) -> Repository:
+    """The store for a person who only reads: no write lock taken, nothing written (no migration, no
+    compaction, no saved screen). A file of an older schema is refused with the command that upgrades it."""
+    store = open_repository(location, read_only=True, create=False)
+    versions = file_schema(store)
+    if versions is not None and versions[0] < versions[1]:
+        store.close()
+        raise UsageError(f"{store.location}: an older octotui file (schema {versions[0]}; this version reads "
+                         f"{versions[1]}); upgrade it first with: octotui db upgrade --db '{store.location}'")
+    store.read_only_reason = READ_ONLY_REASON
+    return store
 
 
 def _finish_start(args: argparse.Namespace, store: Repository | None = None) -> tuple[Workspace, dict[str, CommsTemplate]]:
@@ -253,14 +275,27 @@ def run_db(args: argparse.Namespace) -> int:
 
         location = resolve_db_location(args.db, load_settings().db)
         if not is_postgres_url(location):
-            raise UsageError("db upgrade is for a PostgreSQL database (--db postgresql://…); "
-                             "a file is upgraded when octotui opens it")
+            return _upgrade_file(location)
         before, after = upgrade_database(location)
         name = masked(location)
         print(f"{name}: schema {before} → {after}" if before != after else f"{name}: already at schema {after}",
               file=sys.stderr)
         return 0
     return run_db_copy(args.source, args.target, replace=args.replace)
+
+
+def _upgrade_file(location: str) -> int:
+    """A file is upgraded by opening it for writing (a backup of the old file is kept first)."""
+    if not Path(location).is_file():
+        raise UsageError(f"{location}: no database file here")
+    before = open_repository(location, read_only=True, create=False)
+    old, current = file_schema(before) or (0, 0)
+    before.close()
+    store = open_repository(location)
+    store.close()
+    print(f"{location}: schema {old} → {current}" if old != current else
+          f"{location}: already at schema {current}", file=sys.stderr)
+    return 0
 
 
 def run_db_copy(source_location: str, target_location: str, replace: bool = False) -> int:
@@ -338,6 +373,7 @@ def run_export(args: argparse.Namespace) -> int:
             print(f"{name}\t{template.context}\t{template.title}")
         print("decisions\t-\tDecision log (--format log|madr)")
         print("release-report\trelease\tRelease report: stages, every check, sign-offs, incidents, notes")
+        print("status-page\t-\tStatus page for stakeholders: index.html and its stylesheet (-o DIR)")
         return 0
     if not args.what:
         raise UsageError("export needs a template name, `decisions`, or --list")
@@ -345,6 +381,8 @@ def run_export(args: argparse.Namespace) -> int:
         if not args.release:
             raise UsageError("release-report needs --release VERSION or REL-n")
         return _emit(release_report(_find_release(workspace, args.release), workspace), args, workspace)
+    if args.what == "status-page":
+        return _export_status_page(args, workspace)
     if args.what == "decisions":
         decisions = workspace.decisions_newest_first()
         if args.format == "madr":
@@ -386,6 +424,28 @@ def run_export(args: argparse.Namespace) -> int:
     if filled.missing:
         print(f"octotui: note: written with missing values: {', '.join(filled.missing)}", file=sys.stderr)
     return _emit(filled.text, args, workspace)
+
+
+def _export_status_page(args: argparse.Namespace, workspace: Workspace) -> int:
+    from octotui.comms import status_page
+    from octotui.comms.exports import write_private
+    from octotui.storage.fs import make_private_dir
+
+    if args.output is None:
+        raise UsageError("status-page needs -o DIR (index.html and its stylesheet are written there)")
+    if args.output.exists() and not args.output.is_dir():
+        raise UsageError(f"{args.output}: not a folder")
+    clashes = status_page.not_ours(args.output)
+    if clashes:
+        raise UsageError(f"{clashes[0]}: exists and was not written by octotui; left as it is (choose another folder)")
+    try:
+        make_private_dir(args.output)
+        written = status_page.write(workspace, args.output,
+                                    lambda path, text: write_private(path, text, protected=_own_files(workspace)))
+    except OSError as error:
+        raise UsageError(f"{args.output}: cannot write ({error.strerror or error})") from None
+    print(f"wrote {', '.join(str(path) for path in written)}", file=sys.stderr)
+    return 0
 
 
 def _find_release(workspace: Workspace, text: str):

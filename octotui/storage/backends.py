@@ -7,7 +7,7 @@ from octotui.storage.base import Repository
 from octotui.storage.errors import StoreUnavailable
 from octotui.storage.urls import is_postgres_url, masked, secrets_in
 
-__all__ = ["POSTGRES_EXTRA", "is_postgres_url", "masked", "older_file_schema", "open_repository", "secrets_in",
+__all__ = ["POSTGRES_EXTRA", "file_schema", "is_postgres_url", "masked", "older_file_schema", "open_repository", "secrets_in",
            "upgrade_database"]
 
 POSTGRES_EXTRA = "pip install 'octotui[postgres]'"
@@ -35,10 +35,14 @@ def upgrade_database(location: str) -> tuple[int, int]:
     return upgrade(location)
 
 
-def older_file_schema(repository: Repository) -> int | None:
-    """The schema of an older octotui file (opened read-only, so not yet migrated); None for anything current."""
+def file_schema(repository: Repository) -> tuple[int, int] | None:
+    """For a file: (the schema it is in, the schema this octotui writes); None for PostgreSQL."""
     from octotui.storage.tinydb_store import SCHEMA_VERSION, Store
 
-    if isinstance(repository, Store) and repository.schema < SCHEMA_VERSION:
-        return repository.schema
-    return None
+    return (repository.schema, SCHEMA_VERSION) if isinstance(repository, Store) else None
+
+
+def older_file_schema(repository: Repository) -> int | None:
+    """The schema of an older octotui file (opened read-only, so not yet migrated); None for anything current."""
+    versions = file_schema(repository)
+    return versions[0] if versions is not None and versions[0] < versions[1] else None

@@ -27,6 +27,7 @@ from octotui.domain.config import styles_path
 from octotui.domain.text import visible
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError
 from octotui.storage.fs import move_aside
+from octotui.ui import actions
 from octotui.ui.commands import CommandRunner, OnError, OnSuccess
 from octotui.ui.handle import Octo
 from octotui.ui.help import HelpScreen
@@ -46,69 +47,6 @@ if TYPE_CHECKING:  # the models and the workspace are not imported before a quic
 
     FinishStart = Callable[[], tuple[Workspace, dict[str, CommsTemplate]]]
 
-# Every action by name for the command palette: (title, help, mode to show first, action on that screen).
-COMMANDS: list[tuple[str, str, str | None, str]] = [
-    ("release: new", "Create a release (version, title, type, captain, target date)", "board", "new"),
-    ("release: edit", "Edit the selected release", "board", "edit"),
-    ("release: open checklists", "Open the selected release's checklists", "board", "open"),
-    ("release: cancel", "Cancel the selected release before Production (a reason is required)", "board", "cancel_release"),
-    ("release: reopen", "Reopen a Verified, Rolled back or Cancelled release (a reason is required)", "board", "reopen"),
-    ("release: sign off", "Sign off the release (who, when, an optional note)", "checklist", "sign_off"),
-    ("release: report", "Copy the release report (stages, every check, sign-offs, incidents, notes)", "checklist", "report"),
-    ("checklist: assign owner", "Assign the selected item to a person", "checklist", "assign"),
-    ("checklist: set due time", "Give the selected item a due time", "checklist", "due"),
-    ("checklist: only mine", "Only items assigned to me, across releases", "checklist", "mine"),
-    ("release: roll back", "Roll back the selected release and open its rollback checklist", "board", "rollback"),
-    ("release: new hotfix", "Create a hotfix release (patch, hotfix checklist)", "board", "new_hotfix"),
-    ("release: filter", "Filter the board by text", "board", "filter"),
-    ("checklist: check / uncheck", "Toggle the selected item", "checklist", "toggle_item"),
-    ("checklist: mark N/A", "Mark the selected item N/A with a reason", "checklist", "na"),
-    ("checklist: note", "Add or edit a note on the selected item", "checklist", "note"),
-    ("checklist: undo", "Undo the last change of this checklist (recorded)", "checklist", "undo"),
-    ("checklist: override gate", "Record a decision that lets the release past the gate", "checklist", "override_gate"),
-    ("incident: start", "Start an incident: title, severity; the clock runs", None, "app.start_incident"),
-    ("incident: add timeline note", "Add a note to the active incident's timeline", None, "app.timeline_note"),
-    ("incident: change status", "Advance or pick the incident status", "incident", "status"),
-    ("incident: change severity", "Change the incident severity", "incident", "severity"),
-    ("incident: assign role", "Assign or hand off commander, comms lead, tech lead", "incident", "assign"),
-    ("incident: set impact", "Describe the customer impact", "incident", "impact"),
-    ("incident: set current actions", "What is being done now (goes into updates)", "incident", "actions"),
-    ("incident: edit milestone", "Backdate or correct a milestone time", "incident", "milestone"),
-    ("incident: snooze update reminder", "Snooze the next-update reminder 5 minutes (recorded)", "incident", "snooze"),
-    ("incident: copy status update", "Copy the initial notification, then status updates; recorded as sent", "incident", "copy_update"),
-    ("incident: status update form", "Status, impact, current actions, next update: copy and record", "incident", "status_update"),
-    ("incident: acknowledge", "Set the Acknowledged milestone (someone has it)", "incident", "acknowledge"),
-    ("incident: link or unlink a release", "Link the incident to a release on the board, both ways", "incident", "link_release"),
-    ("incident: roll back a release", "Roll back a release for this incident (its events land here)", "incident", "rollback"),
-    ("incident: edit title", "Change the incident title (on the timeline)", "incident", "title"),
-    ("incident: coordination channel", "Note the channel the team coordinates in", "incident", "channel"),
-    ("incident: add follow-up item", "A follow-up for after the incident (the postmortem lists it)", "incident", "followup"),
-    ("incident: read in full", "Title, impact, current actions without truncation", "incident", "details"),
-    ("incident: new hotfix release", "Create a hotfix release linked to the active incident", "incident", "hotfix"),
-    ("incident: open checklists", "Escalation checklist and linked hotfix/rollback runs", "incident", "checklists"),
-    ("incident: switch", "Switch to the next open incident", "incident", "next_incident"),
-    ("decision: record", "Record a decision, prefilled with the current context", None, "app.record_decision"),
-    ("decision: edit", "Edit the selected decision (history kept)", "decisions", "edit"),
-    ("decision: supersede", "Supersede the selected decision with a new one", "decisions", "supersede"),
-    ("decision: mark superseded by an existing one", "The selected decision is superseded by DEC-m", "decisions", "superseded_by"),
-    ("decision: search", "Search decisions as you type", "decisions", "filter"),
-    ("decision: filter by status", "Cycle all / proposed / accepted / rejected / deprecated / superseded", "decisions", "cycle_status"),
-    ("decision: filter by link", "Only decisions linked to a release or incident", "decisions", "filter_link"),
-    ("decisions: copy log", "Copy the whole decision log (Markdown)", "decisions", "copy_log"),
-    ("decisions: export MADR", "Write one MADR file per decision to a folder", "decisions", "export_madr"),
-    ("comms: copy", "Copy the selected template", "comms", "copy"),
-    ("comms: edit", "Edit the filled template before copying", "comms", "edit"),
-    ("comms: revert edit", "Go back to the live fill of the template", "comms", "revert"),
-    ("comms: edit release notes", "Edit the release notes fields of the release", "comms", "release_notes"),
-    ("view: release board", "Show the release board", None, "app.switch_mode('board')"),
-    ("view: checklist", "Show the checklist screen", None, "app.switch_mode('checklist')"),
-    ("view: incident", "Show the incident screen", None, "app.switch_mode('incident')"),
-    ("view: decision log", "Show the decision log", None, "app.switch_mode('decisions')"),
-    ("view: comms", "Show the comms screen", None, "app.switch_mode('comms')"),
-    ("app: help", "Every key of the current screen", None, "app.help"),
-    ("app: load demo data", "Add the demo releases, incident and decisions", None, "app.load_demo"),
-    ("app: quit", "Quit (everything is already saved)", None, "app.quit"),
-]
 
 
 SCREEN_MODULES = {
@@ -145,21 +83,7 @@ class OctoApp(Octo):
     MODES: ClassVar[dict[str, str | Callable[[], Screen]]] = {
         mode: partial(_screen, module, name) for mode, (module, name) in SCREEN_MODULES.items()}
     DEFAULT_MODE = "board"
-    BINDINGS = [
-        Binding("1", "switch_mode('board')", "Board", show=False, id="view.board", tooltip="Release board"),
-        Binding("2", "switch_mode('checklist')", "Checklist", show=False, id="view.checklist", tooltip="Checklists of the selected release or incident"),
-        Binding("3", "switch_mode('incident')", "Incident", show=False, id="view.incident", tooltip="The active incident"),
-        Binding("4", "switch_mode('decisions')", "Decisions", show=False, id="view.decisions", tooltip="Decision log"),
-        Binding("5", "switch_mode('comms')", "Comms", show=False, id="view.comms", tooltip="Communication templates"),
-        Binding("i", "start_incident", "Incident!", id="incident.start", tooltip="Start an incident: the clock runs at once"),
-        Binding("t", "timeline_note", "Note", show=False, id="incident.note", tooltip="Add a timeline note to the active incident"),
-        Binding("D", "record_decision", "Decision", show=False, id="decision.record", tooltip="Record a decision with the current context"),
-        Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Every key of this screen"),
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit: every change is already saved"),
-        # ctrl+q works from anywhere, modals and text fields included (q there is just a letter).
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit_anywhere",
-                tooltip="Quit from anywhere, even while typing"),
-    ]
+    BINDINGS = actions.bindings(None)  # the keys of every screen: from the one registry (ui/actions.py)
 
 
     def __init__(self, workspace: Workspace | None, templates: dict[str, CommsTemplate] | None, *,
@@ -273,6 +197,8 @@ class OctoApp(Octo):
         if isinstance(event, events.Key) and not event.is_forwarded and self.screen_stack:
             if self._replaying and not getattr(event, "replayed", False) and event.key != "ctrl+q":
                 self._replay_queue.append((event.key, event.character))  # typed during a replay: after it
+                return
+            if self.refuse_if_read_only(event):
                 return
             screen = self.screen
             holds_keys = getattr(screen, "holds_keys", None)  # a form (imported only once one opens)
@@ -521,8 +447,9 @@ class OctoApp(Octo):
 
     # -- command palette ----------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        for title, help_text, mode, action in COMMANDS:
-            yield SystemCommand(title, help_text, partial(self.run_command, mode, action))
+        here = getattr(self.screen_stack[0], "MODE", None) if self.screen_stack else None
+        for action in actions.palette(here, read_only=self.read_only):
+            yield SystemCommand(action.words, action.description, partial(self.run_command, action.screen, action.action))
 
     def run_command(self, mode: str | None, action: str) -> None:
         if mode is None:
@@ -534,6 +461,29 @@ class OctoApp(Octo):
             await self.screen.run_action(action)
 
         self.call_later(on_screen)
+
+    # -- read-only ----------------------------------------------------------------------------
+    @property
+    def read_only(self) -> bool:
+        """The one source: the store says so (opened with --read-only, a file this user cannot write, a
+        PostgreSQL role with only SELECT). Writing actions are hidden and their keys refused."""
+        return self.store.read_only
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (self.read_only and actions.is_write(None, action))
+
+    def refuse_if_read_only(self, event: events.Key) -> bool:
+        """A key of a writing action in read-only mode: say so, change nothing."""
+        if not self.read_only:
+            return False
+        for _namespace, bindings in self.screen._modal_binding_chain:
+            for binding in bindings.key_to_bindings.get(event.key, ()):
+                if actions.writes(binding.id):
+                    self.notify(f"read-only: {actions.BY_ID[str(binding.id)].words} is not available "
+                                f"({self.store.read_only_reason})", severity="warning", timeout=4)
+                    event.stop()
+                    return True
+        return False
 
     # -- global actions -----------------------------------------------------------------------
     def action_help(self) -> None:

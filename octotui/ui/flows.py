@@ -174,7 +174,7 @@ def copy_template(app: OctoApp, template: CommsTemplate, owner: Release | Incide
     if filled.missing and not allow_missing:
         _ask_missing(app, template, owner, filled.missing)
         return
-    if not (template.records_copy and isinstance(owner, Incident)):
+    if app.read_only or not (template.records_copy and isinstance(owner, Incident)):  # read-only: copied, not recorded
         app.copy_text(filled.text, template.title)
         return
 

@@ -45,6 +45,10 @@ class Octo(App[int]):
     def store(self) -> Repository:
         raise NotImplementedError
 
+    @property
+    def read_only(self) -> bool:
+        raise NotImplementedError
+
     def now(self) -> datetime:
         raise NotImplementedError
 

@@ -1,4 +1,4 @@
-"""`?` / F1: every key of the screen it was opened from, with what it does."""
+"""`?` / F1: every key of the screen it was opened from, in the words of the palette (ui/actions.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
+
+from octotui.ui import actions
 
 
 class HelpScreen(ModalScreen[None]):
@@ -23,23 +25,30 @@ class HelpScreen(ModalScreen[None]):
             yield DataTable(id="help-keys", cursor_type="row", show_header=True)
             yield Static(Text("ctrl+p: every action by name · Esc: close", style="dim"))
 
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(keys, words, what it does): the screen's actions that have a key (its own first, then the app's),
+        then what the focused widget adds (moving in a table, clearing a filter)."""
+        mode = getattr(self.target, "MODE", None)
+        read_only = bool(getattr(self.app, "read_only", False))
+        shown = []
+        for action in actions.for_screen(mode, read_only=read_only):
+            keys = actions.keys_of(action.words, mode)
+            if keys:
+                shown.append((", ".join(self._display(key) for key in keys), action.words, action.description))
+        focused = self.target.focused
+        for binding in getattr(focused, "BINDINGS", []) if focused is not None else []:
+            if isinstance(binding, Binding) and binding.description:
+                shown.append((", ".join(self._display(key.strip()) for key in binding.key.split(",")),
+                              binding.description, binding.tooltip))
+        return shown
+
+    def _display(self, key: str) -> str:
+        return self.app.get_key_display(Binding(key, ""))
+
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Key", "Action", "What it does")
-        # The screen's own keys first (they win over a widget's, e.g. Enter on a table), then global ones.
-        groups: dict[tuple[str, str], list[str]] = {}
-        tooltips: dict[tuple[str, str], str] = {}
-        for node in (self.target, self.app, self.target.focused):
-            for binding in getattr(node, "BINDINGS", []) if node is not None else []:
-                if not isinstance(binding, Binding) or not binding.description:
-                    continue
-                ident = (binding.action, binding.description)
-                for key in binding.key.split(","):
-                    display = self.app.get_key_display(Binding(key.strip(), binding.action))
-                    if display not in groups.setdefault(ident, []):
-                        groups[ident].append(display)
-                tooltips.setdefault(ident, binding.tooltip)
-        for (_action, description), keys in groups.items():
-            table.add_row(Text(", ".join(keys), style="bold"), Text(description), Text(tooltips[(_action, description)]))
+        for keys, words, description in self.rows():
+            table.add_row(Text(keys, style="bold"), Text(words), Text(description))
         table.add_row(Text("ctrl+p", style="bold"), Text("Command palette"), Text("Every action of the app, by name"))
         table.focus()

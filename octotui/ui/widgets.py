@@ -23,6 +23,7 @@ from octotui.domain.board import Stage
 from octotui.domain.clock import format_countdown, format_duration
 from octotui.domain.text import has_controls, one_line, visible
 from octotui.storage.errors import StoreDisconnected
+from octotui.ui.actions import is_write
 from octotui.ui.messages import DataChanged, SaveStateChanged, StoreProblemChanged, Tick
 
 if TYPE_CHECKING:
@@ -80,11 +81,16 @@ class LiveScreen(Screen):
     """
 
     SHOWS: tuple[str, ...] = ("REL-", "INC-", "DEC-")  # which changes concern this screen
+    MODE: str | None = None  # which mode of the app this screen is (its actions in ui/actions.py)
     data_version = 0  # counts the changes this screen has been told of: its caches key on it
 
     @property
     def octo(self) -> OctoApp:
         return cast("OctoApp", self.app)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Read-only: the actions that write are not offered (hidden from the footer, not run)."""
+        return not (self.octo.read_only and is_write(self.MODE, action))
 
     def on_data_changed(self, message: DataChanged) -> None:
         if self.concerns(message):

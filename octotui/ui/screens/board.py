@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Static
 
 from octotui.domain.board import BoardRow
+from octotui.ui import actions
 from octotui.ui.widgets import (
     STAGE_STYLE,
     FilterInput,
@@ -30,16 +30,8 @@ ROWS_PER_BATCH = 1000
 
 class BoardScreen(LiveScreen):
     TITLE = "Release board"
-    BINDINGS = [
-        Binding("n", "new", "New", id="release.new", tooltip="Create a release"),
-        Binding("H", "new_hotfix", "Hotfix", show=False, id="release.hotfix", tooltip="Create a hotfix release (patch, hotfix checklist)"),
-        Binding("e", "edit", "Edit", id="release.edit", tooltip="Edit the selected release"),
-        Binding("enter", "open", "Open", id="release.open", tooltip="Open the selected release's checklists"),
-        Binding("c", "cancel_release", "Cancel", show=False, id="release.cancel", tooltip="Cancel the selected release before Production (a reason is required)"),
-        Binding("O", "reopen", "Reopen", show=False, id="release.reopen", tooltip="Reopen a Verified, Rolled back or Cancelled release (a reason is required)"),
-        Binding("r", "rollback", "Roll back", show=False, id="release.rollback", tooltip="Roll back the selected release"),
-        Binding("slash", "filter", "Filter", id="release.filter", tooltip="Filter the board by text"),
-    ]
+    MODE = "board"
+    BINDINGS = actions.bindings(MODE)  # from the one registry (ui/actions.py)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widgets import Footer, Header, Static
 
 from octotui.comms.reports import release_report
@@ -18,6 +17,7 @@ from octotui.domain.models import ChecklistItem, ChecklistRun, ItemState, Releas
 from octotui.domain.refs import RunRef
 from octotui.domain.text import plain
 from octotui.services.workspace import GateBlocked, NeedsConfirmation
+from octotui.ui import actions
 from octotui.ui.flows import decision_form, lifecycle_move, release_form, start_rollback_flow
 from octotui.ui.forms import ConfirmScreen, prompt
 from octotui.ui.widgets import (
@@ -37,23 +37,8 @@ STATE_MARK = {ItemState.TODO: ("[ ]", ""), ItemState.DONE: ("[x]", "bold green")
 
 class ChecklistScreen(LiveScreen):
     TITLE = "Checklist"
-    BINDINGS = [
-        Binding("space", "toggle_item", "Check", id="checklist.toggle", tooltip="Check or uncheck the selected item"),
-        Binding("x", "na", "N/A", id="checklist.na", tooltip="Mark the selected item N/A (a reason is required)"),
-        Binding("a", "note", "Note", id="checklist.note", tooltip="Add or edit a note on the selected item"),
-        Binding("u", "undo", "Undo", id="checklist.undo", tooltip="Undo the last change of this checklist (kept in history)"),
-        Binding("enter", "history", "History", show=False, id="checklist.history", tooltip="Show the selected item's history"),
-        Binding("g", "override_gate", "Override gate", show=False, id="checklist.override", tooltip="Record a decision that overrides the gate"),
-        Binding("r", "rollback", "Roll back", show=False, id="checklist.rollback", tooltip="Roll back this release"),
-        Binding("e", "edit", "Edit", show=False, id="checklist.edit", tooltip="Edit this release"),
-        Binding("s", "sign_off", "Sign off", show=False, id="checklist.signoff", tooltip="Sign off this release (who, when, an optional note)"),
-        Binding("o", "assign", "Owner", show=False, id="checklist.owner", tooltip="Assign the selected item to a person"),
-        Binding("d", "due", "Due", show=False, id="checklist.due", tooltip="Give the selected item a due time"),
-        Binding("m", "mine", "Mine", show=False, id="checklist.mine", tooltip="Only items assigned to me, across releases"),
-        Binding("O", "reopen", "Reopen", show=False, id="checklist.reopen", tooltip="Reopen a locked release (a reason is required)"),
-        Binding("right_square_bracket", "section(1)", "Next section", show=False, id="checklist.next_section", tooltip="Jump to the next checklist"),
-        Binding("left_square_bracket", "section(-1)", "Previous section", show=False, id="checklist.previous_section", tooltip="Jump to the previous checklist"),
-    ]
+    MODE = "checklist"
+    BINDINGS = actions.bindings(MODE)  # from the one registry (ui/actions.py)
 
     def __init__(self) -> None:
         super().__init__()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from octotui.comms.templates import CommsTemplate, render
 from octotui.domain.models import Incident, Release
+from octotui.ui import actions
 from octotui.ui.flows import copy_template, release_notes_form
 from octotui.ui.forms import EditTextScreen
 from octotui.ui.widgets import LiveScreen, StatusLine, clip, literal
@@ -18,12 +18,8 @@ from octotui.ui.widgets import LiveScreen, StatusLine, clip, literal
 
 class CommsScreen(LiveScreen):
     TITLE = "Comms"
-    BINDINGS = [
-        Binding("y", "copy", "Copy", id="comms.copy", tooltip="Copy the selected template to the clipboard"),
-        Binding("e", "edit", "Edit", id="comms.edit", tooltip="Edit the filled text before copying (kept with the record)"),
-        Binding("R", "revert", "Revert", show=False, id="comms.revert", tooltip="Drop the edit: back to the live fill"),
-        Binding("E", "release_notes", "Notes fields", id="comms.notes", tooltip="Edit the release notes fields of the release"),
-    ]
+    MODE = "comms"
+    BINDINGS = actions.bindings(MODE)  # from the one registry (ui/actions.py)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -15,6 +15,7 @@ from octotui.domain.clock import local_time
 from octotui.domain.inputs import InputError
 from octotui.domain.models import Decision, DecisionStatus, parse_key
 from octotui.domain.search import DecisionIndex
+from octotui.ui import actions
 from octotui.ui.flows import decision_form
 from octotui.ui.forms import Modal, prompt
 from octotui.ui.widgets import FilterInput, KeyTable, LiveScreen, StatusLine, cell, clip, key_width, literal
@@ -78,18 +79,8 @@ def decision_text(d: Decision) -> Text:
 
 class DecisionLogScreen(LiveScreen):
     TITLE = "Decision log"
-    BINDINGS = [
-        Binding("n", "new", "New", id="decision.new", tooltip="Record a decision"),
-        Binding("enter", "open", "Open", id="decision.open", tooltip="Show the full record and its links"),
-        Binding("e", "edit", "Edit", id="decision.edit", tooltip="Edit the selected decision (history kept)"),
-        Binding("S", "supersede", "Supersede", id="decision.supersede", tooltip="Supersede the selected decision with a new one"),
-        Binding("B", "superseded_by", "Superseded by…", show=False, id="decision.superseded_by", tooltip="Mark the selected decision as superseded by an existing DEC-m"),
-        Binding("slash", "filter", "Search", id="decision.search", tooltip="Search title, context and decision text"),
-        Binding("f", "cycle_status", "Status filter", id="decision.status_filter", tooltip="Cycle all / proposed / accepted / rejected / deprecated / superseded"),
-        Binding("l", "filter_link", "Link filter", show=False, id="decision.link_filter", tooltip="Only decisions linked to REL-n or INC-n"),
-        Binding("y", "copy_log", "Copy log", show=False, id="decision.copy_log", tooltip="Copy the whole decision log as Markdown"),
-        Binding("M", "export_madr", "MADR", show=False, id="decision.madr", tooltip="Write one MADR file per decision"),
-    ]
+    MODE = "decisions"
+    BINDINGS = actions.bindings(MODE)  # from the one registry (ui/actions.py)
 
     def __init__(self) -> None:
         super().__init__()

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Footer, Header, Static
 
@@ -14,6 +13,7 @@ from octotui.domain.clock import format_countdown, format_duration, local_time, 
 from octotui.domain.inputs import InputError, NeedsConfirmation
 from octotui.domain.models import MILESTONES, ROLES, ROLLBACK_FROM, Incident, IncidentStatus, Severity, Stage
 from octotui.domain.text import one_line
+from octotui.ui import actions
 from octotui.ui.flows import (
     copy_template,
     fill_incident_form,
@@ -31,28 +31,8 @@ KIND_STYLE = {"status": "yellow", "update": "green", "note": "", "checklist": "c
 
 class IncidentScreen(LiveScreen):
     TITLE = "Incident"
-    BINDINGS = [
-        Binding("a", "acknowledge", "Ack", id="incident.acknowledge", tooltip="Acknowledge: someone has the incident (sets the milestone)"),
-        Binding("s", "status", "Status", id="incident.status", tooltip="Advance or pick the status"),
-        Binding("u", "status_update", "Update", id="incident.update_form", tooltip="Status, impact, actions, next update: copy and record"),
-        Binding("v", "severity", "Severity", id="incident.severity", tooltip="Change the severity"),
-        Binding("o", "assign", "Roles", id="incident.roles", tooltip="Assign or hand off a role"),
-        Binding("y", "copy_update", "Copy update", id="incident.copy_update", tooltip="Copy the initial notification, then status updates; recorded as sent"),
-        Binding("l", "link_release", "Link", id="incident.link", tooltip="Link or unlink a release"),
-        Binding("R", "rollback", "Roll back", show=False, id="incident.rollback", tooltip="Roll back a release for this incident"),
-        Binding("T", "title", "Title", show=False, id="incident.title", tooltip="Edit the incident title (on the timeline)"),
-        Binding("C", "channel", "Channel", show=False, id="incident.channel", tooltip="Note the coordination channel"),
-        Binding("f", "followup", "Follow-up", show=False, id="incident.followup", tooltip="Add a follow-up item (the postmortem lists them)"),
-        Binding("d", "details", "Details", show=False, id="incident.details", tooltip="Read the title, impact and actions in full"),
-        Binding("n", "app.timeline_note", "Note", id="incident.new_note", tooltip="Add a timeline note"),
-        Binding("c", "checklists", "Checklists", id="incident.checklists", tooltip="Escalation checklist and linked runs"),
-        Binding("m", "milestone", "Milestone", show=False, id="incident.milestone", tooltip="Backdate or correct a milestone"),
-        Binding("p", "impact", "Impact", show=False, id="incident.impact", tooltip="Describe the customer impact"),
-        Binding("w", "actions", "Actions", show=False, id="incident.actions", tooltip="What is being done now (goes into updates)"),
-        Binding("z", "snooze", "Snooze", show=False, id="incident.snooze", tooltip="Snooze the update reminder 5 minutes (recorded)"),
-        Binding("H", "hotfix", "Hotfix", show=False, id="incident.hotfix", tooltip="Create a hotfix release linked to this incident"),
-        Binding("right_square_bracket", "next_incident", "Next incident", show=False, id="incident.next", tooltip="Switch to the next open incident"),
-    ]
+    MODE = "incident"
+    BINDINGS = actions.bindings(MODE)  # from the one registry (ui/actions.py)
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,0 +1,128 @@
+"""Read-only mode: every writing action of the registry is hidden and refused; the database is never written."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from octotui.cli import READ_ONLY_REASON, main, open_read_only
+from octotui.domain.settings import Settings, SignOffRules
+from octotui.services.workspace import Workspace
+from octotui.storage.tinydb_store import Store
+from octotui.ui import actions
+from octotui.ui.help import HelpScreen
+
+WRITES_WITH_KEYS = [action for action in actions.ACTIONS if action.writes and action.keys]
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def demo_file(demo_workspace):
+    path = demo_workspace.store.path
+    demo_workspace.store.close()
+    return path
+
+
+@pytest.fixture
+def read_only_app(demo_file, playbook, clock, make_app):
+    def factory():
+        store = open_read_only(str(demo_file))
+        workspace = Workspace(store, playbook, clock=clock, author="tester", settings=Settings(signoff=SignOffRules(major=0)))
+        return make_app(workspace)
+
+    return factory
+
+
+def notes(app) -> list[str]:
+    return [str(note.message) for note in app._notifications]
+
+
+@pytest.mark.parametrize("action", WRITES_WITH_KEYS, ids=[action.id for action in WRITES_WITH_KEYS])
+async def test_every_write_key_says_read_only_and_changes_nothing(read_only_app, demo_file, action):
+    before = digest(demo_file)
+    app = read_only_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        await app.switch_mode(action.screen or "board")
+        await pilot.pause()
+        base = app.screen
+        for key in action.keys.split(","):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is base, f"{key} opened something ({type(app.screen).__name__})"
+            assert any("read-only" in note for note in notes(app)), notes(app)
+        assert app.read_only
+    assert digest(demo_file) == before
+
+
+async def test_writes_are_not_in_the_footer_help_or_palette(read_only_app):
+    app = read_only_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        for mode in actions.MODES:
+            await app.switch_mode(mode)
+            await pilot.pause()
+            shown = [active.binding.id for active in app.screen.active_bindings.values()]
+            assert [ident for ident in shown if actions.writes(ident)] == [], mode
+            palette = {command.title for command in app.get_system_commands(app.screen)}
+            written = {action.words for action in actions.ACTIONS if action.writes}
+            assert palette & written == set(), mode
+            assert "view: release board" in palette and "comms: copy" in palette
+            await pilot.press("f1")
+            assert isinstance(app.screen, HelpScreen)
+            assert {words for _keys, words, _what in app.screen.rows()} & written == set(), mode
+            await pilot.press("escape")
+
+
+async def test_the_badge_shows_the_mode_and_copy_still_works(read_only_app, demo_file):
+    before = digest(demo_file)
+    app = read_only_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        status = str(app.screen.query_one("#status-text").render())
+        assert "READ-ONLY" in status and READ_ONLY_REASON in status
+        await pilot.press("3", "5")
+        await pilot.pause()
+        # The incident's initial notification: copied, not recorded as sent (nothing is written).
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.last_copy is not None, notes(app)
+        assert not any("Not saved" in note for note in notes(app))
+    assert digest(demo_file) == before
+
+
+async def test_a_run_over_the_demo_reads_everything_and_leaves_the_file_byte_for_byte(read_only_app, demo_file):
+    before = digest(demo_file)
+    stat_before = demo_file.stat()
+    app = read_only_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        await pilot.pause(0.8)  # the check of every record after start-up (it would store board rows)
+        for mode in ("1", "2", "3", "4", "5"):
+            await pilot.press(mode, "j", "j", "enter", "escape", "right_square_bracket", "left_square_bracket", "f1", "escape")
+            # every key the registry knows, writing or not
+            for action in actions.ACTIONS:
+                if action.keys and action.screen in (None, app.current_mode) and action.id not in (
+                        "app.quit", "app.quit_anywhere", "app.help") and not action.id.startswith("view."):
+                    await pilot.press(action.keys.split(",")[0])
+                    await pilot.pause()
+                    while app.screen is not app.screen_stack[0]:
+                        await pilot.press("escape")
+        await pilot.press("q")
+    assert digest(demo_file) == before
+    assert demo_file.stat().st_mtime_ns == stat_before.st_mtime_ns
+    assert sorted(p.name for p in demo_file.parent.iterdir()) == [demo_file.name], "no lock, temp or backup file"
+
+
+def test_an_older_file_is_refused_with_the_command_that_upgrades_it(tmp_path, capsys, monkeypatch):
+    from octotui.storage import tinydb_store
+
+    path = tmp_path / "old.json"
+    Store(path).close()
+    monkeypatch.setattr(tinydb_store, "SCHEMA_VERSION", tinydb_store.SCHEMA_VERSION + 1)
+    before = digest(path)
+    assert main(["--read-only", "--db", str(path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and f"octotui db upgrade --db '{path}'" in error, error
+    assert digest(path) == before
