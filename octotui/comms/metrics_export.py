@@ -14,7 +14,11 @@ FORMATS = ("md", "csv", "json")
 
 
 class PeriodError(ValueError):
-    """A period the person gave that cannot be used: one line for stderr."""
+    """A period the person gave that cannot be used: one line for stderr, or a note under the form's field."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def parse_moment(text: str, flag: str) -> datetime:
@@ -26,7 +30,8 @@ def parse_moment(text: str, flag: str) -> datetime:
             return ensure_utc(datetime.combine(day, time()).astimezone())
         moment = datetime.fromisoformat(cleaned)
     except ValueError:
-        raise PeriodError(f"{flag} {text[:40]!r}: not a date (YYYY-MM-DD) or an ISO 8601 time") from None
+        raise PeriodError(f"{flag} {text[:40]!r}: not a date (YYYY-MM-DD) or an ISO 8601 time",
+                          flag.strip("-")) from None
     return ensure_utc(moment if moment.tzinfo else moment.astimezone())
 
 
@@ -36,7 +41,7 @@ def parse_period(since: str | None, until: str | None, now: datetime) -> Period:
     end = parse_moment(until, "--until") if until else now
     start = parse_moment(since, "--since") if since else end - timedelta(days=DEFAULT_DAYS)
     if start >= end:
-        raise PeriodError(f"--since ({start.isoformat()}) must be before --until ({end.isoformat()})")
+        raise PeriodError(f"--since ({start.isoformat()}) must be before --until ({end.isoformat()})", "since")
     return Period(start, end)
 
 

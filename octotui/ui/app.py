@@ -104,6 +104,10 @@ COMMANDS: list[tuple[str, str, str | None, str]] = [
     ("view: incident", "Show the incident screen", None, "app.switch_mode('incident')"),
     ("view: decision log", "Show the decision log", None, "app.switch_mode('decisions')"),
     ("view: comms", "Show the comms screen", None, "app.switch_mode('comms')"),
+    ("view: reports", "Show the reports screen (deploys, lead time, failures, recovery, MTTA/MTTR)", None,
+     "app.switch_mode('reports')"),
+    ("reports: change period", "Last 30 / 90 / 365 days / all", "reports", "next_period"),
+    ("reports: since/until", "Report a period from one date to another", "reports", "choose_period"),
     ("app: help", "Every key of the current screen", None, "app.help"),
     ("app: load demo data", "Add the demo releases, incident and decisions", None, "app.load_demo"),
     ("app: quit", "Quit (everything is already saved)", None, "app.quit"),
@@ -116,6 +120,7 @@ SCREEN_MODULES = {
     "incident": ("incident", "IncidentScreen"),
     "decisions": ("decisions", "DecisionLogScreen"),
     "comms": ("comms", "CommsScreen"),
+    "reports": ("reports", "ReportsScreen"),
 }
 
 
@@ -150,6 +155,8 @@ class OctoApp(App[int]):
         Binding("3", "switch_mode('incident')", "Incident", show=False, id="view.incident", tooltip="The active incident"),
         Binding("4", "switch_mode('decisions')", "Decisions", show=False, id="view.decisions", tooltip="Decision log"),
         Binding("5", "switch_mode('comms')", "Comms", show=False, id="view.comms", tooltip="Communication templates"),
+        Binding("6", "switch_mode('reports')", "Reports", show=False, id="view.reports",
+                tooltip="Deploys, lead time, change failures, recovery, MTTA/MTTR by severity"),
         Binding("i", "start_incident", "Incident!", id="incident.start", tooltip="Start an incident: the clock runs at once"),
         Binding("t", "timeline_note", "Note", show=False, id="incident.note", tooltip="Add a timeline note to the active incident"),
         Binding("D", "record_decision", "Decision", show=False, id="decision.record", tooltip="Record a decision with the current context"),
