@@ -67,11 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="load the playbook, templates and styles headless, print a summary, and exit")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     export = commands.add_parser("export", help="print or write a template or the decision log")
-    export.add_argument("what", nargs="?", help="a template name, `decisions`, `release-report` or `status-page`")
+    export.add_argument("what", nargs="?", help="a template name, `decisions`, `release-report`, `status-page`, `metrics` or `data`")
     export.add_argument("--list", action="store_true", help="list the templates")
     export.add_argument("--release", metavar="VERSION|REL-n")
     export.add_argument("--incident", metavar="INC-n")
-    export.add_argument("--format", choices=("log", "madr"), default="log", help="for `decisions`")
+    export.add_argument("--format", choices=("log", "madr", "md", "csv", "json"),
+                        help="`decisions`: log (default) or madr; `metrics`: md (default), csv or json")
+    export.add_argument("--since", metavar="DATE", help="`metrics`: start of the period (default: 90 days before --until)")
+    export.add_argument("--until", metavar="DATE", help="`metrics`: end of the period, excluded (default: now)")
     export.add_argument("-o", "--output", metavar="PATH", type=Path, help="file (or folder for madr)")
     export.add_argument("--copy", action="store_true", help="also copy to the clipboard")
     demo = commands.add_parser("demo", help="fill an empty database: the small demo, or about N records (--size)")
@@ -374,6 +377,8 @@ def run_export(args: argparse.Namespace) -> int:
         print("decisions\t-\tDecision log (--format log|madr)")
         print("release-report\trelease\tRelease report: stages, every check, sign-offs, incidents, notes")
         print("status-page\t-\tStatus page for stakeholders: index.html and its stylesheet (-o DIR)")
+        print("metrics\t-\tDeploys, lead time, change failure rate, recovery, MTTA/MTTR (--since --until --format md|csv|json)")
+        print("data\t-\tThe whole database as plain JSON that TinyDB opens")
         return 0
     if not args.what:
         raise UsageError("export needs a template name, `decisions`, or --list")
@@ -383,6 +388,10 @@ def run_export(args: argparse.Namespace) -> int:
         return _emit(release_report(_find_release(workspace, args.release), workspace), args, workspace)
     if args.what == "status-page":
         return _export_status_page(args, workspace)
+    if args.what in ("metrics", "data"):
+        return _emit(_report_export(args, workspace), args, workspace)
+    if args.format not in (None, "log", "madr"):
+        raise UsageError(f"--format {args.format} is for `metrics`")
     if args.what == "decisions":
         decisions = workspace.decisions_newest_first()
         if args.format == "madr":
@@ -446,6 +455,22 @@ def _export_status_page(args: argparse.Namespace, workspace: Workspace) -> int:
         raise UsageError(f"{args.output}: cannot write ({error.strerror or error})") from None
     print(f"wrote {', '.join(str(path) for path in written)}", file=sys.stderr)
     return 0
+def _report_export(args: argparse.Namespace, workspace: Workspace) -> str:
+    if args.what == "data":
+        from octotui.services.data_export import export_data_text
+
+        return export_data_text(workspace)
+    from octotui.comms.metrics_export import PeriodError, parse_period, render_metrics
+    from octotui.services.reports import build_report
+
+    if args.format not in (None, "md", "csv", "json"):
+        raise UsageError(f"--format {args.format} is for `decisions`; metrics are md, csv or json")
+    try:
+        period = parse_period(args.since, args.until, workspace.now())
+    except PeriodError as error:
+        raise UsageError(str(error)) from None
+    report = build_report(workspace.store.snapshot, workspace.settings, period, previous=False)
+    return render_metrics(report.metrics, args.format or "md")
 
 
 def _find_release(workspace: Workspace, text: str):

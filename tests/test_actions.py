@@ -8,7 +8,7 @@ from textual.binding import Binding
 
 from octotui.ui.help import HelpScreen
 
-MODES = ("board", "checklist", "incident", "decisions", "comms")
+MODES = ("board", "checklist", "incident", "decisions", "comms", "reports")
 
 
 def help_rows(app) -> list[tuple[str, str, str]]:

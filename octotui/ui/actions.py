@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding, BindingType
 
-MODES = ("board", "checklist", "incident", "decisions", "comms")
+MODES = ("board", "checklist", "incident", "decisions", "comms", "reports")
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def _a(id: str, words: str, description: str, action: str, screen: str | None, k
     return Action(id, words, description, action, screen, keys, label, show, writes, priority)
 
 
-B, C, I, D, M = MODES  # noqa: E741 - the five screens, short for the table below
+B, C, I, D, M, R = MODES  # noqa: E741 - the six screens, short for the table below
 
 ACTIONS: tuple[Action, ...] = (
     # -- anywhere ---------------------------------------------------------------------------------------------
@@ -63,6 +63,8 @@ ACTIONS: tuple[Action, ...] = (
     _a("view.incident", "view: incident", "Show the active incident", "app.switch_mode('incident')", None, "3", label="Incident"),
     _a("view.decisions", "view: decision log", "Show the decision log", "app.switch_mode('decisions')", None, "4", label="Decisions"),
     _a("view.comms", "view: comms", "Show the communication templates", "app.switch_mode('comms')", None, "5", label="Comms"),
+    _a("view.reports", "view: reports", "Show the reports: deploys, lead time, change failures, recovery, MTTA/MTTR",
+       "app.switch_mode('reports')", None, "6", label="Reports"),
     _a("incident.start", "incident: start", "Start an incident: title, severity; the clock runs at once",
        "app.start_incident", None, "i", label="Incident!", show=True, writes=True),
     _a("incident.note", "incident: add timeline note", "Add a note to the active incident's timeline",
@@ -194,6 +196,11 @@ ACTIONS: tuple[Action, ...] = (
        label="Revert", writes=True),
     _a("comms.notes", "comms: edit release notes", "Edit the release notes fields of the release", "release_notes", M, "E",
        label="Notes fields", show=True, writes=True),
+    # -- reports ----------------------------------------------------------------------------------------------
+    _a("reports.period", "reports: change period", "Last 30 / 90 / 365 days / all", "next_period", R, "p",
+       label="Period", show=True),
+    _a("reports.since_until", "reports: since/until", "Report a period from one date to another", "choose_period", R, "s",
+       label="Since/until", show=True),
 )
 
 BY_ID = {action.id: action for action in ACTIONS}

@@ -1,4 +1,4 @@
-"""The App: modes for the five screens, global keys, the command palette, the command worker, one tick."""
+"""The App: modes for the six screens, global keys, the command palette, the command worker, one tick."""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ SCREEN_MODULES = {
     "incident": ("incident", "IncidentScreen"),
     "decisions": ("decisions", "DecisionLogScreen"),
     "comms": ("comms", "CommsScreen"),
+    "reports": ("reports", "ReportsScreen"),
 }
 
 

@@ -23,6 +23,10 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(classes="dialog help"):
             yield Static(Text(f"Keys — {self.target.title or self.app.title}", style="bold"), classes="dialog-question")
             yield DataTable(id="help-keys", cursor_type="row", show_header=True)
+            notes = getattr(self.target, "HELP_NOTES", ())  # what a screen's words mean (the report's metrics)
+            if notes:
+                yield Static(Text("\n").join(Text.assemble((f"{name}: ", "bold"), text) for name, text in notes),
+                             id="help-notes")
             yield Static(Text("ctrl+p: every action by name · Esc: close", style="dim"))
 
     def rows(self) -> list[tuple[str, str, str]]:

@@ -1,0 +1,118 @@
+"""The facts the metrics need, read through the storage seam (either backend), and the report of a period.
+
+Run it off the event loop (a worker, or a headless export). It reads the stored documents, not the parsed
+models: the times it needs are plain fields, and a year of history is not parsed for a handful of numbers.
+Times the records do not store are derived from what is stored:
+
+- `production_at`: the first time the Production item of the release's deployment (or hotfix) checklist was
+  settled, from that checklist's history (the item's own time when it has no history);
+- `rolled_back_at`: when the rollback checklist was started;
+- an update's due time: the severity's cadence after the previous update (or after the start); an update sent
+  after the incident was resolved, or of a severity without a cadence, has none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from octotui.domain.metrics import IncidentFacts, Metrics, Period, ReleaseFacts, UpdateFacts, compute
+from octotui.domain.models import Severity
+from octotui.domain.settings import Settings
+from octotui.storage.base import Doc, Snapshot
+
+SETTLED = ("done", "na")
+
+
+@dataclass(frozen=True)
+class Report:
+    metrics: Metrics
+    previous: Metrics | None  # the period of the same length just before (none for "all")
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _ids(value: Any) -> tuple[int, ...]:
+    return tuple(n for n in value if isinstance(n, int)) if isinstance(value, list) else ()
+
+
+def _production_item(doc: Doc) -> tuple[str, int, datetime] | None:
+    """The work checklist's Production item when it is settled now: (stream, index, its time)."""
+    runs = doc.get("runs") if isinstance(doc.get("runs"), dict) else {}
+    role = "hotfix" if doc.get("hotfix") else "deployment"
+    run = runs.get(role) if isinstance(runs, dict) else None
+    items = run.get("items") if isinstance(run, dict) else None
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict) and item.get("stage") == "production" and item.get("state") in SETTLED:
+            moment = _time(item.get("at"))
+            return (role, index, moment) if moment is not None else None
+    return None
+
+
+def release_facts(snapshot: Snapshot, release_id: int, doc: Doc, since: datetime | None) -> ReleaseFacts | None:
+    created = _time(doc.get("created_at"))
+    if created is None:
+        return None
+    production = None
+    found = _production_item(doc)
+    if found is not None:
+        role, index, production = found
+        # The first arrival is never later than the item's time now: only a release that could fall in the
+        # period has its history read.
+        if since is None or production >= since:
+            firsts = [moment for _, event in snapshot.events(f"REL-{release_id}", role)
+                      if event.get("item") == index and event.get("action") in SETTLED
+                      and (moment := _time(event.get("at"))) is not None]
+            production = min([production, *firsts])
+    runs = doc.get("runs") if isinstance(doc.get("runs"), dict) else {}
+    rollback = runs.get("rollback") if isinstance(runs, dict) else None
+    return ReleaseFacts(id=release_id, created_at=created, production_at=production,
+                        rolled_back_at=_time(rollback.get("started_at")) if isinstance(rollback, dict) else None,
+                        cancelled_at=_time(doc.get("cancelled_at")), incident_ids=_ids(doc.get("incident_ids")))
+
+
+def incident_facts(snapshot: Snapshot, incident_id: int, doc: Doc, settings: Settings,
+                   since: datetime | None) -> IncidentFacts | None:
+    started = _time(doc.get("started_at"))
+    severity = str(doc.get("severity"))
+    if started is None or severity not in Severity.__members__:
+        return None
+    resolved = _time(doc.get("resolved_at"))
+    updates: list[UpdateFacts] = []
+    # Updates are sent while an incident is open: one resolved before the period has none in it.
+    if since is None or resolved is None or resolved >= since:
+        interval = settings.update_interval(Severity(severity))
+        previous = started
+        sent = sorted(moment for _, event in snapshot.events(f"INC-{incident_id}", "timeline")
+                      if event.get("kind") == "update" and (moment := _time(event.get("at"))) is not None)
+        for moment in sent:
+            due = previous + interval if interval is not None and (resolved is None or moment <= resolved) else None
+            updates.append(UpdateFacts(at=moment, due_at=due))
+            previous = moment
+    return IncidentFacts(id=incident_id, severity=severity, started_at=started,
+                         acknowledged_at=_time(doc.get("acknowledged_at")), mitigated_at=_time(doc.get("mitigated_at")),
+                         resolved_at=resolved, release_ids=_ids(doc.get("release_ids")), updates=tuple(updates))
+
+
+def gather(snapshot: Snapshot, settings: Settings, since: datetime | None = None) -> tuple[list[ReleaseFacts], list[IncidentFacts]]:
+    """Every release and incident as facts; histories are read only where they can matter from `since` on."""
+    releases = [facts for release_id, doc in snapshot.all("releases").items()
+                if (facts := release_facts(snapshot, release_id, doc, since)) is not None]
+    incidents = [found for incident_id, doc in snapshot.all("incidents").items()
+                 if (found := incident_facts(snapshot, incident_id, doc, settings, since)) is not None]
+    return releases, incidents
+
+
+def build_report(snapshot: Snapshot, settings: Settings, period: Period, previous: bool = True) -> Report:
+    """The metrics of a period and of the period before it, from one read."""
+    before = period.previous() if previous else None
+    releases, incidents = gather(snapshot, settings, before.since if before else period.since)
+    return Report(compute(releases, incidents, period), compute(releases, incidents, before) if before else None)

@@ -1,0 +1,272 @@
+"""Screen 6: how releases and incidents are going — the four keys beside the previous period, MTTA/MTTR by
+severity, and charts. Computed in a thread (a year of records is read and summed off the event loop); the
+screen says "computing…" meanwhile. Nothing stored as text (titles, names) is shown here: only numbers."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Footer, Header, Static
+from textual_plotext import PlotextPlot  # imported with this screen: start-up never pays for plotext
+
+from octotui.comms.metrics_export import PeriodError, parse_moment
+from octotui.domain.inputs import InputError
+from octotui.domain.metrics import DEFINITIONS, NO_DEPLOYMENTS, SEVERITIES, Metrics, Period, Week, trend
+from octotui.services.reports import Report, build_report
+from octotui.storage.errors import StoreError
+from octotui.ui import actions
+from octotui.ui.forms import FormField, FormScreen
+from octotui.ui.widgets import LiveScreen, StatusLine
+
+PRESETS: tuple[int | None, ...] = (30, 90, 365, None)  # days; None: all
+MAX_POINTS = 26  # chart points: more weeks than this are summed into equal runs of weeks
+
+
+def _num(value: float | None, unit: str = "", digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def _rate(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def _arrow(key: str, now: float | None, before: float | None, words: bool) -> Text:
+    verdict = trend(key, now, before)
+    if not verdict:
+        return Text("")
+    if verdict == "same":
+        return Text("=", style="dim")
+    up = now is not None and before is not None and now > before
+    return Text(("↑" if up else "↓") + (f" {verdict}" if words else ""), style="green" if verdict == "better" else "red")
+
+
+def four_keys(metrics: Metrics, previous: Metrics | None, narrow: bool = False) -> Table:
+    """The four keys (and updates on time) now and in the period before; `narrow` (80 columns) keeps every number
+    and drops words."""
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), expand=not narrow, show_edge=False, pad_edge=False)
+    for name in ("Key", "Now", "Prev" if narrow else "Before", ""):
+        table.add_column(name, no_wrap=True, overflow="ellipsis")
+    before = previous
+    h = "h" if narrow else " h"
+    lead, recovery = metrics.lead_time_hours, metrics.recovery_time_hours
+    rows = [
+        ("Deploys/wk" if narrow else "Deploys/week", "deploys_per_week", metrics.deploys_per_week,
+         before.deploys_per_week if before else None,
+         f"{_num(metrics.deploys_per_week, digits=2)} ({metrics.deployments})",
+         f"{_num(before.deploys_per_week, digits=2)} ({before.deployments})" if before else "—"),
+        ("Lead time", "lead_time", lead.median, before.lead_time_hours.median if before else None,
+         f"{_num(lead.median, h)} p90 {_num(lead.p90, h)}", _num(before.lead_time_hours.median, h) if before else "—"),
+        ("Fail rate" if narrow else "Change failure", "change_failure_rate", metrics.change_failure_rate,
+         before.change_failure_rate if before else None,
+         f"{_rate(metrics.change_failure_rate)} ({metrics.failures}/{metrics.deployments})",
+         _rate(before.change_failure_rate) if before else "—"),
+        ("Recovery", "recovery_time", recovery.median, before.recovery_time_hours.median if before else None,
+         f"{_num(recovery.median, h)} ({recovery.missing}{'' if narrow else ' open'})",
+         _num(before.recovery_time_hours.median, h) if before else "—"),
+    ]
+    for label, key, now, then, shown, shown_before in rows:
+        table.add_row(Text(label, style="bold"), shown, shown_before, _arrow(key, now, then, words=not narrow))
+    table.add_row(Text("Updates ok" if narrow else "Updates on time", style="bold"),
+                  f"{_rate(metrics.updates_on_time_rate)} of {metrics.updates_measured}",
+                  _rate(before.updates_on_time_rate) if before else "—", "")
+    return table
+
+
+def severity_table(metrics: Metrics, narrow: bool = False) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), expand=not narrow, show_edge=False, pad_edge=False)
+    headers = ("Sev", "Inc", "MTTA m", "MTTR m", "No ack/res") if narrow else \
+        ("Sev", "Inc", "MTTA med/avg", "MTTR med/avg", "Unack/unres")
+    for name in headers:
+        table.add_column(name, no_wrap=True, overflow="ellipsis")
+    unit = "" if narrow else " m"
+    for severity in SEVERITIES:
+        count, mtta, mttr = metrics.incidents[severity]
+        table.add_row(Text(severity, style="bold"), str(count),
+                      f"{_num(mtta.median, digits=0)}/{_num(mtta.mean, digits=0)}{unit}",
+                      f"{_num(mttr.median, digits=0)}/{_num(mttr.mean, digits=0)}{unit}", f"{mtta.missing}/{mttr.missing}")
+    return table
+
+
+def chart_points(weeks: list[Week]) -> list[tuple[str, int, int, float | None, float | None]]:
+    """(label, deployments, failures, lead time h, MTTR h) per point: a week, or a run of weeks summed when the
+    period has more weeks than fit (their medians averaged)."""
+    size = max(1, math.ceil(len(weeks) / MAX_POINTS))
+    points = []
+    for start in range(0, len(weeks), size):
+        run = weeks[start : start + size]
+        lead = [week.lead_time_hours for week in run if week.lead_time_hours is not None]
+        mttr = [week.mttr_minutes / 60 for week in run if week.mttr_minutes is not None]
+        label = run[0].week[5:] if size == 1 else run[0].start.strftime("%y-%m")
+        points.append((label, sum(week.deployments for week in run), sum(week.failures for week in run),
+                       sum(lead) / len(lead) if lead else None, sum(mttr) / len(mttr) if mttr else None))
+    return points
+
+
+class ReportsScreen(LiveScreen):
+    TITLE = "Reports"
+    SHOWS = ("REL-", "INC-")
+    MODE = "reports"
+    BINDINGS = actions.bindings(MODE)  # from the one registry (ui/actions.py)
+    HELP_NOTES = DEFINITIONS  # the help lists what each number means
+    DEFAULT_CSS = """
+    #report-period { height: auto; padding: 0 1; }
+    #report-numbers { height: auto; }
+    #report-keys, #report-severity { width: 1fr; height: auto; }
+    #report-charts { height: 1fr; min-height: 4; }
+    #report-charts PlotextPlot { width: 1fr; height: 1fr; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.days: int | None = 90
+        self.custom: Period | None = None  # since/until chosen by hand (wins over `days`)
+        self.report: Report | None = None
+        self.computing = False
+        self._token = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield StatusLine()
+        yield Static(id="report-period")
+        with Horizontal(id="report-numbers"):
+            yield Static(id="report-keys")
+            yield Static(id="report-severity")
+        with Horizontal(id="report-charts"):
+            yield PlotextPlot(id="chart-deploys")
+            yield PlotextPlot(id="chart-trends")
+        yield Footer()
+
+    def period(self) -> Period:
+        return self.custom or Period.last_days(self.days, self.octo.workspace.now())
+
+    def period_label(self, metrics: Metrics | None = None) -> Text:
+        if self.custom is not None:
+            label = Text(f"{self.custom.since:%Y-%m-%d %H:%M} to {self.custom.until:%Y-%m-%d %H:%M}", style="bold")
+        elif self.days is None:
+            label = Text("All time", style="bold")
+            if metrics is not None and metrics.since is not None:
+                label.append(f" (since {metrics.since:%Y-%m-%d})", style="dim")
+        else:
+            label = Text(f"Last {self.days} days", style="bold")
+        if self.custom is None and self.days is not None:
+            label.append(" · before: the same length just before", style="dim")
+        label.append("  p: 30/90/365/all · s: since/until · ?: definitions", style="dim")
+        return label
+
+    def reload(self) -> None:
+        """Compute again (a change to a release or incident, a new period): in a thread, saying so."""
+        self._token += 1
+        self.computing = True
+        label = self.period_label()
+        label.append("  computing…", style="bold yellow")
+        self.query_one("#report-period", Static).update(label)
+        self._compute(self.period(), self._token)
+
+    @work(thread=True, exclusive=True, group="reports")
+    def _compute(self, period: Period, token: int) -> None:
+        workspace = self.octo.workspace
+        try:
+            try:
+                report = build_report(workspace.store.snapshot, workspace.settings, period)
+            except RuntimeError:  # a table changed under the read (another process's save): read it again
+                report = build_report(workspace.store.snapshot, workspace.settings, period)
+        except StoreError as error:
+            self.app.call_from_thread(self._failed, str(error), token)
+            return
+        self.app.call_from_thread(self._show, report, token)
+
+    def _failed(self, message: str, token: int) -> None:
+        if token != self._token:
+            return
+        self.computing = False
+        label = self.period_label()
+        label.append(f"  could not read the records: {message}", style="bold red")
+        self.query_one("#report-period", Static).update(label)
+
+    def _show(self, report: Report, token: int) -> None:
+        if token != self._token:
+            return  # a newer computation is on its way
+        self.computing = False
+        self.report = report
+        metrics = report.metrics
+        label = self.period_label(metrics)
+        if metrics.empty:
+            label.append(f"  {NO_DEPLOYMENTS}", style="bold yellow")
+        self.query_one("#report-period", Static).update(label)
+        narrow = self.size.width < 110
+        self.query_one("#report-keys", Static).update(four_keys(metrics, report.previous, narrow))
+        self.query_one("#report-severity", Static).update(severity_table(metrics, narrow))
+        self._draw_charts(metrics)
+
+    def _draw_charts(self, metrics: Metrics) -> None:
+        points = chart_points(metrics.weekly)
+        labels = [point[0] for point in points]
+        positions: list[float] = [float(n) for n in range(1, len(points) + 1)]
+        deploys = self.query_one("#chart-deploys", PlotextPlot)
+        plt = deploys.plt
+        plt.clear_figure()
+        plt.title("Deploys per week (red: failed)")
+        if points:
+            plt.stacked_bar(positions, [[p[1] - p[2] for p in points], [p[2] for p in points]],
+                            color=["green", "red"], width=0.6)  # type: ignore[arg-type]  # plotext takes a list
+            step = max(1, len(points) // 6)
+            plt.xticks(positions[::step], labels[::step])
+            plt.xlim(0.5, len(points) + 0.5)
+        deploys.refresh()
+        trends = self.query_one("#chart-trends", PlotextPlot)
+        plt = trends.plt
+        plt.clear_figure()
+        plt.title("Lead time & MTTR (hours; x: failure)")
+        for index, name, color in ((3, "lead", "cyan"), (4, "MTTR", "magenta")):
+            xs = [x for x, p in zip(positions, points, strict=True) if p[index] is not None]
+            ys = [p[index] for p in points if p[index] is not None]
+            if xs:
+                plt.plot(xs, ys, label=name, color=color, marker="braille")
+        failed = [x for x, p in zip(positions, points, strict=True) if p[2]]
+        if failed:
+            plt.scatter(failed, [0] * len(failed), marker="x", color="red")
+        if points:
+            step = max(1, len(points) // 6)
+            plt.xticks(positions[::step], labels[::step])
+            plt.xlim(0.5, len(points) + 0.5)
+        trends.refresh()
+
+    def action_next_period(self) -> None:
+        self.custom = None
+        self.days = PRESETS[(PRESETS.index(self.days) + 1) % len(PRESETS)] if self.days in PRESETS else 90
+        self.reload()
+
+    def action_choose_period(self) -> None:
+        now = self.octo.workspace.now()
+        current = self.period()
+        since_text = current.since.astimezone().strftime("%Y-%m-%d") if current.since else ""
+
+        def submit(values: dict[str, str]) -> Period:
+            try:
+                until = parse_moment(values["until"], "until") if values["until"].strip() else now
+                since = parse_moment(values["since"], "since")
+            except PeriodError as error:
+                raise InputError({error.field: str(error).split(": ", 1)[-1]}) from None
+            if since >= until:
+                raise InputError({"since": "must be before until"})
+            return Period(since, until)
+
+        def chosen(period: Period | None) -> None:
+            if period is not None:
+                self.custom = period
+                self.reload()
+
+        self.octo.push_screen(FormScreen("Report period [since, until)", [
+            FormField("since", "Since (YYYY-MM-DD or an ISO time)", since_text),
+            FormField("until", "Until, excluded (empty: now)", "", placeholder=_now_hint(now))], submit), chosen)
+
+
+def _now_hint(now: datetime) -> str:
+    return f"now ({now.astimezone():%Y-%m-%d %H:%M})"
