@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--size", type=_size, metavar="N",
                       help="about N records in a fixed mix (releases with histories, incidents, decisions); "
                            "the same for the same N")
+    from octotui.outbox_cli import add_commands
+
+    add_commands(commands)  # send, outbox
     export.add_argument("--allow-missing", action="store_true",
                         help="write a text with missing values anyway (marked ⟦name⟧) instead of exiting 3")
     return parser
@@ -133,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_demo(args)
         if args.command == "db":
             return run_db(args)
+        if args.command in ("send", "outbox"):
+            from octotui.outbox_cli import run_outbox, run_send
+
+            return run_send(args) if args.command == "send" else run_outbox(args)
         if args.check:
             return run_check(args)
         return run_app(args)
@@ -185,7 +192,8 @@ def _open_for_quick_start(args: argparse.Namespace) -> Repository | None:
     """The store, opened before any model is imported, when a quick start may do (see services.startup);
     None when the person's own guide, templates or settings are to be checked first (a mistake in them
     stays one line on stderr, before any screen)."""
-    if args.playbook or args.templates or default_config_path().is_file():
+    if args.playbook or args.templates or default_config_path().is_file() or any(
+            name.startswith("OCTOTUI_CHANNEL_") for name in os.environ):  # channels are checked first
         return None
     return open_repository(resolve_db_location(args.db))
 
