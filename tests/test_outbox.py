@@ -223,3 +223,51 @@ def test_retry_now_and_give_up_are_recorded(workspace, templates, server, clock)
                                                                "tester: gave up (incidents)"]
     clock.advance(hours=2)
     assert outbox.deliver_due() == [] and len(server.log) == 2
+
+
+@pytest.fixture
+def smtp():
+    """An SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it received; `refuse` makes it answer 550."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.received: list = []
+            self.refuse = False
+
+        async def handle_DATA(self, _server, _session, envelope):
+            if self.refuse:
+                return "550 mailbox unavailable"
+            self.received.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    inbox.url = f"mailto://127.0.0.1:{port}?from=octotui@example.com&to=status@example.com"
+    yield inbox
+    controller.stop()
+
+
+def test_email_over_smtp_is_posted_and_a_refusal_is_kept(workspace, templates, server, clock, smtp):
+    incident = setup(workspace, server, stakeholders=smtp.url)
+    workspace.settings.routes = {"incident-*": ["stakeholders"]}
+    smtp.refuse = True
+    outbox, message, filled, _due = post_update(workspace, templates, incident)
+    (attempt,) = outbox.deliver_due()
+    assert not attempt.accepted and smtp.received == []
+    assert posted_lines(workspace, incident.id) == []
+    smtp.refuse = False
+    clock.advance(seconds=30)
+    (attempt,) = outbox.deliver_due()
+    assert attempt.accepted
+    (mail,) = smtp.received
+    assert mail.rcpt_tos == ["status@example.com"]
+    assert "Checkout errors" in mail.content.decode()
+    (line,) = posted_lines(workspace, incident.id)
+    assert "posted to stakeholders at" in line
