@@ -8,7 +8,7 @@ import importlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # the models and the workspace are not imported before a quic
     from octotui.services.startup import QuickStart
     from octotui.services.workspace import RunRef, Workspace
     from octotui.storage.base import Repository
+    from octotui.ui.posting import OutboxRunner
 
     FinishStart = Callable[[], tuple[Workspace, dict[str, CommsTemplate]]]
 
@@ -441,7 +442,15 @@ class OctoApp(App[int]):
     def _tick(self) -> None:
         self.ticks += 1
         self.poll_store()
+        if self.started and self.workspace.settings.channels:  # posting is set up: the outbox worker's turn
+            self.outbox_runner.tick()
         self._broadcast(Tick())
+
+    @cached_property
+    def outbox_runner(self) -> OutboxRunner:
+        from octotui.ui.posting import OutboxRunner  # only where channels are configured
+
+        return OutboxRunner(self)
 
     def poll_store(self) -> None:
         """Another process wrote? A stat here; reading what it wrote happens in the worker."""
