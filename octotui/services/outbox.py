@@ -11,6 +11,7 @@ Only channel names are stored; their URLs (and credentials) stay in the person's
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -45,6 +46,9 @@ def apprise_send(urls: list[str], title: str, body: str, timeout: float) -> tupl
     comes from apprise's log, scrubbed of every secret piece of the URLs."""
     import apprise  # only when something is sent: first paint never pays for it
 
+    # apprise's own log lines can carry a URL's pieces: they are read from the result (scrubbed), never
+    # passed on to whatever logging octotui sets up.
+    logging.getLogger("apprise").propagate = False
     notifier = apprise.Apprise()
     for url in urls:
         if not notifier.add(url):
