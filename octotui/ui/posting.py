@@ -32,7 +32,8 @@ class PostConfirmScreen(Modal[list[str] | None]):
     DEFAULT_CSS = """
     PostConfirmScreen .dialog { width: 100; }
     PostConfirmScreen #post-text { height: auto; max-height: 16; border: round $primary; padding: 0 1; }
-    PostConfirmScreen Checkbox { border: none; padding: 0; height: 1; }
+    PostConfirmScreen Checkbox, PostConfirmScreen Checkbox:focus { border: none; padding: 0 1; height: auto; }
+    PostConfirmScreen Checkbox:focus > .toggle--label { text-style: reverse; }
     """
     BINDINGS = [
         Binding("enter", "post", "Post", priority=True, id="post.confirm", tooltip="Post to the ticked destinations"),
