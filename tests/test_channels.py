@@ -23,6 +23,12 @@ TOKEN = "xoxTOKEN9876"
 OCTOTUI = Path(sys.executable).with_name("octotui")
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """Where a passing check of the channels is remembered: this test's own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
 @pytest.mark.parametrize(("url", "shown"), [
     (f"slack://T1JJ3T3L2/A1BRTD4JD/{TOKEN}/#incidents", "slack://***/#incidents"),
     (f"json://status.example/hook/{TOKEN}", "json://status.example/***"),
@@ -90,6 +96,27 @@ def test_channels_from_the_environment(tmp_path, monkeypatch):
     config = _config(tmp_path, '[routes]\n"incident-*" = ["pager"]\n', 0o644)
     monkeypatch.setenv("OCTOTUI_CHANNEL_PAGER", f"json://hooks.example/{TOKEN}")
     assert load_settings(config).posting.route("incident-update") == ["pager"]
+
+
+def test_a_start_with_channels_checked_before_does_not_load_apprise(tmp_path):
+    config = _config(tmp_path, '[channels]\nincidents = "json://status.example/hook"\n'
+                               f'team = "slack://T1/A1/{TOKEN}/#incidents"\n')
+    probe = ("import sys; from octotui.domain.settings import load_settings; from pathlib import Path; "
+             f"load_settings(Path({str(config)!r})); print('apprise' in sys.modules)")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def loads_apprise() -> bool:
+        result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+        return result.stdout.strip() == "True"
+
+    assert loads_apprise()  # the first start checks with apprise (and remembers that it passed)
+    assert not loads_apprise()  # the same channels again: the first paint does not pay for apprise
+    remembered = " ".join(path.read_text() for path in (tmp_path / "cache" / "octotui").iterdir())
+    assert TOKEN not in remembered and "status.example" not in remembered
+    assert oct((tmp_path / "cache" / "octotui" / "channels.key").stat().st_mode & 0o777) == "0o600"
+    config.write_text('[channels]\nincidents = "nonsense://status.example/hook"\n')  # changed: checked again
+    with pytest.raises(SettingsError, match="apprise cannot use nonsense://"):
+        load_settings(config)
 
 
 # -- headless ------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ TOKEN = "e2eTOKEN31337"
 class PostingTerminal(Terminal):
     def start_with(self, name: str, config) -> None:
         command = (f"env OCTOTUI_DB={self.db} OCTOTUI_USER=e2e OCTOTUI_CONFIG={config} TERM=xterm-256color "
+                   f"XDG_CACHE_HOME={config.parent / 'cache'} "
                    f"{OCTOTUI}")
         self.tmux("new-window", "-t", "boot", "-n", name, command, check=True)
         self.window = f"boot:{name}"

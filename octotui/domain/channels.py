@@ -1,14 +1,16 @@
 """Where a text for people goes besides the clipboard: named channels (apprise URLs), routes from templates to
 channels, how a destination is shown without its secrets, and when a failed delivery is tried again.
 
-No apprise here except in `check_url`, which imports it only when a settings file names channels."""
+No apprise here except in `check_url`, which imports it only for channels not checked before."""
 
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -77,14 +79,78 @@ class ChannelSettings(BaseModel):
 
 
 def check_url(url: str) -> str | None:
-    """What is wrong with an apprise URL, or None. Imports apprise (only called when channels are set)."""
+    """What is wrong with an apprise URL, or None. Imports apprise and its plugins (about a second)."""
+    shape = _shape(url)
+    if shape:
+        return shape
     import apprise
 
-    if not isinstance(url, str) or "://" not in url:
-        return "not an apprise URL (scheme://…)"
     if apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
         return f"apprise cannot use {mask(url)} (unknown scheme or a required part missing)"
     return None
+
+
+def _shape(url: object) -> str | None:
+    if not isinstance(url, str) or not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://\S", url):
+        return "not an apprise URL (scheme://…)"
+    return None
+
+
+def check_urls(urls: list[str]) -> dict[str, str]:
+    """What is wrong with each URL (only those with a problem). apprise's own check (a second of loading its
+    plugins) runs once for a set of URLs: a start with the same channels as a start that passed skips it, so
+    the first paint does not pay for it. The set is remembered as an HMAC (a random key of this user's),
+    never as the URLs."""
+    problems = {url: shape for url in urls if (shape := _shape(url))}
+    if problems or not urls:
+        return problems
+    stamp = _checked_stamp(urls)
+    if stamp is not None and stamp[1] == _read(stamp[0]):
+        return {}
+    problems = {url: wrong for url in urls if (wrong := check_url(url))}
+    if not problems and stamp is not None:
+        _write_private(stamp[0], stamp[1])
+    return problems
+
+
+def _cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("octotui"))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _write_private(path: Path, text: str) -> bool:
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as file:
+            file.write(text)
+    except OSError:
+        return False
+    return True
+
+
+def _checked_stamp(urls: list[str]) -> tuple[Path, str] | None:
+    """(where the last passing check is remembered, this set's stamp); None when the cache cannot be used."""
+    import hashlib
+    import hmac
+    import secrets
+
+    key_path = _cache_dir() / "channels.key"
+    key = _read(key_path)
+    if len(key) != 64:
+        key = secrets.token_hex(32)
+        if not _write_private(key_path, key):
+            return None
+    digest = hmac.new(bytes.fromhex(key), "\n".join(sorted(set(urls))).encode(), hashlib.sha256).hexdigest()
+    return _cache_dir() / "channels-checked", digest
 
 
 def mask(url: str) -> str:

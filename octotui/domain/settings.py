@@ -171,13 +171,8 @@ def _with_channels(settings: Settings, path: Path, from_file: object) -> Setting
     where = f"{path}:" if isinstance(from_file, dict) else "CONFIG:"
     for key, problem in posting.problems():
         raise SettingsError(f"{where}{key}: {problem}")
-    from octotui.domain.channels import check_url, holds_secret
+    from octotui.domain.channels import check_urls, holds_secret
 
-    for name, urls in posting.channels.items():
-        for url in urls:
-            wrong = check_url(url)
-            if wrong:
-                raise SettingsError(f"{where if name not in env else 'CONFIG:'}channels.{name}: {wrong}")
     file_channels = from_file if isinstance(from_file, dict) else {}
     try:
         shared = path.stat().st_mode & 0o044 if file_channels else 0
@@ -188,6 +183,11 @@ def _with_channels(settings: Settings, path: Path, from_file: object) -> Setting
             raise SettingsError(
                 f"{path}:channels.{name}: this URL holds credentials and the file is readable by others: "
                 f"chmod 600 {path}, or set it in ${CHANNEL_ENV}{name.upper()} instead")
+    wrong = check_urls([url for urls in posting.channels.values() for url in urls])
+    for name, urls in posting.channels.items():
+        for url in urls:
+            if url in wrong:
+                raise SettingsError(f"{where if name not in env else 'CONFIG:'}channels.{name}: {wrong[url]}")
     return settings
 
 
