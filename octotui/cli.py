@@ -17,8 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from octotui import __version__
-from octotui.domain.clock import Clock
-from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path, default_db_path
+from octotui.cli_common import (
+    EXIT_MISSING,
+    EXIT_USAGE,
+    UsageError,
+    find_owner,
+    open_read_only,
+    open_workspace,
+    resolve_db_location,
+)
+from octotui.cli_common import find_release as _find_release
+from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path
 from octotui.logs import LEVELS, chosen_level, chosen_log_path, configure, log
 from octotui.storage.backends import (
     file_schema,
@@ -34,14 +43,6 @@ from octotui.storage.errors import StoreCorrupt, StoreError
 if TYPE_CHECKING:  # the models and the workspace load on first use: a quick start paints before them
     from octotui.comms.templates import CommsTemplate
     from octotui.services.workspace import Workspace
-
-EXIT_USAGE = 2
-EXIT_MISSING = 3  # a text for people would go out with gaps: nothing written unless --allow-missing
-
-
-class UsageError(Exception):
-    """A problem the person can fix; printed as one line."""
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one clear line, not usage + message
@@ -90,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--size", type=_size, metavar="N",
                       help="about N records in a fixed mix (releases with histories, incidents, decisions); "
                            "the same for the same N")
+    from octotui.outbox_cli import add_commands
+
+    add_commands(commands)  # send, outbox
     export.add_argument("--allow-missing", action="store_true",
                         help="write a text with missing values anyway (marked ⟦name⟧) instead of exiting 3")
     return parser
@@ -103,40 +107,6 @@ def _size(text: str) -> int:
     if not 0 <= value <= 2_000_000:
         raise argparse.ArgumentTypeError("must be between 0 and 2,000,000")
     return value
-
-
-def resolve_db_location(flag: str | None, configured: str | None = None) -> str:
-    """`--db` wins over `$OCTOTUI_DB`, then `db =` in the settings, then the platform's user data folder.
-    A `postgresql://` URL is the team database; anything else a file path."""
-    chosen = flag or os.environ.get("OCTOTUI_DB") or configured or str(default_db_path())
-    return chosen if is_postgres_url(chosen) else str(Path(chosen).expanduser())
-
-
-def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_all: bool = True,
-                   read_only: bool = False, store: Repository | None = None) -> Workspace:
-    from octotui.domain.playbook import load_playbook
-    from octotui.domain.settings import load_settings
-    from octotui.services.workspace import Workspace
-
-    settings = load_settings()
-    if args.clipboard:
-        settings.clipboard = args.clipboard
-    if args.templates:
-        settings.templates_dir = args.templates
-    playbook = load_playbook(args.playbook)
-    # Read-only commands read without the write lock: the file is only ever appended to or replaced
-    # atomically, so a plain read is consistent even while another octotui holds the lock.
-    if store is None:
-        store = open_read_only(resolve_db_location(args.db, settings.db)) if getattr(args, "read_only", False) \
-            else open_repository(resolve_db_location(args.db, settings.db), read_only=read_only)
-    workspace = Workspace(store, playbook, clock=clock, settings=settings)
-    log.info("guide %s; %s database %s%s", playbook.path, "PostgreSQL" if is_postgres_url(store.location) else "file",
-             store.location, " (read-only)" if store.read_only else "")
-    if check_all:
-        workspace.validate_all()
-    # Otherwise the workspace parsed what the first screen shows (releases, open incidents); the app
-    # parses the rest (resolved incidents, decisions) in its worker right after the first paint.
-    return workspace
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_demo(args)
         if args.command == "db":
             return run_db(args)
+        if args.command in ("send", "outbox"):
+            from octotui.outbox_cli import run_outbox, run_send
+
+            return run_send(args) if args.command == "send" else run_outbox(args)
         if args.check:
             return run_check(args)
         return run_app(args)
@@ -221,27 +195,12 @@ def _open_for_quick_start(args: argparse.Namespace) -> Repository | None:
     """The store, opened before any model is imported, when a quick start may do (see services.startup);
     None when the person's own guide, templates or settings are to be checked first (a mistake in them
     stays one line on stderr, before any screen)."""
-    if args.playbook or args.templates or default_config_path().is_file():
+    if args.playbook or args.templates or default_config_path().is_file() or any(
+            name.startswith("OCTOTUI_CHANNEL_") for name in os.environ):  # channels are checked first
         return None
     if args.read_only:
         return open_read_only(resolve_db_location(args.db))
     return open_repository(resolve_db_location(args.db))
-
-
-READ_ONLY_REASON = "opened read-only (--read-only): nothing can be changed here"
-
-
-def open_read_only(location: str) -> Repository:
-    """The store for a person who only reads: no write lock taken, nothing written (no migration, no
-    compaction, no saved screen). A file of an older schema is refused with the command that upgrades it."""
-    store = open_repository(location, read_only=True, create=False)
-    versions = file_schema(store)
-    if versions is not None and versions[0] < versions[1]:
-        store.close()
-        raise UsageError(f"{store.location}: an older octotui file (schema {versions[0]}; this version reads "
-                         f"{versions[1]}); upgrade it first with: octotui db upgrade --db '{store.location}'")
-    store.read_only_reason = READ_ONLY_REASON
-    return store
 
 
 def _finish_start(args: argparse.Namespace, store: Repository | None = None) -> tuple[Workspace, dict[str, CommsTemplate]]:
@@ -364,7 +323,6 @@ def run_export(args: argparse.Namespace) -> int:
     from octotui.comms.exports import decision_log, write_madr_dir
     from octotui.comms.reports import release_report
     from octotui.comms.templates import load_templates, render
-    from octotui.domain.models import parse_key
 
     workspace = open_workspace(args, read_only=True)
     torn = workspace.store.torn_tail_note()
@@ -414,17 +372,7 @@ def run_export(args: argparse.Namespace) -> int:
     if found is None:
         raise UsageError(f"unknown template {args.what!r} (octotui export --list shows them)")
     template = found
-    if template.context == "release":
-        if not args.release:
-            raise UsageError(f"{args.what} needs --release VERSION or REL-n")
-        owner = _find_release(workspace, args.release)
-    else:
-        if not args.incident:
-            raise UsageError(f"{args.what} needs --incident INC-n")
-        number = parse_key(args.incident, "INC")
-        owner = workspace.incident(number) if number else None
-        if owner is None:
-            raise UsageError(f"unknown incident {args.incident!r}")
+    owner = find_owner(workspace, template, args.release, args.incident)
     filled = render(template, owner, workspace)
     if filled.missing and not args.allow_missing:
         print(f"octotui: {args.what} for {owner.key} is missing: {', '.join(filled.missing)} "
@@ -471,16 +419,6 @@ def _report_export(args: argparse.Namespace, workspace: Workspace) -> str:
         raise UsageError(str(error)) from None
     report = build_report(workspace.store.snapshot, workspace.settings, period, previous=False)
     return render_metrics(report.metrics, args.format or "md")
-
-
-def _find_release(workspace: Workspace, text: str):
-    from octotui.domain.models import parse_key
-
-    number = parse_key(text, "REL") if text.upper().startswith("REL-") else None
-    for row in workspace.board_rows():
-        if row.id == number or row.version == text.strip():
-            return workspace.release(row.id)
-    raise UsageError(f"unknown release {text!r}")
 
 
 def _emit(text: str, args: argparse.Namespace, workspace: Workspace) -> int:

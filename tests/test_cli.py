@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from octotui.cli import main, resolve_db_location
+from octotui.cli import main
+from octotui.cli_common import resolve_db_location
 from octotui.services.demo import load_demo
 
 

@@ -104,7 +104,7 @@ def test_an_older_schema_says_what_to_run_and_db_upgrade_runs_it(pg_url, pg_clus
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(MIGRATIONS[0])
         conn.execute("UPDATE octotui_schema SET version = 1")
-    with pytest.raises(StoreUnavailable, match="schema 1; this version needs 2 \\(run: octotui db upgrade --db"):
+    with pytest.raises(StoreUnavailable, match=f"schema 1; this version needs {SCHEMA_VERSION} \\(run: octotui db upgrade --db"):
         PostgresStore(pg_url)
     assert main(["db", "upgrade", "--db", pg_url]) == 0
     assert f"schema 1 → {SCHEMA_VERSION}" in capsys.readouterr().err

@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 
-from octotui.cli import READ_ONLY_REASON, main, open_read_only
+from octotui.cli import main
+from octotui.cli_common import READ_ONLY_REASON, open_read_only
 from octotui.domain.settings import Settings, SignOffRules
 from octotui.services.workspace import Workspace
 from octotui.storage.tinydb_store import Store

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
+from octotui.domain.channels import ChannelSettings
 from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path
 from octotui.domain.models import Severity
 
@@ -48,6 +49,16 @@ class SignOffRules(BaseModel):
         return not self.signers or person in self.signers
 
 
+class DeliveryOptions(BaseModel):
+    """`[delivery]`: how long one destination may take (seconds) before the attempt counts as failed."""
+
+    model_config = ConfigDict(extra="forbid")
+    timeout: float = Field(default=30.0, gt=0, le=600)
+
+
+CHANNEL_ENV = "OCTOTUI_CHANNEL_"  # OCTOTUI_CHANNEL_INCIDENTS="slack://…" adds or replaces a channel
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     clipboard: Literal["auto", "native", "osc52", "file"] = "auto"
@@ -58,6 +69,14 @@ class Settings(BaseModel):
     timezone: str | None = None
     # The database, when not given by --db or $OCTOTUI_DB: a file path or a postgresql:// URL (team mode).
     db: str | None = None
+    # Where texts are posted besides the clipboard (domain.channels): names -> apprise URLs, templates -> names.
+    channels: dict[str, str | list[str]] = Field(default_factory=dict)
+    routes: dict[str, str | list[str]] = Field(default_factory=dict)
+    delivery: DeliveryOptions = Field(default_factory=DeliveryOptions)
+
+    @property
+    def posting(self) -> ChannelSettings:
+        return ChannelSettings(channels=self.channels, routes=self.routes, timeout=self.delivery.timeout)
 
     @field_validator("timezone")
     @classmethod
@@ -111,7 +130,7 @@ def load_settings(path: Path | None = None) -> Settings:
     """Read `config.toml` if it exists; any bad value is `SettingsError("CONFIG:KEY: what is wrong")`."""
     path = path or default_config_path()
     if not path.is_file():
-        return Settings()
+        return _with_channels(Settings(), path, {})
     import tomllib  # only when there is a file: it is a noticeable part of start-up otherwise
 
     try:
@@ -119,7 +138,7 @@ def load_settings(path: Path | None = None) -> Settings:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise SettingsError(f"{path}: {error}") from None
     try:
-        return Settings.model_validate(raw)
+        return _with_channels(Settings.model_validate(raw), path, raw.get("channels"))
     except ValidationError as error:
         problem = error.errors()[0]
         key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
@@ -135,6 +154,41 @@ def load_settings(path: Path | None = None) -> Settings:
         elif key.startswith("cadence."):
             message = f"must be whole minutes from 0 to 1440 (got {shown})"
         raise SettingsError(f"{path}:{key}: {message}") from None
+
+
+def _with_channels(settings: Settings, path: Path, from_file: object) -> Settings:
+    """Channels from the environment added; every channel, route and URL checked (apprise is imported only
+    when there are channels); a file holding credentials must not be readable by others."""
+    import os
+
+    env = {key[len(CHANNEL_ENV):].lower(): value.split() for key, value in os.environ.items()
+           if key.startswith(CHANNEL_ENV) and value.strip()}
+    if env:
+        settings.channels = {**settings.channels, **env}
+    if not settings.channels and not settings.routes:
+        return settings
+    posting = settings.posting
+    where = f"{path}:" if isinstance(from_file, dict) else "CONFIG:"
+    for key, problem in posting.problems():
+        raise SettingsError(f"{where}{key}: {problem}")
+    from octotui.domain.channels import check_urls, holds_secret
+
+    file_channels = from_file if isinstance(from_file, dict) else {}
+    try:
+        shared = path.stat().st_mode & 0o044 if file_channels else 0
+    except OSError:
+        shared = 0
+    for name in file_channels:
+        if shared and name not in env and any(holds_secret(url) for url in posting.channels.get(name, [])):
+            raise SettingsError(
+                f"{path}:channels.{name}: this URL holds credentials and the file is readable by others: "
+                f"chmod 600 {path}, or set it in ${CHANNEL_ENV}{name.upper()} instead")
+    wrong = check_urls([url for urls in posting.channels.values() for url in urls])
+    for name, urls in posting.channels.items():
+        for url in urls:
+            if url in wrong:
+                raise SettingsError(f"{where if name not in env else 'CONFIG:'}channels.{name}: {wrong[url]}")
+    return settings
 
 
 __all__ = ["Settings", "SettingsError", "load_settings", "CLIPBOARD_MODES", "Literal"]

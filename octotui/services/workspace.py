@@ -1293,21 +1293,30 @@ class Workspace:
         return self.incident(incident_id)  # type: ignore[return-value]
 
     def record_sent(self, incident_id: int, template_title: str, *, counts_as_update: bool, fact: str = "",
-                    missing: tuple[str, ...] = ()) -> Incident:
-        """A text was copied for stakeholders: on the timeline (with what it lacked); an update resets the
-        update clock. Runs before the text is rendered, so the text names the state after it."""
+                    missing: tuple[str, ...] = (), how: str = "sent (copied)", names_due: datetime | None = None,
+                    also: Callable[[Any], None] | None = None) -> Incident:
+        """A text was copied (or, `how`, posted) for stakeholders: on the timeline (with what it lacked); an
+        update resets the update clock. Runs before the text is rendered, so the text names the state after
+        it; a text rendered before (a post) gives the time it named as `names_due`. `also(uow)` writes more
+        in the same unit of work (the outbox's outcome)."""
         def change(incident: Incident) -> None:
             now = self.now()
             if counts_as_update:
-                incident.last_update_at, incident.snoozed_until, incident.next_update_at = now, None, None
-            line = f"{template_title} sent (copied)" + (f" with missing: {', '.join(missing)}" if missing else "")
+                incident.last_update_at, incident.snoozed_until, incident.next_update_at = now, None, names_due
+            line = f"{template_title} {how}" + (f" with missing: {', '.join(missing)}" if missing else "")
             due = self.next_update_due(incident)
             if counts_as_update and due is not None:
                 line += f"; next update by {self.people_time(due, with_date=False)}"
             self._timeline(incident, "update", line, at=now)
             if fact:
-                self._auto(incident, fact, f"{template_title} copied")
-        return self._change_incident(incident_id, change)
+                self._auto(incident, fact, f"{template_title} {'copied' if how == 'sent (copied)' else 'posted'}")
+        with self._command() as tx:
+            incident = tx.load(Incident, incident_id)
+            change(incident)
+            tx.save(incident)
+            if also is not None:
+                also(tx.uow)
+        return self.incident(incident_id) or incident
 
     def send_status_update(self, incident_id: int, *, status: IncidentStatus | str, impact: str, current_actions: str,
                            next_in_minutes: int | None, template_title: str = "Incident status update",

@@ -18,6 +18,7 @@ Doc = dict[str, Any]
 RECORD_TABLES = ("releases", "incidents", "decisions")
 EVENTS = "events"
 META = "meta"
+OUTBOX = "outbox"  # messages to post and their destinations' outcomes (services.outbox); no credentials
 RESOLVED = "Resolved"  # an incident's stored status once resolved (the domain's IncidentStatus.RESOLVED)
 
 

@@ -31,6 +31,7 @@ from octotui.domain.clock import current_author
 from octotui.storage.base import (
     EVENTS,
     META,
+    OUTBOX,
     RECORD_TABLES,
     RESOLVED,
     ChangeLog,
@@ -53,7 +54,7 @@ from octotui.storage.errors import (
 from octotui.storage.fs import make_private_dir
 from octotui.storage.urls import masked, secrets_in
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DOCUMENT_SCHEMA = 3  # the documents' own shape, as in the TinyDB file's meta
 CHANNEL = "octotui"
 WRITE_LOCK_KEY = 0x0C70_7501  # the advisory lock every writer takes (one per database)
@@ -62,7 +63,7 @@ CONNECT_TIMEOUT_SECONDS = 3
 PRESENCE_EVERY_SECONDS = 5.0
 RETRY_EVERY_SECONDS = 1.0
 APPLICATION = "octotui"
-TABLES = (*RECORD_TABLES, META, EVENTS)
+TABLES = (*RECORD_TABLES, META, EVENTS, OUTBOX)
 LINK_TABLES = {  # table of the owner -> (document field, link table, owner column, target column)
     "incidents": [("release_ids", "incident_releases", "incident_id", "release_id")],
     "decisions": [("release_ids", "decision_releases", "decision_id", "release_id"),
@@ -149,6 +150,15 @@ MIGRATIONS: list[str] = [
         at timestamptz NOT NULL DEFAULT now()
     );
     """,
+    # 2 -> 3: the outbox (services.outbox): a message to post, its destinations' outcomes and who delivers it.
+    """
+    CREATE TABLE outbox (
+        id integer PRIMARY KEY,
+        doc jsonb NOT NULL,
+        rev bigint NOT NULL DEFAULT nextval('octotui_rev')
+    );
+    CREATE INDEX outbox_rev ON outbox (rev);
+    """,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -191,7 +201,7 @@ class _PgUnitOfWork:
 
     def __init__(self, store: PostgresStore) -> None:
         self._store = store
-        self.staged: dict[str, dict[int, Doc]] = {table: {} for table in (*RECORD_TABLES, META)}
+        self.staged: dict[str, dict[int, Doc]] = {table: {} for table in (*RECORD_TABLES, META, OUTBOX)}
         self.events: dict[int, Doc] = {}
         self._reserved: dict[str, int] = {}
 
@@ -264,7 +274,7 @@ class PostgresStore(ChangeLog):
         self._streams: dict[str, dict[str, list[int]]] = {}  # owner -> stream -> event ids in order
         self.max_ids: dict[str, int] = {}  # the highest id known per table (new ids go above it)
         # The first screen never shows decisions (most of a mature database): read when first asked for.
-        self._deferred: set[str] = {"decisions"}
+        self._deferred: set[str] = {"decisions", OUTBOX}
         self._events_complete = True  # False while the history of some owners was left out at start-up
         self._resolved_unread = False  # resolved incidents are left out of the start-up read
         self._owners_read: set[str] = set()  # whose history was read at start-up
@@ -383,7 +393,7 @@ class PostgresStore(ChangeLog):
             "SELECT bool_and(has_table_privilege(t, 'INSERT') AND has_table_privilege(t, 'UPDATE'))"
             " AND has_sequence_privilege('octotui_rev', 'USAGE')"
             " FROM unnest(ARRAY['releases','incidents','decisions','meta','events','commits',"
-            "'incident_releases','decision_releases','decision_incidents']) AS t").fetchone()
+            "'incident_releases','decision_releases','decision_incidents','outbox']) AS t").fetchone()
         return bool(row and row[0])
 
     # -- reading -------------------------------------------------------------------------------------
@@ -484,7 +494,7 @@ class PostgresStore(ChangeLog):
         """Rows with a newer rev than any seen, into memory. Only what changed crosses the network.
         A deferred table is skipped: when it is read, it is read whole (as new as, or newer than, `_rev`)."""
         parts = [f"SELECT '{table}', id, doc, rev FROM {table} WHERE rev > %(rev)s"
-                 for table in (*RECORD_TABLES, META) if table not in self._deferred]
+                 for table in (*RECORD_TABLES, META, OUTBOX) if table not in self._deferred]
         parts.append("SELECT 'events', id, doc || jsonb_build_object('owner', owner, 'stream', stream), rev "
                      "FROM events WHERE rev > %(rev)s")
         rows = conn.execute(" UNION ALL ".join(parts) + " ORDER BY 4", {"rev": self._rev}).fetchall()

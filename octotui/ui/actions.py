@@ -196,6 +196,12 @@ ACTIONS: tuple[Action, ...] = (
        label="Revert", writes=True),
     _a("comms.notes", "comms: edit release notes", "Edit the release notes fields of the release", "release_notes", M, "E",
        label="Notes fields", show=True, writes=True),
+    _a("comms.post", "comms: post", "Post the selected template to its channels (shows the text and each destination first)",
+       "post", M, "p", label="Post", show=True, writes=True),
+    _a("comms.retry", "outbox: retry now", "Try the highlighted outbox message's failed destinations now", "retry", M, "r",
+       label="Retry now", writes=True),
+    _a("comms.give_up", "outbox: give up", "Stop trying the highlighted outbox message (recorded)", "give_up", M, "g",
+       label="Give up", writes=True),
     # -- reports ----------------------------------------------------------------------------------------------
     _a("reports.period", "reports: change period", "Last 30 / 90 / 365 days / all", "next_period", R, "p",
        label="Period", show=True),

@@ -178,7 +178,7 @@ class OctoApp(Octo):
         else:
             changed = {row.key for row, before in zip(rows, shown, strict=True) if row != before}
         if changed:
-            self._broadcast(DataChanged(frozenset(changed)))
+            self.broadcast(DataChanged(frozenset(changed)))
         self._quick = None
         self.set_timer(0.5, self._check_everything)
         held, self._held_keys = self._held_keys, []
@@ -317,7 +317,7 @@ class OctoApp(Octo):
 
     def _command_finished(self, changed: set[str], error: BaseException | None, on_error: OnError | None) -> None:
         if changed:
-            self._broadcast(DataChanged(frozenset(changed)))
+            self.broadcast(DataChanged(frozenset(changed)))
         if error is not None and not (on_error is not None and on_error(error)):
             self.post_message(CommandFailed(error))
         self._problem_changed()
@@ -358,7 +358,7 @@ class OctoApp(Octo):
         self._save_state_changed()
 
     def _save_state_changed(self) -> None:
-        self._broadcast(SaveStateChanged())
+        self.broadcast(SaveStateChanged())
 
     def _problem_changed(self) -> None:
         problem = (self.workspace.problem, self.workspace.damaged)
@@ -370,9 +370,9 @@ class OctoApp(Octo):
             else:
                 log.info("database problem cleared: recovered")
             self._shown_problem = problem
-            self._broadcast(StoreProblemChanged())
+            self.broadcast(StoreProblemChanged())
 
-    def _broadcast(self, message: DataChanged | SaveStateChanged | StoreProblemChanged | Tick) -> None:
+    def broadcast(self, message: DataChanged | SaveStateChanged | StoreProblemChanged | Tick) -> None:
         """To the screen of the current mode (a background screen reloads when shown again)."""
         if self.screen_stack:
             self.screen_stack[0].post_message(message)
@@ -380,7 +380,11 @@ class OctoApp(Octo):
     def _tick(self) -> None:
         self.ticks += 1
         self.poll_store()
-        self._broadcast(Tick())
+        if self.started and self.workspace.settings.channels:  # posting is set up: the outbox worker's turn
+            from octotui.ui.posting import outbox_runner  # only where channels are configured
+
+            outbox_runner(self).tick()
+        self.broadcast(Tick())
 
     def poll_store(self) -> None:
         """Another process wrote? A stat here; reading what it wrote happens in the worker."""

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from octotui.services.workspace import Workspace
     from octotui.storage.base import Repository
     from octotui.ui.commands import CommandRunner, OnError, OnSuccess
+    from octotui.ui.messages import DataChanged, SaveStateChanged, StoreProblemChanged, Tick
 
 
 class Octo(App[int]):
@@ -50,6 +51,12 @@ class Octo(App[int]):
         raise NotImplementedError
 
     def now(self) -> datetime:
+        raise NotImplementedError
+
+    def broadcast(self, message: DataChanged | SaveStateChanged | StoreProblemChanged | Tick) -> None:
+        raise NotImplementedError
+
+    def report_failure(self, error: BaseException) -> None:
         raise NotImplementedError
 
     def board_rows(self) -> list[BoardRow]:

@@ -20,6 +20,7 @@ class CommsScreen(LiveScreen):
     TITLE = "Comms"
     MODE = "comms"
     BINDINGS = actions.bindings(MODE)  # from the one registry (ui/actions.py)
+    SHOWS = ("REL-", "INC-", "DEC-", "outbox")
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -30,11 +31,21 @@ class CommsScreen(LiveScreen):
             with VerticalScroll(id="preview-scroll"):
                 yield Static(id="comms-missing")
                 yield Static(id="preview")
+        yield Static(Text("Outbox (r retries now, g gives up)", style="bold"), id="outbox-heading")
+        yield OptionList(id="outbox")
         yield Footer()
 
     def on_mount(self) -> None:
         self.reload()
         self.query_one("#templates").focus()
+
+    def posting(self) -> bool:
+        return bool(self.octo.workspace.settings.channels)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("post", "retry", "give_up") and not self.posting():
+            return False  # hidden where no channel is configured: copying is the way then
+        return super().check_action(action, parameters)
 
     def owners(self) -> tuple[Release | None, Incident | None]:
         workspace = self.octo.workspace
@@ -71,6 +82,16 @@ class CommsScreen(LiveScreen):
         if ids:
             options.highlighted = ids.index(previous) if previous in ids else 0
         self._show_preview()
+        self._show_outbox()
+
+    def _show_outbox(self) -> None:
+        from octotui.ui.posting import outbox_options
+
+        pane = self.query_one("#outbox", OptionList)
+        shown = self.posting()
+        pane.display = self.query_one("#outbox-heading").display = shown
+        if shown:
+            outbox_options(self.octo, pane)
 
     def selected(self) -> tuple[CommsTemplate, Release | Incident] | None:
         options = self.query_one("#templates", OptionList)
@@ -117,6 +138,35 @@ class CommsScreen(LiveScreen):
             self.notify("Nothing to copy: select a release or start an incident first", severity="warning")
             return
         copy_template(self.octo, *chosen)
+
+    def action_post(self) -> None:
+        from octotui.ui.posting import post_template
+
+        chosen = self.selected()
+        if chosen is None:
+            self.notify("Nothing to post: select a release or start an incident first", severity="warning")
+            return
+        post_template(self.octo, *chosen)
+
+    def _outbox_message(self) -> int | None:
+        option = self.query_one("#outbox", OptionList).highlighted_option
+        return int(option.id) if option is not None and option.id and option.id.isdigit() else None
+
+    def action_retry(self) -> None:
+        from octotui.ui.posting import outbox_runner
+
+        runner = outbox_runner(self.octo)
+        runner.act(runner.outbox.retry_now, self._outbox_message(), done="Trying again now")
+
+    def action_give_up(self) -> None:
+        message_id = self._outbox_message()
+        if message_id is None:
+            self.notify("Highlight a message in the outbox first", severity="warning")
+            return
+        from octotui.ui.posting import outbox_runner
+
+        runner = outbox_runner(self.octo)
+        runner.act(runner.outbox.give_up, message_id, done=f"Gave up on #{message_id} (recorded)")
 
     def action_edit(self) -> None:
         chosen = self.selected()

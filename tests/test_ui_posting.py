@@ -1,0 +1,140 @@
+"""Pilot tests: posting from the comms screen (a confirmation with the exact text and masked destinations,
+Enter posts), the outbox pane, retry now / give up, and the loop kept free while a server is slow."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from pytest_httpserver import HTTPServer
+from test_ui_comms import ready_incident, select_template
+from test_ui_live import _until
+from werkzeug import Response
+
+from octotui.ui.posting import outbox_runner
+from octotui.services.outbox import DELIVERED, FAILED, GAVE_UP
+from octotui.ui.posting import PostConfirmScreen
+
+TOKEN = "hookTOKEN777"
+
+
+@pytest.fixture
+def server():
+    http = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    http.start()
+    yield http
+    http.clear()
+    http.stop()
+
+
+def channels(workspace, server, **extra):
+    workspace.settings.channels = {"incidents": f"json://127.0.0.1:{server.port}/hook/{TOKEN}", **extra}
+    workspace.settings.routes = {"incident-*": list(workspace.settings.channels)}
+    workspace.settings.delivery.timeout = 2
+
+
+def screen_text(screen) -> str:
+    return "\n".join(str(widget.render()) for widget in screen.query("Static, Checkbox"))
+
+
+async def test_p_confirms_the_exact_text_and_masked_destinations_then_enter_posts(workspace, make_app, server, clock):
+    server.expect_request(f"/hook/{TOKEN}").respond_with_data("ok")
+    channels(workspace, server, stakeholders=f"json://127.0.0.1:1/down/{TOKEN}")
+    incident = ready_incident(workspace)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5")
+        select_template(app, "incident-update")
+        await pilot.press("p")
+        assert isinstance(app.screen, PostConfirmScreen)
+        shown = screen_text(app.screen)
+        assert f"incidents (json://127.0.0.1:{server.port}/***)" in shown
+        assert "stakeholders (json://127.0.0.1:1/***)" in shown and TOKEN not in shown
+        text = app.screen.text
+        assert text.startswith("[P1] INC-1 update: Checkout errors")
+        assert len(server.log) == 0  # nothing leaves before Enter
+        await pilot.press("enter")
+        await _until(pilot, lambda: len(server.log) == 1 and not outbox_runner(app).busy)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert json.loads(server.log[0][0].get_data())["message"] == text.strip()
+        timeline = [e.text for e in workspace.incident(incident.id).timeline]
+        assert any(line.startswith("Incident status update posted to incidents at") for line in timeline)
+        assert not any("stakeholders" in line for line in timeline)
+        (message,) = outbox_runner(app).messages
+        assert message.destinations["incidents"].state == DELIVERED
+        assert message.destinations["stakeholders"].state == FAILED
+        pane = "\n".join(str(option.prompt) for option in app.screen.query_one("#outbox").options)
+        assert "incidents (json://127.0.0.1:" in pane and "delivered" in pane
+        assert "stakeholders (json://127.0.0.1:1/***): failed (" in pane and TOKEN not in pane
+        toasts = " ".join(str(n.message) for n in app._notifications)
+        assert "Not posted to stakeholders" in toasts and TOKEN not in toasts
+        await pilot.press("g")  # give up the highlighted message's waiting destination (recorded)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        (message,) = outbox_runner(app).messages
+        assert message.destinations["stakeholders"].state == GAVE_UP and "gave up" in message.log[-1]
+
+
+async def test_space_untoggles_a_destination_and_escape_posts_nothing(workspace, make_app, server, clock):
+    channels(workspace, server, stakeholders=f"json://127.0.0.1:{server.port}/other/{TOKEN}")
+    server.expect_request(f"/hook/{TOKEN}").respond_with_data("ok")
+    ready_incident(workspace)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5")
+        select_template(app, "incident-update")
+        await pilot.press("p", "escape")
+        assert not isinstance(app.screen, PostConfirmScreen) and outbox_runner(app).messages == []
+        await pilot.press("p", "space", "enter")  # the first destination (incidents) untoggled
+        await _until(pilot, lambda: len(server.log) == 1 and not outbox_runner(app).busy)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        (message,) = outbox_runner(app).messages
+        assert list(message.destinations) == ["stakeholders"]
+        assert server.log[0][0].path == f"/other/{TOKEN}"
+
+
+async def test_keys_are_handled_while_a_send_waits_on_a_slow_server(workspace, make_app, server, clock):
+    held, arrived = threading.Event(), threading.Event()
+
+    def slow(_request):
+        arrived.set()
+        held.wait(10)
+        return Response("ok")
+
+    server.expect_request(f"/hook/{TOKEN}").respond_with_handler(slow)
+    channels(workspace, server)
+    workspace.settings.delivery.timeout = 15
+    ready_incident(workspace)
+    app = make_app(workspace)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("5")
+            select_template(app, "incident-update")
+            await pilot.press("p", "enter")
+            await _until(pilot, arrived.is_set)
+            ticks = app.ticks
+            await pilot.press("1")  # the board, while the server still holds the request
+            assert app.current_mode == "board" and outbox_runner(app).busy and not held.is_set()
+            await _until(pilot, lambda: app.ticks > ticks)  # the clock keeps ticking too
+            held.set()
+            await _until(pilot, lambda: not outbox_runner(app).busy)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert outbox_runner(app).messages[0].destinations["incidents"].state == DELIVERED
+    finally:
+        held.set()
+
+
+async def test_without_channels_p_is_not_offered_and_copy_stays(workspace, make_app, clock):
+    ready_incident(workspace)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5")
+        assert not app.screen.query_one("#outbox").display
+        await pilot.press("p")
+        assert not isinstance(app.screen, PostConfirmScreen)
+        await pilot.press("y")
+        assert "INC-1 (P1): Checkout errors" in app.clipboard
