@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests_support import resealed
 
 from octotui.storage.fs import temp_name
 from octotui.storage.tinydb_store import (
@@ -23,8 +24,6 @@ from octotui.storage.tinydb_store import (
     move_aside,
     read_tables,
 )
-
-from tests.tests_support import resealed
 
 WORKER = str(Path(__file__).with_name("store_worker.py"))
 

@@ -29,6 +29,9 @@ Tables = dict[str, dict[str, Any]]
 
 RECORD_START = b"\n#"
 _HEADER = re.compile(rb"\n#([0-9a-f]{1,15}) ([0-9a-f]{8}) ")
+# A header whose two marker bytes were damaged (`#` overwritten, the newline turned into a space...): the record
+# is still taken if its length and checksum verify.
+_LOOSE_HEADER = re.compile(rb"(?s:..)([0-9a-f]{1,15}) ([0-9a-f]{8}) ")
 # The start of a header cut short: what a torn tail may hold before its payload begins.
 _PARTIAL_HEADER = re.compile(rb"\n(?:#(?:[0-9a-f]{1,15}(?: [0-9a-f]{0,8})?)?)?")
 SUM_LINE = "~sum"
@@ -142,10 +145,13 @@ class JournalScan:
     skipped_bytes: int = 0
 
 
-def _record_at(raw: bytes, offset: int, path: Path) -> tuple[int, Tables] | Damage | None:
-    """The record framed at `offset`: (its end, its documents), the damage found there, or None for a torn tail."""
-    match = _HEADER.match(raw, offset)
+def _record_at(raw: bytes, offset: int, path: Path, loose: bool = False) -> tuple[int, Tables] | Damage | None:
+    """The record framed at `offset`: (its end, its documents), the damage found there, or None for a torn tail.
+    `loose`: whatever the two marker bytes are (a record whose marker alone was damaged)."""
+    match = (_LOOSE_HEADER if loose else _HEADER).match(raw, offset)
     rest_has_newline = raw.find(b"\n", offset + 1) >= 0
+    if loose and match is None:
+        return Damage(offset, "marker")
     if match is None:
         if not rest_has_newline and _PARTIAL_HEADER.fullmatch(raw, offset):
             return None  # the header itself was cut short
@@ -183,6 +189,11 @@ def scan_journal(raw: bytes, start: int, path: Path) -> JournalScan:
                 found = Damage(found.offset, "crlf")
             scan.damage.append(found)
             clean = False
+            recovered = _record_at(raw, offset, path, loose=True) if found.kind == "marker" else None
+            if isinstance(recovered, tuple):  # only its marker was hit: the record itself verifies
+                scan.records.append((offset, recovered[0], recovered[1]))
+                offset = recovered[0]
+                continue
             following = _next_good(raw, offset + 1, path)
             scan.skipped_bytes += following - offset
             offset = following

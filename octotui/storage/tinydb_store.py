@@ -869,6 +869,13 @@ class JournalStorage(Storage):
             record.setdefault(EVENTS, {}).update(staged)
             for event_key in staged:
                 changes.add(EVENTS, int(event_key))
+        if self.identity is None:  # an octotui file from before databases had an id: given one with this save
+            meta = pending.get(META_TABLE, {})
+            for doc_id, doc in list(meta.items()):
+                if isinstance(doc.get("schema"), int):
+                    meta[doc_id] = record.setdefault(META_TABLE, {})[doc_id] = {**doc, "id": uuid.uuid4().hex}
+                    changes.add(META_TABLE, int(doc_id))
+                    break
         payload = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         framed = frame(payload)
         try:
@@ -893,6 +900,7 @@ class JournalStorage(Storage):
                 else:
                     _apply(self.tables, {name: put})
         self._pending, self._touched, self.staged_events, self.staged_docs = None, {}, {}, {}
+        self.identity = identity_of(self.tables) if self.identity is None else self.identity
         self._note_end(self._end + len(framed), framed[-64:])
         self._index(changes)
         # A quarter of the snapshot: a start parses the journal whole, so it stays small beside the snapshot
@@ -1230,8 +1238,6 @@ class Store(ChangeLog):
             self._clean_stale_temp_files()
             if version < SCHEMA_VERSION:
                 self._migrate(self.storage.complete(), version)
-            elif self.storage.identity is None:
-                self._stamp_identity()
 
     def _note_damage(self) -> bool:
         """Journal damage found by the first read: the records that verify are shown, read-only."""
@@ -1251,15 +1257,6 @@ class Store(ChangeLog):
         more = f" (and {len(damage) - 1} more place(s))" if len(damage) > 1 else ""
         return (f"{self.path}: {damage[0].describe()}{more}; every record that still verifies is shown read-only, "
                 "nothing was cut or overwritten (`octotui db check`, `octotui db repair --to NEW`)")
-
-    def _stamp_identity(self) -> None:
-        """An octotui file from before databases had an id: given one (a journal record), so that a re-read can
-        tell it from another file put in its place."""
-        with self._work() as uow:
-            for doc_id, doc in uow.all(META_TABLE).items():
-                if isinstance(doc.get("schema"), int):
-                    uow.put(META_TABLE, doc_id, {**doc, "id": uuid.uuid4().hex})
-                    return
 
     def _check_schema(self, tables: Tables) -> int:
         version = schema_of(tables)
@@ -1420,17 +1417,26 @@ class Store(ChangeLog):
     # -- db copy ------------------------------------------------------------------------------------
     def export_tables(self) -> dict[str, dict[int, Doc]]:
         tables = self.tables()
-        return {name: {int(key): doc for key, doc in tables.get(name, {}).items()}
-                for name in (*RECORD_TABLES, META, EVENTS)}
+        version = schema_of(tables)
+        if version < SCHEMA_VERSION:  # an older octotui file opened read-only: copied as this version reads it
+            tables = migrated(tables, version)
+        exported = {name: {int(key): doc for key, doc in tables.get(name, {}).items()}
+                    for name in (*RECORD_TABLES, META, EVENTS)}
+        # The database's id stays with this file: a copy is another database.
+        exported[META] = {key: {field: value for field, value in doc.items() if field != "id"}
+                          for key, doc in exported[META].items()}
+        return exported
 
     def import_tables(self, tables: dict[str, dict[int, Doc]], replace: bool = False) -> None:
         """A whole new file with these documents (ids kept), replaced atomically under the lock."""
         if self.read_only:
             raise StoreReadOnly(self.path, self.read_only_reason)
         snapshot: Tables = {name: {str(key): doc for key, doc in sorted(docs.items())} for name, docs in tables.items()}
-        snapshot[META_TABLE] = {**snapshot.get(META_TABLE, {}), "1": {"schema": SCHEMA_VERSION}}
         with self._locked():
             self.storage.refresh(for_write=True)
+            # Still this database (its id kept): an app that has it open takes the new content as a change.
+            snapshot[META_TABLE] = {**snapshot.get(META_TABLE, {}),
+                                    "1": {**new_meta(), **({"id": self.storage.identity} if self.storage.identity else {})}}
             held = sum(len(self.storage.table(name)) for name in (*RECORD_TABLES, EVENTS))
             if held and not replace:
                 raise StoreNotEmpty(self.path, f"already holds {held:,} records and events (--replace overwrites them)")
