@@ -22,7 +22,7 @@ from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config
 from octotui.storage.backends import POSTGRES_EXTRA, is_postgres_url, masked, open_repository
 from octotui.storage.base import Repository
 from octotui.storage.errors import StoreCorrupt, StoreError
-from octotui.storage.tinydb_store import SCHEMA_VERSION, Store
+from octotui.storage.tinydb_store import Store
 
 if TYPE_CHECKING:  # the models and the workspace load on first use: a quick start paints before them
     from octotui.comms.templates import CommsTemplate
@@ -69,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument("source", metavar="SOURCE", help="file path or postgresql:// URL")
     copy.add_argument("target", metavar="TARGET", help="file path or postgresql:// URL")
     copy.add_argument("--replace", action="store_true", help="overwrite a target that already holds records")
-    for sub in (export, demo, upgrade):  # `octotui demo --db PATH` reads as well as `octotui --db PATH demo`
+    check = db_commands.add_parser("check", help="say what a database file holds: damage by offset, a torn tail, CRLF "
+                                                 "(exit 0 clean, 1 damaged)")
+    repair = db_commands.add_parser("repair", help="write a copy of a damaged database file with every record that "
+                                                   "still verifies (the file itself is left alone)")
+    repair.add_argument("--to", metavar="NEW", required=True, type=Path, help="the new file (must not exist)")
+    for sub in (export, demo, upgrade, check, repair):  # `octotui demo --db PATH` reads as well as `octotui --db PATH demo`
         sub.add_argument("--db", metavar="PATH|URL", default=argparse.SUPPRESS, help="database (as above)")
     demo.add_argument("--size", type=_size, metavar="N",
                       help="about N records in a fixed mix (releases with histories, incidents, decisions); "
@@ -219,6 +224,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_db(args: argparse.Namespace) -> int:
+    if args.db_command in ("check", "repair"):
+        return run_db_file(args)
     if args.db_command == "upgrade":
         from octotui.domain.settings import load_settings
 
@@ -238,6 +245,26 @@ def run_db(args: argparse.Namespace) -> int:
     return run_db_copy(args.source, args.target, replace=args.replace)
 
 
+def run_db_file(args: argparse.Namespace) -> int:
+    """`db check` and `db repair --to NEW` (storage.repair): the database file is only read."""
+    from octotui.domain.settings import load_settings
+    from octotui.domain.text import one_line
+    from octotui.storage import repair
+
+    location = resolve_db_location(args.db, load_settings().db)
+    if is_postgres_url(location):
+        raise UsageError(f"db {args.db_command} is for a database file (PostgreSQL checks its own data)")
+    if args.db_command == "check":
+        report = repair.examine(location)
+        print("\n".join(one_line(line) for line in report.lines()))
+        return 0 if report.clean else 1
+    done = repair.repair(location, args.to)
+    print("\n".join(one_line(line) for line in done.report.lines()[:-1]), file=sys.stderr)
+    print(one_line(f"wrote {done.target}: {done.documents:,} documents; {done.report.path} was left as it is"),
+          file=sys.stderr)
+    return 0
+
+
 def run_db_copy(source_location: str, target_location: str, replace: bool = False) -> int:
     """Everything from one database to another, ids, events and links kept; the source is only read."""
     source_location = resolve_db_location(source_location)
@@ -246,11 +273,11 @@ def run_db_copy(source_location: str, target_location: str, replace: bool = Fals
         raise UsageError(f"{source_location}: no database file here")
     if source_location == target_location:
         raise UsageError("source and target are the same database")
-    source = open_repository(source_location, read_only=True, create=False)
+    # A file is only read: an older octotui's is copied as this version reads it, another app's TinyDB file for
+    # the octotui tables it may hold.
+    source = (open_repository(source_location, read_only=True, create=False) if is_postgres_url(source_location)
+              else Store(source_location, read_only=True, foreign=True))
     try:
-        if isinstance(source, Store) and source.schema < SCHEMA_VERSION:
-            raise UsageError(f"{source.location}: an older octotui file (schema {source.schema}); "
-                             "open it with octotui once, then copy it")
         tables = source.export_tables()
     finally:
         source.close()
@@ -303,6 +330,9 @@ def run_export(args: argparse.Namespace) -> int:
     from octotui.domain.models import parse_key
 
     workspace = open_workspace(args, read_only=True)
+    damage = getattr(workspace.store, "damage_note", lambda: None)()
+    if damage:  # what is shown would lack acknowledged records: said, not exported
+        raise UsageError(f"{damage}; nothing was exported")
     torn = workspace.store.torn_tail_note()
     if torn:
         print(f"octotui: note: {torn}", file=sys.stderr)

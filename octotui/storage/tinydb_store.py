@@ -491,6 +491,7 @@ class JournalStorage(Storage):
         self.torn_bytes = 0  # bytes after the last complete record when last read whole (an interrupted save)
         self.damage: list[Damage] = []  # journal damage found by the first read (the store is then read-only)
         self.identity: str | None = None  # the database's own id (meta), checked at every re-read
+        self.accept_foreign = False  # a file without octotui's schema may be read (never written: db copy's source)
         self._sig: tuple[int, ...] | None = None  # the file's signature when last read or written here
         self._crc = 0  # the crc32 of the file's first _end bytes, as read or written here
 
@@ -728,7 +729,7 @@ class JournalStorage(Storage):
             for name in set(record) & set(deferred):
                 later.setdefault(name, []).append(record.pop(name))
             _apply(snapshot, record)
-        if not schema_of(snapshot):
+        if not schema_of(snapshot) and not self.accept_foreign:
             raise StoreForeign(self.path, NOT_OCTOTUI)
         identity = identity_of(snapshot)
         if self.identity is not None and identity != self.identity:
@@ -871,10 +872,10 @@ class JournalStorage(Storage):
                 changes.add(EVENTS, int(event_key))
         if self.identity is None:  # an octotui file from before databases had an id: given one with this save
             meta = pending.get(META_TABLE, {})
-            for doc_id, doc in list(meta.items()):
-                if isinstance(doc.get("schema"), int):
-                    meta[doc_id] = record.setdefault(META_TABLE, {})[doc_id] = {**doc, "id": uuid.uuid4().hex}
-                    changes.add(META_TABLE, int(doc_id))
+            for meta_id, meta_doc in list(meta.items()):
+                if isinstance(meta_doc.get("schema"), int):
+                    meta[meta_id] = record.setdefault(META_TABLE, {})[meta_id] = {**meta_doc, "id": uuid.uuid4().hex}
+                    changes.add(META_TABLE, int(meta_id))
                     break
         payload = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         framed = frame(payload)
@@ -941,39 +942,7 @@ class JournalStorage(Storage):
             os.close(fd)
 
     def encode_snapshot(self, tables: Tables) -> bytes:
-        """One table per line (see _table_lines), then the derived lines: valid JSON for TinyDB, and a start
-        can leave tables unparsed. Events are written grouped by owner, and where each owner's are is noted."""
-        out = bytearray(b"{")
-        history: dict[str, list[int]] = {}
-        places: dict[str, dict[str, list[int]]] = {table: {} for table in INDEXED_TABLES}
-        for number, (name, table) in enumerate(tables.items()):
-            out += b",\n" if number else b""
-            out += f"{json.dumps(name)}:{{".encode()
-            documents = list(table.items())
-            if name == EVENTS:
-                documents.sort(key=lambda item: (str(item[1].get("owner")), int(item[0])))
-            for position, (doc_id, doc) in enumerate(documents):
-                out += b"," if position else b""
-                start = len(out)
-                out += f'"{doc_id}":'.encode()
-                value_at = len(out)
-                out += _dumps(doc).encode()
-                if name == EVENTS:
-                    history.setdefault(str(doc.get("owner")), [start, 0])[1] = len(out)
-                elif name in places:
-                    places[name][doc_id] = [value_at, len(out)]
-            out += b"}"
-        derived: dict[str, Any] = {
-            BOARD_LINE: {key: {field: doc[field] for field in ROW_FIELDS if field in doc}
-                         for key, doc in tables.get("releases", {}).items()},
-            OPEN_LINE: open_incident_docs(tables.get("incidents", {})),
-            HISTORY_LINE: history,
-            DOCS_LINE: places,
-            NEXT_LINE: {name: max((int(key) for key in table), default=0) + 1 for name, table in tables.items()}}
-        for number, (name, value) in enumerate(derived.items(), start=len(tables)):
-            out += b",\n" if number else b""
-            out += f"{json.dumps(name)}:{_dumps(value)}".encode()
-        return seal(bytes(out + b",\n"))
+        return encode_snapshot(tables)
 
     def write_snapshot(self, tables: Tables, *, exclusive: bool = False) -> None:
         """A whole new file (creation, migration, compaction), replaced atomically. Under the lock the new
@@ -997,6 +966,42 @@ class JournalStorage(Storage):
 
     def compact(self) -> None:
         self.write_snapshot(self.complete())
+
+
+def encode_snapshot(tables: Tables) -> bytes:
+    """One table per line (see _table_lines), then the derived lines: valid JSON for TinyDB, and a start
+    can leave tables unparsed. Events are written grouped by owner, and where each owner's are is noted."""
+    out = bytearray(b"{")
+    history: dict[str, list[int]] = {}
+    places: dict[str, dict[str, list[int]]] = {table: {} for table in INDEXED_TABLES}
+    for number, (name, table) in enumerate(tables.items()):
+        out += b",\n" if number else b""
+        out += f"{json.dumps(name)}:{{".encode()
+        documents = list(table.items())
+        if name == EVENTS:
+            documents.sort(key=lambda item: (str(item[1].get("owner")), int(item[0])))
+        for position, (doc_id, doc) in enumerate(documents):
+            out += b"," if position else b""
+            start = len(out)
+            out += f'"{doc_id}":'.encode()
+            value_at = len(out)
+            out += _dumps(doc).encode()
+            if name == EVENTS:
+                history.setdefault(str(doc.get("owner")), [start, 0])[1] = len(out)
+            elif name in places:
+                places[name][doc_id] = [value_at, len(out)]
+        out += b"}"
+    derived: dict[str, Any] = {
+        BOARD_LINE: {key: {field: doc[field] for field in ROW_FIELDS if field in doc}
+                     for key, doc in tables.get("releases", {}).items()},
+        OPEN_LINE: open_incident_docs(tables.get("incidents", {})),
+        HISTORY_LINE: history,
+        DOCS_LINE: places,
+        NEXT_LINE: {name: max((int(key) for key in table), default=0) + 1 for name, table in tables.items()}}
+    for number, (name, value) in enumerate(derived.items(), start=len(tables)):
+        out += b",\n" if number else b""
+        out += f"{json.dumps(name)}:{_dumps(value)}".encode()
+    return seal(bytes(out + b",\n"))
 
 
 class DatabaseLock:
@@ -1167,7 +1172,8 @@ class _Snapshot:
 class Store(ChangeLog):
     """The database file: open (checked and migrated), read, and change in units of work."""
 
-    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False, foreign: bool = False) -> None:
+        """`foreign`: a file that is not an octotui database may be opened (read-only: `db copy` imports it)."""
         super().__init__()
         try:
             # Symlinks followed once: the real file is what is replaced and locked, so a symlinked database
@@ -1178,6 +1184,7 @@ class Store(ChangeLog):
         except OSError as error:
             raise StoreUnavailable(path, f"cannot use this path ({error.strerror or error})") from None
         self.storage = JournalStorage(self.path)
+        self.storage.accept_foreign = foreign and read_only
         self.db = TrackedTinyDB(storage=lambda: self.storage)
         self._thread_lock = threading.RLock()
         self.lock_path = self.path  # the database is its own lock (see DatabaseLock)
@@ -1260,7 +1267,7 @@ class Store(ChangeLog):
 
     def _check_schema(self, tables: Tables) -> int:
         version = schema_of(tables)
-        if version == 0:
+        if version == 0 and not self.storage.accept_foreign:
             raise StoreForeign(self.path, NOT_OCTOTUI)  # never migrated, backed up or chmodded: not ours
         if version > SCHEMA_VERSION:
             raise StoreTooNew(
@@ -1418,6 +1425,8 @@ class Store(ChangeLog):
     def export_tables(self) -> dict[str, dict[int, Doc]]:
         tables = self.tables()
         version = schema_of(tables)
+        if version == 0:  # another app's TinyDB file (opened `foreign`): its octotui tables, if it has any
+            tables, version = {**tables, META_TABLE: {"1": {"schema": 1}}}, 1
         if version < SCHEMA_VERSION:  # an older octotui file opened read-only: copied as this version reads it
             tables = migrated(tables, version)
         exported = {name: {int(key): doc for key, doc in tables.get(name, {}).items()}
