@@ -132,7 +132,7 @@ class Damage:
 
     def short(self) -> str:
         if self.kind == "crlf":
-            return f"line endings converted to CRLF (first at byte {self.offset:,})"
+            return f"converted to CRLF at byte {self.offset:,}"
         return f"damaged at byte {self.offset:,}"
 
 

@@ -1252,8 +1252,7 @@ class Store(ChangeLog):
         if not damage:
             return False
         self.read_only = True
-        self.read_only_reason = (f"{damage[0].short()}; shown read-only as it is "
-                                 "(`octotui db repair --to NEW` writes a repaired copy)")
+        self.read_only_reason = f"{damage[0].short()}; read-only: `octotui db repair --to NEW` writes a repaired copy"
         return True
 
     def damage_note(self) -> str | None:
