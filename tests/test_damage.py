@@ -307,3 +307,28 @@ def test_a_save_that_would_pass_the_readable_size_is_refused_before_it_is_writte
     with store.unit_of_work() as uow:  # a small change still fits
         uow.put("releases", 11, {"version": "2.0.0", "title": "short"})
     assert Store(path).table("releases")["11"]["title"] == "short"
+
+
+def test_an_editors_final_newline_after_a_snapshot_is_not_damage(tmp_path):
+    path = tmp_path / "db.json"
+    store = Store(path)
+    store.close()
+    path.write_bytes(path.read_bytes() + b"\n")
+    reopened = Store(path)
+    assert not reopened.read_only
+    with reopened.unit_of_work() as uow:
+        uow.put("releases", 1, {"version": "1.0.0"})
+    assert Store(path).table("releases") == {"1": {"version": "1.0.0"}}
+
+
+def test_a_store_opened_damaged_says_so_until_restarted_once_the_file_is_repaired(ten):
+    path, saved = ten
+    raw = path.read_bytes()
+    at = _markers(raw)[-2]
+    path.write_bytes(raw[: at + 1] + b"X" + raw[at + 2 :])
+    store = Store(path)
+    assert store.read_only and "damaged at byte" in store.read_only_reason
+    path.write_bytes(raw)  # repaired (or restored) while it was open
+    store.refresh()
+    assert store.read_only and "restart octotui" in store.read_only_reason
+    assert store.table("releases") == saved

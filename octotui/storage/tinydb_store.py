@@ -185,6 +185,8 @@ def split_file(raw: bytes, path: Path, defer: frozenset[str] = frozenset()) -> F
     with every record that still verifies."""
     journal_at, newlines = _journal_start(raw)
     head_end = len(raw) if journal_at < 0 else journal_at
+    if journal_at < 0 and raw.endswith(b"}\n"):  # an editor's final newline: taken as a torn tail (cut by a save)
+        head_end, newlines = head_end - 1, newlines[:-1]
     sum_at, crc = verify_seal(raw, head_end, path)
     if sum_at < 0 and journal_at >= 0:
         sealed_end = find_sealed_end(raw, journal_at)  # the journal's first marker damaged: the seal says where
@@ -195,9 +197,9 @@ def split_file(raw: bytes, path: Path, defer: frozenset[str] = frozenset()) -> F
         lines = _table_lines(raw, sum_at - 1, newlines[:-1], closing=b",") if defer else None
     else:
         lines = _table_lines(raw, head_end, newlines) if defer else None
-    read = FileRead({}, head_end, [], journal_at=journal_at, sealed=sum_at >= 0)
+    read = FileRead({}, head_end, [], journal_at=journal_at, sealed=sum_at >= 0, torn=len(raw) - head_end)
     if lines is None:
-        read.tables = parse_tables(raw if journal_at < 0 else raw[:journal_at], path, sealed=read.sealed)
+        read.tables = parse_tables(raw if head_end == len(raw) else raw[:head_end], path, sealed=read.sealed)
     else:
         derived = {line[0] for line in lines if line[0] in ROW_LINES} == set(ROW_LINES)
         for name, line, start, stop in lines:
@@ -1194,6 +1196,7 @@ class Store(ChangeLog):
         self.read_only_reason = "the database is read-only here; changes cannot be saved"
         self.user: str | None = None  # a file does not know who opened it: the login name is used
         self.backup_path: Path | None = None
+        self._opened_damaged = False  # read-only because the first read found damage (see _note_damage)
         self.local_file: Path | None = self.path
         self._open(read_only_requested=read_only)
 
@@ -1251,7 +1254,7 @@ class Store(ChangeLog):
         damage = self.storage.damage
         if not damage:
             return False
-        self.read_only = True
+        self.read_only = self._opened_damaged = True
         self.read_only_reason = f"{damage[0].short()}; read-only: `octotui db repair --to NEW` writes a repaired copy"
         return True
 
@@ -1377,7 +1380,10 @@ class Store(ChangeLog):
 
     def refresh(self) -> Changes:
         with self._thread_lock:
-            return self._logged(self.storage.refresh())
+            changes = self._logged(self.storage.refresh())
+            if self._opened_damaged and not self.storage.damage:
+                self.read_only_reason = "the file was repaired since octotui opened it: restart octotui to save changes"
+            return changes
 
     def tables(self) -> Tables:
         with self._thread_lock:

@@ -676,7 +676,8 @@ class RecoveryApp(App[bool]):
             yield Static(Text("The database cannot be read", style="bold red"))
             yield Static(Text(str(self.error)))
             yield Static(Text("It has not been changed. You can move it aside (renamed with a timestamp, "
-                              "kept for inspection) and start with an empty database, or quit and fix it by hand."))
+                              "kept for inspection) and start with an empty database, or quit and fix it by hand "
+                              "(`octotui db check` says what is wrong, `octotui db repair --to NEW` copies what still reads)."))
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Move aside & start fresh (m)", id="move", variant="warning")
                 yield Button("Quit (q)", id="quit")
