@@ -336,3 +336,56 @@ def test_a_store_opened_damaged_says_so_until_restarted_once_the_file_is_repaire
     store.refresh()
     assert store.read_only and "restart octotui" in store.read_only_reason
     assert store.table("releases") == saved
+
+
+# -- in the app: the banner -------------------------------------------------------------------------------
+async def test_the_app_shows_a_foreign_file_swapped_in_and_never_writes_into_it(demo_workspace, make_app):
+    """Issue 30 D4 in the app: the board went from 8 releases to 0 and `i` created INC-1 again in the other app's
+    file. Now the banner says what happened, the board keeps the last good data, a save is refused."""
+    path = demo_workspace.store.path
+    good = path.read_bytes()
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+
+        def banner() -> str:
+            return str(app.screen_stack[0].query_one("#status-text").render())
+
+        rows = len(demo_workspace.board_rows())
+        (path.parent / "other.json").write_bytes(STOCK)
+        os.replace(path.parent / "other.json", path)
+        for _ in range(50):  # a bounded count of polls: the worker reads the file
+            app.poll_store()
+            await pilot.pause()
+            if "not an octotui database" in banner():
+                break
+        assert "DATABASE PROBLEM" in banner() and "not an octotui database" in banner()
+        assert len(demo_workspace.board_rows()) == rows, "the last good data stays on screen"
+        await pilot.press("2", "space")  # a save
+        assert path.read_bytes() == STOCK, "nothing appended into the other app's file"
+        assert any("Not saved" in n.title for n in app._notifications)
+        path.write_bytes(good)
+        for _ in range(50):
+            app.poll_store()
+            await pilot.pause()
+            if "DATABASE PROBLEM" not in banner():
+                break
+        assert "DATABASE PROBLEM" not in banner()
+
+
+async def test_the_app_opened_on_a_damaged_journal_shows_it_read_only_naming_the_offset(ten, playbook, make_app):
+    from octotui.services.workspace import Workspace
+
+    path, saved = ten
+    raw = path.read_bytes()
+    at = _markers(raw)[-8]
+    damaged = raw[: at + 1] + b"X" + raw[at + 2 :]
+    path.write_bytes(damaged)
+    workspace = Workspace(Store(path), playbook, author="tester")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        status = str(app.screen_stack[0].query_one("#status-text").render())
+        assert "READ-ONLY" in status and f"damaged at byte {at:,}" in status
+        assert len(workspace.board_rows()) == len(saved)
+    assert path.read_bytes() == damaged
