@@ -33,7 +33,7 @@ from octotui.storage.backends import (
     file_schema,
     is_postgres_url,
     masked,
-    older_file_schema,
+    open_for_copy,
     open_repository,
     upgrade_database,
 )
@@ -86,7 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument("source", metavar="SOURCE", help="file path or postgresql:// URL")
     copy.add_argument("target", metavar="TARGET", help="file path or postgresql:// URL")
     copy.add_argument("--replace", action="store_true", help="overwrite a target that already holds records")
-    for sub in (export, demo, upgrade):  # `octotui demo --db PATH` reads as well as `octotui --db PATH demo`
+    check = db_commands.add_parser("check", help="say what a database file holds: damage by offset, a torn tail, CRLF "
+                                                 "(exit 0 clean, 1 damaged)")
+    repair = db_commands.add_parser("repair", help="write a copy of a damaged database file with every record that "
+                                                   "still verifies (the file itself is left alone)")
+    repair.add_argument("--to", metavar="NEW", required=True, type=Path, help="the new file (must not exist)")
+    for sub in (export, demo, upgrade, check, repair):  # `octotui demo --db PATH` reads as well as `octotui --db PATH demo`
         sub.add_argument("--db", metavar="PATH|URL", default=argparse.SUPPRESS, help="database (as above)")
     demo.add_argument("--size", type=_size, metavar="N",
                       help="about N records in a fixed mix (releases with histories, incidents, decisions); "
@@ -232,6 +237,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_db(args: argparse.Namespace) -> int:
+    if args.db_command in ("check", "repair"):
+        return run_db_file(args)
     if args.db_command == "upgrade":
         from octotui.domain.settings import load_settings
 
@@ -260,6 +267,26 @@ def _upgrade_file(location: str) -> int:
     return 0
 
 
+def run_db_file(args: argparse.Namespace) -> int:
+    """`db check` and `db repair --to NEW` (storage.repair): the database file is only read."""
+    from octotui.domain.settings import load_settings
+    from octotui.domain.text import one_line
+    from octotui.storage import repair
+
+    location = resolve_db_location(args.db, load_settings().db)
+    if is_postgres_url(location):
+        raise UsageError(f"db {args.db_command} is for a database file (PostgreSQL checks its own data)")
+    if args.db_command == "check":
+        report = repair.examine(location)
+        print("\n".join(one_line(line) for line in report.lines()))
+        return 0 if report.clean else 1
+    done = repair.repair(location, args.to)
+    print("\n".join(one_line(line) for line in done.report.lines()[:-1]), file=sys.stderr)
+    print(one_line(f"wrote {done.target}: {done.documents:,} documents; {done.report.path} was left as it is"),
+          file=sys.stderr)
+    return 0
+
+
 def run_db_copy(source_location: str, target_location: str, replace: bool = False) -> int:
     """Everything from one database to another, ids, events and links kept; the source is only read."""
     source_location = resolve_db_location(source_location)
@@ -268,12 +295,10 @@ def run_db_copy(source_location: str, target_location: str, replace: bool = Fals
         raise UsageError(f"{source_location}: no database file here")
     if source_location == target_location:
         raise UsageError("source and target are the same database")
-    source = open_repository(source_location, read_only=True, create=False)
+    # A file is only read: an older octotui's is copied as this version reads it, another app's TinyDB file for
+    # the octotui tables it may hold.
+    source = open_for_copy(source_location)
     try:
-        older = older_file_schema(source)
-        if older is not None:
-            raise UsageError(f"{source.location}: an older octotui file (schema {older}); "
-                             "open it with octotui once, then copy it")
         tables = source.export_tables()
     finally:
         source.close()
@@ -325,6 +350,9 @@ def run_export(args: argparse.Namespace) -> int:
     from octotui.comms.templates import load_templates, render
 
     workspace = open_workspace(args, read_only=True)
+    damage = getattr(workspace.store, "damage_note", lambda: None)()
+    if damage:  # what is shown would lack acknowledged records: said, not exported
+        raise UsageError(f"{damage}; nothing was exported")
     torn = workspace.store.torn_tail_note()
     if torn:
         print(f"octotui: note: {torn}", file=sys.stderr)

@@ -6,6 +6,7 @@ import shutil
 import threading
 
 import pytest
+from tests_support import resealed
 
 from octotui.domain.settings import Settings, SignOffRules
 from octotui.services import check
@@ -38,7 +39,7 @@ def _damage_a_decision(path):
     table = json.loads(b"{" + lines[number].rstrip(b",") + (b"" if lines[number].endswith(b"}}") else b"}"))
     table["decisions"]["7"]["title"] = 3
     lines[number] = json.dumps(table, separators=(",", ":")).encode()[1:-1] + lines[number][-1:]
-    path.write_bytes(b"\n".join(lines))
+    path.write_bytes(resealed(b"\n".join(lines)))  # as if octotui wrote it: the record, not the file, is bad
 
 
 def test_a_clean_file_reports_nothing(copy):

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests_support import resealed
 
 from octotui.storage.fs import temp_name
 from octotui.storage.tinydb_store import (
@@ -105,7 +106,7 @@ def test_newer_schema_is_refused_and_left_untouched(db_path):
 
 
 def test_old_schema_is_migrated_with_a_backup_first(db_path):
-    original = json.dumps({"_default": {}, "releases": {}})
+    original = json.dumps({"meta": {"1": {"schema": 1}}, "releases": {}})  # octotui's own schema 1
     db_path.write_text(original)
     store = Store(db_path)
     assert store.schema == SCHEMA_VERSION
@@ -253,7 +254,7 @@ def test_saved_text_always_matches_the_data_whatever_tinydb_call_wrote_it(db_pat
     from tinydb import Query
 
     store = Store(db_path)
-    expected: dict[str, dict[str, dict]] = {"meta": {"1": {"schema": SCHEMA_VERSION}}}
+    expected: dict[str, dict[str, dict]] = {"meta": read_tables(db_path)["meta"]}
     randomizer = random.Random(7)
     for step in range(300):
         table_name = randomizer.choice(["a", "b"])
@@ -297,9 +298,9 @@ def test_saved_text_always_matches_the_data_whatever_tinydb_call_wrote_it(db_pat
             {name: table for name, table in expected.items() if table or name in on_disk}, f"step {step}: {kind}"
 
 
-def test_a_damaged_record_in_the_middle_of_the_journal_is_refused_not_skipped(tmp_path, playbook, clock):
-    """Only the last record can be torn by a killed save; a bad one with records after it was damaged later,
-    and reading past it would silently drop acknowledged changes."""
+def test_a_damaged_record_in_the_middle_of_the_journal_is_shown_read_only_not_skipped(tmp_path, playbook, clock):
+    """Only the last record can be torn by a killed save; a bad one with records after it was damaged later:
+    the file opens read-only naming the offset, with every record that still verifies, and is never rewritten."""
     from octotui.services.workspace import Workspace
 
     path = tmp_path / "db.json"
@@ -310,8 +311,13 @@ def test_a_damaged_record_in_the_middle_of_the_journal_is_refused_not_skipped(tm
     damaged = raw.replace(b'"title":"first"', b'"title":"FIRST"')
     assert damaged != raw
     path.write_bytes(damaged)
-    with pytest.raises(StoreCorrupt, match="damaged record"):
-        Store(path)
+    store = Store(path)
+    offset = raw.rfind(b"\n#", 0, raw.find(b'"title":"first"'))
+    assert store.read_only and f"damaged at byte {offset:,}" in store.read_only_reason
+    assert "checksum does not match" in (store.damage_note() or "")
+    assert [doc["title"] for doc in store.table("releases").values()] == ["second"]
+    with pytest.raises(StoreReadOnly), store.unit_of_work():
+        pass
     assert path.read_bytes() == damaged, "never rewritten"
 
 
@@ -348,7 +354,7 @@ def test_a_start_parses_only_what_the_board_needs(db_path):
         uow.append_event("REL-1", "gate", {"item": 0})
     store.storage.compact()
     lines = db_path.read_bytes().split(b"\n")
-    assert len(lines) == len(read_tables(db_path)) + 5, "one table per line, then the five derived lines"
+    assert len(lines) == len(read_tables(db_path)) + 6, "one table per line, the five derived lines, the checksum"
     whole = json.loads(db_path.read_bytes())
     assert {name: table for name, table in whole.items() if not name.startswith("~")} == read_tables(db_path), \
         "still one JSON object (TinyDB reads it); the derived lines are never tables"
@@ -415,7 +421,7 @@ def test_a_damaged_table_left_unparsed_is_reported_with_its_line_when_needed(db_
     lines = db_path.read_bytes().split(b"\n")
     number = next(n for n, line in enumerate(lines) if line.lstrip(b"{").startswith(b'"decisions"'))
     lines[number] = lines[number].replace(b'"title"', b'"title', 1)
-    db_path.write_bytes(b"\n".join(lines))
+    db_path.write_bytes(resealed(b"\n".join(lines)))
     reopened = Store(db_path)
     with pytest.raises(StoreCorrupt, match=f"line {number + 1}"):
         reopened.snapshot.all("decisions")
@@ -539,7 +545,7 @@ def test_a_history_index_that_does_not_match_the_events_is_not_trusted(db_path):
     spans = json.loads(lines[number][len(b'"~history":'):].rstrip(b",}") + b"}")
     spans["REL-1"], spans["REL-2"] = spans["REL-2"], spans["REL-1"]
     lines[number] = b'"~history":' + json.dumps(spans, separators=(",", ":")).encode() + lines[number][-1:]
-    db_path.write_bytes(b"\n".join(lines))
+    db_path.write_bytes(resealed(b"\n".join(lines)))
     reopened = Store(db_path)
     assert [doc["n"] for _id, doc in reopened.snapshot.events("REL-1")] == [0, 3]
     assert "events" not in reopened.storage.deferred

@@ -12,9 +12,8 @@ from test_ui_comms import ready_incident, select_template
 from test_ui_live import _until
 from werkzeug import Response
 
-from octotui.ui.posting import outbox_runner
 from octotui.services.outbox import DELIVERED, FAILED, GAVE_UP
-from octotui.ui.posting import PostConfirmScreen
+from octotui.ui.posting import PostConfirmScreen, outbox_runner
 
 TOKEN = "hookTOKEN777"
 

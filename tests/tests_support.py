@@ -11,6 +11,18 @@ from octotui.services.records import document
 from octotui.services.workspace import Workspace
 
 
+def resealed(raw: bytes) -> bytes:
+    """A snapshot edited by hand (to test what a start makes of a damaged index, say) with its checksum line
+    made to match again: the edit is then taken for octotui's own writing."""
+    import re
+    import zlib
+
+    match = re.search(rb'\n"~sum":"[0-9a-f]{8}"\}', raw)
+    assert match is not None, "a sealed snapshot"
+    body = raw[: match.start() + 1]
+    return body + b'"~sum":"' + f"{zlib.crc32(body):08x}".encode() + b'"}' + raw[match.end():]
+
+
 def bulk_decisions(workspace: Workspace, count: int, start: int = 1) -> None:
     now = workspace.now()
     documents = []

@@ -7,7 +7,7 @@ from octotui.storage.base import Repository
 from octotui.storage.errors import StoreUnavailable
 from octotui.storage.urls import is_postgres_url, masked, secrets_in
 
-__all__ = ["POSTGRES_EXTRA", "file_schema", "is_postgres_url", "masked", "older_file_schema", "open_repository", "secrets_in",
+__all__ = ["POSTGRES_EXTRA", "file_schema", "is_postgres_url", "masked", "open_for_copy", "open_repository", "secrets_in",
            "upgrade_database"]
 
 POSTGRES_EXTRA = "pip install 'octotui[postgres]'"
@@ -26,6 +26,16 @@ def open_repository(location: str, *, read_only: bool = False, create: bool = Tr
     return Store(location, read_only=read_only)
 
 
+def open_for_copy(location: str) -> Repository:
+    """A source of `db copy`, only read: a file of an older octotui is read as this version reads it, another
+    app's TinyDB file for the octotui tables it may hold."""
+    if is_postgres_url(location):
+        return open_repository(location, read_only=True, create=False)
+    from octotui.storage.tinydb_store import Store
+
+    return Store(location, read_only=True, foreign=True)
+
+
 def upgrade_database(location: str) -> tuple[int, int]:
     """Bring a PostgreSQL database to this octotui's schema: (before, after)."""
     try:
@@ -40,9 +50,3 @@ def file_schema(repository: Repository) -> tuple[int, int] | None:
     from octotui.storage.tinydb_store import SCHEMA_VERSION, Store
 
     return (repository.schema, SCHEMA_VERSION) if isinstance(repository, Store) else None
-
-
-def older_file_schema(repository: Repository) -> int | None:
-    """The schema of an older octotui file (opened read-only, so not yet migrated); None for anything current."""
-    versions = file_schema(repository)
-    return versions[0] if versions is not None and versions[0] < versions[1] else None

@@ -53,3 +53,8 @@ class StoreOutcomeUnknown(StoreError):
 
 class StoreNotEmpty(StoreError):
     """A copy would land on records already there (and was not asked to replace them)."""
+
+
+class StoreForeign(StoreUnavailable):
+    """Not an octotui database (another app's file), or no longer the one that was open: refused, and never
+    written into, backed up, rewritten, moved or chmodded."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +45,26 @@ def make_private_dir(directory: Path) -> None:
         os.chmod(folder, 0o700)
 
 
+def read_regular(path: Path) -> bytes:
+    """A file's bytes, opened without blocking (a FIFO put in its place would hang a plain open) and read only
+    if it is a regular file (RefusedPath otherwise)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise RefusedPath(f"{path} is not a regular file")
+        chunks: list[bytes] = []
+        offset = 0
+        while True:
+            chunk = os.pread(fd, max(info.st_size - offset, 1 << 16), offset)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            offset += len(chunk)
+    finally:
+        os.close(fd)
+
+
 def temp_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.{os.urandom(6).hex()}{TEMP_SUFFIX}")
 
@@ -61,8 +82,6 @@ def write_atomically(target: Path, data: bytes, *, protected: Iterable[Path] = (
             raise RefusedPath(f"{target} is octotui's own database or lock; refusing to overwrite it")
     with contextlib.suppress(FileNotFoundError):
         mode = os.lstat(target).st_mode
-        import stat
-
         if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
             raise RefusedPath(f"{target} is not a regular file")
     temp = temp_name(target)

@@ -25,10 +25,11 @@ import re
 import stat
 import threading
 import time
+import uuid
 import weakref
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -52,13 +53,34 @@ from octotui.storage.errors import (
     StoreBusy,
     StoreCorrupt,
     StoreError,
+    StoreForeign,
     StoreNotEmpty,
     StoreReadOnly,
     StoreTooNew,
     StoreUnavailable,
     StoreWriteFailed,
 )
-from octotui.storage.fs import TEMP_SUFFIX, make_private_dir, move_aside, write_atomically
+from octotui.storage.fs import (
+    TEMP_SUFFIX,
+    make_private_dir,
+    move_aside,
+    read_regular,
+    write_atomically,
+)
+from octotui.storage.journal import (
+    SUM_LINE,
+    Damage,
+    all_crlf,
+    crc_of_file,
+    find_sealed_end,
+    frame,
+    scan_journal,
+    seal,
+    tail_is_torn,
+    verify_seal,
+)
+from octotui.storage.journal import check_tables as _check_tables
+from octotui.storage.journal import loads as _loads
 
 __all__ = [
     "SCHEMA_VERSION", "Store", "StoreError", "StoreCorrupt", "StoreTooNew", "StoreUnavailable", "StoreReadOnly",
@@ -66,6 +88,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 3
+NOT_OCTOTUI = "not an octotui database; `octotui db copy` can import it"
 META_TABLE = META
 LOCK_TIMEOUT_SECONDS = 10.0
 FIRST_LOCK_TRY_SECONDS = 0.05  # then say "waiting for the lock" and keep trying
@@ -74,38 +97,12 @@ COMPACT_MIN_JOURNAL_BYTES = 256 * 1024
 # No first screen shows these whole: parsed when first needed (releases and incidents only where the
 # snapshot carries the lines derived from them).
 LAZY_TABLES = frozenset({EVENTS, "decisions", "releases", "incidents"})
-_RECORD_START = b"\n#"
 
 Tables = dict[str, dict[str, Any]]
 
 
-# -- the file format ----------------------------------------------------------------------
-def _check_tables(data: Any, path: Path, where: str = "") -> Tables:
-    if not isinstance(data, dict):
-        raise StoreCorrupt(path, f"{where}expected a JSON object of tables, found {type(data).__name__}")
-    for name, table in data.items():
-        if not isinstance(table, dict):
-            raise StoreCorrupt(path, f"{where}table {name!r} is {type(table).__name__}, expected an object of documents")
-        for doc_id, doc in table.items():
-            if not doc_id.isdigit() or not (isinstance(doc, dict) or (where and doc is None)):
-                raise StoreCorrupt(path, f"{where}table {name!r} document {doc_id!r} is not a document")
-    return data
-
-
-def _loads(raw: bytes, path: Path, line_offset: int = 0) -> Any:
-    try:
-        return json.loads(raw)
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1 + line_offset
-        raise StoreCorrupt(path, f"line {line}: not valid UTF-8") from None
-    except json.JSONDecodeError as error:
-        raise StoreCorrupt(path, f"line {error.lineno + line_offset} column {error.colno}: "
-                                 f"not valid JSON ({error.msg})") from None
-    except RecursionError:
-        raise StoreCorrupt(path, "JSON nested too deeply") from None
-
-
-def parse_tables(raw: bytes, path: Path) -> Tables:
+# -- the file format (the strict reading of snapshot and journal is in storage.journal) -----------------
+def parse_tables(raw: bytes, path: Path, sealed: bool = False) -> Tables:
     """Parse and shape-check a snapshot, without the lines derived from its tables; every failure names the place."""
     if not raw.strip():
         raise StoreCorrupt(path, "the file is empty (expected a JSON object)")
@@ -113,48 +110,9 @@ def parse_tables(raw: bytes, path: Path) -> Tables:
     if isinstance(data, dict):
         for name in DERIVED_LINES:
             data.pop(name, None)
+        if sealed:
+            data.pop(SUM_LINE, None)
     return _check_tables(data, path)
-
-
-def _frame(payload: bytes) -> bytes:
-    return _RECORD_START + f"{len(payload):x} {zlib.crc32(payload):08x} ".encode() + payload
-
-
-def _records(raw: bytes, start: int, path: Path) -> Iterator[tuple[int, Tables]]:
-    """Complete, intact journal records from `start`: (end offset, documents). Stops at a torn tail."""
-    offset = start
-    while raw.startswith(_RECORD_START, offset):
-        header_end = raw.find(b" ", raw.find(b" ", offset + 2) + 1)
-        if header_end < 0:
-            return
-        try:
-            length_text, crc_text = raw[offset + 2 : header_end].split(b" ")
-            length, crc = int(length_text, 16), int(crc_text, 16)
-        except ValueError:
-            _torn_or_damaged(raw, offset, path)
-            return
-        payload = raw[header_end + 1 : header_end + 1 + length]
-        if len(payload) != length or zlib.crc32(payload) != crc:
-            _torn_or_damaged(raw, offset, path)
-            return
-        try:
-            record = _check_tables(_loads(payload, path), path, "journal: ")
-        except StoreCorrupt:
-            # Only now is the line worth counting (counting it for every record copied the file each time).
-            line = raw.count(b"\n", 0, offset) + 1
-            _check_tables(_loads(payload, path, line), path, f"journal line {line + 1}: ")
-            raise
-        yield header_end + 1 + length, record
-        offset = header_end + 1 + length
-
-
-def _torn_or_damaged(raw: bytes, offset: int, path: Path) -> None:
-    """A bad record at the very end is a save that was interrupted (ignored). One followed by more records
-    was damaged after it was written: reading on would silently skip acknowledged changes."""
-    if raw.find(_RECORD_START, offset + len(_RECORD_START)) >= 0:
-        line = raw.count(b"\n", 0, offset) + 2
-        raise StoreCorrupt(path, f"journal line {line}: a damaged record (checksum or length mismatch) "
-                                 "followed by later records")
 
 
 _TABLE_LINE = re.compile(rb'"(~?[A-Za-z0-9_]+)":(?=\{)')
@@ -184,16 +142,18 @@ def _journal_start(raw: bytes) -> tuple[int, list[int]]:
     return -1, newlines
 
 
-def _table_lines(raw: bytes, end: int, newlines: list[int]) -> list[tuple[str, int, int, int]] | None:
+def _table_lines(raw: bytes, end: int, newlines: list[int], closing: bytes = b"}"
+                 ) -> list[tuple[str, int, int, int]] | None:
     """A snapshot (`raw[:end]`) as octotui writes it, one table per line (JSON strings cannot hold a raw
     newline, so every newline is a separator): each table's name, line number and where its JSON starts
-    and stops. None for any other layout (an older or hand-made file), which is then parsed whole."""
-    if not newlines or not (raw.startswith(b'{"') and raw[end - 1 : end] == b"}"):
+    and stops. None for any other layout (an older or hand-made file), which is then parsed whole.
+    `closing`: what ends the last line (the whole object's brace, or the comma before the checksum line)."""
+    if not newlines or not (raw.startswith(b'{"') and raw[end - 1 : end] == closing):
         return None
     tables, start = [], 1
     for line, stop in enumerate([*newlines, end], start=1):
         last = stop - 1  # the comma before a newline, or the closing brace of the whole object
-        if raw[last : last + 1] != (b"," if stop != end else b"}") or raw[last - 1 : last] != b"}":
+        if raw[last : last + 1] != (b"," if stop != end else closing) or raw[last - 1 : last] != b"}":
             return None
         match = _TABLE_LINE.match(raw, start, min(start + 80, last))
         if match is None:
@@ -218,17 +178,34 @@ class FileRead:
     # not by a start, which needs neither to paint.
     index_lines: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     next_ids: dict[str, int] = field(default_factory=dict)
+    torn: int = 0  # bytes of an incomplete last record (an interrupted save)
+    damage: list[Damage] = field(default_factory=list)  # journal damage: every record that verifies is read
+    crc: int = 0  # the crc32 of raw[:end]
+    sealed: bool = False  # the snapshot carried its checksum line (and it matched)
 
 
 def split_file(raw: bytes, path: Path, defer: frozenset[str] = frozenset()) -> FileRead:
     """The file read, leaving the tables named in `defer` unparsed when the snapshot's layout allows it
-    (releases and incidents only when the snapshot also carries the lines derived from them)."""
+    (releases and incidents only when the snapshot also carries the lines derived from them). A snapshot that
+    fails its checksum or does not parse raises StoreCorrupt; damage in the journal is returned (`damage`),
+    with every record that still verifies."""
     journal_at, newlines = _journal_start(raw)
     head_end = len(raw) if journal_at < 0 else journal_at
-    lines = _table_lines(raw, head_end, newlines) if defer else None
-    read = FileRead({}, head_end, [], journal_at=journal_at)
+    if journal_at < 0 and raw.endswith(b"}\n"):  # an editor's final newline: taken as a torn tail (cut by a save)
+        head_end, newlines = head_end - 1, newlines[:-1]
+    sum_at, crc = verify_seal(raw, head_end, path)
+    if sum_at < 0 and journal_at >= 0:
+        sealed_end = find_sealed_end(raw, journal_at)  # the journal's first marker damaged: the seal says where
+        if sealed_end >= 0:
+            journal_at, head_end, newlines = sealed_end, sealed_end, [n for n in newlines if n < sealed_end]
+            sum_at, crc = verify_seal(raw, head_end, path)
+    if sum_at >= 0:
+        lines = _table_lines(raw, sum_at - 1, newlines[:-1], closing=b",") if defer else None
+    else:
+        lines = _table_lines(raw, head_end, newlines) if defer else None
+    read = FileRead({}, head_end, [], journal_at=journal_at, sealed=sum_at >= 0, torn=len(raw) - head_end)
     if lines is None:
-        read.tables = parse_tables(raw if journal_at < 0 else raw[:journal_at], path)
+        read.tables = parse_tables(raw if head_end == len(raw) else raw[:head_end], path, sealed=read.sealed)
     else:
         derived = {line[0] for line in lines if line[0] in ROW_LINES} == set(ROW_LINES)
         for name, line, start, stop in lines:
@@ -244,9 +221,14 @@ def split_file(raw: bytes, path: Path, defer: frozenset[str] = frozenset()) -> F
                 read.next_ids = _counts(_loads(text, path, line - 1))
             else:
                 read.tables.update(_check_tables({name: _loads(text, path, line - 1)}, path))
+    view = memoryview(raw)
+    crc = zlib.crc32(view[sum_at:head_end], crc) if sum_at >= 0 else zlib.crc32(view[:head_end])
     if journal_at >= 0:
-        for read.end, record in _records(raw, journal_at, path):
-            read.records.append(record)
+        scan = scan_journal(raw, journal_at, path)
+        read.records = [record for _start, _end, record in scan.records]
+        read.end, read.torn, read.damage = scan.end, scan.torn, scan.damage
+        crc = zlib.crc32(view[head_end : read.end], crc)
+    read.crc = crc
     return read
 
 
@@ -285,27 +267,39 @@ def _apply(tables: Tables, record: Tables, changes: Changes | None = None) -> No
                 changes.add(name, int(doc_id))
 
 
+def _signature(info: os.stat_result) -> tuple[int, ...]:
+    """What changes whenever the file does: any write sets ctime (which no tool can set back)."""
+    return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
 def read_tables(path: Path | str) -> Tables:
     """Every table as the file holds it now (snapshot plus journal): for tools and tests."""
     path = Path(path)
-    read = split_file(path.read_bytes(), path)
+    read = split_file(read_regular(path), path)
     for record in read.records:
         _apply(read.tables, record)
     return read.tables
 
 
 def schema_of(tables: Tables) -> int:
+    """The schema octotui wrote the file in; 0: not an octotui database (no meta document with a schema)."""
     for doc in tables.get(META_TABLE, {}).values():
-        if isinstance(doc.get("schema"), int):
+        if isinstance(doc.get("schema"), int) and not isinstance(doc.get("schema"), bool):
             return int(doc["schema"])
     return 0
 
 
-def _migrate_0_to_1(tables: Tables) -> Tables:
-    """A plain TinyDB file (no meta table) becomes an octotui database."""
-    tables = dict(tables)
-    tables[META_TABLE] = {"1": {"schema": 1}}
-    return tables
+def identity_of(tables: Tables) -> str | None:
+    """The database's own id, written into its meta document when octotui created it (or first wrote to it)."""
+    for doc in tables.get(META_TABLE, {}).values():
+        if isinstance(doc.get("schema"), int):
+            identity = doc.get("id")
+            return identity if isinstance(identity, str) else None
+    return None
+
+
+def new_meta() -> Doc:
+    return {"schema": SCHEMA_VERSION, "id": uuid.uuid4().hex}
 
 
 def _migrate_1_to_2(tables: Tables) -> Tables:
@@ -352,8 +346,21 @@ def _migrate_2_to_3(tables: Tables) -> Tables:
     return tables
 
 
+def migrated(tables: Tables, version: int) -> Tables:
+    """An octotui file of an older schema brought to this one (a copy; given an id if it had none)."""
+    tables = {name: dict(table) for name, table in tables.items()}
+    while version < SCHEMA_VERSION:
+        tables = MIGRATIONS[version](tables)
+        version += 1
+    for doc_id, doc in tables.get(META_TABLE, {}).items():
+        if isinstance(doc.get("schema"), int) and not isinstance(doc.get("id"), str):
+            tables[META_TABLE][doc_id] = {**doc, "id": uuid.uuid4().hex}
+    return tables
+
+
 # Forward migrations: MIGRATIONS[n] turns a schema-n file into schema n+1.
-MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3}
+# Only octotui's own files are migrated: one without a schema (0) is not octotui's and is refused, untouched.
+MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 # -- TinyDB, told which documents a write touched ----------------------------------------------
@@ -490,6 +497,11 @@ class JournalStorage(Storage):
         self.staged_docs: dict[str, dict[str, Doc | None]] = {}
         self.lock: DatabaseLock | None = None  # set by the Store while it holds the lock
         self.torn_bytes = 0  # bytes after the last complete record when last read whole (an interrupted save)
+        self.damage: list[Damage] = []  # journal damage found by the first read (the store is then read-only)
+        self.identity: str | None = None  # the database's own id (meta), checked at every re-read
+        self.accept_foreign = False  # a file without octotui's schema may be read (never written: db copy's source)
+        self._sig: tuple[int, ...] | None = None  # the file's signature when last read or written here
+        self._crc = 0  # the crc32 of the file's first _end bytes, as read or written here
 
     # -- parsed on demand
     def table(self, name: str) -> dict[str, Doc]:
@@ -634,11 +646,13 @@ class JournalStorage(Storage):
             info = os.stat(self.path)
         except OSError:
             return self._inode is not None
-        return info.st_ino != self._inode or info.st_size != self._end
+        return _signature(info) != self._sig
 
     def refresh(self, for_write: bool = False) -> Changes:
-        """Bring `tables` up to date with the file: only new journal records are parsed when the
-        file only grew; a replaced or rewritten file is read whole and compared."""
+        """Bring `tables` up to date with the file. Any change shows in the file's signature (inode, size,
+        mtime, ctime); then the checksum of what was read is compared with the file's bytes: the same, and
+        only the new journal records are parsed; different (rewritten in place, or replaced), the file is
+        read whole, checked to be still this database, and compared."""
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
@@ -657,28 +671,26 @@ class JournalStorage(Storage):
             if info.st_size > MAX_FILE_BYTES:
                 raise StoreUnavailable(self.path, f"is {info.st_size / 2**20:.0f} MiB; octotui reads databases up to "
                                                   f"{MAX_FILE_BYTES / 2**20:.0f} MiB")
-            if info.st_ino == self._inode and info.st_size == self._end and not for_write:
-                return Changes()
+            signature = _signature(info)
+            if signature == self._sig:
+                return Changes()  # nothing wrote to it since it was last read or written here
             if info.st_ino == self._inode and info.st_size < self._end:
                 # Nothing octotui does shrinks a file below what was committed: it was cut or overwritten
                 # in place. Reading it would silently go back in time, so it is refused until it is good.
                 raise StoreCorrupt(self.path, f"the file is {self._end - info.st_size:,} bytes shorter than what was "
                                               "already saved (cut or overwritten in place)")
-            if info.st_ino == self._inode and info.st_size >= self._end and self._end > 0:
-                probe_at = max(0, self._end - len(self._probe))
-                handle.seek(probe_at)
-                head = handle.read(self._end - probe_at)
-                if head == self._probe:
-                    tail = handle.read()
-                    return self._absorb_tail(tail)
-            handle.seek(0)
-            raw = handle.read()
-            return self._load_whole(raw, info.st_ino, handle.fileno())
+            if (info.st_ino == self._inode and self._end > 0 and not self.damage
+                    and crc_of_file(handle.fileno(), self._end) == self._crc):
+                return self._absorb_tail(os.pread(handle.fileno(), info.st_size - self._end, self._end), signature)
+            raw = os.pread(handle.fileno(), info.st_size, 0)
+            return self._load_whole(raw, info.st_ino, handle.fileno(), signature)
 
-    def _absorb_tail(self, tail: bytes) -> Changes:
+    def _absorb_tail(self, tail: bytes, signature: tuple[int, ...]) -> Changes:
         changes = Changes()
-        consumed = 0
-        for end, record in _records(tail, 0, self.path):
+        scan = scan_journal(tail, 0, self.path)
+        if scan.damage:
+            raise self._damaged([replace(d, offset=d.offset + self._end) for d in scan.damage])
+        for _start, _stop, record in scan.records:
             with self._lazy_lock:  # changes to a table still unparsed are kept and applied when it is parsed
                 for name in set(record) & set(self.deferred):
                     docs = record.pop(name)
@@ -686,22 +698,51 @@ class JournalStorage(Storage):
                     for key in docs:
                         changes.add(name, int(key))
                 _apply(self.tables, record, changes)
-            consumed = end
-        if consumed:
-            self._note_end(self._end + consumed, tail[max(0, consumed - 64) : consumed])
+        if scan.end:
+            self._crc = zlib.crc32(memoryview(tail)[: scan.end], self._crc)
+            self._note_end(self._end + scan.end, tail[max(0, scan.end - 64) : scan.end])
+        self._sig, self.torn_bytes = signature, scan.torn
+        if self.identity is None:
+            self.identity = identity_of(self.tables)  # an older file, given its identity by another octotui
         self._index(changes)
         return changes
 
-    def _load_whole(self, raw: bytes, inode: int, fd: int) -> Changes:
+    def _damaged(self, damage: list[Damage]) -> StoreCorrupt:
+        return StoreCorrupt(self.path, f"{damage[0].describe()}; nothing was cut or overwritten "
+                                       "(`octotui db check` says what is there, `octotui db repair --to NEW` copies it)")
+
+    def _read(self, raw: bytes, defer: frozenset[str]) -> tuple[FileRead, list[Damage]]:
+        """The file split, and the journal damage found. A file whose every line ending was converted to CRLF
+        is read converted back (octotui never writes a CR byte), whole, and reported as damage."""
+        try:
+            read = split_file(raw, self.path, defer)
+        except StoreCorrupt:
+            if not all_crlf(raw):
+                raise
+        else:
+            if not read.damage or read.damage[0].kind != "crlf":
+                return read, read.damage
+        read = split_file(raw.replace(b"\r\n", b"\n"), self.path)
+        return read, [Damage(raw.find(b"\r\n"), "crlf"), *read.damage]
+
+    def _load_whole(self, raw: bytes, inode: int, fd: int, signature: tuple[int, ...]) -> Changes:
         previous = self.complete() if self.tables else {}
         # Deferred only on a first read: a re-read compares every table with what was shown.
-        read = split_file(raw, self.path, frozenset() if previous else LAZY_TABLES)
+        read, damage = self._read(raw, frozenset() if previous else LAZY_TABLES)
+        if damage and previous and not self.damage:
+            raise self._damaged(damage)  # never taken for a torn tail: acknowledged records may be behind it
         snapshot, end, records, deferred = read.tables, read.end, read.records, read.deferred
         later: dict[str, list[dict[str, Any]]] = {}  # journal changes to a table left unparsed: applied with it
         for record in records:
             for name in set(record) & set(deferred):
                 later.setdefault(name, []).append(record.pop(name))
             _apply(snapshot, record)
+        if not schema_of(snapshot) and not self.accept_foreign:
+            raise StoreForeign(self.path, NOT_OCTOTUI)
+        identity = identity_of(snapshot)
+        if self.identity is not None and identity != self.identity:
+            raise StoreForeign(self.path, "is no longer this database (another file was put in its place): "
+                                          "refused, nothing is written into it")
         changes = Changes(everything=not previous)  # a first read: everything is new, nothing to compare
         for name in set(previous) | set(snapshot) if previous else ():
             old, new = previous.get(name, {}), snapshot.get(name, {})
@@ -711,8 +752,9 @@ class JournalStorage(Storage):
         self.tables, self._inode, self.deferred, self._deferred_changes = snapshot, inode, deferred, later
         self.derived, self.history, self.places, self._unread_index = read.derived, None, {}, read.index_lines
         self._file.hold(os.dup(fd))  # the text of what is deferred is read from it, not kept in memory
-        self.torn_bytes = len(raw) - end
+        self.torn_bytes, self.damage, self.identity = (0 if damage else read.torn), damage, identity
         self._snapshot_bytes = read.journal_at if records else end
+        self._crc, self._sig = read.crc, signature
         self._note_end(end, raw[max(0, end - 64) : end])
         self.streams, self.next_ids = None, {}
         self._index(Changes(everything=True))
@@ -810,7 +852,7 @@ class JournalStorage(Storage):
         if self._pending is not None and self._touched:
             # TinyDB's update() edits documents in place, and they are shared with `tables`: read the
             # file again rather than trust memory.
-            self._inode, self._end = None, 0
+            self._inode, self._end, self._sig = None, 0, None
             with contextlib.suppress(StoreError):
                 self.refresh()
         self._pending, self._touched, self.staged_events, self.staged_docs = None, {}, {}, {}
@@ -836,13 +878,24 @@ class JournalStorage(Storage):
             record.setdefault(EVENTS, {}).update(staged)
             for event_key in staged:
                 changes.add(EVENTS, int(event_key))
+        if self.identity is None:  # an octotui file from before databases had an id: given one with this save
+            meta = pending.get(META_TABLE, {})
+            for meta_id, meta_doc in list(meta.items()):
+                if isinstance(meta_doc.get("schema"), int):
+                    meta[meta_id] = record.setdefault(META_TABLE, {})[meta_id] = {**meta_doc, "id": uuid.uuid4().hex}
+                    changes.add(META_TABLE, int(meta_id))
+                    break
         payload = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        frame = _frame(payload)
+        framed = frame(payload)
         try:
-            self._append(frame)
+            if self._end + len(framed) > MAX_FILE_BYTES:
+                raise StoreWriteFailed(self.path, f"not saved: the database would pass {MAX_FILE_BYTES / 2**20:.0f} MiB, "
+                                                  "the most octotui reads; the previous file is intact")
+            self._sig = self._append(framed)
         except BaseException:
             self.rollback()
             raise
+        self._crc = zlib.crc32(framed, self._crc)
         with self._lazy_lock:
             # Tables a reader parsed while this unit of work ran are kept; those TinyDB dropped are not.
             dropped = pending.dropped if isinstance(pending, _LazyTables) else set(self.tables)
@@ -856,7 +909,8 @@ class JournalStorage(Storage):
                 else:
                     _apply(self.tables, {name: put})
         self._pending, self._touched, self.staged_events, self.staged_docs = None, {}, {}, {}
-        self._note_end(self._end + len(frame), frame[-64:])
+        self.identity = identity_of(self.tables) if self.identity is None else self.identity
+        self._note_end(self._end + len(framed), framed[-64:])
         self._index(changes)
         # A quarter of the snapshot: a start parses the journal whole, so it stays small beside the snapshot
         # (whose events and decisions a start leaves unparsed), and compactions stay rare (each writes it all).
@@ -865,27 +919,29 @@ class JournalStorage(Storage):
                 self.compact()
         return changes
 
-    def _append(self, frame: bytes) -> None:
-        fd = os.open(self.path, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    def _append(self, framed: bytes) -> tuple[int, ...]:
+        """Append one record at the end of what was read; the file's signature afterwards."""
+        # O_NONBLOCK: a FIFO put in its place must not hang the save (it then fails the inode check).
+        fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
         try:
             info = os.fstat(fd)
-            if info.st_ino != self._inode:
+            if info.st_ino != self._inode or not stat.S_ISREG(info.st_mode):
                 raise OSError(errno.ESTALE, "the database file was replaced while saving")
             if info.st_size != self._end:
-                os.lseek(fd, self._end, os.SEEK_SET)
                 tail = b""
                 with contextlib.suppress(OSError):
                     tail = os.pread(fd, info.st_size - self._end, self._end) if info.st_size > self._end else b""
-                if any(True for _ in _records(tail, 0, self.path)):
-                    # Complete records we have not read: never cut what someone else committed.
+                if info.st_size < self._end or not tail_is_torn(tail, self.path):
+                    # Records we have not read, or damage: never cut what may be someone's acknowledged change.
                     raise OSError(errno.EAGAIN, "another process wrote to the database without its lock")
                 os.ftruncate(fd, self._end)  # a torn record from a killed writer: never acknowledged
             os.lseek(fd, self._end, os.SEEK_SET)
-            view = memoryview(frame)
+            view = memoryview(framed)
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
             os.fsync(fd)
+            return _signature(os.fstat(fd))
         except BaseException:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, self._end)  # leave no partial record behind a failed save
@@ -894,50 +950,23 @@ class JournalStorage(Storage):
             os.close(fd)
 
     def encode_snapshot(self, tables: Tables) -> bytes:
-        """One table per line (see _table_lines), then the derived lines: valid JSON for TinyDB, and a start
-        can leave tables unparsed. Events are written grouped by owner, and where each owner's are is noted."""
-        out = bytearray(b"{")
-        history: dict[str, list[int]] = {}
-        places: dict[str, dict[str, list[int]]] = {table: {} for table in INDEXED_TABLES}
-        for number, (name, table) in enumerate(tables.items()):
-            out += b",\n" if number else b""
-            out += f"{json.dumps(name)}:{{".encode()
-            documents = list(table.items())
-            if name == EVENTS:
-                documents.sort(key=lambda item: (str(item[1].get("owner")), int(item[0])))
-            for position, (doc_id, doc) in enumerate(documents):
-                out += b"," if position else b""
-                start = len(out)
-                out += f'"{doc_id}":'.encode()
-                value_at = len(out)
-                out += _dumps(doc).encode()
-                if name == EVENTS:
-                    history.setdefault(str(doc.get("owner")), [start, 0])[1] = len(out)
-                elif name in places:
-                    places[name][doc_id] = [value_at, len(out)]
-            out += b"}"
-        derived: dict[str, Any] = {
-            BOARD_LINE: {key: {field: doc[field] for field in ROW_FIELDS if field in doc}
-                         for key, doc in tables.get("releases", {}).items()},
-            OPEN_LINE: open_incident_docs(tables.get("incidents", {})),
-            HISTORY_LINE: history,
-            DOCS_LINE: places,
-            NEXT_LINE: {name: max((int(key) for key in table), default=0) + 1 for name, table in tables.items()}}
-        for number, (name, value) in enumerate(derived.items(), start=len(tables)):
-            out += b",\n" if number else b""
-            out += f"{json.dumps(name)}:{_dumps(value)}".encode()
-        return bytes(out + b"}")
+        return encode_snapshot(tables)
 
     def write_snapshot(self, tables: Tables, *, exclusive: bool = False) -> None:
         """A whole new file (creation, migration, compaction), replaced atomically. Under the lock the new
         file is locked before it is renamed in, and stays locked until the lock is released."""
         data = self.encode_snapshot(tables)
+        if len(data) > MAX_FILE_BYTES:
+            raise OSError(errno.EFBIG, "larger than octotui reads")
         locked = write_atomically(self.path, data, lock=self.lock is not None and not exclusive, exclusive=exclusive)
         if locked is not None and self.lock is not None:
             self.lock.adopt(locked)
-        held = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))  # ours: renamed in under the lock
+        held = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))  # ours: renamed in
         self._file.hold(held)
-        self.tables, self._inode, self._snapshot_bytes = tables, os.fstat(held).st_ino, len(data)
+        info = os.fstat(held)
+        self.tables, self._inode, self._snapshot_bytes = tables, info.st_ino, len(data)
+        self._sig, self._crc, self.identity, self.damage, self.torn_bytes = (
+            _signature(info), zlib.crc32(data), identity_of(tables), [], 0)
         self.deferred, self._deferred_changes, self.derived = {}, {}, {}
         self.history, self.places, self._unread_index = None, {}, {}
         self._note_end(len(data), data[-64:])
@@ -945,6 +974,42 @@ class JournalStorage(Storage):
 
     def compact(self) -> None:
         self.write_snapshot(self.complete())
+
+
+def encode_snapshot(tables: Tables) -> bytes:
+    """One table per line (see _table_lines), then the derived lines: valid JSON for TinyDB, and a start
+    can leave tables unparsed. Events are written grouped by owner, and where each owner's are is noted."""
+    out = bytearray(b"{")
+    history: dict[str, list[int]] = {}
+    places: dict[str, dict[str, list[int]]] = {table: {} for table in INDEXED_TABLES}
+    for number, (name, table) in enumerate(tables.items()):
+        out += b",\n" if number else b""
+        out += f"{json.dumps(name)}:{{".encode()
+        documents = list(table.items())
+        if name == EVENTS:
+            documents.sort(key=lambda item: (str(item[1].get("owner")), int(item[0])))
+        for position, (doc_id, doc) in enumerate(documents):
+            out += b"," if position else b""
+            start = len(out)
+            out += f'"{doc_id}":'.encode()
+            value_at = len(out)
+            out += _dumps(doc).encode()
+            if name == EVENTS:
+                history.setdefault(str(doc.get("owner")), [start, 0])[1] = len(out)
+            elif name in places:
+                places[name][doc_id] = [value_at, len(out)]
+        out += b"}"
+    derived: dict[str, Any] = {
+        BOARD_LINE: {key: {field: doc[field] for field in ROW_FIELDS if field in doc}
+                     for key, doc in tables.get("releases", {}).items()},
+        OPEN_LINE: open_incident_docs(tables.get("incidents", {})),
+        HISTORY_LINE: history,
+        DOCS_LINE: places,
+        NEXT_LINE: {name: max((int(key) for key in table), default=0) + 1 for name, table in tables.items()}}
+    for number, (name, value) in enumerate(derived.items(), start=len(tables)):
+        out += b",\n" if number else b""
+        out += f"{json.dumps(name)}:{_dumps(value)}".encode()
+    return seal(bytes(out + b",\n"))
 
 
 class DatabaseLock:
@@ -964,9 +1029,14 @@ class DatabaseLock:
         pause, told = 0.002, False
         while True:
             try:
-                fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+                # O_NONBLOCK: a FIFO put in the file's place must not hang the open (and is refused below).
+                fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+                             | getattr(os, "O_CLOEXEC", 0))
             except FileNotFoundError:
                 raise StoreUnavailable(self.path, "the database file has disappeared") from None
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise StoreUnavailable(self.path, "is not a regular file (a FIFO, device or socket cannot be a database)")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -1110,7 +1180,8 @@ class _Snapshot:
 class Store(ChangeLog):
     """The database file: open (checked and migrated), read, and change in units of work."""
 
-    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False, foreign: bool = False) -> None:
+        """`foreign`: a file that is not an octotui database may be opened (read-only: `db copy` imports it)."""
         super().__init__()
         try:
             # Symlinks followed once: the real file is what is replaced and locked, so a symlinked database
@@ -1121,6 +1192,7 @@ class Store(ChangeLog):
         except OSError as error:
             raise StoreUnavailable(path, f"cannot use this path ({error.strerror or error})") from None
         self.storage = JournalStorage(self.path)
+        self.storage.accept_foreign = foreign and read_only
         self.db = TrackedTinyDB(storage=lambda: self.storage)
         self._thread_lock = threading.RLock()
         self.lock_path = self.path  # the database is its own lock (see DatabaseLock)
@@ -1130,6 +1202,7 @@ class Store(ChangeLog):
         self.read_only_reason = "the database is read-only here; changes cannot be saved"
         self.user: str | None = None  # a file does not know who opened it: the login name is used
         self.backup_path: Path | None = None
+        self._opened_damaged = False  # read-only because the first read found damage (see _note_damage)
         self.local_file: Path | None = self.path
         self._open(read_only_requested=read_only)
 
@@ -1164,23 +1237,46 @@ class Store(ChangeLog):
                 raise StoreUnavailable(self.path, f"cannot create the database: the folder {self.path.parent} is not writable")
             self.storage.refresh()
             self._check_schema(self.storage.tables)
+            self._note_damage()
             return
         if not self.path.exists():
             try:
-                self.storage.write_snapshot({META_TABLE: {"1": {"schema": SCHEMA_VERSION}}}, exclusive=True)
+                self.storage.write_snapshot({META_TABLE: {"1": new_meta()}}, exclusive=True)
             except FileExistsError:
                 pass  # another octotui created it just now: use theirs
             except OSError as error:
                 raise StoreUnavailable(self.path, f"cannot create the database file here ({error.strerror})") from None
         with self._locked():
-            self._clean_stale_temp_files()
             self._logged(self.storage.refresh(for_write=True))
             version = self._check_schema(self.storage.tables)
+            if self._note_damage():
+                return  # shown read-only, as it is: nothing is cut, migrated or written
+            self._clean_stale_temp_files()
             if version < SCHEMA_VERSION:
                 self._migrate(self.storage.complete(), version)
 
+    def _note_damage(self) -> bool:
+        """Journal damage found by the first read: the records that verify are shown, read-only."""
+        damage = self.storage.damage
+        if not damage:
+            return False
+        self.read_only = self._opened_damaged = True
+        self.read_only_reason = f"{damage[0].short()}; read-only: `octotui db repair --to NEW` writes a repaired copy"
+        return True
+
+    def damage_note(self) -> str | None:
+        """What the first read found damaged in the journal (the store is then read-only), said in full."""
+        damage = self.storage.damage
+        if not damage:
+            return None
+        more = f" (and {len(damage) - 1} more place(s))" if len(damage) > 1 else ""
+        return (f"{self.path}: {damage[0].describe()}{more}; every record that still verifies is shown read-only, "
+                "nothing was cut or overwritten (`octotui db check`, `octotui db repair --to NEW`)")
+
     def _check_schema(self, tables: Tables) -> int:
         version = schema_of(tables)
+        if version == 0 and not self.storage.accept_foreign:
+            raise StoreForeign(self.path, NOT_OCTOTUI)  # never migrated, backed up or chmodded: not ours
         if version > SCHEMA_VERSION:
             raise StoreTooNew(
                 self.path,
@@ -1195,15 +1291,11 @@ class Store(ChangeLog):
         try:
             # Written whole under a temp name, then renamed: an interrupted migration leaves no
             # file that looks like a finished backup.
-            write_atomically(backup, self.path.read_bytes())
+            write_atomically(backup, read_regular(self.path))
         except OSError as error:
             raise StoreWriteFailed(self.path, f"cannot write the backup before migrating ({error.strerror})") from None
         self.backup_path = backup
-        tables = {name: dict(table) for name, table in tables.items()}
-        while version < SCHEMA_VERSION:
-            tables = MIGRATIONS[version](tables)
-            version += 1
-        self._write_snapshot(tables)
+        self._write_snapshot(migrated(tables, version))
 
     def _write_snapshot(self, tables: Tables) -> None:
         try:
@@ -1260,21 +1352,26 @@ class Store(ChangeLog):
         """Lock, read fresh, let the caller change documents, append them as one record."""
         if self.read_only:
             raise StoreReadOnly(self.path, self.read_only_reason)
-        with self._locked(on_wait):
-            self._logged(self.storage.begin())
-            try:
-                for table in self.db._tables.values():
-                    # TinyDB caches the next id and query results per process: stale under a second writer.
-                    table._next_id = None
-                    table.clear_cache()
-                yield _TinyUnitOfWork(self)
-            except BaseException:
-                self.storage.rollback()
-                raise
-            try:
-                self._logged(self.storage.commit())
-            except OSError as error:
-                raise self._write_failed(error) from None
+        with self._locked(on_wait), self._work() as uow:
+            yield uow
+
+    @contextlib.contextmanager
+    def _work(self) -> Iterator[_TinyUnitOfWork]:
+        """A unit of work under the lock already held."""
+        self._logged(self.storage.begin())
+        try:
+            for table in self.db._tables.values():
+                # TinyDB caches the next id and query results per process: stale under a second writer.
+                table._next_id = None
+                table.clear_cache()
+            yield _TinyUnitOfWork(self)
+        except BaseException:
+            self.storage.rollback()
+            raise
+        try:
+            self._logged(self.storage.commit())
+        except OSError as error:
+            raise self._write_failed(error) from None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[TinyDB]:
@@ -1289,7 +1386,10 @@ class Store(ChangeLog):
 
     def refresh(self) -> Changes:
         with self._thread_lock:
-            return self._logged(self.storage.refresh())
+            changes = self._logged(self.storage.refresh())
+            if self._opened_damaged and not self.storage.damage:
+                self.read_only_reason = "the file was repaired since octotui opened it: restart octotui to save changes"
+            return changes
 
     def tables(self) -> Tables:
         with self._thread_lock:
@@ -1335,17 +1435,28 @@ class Store(ChangeLog):
     # -- db copy ------------------------------------------------------------------------------------
     def export_tables(self) -> dict[str, dict[int, Doc]]:
         tables = self.tables()
-        return {name: {int(key): doc for key, doc in tables.get(name, {}).items()}
-                for name in (*RECORD_TABLES, META, EVENTS)}
+        version = schema_of(tables)
+        if version == 0:  # another app's TinyDB file (opened `foreign`): its octotui tables, if it has any
+            tables, version = {**tables, META_TABLE: {"1": {"schema": 1}}}, 1
+        if version < SCHEMA_VERSION:  # an older octotui file opened read-only: copied as this version reads it
+            tables = migrated(tables, version)
+        exported = {name: {int(key): doc for key, doc in tables.get(name, {}).items()}
+                    for name in (*RECORD_TABLES, META, EVENTS)}
+        # The database's id stays with this file: a copy is another database.
+        exported[META] = {key: {field: value for field, value in doc.items() if field != "id"}
+                          for key, doc in exported[META].items()}
+        return exported
 
     def import_tables(self, tables: dict[str, dict[int, Doc]], replace: bool = False) -> None:
         """A whole new file with these documents (ids kept), replaced atomically under the lock."""
         if self.read_only:
             raise StoreReadOnly(self.path, self.read_only_reason)
         snapshot: Tables = {name: {str(key): doc for key, doc in sorted(docs.items())} for name, docs in tables.items()}
-        snapshot[META_TABLE] = {**snapshot.get(META_TABLE, {}), "1": {"schema": SCHEMA_VERSION}}
         with self._locked():
             self.storage.refresh(for_write=True)
+            # Still this database (its id kept): an app that has it open takes the new content as a change.
+            snapshot[META_TABLE] = {**snapshot.get(META_TABLE, {}),
+                                    "1": {**new_meta(), **({"id": self.storage.identity} if self.storage.identity else {})}}
             held = sum(len(self.storage.table(name)) for name in (*RECORD_TABLES, EVENTS))
             if held and not replace:
                 raise StoreNotEmpty(self.path, f"already holds {held:,} records and events (--replace overwrites them)")

@@ -76,6 +76,9 @@ def _return_freed_heap() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
+QUIT_WAIT_SECONDS = 1.0  # for saves in flight to be on disk when quitting
+
+
 class OctoApp(Octo):
     TITLE = "octotui"
     SUB_TITLE = "1 board · 2 checklist · 3 incident · 4 decisions · 5 comms · ? help"
@@ -292,9 +295,14 @@ class OctoApp(Octo):
             row = self.screen_stack[0].query_one("#checklist").selected_key()  # type: ignore[attr-defined]
         state = {"mode": self.current_mode, "release": self.selected_release_id, "incident": self.active_incident_id,
                  "owner": list(self.checklist_owner) if self.checklist_owner else None, "row": row}
-        # Queued behind any save still in flight: quitting waits for those to be on disk.
+        # Queued behind any save still in flight: quitting waits for those to be on disk, for a bounded time
+        # (a store that does not answer never keeps anyone in the app).
         self.commands.submit(self.workspace.save_ui_state, state, on_error=lambda _error: True)
-        await self.commands.wait_idle()
+        await self.commands.wait_idle(QUIT_WAIT_SECONDS)
+        if self.commands.pending > 1:  # more than the screen position: a change not known to be saved
+            self.exit(return_code=1, message=f"octotui: quit while {self.commands.pending - 1} change(s) were still "
+                                             "waiting for the database: not known to be saved")
+            return
         self.exit()
 
     def notify(self, message: Any, *, title: str = "", severity: Any = "information", timeout: float | None = None,
@@ -635,7 +643,8 @@ class RecoveryApp(App[bool]):
             yield Static(Text("The database cannot be read", style="bold red"))
             yield Static(Text(str(self.error)))
             yield Static(Text("It has not been changed. You can move it aside (renamed with a timestamp, "
-                              "kept for inspection) and start with an empty database, or quit and fix it by hand."))
+                              "kept for inspection) and start with an empty database, or quit and fix it by hand "
+                              "(`octotui db check` says what is wrong, `octotui db repair --to NEW` copies what still reads)."))
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Move aside & start fresh (m)", id="move", variant="warning")
                 yield Button("Quit (q)", id="quit")

@@ -4,15 +4,23 @@ One thread runs commands one at a time, in the order they were submitted, so a s
 while a save waits is queued behind it, never lost or reordered. The event loop keeps going: keys,
 screen switches and the clock do not wait for the disk or for another process's lock. A result is
 delivered back on the loop only after the command's unit of work has committed (is on disk).
+
+The thread is a daemon and nothing waits on it without a bound: a call stuck in the kernel (a hung network
+filesystem) cannot keep the app from quitting or the process from exiting. Every store wait is bounded too
+(the file lock's timeout, non-blocking opens), so this is the last line, not the first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,13 +46,48 @@ def _name(command: Callable[..., Any]) -> str:
     return str(name).replace("<locals>.", "")
 
 
+SHUTDOWN_WAIT_SECONDS = 0.5  # for a command in flight to finish its commit, once the app is going
+
+
+class _SerialWorker:
+    """One daemon thread running submitted calls in order (a ThreadPoolExecutor's threads are joined at exit)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Future, Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="octotui-commands", daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        self._queue.put((future, functools.partial(fn, *args, **kwargs)))
+        return future
+
+    def _loop(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, call = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = call()
+            except BaseException as error:  # noqa: BLE001 - handed to whoever waits on the future
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    def shutdown(self, timeout: float) -> bool:
+        """No more calls; wait up to `timeout` for the one in flight. True if the thread ended."""
+        self._queue.put(None)
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+
 class CommandRunner:
     def __init__(self, workspace: Workspace, loop_call: Callable[[Callable[[], None]], None],
                  in_app: Callable[[Callable[[], None]], None],
                  report: Callable[[set[str], BaseException | None, OnError | None], None],
                  on_wait: Callable[[], None]) -> None:
         self.workspace = workspace
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="octotui-commands")
+        self._executor = _SerialWorker()
         self._loop_call = loop_call  # schedule a callable on the event loop, from any thread
         self._in_app = in_app  # run a callable through the app's queue, in its context (toasts, screens)
         self._report = report
@@ -93,12 +136,16 @@ class CommandRunner:
         # app's own queue); what the screens do with the result goes through that queue.
         self._in_app(deliver)
 
-    async def wait_idle(self) -> bool:
-        """Wait until every submitted command has finished; True if any was pending."""
+    async def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until every submitted command has finished (at most `timeout` seconds); True if any was pending."""
         was_busy = self.pending > 0
-        await self._idle.wait()
+        if timeout is None:
+            await self._idle.wait()
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), timeout)
         return was_busy
 
     def shutdown(self) -> None:
         self.closed = True
-        self._executor.shutdown(wait=True, cancel_futures=False)  # a command in flight finishes its commit
+        self._executor.shutdown(SHUTDOWN_WAIT_SECONDS)  # a command in flight finishes its commit, if it can
