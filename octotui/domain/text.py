@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# C0 (but tab and newline), DEL and C1 controls: shown as visible symbols, never sent raw.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 (but tab and newline), DEL and C1 controls, and the bidi controls and separators that reorder or break a
+# line on screen (embeddings and overrides U+202A-202E, isolates U+2066-2069, marks U+200E/200F and U+061C,
+# line and paragraph separators U+2028/2029): shown as visible symbols, never sent raw.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _picture(match: re.Match[str]) -> str:
@@ -15,7 +17,7 @@ def _picture(match: re.Match[str]) -> str:
         return chr(0x2400 + code)  # U+2400 "control pictures"
     if code == 0x7F:
         return "\u2421"
-    return "\ufffd"
+    return "\ufffd"  # C1 and bidi controls: the replacement character
 
 
 def has_controls(text: str) -> bool:
@@ -23,7 +25,8 @@ def has_controls(text: str) -> bool:
 
 
 def visible(text: str) -> str:
-    """Replace control characters so no escape sequence from user data reaches a terminal."""
+    """Replace control characters so no escape sequence (nor a bidi reordering) from user data reaches a
+    terminal or a file meant for people. Newlines and tabs stay."""
     return _CONTROL.sub(_picture, text)
 
 
