@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import gc
 import os
 import sys
@@ -19,7 +20,14 @@ from typing import TYPE_CHECKING, NoReturn
 from octotui import __version__
 from octotui.domain.clock import Clock
 from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path, default_db_path
-from octotui.storage.backends import POSTGRES_EXTRA, is_postgres_url, masked, open_repository
+from octotui.domain.text import one_line, visible
+from octotui.storage.backends import (
+    POSTGRES_EXTRA,
+    check_file_location,
+    is_postgres_url,
+    masked,
+    open_repository,
+)
 from octotui.storage.base import Repository
 from octotui.storage.errors import StoreCorrupt, StoreError
 from octotui.storage.tinydb_store import SCHEMA_VERSION, Store
@@ -29,11 +37,28 @@ if TYPE_CHECKING:  # the models and the workspace load on first use: a quick sta
     from octotui.services.workspace import Workspace
 
 EXIT_USAGE = 2
+EXIT_OUTPUT = 1  # stdout closed or full: nothing more can be said there
 EXIT_MISSING = 3  # a text for people would go out with gaps: nothing written unless --allow-missing
 
 
 class UsageError(Exception):
     """A problem the person can fix; printed as one line."""
+
+
+class OutputClosed(Exception):
+    """Standard output could not take the text (a closed pipe, a full disk): the export did not happen."""
+
+
+def say(message: str) -> None:
+    """One line on stderr, through the display boundary: paths, keys and URLs in it may hold anything."""
+    with contextlib.suppress(OSError, ValueError):  # stderr closed too: there is no one left to tell
+        print(f"octotui: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+def _note(message: str) -> None:
+    """A line for the person that is not an error (`wrote …`, `copied …`), through the same boundary."""
+    with contextlib.suppress(OSError, ValueError):
+        print(one_line(message), file=sys.stderr, flush=True)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -92,8 +117,10 @@ def _size(text: str) -> int:
 def resolve_db_location(flag: str | None, configured: str | None = None) -> str:
     """`--db` wins over `$OCTOTUI_DB`, then `db =` in the settings, then the platform's user data folder.
     A `postgresql://` URL is the team database; anything else a file path."""
+    if flag is not None and not flag.strip():
+        raise UsageError("--db is empty: give a file path or a postgresql:// URL (or leave --db out for the default)")
     chosen = flag or os.environ.get("OCTOTUI_DB") or configured or str(default_db_path())
-    return chosen if is_postgres_url(chosen) else str(Path(chosen).expanduser())
+    return chosen if is_postgres_url(chosen) else check_file_location(chosen)
 
 
 def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_all: bool = True,
@@ -136,15 +163,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             return run_check(args)
         return run_app(args)
-    except UsageError as error:
-        print(f"octotui: {error}", file=sys.stderr)
+    except (UsageError, ConfigProblem, StoreError) as error:
+        say(str(error))
         return EXIT_USAGE
-    except ConfigProblem as error:
-        print(f"octotui: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except StoreError as error:
-        print(f"octotui: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    except OutputClosed as error:
+        _silence_stdout()
+        say(f"standard output closed or full ({error}); nothing more was written")
+        return EXIT_OUTPUT
     except KeyboardInterrupt:
         return 130
 
@@ -173,7 +198,7 @@ def run_app(args: argparse.Namespace) -> int:
             raise
         recovery = RecoveryApp(error)
         if not recovery.run():
-            print(f"octotui: {error}", file=sys.stderr)
+            say(str(error))
             return EXIT_USAGE
         workspace, templates = _finish_start(args)
     app = OctoApp(workspace, templates)
@@ -185,7 +210,7 @@ def _open_for_quick_start(args: argparse.Namespace) -> Repository | None:
     """The store, opened before any model is imported, when a quick start may do (see services.startup);
     None when the person's own guide, templates or settings are to be checked first (a mistake in them
     stays one line on stderr, before any screen)."""
-    if args.playbook or args.templates or default_config_path().is_file():
+    if args.playbook or args.templates or os.path.lexists(default_config_path()):  # settings checked first
         return None
     return open_repository(resolve_db_location(args.db))
 
@@ -207,14 +232,14 @@ def run_demo(args: argparse.Namespace) -> int:
         if not workspace.is_empty():
             raise UsageError(f"{workspace.store.location} already holds records; the demo goes into an empty database")
         load_demo(workspace)
-        print(f"wrote the demo data to {workspace.store.location}", file=sys.stderr)
+        _note(f"wrote the demo data to {workspace.store.location}")
         return 0
     try:
         releases, incidents, decisions = generate(workspace, args.size)
     except NotEmpty as error:
         raise UsageError(str(error)) from None
-    print(f"wrote {releases:,} releases, {incidents:,} incidents and {decisions:,} decisions to "
-          f"{workspace.store.location}", file=sys.stderr)
+    _note(f"wrote {releases:,} releases, {incidents:,} incidents and {decisions:,} decisions to "
+          f"{workspace.store.location}")
     return 0
 
 
@@ -232,8 +257,7 @@ def run_db(args: argparse.Namespace) -> int:
             raise UsageError(f"PostgreSQL needs the psycopg driver: {POSTGRES_EXTRA}") from None
         before, after = upgrade_database(location)
         name = masked(location)
-        print(f"{name}: schema {before} → {after}" if before != after else f"{name}: already at schema {after}",
-              file=sys.stderr)
+        _note(f"{name}: schema {before} → {after}" if before != after else f"{name}: already at schema {after}")
         return 0
     return run_db_copy(args.source, args.target, replace=args.replace)
 
@@ -260,8 +284,8 @@ def run_db_copy(source_location: str, target_location: str, replace: bool = Fals
         counts = {name: len(tables.get(name, {})) for name in ("releases", "incidents", "decisions", "events")}
     finally:
         target.close()
-    print(f"copied {counts['releases']:,} releases, {counts['incidents']:,} incidents, {counts['decisions']:,} "
-          f"decisions and {counts['events']:,} events from {source.location} to {target.location}", file=sys.stderr)
+    _note(f"copied {counts['releases']:,} releases, {counts['incidents']:,} incidents, {counts['decisions']:,} "
+          f"decisions and {counts['events']:,} events from {source.location} to {target.location}")
     return 0
 
 
@@ -285,13 +309,14 @@ def run_check(args: argparse.Namespace) -> int:
                 return len(app.screen.query("*"))
 
         widgets = asyncio.run(render_once())
-    print(f"playbook: {playbook.path}: {len(playbook.checklists)} checklists, {items} items")
+    lines = [f"playbook: {playbook.path}: {len(playbook.checklists)} checklists, {items} items"]
     if playbook.inferred:
-        print(f"playbook: found by heading (no annotation): {', '.join(playbook.inferred)}")
+        lines.append(f"playbook: found by heading (no annotation): {', '.join(playbook.inferred)}")
     if playbook.defaults:
-        print(f"playbook: not in this guide, octotui's defaults used: {', '.join(playbook.defaults)}")
-    print(f"templates: {len(templates)} ({', '.join(sorted(templates))})")
-    print(f"styles: loaded, board rendered with {widgets} widgets")
+        lines.append(f"playbook: not in this guide, octotui's defaults used: {', '.join(playbook.defaults)}")
+    lines.append(f"templates: {len(templates)} ({', '.join(sorted(templates))})")
+    lines.append(f"styles: loaded, board rendered with {widgets} widgets")
+    _write_stdout("".join(one_line(line) + "\n" for line in lines))
     return 0
 
 
@@ -305,13 +330,15 @@ def run_export(args: argparse.Namespace) -> int:
     workspace = open_workspace(args, read_only=True)
     torn = workspace.store.torn_tail_note()
     if torn:
-        print(f"octotui: note: {torn}", file=sys.stderr)
+        say(f"note: {torn}")
     templates = load_templates(workspace.settings.templates_dir)
     if args.list:
+        lines = []
         for name, template in sorted(templates.items()):
-            print(f"{name}\t{template.context}\t{template.title}")
-        print("decisions\t-\tDecision log (--format log|madr)")
-        print("release-report\trelease\tRelease report: stages, every check, sign-offs, incidents, notes")
+            lines.append(f"{one_line(name)}\t{template.context}\t{one_line(template.title)}")
+        lines.append("decisions\t-\tDecision log (--format log|madr)")
+        lines.append("release-report\trelease\tRelease report: stages, every check, sign-offs, incidents, notes")
+        _write_stdout("\n".join(lines) + "\n")
         return 0
     if not args.what:
         raise UsageError("export needs a template name, `decisions`, or --list")
@@ -331,10 +358,10 @@ def run_export(args: argparse.Namespace) -> int:
             except OSError as error:
                 raise UsageError(f"{args.output}: cannot write ({error.strerror or error})") from None
             for clash in result.clashes:
-                print(f"octotui: {clash}: exists and was not written by octotui; left as it is", file=sys.stderr)
-            print(f"wrote {len(result.written)} MADR file(s) to {args.output}"
+                say(f"{clash}: exists and was not written by octotui; left as it is")
+            _note(f"wrote {len(result.written)} MADR file(s) to {args.output}"
                   + (f", replaced {len(result.removed)} renamed" if result.removed else "")
-                  + (f", skipped {len(result.clashes)} name clash(es)" if result.clashes else ""), file=sys.stderr)
+                  + (f", skipped {len(result.clashes)} name clash(es)" if result.clashes else ""))
             return 1 if result.clashes else 0
         return _emit(decision_log(decisions), args, workspace)
     found = templates.get(args.what)
@@ -354,12 +381,13 @@ def run_export(args: argparse.Namespace) -> int:
             raise UsageError(f"unknown incident {args.incident!r}")
     filled = render(template, owner, workspace)
     if filled.missing and not args.allow_missing:
-        print(f"octotui: {args.what} for {owner.key} is missing: {', '.join(filled.missing)} "
-              "(fill them in the app, or pass --allow-missing to write it with the gaps marked)", file=sys.stderr)
+        say(f"{args.what} for {owner.key} is missing: {', '.join(filled.missing)} "
+            "(fill them in the app, or pass --allow-missing to write it with the gaps marked)")
         return EXIT_MISSING
-    if filled.missing:
-        print(f"octotui: note: written with missing values: {', '.join(filled.missing)}", file=sys.stderr)
-    return _emit(filled.text, args, workspace)
+    code = _emit(filled.text, args, workspace)
+    if filled.missing:  # said after the fact: only a text that went out was written with gaps
+        say(f"note: written with missing values: {', '.join(filled.missing)}")
+    return code
 
 
 def _find_release(workspace: Workspace, text: str):
@@ -376,6 +404,7 @@ def _emit(text: str, args: argparse.Namespace, workspace: Workspace) -> int:
     from octotui.comms.clipboard import copy_text
     from octotui.comms.exports import write_private
 
+    text = visible(text)  # the one display boundary, for stdout, the file and the clipboard alike
     if args.output is not None:
         if args.output.is_dir():
             raise UsageError(f"{args.output}: is a folder; give a file path")
@@ -384,15 +413,33 @@ def _emit(text: str, args: argparse.Namespace, workspace: Workspace) -> int:
         except OSError as error:
             raise UsageError(f"{args.output}: cannot write ({error.strerror or error})") from None
     elif not args.copy:
-        sys.stdout.write(text)
+        _write_stdout(text)
     if args.copy:
         fallback = workspace.store.path.with_name("octotui-clipboard.md")
         try:
             outcome = copy_text(text, workspace.settings.clipboard, fallback, send_osc52=_osc52_to_tty)
         except OSError as error:
             raise UsageError(f"{fallback}: cannot write the clipboard file ({error.strerror or error})") from None
-        print(outcome.message(), file=sys.stderr)
+        _note(outcome.message())
     return 0
+
+
+def _write_stdout(text: str) -> None:
+    """All of the text to stdout, flushed here, so a closed pipe or a full disk is one line, not a traceback."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except (OSError, ValueError) as error:  # BrokenPipeError, ENOSPC, or stdout already closed
+        raise OutputClosed(getattr(error, "strerror", None) or str(error) or type(error).__name__) from None
+
+
+def _silence_stdout() -> None:
+    """After a failed write, Python would flush stdout again at exit and print a traceback-like warning:
+    point it at /dev/null so the exit is quiet."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _own_files(workspace: Workspace) -> list[Path]:
