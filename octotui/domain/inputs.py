@@ -146,6 +146,14 @@ class TextInput(_Form):
     text: _text("The text") = ""  # type: ignore[valid-type]
 
 
+def check_length(field: str, label: str, text: str, limit: int = MAX_TEXT) -> str:
+    """A text kept exactly as typed (an edited comms text: its lines and spaces are the point), refused
+    when longer than the limit every other field has."""
+    if len(text) > limit:
+        raise InputError({field: f"{label} is {len(text):,} characters; the limit is {limit:,}"})
+    return text
+
+
 def parse_input(model: type[Input], data: dict[str, Any], rename: dict[str, str] | None = None) -> Input:
     """Validate `data` with `model`; every problem becomes `InputError({field: message})`."""
     try:
