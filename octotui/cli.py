@@ -270,12 +270,14 @@ def run_db_copy(source_location: str, target_location: str, replace: bool = Fals
         raise UsageError(f"{source_location}: no database file here")
     if source_location == target_location:
         raise UsageError("source and target are the same database")
+    from octotui.storage.portable import portable_tables
+
     source = open_repository(source_location, read_only=True, create=False)
     try:
         if isinstance(source, Store) and source.schema < SCHEMA_VERSION:
             raise UsageError(f"{source.location}: an older octotui file (schema {source.schema}); "
                              "open it with octotui once, then copy it")
-        tables = source.export_tables()
+        tables, changed = portable_tables(source.export_tables())
     finally:
         source.close()
     target = open_repository(target_location)
@@ -285,7 +287,9 @@ def run_db_copy(source_location: str, target_location: str, replace: bool = Fals
     finally:
         target.close()
     _note(f"copied {counts['releases']:,} releases, {counts['incidents']:,} incidents, {counts['decisions']:,} "
-          f"decisions and {counts['events']:,} events from {source.location} to {target.location}")
+          f"decisions and {counts['events']:,} events from {source.location} to {target.location}"
+          + (f"; {changed:,} text(s) held a NUL or an unpaired surrogate, which no backend stores now: "
+             "copied with ␀ / � in their place" if changed else ""))
     return 0
 
 

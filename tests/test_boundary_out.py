@@ -8,18 +8,15 @@ import json
 import re
 
 import pytest
+from fixtures.hostile import BIDI, HOSTILE, OSC0, OSC52
+from fixtures.hostile import build as build_hostile
 
 from octotui.cli import main
-from octotui.domain.models import Severity
-from octotui.domain.playbook import data_path, parse_playbook
+from octotui.domain.playbook import data_path
 from octotui.domain.text import has_controls, one_line, visible
-from octotui.services.workspace import RunRef, Workspace
+from octotui.services.workspace import Workspace
 from octotui.storage.tinydb_store import Store
 
-OSC52 = "\x1b]52;c;SGFja2Vk\x1b\\"
-OSC0 = "\x1b]0;pwned\x07"
-BIDI = "\u202e\u2066\u200f\u200e\u061c\u2028\u2029\u202a\u2069"
-HOSTILE = f"mallory{OSC52}{OSC0}\x1b[2J\x9b31m\x00\x07\x7f\x1bP1;2|x\x1b\\ reordered {BIDI} end"
 # What must not reach a terminal or a file meant for people: C0 but tab/newline, DEL, C1, bidi controls.
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -37,28 +34,7 @@ def test_visible_shows_bidi_controls_as_symbols_and_keeps_lines():
 
 @pytest.fixture
 def hostile_db(tmp_path, clock):
-    db = tmp_path / "hostile.json"
-    guide = data_path("playbook.md").read_text(encoding="utf-8").replace(
-        "## Pre-release requirements", f"## Pre-release requirements {OSC52}")
-    workspace = Workspace(Store(db), parse_playbook(guide, "hostile.md"), clock=clock, author=HOSTILE)
-    release = workspace.create_release(version="1.0.0", title=HOSTILE, captain=HOSTILE)
-    gate = RunRef("release", release.id, "gate")
-    workspace.change_item(gate, 0, "toggle")
-    workspace.change_item(gate, 1, "na", text=HOSTILE)
-    workspace.change_item(gate, 2, "note", text=HOSTILE)
-    incident = workspace.start_incident(HOSTILE, Severity.P1, release_id=release.id, impact=HOSTILE)
-    workspace.assign_role(incident.id, "comms", HOSTILE)
-    workspace.set_current_actions(incident.id, HOSTILE)
-    workspace.add_note(incident.id, HOSTILE)
-    workspace.record_decision(title=HOSTILE, decision=HOSTILE, context=HOSTILE, owner=HOSTILE, alternatives=HOSTILE,
-                              consequences=HOSTILE, links="REL-1, INC-1")
-    workspace.set_release_notes(release.id, {spec.key: HOSTILE for spec in workspace.playbook.fields["release-notes"]
-                                             if spec.key != "date"})
-    # Edited texts ("edit before copying") are returned by render() as typed: the D8 path.
-    workspace.set_comms_text("incident", incident.id, "incident-update", f"line one {HOSTILE}\n\tindented line")
-    workspace.set_comms_text("release", release.id, "release-announcement", HOSTILE)
-    workspace.store.close()
-    return db
+    return build_hostile(tmp_path / "hostile.json", clock)
 
 
 TEMPLATES = sorted(path.stem for path in data_path("templates").glob("*.md"))
@@ -76,7 +52,7 @@ def test_hostile_text_through_every_export_to_stdout_file_and_copy(name, hostile
     assert main(args) == 0
     out = capsys.readouterr()
     assert out.out.strip() and raw_in(out.out) == [] and raw_in(out.err) == []
-    assert "mallory␛]52;c;SGFja2Vk␛" in out.out or name == "escalation"  # shown, not dropped
+    assert "mal␀lory␛]52;c;SGFja2Vk␛" in out.out or name == "escalation"  # shown, not dropped
 
     target = tmp_path / f"{name}.md"
     assert main([*args, "-o", str(target)]) == 0
@@ -91,7 +67,7 @@ def test_hostile_text_through_every_export_to_stdout_file_and_copy(name, hostile
 def test_an_edited_text_keeps_its_lines_and_tabs(hostile_db, capsys):
     assert main(["--db", str(hostile_db), "export", "incident-update", "--incident", "INC-1"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("line one mallory␛]52") and "\n\tindented line" in out
+    assert out.startswith("line one mal␀lory␛]52") and "\n\tindented line" in out
 
 
 def test_madr_files_are_clean(hostile_db, tmp_path, capsys):

@@ -30,6 +30,23 @@ def visible(text: str) -> str:
     return _CONTROL.sub(_picture, text)
 
 
+# What no backend can store: NUL (PostgreSQL's text and jsonb refuse it) and unpaired surrogates (not UTF-8 at
+# all; they come from undecodable bytes, e.g. an environment variable). Refused at input, on every backend.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_at(text: str) -> int | None:
+    """The position of the first character no backend can store, or None."""
+    found = _UNSTORABLE.search(text)
+    return found.start() if found else None
+
+
+def storable(text: str) -> str:
+    """For text that is already stored (an older file) or comes from outside (the environment): NUL shown as
+    ␀ (U+2400), an unpaired surrogate as the replacement character."""
+    return _UNSTORABLE.sub(lambda m: "\u2400" if m.group() == "\x00" else "\ufffd", text)
+
+
 def one_line(text: str) -> str:
     """A single display line: newlines and tabs become spaces, controls become symbols."""
     return visible(text).replace("\r", " ").replace("\n", " ").replace("\t", " ")
