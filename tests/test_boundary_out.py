@@ -95,14 +95,17 @@ def toml_string(text: str) -> str:
     f"[cadence]\n{toml_string('P1' + OSC0 + chr(0x202E))} = 5\n",  # a key inside a table
     f"[{toml_string(OSC0)}]\nx = 1\n",  # a table name
     f"timezone = {toml_string('Europe/' + OSC52 + chr(0x2066))}\n",  # a value echoed in the message
+    f"templates = {toml_string('/nonexistent/' + OSC0 + chr(0x202E))}\n",  # a path from the settings
 ])
 def test_settings_keys_tables_and_paths_in_errors_pass_the_boundary(config, tmp_path, monkeypatch, capsys):
     path = tmp_path / "config.toml"
     path.write_text(config, encoding="utf-8")
+    Store(tmp_path / "db.json").close()  # a database to export from: the settings are what is wrong
     monkeypatch.setenv("OCTOTUI_CONFIG", str(path))
     assert main(["--db", str(tmp_path / "db.json"), "export", "--list"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("octotui: ") and err.count("\n") == 1 and raw_in(err) == []
+    assert "no database here" not in err
 
 
 @pytest.mark.parametrize("flag", ["--playbook", "--templates"])
@@ -118,3 +121,19 @@ def test_a_database_path_in_an_error_passes_the_boundary(tmp_path, capsys):
     assert main(["--db", str(folder), "export", "--list"]) == 2
     err = capsys.readouterr().err
     assert "is a directory" in err and raw_in(err) == []
+
+
+async def test_bidi_controls_and_nul_never_reach_the_terminal_on_any_screen(hostile_db, clock, make_app):
+    from test_display_boundary import terminal_output
+
+    from octotui.domain.playbook import load_playbook
+
+    app = make_app(Workspace(Store(hostile_db), load_playbook(), clock=clock))
+    bidi_or_nul = re.compile("[\x00\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+    async with app.run_test(size=(160, 40)) as pilot:
+        app.selected_release_id, app.checklist_owner = 1, ("release", 1)
+        for keys in (("1",), ("2",), ("3",), ("d",), ("escape", "4"), ("enter",), ("escape", "5"), ("down",),
+                     ("e",), ("escape",)):
+            await pilot.press(*keys)
+            out = terminal_output(app)
+            assert not bidi_or_nul.findall(out), f"{keys}: {sorted(set(bidi_or_nul.findall(out)))!r} reached the terminal"
