@@ -113,9 +113,9 @@ def check_file_location(location: str) -> str:
         path = Path(location).expanduser()
     except RuntimeError as error:  # `~nouser/…`: no such user, or no home folder
         raise StoreUnavailable(location, f"cannot use this path ({error})") from None
-    if path.is_symlink() and not path.exists():
+    if os.path.islink(path) and not os.path.exists(path):  # (both are False on any OSError: the store says it)
         target = Path(os.path.realpath(path))
-        if not target.parent.is_dir():
+        if not os.path.isdir(target.parent):
             raise StoreUnavailable(path, f"is a symbolic link to {target}, whose folder does not exist "
                                          "(octotui does not create it)")
     return str(path)
