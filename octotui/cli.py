@@ -24,6 +24,7 @@ from octotui.domain.text import one_line, visible
 from octotui.storage.backends import (
     POSTGRES_EXTRA,
     check_file_location,
+    check_postgres_url,
     is_postgres_url,
     masked,
     open_repository,
@@ -120,7 +121,7 @@ def resolve_db_location(flag: str | None, configured: str | None = None) -> str:
     if flag is not None and not flag.strip():
         raise UsageError("--db is empty: give a file path or a postgresql:// URL (or leave --db out for the default)")
     chosen = flag or os.environ.get("OCTOTUI_DB") or configured or str(default_db_path())
-    return chosen if is_postgres_url(chosen) else check_file_location(chosen)
+    return check_postgres_url(chosen) if is_postgres_url(chosen) else check_file_location(chosen)
 
 
 def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_all: bool = True,

@@ -154,3 +154,13 @@ def test_allow_missing_onto_the_database_refuses_without_claiming_it_wrote(demo_
                  "-o", str(demo_file))
     line = one_line_exit(result, 2)
     assert "written with missing values" not in result.stderr and str(demo_file) in line
+
+
+# -- an upper-case scheme on a real PostgreSQL (libpq itself reads only lower case) -------------------------
+def test_an_upper_case_url_reaches_the_team_database(pg_url, capsys):
+    upper = pg_url.replace("postgresql://", "POSTGRESQL://", 1)
+    assert main(["db", "upgrade", "--db", upper]) == 0
+    assert main(["--db", upper, "demo"]) == 0
+    assert main(["--db", upper.replace("POSTGRESQL://", "Postgres://", 1), "export", "decisions"]) == 0
+    out = capsys.readouterr()
+    assert "# OctoAcme Decision Log" in out.out and "wrote the demo data" in out.err
