@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import gc
 import os
 import sys
@@ -19,15 +20,21 @@ from typing import TYPE_CHECKING, NoReturn
 from octotui import __version__
 from octotui.cli_common import (
     EXIT_MISSING,
+    EXIT_OUTPUT,
     EXIT_USAGE,
+    OutputClosed,
     UsageError,
     find_owner,
+    note,
     open_read_only,
     open_workspace,
     resolve_db_location,
+    say,
+    write_stdout,
 )
 from octotui.cli_common import find_release as _find_release
 from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path
+from octotui.domain.text import one_line, visible
 from octotui.logs import LEVELS, chosen_level, chosen_log_path, configure, log
 from octotui.storage.backends import (
     file_schema,
@@ -135,15 +142,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             return run_check(args)
         return run_app(args)
-    except UsageError as error:
-        print(f"octotui: {error}", file=sys.stderr)
+    except (UsageError, ConfigProblem, StoreError) as error:
+        say(str(error))
         return EXIT_USAGE
-    except ConfigProblem as error:
-        print(f"octotui: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except StoreError as error:
-        print(f"octotui: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    except OutputClosed as error:
+        _silence_stdout()
+        say(f"standard output closed or full ({error}); nothing more was written")
+        return EXIT_OUTPUT
     except KeyboardInterrupt:
         return 130
 
@@ -188,7 +193,7 @@ def run_app(args: argparse.Namespace) -> int:
             raise
         recovery = RecoveryApp(error)
         if not recovery.run():
-            print(f"octotui: {error}", file=sys.stderr)
+            say(str(error))
             return EXIT_USAGE
         workspace, templates = _finish_start(args)
     app = OctoApp(workspace, templates)
@@ -200,8 +205,8 @@ def _open_for_quick_start(args: argparse.Namespace) -> Repository | None:
     """The store, opened before any model is imported, when a quick start may do (see services.startup);
     None when the person's own guide, templates or settings are to be checked first (a mistake in them
     stays one line on stderr, before any screen)."""
-    if args.playbook or args.templates or default_config_path().is_file() or any(
-            name.startswith("OCTOTUI_CHANNEL_") for name in os.environ):  # channels are checked first
+    if args.playbook or args.templates or os.path.lexists(default_config_path()) or any(
+            name.startswith("OCTOTUI_CHANNEL_") for name in os.environ):  # settings and channels are checked first
         return None
     if args.read_only:
         return open_read_only(resolve_db_location(args.db))
@@ -225,14 +230,14 @@ def run_demo(args: argparse.Namespace) -> int:
         if not workspace.is_empty():
             raise UsageError(f"{workspace.store.location} already holds records; the demo goes into an empty database")
         load_demo(workspace)
-        print(f"wrote the demo data to {workspace.store.location}", file=sys.stderr)
+        note(f"wrote the demo data to {workspace.store.location}")
         return 0
     try:
         releases, incidents, decisions = generate(workspace, args.size)
     except NotEmpty as error:
         raise UsageError(str(error)) from None
-    print(f"wrote {releases:,} releases, {incidents:,} incidents and {decisions:,} decisions to "
-          f"{workspace.store.location}", file=sys.stderr)
+    note(f"wrote {releases:,} releases, {incidents:,} incidents and {decisions:,} decisions to "
+          f"{workspace.store.location}")
     return 0
 
 
@@ -247,8 +252,7 @@ def run_db(args: argparse.Namespace) -> int:
             return _upgrade_file(location)
         before, after = upgrade_database(location)
         name = masked(location)
-        print(f"{name}: schema {before} → {after}" if before != after else f"{name}: already at schema {after}",
-              file=sys.stderr)
+        note(f"{name}: schema {before} → {after}" if before != after else f"{name}: already at schema {after}")
         return 0
     return run_db_copy(args.source, args.target, replace=args.replace)
 
@@ -262,8 +266,7 @@ def _upgrade_file(location: str) -> int:
     before.close()
     store = open_repository(location)
     store.close()
-    print(f"{location}: schema {old} → {current}" if old != current else
-          f"{location}: already at schema {current}", file=sys.stderr)
+    note(f"{location}: schema {old} → {current}" if old != current else f"{location}: already at schema {current}")
     return 0
 
 
@@ -278,12 +281,12 @@ def run_db_file(args: argparse.Namespace) -> int:
         raise UsageError(f"db {args.db_command} is for a database file (PostgreSQL checks its own data)")
     if args.db_command == "check":
         report = repair.examine(location)
-        print("\n".join(one_line(line) for line in report.lines()))
+        write_stdout("".join(one_line(line) + "\n" for line in report.lines()))
         return 0 if report.clean else 1
     done = repair.repair(location, args.to)
-    print("\n".join(one_line(line) for line in done.report.lines()[:-1]), file=sys.stderr)
-    print(one_line(f"wrote {done.target}: {done.documents:,} documents; {done.report.path} was left as it is"),
-          file=sys.stderr)
+    for line in done.report.lines()[:-1]:
+        note(line)
+    note(f"wrote {done.target}: {done.documents:,} documents; {done.report.path} was left as it is")
     return 0
 
 
@@ -295,11 +298,13 @@ def run_db_copy(source_location: str, target_location: str, replace: bool = Fals
         raise UsageError(f"{source_location}: no database file here")
     if source_location == target_location:
         raise UsageError("source and target are the same database")
+    from octotui.storage.portable import portable_tables
+
     # A file is only read: an older octotui's is copied as this version reads it, another app's TinyDB file for
     # the octotui tables it may hold.
     source = open_for_copy(source_location)
     try:
-        tables = source.export_tables()
+        tables, changed = portable_tables(source.export_tables())
     finally:
         source.close()
     target = open_repository(target_location)
@@ -308,8 +313,10 @@ def run_db_copy(source_location: str, target_location: str, replace: bool = Fals
         counts = {name: len(tables.get(name, {})) for name in ("releases", "incidents", "decisions", "events")}
     finally:
         target.close()
-    print(f"copied {counts['releases']:,} releases, {counts['incidents']:,} incidents, {counts['decisions']:,} "
-          f"decisions and {counts['events']:,} events from {source.location} to {target.location}", file=sys.stderr)
+    note(f"copied {counts['releases']:,} releases, {counts['incidents']:,} incidents, {counts['decisions']:,} "
+          f"decisions and {counts['events']:,} events from {source.location} to {target.location}"
+          + (f"; {changed:,} text(s) held a NUL or an unpaired surrogate, which no backend stores now: "
+             "copied with ␀ / � in their place" if changed else ""))
     return 0
 
 
@@ -333,13 +340,14 @@ def run_check(args: argparse.Namespace) -> int:
                 return len(app.screen.query("*"))
 
         widgets = asyncio.run(render_once())
-    print(f"playbook: {playbook.path}: {len(playbook.checklists)} checklists, {items} items")
+    lines = [f"playbook: {playbook.path}: {len(playbook.checklists)} checklists, {items} items"]
     if playbook.inferred:
-        print(f"playbook: found by heading (no annotation): {', '.join(playbook.inferred)}")
+        lines.append(f"playbook: found by heading (no annotation): {', '.join(playbook.inferred)}")
     if playbook.defaults:
-        print(f"playbook: not in this guide, octotui's defaults used: {', '.join(playbook.defaults)}")
-    print(f"templates: {len(templates)} ({', '.join(sorted(templates))})")
-    print(f"styles: loaded, board rendered with {widgets} widgets")
+        lines.append(f"playbook: not in this guide, octotui's defaults used: {', '.join(playbook.defaults)}")
+    lines.append(f"templates: {len(templates)} ({', '.join(sorted(templates))})")
+    lines.append(f"styles: loaded, board rendered with {widgets} widgets")
+    write_stdout("".join(one_line(line) + "\n" for line in lines))
     return 0
 
 
@@ -355,16 +363,19 @@ def run_export(args: argparse.Namespace) -> int:
         raise UsageError(f"{damage}; nothing was exported")
     torn = workspace.store.torn_tail_note()
     if torn:
-        print(f"octotui: note: {torn}", file=sys.stderr)
+        say(f"note: {torn}")
     templates = load_templates(workspace.settings.templates_dir)
     if args.list:
+        lines = []
         for name, template in sorted(templates.items()):
-            print(f"{name}\t{template.context}\t{template.title}")
-        print("decisions\t-\tDecision log (--format log|madr)")
-        print("release-report\trelease\tRelease report: stages, every check, sign-offs, incidents, notes")
-        print("status-page\t-\tStatus page for stakeholders: index.html and its stylesheet (-o DIR)")
-        print("metrics\t-\tDeploys, lead time, change failure rate, recovery, MTTA/MTTR (--since --until --format md|csv|json)")
-        print("data\t-\tThe whole database as plain JSON that TinyDB opens")
+            lines.append(f"{one_line(name)}\t{template.context}\t{one_line(template.title)}")
+        lines.append("decisions\t-\tDecision log (--format log|madr)")
+        lines.append("release-report\trelease\tRelease report: stages, every check, sign-offs, incidents, notes")
+        lines.append("status-page\t-\tStatus page for stakeholders: index.html and its stylesheet (-o DIR)")
+        lines.append("metrics\t-\tDeploys, lead time, change failure rate, recovery, MTTA/MTTR "
+                     "(--since --until --format md|csv|json)")
+        lines.append("data\t-\tThe whole database as plain JSON that TinyDB opens")
+        write_stdout("\n".join(lines) + "\n")
         return 0
     if not args.what:
         raise UsageError("export needs a template name, `decisions`, or --list")
@@ -390,10 +401,10 @@ def run_export(args: argparse.Namespace) -> int:
             except OSError as error:
                 raise UsageError(f"{args.output}: cannot write ({error.strerror or error})") from None
             for clash in result.clashes:
-                print(f"octotui: {clash}: exists and was not written by octotui; left as it is", file=sys.stderr)
-            print(f"wrote {len(result.written)} MADR file(s) to {args.output}"
+                say(f"{clash}: exists and was not written by octotui; left as it is")
+            note(f"wrote {len(result.written)} MADR file(s) to {args.output}"
                   + (f", replaced {len(result.removed)} renamed" if result.removed else "")
-                  + (f", skipped {len(result.clashes)} name clash(es)" if result.clashes else ""), file=sys.stderr)
+                  + (f", skipped {len(result.clashes)} name clash(es)" if result.clashes else ""))
             return 1 if result.clashes else 0
         return _emit(decision_log(decisions), args, workspace)
     found = templates.get(args.what)
@@ -403,12 +414,13 @@ def run_export(args: argparse.Namespace) -> int:
     owner = find_owner(workspace, template, args.release, args.incident)
     filled = render(template, owner, workspace)
     if filled.missing and not args.allow_missing:
-        print(f"octotui: {args.what} for {owner.key} is missing: {', '.join(filled.missing)} "
-              "(fill them in the app, or pass --allow-missing to write it with the gaps marked)", file=sys.stderr)
+        say(f"{args.what} for {owner.key} is missing: {', '.join(filled.missing)} "
+            "(fill them in the app, or pass --allow-missing to write it with the gaps marked)")
         return EXIT_MISSING
-    if filled.missing:
-        print(f"octotui: note: written with missing values: {', '.join(filled.missing)}", file=sys.stderr)
-    return _emit(filled.text, args, workspace)
+    code = _emit(filled.text, args, workspace)
+    if filled.missing:  # said after the fact: only a text that went out was written with gaps
+        say(f"note: written with missing values: {', '.join(filled.missing)}")
+    return code
 
 
 def _export_status_page(args: argparse.Namespace, workspace: Workspace) -> int:
@@ -429,7 +441,7 @@ def _export_status_page(args: argparse.Namespace, workspace: Workspace) -> int:
                                     lambda path, text: write_private(path, text, protected=_own_files(workspace)))
     except OSError as error:
         raise UsageError(f"{args.output}: cannot write ({error.strerror or error})") from None
-    print(f"wrote {', '.join(str(path) for path in written)}", file=sys.stderr)
+    note(f"wrote {', '.join(str(path) for path in written)}")
     return 0
 def _report_export(args: argparse.Namespace, workspace: Workspace) -> str:
     if args.what == "data":
@@ -453,6 +465,7 @@ def _emit(text: str, args: argparse.Namespace, workspace: Workspace) -> int:
     from octotui.comms.clipboard import copy_text
     from octotui.comms.exports import write_private
 
+    text = visible(text)  # the one display boundary, for stdout, the file and the clipboard alike
     if args.output is not None:
         if args.output.is_dir():
             raise UsageError(f"{args.output}: is a folder; give a file path")
@@ -461,15 +474,24 @@ def _emit(text: str, args: argparse.Namespace, workspace: Workspace) -> int:
         except OSError as error:
             raise UsageError(f"{args.output}: cannot write ({error.strerror or error})") from None
     elif not args.copy:
-        sys.stdout.write(text)
+        write_stdout(text)
     if args.copy:
         fallback = workspace.store.path.with_name("octotui-clipboard.md")
         try:
             outcome = copy_text(text, workspace.settings.clipboard, fallback, send_osc52=_osc52_to_tty)
         except OSError as error:
             raise UsageError(f"{fallback}: cannot write the clipboard file ({error.strerror or error})") from None
-        print(outcome.message(), file=sys.stderr)
+        note(outcome.message())
     return 0
+
+
+def _silence_stdout() -> None:
+    """After a failed write, Python would flush stdout again at exit and print a traceback-like warning:
+    point it at /dev/null so the exit is quiet."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _own_files(workspace: Workspace) -> list[Path]:

@@ -4,14 +4,22 @@ opening a workspace for a command, and finding a release by version or key."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-from pathlib import Path
+import sys
 from typing import TYPE_CHECKING
 
 from octotui.domain.clock import Clock
 from octotui.domain.config import default_db_path
+from octotui.domain.text import one_line
 from octotui.logs import log
-from octotui.storage.backends import file_schema, is_postgres_url, open_repository
+from octotui.storage.backends import (
+    check_file_location,
+    check_postgres_url,
+    file_schema,
+    is_postgres_url,
+    open_repository,
+)
 from octotui.storage.base import Repository
 
 if TYPE_CHECKING:
@@ -28,11 +36,41 @@ class UsageError(Exception):
 
 
 
+EXIT_OUTPUT = 1  # stdout closed or full: nothing more can be said there
+
+
+class OutputClosed(Exception):
+    """Standard output could not take the text (a closed pipe, a full disk): the export did not happen."""
+
+
+def say(message: str) -> None:
+    """One line on stderr, through the display boundary: paths, keys and URLs in it may hold anything."""
+    with contextlib.suppress(OSError, ValueError):  # stderr closed too: there is no one left to tell
+        print(f"octotui: {one_line(message)}", file=sys.stderr, flush=True)
+
+
+def note(message: str) -> None:
+    """A line for the person that is not an error (`wrote …`, `copied …`), through the same boundary."""
+    with contextlib.suppress(OSError, ValueError):
+        print(one_line(message), file=sys.stderr, flush=True)
+
+
+def write_stdout(text: str) -> None:
+    """All of the text to stdout, flushed here, so a closed pipe or a full disk is one line, not a traceback."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except (OSError, ValueError) as error:  # BrokenPipeError, ENOSPC, or stdout already closed
+        raise OutputClosed(getattr(error, "strerror", None) or str(error) or type(error).__name__) from None
+
+
 def resolve_db_location(flag: str | None, configured: str | None = None) -> str:
     """`--db` wins over `$OCTOTUI_DB`, then `db =` in the settings, then the platform's user data folder.
     A `postgresql://` URL is the team database; anything else a file path."""
+    if flag is not None and not flag.strip():
+        raise UsageError("--db is empty: give a file path or a postgresql:// URL (or leave --db out for the default)")
     chosen = flag or os.environ.get("OCTOTUI_DB") or configured or str(default_db_path())
-    return chosen if is_postgres_url(chosen) else str(Path(chosen).expanduser())
+    return check_postgres_url(chosen) if is_postgres_url(chosen) else check_file_location(chosen)
 
 
 def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_all: bool = True,

@@ -6,9 +6,9 @@ or written); 4 a destination failed (the message stays in the outbox and is retr
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
+from octotui.cli_common import say, write_stdout
 from octotui.domain.text import one_line, visible
 
 if TYPE_CHECKING:
@@ -53,14 +53,13 @@ def _report(outbox: Outbox, attempts: list[Attempt]) -> int:
         where = outbox.channels.shown(attempt.channel)
         title = messages[attempt.message_id].title if attempt.message_id in messages else "message"
         if attempt.accepted:
-            print(one_line(f"posted #{attempt.message_id} {title} to {where} at {people_time(attempt.at)}"))
+            write_stdout(one_line(f"posted #{attempt.message_id} {title} to {where} at {people_time(attempt.at)}") + "\n")
             continue
         failed += 1
         destination = messages.get(attempt.message_id)
         next_at = destination.destinations[attempt.channel].next_at if destination else None
         retry = f"next try {people_time(next_at, with_date=False)}" if next_at else "no more retries"
-        print(one_line(f"octotui: not posted to {where}: {attempt.reason} — it stays in the outbox ({retry}; "
-                       f"or run octotui outbox retry)"), file=sys.stderr)
+        say(f"not posted to {where}: {attempt.reason} — it stays in the outbox ({retry}; or run octotui outbox retry)")
     return EXIT_NOT_DELIVERED if failed else 0
 
 
@@ -81,14 +80,13 @@ def run_send(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     filled, names_due = outbox.preview(template, owner)
     if filled.missing and not args.allow_missing:
-        print(f"octotui: {args.template} for {owner.key} is missing: {', '.join(filled.missing)} (fill them in the "
-              "app, or pass --allow-missing to post it with the gaps marked); nothing was sent", file=sys.stderr)
+        say(f"{args.template} for {owner.key} is missing: {', '.join(filled.missing)} (fill them in the "
+            "app, or pass --allow-missing to post it with the gaps marked); nothing was sent")
         return EXIT_MISSING
     if args.dry_run:
         for name in channels:
-            print(one_line(f"to: {outbox.channels.shown(name)}"))
-        print()
-        sys.stdout.write(visible(filled.text))
+            write_stdout(one_line(f"to: {outbox.channels.shown(name)}") + "\n")
+        write_stdout("\n" + visible(filled.text))
         return 0
     message = outbox.post(template, owner, filled.text, channels, missing=tuple(filled.missing), names_due=names_due)
     return _report(outbox, outbox.deliver_due(only=message.id))
@@ -101,10 +99,10 @@ def run_outbox(args: argparse.Namespace) -> int:
         return _report(outbox, outbox.deliver_due(args.message))
     messages = outbox.messages()
     if not messages:
-        print("the outbox is empty")
+        write_stdout("the outbox is empty\n")
     for message in messages:
-        print(one_line(f"#{message.id} {message.owner} {message.title} — posted by {message.author} "
-                       f"{outbox.workspace.people_time(message.created_at)}"))
+        write_stdout(one_line(f"#{message.id} {message.owner} {message.title} — posted by {message.author} "
+                              f"{outbox.workspace.people_time(message.created_at)}") + "\n")
         for line in outbox.describe(message):
-            print(f"  {line}")
+            write_stdout(f"  {one_line(line)}\n")
     return 0

@@ -247,6 +247,7 @@ def render(template: CommsTemplate, owner: Release | Incident, workspace: Record
     values = release_values(owner, workspace) if isinstance(owner, Release) else incident_values(owner, workspace)
     filled = fill(template, values)
     edited = owner.comms.get(template.name)
-    if edited is not None:
+    if edited is not None:  # stored text, typed by anyone on the team: through the display boundary like a fill
+        edited = visible(edited)
         return Filled(template, edited, [name for name in filled.missing if MISSING.format(name) in edited], edited=True)
     return filled

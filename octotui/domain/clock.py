@@ -8,6 +8,8 @@ import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
+from octotui.domain.text import storable
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -47,7 +49,7 @@ def current_author(database_role: str | None = None) -> str:
     """`$OCTOTUI_USER`, else the database role (a shared database knows who connected), else the login name."""
     name = os.environ.get("OCTOTUI_USER", "").strip() or (database_role or "").strip()
     if name:
-        return name
+        return storable(name)  # undecodable bytes in the environment arrive as surrogates: no backend stores them
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers

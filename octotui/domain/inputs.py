@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Val
 from pydantic_core import PydanticCustomError
 
 from octotui.domain.semver import InvalidVersion, ReleaseType, Version
+from octotui.domain.text import unstorable_at
 
 MAX_TEXT = 20_000  # a pasted log is fine; a runaway paste is refused with a message
 Input = TypeVar("Input", bound=BaseModel)
@@ -45,6 +46,8 @@ def _text(label: str, *, required: bool = False, limit: int = MAX_TEXT) -> Any:
             raise _refuse(f"{label} is required")
         if len(value) > limit:
             raise _refuse(f"{label} is {len(value):,} characters; the limit is {limit:,}")
+        if (position := unstorable_at(value)) is not None:
+            raise _refuse(unstorable_message(label, position))
         return value
     return Annotated[str, BeforeValidator(_as_text), AfterValidator(check)]
 
@@ -144,6 +147,21 @@ class TextInput(_Form):
     """A free text field that may be empty (impact, current actions)."""
 
     text: _text("The text") = ""  # type: ignore[valid-type]
+
+
+def check_length(field: str, label: str, text: str, limit: int = MAX_TEXT) -> str:
+    """A text kept exactly as typed (an edited comms text: its lines and spaces are the point), refused
+    when longer than the limit every other field has, or holding what no backend stores (NUL)."""
+    if len(text) > limit:
+        raise InputError({field: f"{label} is {len(text):,} characters; the limit is {limit:,}"})
+    if (position := unstorable_at(text)) is not None:
+        raise InputError({field: unstorable_message(label, position)})
+    return text
+
+
+def unstorable_message(label: str, position: int) -> str:
+    return (f"{label} holds a character that cannot be stored (a NUL or an unpaired surrogate, "
+            f"at character {position + 1:,}); remove it")
 
 
 def parse_input(model: type[Input], data: dict[str, Any], rename: dict[str, str] | None = None) -> Input:

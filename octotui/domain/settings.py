@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Literal
@@ -126,17 +128,56 @@ class _CadenceView:
         setattr(self._cadence, Severity(severity).value, minutes)
 
 
+MAX_SETTINGS_BYTES = 1 << 20  # a settings file is a few lines; anything this big is not one
+
+
+def read_settings_file(path: Path) -> str | None:
+    """The settings file's text; None when there is none. Anything else at the path (a folder, a FIFO, a device
+    such as /dev/zero, an unreadable or huge file) is a `SettingsError`: opened without blocking, its type
+    checked on the open descriptor, read with a bound, so it can neither hang nor exhaust memory."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise SettingsError(f"{path}: a part of this path is not a folder") from None
+    except OSError as error:
+        raise SettingsError(f"{path}: cannot read ({error.strerror or error})") from None
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise SettingsError(f"{path}: is a folder, not a settings file")
+        if not stat.S_ISREG(mode):
+            raise SettingsError(f"{path}: is not a regular file (a FIFO, device or socket cannot be settings)")
+        data = os.read(descriptor, MAX_SETTINGS_BYTES + 1)
+        while data and len(data) <= MAX_SETTINGS_BYTES and (chunk := os.read(descriptor, MAX_SETTINGS_BYTES + 1 - len(data))):
+            data += chunk
+    except OSError as error:
+        raise SettingsError(f"{path}: cannot read ({error.strerror or error})") from None
+    finally:
+        os.close(descriptor)
+    if len(data) > MAX_SETTINGS_BYTES:
+        raise SettingsError(f"{path}: larger than {MAX_SETTINGS_BYTES // 1024} KiB; not a settings file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SettingsError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+
+
 def load_settings(path: Path | None = None) -> Settings:
     """Read `config.toml` if it exists; any bad value is `SettingsError("CONFIG:KEY: what is wrong")`."""
     path = path or default_config_path()
-    if not path.is_file():
+    source = read_settings_file(path)
+    if source is None:
         return _with_channels(Settings(), path, {})
     import tomllib  # only when there is a file: it is a noticeable part of start-up otherwise
 
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raw = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"{path}: {error}") from None
+    except RecursionError:  # thousands of nested `[`: the parser recurses once per level
+        raise SettingsError(f"{path}: not valid TOML (nested too deeply)") from None
     try:
         return _with_channels(Settings.model_validate(raw), path, raw.get("channels"))
     except ValidationError as error:
@@ -159,8 +200,6 @@ def load_settings(path: Path | None = None) -> Settings:
 def _with_channels(settings: Settings, path: Path, from_file: object) -> Settings:
     """Channels from the environment added; every channel, route and URL checked (apprise is imported only
     when there are channels); a file holding credentials must not be readable by others."""
-    import os
-
     env = {key[len(CHANNEL_ENV):].lower(): value.split() for key, value in os.environ.items()
            if key.startswith(CHANNEL_ENV) and value.strip()}
     if env:

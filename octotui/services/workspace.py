@@ -35,6 +35,7 @@ from octotui.domain.inputs import (
     ReleaseInput,
     TextInput,
     TimelineNoteInput,
+    check_length,
     parse_input,
 )
 from octotui.domain.models import (
@@ -1359,6 +1360,7 @@ class Workspace:
         return self._change_incident(incident_id, change)
 
     def set_comms_text(self, owner: Literal["release", "incident"], owner_id: int, template: str, text: str | None) -> None:
+        check_length("text", "The edited text", text or "")  # the limit every stored text has (issue 30 D3)
         with self._command() as tx:
             record = tx.load_owner(owner, owner_id)
             if text is None:

@@ -1,13 +1,25 @@
 """Which backend a location means: a `postgresql://` URL is the team's PostgreSQL database, anything
-else a TinyDB file. The PostgreSQL driver is an optional extra, imported only when a URL asks for it."""
+else a file (storage.urls says which is which). The PostgreSQL driver is an optional extra, imported only when a
+URL asks for it."""
 
 from __future__ import annotations
 
 from octotui.storage.base import Repository
 from octotui.storage.errors import StoreUnavailable
-from octotui.storage.urls import is_postgres_url, masked, secrets_in
+from octotui.storage.urls import (
+    POSTGRES_SCHEMES,
+    check_file_location,
+    check_postgres_url,
+    is_postgres_url,
+    is_url,
+    masked,
+    normalized_url,
+    secrets_in,
+    url_scheme,
+)
 
-__all__ = ["POSTGRES_EXTRA", "file_schema", "is_postgres_url", "masked", "open_for_copy", "open_repository", "secrets_in",
+__all__ = ["POSTGRES_EXTRA", "POSTGRES_SCHEMES", "check_file_location", "check_postgres_url", "is_url", "normalized_url",
+           "url_scheme", "file_schema", "is_postgres_url", "masked", "open_for_copy", "open_repository", "secrets_in",
            "upgrade_database"]
 
 POSTGRES_EXTRA = "pip install 'octotui[postgres]'"
@@ -20,10 +32,10 @@ def open_repository(location: str, *, read_only: bool = False, create: bool = Tr
         except ImportError:
             raise StoreUnavailable(masked(location),
                                    f"PostgreSQL needs the psycopg driver: {POSTGRES_EXTRA}") from None
-        return PostgresStore(location, read_only=read_only, create=create)
+        return PostgresStore(check_postgres_url(location), read_only=read_only, create=create)
     from octotui.storage.tinydb_store import Store
 
-    return Store(location, read_only=read_only)
+    return Store(check_file_location(location), read_only=read_only)
 
 
 def open_for_copy(location: str) -> Repository:
@@ -33,7 +45,7 @@ def open_for_copy(location: str) -> Repository:
         return open_repository(location, read_only=True, create=False)
     from octotui.storage.tinydb_store import Store
 
-    return Store(location, read_only=True, foreign=True)
+    return Store(check_file_location(location), read_only=True, foreign=True)
 
 
 def upgrade_database(location: str) -> tuple[int, int]:

@@ -104,6 +104,7 @@ class OctoApp(Octo):
         self._finish_start = finish_start
         self.start_error: BaseException | None = None  # a quick start whose workspace could not be built
         self._held_keys: list[tuple[str, str | None]] = []  # typed before the workspace was there
+        self.quitting = False  # set once a quit has begun: later keys and clicks are dropped, not acted on
         self._child_check: ChildCheck | None = None  # the check after start-up, while a child process runs it
         self._check_done = False
         self._refreshing = False
@@ -191,7 +192,10 @@ class OctoApp(Octo):
     async def on_event(self, event: events.Event) -> None:
         # Keys typed while a form opens, or after its Enter while its save is on its way, are held by the form
         # and replayed in order when it (or what follows it) is ready: never typed into a form about to close,
-        # never dropped before a field has focus. Esc and ctrl+q still act at once.
+        # never dropped before a field has focus. Esc and ctrl+q still act at once. Once a quit has begun,
+        # input is dropped: a key that opens a form would mount it into an app that is closing.
+        if self.quitting and isinstance(event, events.Key | events.MouseDown | events.MouseUp | events.Click):
+            return
         if not self.started and self.screen_stack:
             if isinstance(event, events.Key) and event.key != "ctrl+q":
                 self._held_keys.append((event.key, event.character))  # replayed once the workspace is there
@@ -287,6 +291,7 @@ class OctoApp(Octo):
         await self._quit_now()
 
     async def _quit_now(self) -> None:
+        self.quitting = True
         if not self.started:  # nothing was done yet (keys are held until the workspace is there)
             self.exit()
             return

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
-from octotui.domain.inputs import InputError, NeedsConfirmation
+from octotui.domain.inputs import MAX_TEXT, InputError, NeedsConfirmation, check_length
 from octotui.storage.errors import NotFound, StoreError
 from octotui.ui.widgets import FieldError, literal
 
@@ -350,16 +350,25 @@ class EditTextScreen(Modal[str | None]):
         with Vertical(classes="form wide"):
             yield Static(literal(self.title_text, "bold"), classes="form-title")
             yield TextArea(self.initial, id="editor", soft_wrap=True)
-            yield Static(Text("Ctrl+S: keep this text · Esc: cancel", style="dim"), classes="form-hint")
+            yield FieldError(id="e-text", classes="field-error")
+            yield Static(Text(f"Ctrl+S: keep this text · Esc: cancel · up to {MAX_TEXT:,} characters", style="dim"),
+                         classes="form-hint")
 
     def on_mount(self) -> None:
+        self.query_one("#e-text", FieldError).display = False
         self.query_one("#editor", TextArea).focus()
 
     def has_unsaved_text(self) -> bool:
         return self.query_one("#editor", TextArea).text != self.initial
 
     def action_save(self) -> None:
-        self.dismiss(self.query_one("#editor", TextArea).text)
+        text = self.query_one("#editor", TextArea).text
+        try:
+            check_length("text", "The edited text", text)
+        except InputError as error:  # said next to the field; the text stays in the editor
+            self.query_one("#e-text", FieldError).show(error.errors["text"])
+            return
+        self.dismiss(text)
 
     def action_cancel(self) -> None:
         if self.query_one("#editor", TextArea).text == self.initial:
