@@ -34,6 +34,19 @@ ROLE_LABEL = {"gate": "the gate", "deployment": "deployment", "hotfix": "hotfix"
 STATE_MARK = {ItemState.TODO: ("[ ]", ""), ItemState.DONE: ("[x]", "bold green"), ItemState.NA: ("N/A", "yellow")}
 
 
+def nearest_shown(wanted: str | None, order: list[str], shown: dict[str, tuple]) -> str | None:
+    """`wanted` if it is shown, else the shown row nearest to it in `order` (the one below on a tie)."""
+    if wanted is None:
+        return None
+    if wanted in shown:
+        return wanted
+    if wanted not in order:
+        return None
+    here = order.index(wanted)
+    candidates = [(abs(position - here), position < here, key) for position, key in enumerate(order) if key in shown]
+    return min(candidates)[2] if candidates else None
+
+
 class ChecklistScreen(LiveScreen):
     TITLE = "Checklist"
     BINDINGS = [
@@ -142,12 +155,14 @@ class ChecklistScreen(LiveScreen):
                 row_key = f"{ref.owner_key}:{ref.role}:{index}"
                 self._rows[row_key] = cells
                 table.add_row(*cells, key=row_key)
-        keys = [key for key in self._rows]
-        restore = selected if selected in self._rows else self.octo.restored_row
-        if restore in self._rows:
-            table.move_cursor(row=table.get_row_index(restore))
-        elif keys:  # where the work is: the first open item of the active run (a rollback while rolling back)
-            table.move_cursor(row=table.get_row_index(self._next_row(runs) or keys[0]))
+        order = [f"{ref.owner_key}:{ref.role}:{index}" for ref, run in runs for index in range(len(run.items))]
+        # Only a shown row can take the cursor: a row a filter hides hands it to the nearest shown one.
+        wanted = selected or self.octo.restored_row or self._next_row(runs)
+        target = nearest_shown(wanted, order, self._rows)
+        if target is None and self._rows:  # where the work is: the first open item of the active run
+            target = nearest_shown(self._next_row(runs), order, self._rows) or next(iter(self._rows))
+        if target is not None:
+            table.move_cursor(row=table.get_row_index(target))
 
     def _active(self, runs: list[tuple[RunRef, ChecklistRun]]) -> list[tuple[RunRef, ChecklistRun]]:
         """The runs in the order work happens now: the active run first."""
@@ -233,6 +248,8 @@ class ChecklistScreen(LiveScreen):
         return info
 
     def _heading(self, owner, runs) -> Text:
+        if self.octo.checklist_mine and not runs:
+            return Text("Only mine: nothing assigned to you — o assigns an item, m shows all items.", style="bold")
         if owner is None:
             return Text("Nothing selected: pick a release on the board (1) or start an incident (i).", style="bold")
         if isinstance(owner, Release):

@@ -1,0 +1,83 @@
+"""Pilot tests for issue 29: the release record under real use (filters and the cursor, stage order, forms)."""
+
+from octotui.services.workspace import RunRef
+from octotui.ui.forms import ConfirmScreen
+
+
+def table_keys(app):
+    table = app.screen_stack[0].query_one("#checklist")
+    return [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
+
+
+def selected_key(app):
+    return app.screen_stack[0].query_one("#checklist").selected_key()
+
+
+async def test_only_mine_moves_the_cursor_to_the_nearest_shown_row(workspace, make_app):
+    """The issue's steps: assign the fourth gate item to yourself, go back up to the first, press m."""
+    release = workspace.create_release(version="1.0.0", title="a")
+    workspace.change_item(RunRef("release", release.id, "gate"), 3, "assign", text="tester")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.selected_release_id = release.id
+        app.checklist_owner = ("release", release.id)
+        await pilot.press("2")
+        assert selected_key(app) == "REL-1:gate:0"
+        await pilot.press("m")  # the cursor's row disappears: it moves, the app stays
+        assert app.is_running
+        assert selected_key(app) == "REL-1:gate:3"
+        assert "REL-1:gate:0" not in table_keys(app)
+        await pilot.press("m")  # back to all items: the cursor stays where it was
+        assert selected_key(app) == "REL-1:gate:3"
+        await pilot.press("up", "up", "up")
+        # another item is assigned meanwhile, the cursor sits on a row the filter hides
+        workspace.change_item(RunRef("release", release.id, "deployment"), 1, "assign", text="tester")
+        await pilot.press("m")
+        assert app.is_running and selected_key(app) == "REL-1:gate:3"
+
+
+async def test_an_empty_only_mine_says_so(workspace, make_app):
+    release = workspace.create_release(version="1.0.0", title="a")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.selected_release_id = release.id
+        app.checklist_owner = ("release", release.id)
+        await pilot.press("2", "m")
+        assert app.is_running
+        heading = str(app.screen.query_one("#checklist-heading").render())
+        assert "nothing assigned to you" in heading.casefold()
+        assert selected_key(app) is None
+        await pilot.press("space")  # nothing selected: a word, no crash
+        assert app.is_running and not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_board_filter_that_hides_the_selection_moves_to_a_shown_row(workspace, make_app):
+    for version, title in (("1.0.0", "alpha"), ("1.1.0", "beta"), ("1.2.0", "alphabet")):
+        workspace.create_release(version=version, title=title)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one("#board")
+        app.selected_release_id = 2
+        await pilot.pause()
+        await pilot.press("slash", *"alpha")
+        assert app.is_running
+        shown = [table.coordinate_to_cell_key((i, 0)).row_key.value for i in range(table.row_count)]
+        assert "2" not in shown and table.selected_key() in shown
+        assert app.selected_release_id == int(table.selected_key())
+        await pilot.press("enter", "e")  # edits the release the cursor is on, not the hidden one
+        assert app.screen.query_one("#f-title").value in ("alpha", "alphabet")
+
+
+async def test_decision_status_filter_that_hides_the_selection_moves_to_a_shown_row(workspace, make_app):
+    workspace.record_decision(title="one", decision="d", status="accepted")
+    workspace.record_decision(title="two", decision="d", status="proposed")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("4")
+        table = app.screen.query_one("#decisions")
+        await pilot.press("f")  # proposed only: DEC-2 shown
+        assert app.is_running and table.row_count == 1
+        await pilot.press("f")  # accepted only: the cursor's DEC-2 disappears
+        assert app.is_running and table.row_count == 1 and table.cursor_row == 0
+        await pilot.press("enter")
+        assert app.is_running
