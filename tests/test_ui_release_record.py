@@ -81,3 +81,55 @@ async def test_decision_status_filter_that_hides_the_selection_moves_to_a_shown_
         assert app.is_running and table.row_count == 1 and table.cursor_row == 0
         await pilot.press("enter")
         assert app.is_running
+
+
+async def test_edit_form_asks_keep_mine_or_take_theirs_and_merges_the_rest(workspace, make_app):
+    from octotui.services.workspace import Workspace
+    from octotui.storage.tinydb_store import Store
+    from octotui.ui.forms import FormScreen
+
+    release = workspace.create_release(version="1.0.0", title="first", captain="tester")
+    ana = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock, author="ana")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.selected_release_id = release.id
+        await pilot.pause()
+        await pilot.press("e")
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        ana.update_release(release.id, read={"title": "first"}, title="ana's title")  # while the form is open
+        form.query_one("#f-title").value = "my title"
+        form.query_one("#f-captain").value = "ben"
+        await pilot.press("ctrl+s")
+        question = app.screen
+        assert isinstance(question, ConfirmScreen)
+        assert "ana changed the title" in question.question.plain and "my title" in question.question.plain
+        await pilot.press("n")  # take theirs: the form shows it, my other change is still there
+        assert app.screen is form and form.query_one("#f-title").value == "ana's title"
+        assert form.query_one("#f-captain").value == "ben"
+        await pilot.press("ctrl+s")
+        assert not isinstance(app.screen, FormScreen)
+    stored = workspace.release(release.id)
+    assert (stored.title, stored.captain) == ("ana's title", "ben")
+    assert [(e.by, e.field) for e in stored.edits] == [("ana", "title"), ("tester", "captain")]
+
+
+async def test_edit_form_keep_mine_saves_over_theirs(workspace, make_app):
+    from octotui.services.workspace import Workspace
+    from octotui.storage.tinydb_store import Store
+
+    release = workspace.create_release(version="1.0.0", title="first")
+    ana = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock, author="ana")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.selected_release_id = release.id
+        await pilot.pause()
+        await pilot.press("e")
+        form = app.screen
+        ana.update_release(release.id, read={"title": "first"}, title="ana's title")
+        form.query_one("#f-title").value = "my title"
+        await pilot.press("ctrl+s", "y")
+        assert app.screen is not form
+    assert workspace.release(release.id).title == "my title"
+    assert [(e.by, e.old, e.new) for e in workspace.release(release.id).edits] == [
+        ("ana", "first", "ana's title"), ("tester", "ana's title", "my title")]

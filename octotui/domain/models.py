@@ -181,6 +181,17 @@ class LifecycleEvent(Record):
     from_stage: str = ""
 
 
+class ReleaseEdit(Record):
+    """One changed field of a release (title, captain, target, a release-notes field...): who, when, old -> new.
+    Kept with the release, never rewritten: the release report reads its history from these."""
+
+    at: AwareDatetime
+    by: str
+    field: str
+    old: str = ""
+    new: str = ""
+
+
 class Release(Record):
     id: int
     version: str
@@ -204,6 +215,10 @@ class Release(Record):
     run_incidents: dict[str, int] = Field(default_factory=dict)  # rollback / hotfix run -> the incident it serves
     gate_override_pending: int | None = None  # a proposed decision: it overrides the gate once accepted
     lifecycle: list[LifecycleEvent] = Field(default_factory=list)
+    edits: list[ReleaseEdit] = Field(default_factory=list)
+
+    def last_edit(self, field: str) -> ReleaseEdit | None:
+        return next((edit for edit in reversed(self.edits) if edit.field == field), None)
 
     @property
     def signoffs(self) -> list[LifecycleEvent]:
@@ -343,6 +358,15 @@ class DecisionEdit(Record):
     at: AwareDatetime
     author: str
     previous: dict[str, str]
+    new: dict[str, str] = Field(default_factory=dict)  # what each field became (older records: unknown)
+
+    def describe(self) -> str:
+        """`status: proposed → accepted, title: “a” → “b”` (old → new, as far as it was recorded)."""
+        parts = []
+        for name, old in self.previous.items():
+            after = self.new.get(name)
+            parts.append(f"{name}: {old or '—'} → {after or '—'}" if name in self.new else f"{name} (was {old or '—'})")
+        return ", ".join(parts)
 
 
 class Decision(Record):
@@ -388,6 +412,6 @@ def parse_key(text: str, prefix: str) -> int | None:
 def build_validators() -> None:
     """Build every record's validator now rather than on first use. Once before any bulk read: built in the
     middle of one, their long-lived schemas land among short-lived records and keep that memory pinned."""
-    for model in (ItemSnapshot, ChecklistEvent, ChecklistItem, ChecklistRun, LifecycleEvent, Release, TimelineEvent,
+    for model in (ItemSnapshot, ChecklistEvent, ChecklistItem, ChecklistRun, LifecycleEvent, ReleaseEdit, Release, TimelineEvent,
                   Incident, DecisionEdit, Decision):
         model.model_rebuild()

@@ -76,6 +76,7 @@ from octotui.services.records import (
     point_override,
     run_incidents,
 )
+from octotui.services.releases import edit_release, record_edits
 from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, ui_state_of
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError, StoreReadOnly
 
@@ -83,6 +84,11 @@ if TYPE_CHECKING:
     from octotui.services.check import CheckReport, ChildCheck
 
 MAX_TEXT = 20_000
+
+
+def _said(value: Any) -> str:
+    """A decision field's value as its history says it (`accepted`, not `DecisionStatus.ACCEPTED`)."""
+    return str(getattr(value, "value", value))
 MODELS_KEPT = 64  # releases kept parsed with their history: what a person moves between, not the whole board
 
 
@@ -665,13 +671,10 @@ class Workspace:
                 tx.save(incident)
         return release
 
-    def update_release(self, release_id: int, confirm: bool = False, **fields: Any) -> Release:
-        with self._command() as tx:
-            release = tx.load(Release, release_id)
-            for name, value in self._release_fields(tx, fields, release, confirm).items():
-                setattr(release, name, value)
-            tx.save(release)
-        return release
+    def update_release(self, release_id: int, confirm: bool = False, read: dict[str, str] | None = None,
+                       **fields: Any) -> Release:
+        """Only the changed fields, against what was `read` (services.releases: conflicts, recorded edits)."""
+        return edit_release(self, release_id, fields, read, confirm)
 
     def cancel_release(self, release_id: int, reason: str) -> Release:
         """Only before Production, with a reason; a shipped release is rolled back or superseded instead."""
@@ -742,6 +745,7 @@ class Workspace:
                                           "use the production date"}) from None
         with self._command() as tx:
             release = tx.load(Release, release_id)
+            record_edits(release, dict(release.notes), clean, self.author, self.now(), prefix="notes.")
             release.notes.update(clean)
             tx.save(release)
         return release
@@ -950,8 +954,8 @@ class Workspace:
                 self._auto(incident, "decision", f"{decision.key} recorded")
                 tx.save(incident)
             if old is not None:
-                old.history.append(DecisionEdit(at=now, author=self.author,
-                                                previous={"status": old.status.value, "superseded_by": ""}))
+                old.history.append(DecisionEdit(at=now, author=self.author, previous={"status": old.status.value},
+                                                new={"status": f"superseded by {decision.key}"}))
                 old.status = DecisionStatus.SUPERSEDED
                 old.superseded_by = decision.id
                 tx.save(old)
@@ -978,13 +982,14 @@ class Workspace:
             if decision.status is DecisionStatus.SUPERSEDED:
                 clean["status"] = DecisionStatus.SUPERSEDED  # superseding is undone only by the other record
             previous: dict[str, str] = {}
+            new: dict[str, str] = {}
             for name, value in clean.items():
                 old = getattr(decision, name)
                 if old != value:
-                    previous[name] = old if isinstance(old, str) else str(old)
+                    previous[name], new[name] = _said(old), _said(value)
                     setattr(decision, name, value)
             if previous:
-                decision.history.append(DecisionEdit(at=now, author=self.author, previous=previous))
+                decision.history.append(DecisionEdit(at=now, author=self.author, previous=previous, new=new))
                 tx.save(decision)
             self._sync_decision_links(tx, decision, linked_before)
             if "status" in previous:
@@ -1042,9 +1047,11 @@ class Workspace:
         now = self.now()
         with self._command() as tx:
             new, old = tx.load(Decision, new_id), tx.load(Decision, old_id)
-            new.history.append(DecisionEdit(at=now, author=self.author, previous={"supersedes": str(new.supersedes or "")}))
+            new.history.append(DecisionEdit(at=now, author=self.author, previous={"supersedes": str(new.supersedes or "")},
+                                            new={"supersedes": old.key}))
             new.supersedes = old_id
-            old.history.append(DecisionEdit(at=now, author=self.author, previous={"status": old.status.value}))
+            old.history.append(DecisionEdit(at=now, author=self.author, previous={"status": old.status.value},
+                                            new={"status": f"superseded by {new.key}"}))
             old.status, old.superseded_by = DecisionStatus.SUPERSEDED, new_id
             tx.save(new)
             tx.save(old)

@@ -14,9 +14,10 @@ from octotui.domain.inputs import CHOOSABLE_STATUSES, InputError
 from octotui.domain.models import ROLES, ROLLBACK_FROM, Incident, IncidentStatus, Release, parse_key
 from octotui.domain.semver import ReleaseType
 from octotui.domain.text import plain
+from octotui.services.releases import EditConflict, form_values, version_fixed
 from octotui.services.workspace import LIST_NOTES
-from octotui.ui.forms import ChoiceScreen, FormField, FormScreen, prompt
-from octotui.ui.widgets import literal
+from octotui.ui.forms import ChoiceScreen, ConfirmScreen, FormField, FormScreen, prompt
+from octotui.ui.widgets import FieldError, literal
 
 if TYPE_CHECKING:
     from octotui.ui.app import OctoApp
@@ -51,7 +52,8 @@ def release_form(app: OctoApp, release: Release | None = None, *, hotfix: bool =
                                     value=f"INC-{app.active_incident_id}" if app.active_incident_id else ""))
     else:
         fields = [
-            FormField("version", "Version (SemVer)", value=release.version),
+            FormField("version", "Version (SemVer)" + (" — fixed: past Gate passed, make a new release for another"
+                                                       if version_fixed(release) else ""), value=release.version),
             FormField("title", "Title", value=release.title),
             FormField("type", "Type", value=release.type.value, kind="select", options=types),
             FormField("captain", "Captain", value=release.captain),
@@ -59,10 +61,12 @@ def release_form(app: OctoApp, release: Release | None = None, *, hotfix: bool =
                       value=release.target_date.isoformat() if release.target_date else ""),
         ]
 
+    read = form_values(release) if release is not None else {}  # what this form showed: edits are against it
+
     def submit(values: dict[str, str]) -> Release:
         confirm = values.pop("_confirmed", "") == "yes"
         if release is not None:
-            return workspace.update_release(release.id, confirm=confirm, **values)
+            return workspace.update_release(release.id, confirm=confirm, read=dict(read), **values)
         incident_text = values.pop("incident", "").strip()
         incident_id = parse_key(incident_text, "INC") if incident_text else None
         if incident_text and incident_id is None:
@@ -78,9 +82,27 @@ def release_form(app: OctoApp, release: Release | None = None, *, hotfix: bool =
         values = form.values()
         form.warn("type", workspace.type_warning(values["version"], values["type"]))
 
+    def refused(form: FormScreen, error: BaseException) -> bool:
+        """Someone changed a field this edit changes too: keep mine (saved over theirs) or take theirs."""
+        if not isinstance(error, EditConflict):
+            return False
+
+        def decide(keep_mine: bool | None) -> None:
+            for conflict in error.conflicts:
+                read[conflict.field] = conflict.theirs  # seen now: mine goes against theirs, or theirs stays
+                if not keep_mine:
+                    form.set_value(conflict.field, conflict.theirs)
+            if keep_mine:
+                form.action_save()
+            else:
+                form.query_one("#e-_form", FieldError).show("Took theirs: the form now shows their values; "
+                                                              "Ctrl+S saves your other changes")
+        app.push_screen(ConfirmScreen(str(error), yes="Keep mine", no="Take theirs"), decide)
+        return True
+
     heading: str | Text = ("New hotfix release" if hotfix else "New release") if release is None \
         else Text(f"Edit {release.key}: ") + literal(release.title)
-    return FormScreen(heading, fields, submit, on_change=changed)
+    return FormScreen(heading, fields, submit, on_change=changed, on_refused=refused)
 
 
 def lifecycle_move(app: OctoApp, release: Release, move: Literal["cancel", "reopen"]) -> None:

@@ -61,8 +61,10 @@ class FormScreen(Modal[Any]):
 
     def __init__(self, title: str | Text, fields: list[FormField], submit: Callable[[dict[str, str]], Any], *,
                  enter_advances: bool = True, confirm_discard: bool = True, hint: str = "",
-                 on_change: Callable[[FormScreen, str, str], None] | None = None, focus: str | None = None) -> None:
+                 on_change: Callable[[FormScreen, str, str], None] | None = None, focus: str | None = None,
+                 on_refused: Callable[[FormScreen, BaseException], bool] | None = None) -> None:
         super().__init__()
+        self.on_refused = on_refused  # a flow's own answer to a refusal (a conflict to ask about): True if handled
         empty = [spec.name for spec in fields if spec.kind != "select" and not spec.value]
         self.first_focus = focus or (empty[0] if empty else fields[0].name)
         self.confirmed = False  # the person said yes to the question the last save raised
@@ -196,6 +198,8 @@ class FormScreen(Modal[Any]):
         if not self.is_attached:
             return False
         self.query_one(".form-hint", Static).update(Text(self.hint, style="dim"))
+        if self.on_refused is not None and self.on_refused(self, error):
+            return True
         if isinstance(error, NeedsConfirmation):
             def decide(yes: bool | None) -> None:
                 if yes:

@@ -71,8 +71,9 @@ def decision_text(d: Decision) -> Text:
     if d.history:
         text.append("\nHistory\n", style="bold underline")
         for edit in d.history:
-            changed = ", ".join(edit.previous)
-            text.append(f"{local_time(edit.at)} {edit.author} changed {changed}\n", style="dim")
+            text.append(f"{local_time(edit.at)} {edit.author} changed ", style="dim")
+            text.append_text(literal(clip(edit.describe(), 400), "dim"))
+            text.append("\n")
     return text
 
 

@@ -1,0 +1,114 @@
+"""Editing a release without losing anyone's edit and without rewriting its history.
+
+An edit saves only the fields the person changed, against the values the form read: a field somebody else
+changed meanwhile is a conflict (said with who, when and what, and answered keep mine / take theirs); changes
+to different fields merge. Every change is recorded on the release (who, when, old -> new), and the version of
+a release that has gone past Gate passed is history: it is never edited (make a new release instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from octotui.domain.clock import local_time
+from octotui.domain.inputs import InputError
+from octotui.domain.models import Release, ReleaseEdit, Stage
+
+if TYPE_CHECKING:
+    from octotui.services.workspace import Workspace
+
+LABELS = {"version": "version", "title": "title", "type": "type", "captain": "captain", "target_date": "target date"}
+# The version is what was shipped once the release went past Gate passed: those stages keep it.
+VERSION_FIXED = (Stage.STAGING, Stage.PRODUCTION, Stage.VERIFIED, Stage.ROLLING_BACK, Stage.ROLLED_BACK)
+
+
+def form_values(release: Release) -> dict[str, str]:
+    """The editable fields as the edit form shows them: what an edit is compared against."""
+    return {"version": release.version, "title": release.title, "type": release.type.value,
+            "captain": release.captain, "target_date": release.target_date.isoformat() if release.target_date else ""}
+
+
+def version_fixed(release: Release) -> bool:
+    return release.stage in VERSION_FIXED
+
+
+@dataclass(frozen=True)
+class Conflict:
+    field: str
+    mine: str
+    theirs: str
+    read: str
+    by: str
+    at: datetime | None
+
+    def describe(self) -> str:
+        who = self.by or "someone else"
+        when = f" at {local_time(self.at)}" if self.at else ""
+        return (f"{who} changed the {LABELS.get(self.field, self.field)}{when}: “{_short(self.read)}” → "
+                f"“{_short(self.theirs)}”; yours: “{_short(self.mine)}”")
+
+
+class EditConflict(Exception):
+    """Someone changed a field this edit changes too, since the form read it: the person chooses."""
+
+    def __init__(self, key: str, conflicts: list[Conflict]) -> None:
+        self.key, self.conflicts = key, conflicts
+        super().__init__(f"Since you opened {key}, " + "; ".join(c.describe() for c in conflicts)
+                         + ". Keep yours, or take theirs?")
+
+
+def _short(value: str) -> str:
+    value = " ".join(value.split())
+    return value if len(value) <= 60 else value[:59] + "…"
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(getattr(value, "value", value))
+
+
+def record_edits(release: Release, before: dict[str, Any], after: dict[str, Any], by: str, at: datetime,
+                 prefix: str = "") -> list[ReleaseEdit]:
+    """Append one edit per field whose value changed; returns them."""
+    edits = [ReleaseEdit(at=at, by=by, field=prefix + name, old=_shown(before.get(name)), new=_shown(value))
+             for name, value in after.items() if _shown(before.get(name)) != _shown(value)]
+    release.edits.extend(edits)
+    return edits
+
+
+def edit_release(workspace: Workspace, release_id: int, values: dict[str, Any], read: dict[str, str] | None = None,
+                 confirm: bool = False) -> Release:
+    """Save the fields of `values` that differ from `read` (what the form showed; None: the record as it is
+    now). Raises EditConflict when another person changed one of those fields meanwhile, InputError for a bad
+    value or a version that is history, NeedsConfirmation to reuse a cancelled release's version."""
+    with workspace._command() as tx:
+        release = tx.load(Release, release_id)
+        current = form_values(release)
+        base = current if read is None else read
+        mine = {name: str(value) for name, value in values.items()
+                if name in current and str(value) != base.get(name, current[name])}
+        conflicts = []
+        for name, value in mine.items():
+            theirs = current[name]
+            if theirs != base.get(name, theirs) and theirs.strip() != value.strip():
+                edit = release.last_edit(name)
+                conflicts.append(Conflict(name, value, theirs, base.get(name, ""), edit.by if edit else "",
+                                          edit.at if edit else None))
+        if conflicts:
+            raise EditConflict(release.key, conflicts)
+        if "version" in mine and mine["version"].strip() != release.version and version_fixed(release):
+            raise InputError({"version": f"{release.key} is past Gate passed ({release.stage.value}): its version "
+                                         f"{release.version} is history and stays — make a new release for another"})
+        clean = workspace._release_fields(tx, {**current, **mine}, release, confirm)
+        before = {name: getattr(release, name) for name in clean}
+        changed = {name: value for name, value in clean.items() if _shown(before[name]) != _shown(value)}
+        if not changed:
+            return release
+        record_edits(release, before, changed, workspace.author, workspace.now())
+        for name, value in changed.items():
+            setattr(release, name, value)
+        tx.save(release)
+    return release
