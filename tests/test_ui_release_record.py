@@ -133,3 +133,31 @@ async def test_edit_form_keep_mine_saves_over_theirs(workspace, make_app):
     assert workspace.release(release.id).title == "my title"
     assert [(e.by, e.old, e.new) for e in workspace.release(release.id).edits] == [
         ("ana", "first", "ana's title"), ("tester", "ana's title", "my title")]
+
+
+async def test_checking_production_before_staging_asks_for_a_reason_naming_the_step(workspace, make_app):
+    from octotui.domain.models import ItemState, Stage
+    from octotui.ui.forms import FormScreen
+
+    release = workspace.create_release(version="1.0.0", title="a")
+    for index in range(6):
+        workspace.change_item(RunRef("release", release.id, "gate"), index, "toggle")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.selected_release_id = release.id
+        app.checklist_owner = ("release", release.id)
+        await pilot.press("2")
+        table = app.screen.query_one("#checklist")
+        table.move_cursor(row=table.get_row_index("REL-1:deployment:3"))
+        await pilot.press("space")
+        form = app.screen
+        assert isinstance(form, FormScreen) and "Deploy to staging and run smoke tests" in form.form_title.plain
+        assert workspace.release(release.id).stage is Stage.GATE_PASSED
+        await pilot.press("enter")  # no reason: refused next to the field
+        assert app.screen is form and "reason is required" in str(form.query_one("#e-text").render())
+        await pilot.press(*"staging down", "enter")
+        assert not isinstance(app.screen, FormScreen)
+    stored = workspace.release(release.id)
+    assert stored.stage is Stage.PRODUCTION
+    assert stored.runs["deployment"].items[2].state is ItemState.NA
+    assert stored.runs["deployment"].items[2].na_reason == "staging down"

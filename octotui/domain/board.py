@@ -78,6 +78,7 @@ class BoardRow:
     rollback_reason: str = ""
     cancel_reason: str = ""
     followup_of: int | None = None
+    override_withdrawn: int | None = None  # the override that stopped counting while the gate is not met
 
     @property
     def key(self) -> str:
@@ -94,12 +95,14 @@ class BoardRow:
             dues=tuple(item.due for run in release.runs.values() for item in run.items
                        if item.due is not None and not item.settled),
             incident_ids=tuple(release.incident_ids), rollback_reason=release.rollback_reason,
-            cancel_reason=release.cancel_reason, followup_of=release.followup_of)
+            cancel_reason=release.cancel_reason, followup_of=release.followup_of,
+            override_withdrawn=release.gate_override_withdrawn if release.override_withdrawn else None)
 
     def derived(self) -> dict[str, Any]:
         """What the document does not hold itself, stored beside it as `board` (the rest is its own fields)."""
         return {"v": PROJECTION_VERSION, "stage": self.stage.value, "done": self.done, "total": self.total,
-                "signoffs_missing": self.signoffs_missing, "dues": [due.isoformat() for due in self.dues]}
+                "signoffs_missing": self.signoffs_missing, "dues": [due.isoformat() for due in self.dues],
+                "override_withdrawn": self.override_withdrawn}
 
     @classmethod
     def from_doc(cls, record_id: int, doc: Any) -> BoardRow | None:
@@ -120,7 +123,8 @@ class BoardRow:
                 dues=tuple(_aware(due) for due in derived["dues"]),
                 incident_ids=tuple(_count(n) for n in doc.get("incident_ids", ())),
                 rollback_reason=_text(doc.get("rollback_reason", "")),
-                cancel_reason=_text(doc.get("cancel_reason", "")), followup_of=_optional_id(doc.get("followup_of")))
+                cancel_reason=_text(doc.get("cancel_reason", "")), followup_of=_optional_id(doc.get("followup_of")),
+                override_withdrawn=_optional_id(derived.get("override_withdrawn")))
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -132,7 +136,9 @@ class BoardRow:
             flags.append("hotfix")
         if self.gate_override is not None:
             flags.append(f"gate overridden (DEC-{self.gate_override})")
-        elif self.gate_override_pending is not None:
+        elif self.override_withdrawn is not None:
+            flags.append(f"override withdrawn — gate not met (DEC-{self.override_withdrawn})")
+        if self.gate_override is None and self.gate_override_pending is not None:
             flags.append(f"override pending DEC-{self.gate_override_pending}")
         if self.signoffs_missing and self.gate_override is None and stage in (Stage.PLANNED, Stage.GATE_PASSED):
             flags.append("awaiting sign-off")

@@ -214,6 +214,7 @@ class Release(Record):
     followup_of: int | None = None
     run_incidents: dict[str, int] = Field(default_factory=dict)  # rollback / hotfix run -> the incident it serves
     gate_override_pending: int | None = None  # a proposed decision: it overrides the gate once accepted
+    gate_override_withdrawn: int | None = None  # the override that counted until it was superseded/rejected/deprecated
     lifecycle: list[LifecycleEvent] = Field(default_factory=list)
     edits: list[ReleaseEdit] = Field(default_factory=list)
 
@@ -248,6 +249,13 @@ class Release(Record):
     def gate_passed(self) -> bool:
         gate = self.runs.get("gate")
         return self.gate_override is not None or (gate is not None and gate.complete)
+
+    @property
+    def override_withdrawn(self) -> bool:
+        """An override stopped counting and the gate is not met by its checklist: the release waits."""
+        gate = self.runs.get("gate")
+        return (self.gate_override_withdrawn is not None and self.gate_override is None
+                and not (gate is not None and gate.complete))
 
     def gate_blockers(self) -> list[ChecklistItem]:
         gate = self.runs.get("gate")

@@ -178,12 +178,18 @@ def assigns(doc: Doc | None, person: str) -> bool:
 
 
 def point_override(release: Release, decision: Decision) -> None:
-    """A gate override counts only while its decision is accepted; proposed, it is pending."""
+    """A gate override counts only while its decision is accepted; proposed, it is pending. One that counted
+    and is superseded, rejected or deprecated stops counting at once and is remembered as withdrawn; another
+    decision's status never touches an override it is not."""
     if decision.status is DecisionStatus.ACCEPTED:
-        release.gate_override, release.gate_override_pending = decision.id, None
-    else:
-        release.gate_override = None
-        release.gate_override_pending = decision.id if decision.status is DecisionStatus.PROPOSED else None
+        release.gate_override, release.gate_override_pending, release.gate_override_withdrawn = decision.id, None, None
+        return
+    if release.gate_override == decision.id:
+        release.gate_override, release.gate_override_withdrawn = None, decision.id
+    if decision.status is DecisionStatus.PROPOSED:
+        release.gate_override_pending = decision.id
+    elif release.gate_override_pending == decision.id:
+        release.gate_override_pending = None
 
 
 def run_incidents(release: Release, role: str) -> list[int]:

@@ -14,9 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from octotui.domain.clock import local_time
 from octotui.domain.inputs import InputError
-from octotui.domain.models import Release, ReleaseEdit, Stage
+from octotui.domain.models import Decision, Release, ReleaseEdit, Stage
+from octotui.domain.settings import SignOffRules
+from octotui.services.records import point_override
 
 if TYPE_CHECKING:
+    from octotui.services.records import Tx
     from octotui.services.workspace import Workspace
 
 LABELS = {"version": "version", "title": "title", "type": "type", "captain": "captain", "target_date": "target date"}
@@ -112,3 +115,40 @@ def edit_release(workspace: Workspace, release_id: int, values: dict[str, Any], 
             setattr(release, name, value)
         tx.save(release)
     return release
+
+
+# -- gate overrides: a second pair of eyes ----------------------------------------------------------------
+SELF_ACCEPTED = "accepted (self-accepted)"
+
+
+def override_acceptance(release: Release, author: str, rules: SignOffRules) -> str:
+    """How `author` accepting an override of `release`'s gate is recorded: "accepted" when it is someone other
+    than the captain (one of the signers, when they are set), "accepted (self-accepted)" when the settings let a
+    team of one accept its own; otherwise refused (the decision stays proposed until someone else accepts it)."""
+    if author != release.captain and rules.may_sign(author):
+        return "accepted"
+    if rules.self_accept_override:
+        return SELF_ACCEPTED
+    who = (f"{author} is the captain of {release.key}" if author == release.captain
+           else f"{author} may not accept an override (signers: {', '.join(rules.signers)})")
+    raise InputError({"status": f"{who}: an override counts once someone else accepts it — save it as proposed "
+                                "(or allow self-acceptance in the settings: [signoff] self_accept_override = true)"})
+
+
+def overridden_releases(tx: Tx, decision: Decision, gate_override_for: int | None = None) -> list[Release]:
+    """The releases whose gate this decision overrides (or is to override), read fresh in the unit of work."""
+    found = []
+    for release_id in decision.release_ids:
+        if tx.uow.get("releases", release_id) is None:
+            continue
+        release = tx.load(Release, release_id)
+        if release_id == gate_override_for or decision.id in (release.gate_override, release.gate_override_pending):
+            found.append(release)
+    return found
+
+
+def repoint_overrides(tx: Tx, decision: Decision) -> None:
+    """After a status change: the override counts, waits or is withdrawn, at once, on every release it names."""
+    for release in overridden_releases(tx, decision):
+        point_override(release, decision)
+        tx.save(release)

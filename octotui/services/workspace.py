@@ -76,7 +76,14 @@ from octotui.services.records import (
     point_override,
     run_incidents,
 )
-from octotui.services.releases import edit_release, record_edits
+from octotui.services.releases import (
+    SELF_ACCEPTED,
+    edit_release,
+    overridden_releases,
+    override_acceptance,
+    record_edits,
+    repoint_overrides,
+)
 from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, ui_state_of
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError, StoreReadOnly
 
@@ -813,7 +820,8 @@ class Workspace:
 
     # -- checklists -----------------------------------------------------------------------
     def change_item(self, ref: RunRef, index: int, action: Literal["toggle", "na", "note", "undo", "assign", "due"], *,
-                    text: str = "", confirm: bool = False, due: datetime | None = None) -> ChecklistRun:
+                    text: str = "", confirm: bool = False, due: datetime | None = None,
+                    skip_reason: str = "") -> ChecklistRun:
         """Check/uncheck, N/A with a reason, note, or undo, recorded with who and when.
 
         Raises GateBlocked if the change would move a release past the gate, NeedsConfirmation for
@@ -849,6 +857,12 @@ class Workspace:
                     missing = 0 if owner.gate_override is not None else self.signoffs_missing(owner)
                     if not owner.gate_passed or missing:
                         raise GateBlocked(owner, missing)
+                    skipped = lifecycle.skipped_stage(run, index)
+                    if skipped is not None and not skip_reason.strip():
+                        raise lifecycle.StageSkipped(run, index, skipped)
+                    if skipped is not None:  # the skipped stage is N/A, with the reason given for skipping it
+                        run.set_state(skipped, ItemState.NA, self.author, now,
+                                      reason=parse_input(ReasonInput, {"reason": skip_reason}).reason)
                 if target is ItemState.TODO and item.by not in (None, self.author, AUTO_AUTHOR) and not confirm:
                     raise NeedsConfirmation(f"“{plain(item.text)[:60]}” was checked by {item.by} at "
                                             f"{local_time(item.at)}. Uncheck it anyway (recorded)?")
@@ -926,6 +940,10 @@ class Workspace:
         now = self.now()
         with self._command() as tx:
             clean = self._decision_fields(tx, fields)
+            if gate_override_for is not None and clean["status"] is DecisionStatus.ACCEPTED:
+                accepted = override_acceptance(tx.load(Release, gate_override_for), self.author, self.settings.signoff)
+                clean["history"] = [DecisionEdit(at=now, author=self.author, previous={"status": ""},
+                                                 new={"status": accepted})] if accepted == SELF_ACCEPTED else []
             item_text = ""
             if item_ref is not None and item_index is not None:
                 run = self.run(item_ref)
@@ -959,6 +977,7 @@ class Workspace:
                 old.status = DecisionStatus.SUPERSEDED
                 old.superseded_by = decision.id
                 tx.save(old)
+                repoint_overrides(tx, old)
         return decision
 
     def override_gate(self, release_id: int, **fields: Any) -> Decision:
@@ -983,21 +1002,21 @@ class Workspace:
                 clean["status"] = DecisionStatus.SUPERSEDED  # superseding is undone only by the other record
             previous: dict[str, str] = {}
             new: dict[str, str] = {}
+            if clean["status"] is DecisionStatus.ACCEPTED and decision.status is not DecisionStatus.ACCEPTED:
+                for release in overridden_releases(tx, decision):  # an override: accepted by a second person
+                    new["status"] = override_acceptance(release, self.author, self.settings.signoff)
             for name, value in clean.items():
                 old = getattr(decision, name)
                 if old != value:
-                    previous[name], new[name] = _said(old), _said(value)
+                    previous[name] = _said(old)
+                    new.setdefault(name, _said(value))
                     setattr(decision, name, value)
             if previous:
                 decision.history.append(DecisionEdit(at=now, author=self.author, previous=previous, new=new))
                 tx.save(decision)
             self._sync_decision_links(tx, decision, linked_before)
             if "status" in previous:
-                for release_id in decision.release_ids:
-                    release = tx.load(Release, release_id)
-                    if decision.id in (release.gate_override, release.gate_override_pending):
-                        point_override(release, decision)
-                        tx.save(release)
+                repoint_overrides(tx, decision)
         return decision
 
     def _sync_decision_links(self, tx: Tx, decision: Decision, before: dict[Literal["release", "incident"], set[int]]) -> None:
@@ -1055,6 +1074,7 @@ class Workspace:
             old.status, old.superseded_by = DecisionStatus.SUPERSEDED, new_id
             tx.save(new)
             tx.save(old)
+            repoint_overrides(tx, old)
 
     # -- incidents ------------------------------------------------------------------------
     def _timeline(self, incident: Incident, kind: str, text: str, at: datetime | None = None) -> None:

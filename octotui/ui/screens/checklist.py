@@ -271,8 +271,13 @@ class ChecklistScreen(LiveScreen):
                                style="green")
             if missing:
                 heading.append(f"\nAwaiting {missing} sign-off(s) — s signs off; staging is blocked until then", style="yellow")
+            if owner.override_withdrawn:
+                heading.append(f"\nOverride withdrawn — gate not met (DEC-{owner.gate_override_withdrawn} no longer "
+                               "counts): staging waits until the gate is met or a new override is accepted",
+                               style="bold red")
             if owner.gate_override_pending is not None and owner.gate_override is None:
-                heading.append(f"\nOverride pending DEC-{owner.gate_override_pending}: it counts once accepted",
+                heading.append(f"\nOverride pending DEC-{owner.gate_override_pending}: it counts once someone other "
+                               "than the captain accepts it",
                                style="yellow")
             if lifecycle.is_locked(owner):
                 heading.append(f"\nLocked ({owner.stage.value}): read-only — O reopens it with a reason", style="bold")
@@ -370,6 +375,9 @@ class ChecklistScreen(LiveScreen):
             if isinstance(error, GateBlocked):
                 self._gate_blocked(ref, error)
                 return True
+            if isinstance(error, lifecycle.StageSkipped):
+                self._stage_skipped(ref, index, action, text, error)
+                return True
             if isinstance(error, NeedsConfirmation):
                 def decide(yes: bool | None) -> None:
                     if yes:
@@ -384,6 +392,23 @@ class ChecklistScreen(LiveScreen):
         workspace = self.octo.workspace
         self.octo.run_command_async(workspace.change_item, ref, index, action, text=text, confirm=confirm,
                                     on_success=lambda run: self._after(run, ref, index), on_error=refused)
+
+    def _stage_skipped(self, ref: RunRef, index: int, action: str, text: str, error: lifecycle.StageSkipped) -> None:
+        """Out of order: said with the skipped step; it goes on only with a reason to mark that step N/A."""
+        workspace = self.octo.workspace
+
+        def submit(reason: str) -> ChecklistRun:
+            if not reason.strip():
+                raise InputError({"text": f"a reason is required to skip “{clip(error.skipped_text, 50)}”; "
+                                          "Esc goes back to do it first"})
+            return workspace.change_item(ref, index, action, text=text, confirm=True, skip_reason=reason)  # type: ignore[arg-type]
+
+        def done(run: ChecklistRun | None) -> None:
+            if run is not None:
+                self._after(run, ref, index)
+
+        self.octo.push_screen(prompt(str(error), f"Why skip “{clip(error.skipped_text, 50)}”? (recorded as its N/A "
+                                     "reason; Esc: go back and do it first)", submit), done)
 
     def action_toggle_item(self) -> None:
         chosen = self.selected_item()
@@ -525,7 +550,8 @@ class ChecklistScreen(LiveScreen):
             return
         blockers = "; ".join(item.text for item in release.gate_blockers())
         prefill = {"title": f"Override pre-release gate for {release.key} {release.version}"[:200],
-                   "context": f"Open requirements: {blockers}"[:2000], "links": release.key}
+                   "context": f"Open requirements: {blockers}"[:2000], "links": release.key,
+                   "status": "proposed"}  # it counts once someone other than the captain accepts it
         workspace = self.octo.workspace
         form = decision_form("Override the gate — record why", prefill,
                              lambda values: workspace.override_gate(release.id, **values), workspace.author)
