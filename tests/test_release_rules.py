@@ -136,3 +136,48 @@ def test_a_withdrawn_override_stops_counting_at_once(workspace, reopen, how):
     assert not ana.release(release.id).override_withdrawn
     ana.change_item(RunRef("release", release.id, "deployment"), 3, "toggle")
     assert ana.release(release.id).stage is Stage.PRODUCTION
+
+
+def ship(workspace, version, *, confirm=False):
+    release = workspace.create_release(version=version, title=f"r {version}")
+    pass_gate(workspace, release.id)
+    for index in (2, 3):
+        workspace.change_item(RunRef("release", release.id, "deployment"), index, "toggle", confirm=confirm)
+    return workspace.release(release.id)
+
+
+def test_in_production_is_the_latest_deployment_and_a_downgrade_asks_and_is_recorded(workspace, clock):
+    from octotui.domain import versioning
+    from octotui.domain.inputs import NeedsConfirmation
+
+    old = ship(workspace, "2.3.0")
+    clock.advance(hours=1)
+    current = ship(workspace, "2.4.0")
+    clock.advance(hours=1)
+    lower = workspace.create_release(version="2.3.5", title="late patch")
+    assert "below 2.4.0 in production (REL-2)" in workspace.type_warning("2.3.5", "patch")
+    pass_gate(workspace, lower.id)
+    workspace.change_item(RunRef("release", lower.id, "deployment"), 2, "toggle")
+    with pytest.raises(NeedsConfirmation) as asked:
+        workspace.change_item(RunRef("release", lower.id, "deployment"), 3, "toggle")
+    assert "downgrade from 2.4.0" in str(asked.value)
+    assert workspace.release(lower.id).stage is Stage.STAGING  # nothing moved
+    workspace.change_item(RunRef("release", lower.id, "deployment"), 3, "toggle", confirm=True)
+    rows = workspace.board_rows()
+    assert versioning.in_production(rows).id == lower.id  # the latest deployment, not the highest version
+    assert set(versioning.replaced_by(rows)) == {old.id, current.id}
+    assert "downgrade from 2.4.0 (REL-2)" in workspace.row(lower.id).flags()
+    assert workspace.release(lower.id).lifecycle[-1].action == "downgrade"
+    # last known-good of the downgrade is what ran before it, by deployment history
+    assert workspace.last_known_good(workspace.release(lower.id)).version == "2.4.0"
+    assert workspace.suggest_hotfix_version()[0] == "2.3.6"  # the hotfix patches what production runs
+
+
+def test_the_type_suggestion_and_its_warning_agree(workspace):
+    ship(workspace, "2.4.0")
+    workspace.create_release(version="3.0.0", title="next major")  # in flight
+    suggested = workspace.suggest_version()
+    kind = workspace.suggest_type(suggested)
+    assert (suggested, kind.value) == ("3.1.0", "minor")
+    assert workspace.type_warning(suggested, kind.value) == ""
+    assert "major step" in workspace.type_warning("4.0.0", "minor")

@@ -161,3 +161,75 @@ async def test_checking_production_before_staging_asks_for_a_reason_naming_the_s
     assert stored.stage is Stage.PRODUCTION
     assert stored.runs["deployment"].items[2].state is ItemState.NA
     assert stored.runs["deployment"].items[2].na_reason == "staging down"
+
+
+def board_titles(app):
+    table = app.screen.query_one("#board")
+    return {table.coordinate_to_cell_key((i, 0)).row_key.value: table.get_row_at(i)[3].plain
+            for i in range(table.row_count)}
+
+
+def ship(workspace, version, title="r", confirm=False):
+    release = workspace.create_release(version=version, title=title)
+    for index in range(6):
+        workspace.change_item(RunRef("release", release.id, "gate"), index, "toggle")
+    for index in (2, 3):
+        workspace.change_item(RunRef("release", release.id, "deployment"), index, "toggle", confirm=confirm)
+    return release
+
+
+async def test_board_shows_one_release_in_production_and_its_flags_at_120_and_80(workspace, make_app, clock):
+    from datetime import timedelta
+
+    done = ship(workspace, "1.0.0", "first")
+    for index in (0, 1, 4, 5, 6):
+        workspace.change_item(RunRef("release", done.id, "deployment"), index, "toggle")
+    workspace.reopen_release(done.id, "verify again")
+    clock.advance(hours=1)
+    old = ship(workspace, "2.4.0", "Saved carts for signed-in shoppers across devices")
+    clock.advance(hours=1)
+    new = ship(workspace, "2.3.5", "A late patch", confirm=True)
+    late = workspace.create_release(version="3.0.0", title="Checkout redesign with a very long title indeed ok")
+    workspace.change_item(RunRef("release", late.id, "gate"), 0, "due", due=clock.now() - timedelta(hours=2))
+    for size in ((120, 40), (80, 24)):
+        app = make_app(workspace)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            titles = board_titles(app)
+            assert "replaced by 2.3.5 (REL-3)" in titles[str(old.id)] or (size[0] == 80 and "replaced" in titles[str(old.id)])
+            assert "downgrade from" in titles[str(new.id)]
+            assert "1 item(s) overdue" in titles[str(late.id)] or (size[0] == 80 and "overdue" in titles[str(late.id)])
+            assert "reopened" in titles[str(done.id)]
+
+
+async def test_D_links_what_the_screen_is_about_never_the_unrelated_active_incident(workspace, make_app):
+    from octotui.domain.models import ItemState
+
+    release = workspace.create_release(version="1.0.0", title="a")
+    incident = workspace.start_incident("checkout errors", "P1")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.selected_release_id = release.id
+        app.active_incident_id = incident.id
+        await pilot.press("1")
+        await pilot.pause()
+        await pilot.press("D")
+        form = app.screen
+        assert form.query_one("#f-links").value == "REL-1"
+        form.query_one("#f-title").value = "Freeze deploys during peak"
+        form.query_one("#f-decision").value = "No deploys 18:00-22:00"
+        await pilot.press("ctrl+s")
+        assert app.screen is not form
+        app.checklist_owner = ("release", release.id)
+        await pilot.press("2", "D")  # a checklist item of the release: the release only
+        assert app.screen.query_one("#f-links").value == "REL-1"
+        await pilot.press("escape")
+        await pilot.press("3", "D")  # the incident screen: the incident
+        assert "INC-1" in app.screen.query_one("#f-links").value
+        await pilot.press("escape")
+    decision = workspace.decision(1)
+    assert decision.incident_ids == [] and decision.release_ids == [release.id]
+    stored = workspace.incident(incident.id)
+    assert 1 not in stored.decision_ids
+    escalation = stored.runs["escalation"]
+    assert not any(item.auto == "decision" and item.state is ItemState.DONE for item in escalation.items)

@@ -73,6 +73,9 @@ def release_report(release: Release, workspace) -> str:
         if event.action in ("cancel", "reopen"):
             out.append(f"| {event.action.capitalize()} (from {event.from_stage}) | {when(event.at)} by "
                        f"{markdown_inline(event.by)}: {markdown_inline(event.reason)} |")
+        if event.action == "downgrade":
+            out.append(f"| Deployed as a downgrade from {markdown_inline(event.reason)} | {when(event.at)} by "
+                       f"{markdown_inline(event.by)} |")
 
     out += ["", "## Changes", ""]
     changes = [(edit.at, edit.by, f"{edit.field.replace('_', ' ')}: {edit.old or '—'} → {edit.new or '—'}")

@@ -172,11 +172,11 @@ ROLLBACK_FROM = (Stage.STAGING, Stage.PRODUCTION, Stage.VERIFIED)
 
 
 class LifecycleEvent(Record):
-    """A move of the release itself (not of a checklist item): cancel, reopen, sign-off."""
+    """A move of the release itself (not of a checklist item): cancel, reopen, sign-off, a downgrade deployed."""
 
     at: AwareDatetime
     by: str
-    action: Literal["cancel", "reopen", "signoff"]
+    action: Literal["cancel", "reopen", "signoff", "downgrade"]
     reason: str = ""
     from_stage: str = ""
 
@@ -224,6 +224,17 @@ class Release(Record):
     @property
     def signoffs(self) -> list[LifecycleEvent]:
         return [event for event in self.lifecycle if event.action == "signoff"]
+
+    @property
+    def deployed_at(self) -> datetime | None:
+        """When it went to Production (its work run's production step settled): the deployment history."""
+        work = self.runs.get(self.work_role)
+        return next((item.at for item in work.items if item.stage == "production" and item.settled), None) \
+            if work is not None else None
+
+    @property
+    def downgrade_from(self) -> str:
+        return next((event.reason for event in reversed(self.lifecycle) if event.action == "downgrade"), "")
 
     @property
     def reopened_at(self) -> datetime | None:

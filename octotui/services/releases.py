@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from octotui.domain import versioning
 from octotui.domain.clock import local_time
-from octotui.domain.inputs import InputError
-from octotui.domain.models import Decision, Release, ReleaseEdit, Stage
+from octotui.domain.inputs import InputError, NeedsConfirmation
+from octotui.domain.models import Decision, LifecycleEvent, Release, ReleaseEdit, Stage
 from octotui.domain.settings import SignOffRules
 from octotui.services.records import point_override
 
@@ -152,3 +153,19 @@ def repoint_overrides(tx: Tx, decision: Decision) -> None:
     for release in overridden_releases(tx, decision):
         point_override(release, decision)
         tx.save(release)
+
+
+# -- one release in production ----------------------------------------------------------------------------
+def note_downgrade(workspace: Workspace, release: Release, index: int, confirm: bool) -> None:
+    """Checking the production step of a version below what production runs asks first, then records the
+    downgrade on the release (who, when, from what)."""
+    if release.runs[release.work_role].items[index].stage != "production" or release.deployed_at is not None:
+        return
+    live = versioning.is_downgrade(workspace.board_rows(), release.id, release.version)
+    if live is None:
+        return
+    if not confirm:
+        raise NeedsConfirmation(f"Deploying {release.version} is a downgrade from {live.version} ({live.key}, in "
+                                "production now). Deploy it anyway (recorded as a downgrade)?")
+    release.lifecycle.append(LifecycleEvent(at=workspace.now(), by=workspace.author, action="downgrade",
+                                            reason=f"{live.version} ({live.key})", from_stage=release.stage.value))

@@ -79,6 +79,7 @@ from octotui.services.records import (
 from octotui.services.releases import (
     SELF_ACCEPTED,
     edit_release,
+    note_downgrade,
     overridden_releases,
     override_acceptance,
     record_edits,
@@ -600,8 +601,8 @@ class Workspace:
     def suggest_backport(self, fixed: Release) -> tuple[str, str]:
         return versioning.suggest_backport(list(self._view.rows.values()), fixed.version)
 
-    def type_warning(self, version_text: str, kind: str) -> str:
-        return versioning.type_warning(self._view.rows.values(), version_text, kind)
+    def type_warning(self, version_text: str, kind: str, excluding: int | None = None) -> str:
+        return versioning.type_warning(self._view.rows.values(), version_text, kind, excluding)
 
     def last_known_good(self, release: Release) -> Release | None:
         row = versioning.last_known_good(self._view.rows.values(), release.id, release.version)
@@ -857,6 +858,7 @@ class Workspace:
                     missing = 0 if owner.gate_override is not None else self.signoffs_missing(owner)
                     if not owner.gate_passed or missing:
                         raise GateBlocked(owner, missing)
+                    note_downgrade(self, owner, index, confirm)
                     skipped = lifecycle.skipped_stage(run, index)
                     if skipped is not None and not skip_reason.strip():
                         raise lifecycle.StageSkipped(run, index, skipped)

@@ -600,13 +600,11 @@ class OctoApp(App[int]):
                                     hint="Enter: add the note · Shift+Tab: when · Esc: cancel"))
 
     def action_record_decision(self) -> None:
-        """`D` from anywhere: prefilled with the selected release, active incident, checklist item."""
+        """`D` from anywhere: links prefilled from the screen's own context (its selected release, its incident,
+        the checklist item and the incident its run serves) — never an incident the screen is not about."""
         context = getattr(self.screen, "decision_context", None)
         prefill = context() if callable(context) else {}
-        if "links" not in prefill:
-            links = [f"REL-{self.selected_release_id}"] if self.selected_release_id else []
-            links += [f"INC-{self.active_incident_id}"] if self.active_incident_id else []
-            prefill["links"] = ", ".join(links)
+        prefill.setdefault("links", "")
         self.open_decision_form(prefill)
 
     def open_decision_form(self, prefill: dict[str, Any]) -> None:

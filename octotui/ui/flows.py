@@ -80,7 +80,7 @@ def release_form(app: OctoApp, release: Release | None = None, *, hotfix: bool =
             if suggested is not None and not hotfix:
                 form.set_value("type", suggested.value)
         values = form.values()
-        form.warn("type", workspace.type_warning(values["version"], values["type"]))
+        form.warn("type", workspace.type_warning(values["version"], values["type"], release.id if release else None))
 
     def refused(form: FormScreen, error: BaseException) -> bool:
         """Someone changed a field this edit changes too: keep mine (saved over theirs) or take theirs."""

@@ -520,8 +520,9 @@ class ChecklistScreen(LiveScreen):
         if chosen is None:
             return {}
         ref, index, item = chosen
-        links = [ref.owner_key] + ([f"INC-{self.octo.active_incident_id}"]
-                                   if ref.owner == "release" and self.octo.active_incident_id else [])
+        release = self.octo.workspace.release(ref.owner_id) if ref.owner == "release" else None
+        served = release.run_incidents.get(ref.role) if release is not None else None  # a rollback/hotfix run's own
+        links = [ref.owner_key] + ([f"INC-{served}"] if served else [])
         return {"title": plain(item.text)[:200], "links": ", ".join(dict.fromkeys(links)), "item_ref": ref, "item_index": index}
 
     def _gate_blocked(self, ref: RunRef, blocked: GateBlocked) -> None:
