@@ -269,6 +269,7 @@ def run_check(args: argparse.Namespace) -> int:
     """Headless proof that an installed app finds its playbook, templates and styles."""
     from octotui.comms.templates import load_templates
     from octotui.domain.playbook import load_playbook
+    from octotui.domain.text import plain
     from octotui.services.workspace import Workspace
     from octotui.ui.app import OctoApp
 
@@ -290,6 +291,10 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"playbook: found by heading (no annotation): {', '.join(playbook.inferred)}")
     if playbook.defaults:
         print(f"playbook: not in this guide, octotui's defaults used: {', '.join(playbook.defaults)}")
+    for spec in playbook.checklists.values():
+        for name, lines in spec.reference:
+            print(f"playbook: {plain(name)!r} ({len(lines)} lines, no checkboxes) kept as reference text for "
+                  f"{plain(spec.name)!r}")
     print(f"templates: {len(templates)} ({', '.join(sorted(templates))})")
     print(f"styles: loaded, board rendered with {widgets} widgets")
     return 0

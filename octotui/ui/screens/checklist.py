@@ -337,6 +337,12 @@ class ChecklistScreen(LiveScreen):
         events = [event for event in run.history if event.item == index][-3:] if run else []
         for event in reversed(events):
             text.append(f"\n  {local_time(event.at)} {event.author}: {event.action}", style="dim")
+        spec = next((c for c in self.octo.workspace.playbook.checklists.values() if c.role == ref.role), None)
+        for name, lines in spec.reference if spec is not None else ():  # the guide's plain list beside this checklist
+            text.append(f"\nFrom the guide — {plain(name)}:", style="italic")
+            for line in lines:
+                text.append("\n  ")
+                text.append_text(literal(plain(line), "dim"))
         detail.update(text)
 
     def concerns(self, message) -> bool:
