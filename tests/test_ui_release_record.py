@@ -233,3 +233,68 @@ async def test_D_links_what_the_screen_is_about_never_the_unrelated_active_incid
     assert 1 not in stored.decision_ids
     escalation = stored.runs["escalation"]
     assert not any(item.auto == "decision" and item.state is ItemState.DONE for item in escalation.items)
+
+
+async def test_enter_on_an_unchanged_choice_moves_on(workspace, make_app):
+    from octotui.ui.forms import FormScreen
+
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        form.query_one("#f-type").focus()
+        await pilot.pause()
+        before = form.query_one("#f-type").value
+        await pilot.press("enter")  # opens the list
+        await pilot.press("enter")  # picks the highlighted (the same) value
+        assert form.query_one("#f-type").value == before
+        assert app.focused is form.query_one("#f-captain")
+        await pilot.press("enter")  # a third Enter is for the captain field, not the list again
+        assert app.focused is form.query_one("#f-target_date")
+
+
+async def test_write_the_notes_first_opens_the_notes_form_focused_on_the_summary(workspace, make_app):
+    from octotui.ui.forms import FormScreen
+
+    release = workspace.create_release(version="1.0.0", title="a")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.selected_release_id = release.id
+        app.checklist_owner = ("release", release.id)
+        await pilot.press("2")
+        table = app.screen.query_one("#checklist")
+        table.move_cursor(row=table.get_row_index("REL-1:gate:2"))  # Release notes drafted
+        await pilot.press("space")
+        assert isinstance(app.screen, ConfirmScreen) and app.screen.no == "Write the notes first"
+        await pilot.press("n")
+        form = app.screen
+        assert isinstance(form, FormScreen) and "Release notes" in form.form_title.plain
+        assert app.focused is form.query_one("#f-summary")  # not the derived "Release name / number"
+        await pilot.press(*"Faster search", "ctrl+s")
+        assert not isinstance(app.screen, FormScreen)
+    stored = workspace.release(release.id)
+    assert stored.notes["summary"] == "Faster search" and stored.notes.get("release_name_number", "") == ""
+    assert stored.runs["gate"].items[2].state.value == "todo"  # writing the notes does not check the item
+
+
+async def test_a_due_time_is_said_back_in_words(workspace, make_app, clock):
+    from octotui.ui.forms import FormScreen
+
+    clock.set(clock.now().replace(hour=14, minute=12))
+    release = workspace.create_release(version="1.0.0", title="a")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.selected_release_id = release.id
+        app.checklist_owner = ("release", release.id)
+        await pilot.press("2", "d")
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        await pilot.press(*"14:00")
+        assert "→ due tomorrow 14:00" in str(form.query_one("#e-text").render())
+        form.query_one("#f-text").value = "16:30"
+        await pilot.pause()
+        assert "→ due today 16:30" in str(form.query_one("#e-text").render())
+        await pilot.press("enter")
+        assert not isinstance(app.screen, FormScreen)
+    assert workspace.release(release.id).runs["gate"].items[0].due.hour == 16

@@ -277,8 +277,11 @@ def release_notes_form(app: OctoApp, release: Release) -> FormScreen:
                         value=release.notes.get(spec.key, ""), kind="text" if spec.key in LIST_NOTES else "input",
                         placeholder=derived.get(spec.key, "") if spec.key not in release.notes else "")
               for spec in workspace.playbook.fields.get("release-notes", [])]
+    # Focus on the first empty field a person writes: not on one the app derives (name, date) from the release.
+    editable = [spec.name for spec in fields if not spec.placeholder and spec.name not in derived]
+    focus = next((name for name in editable if not release.notes.get(name)), editable[0] if editable else None)
     return FormScreen(Text(f"Release notes — {release.key} {release.version}"), fields,
-                      lambda values: workspace.set_release_notes(release.id, values))
+                      lambda values: workspace.set_release_notes(release.id, values), focus=focus)
 
 
 NEXT_UPDATE_CHOICES = (15, 30, 60)

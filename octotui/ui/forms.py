@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets._select import SelectOverlay
 from textual.widgets.option_list import Option
 
 from octotui.domain.inputs import InputError, NeedsConfirmation
@@ -30,6 +33,20 @@ class Modal(ModalScreen[Result]):
     @property
     def octo(self) -> OctoApp:
         return cast("OctoApp", self.app)
+
+
+class ChoiceSelect(Select[str]):
+    """A Select that says when a person picked from its list, even the value it already had (Select itself
+    only posts Changed for a new value, so Enter on an unchanged choice would not move the form on)."""
+
+    class Picked(Message):
+        def __init__(self, select: ChoiceSelect) -> None:
+            super().__init__()
+            self.select = select
+
+    @on(SelectOverlay.UpdateSelection)
+    def _picked(self, _event: SelectOverlay.UpdateSelection) -> None:
+        self.post_message(self.Picked(self))  # Select's own handler (next in the MRO) sets the value
 
 
 class FormBody(VerticalScroll, can_focus=False):
@@ -88,7 +105,7 @@ class FormScreen(Modal[Any]):
                     yield Label(spec.label, classes="form-label")
                     if spec.kind == "select":
                         # Labels may hold stored text (an incident title): shown literally, never parsed as markup.
-                        yield Select([(literal(label), value) for label, value in spec.options],
+                        yield ChoiceSelect([(literal(label), value) for label, value in spec.options],
                                      value=spec.value or Select.NULL, allow_blank=False,
                                      id=f"f-{spec.name}", compact=True)
                     elif spec.kind == "text":
@@ -143,8 +160,11 @@ class FormScreen(Modal[Any]):
         name = (event.select.id or "")[2:]
         if self.on_change is not None and self.is_mounted:
             self.on_change(self, name, str(event.value))
-        if self.ready and event.select.has_focus:  # picked from its list with Enter: on to the next field
-            self._advance_from(name)
+
+    def on_choice_select_picked(self, event: ChoiceSelect.Picked) -> None:
+        """Picked from its list with Enter (a new value or the same one): on to the next field."""
+        if self.ready and event.select.is_attached:
+            self._advance_from((event.select.id or "")[2:])
 
     def _advance_from(self, name: str) -> None:
         names = [spec.name for spec in self.fields]

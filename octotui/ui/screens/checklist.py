@@ -15,10 +15,17 @@ from octotui.domain.board import release_flags
 from octotui.domain.clock import format_countdown, local_time, parse_due
 from octotui.domain.inputs import InputError
 from octotui.domain.models import ChecklistItem, ChecklistRun, ItemState, Release
+from octotui.domain.spoken import said_back
 from octotui.domain.text import plain
 from octotui.services.workspace import GateBlocked, NeedsConfirmation, RunRef
-from octotui.ui.flows import decision_form, lifecycle_move, release_form, start_rollback_flow
-from octotui.ui.forms import ConfirmScreen, prompt
+from octotui.ui.flows import (
+    decision_form,
+    lifecycle_move,
+    release_form,
+    release_notes_form,
+    start_rollback_flow,
+)
+from octotui.ui.forms import ConfirmScreen, FormField, FormScreen, prompt
 from octotui.ui.widgets import (
     STAGE_STYLE,
     KeyTable,
@@ -427,7 +434,15 @@ class ChecklistScreen(LiveScreen):
             if yes:
                 self._change("toggle", confirm=True)
 
-        self.octo.push_screen(ConfirmScreen(question, yes="Check it anyway", no="Write the notes first"), decide)
+        def decide_or_write(yes: bool | None) -> None:
+            release = self.owner()
+            if yes:
+                decide(True)
+            elif yes is False and isinstance(release, Release):  # the button says it: the notes form opens
+                self.octo.push_screen(release_notes_form(self.octo, release))
+
+        self.octo.push_screen(ConfirmScreen(question, yes="Check it anyway", no="Write the notes first"),
+                              decide_or_write)
 
     def action_sign_off(self) -> None:
         owner = self.owner()
@@ -456,16 +471,30 @@ class ChecklistScreen(LiveScreen):
         ref, index, item = chosen
         workspace = self.octo.workspace
 
-        def submit(text: str):
+        def submit(values: dict[str, str]):
+            text = values["text"]
             try:
                 due = parse_due(text, workspace.now()) if text.strip() else None
             except ValueError as error:
                 raise InputError({"text": str(error)}) from None
             return workspace.change_item(ref, index, "due", due=due)
 
-        self.octo.push_screen(prompt(f"Due time of “{plain(item.text)[:50]}”",
-                                     "Due ('in 2h', 'tomorrow 10:00', '16:00', '2026-12-01 10:00'; empty clears)", submit,
-                                     value=local_time(item.due) if item.due else ""))
+        def said(form: FormScreen, _name: str, text: str) -> None:
+            """What the typed time means, said back as it is typed ("16:00" at 17:00 is tomorrow's)."""
+            try:
+                form.warn("text", f"→ due {said_back(parse_due(text, workspace.now()), workspace.now())}"
+                          if text.strip() else "")
+            except ValueError:
+                form.warn("text", "")
+
+        def saved(run: ChecklistRun | None) -> None:
+            due = run.items[index].due if run is not None else None
+            if due is not None:
+                self.notify(f"Due {said_back(due, workspace.now())}")
+
+        self.octo.push_screen(FormScreen(f"Due time of “{plain(item.text)[:50]}”", [FormField(
+            "text", "Due ('in 2h', 'tomorrow 10:00', '16:00', '2026-12-01 10:00'; empty clears)",
+            value=local_time(item.due) if item.due else "")], submit, on_change=said), saved)
 
     def action_mine(self) -> None:
         self.octo.checklist_mine = not self.octo.checklist_mine
