@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 from octotui import __version__
 from octotui.domain.clock import Clock
 from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path, default_db_path
+from octotui.domain.quoting import quoted
 from octotui.storage.backends import POSTGRES_EXTRA, is_postgres_url, masked, open_repository
 from octotui.storage.base import Repository
 from octotui.storage.errors import StoreCorrupt, StoreError
@@ -83,7 +84,7 @@ def _size(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a whole number") from None
     if not 0 <= value <= 2_000_000:
         raise argparse.ArgumentTypeError("must be between 0 and 2,000,000")
     return value
@@ -307,17 +308,19 @@ def run_export(args: argparse.Namespace) -> int:
     from octotui.comms.templates import load_templates, render
     from octotui.domain.models import parse_key
 
+    if args.list:  # what can be exported is the templates' business, not the database's: none is opened
+        from octotui.domain.settings import load_settings
+
+        for name, template in sorted(load_templates(args.templates or load_settings().templates_dir).items()):
+            print(f"{name}\t{template.context}\t{template.title}")
+        print("decisions\t-\tDecision log (--format log|madr)")
+        print("release-report\trelease\tRelease report: stages, every check, sign-offs, incidents, notes")
+        return 0
     workspace = open_workspace(args, read_only=True)
     torn = workspace.store.torn_tail_note()
     if torn:
         print(f"octotui: note: {torn}", file=sys.stderr)
     templates = load_templates(workspace.settings.templates_dir)
-    if args.list:
-        for name, template in sorted(templates.items()):
-            print(f"{name}\t{template.context}\t{template.title}")
-        print("decisions\t-\tDecision log (--format log|madr)")
-        print("release-report\trelease\tRelease report: stages, every check, sign-offs, incidents, notes")
-        return 0
     if not args.what:
         raise UsageError("export needs a template name, `decisions`, or --list")
     if args.what == "release-report":
@@ -337,6 +340,9 @@ def run_export(args: argparse.Namespace) -> int:
                 raise UsageError(f"{args.output}: cannot write ({error.strerror or error})") from None
             for clash in result.clashes:
                 print(f"octotui: {clash}: exists and was not written by octotui; left as it is", file=sys.stderr)
+            for theirs, ours in result.shared_numbers:
+                print(f"octotui: note: {theirs.name} (not written by octotui, left as it is) has the same number as "
+                      f"{ours.name}", file=sys.stderr)
             print(f"wrote {len(result.written)} MADR file(s) to {args.output}"
                   + (f", replaced {len(result.removed)} renamed" if result.removed else "")
                   + (f", skipped {len(result.clashes)} name clash(es)" if result.clashes else ""), file=sys.stderr)

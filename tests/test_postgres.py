@@ -69,7 +69,7 @@ def test_a_password_never_appears_in_a_message(pg_cluster):
         PostgresStore(url)
     assert "wrong-Pa55word" not in str(caught.value) and "***" in str(caught.value)
     assert "password authentication failed" in str(caught.value)
-    result = subprocess.run([str(OCTOTUI), "--db", url, "export", "--list"], capture_output=True, text=True)
+    result = subprocess.run([str(OCTOTUI), "--db", url, "export", "decisions"], capture_output=True, text=True)
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
     assert "wrong-Pa55word" not in result.stderr + result.stdout and "Traceback" not in result.stderr
 

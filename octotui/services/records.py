@@ -24,6 +24,7 @@ from octotui.domain.models import (
     TimelineEvent,
 )
 from octotui.domain.settings import SignOffRules
+from octotui.domain.text import plain
 from octotui.storage.base import Doc, UnitOfWork
 from octotui.storage.errors import NotFound
 
@@ -46,7 +47,7 @@ class GateBlocked(Exception):
         why = []
         if self.blockers:
             why.append(f"{len(self.blockers)} pre-release requirement(s) open: "
-                       + "; ".join(item.text for item in self.blockers))
+                       + "; ".join(plain(item.text) for item in self.blockers))
         if signoffs_missing:
             why.append(f"awaiting {signoffs_missing} sign-off(s)")
         if release.gate_override_pending is not None and release.gate_override is None:
@@ -207,7 +208,7 @@ def describe_event(run: ChecklistRun, event: ChecklistEvent) -> str:
     item = run.items[event.item]
     words = {"done": "checked", "todo": "unchecked", "na": "marked N/A", "note": "noted", "undo": "undid a change on",
              "assign": "assigned", "due": "set a due time on"}
-    line = f"{run.name}: {words[event.action]} “{item.text}”"
+    line = f"{run.name}: {words[event.action]} “{plain(item.text)}”"
     if event.action == "assign":
         line += f" to {event.after.owner or 'nobody'}"
     if event.action == "due":

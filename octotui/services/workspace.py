@@ -57,6 +57,7 @@ from octotui.domain.models import (
     build_validators,
 )
 from octotui.domain.playbook import Playbook
+from octotui.domain.quoting import quoted
 from octotui.domain.semver import ReleaseType, Version
 from octotui.domain.settings import Settings
 from octotui.domain.text import plain
@@ -749,7 +750,7 @@ class Workspace:
             try:
                 clean["date"] = date.fromisoformat(clean["date"]).isoformat()
             except ValueError:
-                raise InputError({"date": f"{clean['date'][:20]!r} is not a date (YYYY-MM-DD); leave it empty to "
+                raise InputError({"date": f"{quoted(clean['date'])} is not a date (YYYY-MM-DD); leave it empty to "
                                           "use the production date"}) from None
         with self._command() as tx:
             release = tx.load(Release, release_id)
@@ -933,7 +934,7 @@ class Workspace:
                 if int(number) not in target[0]:
                     target[0].append(int(number))
             else:
-                bad.append(part[:20])
+                bad.append(quoted(part)[1:-1])
         return releases, incidents, bad
 
     def record_decision(self, *, item_ref: RunRef | None = None, item_index: int | None = None, kind: str = "",
@@ -950,7 +951,7 @@ class Workspace:
             if item_ref is not None and item_index is not None:
                 run = self.run(item_ref)
                 if run is not None:
-                    item_text = run.items[item_index].text
+                    item_text = plain(run.items[item_index].text)
             old = tx.load(Decision, supersedes) if supersedes is not None and tx.uow.get("decisions", supersedes) else None
             if supersedes is not None and old is None:
                 raise InputError({"supersedes": f"DEC-{supersedes} does not exist"})
@@ -1420,7 +1421,7 @@ class Workspace:
                 if item.timing is not None and item.timing.kind == "window" and not item.settled and index > 0:
                     start = run.window_start(index)
                     if start is not None:
-                        return start, item.timing.seconds, run.items[index - 1].text
+                        return start, item.timing.seconds, plain(run.items[index - 1].text)
         return None
 
     def monitoring_ends(self, incident: Incident) -> datetime | None:

@@ -53,7 +53,7 @@ COMMANDS: list[tuple[str, str, str | None, str]] = [
     ("release: cancel", "Cancel the selected release before Production (a reason is required)", "board", "cancel_release"),
     ("release: reopen", "Reopen a Verified, Rolled back or Cancelled release (a reason is required)", "board", "reopen"),
     ("release: sign off", "Sign off the release (who, when, an optional note)", "checklist", "sign_off"),
-    ("release: report", "Copy the release report (stages, every check, sign-offs, incidents, notes)", "checklist", "report"),
+    ("release: report", "Copy the release report (stages, every check, sign-offs, incidents, notes)", None, "app.release_report"),
     ("checklist: assign owner", "Assign the selected item to a person", "checklist", "assign"),
     ("checklist: set due time", "Give the selected item a due time", "checklist", "due"),
     ("checklist: only mine", "Only items assigned to me, across releases", "checklist", "mine"),
@@ -524,6 +524,19 @@ class OctoApp(App[int]):
         self.call_later(on_screen)
 
     # -- global actions -----------------------------------------------------------------------
+    def action_release_report(self) -> None:
+        """The report of the release the screen shows (Comms' "For:", the checklist's, the board's selection)."""
+        from octotui.comms.reports import release_report
+
+        shown = getattr(self.screen, "shown_release", None)
+        release = shown() if callable(shown) else None
+        if release is None and self.selected_release_id is not None:
+            release = self.workspace.release(self.selected_release_id)
+        if release is None:
+            self.notify("Select a release first (board: 1)", severity="warning")
+            return
+        self.copy_text(release_report(release, self.workspace), f"Release report {release.key}")
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))

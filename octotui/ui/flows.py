@@ -12,6 +12,7 @@ from octotui.comms.templates import CommsTemplate, release_values, render
 from octotui.domain import lifecycle
 from octotui.domain.inputs import CHOOSABLE_STATUSES, InputError
 from octotui.domain.models import ROLES, ROLLBACK_FROM, Incident, IncidentStatus, Release, parse_key
+from octotui.domain.quoting import quoted
 from octotui.domain.semver import ReleaseType
 from octotui.domain.text import plain
 from octotui.services.releases import EditConflict, form_values, version_fixed
@@ -70,7 +71,7 @@ def release_form(app: OctoApp, release: Release | None = None, *, hotfix: bool =
         incident_text = values.pop("incident", "").strip()
         incident_id = parse_key(incident_text, "INC") if incident_text else None
         if incident_text and incident_id is None:
-            raise InputError({"incident": f"{incident_text[:20]!r} is not an incident (INC-n)"})
+            raise InputError({"incident": f"{quoted(incident_text)} is not an incident (INC-n)"})
         return workspace.create_release(hotfix=hotfix, followup_of=followup_of, incident_id=incident_id,
                                         confirm=confirm, **values)
 

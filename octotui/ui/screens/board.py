@@ -183,6 +183,9 @@ class BoardScreen(LiveScreen):
         key = self.query_one("#board", KeyTable).selected_key()
         return self.octo.workspace.release(int(key)) if key else None
 
+    def shown_release(self) -> Release | None:
+        return self.selected()
+
     def decision_context(self) -> dict:
         release = self.selected()
         return {"links": release.key if release is not None else ""}

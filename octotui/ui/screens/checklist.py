@@ -502,6 +502,10 @@ class ChecklistScreen(LiveScreen):
         self.reload()
         self.notify("Showing items assigned to you, across releases" if self.octo.checklist_mine else "Showing all items")
 
+    def shown_release(self) -> Release | None:
+        owner = self.owner()
+        return owner if isinstance(owner, Release) else None
+
     def action_report(self) -> None:
         owner = self.owner()
         if isinstance(owner, Release):
@@ -535,7 +539,7 @@ class ChecklistScreen(LiveScreen):
                 else:
                     self.octo.run_command_async(self.octo.workspace.skip_decision, ref, index)
             self.octo.push_screen(ConfirmScreen(Text("This item mentions the Decision Log. Record a decision now?\n\n")
-                                               + literal(item.text, "italic"), yes="Record decision", no="Skip"), decide)
+                                               + literal(plain(item.text), "italic"), yes="Record decision", no="Skip"), decide)
         elif item.followup == "release" and ref.owner == "release":
             release = self.octo.workspace.release(ref.owner_id)
 
@@ -564,7 +568,7 @@ class ChecklistScreen(LiveScreen):
         lines = Text(f"{ref.owner_key} cannot enter Staging. These pre-release requirements are open:\n\n", style="bold")
         for item in blocked.blockers:
             lines.append("  • ")
-            lines.append_text(literal(item.text))
+            lines.append_text(literal(plain(item.text)))
             lines.append("\n")
         lines.append("\nOverride the gate by recording a decision that says why?")
 
@@ -584,7 +588,7 @@ class ChecklistScreen(LiveScreen):
         if release is None or release.gate_passed:
             self.notify("The gate is already passed", severity="information")
             return
-        blockers = "; ".join(item.text for item in release.gate_blockers())
+        blockers = "; ".join(plain(item.text) for item in release.gate_blockers())
         prefill = {"title": f"Override pre-release gate for {release.key} {release.version}"[:200],
                    "context": f"Open requirements: {blockers}"[:2000], "links": release.key,
                    "status": "proposed"}  # it counts once someone other than the captain accepts it
@@ -602,7 +606,7 @@ class ChecklistScreen(LiveScreen):
         def submit(reason: str):
             return self.octo.workspace.change_item(ref, index, "na", text=reason)
 
-        form = prompt("Mark N/A — " + clip(item.text, 60), "Reason (required)", submit, value=item.na_reason)
+        form = prompt("Mark N/A — " + clip(plain(item.text), 60), "Reason (required)", submit, value=item.na_reason)
         self.octo.push_screen(form)
 
     def action_note(self) -> None:
@@ -610,7 +614,7 @@ class ChecklistScreen(LiveScreen):
         if chosen is None:
             return
         ref, index, item = chosen
-        form = prompt("Note — " + clip(item.text, 60), "Note (empty clears it)",
+        form = prompt("Note — " + clip(plain(item.text), 60), "Note (empty clears it)",
                       lambda note: self.octo.workspace.change_item(ref, index, "note", text=note), value=item.note)
         self.octo.push_screen(form)
 
@@ -630,7 +634,7 @@ class ChecklistScreen(LiveScreen):
             return
         ref, index, item = chosen
         run = self.octo.workspace.run(ref)
-        text = literal(item.text, "bold") + Text("\n")
+        text = literal(plain(item.text), "bold") + Text("\n")
         for event in run.history if run else []:
             if event.item != index:
                 continue

@@ -46,6 +46,9 @@ class CommsScreen(LiveScreen):
         incident = workspace.incident(self.octo.active_incident_id) if self.octo.active_incident_id else None
         return release, incident
 
+    def shown_release(self) -> Release | None:
+        return self.owners()[0]
+
     def decision_context(self) -> dict:
         """The record the highlighted template is about: its release, or its incident."""
         release, incident = self.owners()
