@@ -8,14 +8,16 @@ a release that has gone past Gate passed is history: it is never edited (make a 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from octotui.domain import versioning
+from octotui.domain import lifecycle, versioning
 from octotui.domain.clock import local_time
-from octotui.domain.inputs import InputError, NeedsConfirmation
+from octotui.domain.inputs import InputError, NeedsConfirmation, TextInput, parse_input
 from octotui.domain.models import Decision, LifecycleEvent, Release, ReleaseEdit, Stage
+from octotui.domain.quoting import quoted
 from octotui.domain.settings import SignOffRules
 from octotui.services.records import point_override
 
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from octotui.services.records import Tx
     from octotui.services.workspace import Workspace
 
+LIST_NOTES = {"notable_changes", "known_issues", "migration_steps"}  # release-notes fields written as lists
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 LABELS = {"version": "version", "title": "title", "type": "type", "captain": "captain", "target_date": "target date"}
 # The version is what was shipped once the release went past Gate passed: those stages keep it.
 VERSION_FIXED = (Stage.STAGING, Stage.PRODUCTION, Stage.VERIFIED, Stage.ROLLING_BACK, Stage.ROLLED_BACK)
@@ -169,3 +173,44 @@ def note_downgrade(workspace: Workspace, release: Release, index: int, confirm: 
                                 "production now). Deploy it anyway (recorded as a downgrade)?")
     release.lifecycle.append(LifecycleEvent(at=workspace.now(), by=workspace.author, action="downgrade",
                                             reason=f"{live.version} ({live.key})", from_stage=release.stage.value))
+
+
+# -- sign-off and release notes (moved here from the workspace, which delegates) ---------------------------
+def sign_off(workspace: Workspace, release_id: int, note: str = "") -> Release:
+    note = parse_input(TextInput, {"text": note}, rename={"text": "note"}).text
+    rules, author = workspace.settings.signoff, workspace.author
+    with workspace._command() as tx:
+        release = tx.load(Release, release_id)
+        if release.captain == author:
+            raise InputError({"signoff": f"{author} is the captain of {release.key}: someone else signs off"})
+        if not rules.may_sign(author):
+            raise InputError({"signoff": f"{author} may not sign off (signers: {', '.join(rules.signers)})"})
+        if any(event.by == author for event in release.signoffs):
+            raise InputError({"signoff": f"{author} has already signed off {release.key}"})
+        lifecycle.require(release, "change")
+        release.lifecycle.append(LifecycleEvent(at=workspace.now(), by=author, action="signoff", reason=note,
+                                                from_stage=release.stage.value))
+        tx.save(release)
+    return release
+
+
+def set_release_notes(workspace: Workspace, release_id: int, notes: dict[str, str]) -> Release:
+    """Notes fields as written; list fields kept as Markdown lists; a date must be a real date; every changed
+    field recorded (`notes.summary: old → new`)."""
+    clean = {key: parse_input(TextInput, {"text": value}, rename={"text": key}).text for key, value in notes.items()}
+    for key in LIST_NOTES & clean.keys():
+        lines = [line for line in clean[key].splitlines() if line.strip()]
+        if len(lines) > 1:  # several lines are a Markdown list; one line stays a sentence
+            clean[key] = "\n".join(line if _LIST_ITEM.match(line) else f"- {line.strip()}" for line in lines)
+    if clean.get("date"):
+        try:
+            clean["date"] = date.fromisoformat(clean["date"]).isoformat()
+        except ValueError:
+            raise InputError({"date": f"{quoted(clean['date'])} is not a date (YYYY-MM-DD); leave it empty to "
+                                      "use the production date"}) from None
+    with workspace._command() as tx:
+        release = tx.load(Release, release_id)
+        record_edits(release, dict(release.notes), clean, workspace.author, workspace.now(), prefix="notes.")
+        release.notes.update(clean)
+        tx.save(release)
+    return release

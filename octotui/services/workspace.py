@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel, ValidationError
@@ -83,8 +83,9 @@ from octotui.services.releases import (
     note_downgrade,
     overridden_releases,
     override_acceptance,
-    record_edits,
     repoint_overrides,
+    set_release_notes,
+    sign_off,
 )
 from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, ui_state_of
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError, StoreReadOnly
@@ -723,41 +724,10 @@ class Workspace:
         return lifecycle.signoffs_missing(release, self.settings.signoff)
 
     def sign_off(self, release_id: int, note: str = "") -> Release:
-        note = parse_input(TextInput, {"text": note}, rename={"text": "note"}).text
-        rules = self.settings.signoff
-        with self._command() as tx:
-            release = tx.load(Release, release_id)
-            if release.captain == self.author:
-                raise InputError({"signoff": f"{self.author} is the captain of {release.key}: someone else signs off"})
-            if not rules.may_sign(self.author):
-                raise InputError({"signoff": f"{self.author} may not sign off (signers: {', '.join(rules.signers)})"})
-            if any(event.by == self.author for event in release.signoffs):
-                raise InputError({"signoff": f"{self.author} has already signed off {release.key}"})
-            lifecycle.require(release, "change")
-            release.lifecycle.append(LifecycleEvent(at=self.now(), by=self.author, action="signoff", reason=note,
-                                                    from_stage=release.stage.value))
-            tx.save(release)
-        return release
+        return sign_off(self, release_id, note)
 
     def set_release_notes(self, release_id: int, notes: dict[str, str]) -> Release:
-        """Notes fields as written; list fields kept as Markdown lists; a date must be a real date."""
-        clean = {key: parse_input(TextInput, {"text": value}, rename={"text": key}).text for key, value in notes.items()}
-        for key in LIST_NOTES & clean.keys():
-            lines = [line for line in clean[key].splitlines() if line.strip()]
-            if len(lines) > 1:  # several lines are a Markdown list; one line stays a sentence
-                clean[key] = "\n".join(line if _LIST_ITEM.match(line) else f"- {line.strip()}" for line in lines)
-        if clean.get("date"):
-            try:
-                clean["date"] = date.fromisoformat(clean["date"]).isoformat()
-            except ValueError:
-                raise InputError({"date": f"{quoted(clean['date'])} is not a date (YYYY-MM-DD); leave it empty to "
-                                          "use the production date"}) from None
-        with self._command() as tx:
-            release = tx.load(Release, release_id)
-            record_edits(release, dict(release.notes), clean, self.author, self.now(), prefix="notes.")
-            release.notes.update(clean)
-            tx.save(release)
-        return release
+        return set_release_notes(self, release_id, notes)
 
     def start_rollback(self, release_id: int, reason: str, incident_id: int | None = None) -> Release:
         """Roll back, for one incident (linked both ways if it was not) or for none: the rollback's
@@ -1490,8 +1460,6 @@ class Workspace:
         return run.time_left(index, self.now())
 
 
-LIST_NOTES = {"notable_changes", "known_issues", "migration_steps"}  # release-notes fields written as lists
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 _RELEASE_NOTES_ITEM = re.compile(r"\brelease notes\b", re.IGNORECASE)
 
 __all__ = ["Workspace", "RunRef", "InputError", "GateBlocked", "NeedsConfirmation", "MAX_TEXT"]

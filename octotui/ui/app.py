@@ -525,17 +525,9 @@ class OctoApp(App[int]):
 
     # -- global actions -----------------------------------------------------------------------
     def action_release_report(self) -> None:
-        """The report of the release the screen shows (Comms' "For:", the checklist's, the board's selection)."""
-        from octotui.comms.reports import release_report
+        from octotui.ui.flows import copy_release_report
 
-        shown = getattr(self.screen, "shown_release", None)
-        release = shown() if callable(shown) else None
-        if release is None and self.selected_release_id is not None:
-            release = self.workspace.release(self.selected_release_id)
-        if release is None:
-            self.notify("Select a release first (board: 1)", severity="warning")
-            return
-        self.copy_text(release_report(release, self.workspace), f"Release report {release.key}")
+        copy_release_report(self)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

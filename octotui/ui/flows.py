@@ -15,8 +15,7 @@ from octotui.domain.models import ROLES, ROLLBACK_FROM, Incident, IncidentStatus
 from octotui.domain.quoting import quoted
 from octotui.domain.semver import ReleaseType
 from octotui.domain.text import plain
-from octotui.services.releases import EditConflict, form_values, version_fixed
-from octotui.services.workspace import LIST_NOTES
+from octotui.services.releases import LIST_NOTES, EditConflict, form_values, version_fixed
 from octotui.ui.forms import ChoiceScreen, ConfirmScreen, FormField, FormScreen, prompt
 from octotui.ui.widgets import FieldError, literal
 
@@ -321,3 +320,17 @@ def open_status_update(app: OctoApp, incident: Incident, template: CommsTemplate
                       focus=focus or "impact",
                       hint="Enter: next field (copies on the last) · Ctrl+S: copy and record · Esc: cancel")
     app.push_screen(form, sent)
+
+
+def copy_release_report(app: OctoApp) -> None:
+    """The report of the release the screen shows (Comms' "For:", the checklist's, the board's selection)."""
+    from octotui.comms.reports import release_report
+
+    shown = getattr(app.screen, "shown_release", None)
+    release = shown() if callable(shown) else None
+    if release is None and app.selected_release_id is not None:
+        release = app.workspace.release(app.selected_release_id)
+    if release is None:
+        app.notify("Select a release first (board: 1)", severity="warning")
+        return
+    app.copy_text(release_report(release, app.workspace), f"Release report {release.key}")

@@ -12,10 +12,8 @@ from textual.widgets import Footer, Header, Static
 from octotui.comms.reports import release_report
 from octotui.domain import lifecycle
 from octotui.domain.board import release_flags
-from octotui.domain.clock import format_countdown, local_time, parse_due
-from octotui.domain.inputs import InputError
+from octotui.domain.clock import format_countdown, local_time
 from octotui.domain.models import ChecklistItem, ChecklistRun, ItemState, Release
-from octotui.domain.spoken import said_back
 from octotui.domain.text import plain
 from octotui.services.workspace import GateBlocked, NeedsConfirmation, RunRef
 from octotui.ui.flows import (
@@ -25,7 +23,8 @@ from octotui.ui.flows import (
     release_notes_form,
     start_rollback_flow,
 )
-from octotui.ui.forms import ConfirmScreen, FormField, FormScreen, prompt
+from octotui.ui.forms import ConfirmScreen, prompt
+from octotui.ui.item_flows import due_form, nearest_shown, reference_text, stage_skipped
 from octotui.ui.widgets import (
     STAGE_STYLE,
     KeyTable,
@@ -39,19 +38,6 @@ from octotui.ui.widgets import (
 ROLE_LABEL = {"gate": "the gate", "deployment": "deployment", "hotfix": "hotfix", "rollback": "rollback",
               "escalation": "escalation"}
 STATE_MARK = {ItemState.TODO: ("[ ]", ""), ItemState.DONE: ("[x]", "bold green"), ItemState.NA: ("N/A", "yellow")}
-
-
-def nearest_shown(wanted: str | None, order: list[str], shown: dict[str, tuple]) -> str | None:
-    """`wanted` if it is shown, else the shown row nearest to it in `order` (the one below on a tie)."""
-    if wanted is None:
-        return None
-    if wanted in shown:
-        return wanted
-    if wanted not in order:
-        return None
-    here = order.index(wanted)
-    candidates = [(abs(position - here), position < here, key) for position, key in enumerate(order) if key in shown]
-    return min(candidates)[2] if candidates else None
 
 
 class ChecklistScreen(LiveScreen):
@@ -344,13 +330,7 @@ class ChecklistScreen(LiveScreen):
         events = [event for event in run.history if event.item == index][-3:] if run else []
         for event in reversed(events):
             text.append(f"\n  {local_time(event.at)} {event.author}: {event.action}", style="dim")
-        spec = next((c for c in self.octo.workspace.playbook.checklists.values() if c.role == ref.role), None)
-        for name, lines in spec.reference if spec is not None else ():  # the guide's plain list beside this checklist
-            text.append(f"\nFrom the guide — {plain(name)}:", style="italic")
-            for line in lines:
-                text.append("\n  ")
-                text.append_text(literal(plain(line), "dim"))
-        detail.update(text)
+        detail.update(text + reference_text(self.octo, ref.role))
 
     def concerns(self, message) -> bool:
         owner = self.owner()
@@ -389,7 +369,7 @@ class ChecklistScreen(LiveScreen):
                 self._gate_blocked(ref, error)
                 return True
             if isinstance(error, lifecycle.StageSkipped):
-                self._stage_skipped(ref, index, action, text, error)
+                stage_skipped(self.octo, ref, index, action, text, error, lambda run: self._after(run, ref, index))
                 return True
             if isinstance(error, NeedsConfirmation):
                 def decide(yes: bool | None) -> None:
@@ -405,23 +385,6 @@ class ChecklistScreen(LiveScreen):
         workspace = self.octo.workspace
         self.octo.run_command_async(workspace.change_item, ref, index, action, text=text, confirm=confirm,
                                     on_success=lambda run: self._after(run, ref, index), on_error=refused)
-
-    def _stage_skipped(self, ref: RunRef, index: int, action: str, text: str, error: lifecycle.StageSkipped) -> None:
-        """Out of order: said with the skipped step; it goes on only with a reason to mark that step N/A."""
-        workspace = self.octo.workspace
-
-        def submit(reason: str) -> ChecklistRun:
-            if not reason.strip():
-                raise InputError({"text": f"a reason is required to skip “{clip(error.skipped_text, 50)}”; "
-                                          "Esc goes back to do it first"})
-            return workspace.change_item(ref, index, action, text=text, confirm=True, skip_reason=reason)  # type: ignore[arg-type]
-
-        def done(run: ChecklistRun | None) -> None:
-            if run is not None:
-                self._after(run, ref, index)
-
-        self.octo.push_screen(prompt(str(error), f"Why skip “{clip(error.skipped_text, 50)}”? (recorded as its N/A "
-                                     "reason; Esc: go back and do it first)", submit), done)
 
     def action_toggle_item(self) -> None:
         chosen = self.selected_item()
@@ -466,35 +429,8 @@ class ChecklistScreen(LiveScreen):
 
     def action_due(self) -> None:
         chosen = self.selected_item()
-        if chosen is None:
-            return
-        ref, index, item = chosen
-        workspace = self.octo.workspace
-
-        def submit(values: dict[str, str]):
-            text = values["text"]
-            try:
-                due = parse_due(text, workspace.now()) if text.strip() else None
-            except ValueError as error:
-                raise InputError({"text": str(error)}) from None
-            return workspace.change_item(ref, index, "due", due=due)
-
-        def said(form: FormScreen, _name: str, text: str) -> None:
-            """What the typed time means, said back as it is typed ("16:00" at 17:00 is tomorrow's)."""
-            try:
-                form.warn("text", f"→ due {said_back(parse_due(text, workspace.now()), workspace.now())}"
-                          if text.strip() else "")
-            except ValueError:
-                form.warn("text", "")
-
-        def saved(run: ChecklistRun | None) -> None:
-            due = run.items[index].due if run is not None else None
-            if due is not None:
-                self.notify(f"Due {said_back(due, workspace.now())}")
-
-        self.octo.push_screen(FormScreen(f"Due time of “{plain(item.text)[:50]}”", [FormField(
-            "text", "Due ('in 2h', 'tomorrow 10:00', '16:00', '2026-12-01 10:00'; empty clears)",
-            value=local_time(item.due) if item.due else "")], submit, on_change=said), saved)
+        if chosen is not None:
+            due_form(self.octo, *chosen)
 
     def action_mine(self) -> None:
         self.octo.checklist_mine = not self.octo.checklist_mine
