@@ -34,6 +34,7 @@ from octotui.cli_common import (
 )
 from octotui.cli_common import find_release as _find_release
 from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path
+from octotui.domain.quoting import quoted
 from octotui.domain.text import one_line, visible
 from octotui.logs import LEVELS, chosen_level, chosen_log_path, configure, log
 from octotui.storage.backends import (
@@ -115,7 +116,7 @@ def _size(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a whole number") from None
     if not 0 <= value <= 2_000_000:
         raise argparse.ArgumentTypeError("must be between 0 and 2,000,000")
     return value
@@ -324,6 +325,7 @@ def run_check(args: argparse.Namespace) -> int:
     """Headless proof that an installed app finds its playbook, templates and styles."""
     from octotui.comms.templates import load_templates
     from octotui.domain.playbook import load_playbook
+    from octotui.domain.text import plain
     from octotui.services.workspace import Workspace
     from octotui.ui.app import OctoApp
 
@@ -345,6 +347,10 @@ def run_check(args: argparse.Namespace) -> int:
         lines.append(f"playbook: found by heading (no annotation): {', '.join(playbook.inferred)}")
     if playbook.defaults:
         lines.append(f"playbook: not in this guide, octotui's defaults used: {', '.join(playbook.defaults)}")
+    for spec in playbook.checklists.values():
+        for name, reference in spec.reference:
+            lines.append(f"playbook: {plain(name)!r} ({len(reference)} lines, no checkboxes) kept as reference text for "
+                         f"{plain(spec.name)!r}")
     lines.append(f"templates: {len(templates)} ({', '.join(sorted(templates))})")
     lines.append(f"styles: loaded, board rendered with {widgets} widgets")
     write_stdout("".join(one_line(line) + "\n" for line in lines))
@@ -357,18 +363,11 @@ def run_export(args: argparse.Namespace) -> int:
     from octotui.comms.reports import release_report
     from octotui.comms.templates import load_templates, render
 
-    workspace = open_workspace(args, read_only=True)
-    damage = getattr(workspace.store, "damage_note", lambda: None)()
-    if damage:  # what is shown would lack acknowledged records: said, not exported
-        raise UsageError(f"{damage}; nothing was exported")
-    torn = workspace.store.torn_tail_note()
-    if torn:
-        say(f"note: {torn}")
-    templates = load_templates(workspace.settings.templates_dir)
-    if args.list:
-        lines = []
-        for name, template in sorted(templates.items()):
-            lines.append(f"{one_line(name)}\t{template.context}\t{one_line(template.title)}")
+    if args.list:  # what can be exported is the templates' business, not the database's: none is opened
+        from octotui.domain.settings import load_settings
+
+        lines = [f"{one_line(name)}\t{template.context}\t{one_line(template.title)}" for name, template
+                 in sorted(load_templates(args.templates or load_settings().templates_dir).items())]
         lines.append("decisions\t-\tDecision log (--format log|madr)")
         lines.append("release-report\trelease\tRelease report: stages, every check, sign-offs, incidents, notes")
         lines.append("status-page\t-\tStatus page for stakeholders: index.html and its stylesheet (-o DIR)")
@@ -377,6 +376,14 @@ def run_export(args: argparse.Namespace) -> int:
         lines.append("data\t-\tThe whole database as plain JSON that TinyDB opens")
         write_stdout("\n".join(lines) + "\n")
         return 0
+    workspace = open_workspace(args, read_only=True)
+    damage = getattr(workspace.store, "damage_note", lambda: None)()
+    if damage:  # what is shown would lack acknowledged records: said, not exported
+        raise UsageError(f"{damage}; nothing was exported")
+    torn = workspace.store.torn_tail_note()
+    if torn:
+        say(f"note: {torn}")
+    templates = load_templates(workspace.settings.templates_dir)
     if not args.what:
         raise UsageError("export needs a template name, `decisions`, or --list")
     if args.what == "release-report":
@@ -402,6 +409,8 @@ def run_export(args: argparse.Namespace) -> int:
                 raise UsageError(f"{args.output}: cannot write ({error.strerror or error})") from None
             for clash in result.clashes:
                 say(f"{clash}: exists and was not written by octotui; left as it is")
+            for theirs, ours in result.shared_numbers:
+                say(f"note: {theirs.name} (not written by octotui, left as it is) has the same number as {ours.name}")
             note(f"wrote {len(result.written)} MADR file(s) to {args.output}"
                   + (f", replaced {len(result.removed)} renamed" if result.removed else "")
                   + (f", skipped {len(result.clashes)} name clash(es)" if result.clashes else ""))

@@ -42,15 +42,15 @@ def test_unreadable_paths(args, message, tmp_path):
 
 
 def test_db_that_is_a_directory_or_corrupt_or_newer(tmp_path):
-    result = run("--db", str(tmp_path), "export", "--list")
+    result = run("--db", str(tmp_path), "export", "decisions")
     assert result.returncode == 2 and "is a directory" in result.stderr
     corrupt = tmp_path / "bad.json"
     corrupt.write_text("{nope")
-    result = run("--db", str(corrupt), "export", "--list")
+    result = run("--db", str(corrupt), "export", "decisions")
     assert result.returncode == 2 and "not valid JSON" in result.stderr and corrupt.read_text() == "{nope"
     newer = tmp_path / "new.json"
     newer.write_text(json.dumps({"meta": {"1": {"schema": 99}}}))
-    result = run("--db", str(newer), "export", "--list")
+    result = run("--db", str(newer), "export", "decisions")
     assert result.returncode == 2 and "newer octotui" in result.stderr
 
 
@@ -140,7 +140,7 @@ def test_main_returns_2_not_raises(tmp_path, capsys):
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc: a folder where nothing can be created")
 def test_a_folder_where_no_file_can_be_created_is_reported_at_once():
-    result = run("--db", "/proc/octotui-test.json", "export", "--list")  # exports only read: nothing is created
+    result = run("--db", "/proc/octotui-test.json", "export", "decisions")  # exports only read: nothing is created
     assert result.returncode == 2
     assert result.stderr.strip() == "octotui: /proc/octotui-test.json: no database here yet (start octotui once, or check --db)"
     from octotui.storage.tinydb_store import Store, StoreUnavailable

@@ -104,7 +104,7 @@ def test_a_link_planted_at_a_lock_name_is_never_followed(tmp_path, playbook):
     db = tmp_path / "db.json"
     elsewhere = tmp_path / "elsewhere"
     (tmp_path / "db.json.lock").symlink_to(elsewhere)
-    line = one_line_error(octotui("--db", str(db), "export", "--list", env={"OCTOTUI_DB": ""}))
+    line = one_line_error(octotui("--db", str(db), "export", "decisions", env={"OCTOTUI_DB": ""}))
     assert "no database here yet" in line  # export reads only; nothing is created
     Workspace(Store(db), playbook).create_release(version="1.0.0", title="a")
     assert not elsewhere.exists(), "the link's target was not created"
@@ -193,7 +193,7 @@ def test_deleting_lock_files_while_two_writers_run_loses_nothing(tmp_path):
 def test_a_fifo_as_the_database_is_refused_at_once(tmp_path):
     fifo = tmp_path / "db.json"
     os.mkfifo(fifo)
-    line = one_line_error(octotui("--db", str(fifo), "export", "--list", timeout=20))
+    line = one_line_error(octotui("--db", str(fifo), "export", "decisions", timeout=20))
     assert "not a regular file" in line
     with pytest.raises(StoreUnavailable, match="not a regular file"):
         Store(fifo)
@@ -218,7 +218,7 @@ def test_a_huge_database_is_refused_with_a_message_not_read(tmp_path, monkeypatc
 
 
 def test_a_300_character_file_name_is_one_line(tmp_path):
-    line = one_line_error(octotui("--db", str(tmp_path / ("a" * 300 + ".json")), "export", "--list"))
+    line = one_line_error(octotui("--db", str(tmp_path / ("a" * 300 + ".json")), "export", "decisions"))
     assert "File name too long" in line
 
 

@@ -207,7 +207,7 @@ def test_versions_follow_production_and_the_line_in_flight(workspace):
     hotfix = workspace.create_release(version=version, title="fix", hotfix=True)
     assert workspace.suggest_backport(hotfix) == ("3.0.1", "backport into the 3.0.0 line (REL-3, Planned)")
     assert workspace.last_known_good(live).version == "2.3.0"
-    assert workspace.type_warning("3.0.0", "patch") == "3.0.0 after 2.4.0 in production is a major step; saving as patch anyway"
+    assert workspace.type_warning("3.0.0", "patch") == "3.0.0 after 2.4.1 is a major step; saving as patch anyway"
     assert workspace.type_warning("2.4.2", "patch") == ""
 
 

@@ -169,7 +169,8 @@ def test_the_guide_as_published_loads_without_annotations():
 
 def test_an_annotation_still_wins_over_a_heading():
     source = FIXTURE_SEED.read_text().replace("## Deployment Checklist\n", "## Deployment Checklist\n\n## Ship it\n"
-                                              "<!-- octotui: checklist deployment -->\n- [ ] Push the button\n", 1)
+                                              "<!-- octotui: checklist deployment -->\n- [ ] Stage it <!-- stage: staging -->\n"
+                                              "- [ ] Push the button <!-- stage: production -->\n", 1)
     playbook = parse_playbook(source, "team.md")
     assert playbook.by_role("deployment").name == "Ship it"
 

@@ -69,7 +69,7 @@ def test_a_password_never_appears_in_a_message(pg_cluster):
         PostgresStore(url)
     assert "wrong-Pa55word" not in str(caught.value) and "***" in str(caught.value)
     assert "password authentication failed" in str(caught.value)
-    result = subprocess.run([str(OCTOTUI), "--db", url, "export", "--list"], capture_output=True, text=True)
+    result = subprocess.run([str(OCTOTUI), "--db", url, "export", "decisions"], capture_output=True, text=True)
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
     assert "wrong-Pa55word" not in result.stderr + result.stdout and "Traceback" not in result.stderr
 
@@ -80,7 +80,7 @@ StoreError_ = StoreUnavailable  # a refused login is "cannot connect", never a t
 def test_without_the_driver_a_url_says_what_to_install(tmp_path):
     code = ("import sys; sys.modules['psycopg'] = None\n"
             "from octotui.cli import main\n"
-            "sys.exit(main(['--db', 'postgresql://team:hunter2@db.example/octotui', 'export', '--list']))")
+            "sys.exit(main(['--db', 'postgresql://team:hunter2@db.example/octotui', 'export', 'decisions']))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
@@ -114,9 +114,9 @@ def test_an_older_schema_says_what_to_run_and_db_upgrade_runs_it(pg_url, pg_clus
     PostgresStore(pg_url).close()
 
 
-def test_db_upgrade_of_a_file_is_a_usage_error(tmp_path, capsys):
+def test_db_upgrade_of_a_missing_file_is_a_usage_error(tmp_path, capsys):
     assert main(["db", "upgrade", "--db", str(tmp_path / "x.json")]) == 2
-    assert "db upgrade is for a PostgreSQL database" in capsys.readouterr().err
+    assert "no database file here" in capsys.readouterr().err
 
 
 # -- roles -------------------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ async def test_check_na_note_undo_through_the_keys(workspace, make_app):
 
 
 async def test_gate_blocks_then_override_by_decision(workspace, make_app):
-    release = workspace.create_release(version="1.0.0", title="a")
+    release = workspace.create_release(version="1.0.0", title="a", captain="tester")
     app = make_app(workspace)
     async with app.run_test(size=(120, 36)) as pilot:
         await open_checklist(app, pilot, release.id, row="REL-1:deployment:2")
@@ -76,7 +76,14 @@ async def test_gate_blocks_then_override_by_decision(workspace, make_app):
         form = app.screen
         assert form.query_one("#f-title").value.startswith("Override pre-release gate for REL-1")
         form.query_one("#f-decision").value = "Hotfix can't wait; scans run after"
+        assert form.query_one("#f-status").value == "proposed"  # a second person accepts it (issue 29)
         await pilot.press("ctrl+s")
+        assert workspace.release(1).gate_override is None and workspace.release(1).gate_override_pending == 1
+        assert "Override pending DEC-1" in str(app.screen.query_one("#checklist-heading").render())
+        ana = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock, author="ana")
+        ana.edit_decision(1, status="accepted")
+        app.poll_store()  # what the one-second timer does
+        await pilot.pause()
         assert workspace.release(1).gate_override == 1
         await pilot.press("space")
         assert workspace.release(1).stage is Stage.STAGING

@@ -11,7 +11,7 @@ def log_rows(app):
     return [[cell.plain for cell in table.get_row_at(i)] for i in range(table.row_count)]
 
 
-async def test_D_from_the_checklist_prefills_release_incident_and_item(workspace, make_app):
+async def test_D_from_the_checklist_prefills_release_and_item_not_the_unrelated_incident(workspace, make_app):
     workspace.start_incident("Down", "P1")
     release = workspace.create_release(version="1.0.0", title="a")
     app = make_app(workspace)
@@ -21,13 +21,13 @@ async def test_D_from_the_checklist_prefills_release_incident_and_item(workspace
         form = app.screen
         assert isinstance(form, FormScreen) and app.focused.id == "f-context", "the title is prefilled: not focused"
         assert form.query_one("#f-title").value == "Passing CI and security scans"
-        assert form.query_one("#f-links").value == "REL-1, INC-1"
+        assert form.query_one("#f-links").value == "REL-1"  # the open incident is not this gate's (issue 29)
         assert form.query_one("#f-owner").value == "tester"
         await pilot.press("enter", *"Skip the scan", "enter")
         assert app.focused.id == "f-alternatives", "Enter moves to the next field"
         await pilot.press("ctrl+s")
         decision = workspace.decision(1)
-        assert decision.decision == "Skip the scan" and decision.release_ids == [1] and decision.incident_ids == [1]
+        assert decision.decision == "Skip the scan" and decision.release_ids == [1] and decision.incident_ids == []
         assert workspace.run(RunRef("release", 1, "gate")).items[1].decision_id == 1
 
 

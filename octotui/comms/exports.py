@@ -89,6 +89,8 @@ class MadrExport:
     written: list[Path] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)  # our own files for a decision whose title changed
     clashes: list[Path] = field(default_factory=list)  # a file of that name exists that octotui did not write
+    # Someone else's file under a number octotui wrote (`0001-mine.md` beside `0001-adopt-semver.md`): both kept.
+    shared_numbers: list[tuple[Path, Path]] = field(default_factory=list)  # (theirs, ours)
 
 
 def _written_for(path: Path) -> str | None:
@@ -110,11 +112,14 @@ def write_madr_dir(decisions: list[Decision], directory: Path, protected: Iterab
     any other file is never overwritten or deleted: a name clash is reported instead."""
     make_private_dir(directory)
     ours: dict[str, list[Path]] = {}
+    foreign: list[Path] = []
     for entry in directory.iterdir():
         if _MADR_NAME.match(entry.name) and entry.is_file() and not entry.is_symlink():
             key = _written_for(entry)
             if key is not None:
                 ours.setdefault(key, []).append(entry)
+            else:
+                foreign.append(entry)
     result = MadrExport()
     for decision in decisions:
         target = directory / madr_filename(decision)
@@ -128,4 +133,7 @@ def write_madr_dir(decisions: list[Decision], directory: Path, protected: Iterab
             if stale != target:
                 stale.unlink()
                 result.removed.append(stale)
+    for target in result.written:
+        result.shared_numbers += [(theirs, target) for theirs in sorted(foreign)
+                                  if theirs.name[:5] == target.name[:5] and theirs not in result.clashes]
     return result

@@ -74,6 +74,17 @@ def release_report(release: Release, workspace: RecordSource) -> str:
         if event.action in ("cancel", "reopen"):
             out.append(f"| {event.action.capitalize()} (from {event.from_stage}) | {when(event.at)} by "
                        f"{markdown_inline(event.by)}: {markdown_inline(event.reason)} |")
+        if event.action == "downgrade":
+            out.append(f"| Deployed as a downgrade from {markdown_inline(event.reason)} | {when(event.at)} by "
+                       f"{markdown_inline(event.by)} |")
+
+    out += ["", "## Changes", ""]
+    changes = [(edit.at, edit.by, f"{edit.field.replace('_', ' ')}: {edit.old or '—'} → {edit.new or '—'}")
+               for edit in release.edits]
+    changes += [(edit.at, edit.author, f"{d.key} {edit.describe()}") for n in release.decision_ids
+                if (d := workspace.decision(n)) is not None for edit in d.history]
+    out += [f"- {when(at)} {markdown_inline(by)}: {markdown_inline(text)}" for at, by, text in sorted(
+        changes, key=lambda change: change[0])] or ["None since it was created."]
 
     out += ["", "## Gate", ""]
     gate = release.runs.get("gate")

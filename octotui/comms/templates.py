@@ -18,7 +18,7 @@ from octotui.domain.clock import format_minutes
 from octotui.domain.config import ConfigProblem
 from octotui.domain.models import Incident, IncidentStatus, Release, Stage
 from octotui.domain.playbook import FieldSpec, data_path
-from octotui.domain.text import visible
+from octotui.domain.text import plain, visible
 
 _HEADER = re.compile(r"^<!--\s*octotui:(.*?)-->\s*\n?", re.DOTALL)
 MISSING = "⟦{}⟧"
@@ -124,12 +124,14 @@ def _availability(release: Release, stage: Stage, workspace: RecordSource) -> tu
     shipped = production_at(release)
     kind = f"{release.type.value} release"
     target = release.target_date.isoformat() if release.target_date else ""
+    if stage is Stage.ROLLING_BACK:  # the subject says what the sentence says: not "Rolled back" while it rolls
+        return "Rolling back", f"is being rolled back ({kind})"
+    if stage is Stage.ROLLED_BACK:
+        return "Rolled back", f"was rolled back ({kind})"
     if stage in SHIPPED and shipped is not None:
         return "Released", f"is live (since {workspace.people_time(shipped)}, {kind})"
     if stage is Stage.CANCELLED:
         return "Cancelled", f"was cancelled ({kind}): {release.cancel_reason or 'no reason given'}"
-    if stage in (Stage.ROLLING_BACK, Stage.ROLLED_BACK):
-        return "Rolled back", f"is being rolled back ({kind})" if stage is Stage.ROLLING_BACK else f"was rolled back ({kind})"
     when = f"is scheduled for {target}" if target else "is planned, no date set yet"
     return "Upcoming", f"{when} ({kind}, now {stage.value})"
 
@@ -232,8 +234,8 @@ def followups(incident: Incident, workspace: RecordSource) -> list[str]:
     for ref in workspace.incident_runs(incident):
         run = workspace.run(ref)
         for item in run.items if run else []:
-            if item.followup and not item.settled and item.text not in found:
-                found.append(item.text)
+            if item.followup and not item.settled and plain(item.text) not in found:
+                found.append(plain(item.text))
     return found
 
 

@@ -64,6 +64,10 @@ class BoardRow:
     rollback_reason: str = ""
     cancel_reason: str = ""
     followup_of: int | None = None
+    override_withdrawn: int | None = None  # the override that stopped counting while the gate is not met
+    deployed_at: datetime | None = None  # when it went to Production: "in production" is the latest of these
+    downgrade_from: str = ""  # deployed below what production ran: "2.4.0 (REL-2)"
+    reopened: bool = False  # reopened after reaching an end stage, and not locked again since
 
     @property
     def key(self) -> str:
@@ -80,12 +84,17 @@ class BoardRow:
             dues=tuple(item.due for run in release.runs.values() for item in run.items
                        if item.due is not None and not item.settled),
             incident_ids=tuple(release.incident_ids), rollback_reason=release.rollback_reason,
-            cancel_reason=release.cancel_reason, followup_of=release.followup_of)
+            cancel_reason=release.cancel_reason, followup_of=release.followup_of,
+            override_withdrawn=release.gate_override_withdrawn if release.override_withdrawn else None,
+            deployed_at=release.deployed_at, downgrade_from=release.downgrade_from, reopened=_reopened(release))
 
     def derived(self) -> dict[str, Any]:
         """What the document does not hold itself, stored beside it as `board` (the rest is its own fields)."""
         return {"v": PROJECTION_VERSION, "stage": self.stage.value, "done": self.done, "total": self.total,
-                "signoffs_missing": self.signoffs_missing, "dues": [due.isoformat() for due in self.dues]}
+                "signoffs_missing": self.signoffs_missing, "dues": [due.isoformat() for due in self.dues],
+                "override_withdrawn": self.override_withdrawn,
+                "deployed_at": self.deployed_at.isoformat() if self.deployed_at else None,
+                "downgrade_from": self.downgrade_from, "reopened": self.reopened}
 
     @classmethod
     def from_doc(cls, record_id: int, doc: Any) -> BoardRow | None:
@@ -106,7 +115,10 @@ class BoardRow:
                 dues=tuple(_aware(due) for due in derived["dues"]),
                 incident_ids=tuple(_count(n) for n in doc.get("incident_ids", ())),
                 rollback_reason=_text(doc.get("rollback_reason", "")),
-                cancel_reason=_text(doc.get("cancel_reason", "")), followup_of=_optional_id(doc.get("followup_of")))
+                cancel_reason=_text(doc.get("cancel_reason", "")), followup_of=_optional_id(doc.get("followup_of")),
+                override_withdrawn=_optional_id(derived.get("override_withdrawn")),
+                deployed_at=_aware(derived["deployed_at"]) if derived.get("deployed_at") else None,
+                downgrade_from=_text(derived.get("downgrade_from", "")), reopened=derived.get("reopened") is True)
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -116,9 +128,13 @@ class BoardRow:
         flags = []
         if self.hotfix:
             flags.append("hotfix")
+        if self.reopened:
+            flags.append("reopened")
         if self.gate_override is not None:
             flags.append(f"gate overridden (DEC-{self.gate_override})")
-        elif self.gate_override_pending is not None:
+        elif self.override_withdrawn is not None:
+            flags.append(f"override withdrawn — gate not met (DEC-{self.override_withdrawn})")
+        if self.gate_override is None and self.gate_override_pending is not None:
             flags.append(f"override pending DEC-{self.gate_override_pending}")
         if self.signoffs_missing and self.gate_override is None and stage in (Stage.PLANNED, Stage.GATE_PASSED):
             flags.append("awaiting sign-off")
@@ -128,6 +144,8 @@ class BoardRow:
                 flags.append(f"{overdue} item(s) overdue")
             if self.target_date and self.target_date < now.astimezone().date() and stage in _TARGETED:
                 flags.append(f"target {self.target_date.isoformat()} passed")
+        if self.downgrade_from and stage in (Stage.PRODUCTION, Stage.VERIFIED):
+            flags.append(f"downgrade from {self.downgrade_from}")
         if self.incident_ids:
             flags.append(", ".join(f"INC-{n}" for n in self.incident_ids))
         if stage in (Stage.ROLLING_BACK, Stage.ROLLED_BACK) and self.rollback_reason:
@@ -146,6 +164,14 @@ class BoardRow:
         """What the board's filter matches against."""
         return " ".join([self.key, self.version, self.title, self.captain, self.stage.value, self.type,
                          self.flags()]).casefold()
+
+
+def _reopened(release: Release) -> bool:
+    reopened = release.reopened_at
+    if reopened is None:
+        return False
+    reached = release.reached_at(release.stage) if release.stage in (Stage.VERIFIED, Stage.ROLLED_BACK) else None
+    return reached is None or reached <= reopened
 
 
 def release_flags(release: Release, stage: Stage | None = None, *, signoffs_missing: int = 0,

@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
+from octotui.domain.quoting import quoted
 from octotui.domain.text import storable
 
 
@@ -142,7 +143,7 @@ def parse_when(text: str, now: datetime) -> datetime:
                 moment = datetime.fromisoformat(text)
             except ValueError:
                 raise ValueError(
-                    f"cannot read {text[:30]!r} as a time: try '12 minutes ago', '14:05' or '2026-11-26 14:05'"
+                    f"cannot read {quoted(text)} as a time: try '12 minutes ago', '14:05' or '2026-11-26 14:05'"
                 ) from None
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=local_now.tzinfo)
@@ -183,7 +184,7 @@ def parse_due(text: str, now: datetime) -> datetime:
             try:
                 moment = datetime.fromisoformat(rest)
             except ValueError:
-                raise ValueError(f"cannot read {text[:30]!r} as a due time: try 'in 2h', 'tomorrow 10:00' "
+                raise ValueError(f"cannot read {quoted(text)} as a due time: try 'in 2h', 'tomorrow 10:00' "
                                  "or '2026-12-01 10:00'") from None
             if len(rest) == 10:  # a date alone: due by the end of that day
                 moment = moment.replace(hour=23, minute=59)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
 
+from octotui.domain.quoting import quoted
 from octotui.domain.semver import InvalidVersion, ReleaseType, Version
 from octotui.domain.text import unstorable_at
 
@@ -71,7 +72,7 @@ def _optional_date(value: Any) -> Any:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise _refuse(f"{value[:20]!r} is not a date (YYYY-MM-DD)") from None
+            raise _refuse(f"{quoted(value)} is not a date (YYYY-MM-DD)") from None
     return value
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from octotui.domain.inputs import InputError
-from octotui.domain.models import ROLLBACK_FROM, Release, Stage
+from octotui.domain.inputs import InputError, NeedsConfirmation
+from octotui.domain.models import ROLLBACK_FROM, ChecklistRun, Release, Stage
 from octotui.domain.settings import SignOffRules
+from octotui.domain.text import plain
 
 MoveName = Literal["cancel", "reopen", "rollback", "change"]
 LOCKED = (Stage.VERIFIED, Stage.ROLLED_BACK, Stage.CANCELLED)
@@ -79,3 +80,25 @@ def signoffs_missing(release: Release, rules: SignOffRules) -> int:
     """How many more sign-offs the release needs before Staging (by people allowed to sign, not its captain)."""
     valid = {event.by for event in release.signoffs if event.by != release.captain and rules.may_sign(event.by)}
     return max(0, rules.required(release.type.value) - len(valid))
+
+
+def skipped_stage(run: ChecklistRun, index: int) -> int | None:
+    """Stages in the guide's order: checking a stage item (Deploy to production) while an earlier stage item
+    of the run (Deploy to staging) is still open skips that stage. Returns the open one's index."""
+    item = run.items[index]
+    if not item.stage:
+        return None
+    return next((i for i, earlier in enumerate(run.items[:index])
+                 if earlier.stage and earlier.stage != item.stage and not earlier.settled), None)
+
+
+class StageSkipped(NeedsConfirmation):
+    """Asked, naming the skipped step: it goes on only with that step marked N/A with a reason (recorded)."""
+
+    def __init__(self, run: ChecklistRun, index: int, skipped: int) -> None:
+        self.index, self.skipped = index, skipped
+        self.skipped_text = plain(run.items[skipped].text)
+        stage = run.items[index].stage or ""
+        super().__init__(f"“{plain(run.items[index].text)}” skips “{self.skipped_text}”, which is still open. "
+                         f"{stage.capitalize()} needs {run.items[skipped].stage or 'the stage before'} done first, or "
+                         f"marked N/A with a reason (recorded).")

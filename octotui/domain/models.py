@@ -172,13 +172,24 @@ ROLLBACK_FROM = (Stage.STAGING, Stage.PRODUCTION, Stage.VERIFIED)
 
 
 class LifecycleEvent(Record):
-    """A move of the release itself (not of a checklist item): cancel, reopen, sign-off."""
+    """A move of the release itself (not of a checklist item): cancel, reopen, sign-off, a downgrade deployed."""
 
     at: AwareDatetime
     by: str
-    action: Literal["cancel", "reopen", "signoff"]
+    action: Literal["cancel", "reopen", "signoff", "downgrade"]
     reason: str = ""
     from_stage: str = ""
+
+
+class ReleaseEdit(Record):
+    """One changed field of a release (title, captain, target, a release-notes field...): who, when, old -> new.
+    Kept with the release, never rewritten: the release report reads its history from these."""
+
+    at: AwareDatetime
+    by: str
+    field: str
+    old: str = ""
+    new: str = ""
 
 
 class Release(Record):
@@ -203,11 +214,27 @@ class Release(Record):
     followup_of: int | None = None
     run_incidents: dict[str, int] = Field(default_factory=dict)  # rollback / hotfix run -> the incident it serves
     gate_override_pending: int | None = None  # a proposed decision: it overrides the gate once accepted
+    gate_override_withdrawn: int | None = None  # the override that counted until it was superseded/rejected/deprecated
     lifecycle: list[LifecycleEvent] = Field(default_factory=list)
+    edits: list[ReleaseEdit] = Field(default_factory=list)
+
+    def last_edit(self, field: str) -> ReleaseEdit | None:
+        return next((edit for edit in reversed(self.edits) if edit.field == field), None)
 
     @property
     def signoffs(self) -> list[LifecycleEvent]:
         return [event for event in self.lifecycle if event.action == "signoff"]
+
+    @property
+    def deployed_at(self) -> datetime | None:
+        """When it went to Production (its work run's production step settled): the deployment history."""
+        work = self.runs.get(self.work_role)
+        return next((item.at for item in work.items if item.stage == "production" and item.settled), None) \
+            if work is not None else None
+
+    @property
+    def downgrade_from(self) -> str:
+        return next((event.reason for event in reversed(self.lifecycle) if event.action == "downgrade"), "")
 
     @property
     def reopened_at(self) -> datetime | None:
@@ -233,6 +260,13 @@ class Release(Record):
     def gate_passed(self) -> bool:
         gate = self.runs.get("gate")
         return self.gate_override is not None or (gate is not None and gate.complete)
+
+    @property
+    def override_withdrawn(self) -> bool:
+        """An override stopped counting and the gate is not met by its checklist: the release waits."""
+        gate = self.runs.get("gate")
+        return (self.gate_override_withdrawn is not None and self.gate_override is None
+                and not (gate is not None and gate.complete))
 
     def gate_blockers(self) -> list[ChecklistItem]:
         gate = self.runs.get("gate")
@@ -343,6 +377,15 @@ class DecisionEdit(Record):
     at: AwareDatetime
     author: str
     previous: dict[str, str]
+    new: dict[str, str] = Field(default_factory=dict)  # what each field became (older records: unknown)
+
+    def describe(self) -> str:
+        """`status: proposed → accepted, title: “a” → “b”` (old → new, as far as it was recorded)."""
+        parts = []
+        for name, old in self.previous.items():
+            after = self.new.get(name)
+            parts.append(f"{name}: {old or '—'} → {after or '—'}" if name in self.new else f"{name} (was {old or '—'})")
+        return ", ".join(parts)
 
 
 class Decision(Record):
@@ -388,6 +431,6 @@ def parse_key(text: str, prefix: str) -> int | None:
 def build_validators() -> None:
     """Build every record's validator now rather than on first use. Once before any bulk read: built in the
     middle of one, their long-lived schemas land among short-lived records and keep that memory pinned."""
-    for model in (ItemSnapshot, ChecklistEvent, ChecklistItem, ChecklistRun, LifecycleEvent, Release, TimelineEvent,
+    for model in (ItemSnapshot, ChecklistEvent, ChecklistItem, ChecklistRun, LifecycleEvent, ReleaseEdit, Release, TimelineEvent,
                   Incident, DecisionEdit, Decision):
         model.model_rebuild()

@@ -30,6 +30,11 @@ _DECISION_LOG = re.compile(r"decision log", re.IGNORECASE)
 _UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 _DEADLINE = re.compile(r"\bwithin\s+(\d+)\s*(minute|hour|day)s?\b", re.IGNORECASE)
 _WINDOW = re.compile(r"\bfor\s+(\d+)\+?\s*(minute|hour|day)s?\b", re.IGNORECASE)
+_BAD_BOX = re.compile(r"^\[[^\]]{0,3}\](?!\()")  # `- [?] x`, `- [] x`, `- [ ]x`: a checkbox gone wrong
+_PLAIN_ITEM = re.compile(r"^(\s*)[-*]\s+(.*)$")
+# A release moves through these when a run's item that names them is checked: a checklist of these roles
+# without them would leave releases stuck before Staging or Production.
+STAGED_ROLES = ("deployment", "hotfix")
 STAGE_ANNOTATIONS = ("staging", "production")
 # Facts the app itself sees happen; an item annotated `<!-- auto: FACT -->` is ticked by "auto" when it does.
 AUTO_FACTS = ("severity", "roles", "channel", "update", "resolution", "hotfix", "decision")
@@ -59,6 +64,9 @@ class ChecklistSpec(Record):
     role: str | None
     line: int
     items: list[ItemSpec]
+    # A plain list the guide keeps beside this checklist (e.g. "Rollback & Incident Playbook" for the rollback
+    # checklist): not items to tick, shown as reference text. (heading, lines with their nesting)
+    reference: list[tuple[str, list[str]]] = []
 
 
 class FieldSpec(Record):
@@ -168,6 +176,8 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
     marker: tuple[str, str, int] | None = None  # (kind, role, line) of the current heading
     items: list[ItemSpec] = []
     item_lines: list[int] = []
+    plain_lines: list[str] = []  # a plain list under a heading that is no checklist (kept as reference text)
+    references: dict[str, list[tuple[str, list[str]]]] = {}
     in_comment = False
     comment_line = 0
 
@@ -176,6 +186,10 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
             return
         name, line = heading
         if marker is None and not items:
+            role = next((role for kind, role, pattern in _ROLE_HEADINGS if kind == "checklist" and pattern.search(name)),
+                        None)
+            if role is not None and plain_lines:
+                references.setdefault(role, []).append((name, list(plain_lines)))
             return
         if marker is not None and not items:
             raise PlaybookError(path, marker[2], f"heading {name!r} is marked as {marker[0]} {marker[1]!r} but has no items")
@@ -209,7 +223,7 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
             continue
         if match := _HEADING.match(line):
             close_section()
-            heading, marker, items, item_lines = (match.group(2).strip(), number), None, [], []
+            heading, marker, items, item_lines, plain_lines = (match.group(2).strip(), number), None, [], [], []
             if heading[0] in inferred:
                 marker = (*inferred[heading[0]], number)
             continue
@@ -222,8 +236,13 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
                 raise PlaybookError(path, number, f"marker for {kind} {role!r} is not under a heading")
             marker = (kind, role, number)
             continue
+        if heading is not None and (plain := _PLAIN_ITEM.match(line)):
+            plain_lines.append("  " * (len(plain.group(1).expandtabs(2)) // 2) + "• " + plain.group(2).strip())
         if line[:1] in "-*" and (match := _ITEM.match(line)):
             checkbox, text = match.groups()
+            if checkbox is None and (bad := _BAD_BOX.match(text)):
+                raise PlaybookError(path, number, f"malformed checkbox {bad.group(0)!r}: a checklist item is "
+                                                  "`- [ ] text` (or `- [x] text`)")
             if heading is not None and (marker is not None or checkbox is not None):
                 item = parse_item(text)
                 if heading[0] in inferred and item.stage is None:
@@ -254,6 +273,19 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
                                              f"and no heading names it")
             checklists[default.name] = default
             defaults.append(role)
+    for role in STAGED_ROLES:
+        staged = next((c for c in checklists.values() if c.role == role), None)
+        if staged is None or role in defaults:
+            continue
+        for stage in STAGE_ANNOTATIONS:
+            if all(item.stage != stage for item in staged.items):
+                raise PlaybookError(path, staged.line, f"the {role} checklist {staged.name!r} has no item that moves "
+                                    f"a release to {stage.capitalize()}: start one with “Deploy to {stage}” or end "
+                                    f"it with `<!-- stage: {stage} -->`")
+    for role, found in references.items():
+        owner = next((c for c in checklists.values() if c.role == role), None)
+        if owner is not None:
+            owner.reference = found
     for role in REQUIRED_FIELD_ROLES:
         if role not in fields:
             raise PlaybookError(path, 1, f"no field list is marked `<!-- octotui: fields {role} -->`")

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import total_ordering
 
+from octotui.domain.quoting import quoted
+
 # The official regular expression from semver.org, without the optional leading "v".
 _SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -38,7 +40,7 @@ class Version:
     def parse(cls, text: str) -> Version:
         match = _SEMVER.match(text.strip()) if len(text) < 256 else None
         if not match:
-            raise InvalidVersion(f"{text.strip()[:40]!r} is not a SemVer version (MAJOR.MINOR.PATCH, e.g. 1.4.0)")
+            raise InvalidVersion(f"{quoted(text.strip())} is not a SemVer version (MAJOR.MINOR.PATCH, e.g. 1.4.0)")
         major, minor, patch, pre, build = match.groups()
         return cls(int(major), int(minor), int(patch), tuple(pre.split(".")) if pre else (), build or "")
 

@@ -43,6 +43,9 @@ class SignOffRules(BaseModel):
     major: Count = 1
     minor: Count = 0
     patch: Count = 0
+    # A gate override counts once someone other than the release's captain (a signer, when signers are set)
+    # accepts it. A team of one can let the captain accept her own: recorded as "self-accepted".
+    self_accept_override: bool = False
 
     def required(self, kind: str) -> int:
         return int(getattr(self, kind, 0))

@@ -16,9 +16,29 @@ def newest(rows: Iterable[BoardRow]) -> BoardRow | None:
     return max(rows, key=lambda row: version_key(row.version), default=None)
 
 
+def _deployed_order(row: BoardRow) -> tuple:
+    """Deployment history order: by when it went to Production (a row without that time, saved before it was
+    kept, sorts first, by version)."""
+    return (row.deployed_at is not None, row.deployed_at.timestamp() if row.deployed_at else 0.0,
+            version_key(row.version))
+
+
 def in_production(rows: Iterable[BoardRow]) -> BoardRow | None:
-    """The release production runs now: the newest version in Production or Verified."""
-    return newest(row for row in rows if row.stage in LIVE)
+    """The release production runs now: the one most recently deployed to Production (and not rolled back)."""
+    return max((row for row in rows if row.stage in LIVE), key=_deployed_order, default=None)
+
+
+def replaced_by(rows: Iterable[BoardRow]) -> dict[int, BoardRow]:
+    """Each release that went to Production before the one production runs now: replaced by it."""
+    rows = list(rows)
+    live = in_production(rows)
+    return {} if live is None else {row.id: live for row in rows if row.stage in LIVE and row.id != live.id}
+
+
+def is_downgrade(rows: Iterable[BoardRow], release_id: int, version: str) -> BoardRow | None:
+    """What production runs (another release), when deploying `version` would go below it."""
+    live = in_production(row for row in rows if row.id != release_id)
+    return live if live is not None and version_key(version) < version_key(live.version) else None
 
 
 def in_flight(rows: Iterable[BoardRow]) -> BoardRow | None:
@@ -27,9 +47,18 @@ def in_flight(rows: Iterable[BoardRow]) -> BoardRow | None:
 
 
 def last_known_good(rows: Iterable[BoardRow], release_id: int, version: str) -> BoardRow | None:
-    """What a rollback goes back to: the newest earlier version that shipped and stayed."""
-    mine = version_key(version)
-    return newest(row for row in rows if row.id != release_id and row.stage in LIVE and version_key(row.version) < mine)
+    """What a rollback goes back to: by the deployment history, the release deployed to Production last before
+    this one (or what runs there now, when this one never got there) that shipped and stayed. Rows without a
+    deployment time (saved before it was kept): the newest earlier version that shipped."""
+    rows = list(rows)
+    mine = next((row for row in rows if row.id == release_id), None)
+    cutoff = mine.deployed_at if mine is not None else None
+    before = [row for row in rows if row.id != release_id and row.stage in LIVE and row.deployed_at is not None
+              and (cutoff is None or row.deployed_at <= cutoff)]
+    if before:
+        return max(before, key=_deployed_order)
+    return newest(row for row in rows if row.id != release_id and row.stage in LIVE and row.deployed_at is None
+                  and version_key(row.version) < version_key(version))
 
 
 def taken(rows: Iterable[BoardRow], version: Version, excluding: int | None) -> list[BoardRow]:
@@ -45,15 +74,21 @@ def free_patch_after(rows: Iterable[BoardRow], base: str) -> str:
     return str(version)
 
 
+def step_base(rows: Iterable[BoardRow], version: Version, excluding: int | None = None) -> Version | None:
+    """What a new version steps from: the closest earlier version that shipped or is on its way (a cancelled or
+    rolled-back release was never a base). The type suggestion and its warning both read it, so they agree."""
+    return latest([row.version for row in rows
+                   if row.id != excluding and row.stage not in (Stage.CANCELLED, Stage.ROLLED_BACK)
+                   and version_key(row.version) < (0, version.precedence())])
+
+
 def suggest_type(rows: Iterable[BoardRow], version_text: str, excluding: int | None = None) -> ReleaseType | None:
-    """The type implied by the step from the closest earlier version on the board."""
+    """The type implied by the step from its base (`step_base`)."""
     try:
         version = Version.parse(version_text)
     except InvalidVersion:
         return None
-    earlier = latest([row.version for row in rows
-                      if row.id != excluding and version_key(row.version) < (0, version.precedence())])
-    return implied_type(version, earlier)
+    return implied_type(version, step_base(rows, version, excluding))
 
 
 def suggest_version(rows: Iterable[BoardRow], kind: ReleaseType = ReleaseType.MINOR) -> str:
@@ -77,19 +112,23 @@ def suggest_backport(rows: list[BoardRow], fixed_version: str) -> tuple[str, str
     return free_patch_after(rows, line.version), f"backport into the {line.version} line ({line.key}, {line.stage.value})"
 
 
-def type_warning(rows: Iterable[BoardRow], version_text: str, kind: str) -> str:
-    """Said (not refused) when the chosen type disagrees with the SemVer step from production."""
+def type_warning(rows: Iterable[BoardRow], version_text: str, kind: str, excluding: int | None = None) -> str:
+    """Said (not refused): a version below what production runs (deploying it is a downgrade), or a chosen type
+    that disagrees with the step `suggest_type` reads (so a suggestion never warns about itself)."""
     try:
         version = Version.parse(version_text)
         chosen = ReleaseType(kind)
     except (InvalidVersion, ValueError):
         return ""
-    live = in_production(rows)
-    base = Version.parse(live.version) if live is not None and version_key(live.version)[0] == 0 else None
+    rows = list(rows)
+    live = is_downgrade(rows, excluding or 0, str(version))
+    if live is not None:
+        return f"{version} is below {live.version} in production ({live.key}): deploying it will be a downgrade"
+    base = step_base(rows, version, excluding)
     implied = implied_type(version, base)
-    if implied is chosen or (base is not None and version <= base):
+    if implied is chosen:
         return ""
-    source = f"after {base} in production" if base else "as a first release"
+    source = f"after {base}" if base else "as a first release"
     return f"{version} {source} is a {implied.value} step; saving as {chosen.value} anyway"
 
 

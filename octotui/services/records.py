@@ -3,6 +3,7 @@ command's handle on its unit of work, and how a record is stored."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from octotui.domain.models import (
     TimelineEvent,
 )
 from octotui.domain.settings import SignOffRules
+from octotui.domain.text import plain
 from octotui.storage.base import Doc, UnitOfWork
 from octotui.storage.errors import NotFound
 
@@ -44,6 +46,18 @@ class RecordSource(Protocol):
     def _attach(self, record: BaseModel, events: list[tuple[int, Doc]]) -> None: ...
 
 
+class CommandSource(RecordSource, Protocol):
+    """What the services' command modules (releases, …) need of the workspace: one unit of work per command,
+    the board's rows, and the release rules that read stored data."""
+
+    def _command(self) -> contextlib.AbstractContextManager[Tx]: ...
+
+    def board_rows(self) -> list[BoardRow]: ...
+
+    def _release_fields(self, tx: Tx, fields: dict[str, Any], existing: Release | None,
+                        confirm: bool = False) -> dict[str, Any]: ...
+
+
 Model = TypeVar("Model", Release, Incident, Decision)
 TABLES: dict[type[BaseModel], str] = {Release: "releases", Incident: "incidents", Decision: "decisions"}
 MODELS: dict[str, type[Release] | type[Incident] | type[Decision]] = {
@@ -59,7 +73,7 @@ class GateBlocked(Exception):
         why = []
         if self.blockers:
             why.append(f"{len(self.blockers)} pre-release requirement(s) open: "
-                       + "; ".join(item.text for item in self.blockers))
+                       + "; ".join(plain(item.text) for item in self.blockers))
         if signoffs_missing:
             why.append(f"awaiting {signoffs_missing} sign-off(s)")
         if release.gate_override_pending is not None and release.gate_override is None:
@@ -178,12 +192,18 @@ def assigns(doc: Doc | None, person: str) -> bool:
 
 
 def point_override(release: Release, decision: Decision) -> None:
-    """A gate override counts only while its decision is accepted; proposed, it is pending."""
+    """A gate override counts only while its decision is accepted; proposed, it is pending. One that counted
+    and is superseded, rejected or deprecated stops counting at once and is remembered as withdrawn; another
+    decision's status never touches an override it is not."""
     if decision.status is DecisionStatus.ACCEPTED:
-        release.gate_override, release.gate_override_pending = decision.id, None
-    else:
-        release.gate_override = None
-        release.gate_override_pending = decision.id if decision.status is DecisionStatus.PROPOSED else None
+        release.gate_override, release.gate_override_pending, release.gate_override_withdrawn = decision.id, None, None
+        return
+    if release.gate_override == decision.id:
+        release.gate_override, release.gate_override_withdrawn = None, decision.id
+    if decision.status is DecisionStatus.PROPOSED:
+        release.gate_override_pending = decision.id
+    elif release.gate_override_pending == decision.id:
+        release.gate_override_pending = None
 
 
 def run_incidents(release: Release, role: str) -> list[int]:
@@ -201,7 +221,7 @@ def describe_event(run: ChecklistRun, event: ChecklistEvent) -> str:
     item = run.items[event.item]
     words = {"done": "checked", "todo": "unchecked", "na": "marked N/A", "note": "noted", "undo": "undid a change on",
              "assign": "assigned", "due": "set a due time on"}
-    line = f"{run.name}: {words[event.action]} “{item.text}”"
+    line = f"{run.name}: {words[event.action]} “{plain(item.text)}”"
     if event.action == "assign":
         line += f" to {event.after.owner or 'nobody'}"
     if event.action == "due":

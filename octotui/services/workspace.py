@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import BaseModel, ValidationError
@@ -58,6 +58,7 @@ from octotui.domain.models import (
     build_validators,
 )
 from octotui.domain.playbook import Playbook
+from octotui.domain.quoting import quoted
 from octotui.domain.refs import RunRef
 from octotui.domain.semver import ReleaseType, Version
 from octotui.domain.settings import Settings
@@ -77,6 +78,16 @@ from octotui.services.records import (
     point_override,
     run_incidents,
 )
+from octotui.services.releases import (
+    SELF_ACCEPTED,
+    edit_release,
+    note_downgrade,
+    overridden_releases,
+    override_acceptance,
+    repoint_overrides,
+    set_release_notes,
+    sign_off,
+)
 from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, ui_state_of
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError, StoreReadOnly
 
@@ -84,6 +95,11 @@ if TYPE_CHECKING:
     from octotui.services.check import CheckReport, ChildCheck
 
 MAX_TEXT = 20_000
+
+
+def _said(value: Any) -> str:
+    """A decision field's value as its history says it (`accepted`, not `DecisionStatus.ACCEPTED`)."""
+    return str(getattr(value, "value", value))
 MODELS_KEPT = 64  # releases kept parsed with their history: what a person moves between, not the whole board
 
 
@@ -588,8 +604,8 @@ class Workspace:
     def suggest_backport(self, fixed: Release) -> tuple[str, str]:
         return versioning.suggest_backport(list(self._view.rows.values()), fixed.version)
 
-    def type_warning(self, version_text: str, kind: str) -> str:
-        return versioning.type_warning(self._view.rows.values(), version_text, kind)
+    def type_warning(self, version_text: str, kind: str, excluding: int | None = None) -> str:
+        return versioning.type_warning(self._view.rows.values(), version_text, kind, excluding)
 
     def last_known_good(self, release: Release) -> Release | None:
         row = versioning.last_known_good(self._view.rows.values(), release.id, release.version)
@@ -666,13 +682,10 @@ class Workspace:
                 tx.save(incident)
         return release
 
-    def update_release(self, release_id: int, confirm: bool = False, **fields: Any) -> Release:
-        with self._command() as tx:
-            release = tx.load(Release, release_id)
-            for name, value in self._release_fields(tx, fields, release, confirm).items():
-                setattr(release, name, value)
-            tx.save(release)
-        return release
+    def update_release(self, release_id: int, confirm: bool = False, read: dict[str, str] | None = None,
+                       **fields: Any) -> Release:
+        """Only the changed fields, against what was `read` (services.releases: conflicts, recorded edits)."""
+        return edit_release(self, release_id, fields, read, confirm)
 
     def cancel_release(self, release_id: int, reason: str) -> Release:
         """Only before Production, with a reason; a shipped release is rolled back or superseded instead."""
@@ -712,40 +725,10 @@ class Workspace:
         return lifecycle.signoffs_missing(release, self.settings.signoff)
 
     def sign_off(self, release_id: int, note: str = "") -> Release:
-        note = parse_input(TextInput, {"text": note}, rename={"text": "note"}).text
-        rules = self.settings.signoff
-        with self._command() as tx:
-            release = tx.load(Release, release_id)
-            if release.captain == self.author:
-                raise InputError({"signoff": f"{self.author} is the captain of {release.key}: someone else signs off"})
-            if not rules.may_sign(self.author):
-                raise InputError({"signoff": f"{self.author} may not sign off (signers: {', '.join(rules.signers)})"})
-            if any(event.by == self.author for event in release.signoffs):
-                raise InputError({"signoff": f"{self.author} has already signed off {release.key}"})
-            lifecycle.require(release, "change")
-            release.lifecycle.append(LifecycleEvent(at=self.now(), by=self.author, action="signoff", reason=note,
-                                                    from_stage=release.stage.value))
-            tx.save(release)
-        return release
+        return sign_off(self, release_id, note)
 
     def set_release_notes(self, release_id: int, notes: dict[str, str]) -> Release:
-        """Notes fields as written; list fields kept as Markdown lists; a date must be a real date."""
-        clean = {key: parse_input(TextInput, {"text": value}, rename={"text": key}).text for key, value in notes.items()}
-        for key in LIST_NOTES & clean.keys():
-            lines = [line for line in clean[key].splitlines() if line.strip()]
-            if len(lines) > 1:  # several lines are a Markdown list; one line stays a sentence
-                clean[key] = "\n".join(line if _LIST_ITEM.match(line) else f"- {line.strip()}" for line in lines)
-        if clean.get("date"):
-            try:
-                clean["date"] = date.fromisoformat(clean["date"]).isoformat()
-            except ValueError:
-                raise InputError({"date": f"{clean['date'][:20]!r} is not a date (YYYY-MM-DD); leave it empty to "
-                                          "use the production date"}) from None
-        with self._command() as tx:
-            release = tx.load(Release, release_id)
-            release.notes.update(clean)
-            tx.save(release)
-        return release
+        return set_release_notes(self, release_id, notes)
 
     def start_rollback(self, release_id: int, reason: str, incident_id: int | None = None) -> Release:
         """Roll back, for one incident (linked both ways if it was not) or for none: the rollback's
@@ -810,7 +793,8 @@ class Workspace:
 
     # -- checklists -----------------------------------------------------------------------
     def change_item(self, ref: RunRef, index: int, action: Literal["toggle", "na", "note", "undo", "assign", "due"], *,
-                    text: str = "", confirm: bool = False, due: datetime | None = None) -> ChecklistRun:
+                    text: str = "", confirm: bool = False, due: datetime | None = None,
+                    skip_reason: str = "") -> ChecklistRun:
         """Check/uncheck, N/A with a reason, note, or undo, recorded with who and when.
 
         Raises GateBlocked if the change would move a release past the gate, NeedsConfirmation for
@@ -846,6 +830,13 @@ class Workspace:
                     missing = 0 if owner.gate_override is not None else self.signoffs_missing(owner)
                     if not owner.gate_passed or missing:
                         raise GateBlocked(owner, missing)
+                    note_downgrade(self, owner, index, confirm)
+                    skipped = lifecycle.skipped_stage(run, index)
+                    if skipped is not None and not skip_reason.strip():
+                        raise lifecycle.StageSkipped(run, index, skipped)
+                    if skipped is not None:  # the skipped stage is N/A, with the reason given for skipping it
+                        run.set_state(skipped, ItemState.NA, self.author, now,
+                                      reason=parse_input(ReasonInput, {"reason": skip_reason}).reason)
                 if target is ItemState.TODO and item.by not in (None, self.author, AUTO_AUTHOR) and not confirm:
                     raise NeedsConfirmation(f"“{plain(item.text)[:60]}” was checked by {item.by} at "
                                             f"{local_time(item.at)}. Uncheck it anyway (recorded)?")
@@ -914,7 +905,7 @@ class Workspace:
                 if int(number) not in target[0]:
                     target[0].append(int(number))
             else:
-                bad.append(part[:20])
+                bad.append(quoted(part)[1:-1])
         return releases, incidents, bad
 
     def record_decision(self, *, item_ref: RunRef | None = None, item_index: int | None = None, kind: str = "",
@@ -923,11 +914,15 @@ class Workspace:
         now = self.now()
         with self._command() as tx:
             clean = self._decision_fields(tx, fields)
+            if gate_override_for is not None and clean["status"] is DecisionStatus.ACCEPTED:
+                accepted = override_acceptance(tx.load(Release, gate_override_for), self.author, self.settings.signoff)
+                clean["history"] = [DecisionEdit(at=now, author=self.author, previous={"status": ""},
+                                                 new={"status": accepted})] if accepted == SELF_ACCEPTED else []
             item_text = ""
             if item_ref is not None and item_index is not None:
                 run = self.run(item_ref)
                 if run is not None:
-                    item_text = run.items[item_index].text
+                    item_text = plain(run.items[item_index].text)
             old = tx.load(Decision, supersedes) if supersedes is not None and tx.uow.get("decisions", supersedes) else None
             if supersedes is not None and old is None:
                 raise InputError({"supersedes": f"DEC-{supersedes} does not exist"})
@@ -951,11 +946,12 @@ class Workspace:
                 self._auto(incident, "decision", f"{decision.key} recorded")
                 tx.save(incident)
             if old is not None:
-                old.history.append(DecisionEdit(at=now, author=self.author,
-                                                previous={"status": old.status.value, "superseded_by": ""}))
+                old.history.append(DecisionEdit(at=now, author=self.author, previous={"status": old.status.value},
+                                                new={"status": f"superseded by {decision.key}"}))
                 old.status = DecisionStatus.SUPERSEDED
                 old.superseded_by = decision.id
                 tx.save(old)
+                repoint_overrides(tx, old)
         return decision
 
     def override_gate(self, release_id: int, **fields: Any) -> Decision:
@@ -979,21 +975,22 @@ class Workspace:
             if decision.status is DecisionStatus.SUPERSEDED:
                 clean["status"] = DecisionStatus.SUPERSEDED  # superseding is undone only by the other record
             previous: dict[str, str] = {}
+            new: dict[str, str] = {}
+            if clean["status"] is DecisionStatus.ACCEPTED and decision.status is not DecisionStatus.ACCEPTED:
+                for release in overridden_releases(tx, decision):  # an override: accepted by a second person
+                    new["status"] = override_acceptance(release, self.author, self.settings.signoff)
             for name, value in clean.items():
                 old = getattr(decision, name)
                 if old != value:
-                    previous[name] = old if isinstance(old, str) else str(old)
+                    previous[name] = _said(old)
+                    new.setdefault(name, _said(value))
                     setattr(decision, name, value)
             if previous:
-                decision.history.append(DecisionEdit(at=now, author=self.author, previous=previous))
+                decision.history.append(DecisionEdit(at=now, author=self.author, previous=previous, new=new))
                 tx.save(decision)
             self._sync_decision_links(tx, decision, linked_before)
             if "status" in previous:
-                for release_id in decision.release_ids:
-                    release = tx.load(Release, release_id)
-                    if decision.id in (release.gate_override, release.gate_override_pending):
-                        point_override(release, decision)
-                        tx.save(release)
+                repoint_overrides(tx, decision)
         return decision
 
     def _sync_decision_links(self, tx: Tx, decision: Decision, before: dict[Literal["release", "incident"], set[int]]) -> None:
@@ -1043,12 +1040,15 @@ class Workspace:
         now = self.now()
         with self._command() as tx:
             new, old = tx.load(Decision, new_id), tx.load(Decision, old_id)
-            new.history.append(DecisionEdit(at=now, author=self.author, previous={"supersedes": str(new.supersedes or "")}))
+            new.history.append(DecisionEdit(at=now, author=self.author, previous={"supersedes": str(new.supersedes or "")},
+                                            new={"supersedes": old.key}))
             new.supersedes = old_id
-            old.history.append(DecisionEdit(at=now, author=self.author, previous={"status": old.status.value}))
+            old.history.append(DecisionEdit(at=now, author=self.author, previous={"status": old.status.value},
+                                            new={"status": f"superseded by {new.key}"}))
             old.status, old.superseded_by = DecisionStatus.SUPERSEDED, new_id
             tx.save(new)
             tx.save(old)
+            repoint_overrides(tx, old)
 
     # -- incidents ------------------------------------------------------------------------
     def _timeline(self, incident: Incident, kind: str, text: str, at: datetime | None = None) -> None:
@@ -1402,7 +1402,7 @@ class Workspace:
                 if item.timing is not None and item.timing.kind == "window" and not item.settled and index > 0:
                     start = run.window_start(index)
                     if start is not None:
-                        return start, item.timing.seconds, run.items[index - 1].text
+                        return start, item.timing.seconds, plain(run.items[index - 1].text)
         return None
 
     def monitoring_ends(self, incident: Incident) -> datetime | None:
@@ -1471,8 +1471,6 @@ class Workspace:
         return run.time_left(index, self.now())
 
 
-LIST_NOTES = {"notable_changes", "known_issues", "migration_steps"}  # release-notes fields written as lists
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
 _RELEASE_NOTES_ITEM = re.compile(r"\brelease notes\b", re.IGNORECASE)
 
 __all__ = ["Workspace", "RunRef", "InputError", "GateBlocked", "NeedsConfirmation", "MAX_TEXT"]

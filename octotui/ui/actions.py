@@ -76,6 +76,9 @@ ACTIONS: tuple[Action, ...] = (
     # ctrl+q works from anywhere, modals and text fields included (q there is just a letter).
     _a("app.quit_anywhere", "app: quit", "Quit: every change is already saved", "app.quit", None, "ctrl+q",
        label="Quit", priority=True),
+    _a("release.report", "release: report",
+       "Copy the report of the release this screen shows (stages, every check, sign-offs, incidents, notes)",
+       "app.release_report", None),
     _a("app.load_demo", "app: load demo data", "Add the demo releases, incident and decisions", "app.load_demo", None,
        writes=True),
     # -- the release board ------------------------------------------------------------------------------------
@@ -122,8 +125,6 @@ ACTIONS: tuple[Action, ...] = (
        "right_square_bracket", label="Next section"),
     _a("checklist.previous_section", "checklist: previous section", "Jump to the previous checklist", "section(-1)", C,
        "left_square_bracket", label="Previous section"),
-    _a("checklist.report", "release: report", "Copy the release report (stages, every check, sign-offs, incidents, notes)",
-       "report", C),
     # -- the incident -----------------------------------------------------------------------------------------
     _a("incident.acknowledge", "incident: acknowledge", "Acknowledge: someone has the incident (sets the milestone)",
        "acknowledge", I, "a", label="Ack", show=True, writes=True),

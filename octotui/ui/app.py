@@ -504,6 +504,11 @@ class OctoApp(Octo):
         return False
 
     # -- global actions -----------------------------------------------------------------------
+    def action_release_report(self) -> None:
+        from octotui.ui.flows import copy_release_report
+
+        copy_release_report(self)
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
@@ -580,13 +585,11 @@ class OctoApp(Octo):
                                     hint="Enter: add the note · Shift+Tab: when · Esc: cancel"))
 
     def action_record_decision(self) -> None:
-        """`D` from anywhere: prefilled with the selected release, active incident, checklist item."""
+        """`D` from anywhere: links prefilled from the screen's own context (its selected release, its incident,
+        the checklist item and the incident its run serves) — never an incident the screen is not about."""
         context = getattr(self.screen, "decision_context", None)
         prefill = context() if callable(context) else {}
-        if "links" not in prefill:
-            links = [f"REL-{self.selected_release_id}"] if self.selected_release_id else []
-            links += [f"INC-{self.active_incident_id}"] if self.active_incident_id else []
-            prefill["links"] = ", ".join(links)
+        prefill.setdefault("links", "")
         self.open_decision_form(prefill)
 
     def open_decision_form(self, prefill: dict[str, Any]) -> None:

@@ -12,11 +12,12 @@ from octotui.comms.templates import CommsTemplate, release_values, render
 from octotui.domain import lifecycle
 from octotui.domain.inputs import CHOOSABLE_STATUSES, InputError
 from octotui.domain.models import ROLES, ROLLBACK_FROM, Incident, IncidentStatus, Release, parse_key
+from octotui.domain.quoting import quoted
 from octotui.domain.semver import ReleaseType
 from octotui.domain.text import plain
-from octotui.services.workspace import LIST_NOTES
-from octotui.ui.forms import ChoiceScreen, FormField, FormScreen, prompt
-from octotui.ui.widgets import literal
+from octotui.services.releases import LIST_NOTES, EditConflict, form_values, version_fixed
+from octotui.ui.forms import ChoiceScreen, ConfirmScreen, FormField, FormScreen, prompt
+from octotui.ui.widgets import FieldError, literal
 
 if TYPE_CHECKING:
     from octotui.ui.handle import Octo as OctoApp
@@ -51,7 +52,8 @@ def release_form(app: OctoApp, release: Release | None = None, *, hotfix: bool =
                                     value=f"INC-{app.active_incident_id}" if app.active_incident_id else ""))
     else:
         fields = [
-            FormField("version", "Version (SemVer)", value=release.version),
+            FormField("version", "Version (SemVer)" + (" — fixed: past Gate passed, make a new release for another"
+                                                       if version_fixed(release) else ""), value=release.version),
             FormField("title", "Title", value=release.title),
             FormField("type", "Type", value=release.type.value, kind="select", options=types),
             FormField("captain", "Captain", value=release.captain),
@@ -59,14 +61,16 @@ def release_form(app: OctoApp, release: Release | None = None, *, hotfix: bool =
                       value=release.target_date.isoformat() if release.target_date else ""),
         ]
 
+    read = form_values(release) if release is not None else {}  # what this form showed: edits are against it
+
     def submit(values: dict[str, str]) -> Release:
         confirm = values.pop("_confirmed", "") == "yes"
         if release is not None:
-            return workspace.update_release(release.id, confirm=confirm, **values)
+            return workspace.update_release(release.id, confirm=confirm, read=dict(read), **values)
         incident_text = values.pop("incident", "").strip()
         incident_id = parse_key(incident_text, "INC") if incident_text else None
         if incident_text and incident_id is None:
-            raise InputError({"incident": f"{incident_text[:20]!r} is not an incident (INC-n)"})
+            raise InputError({"incident": f"{quoted(incident_text)} is not an incident (INC-n)"})
         return workspace.create_release(hotfix=hotfix, followup_of=followup_of, incident_id=incident_id,
                                         confirm=confirm, **values)
 
@@ -76,11 +80,29 @@ def release_form(app: OctoApp, release: Release | None = None, *, hotfix: bool =
             if suggested is not None and not hotfix:
                 form.set_value("type", suggested.value)
         values = form.values()
-        form.warn("type", workspace.type_warning(values["version"], values["type"]))
+        form.warn("type", workspace.type_warning(values["version"], values["type"], release.id if release else None))
+
+    def refused(form: FormScreen, error: BaseException) -> bool:
+        """Someone changed a field this edit changes too: keep mine (saved over theirs) or take theirs."""
+        if not isinstance(error, EditConflict):
+            return False
+
+        def decide(keep_mine: bool | None) -> None:
+            for conflict in error.conflicts:
+                read[conflict.field] = conflict.theirs  # seen now: mine goes against theirs, or theirs stays
+                if not keep_mine:
+                    form.set_value(conflict.field, conflict.theirs)
+            if keep_mine:
+                form.action_save()
+            else:
+                form.query_one("#e-_form", FieldError).show("Took theirs: the form now shows their values; "
+                                                              "Ctrl+S saves your other changes")
+        app.push_screen(ConfirmScreen(str(error), yes="Keep mine", no="Take theirs"), decide)
+        return True
 
     heading: str | Text = ("New hotfix release" if hotfix else "New release") if release is None \
         else Text(f"Edit {release.key}: ") + literal(release.title)
-    return FormScreen(heading, fields, submit, on_change=changed)
+    return FormScreen(heading, fields, submit, on_change=changed, on_refused=refused)
 
 
 def lifecycle_move(app: OctoApp, release: Release, move: Literal["cancel", "reopen"]) -> None:
@@ -255,8 +277,11 @@ def release_notes_form(app: OctoApp, release: Release) -> FormScreen:
                         value=release.notes.get(spec.key, ""), kind="text" if spec.key in LIST_NOTES else "input",
                         placeholder=derived.get(spec.key, "") if spec.key not in release.notes else "")
               for spec in workspace.playbook.fields.get("release-notes", [])]
+    # Focus on the first empty field a person writes: not on one the app derives (name, date) from the release.
+    editable = [spec.name for spec in fields if not spec.placeholder and spec.name not in derived]
+    focus = next((name for name in editable if not release.notes.get(name)), editable[0] if editable else None)
     return FormScreen(Text(f"Release notes — {release.key} {release.version}"), fields,
-                      lambda values: workspace.set_release_notes(release.id, values))
+                      lambda values: workspace.set_release_notes(release.id, values), focus=focus)
 
 
 NEXT_UPDATE_CHOICES = (15, 30, 60)
@@ -295,3 +320,17 @@ def open_status_update(app: OctoApp, incident: Incident, template: CommsTemplate
                       focus=focus or "impact",
                       hint="Enter: next field (copies on the last) · Ctrl+S: copy and record · Esc: cancel")
     app.push_screen(form, sent)
+
+
+def copy_release_report(app: OctoApp) -> None:
+    """The report of the release the screen shows (Comms' "For:", the checklist's, the board's selection)."""
+    from octotui.comms.reports import release_report
+
+    shown = getattr(app.screen, "shown_release", None)
+    release = shown() if callable(shown) else None
+    if release is None and app.selected_release_id is not None:
+        release = app.workspace.release(app.selected_release_id)
+    if release is None:
+        app.notify("Select a release first (board: 1)", severity="warning")
+        return
+    app.copy_text(release_report(release, app.workspace), f"Release report {release.key}")

@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets._select import SelectOverlay
 from textual.widgets.option_list import Option
 
 from octotui.domain.inputs import MAX_TEXT, InputError, NeedsConfirmation, check_length
@@ -30,6 +33,20 @@ class Modal(ModalScreen[Result]):
     @property
     def octo(self) -> OctoApp:
         return cast("OctoApp", self.app)
+
+
+class ChoiceSelect(Select[str]):
+    """A Select that says when a person picked from its list, even the value it already had (Select itself
+    only posts Changed for a new value, so Enter on an unchanged choice would not move the form on)."""
+
+    class Picked(Message):
+        def __init__(self, select: ChoiceSelect) -> None:
+            super().__init__()
+            self.select = select
+
+    @on(SelectOverlay.UpdateSelection)
+    def _picked(self, _event: SelectOverlay.UpdateSelection) -> None:
+        self.post_message(self.Picked(self))  # Select's own handler (next in the MRO) sets the value
 
 
 class FormBody(VerticalScroll, can_focus=False):
@@ -61,8 +78,10 @@ class FormScreen(Modal[Any]):
 
     def __init__(self, title: str | Text, fields: list[FormField], submit: Callable[[dict[str, str]], Any], *,
                  enter_advances: bool = True, confirm_discard: bool = True, hint: str = "",
-                 on_change: Callable[[FormScreen, str, str], None] | None = None, focus: str | None = None) -> None:
+                 on_change: Callable[[FormScreen, str, str], None] | None = None, focus: str | None = None,
+                 on_refused: Callable[[FormScreen, BaseException], bool] | None = None) -> None:
         super().__init__()
+        self.on_refused = on_refused  # a flow's own answer to a refusal (a conflict to ask about): True if handled
         empty = [spec.name for spec in fields if spec.kind != "select" and not spec.value]
         self.first_focus = focus or (empty[0] if empty else fields[0].name)
         self.confirmed = False  # the person said yes to the question the last save raised
@@ -86,7 +105,7 @@ class FormScreen(Modal[Any]):
                     yield Label(spec.label, classes="form-label")
                     if spec.kind == "select":
                         # Labels may hold stored text (an incident title): shown literally, never parsed as markup.
-                        yield Select([(literal(label), value) for label, value in spec.options],
+                        yield ChoiceSelect([(literal(label), value) for label, value in spec.options],
                                      value=spec.value or Select.NULL, allow_blank=False,
                                      id=f"f-{spec.name}", compact=True)
                     elif spec.kind == "text":
@@ -141,8 +160,11 @@ class FormScreen(Modal[Any]):
         name = (event.select.id or "")[2:]
         if self.on_change is not None and self.is_mounted:
             self.on_change(self, name, str(event.value))
-        if self.ready and event.select.has_focus:  # picked from its list with Enter: on to the next field
-            self._advance_from(name)
+
+    def on_choice_select_picked(self, event: ChoiceSelect.Picked) -> None:
+        """Picked from its list with Enter (a new value or the same one): on to the next field."""
+        if self.ready and event.select.is_attached:
+            self._advance_from((event.select.id or "")[2:])
 
     def _advance_from(self, name: str) -> None:
         names = [spec.name for spec in self.fields]
@@ -196,6 +218,8 @@ class FormScreen(Modal[Any]):
         if not self.is_attached:
             return False
         self.query_one(".form-hint", Static).update(Text(self.hint, style="dim"))
+        if self.on_refused is not None and self.on_refused(self, error):
+            return True
         if isinstance(error, NeedsConfirmation):
             def decide(yes: bool | None) -> None:
                 if yes:

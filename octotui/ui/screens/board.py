@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Footer, Header, Input, Static
 
 from octotui.domain.board import BoardRow
+from octotui.domain.versioning import replaced_by
 from octotui.ui import actions
 from octotui.ui.widgets import (
     STAGE_STYLE,
@@ -17,11 +18,17 @@ from octotui.ui.widgets import (
     LiveScreen,
     StatusLine,
     cell,
+    clip,
     key_width,
 )
 
 if TYPE_CHECKING:
     from octotui.domain.models import Release
+
+
+def _said(newer: BoardRow | None) -> tuple:
+    """What a row's "replaced by" flag says of the release that replaced it."""
+    return (newer.version, newer.key) if newer is not None else ()
 
 
 FIRST_ROWS = 200  # more than any terminal shows at once
@@ -48,6 +55,7 @@ class BoardScreen(LiveScreen):
         self._built: tuple = ()  # (data version, width, filter) the table was last built for
         self._shown: dict[int, BoardRow] = {}  # the row each release was last drawn from, in board order
         self._to_add: list[BoardRow] = []  # rows of the last build not in the table yet (see reload)
+        self._replaced: dict[int, BoardRow] = {}  # went to Production before what runs there now
 
     def on_mount(self) -> None:
         self.query_one("#board-filter").display = False
@@ -70,11 +78,14 @@ class BoardScreen(LiveScreen):
             self._follow_selection(table)
             return
         releases = self.octo.board_rows()
+        replaced, before = replaced_by(releases), self._replaced
+        self._replaced = replaced
         visible = [row for row in releases if not query or query in row.haystack()]
         order = [row.id for row in visible]
         if self._built[1:] == (width, query) and order == list(self._shown) and not self._to_add:
             for row in visible:
-                if self._shown[row.id] is not row or row.changes_with_time():
+                if self._shown[row.id] is not row or row.changes_with_time() \
+                        or _said(before.get(row.id)) != _said(replaced.get(row.id)):
                     table.update_row(str(row.id), self._row(row))
             self._built, self._shown = key, {row.id: row for row in visible}
             self._follow_selection(table)
@@ -126,11 +137,17 @@ class BoardScreen(LiveScreen):
     def _row(self, release: BoardRow) -> list[Text]:
         width = self.size.width or 120
         flags = release.flags(self.octo.now())
-        title = cell(release.title)
+        newer = self._replaced.get(release.id)
+        if newer is not None:
+            flags = " · ".join(filter(None, (flags, f"replaced by {newer.version} ({newer.key})")))
+        room = self._title_width(width)
+        # The flags are what a person must not miss: the title gives way to them, down to a few characters.
+        title = cell(clip(release.title, max(6, room - len(flags) - 2)) if flags else release.title)
         if flags:
-            title.append(f"  {flags}", style="italic yellow" if release.gate_override or "overdue" in flags
-                         or "passed" in flags else "dim")
-        title.truncate(self._title_width(width), overflow="ellipsis")
+            loud = (release.gate_override or release.override_withdrawn or "overdue" in flags or "passed" in flags
+                    or "downgrade" in flags)
+            title.append(f"  {flags}", style="italic yellow" if loud else "dim")
+        title.truncate(room, overflow="ellipsis")
         row = [cell(release.key), cell(release.version), cell(release.type), title]
         if width >= 100:
             row += [cell(release.captain), cell(release.target_date.isoformat() if release.target_date else "—")]
@@ -157,6 +174,13 @@ class BoardScreen(LiveScreen):
     def selected(self) -> Release | None:
         key = self.query_one("#board", KeyTable).selected_key()
         return self.octo.workspace.release(int(key)) if key else None
+
+    def shown_release(self) -> Release | None:
+        return self.selected()
+
+    def decision_context(self) -> dict:
+        release = self.selected()
+        return {"links": release.key if release is not None else ""}
 
     def action_new(self) -> None:
         from octotui.ui.flows import release_form  # forms load when first opened, not before the first paint

@@ -8,18 +8,23 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Footer, Header, Static
 
-from octotui.comms.reports import release_report
 from octotui.domain import lifecycle
 from octotui.domain.board import release_flags
-from octotui.domain.clock import format_countdown, local_time, parse_due
-from octotui.domain.inputs import InputError
+from octotui.domain.clock import format_countdown, local_time
 from octotui.domain.models import ChecklistItem, ChecklistRun, ItemState, Release
 from octotui.domain.refs import RunRef
 from octotui.domain.text import plain
 from octotui.services.workspace import GateBlocked, NeedsConfirmation
 from octotui.ui import actions
-from octotui.ui.flows import decision_form, lifecycle_move, release_form, start_rollback_flow
+from octotui.ui.flows import (
+    decision_form,
+    lifecycle_move,
+    release_form,
+    release_notes_form,
+    start_rollback_flow,
+)
 from octotui.ui.forms import ConfirmScreen, prompt
+from octotui.ui.item_flows import due_form, nearest_shown, reference_text, stage_skipped
 from octotui.ui.widgets import (
     STAGE_STYLE,
     KeyTable,
@@ -128,12 +133,14 @@ class ChecklistScreen(LiveScreen):
                 row_key = f"{ref.owner_key}:{ref.role}:{index}"
                 self._rows[row_key] = cells
                 table.add_row(*cells, key=row_key)
-        keys = [key for key in self._rows]
-        restore = selected if selected in self._rows else self.octo.restored_row
-        if restore in self._rows:
-            table.move_cursor(row=table.get_row_index(restore))
-        elif keys:  # where the work is: the first open item of the active run (a rollback while rolling back)
-            table.move_cursor(row=table.get_row_index(self._next_row(runs) or keys[0]))
+        order = [f"{ref.owner_key}:{ref.role}:{index}" for ref, run in runs for index in range(len(run.items))]
+        # Only a shown row can take the cursor: a row a filter hides hands it to the nearest shown one.
+        wanted = selected or self.octo.restored_row or self._next_row(runs)
+        target = nearest_shown(wanted, order, self._rows)
+        if target is None and self._rows:  # where the work is: the first open item of the active run
+            target = nearest_shown(self._next_row(runs), order, self._rows) or next(iter(self._rows))
+        if target is not None:
+            table.move_cursor(row=table.get_row_index(target))
 
     def _active(self, runs: list[tuple[RunRef, ChecklistRun]]) -> list[tuple[RunRef, ChecklistRun]]:
         """The runs in the order work happens now: the active run first."""
@@ -219,6 +226,8 @@ class ChecklistScreen(LiveScreen):
         return info
 
     def _heading(self, owner, runs) -> Text:
+        if self.octo.checklist_mine and not runs:
+            return Text("Only mine: nothing assigned to you — o assigns an item, m shows all items.", style="bold")
         if owner is None:
             return Text("Nothing selected: pick a release on the board (1) or start an incident (i).", style="bold")
         if isinstance(owner, Release):
@@ -240,8 +249,13 @@ class ChecklistScreen(LiveScreen):
                                style="green")
             if missing:
                 heading.append(f"\nAwaiting {missing} sign-off(s) — s signs off; staging is blocked until then", style="yellow")
+            if owner.override_withdrawn:
+                heading.append(f"\nOverride withdrawn — gate not met (DEC-{owner.gate_override_withdrawn} no longer "
+                               "counts): staging waits until the gate is met or a new override is accepted",
+                               style="bold red")
             if owner.gate_override_pending is not None and owner.gate_override is None:
-                heading.append(f"\nOverride pending DEC-{owner.gate_override_pending}: it counts once accepted",
+                heading.append(f"\nOverride pending DEC-{owner.gate_override_pending}: it counts once someone other "
+                               "than the captain accepts it",
                                style="yellow")
             if lifecycle.is_locked(owner):
                 heading.append(f"\nLocked ({owner.stage.value}): read-only — O reopens it with a reason", style="bold")
@@ -301,7 +315,7 @@ class ChecklistScreen(LiveScreen):
         events = [event for event in run.history if event.item == index][-3:] if run else []
         for event in reversed(events):
             text.append(f"\n  {local_time(event.at)} {event.author}: {event.action}", style="dim")
-        detail.update(text)
+        detail.update(text + reference_text(self.octo, ref.role))
 
     def concerns(self, message) -> bool:
         owner = self.owner()
@@ -339,6 +353,9 @@ class ChecklistScreen(LiveScreen):
             if isinstance(error, GateBlocked):
                 self._gate_blocked(ref, error)
                 return True
+            if isinstance(error, lifecycle.StageSkipped):
+                stage_skipped(self.octo, ref, index, action, text, error, lambda run: self._after(run, ref, index))
+                return True
             if isinstance(error, NeedsConfirmation):
                 def decide(yes: bool | None) -> None:
                     if yes:
@@ -365,7 +382,15 @@ class ChecklistScreen(LiveScreen):
             if yes:
                 self._change("toggle", confirm=True)
 
-        self.octo.push_screen(ConfirmScreen(question, yes="Check it anyway", no="Write the notes first"), decide)
+        def decide_or_write(yes: bool | None) -> None:
+            release = self.owner()
+            if yes:
+                decide(True)
+            elif yes is False and isinstance(release, Release):  # the button says it: the notes form opens
+                self.octo.push_screen(release_notes_form(self.octo, release))
+
+        self.octo.push_screen(ConfirmScreen(question, yes="Check it anyway", no="Write the notes first"),
+                              decide_or_write)
 
     def action_sign_off(self) -> None:
         owner = self.owner()
@@ -389,21 +414,8 @@ class ChecklistScreen(LiveScreen):
 
     def action_due(self) -> None:
         chosen = self.selected_item()
-        if chosen is None:
-            return
-        ref, index, item = chosen
-        workspace = self.octo.workspace
-
-        def submit(text: str):
-            try:
-                due = parse_due(text, workspace.now()) if text.strip() else None
-            except ValueError as error:
-                raise InputError({"text": str(error)}) from None
-            return workspace.change_item(ref, index, "due", due=due)
-
-        self.octo.push_screen(prompt(f"Due time of “{plain(item.text)[:50]}”",
-                                     "Due ('in 2h', 'tomorrow 10:00', '16:00', '2026-12-01 10:00'; empty clears)", submit,
-                                     value=local_time(item.due) if item.due else ""))
+        if chosen is not None:
+            due_form(self.octo, *chosen)
 
     def action_mine(self) -> None:
         self.octo.checklist_mine = not self.octo.checklist_mine
@@ -411,10 +423,9 @@ class ChecklistScreen(LiveScreen):
         self.reload()
         self.notify("Showing items assigned to you, across releases" if self.octo.checklist_mine else "Showing all items")
 
-    def action_report(self) -> None:
+    def shown_release(self) -> Release | None:
         owner = self.owner()
-        if isinstance(owner, Release):
-            self.octo.copy_text(release_report(owner, self.octo.workspace), f"Release report {owner.key}")
+        return owner if isinstance(owner, Release) else None
 
     def action_reopen(self) -> None:
         owner = self.owner()
@@ -444,7 +455,7 @@ class ChecklistScreen(LiveScreen):
                 else:
                     self.octo.run_command_async(self.octo.workspace.skip_decision, ref, index)
             self.octo.push_screen(ConfirmScreen(Text("This item mentions the Decision Log. Record a decision now?\n\n")
-                                               + literal(item.text, "italic"), yes="Record decision", no="Skip"), decide)
+                                               + literal(plain(item.text), "italic"), yes="Record decision", no="Skip"), decide)
         elif item.followup == "release" and ref.owner == "release":
             release = self.octo.workspace.release(ref.owner_id)
 
@@ -464,15 +475,16 @@ class ChecklistScreen(LiveScreen):
         if chosen is None:
             return {}
         ref, index, item = chosen
-        links = [ref.owner_key] + ([f"INC-{self.octo.active_incident_id}"]
-                                   if ref.owner == "release" and self.octo.active_incident_id else [])
+        release = self.octo.workspace.release(ref.owner_id) if ref.owner == "release" else None
+        served = release.run_incidents.get(ref.role) if release is not None else None  # a rollback/hotfix run's own
+        links = [ref.owner_key] + ([f"INC-{served}"] if served else [])
         return {"title": plain(item.text)[:200], "links": ", ".join(dict.fromkeys(links)), "item_ref": ref, "item_index": index}
 
     def _gate_blocked(self, ref: RunRef, blocked: GateBlocked) -> None:
         lines = Text(f"{ref.owner_key} cannot enter Staging. These pre-release requirements are open:\n\n", style="bold")
         for item in blocked.blockers:
             lines.append("  • ")
-            lines.append_text(literal(item.text))
+            lines.append_text(literal(plain(item.text)))
             lines.append("\n")
         lines.append("\nOverride the gate by recording a decision that says why?")
 
@@ -492,9 +504,10 @@ class ChecklistScreen(LiveScreen):
         if release is None or release.gate_passed:
             self.notify("The gate is already passed", severity="information")
             return
-        blockers = "; ".join(item.text for item in release.gate_blockers())
+        blockers = "; ".join(plain(item.text) for item in release.gate_blockers())
         prefill = {"title": f"Override pre-release gate for {release.key} {release.version}"[:200],
-                   "context": f"Open requirements: {blockers}"[:2000], "links": release.key}
+                   "context": f"Open requirements: {blockers}"[:2000], "links": release.key,
+                   "status": "proposed"}  # it counts once someone other than the captain accepts it
         workspace = self.octo.workspace
         form = decision_form("Override the gate — record why", prefill,
                              lambda values: workspace.override_gate(release.id, **values), workspace.author)
@@ -509,7 +522,7 @@ class ChecklistScreen(LiveScreen):
         def submit(reason: str):
             return self.octo.workspace.change_item(ref, index, "na", text=reason)
 
-        form = prompt("Mark N/A — " + clip(item.text, 60), "Reason (required)", submit, value=item.na_reason)
+        form = prompt("Mark N/A — " + clip(plain(item.text), 60), "Reason (required)", submit, value=item.na_reason)
         self.octo.push_screen(form)
 
     def action_note(self) -> None:
@@ -517,7 +530,7 @@ class ChecklistScreen(LiveScreen):
         if chosen is None:
             return
         ref, index, item = chosen
-        form = prompt("Note — " + clip(item.text, 60), "Note (empty clears it)",
+        form = prompt("Note — " + clip(plain(item.text), 60), "Note (empty clears it)",
                       lambda note: self.octo.workspace.change_item(ref, index, "note", text=note), value=item.note)
         self.octo.push_screen(form)
 
@@ -537,7 +550,7 @@ class ChecklistScreen(LiveScreen):
             return
         ref, index, item = chosen
         run = self.octo.workspace.run(ref)
-        text = literal(item.text, "bold") + Text("\n")
+        text = literal(plain(item.text), "bold") + Text("\n")
         for event in run.history if run else []:
             if event.item != index:
                 continue

@@ -53,6 +53,17 @@ class CommsScreen(LiveScreen):
         incident = workspace.incident(self.octo.active_incident_id) if self.octo.active_incident_id else None
         return release, incident
 
+    def shown_release(self) -> Release | None:
+        return self.owners()[0]
+
+    def decision_context(self) -> dict:
+        """The record the highlighted template is about: its release, or its incident."""
+        release, incident = self.owners()
+        options = self.query_one("#templates", OptionList)
+        chosen = self.octo.templates.get(str(options.highlighted_option.id)) if options.highlighted_option else None
+        owner = (release if chosen.context == "release" else incident) if chosen is not None else None
+        return {"links": owner.key if owner is not None else ""}
+
     def reload(self) -> None:
         release, incident = self.owners()
         context = Text("For: ", style="dim")

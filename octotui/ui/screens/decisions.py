@@ -14,6 +14,7 @@ from octotui.comms.exports import MadrExport, decision_log, write_madr_dir
 from octotui.domain.clock import local_time
 from octotui.domain.inputs import InputError
 from octotui.domain.models import Decision, DecisionStatus, parse_key
+from octotui.domain.quoting import quoted
 from octotui.domain.search import DecisionIndex
 from octotui.ui import actions
 from octotui.ui.flows import decision_form
@@ -72,8 +73,9 @@ def decision_text(d: Decision) -> Text:
     if d.history:
         text.append("\nHistory\n", style="bold underline")
         for edit in d.history:
-            changed = ", ".join(edit.previous)
-            text.append(f"{local_time(edit.at)} {edit.author} changed {changed}\n", style="dim")
+            text.append(f"{local_time(edit.at)} {edit.author} changed ", style="dim")
+            text.append_text(literal(clip(edit.describe(), 400), "dim"))
+            text.append("\n")
     return text
 
 
@@ -145,9 +147,12 @@ class DecisionLogScreen(LiveScreen):
         if not table.columns:
             width = self.size.width or 120
             id_width = key_width("DEC", max(self.index().decisions, default=0) * 10, 8)  # a digit to grow into
-            title_width = max(16, width - id_width - 10 - 22 - 10 - 14 - 14)
-            for label, column_width in (("ID", id_width), ("Date", 10), ("Title", title_width), ("Status", 22),
-                                        ("Owner", 10), ("Links", 14)):
+            # Narrow: owner and links stay in the detail below, so the title keeps room to be read.
+            others = [("Status", 22), ("Owner", 10), ("Links", 14)] if width >= 100 else [("Status", 12)]
+            fixed = id_width + 10 + sum(column_width for _label, column_width in others)
+            title_width = max(16, width - fixed - 2 * (len(others) + 3) - 2)
+            self._wide = width >= 100
+            for label, column_width in (("ID", id_width), ("Date", 10), ("Title", title_width), *others):
                 table.add_column(label, width=column_width, key=label)
         self._fill_rows(self._hits[:PAGE_SIZE])
         if selected is not None and selected.id in self._row_ids:
@@ -167,8 +172,8 @@ class DecisionLogScreen(LiveScreen):
         d = self.index().decisions[decision_id]
         status_style = {"proposed": "yellow", "accepted": "green", "rejected": "red", "deprecated": "dim",
                         "superseded": "dim"}[d.status.value]
-        return (cell(d.key), cell(d.date.isoformat()), cell(d.title), cell(d.status_label(), status_style),
-                cell(d.owner), cell(d.links_label()))
+        cells = (cell(d.key), cell(d.date.isoformat()), cell(d.title), cell(d.status_label(), status_style))
+        return cells + (cell(d.owner), cell(d.links_label())) if getattr(self, "_wide", True) else cells
 
     def _fill_rows(self, ids: list[int]) -> None:
         """Show `ids` in rows keyed by position: a new search rewrites cells in place instead of
@@ -325,7 +330,7 @@ class DecisionLogScreen(LiveScreen):
         def submit(text: str):
             newer = parse_key(text, "DEC")
             if newer is None or workspace.decision(newer) is None:
-                raise InputError({"text": f"{text.strip()[:20]!r} is not a decision (DEC-n)"})
+                raise InputError({"text": f"{quoted(text.strip())} is not a decision (DEC-n)"})
             workspace.supersede_existing(newer, decision.id)
             return newer
 
@@ -355,6 +360,9 @@ class DecisionLogScreen(LiveScreen):
             if export.clashes:
                 names = ", ".join(path.name for path in export.clashes[:3])
                 message += f"; left {len(export.clashes)} file(s) octotui did not write as they are ({names})"
-            self.notify(message, severity="warning" if export.clashes else "information", timeout=10)
+            for theirs, ours in export.shared_numbers[:3]:
+                message += f"; {theirs.name} (not octotui's, left as it is) has the same number as {ours.name}"
+            self.notify(message, severity="warning" if export.clashes or export.shared_numbers else "information",
+                        timeout=10)
 
         self.octo.push_screen(prompt("Export decisions as MADR files", "Folder", submit, value=default), written)
