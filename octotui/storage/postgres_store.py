@@ -25,9 +25,10 @@ from urllib.parse import unquote, urlsplit
 import platformdirs
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from octotui.domain.clock import current_author
+from octotui.domain.clock import claimed_name, current_author
 from octotui.storage.backends import masked, secrets_in
 from octotui.storage.base import (
     EVENTS,
@@ -52,14 +53,16 @@ from octotui.storage.errors import (
     StoreWriteFailed,
 )
 from octotui.storage.fs import make_private_dir
+from octotui.storage.people import display_name, people_doc
 
 SCHEMA_VERSION = 2
 DOCUMENT_SCHEMA = 3  # the documents' own shape, as in the TinyDB file's meta
 CHANNEL = "octotui"
+PRESENCE_CHANNEL = "octotui_presence"  # `join:<session>` / `leave:<session>`: others look again at once
 WRITE_LOCK_KEY = 0x0C70_7501  # the advisory lock every writer takes (one per database)
 LOCK_TIMEOUT = "10s"
 CONNECT_TIMEOUT_SECONDS = 3
-PRESENCE_EVERY_SECONDS = 5.0
+PRESENCE_EVERY_SECONDS = 30.0  # a look without a notice: only for someone whose octotui was killed
 RETRY_EVERY_SECONDS = 1.0
 APPLICATION = "octotui"
 TABLES = (*RECORD_TABLES, META, EVENTS)
@@ -277,10 +280,13 @@ class PostgresStore(ChangeLog):
         self._wake_channel = f"octotui_wake_{uuid.uuid4().hex}"
         self._on_change: Callable[[], None] | None = None
         self._presence: list[str] = []
+        self._gone: set[str] = set()  # sessions that said they left (their connection may linger a moment)
+        self.presence_changed = threading.Event()  # set when `presence()` changed (tests wait on it)
         self._in_doubt: list[str] = []
         self._notices: list[str] = []
-        self.user: str | None = None
-        self.who = ""  # the author name others see in the status line
+        self.user: str | None = None  # the login (session_user): the author of record
+        self.who = ""  # the author of record: the login role, never $OCTOTUI_USER
+        self.claimed: str | None = None  # $OCTOTUI_USER when it names someone else (shown, never recorded)
         self._session = uuid.uuid4().hex[:8]
         self.read_only = read_only
         self.read_only_reason = "opened read-only; changes cannot be saved"
@@ -288,8 +294,9 @@ class PostgresStore(ChangeLog):
         with self._lock:
             conn = self._connection()
             self._check_schema(conn, create=create and not read_only)
-            self.user = str(conn.execute("SELECT current_user").fetchone()[0])  # type: ignore[index]
+            self.user = str(conn.execute("SELECT session_user").fetchone()[0])  # type: ignore[index]
             self.who = current_author(self.user)
+            self.claimed = claimed_name(self.user)
             conn.execute("SELECT set_config('application_name', %s, false)", (self._application_name(),))
             if not read_only and not self._may_write(conn):
                 self.read_only = True
@@ -304,7 +311,8 @@ class PostgresStore(ChangeLog):
 
     # -- connections ---------------------------------------------------------------------------------
     def _application_name(self) -> str:
-        """`octotui:<session>:<who>`: others read `who`; the session tag tells our own connection apart."""
+        """`octotui:<session>:<role>`: the session tag tells our own connection apart (presence reads the
+        role from the server's own `usename`, not from this name)."""
         return f"{APPLICATION}:{self._session}:{self.who}"[:63]
 
     def _connect(self, purpose: str) -> psycopg.Connection[Any]:
@@ -349,15 +357,20 @@ class PostgresStore(ChangeLog):
         pass  # the server keeps its own pages
 
     def close(self) -> None:
+        """Say we leave (others update presence at once), wake our own listener on its private channel
+        (it LISTENs there) and wait for it to end: nothing waits for a timeout."""
         self._closed.set()
         with self._lock:
             if self._conn is not None:
-                with contextlib.suppress(Exception):  # wake our own listener (its private channel) to stop it
-                    self._conn.execute("SELECT pg_notify(%s, '')", (self._wake_channel,))
+                with contextlib.suppress(Exception):
+                    self._conn.execute("SELECT pg_notify(%s, %s), pg_notify(%s, '')",
+                                       (PRESENCE_CHANNEL, f"leave:{self._session}", self._wake_channel))
                 with contextlib.suppress(Exception):
                     self._conn.close()
                 self._conn = None
-        self._listener.join(timeout=RETRY_EVERY_SECONDS)
+        if self._listener is not threading.current_thread():
+            # Bounded by a connect attempt in progress (the listener checks `_closed` right after it).
+            self._listener.join(timeout=CONNECT_TIMEOUT_SECONDS + RETRY_EVERY_SECONDS)
 
     # -- schema --------------------------------------------------------------------------------------
     def _check_schema(self, conn: psycopg.Connection[Any], create: bool) -> None:
@@ -531,7 +544,7 @@ class PostgresStore(ChangeLog):
         self._on_change = callback
 
     def presence(self) -> list[str]:
-        """Who else has this database open (their octotui author names), as last seen."""
+        """Who else has this database open (their login roles, with display names), as last seen."""
         return list(self._presence)
 
     # -- writing -------------------------------------------------------------------------------------
@@ -697,27 +710,39 @@ class PostgresStore(ChangeLog):
                 callback()
 
     def _listen(self) -> None:
-        """Its own connection: LISTEN, wake the app on others' commits, look at who is here now and then.
-        A lost connection is retried every second; on return the app is woken to catch up."""
+        """Its own connection: LISTEN, wake the app on others' commits, look at who is here when someone
+        joins or leaves (told by notification). A lost connection is retried every second; on return the
+        app is woken to catch up."""
         lost = False
         while not self._closed.is_set():
             conn: psycopg.Connection[Any] | None = None
             try:
                 conn = self._connect("listen")
-                conn.execute(f"LISTEN {CHANNEL}")
+                for channel in (CHANNEL, PRESENCE_CHANNEL, self._wake_channel):
+                    conn.execute(f'LISTEN "{channel}"')
+                conn.execute("SELECT pg_notify(%s, %s)", (PRESENCE_CHANNEL, f"join:{self._session}"))
                 lost = False
                 # Whatever was committed between our last read and LISTEN sent no notice we could hear:
                 # read once now (at start-up this finds nothing; after an outage it catches up).
                 self._mark_changed()
                 self.listening.set()
                 while not self._closed.is_set():
+                    # Not inside the notifies() loop: the connection is held while it waits.
+                    before = self._presence
                     self._look_around(conn)
+                    if self._presence != before:  # the status line shows it on its next tick (every second)
+                        self.presence_changed.set()
                     main_pid = self._main_pid()
                     for notice in conn.notifies(timeout=PRESENCE_EVERY_SECONDS):
-                        if notice.channel == CHANNEL and notice.pid != main_pid:  # our own commits are in memory already
-                            self._mark_changed()
                         if self._closed.is_set():
                             break
+                        if notice.channel == CHANNEL and notice.pid != main_pid:  # our own commits are in memory already
+                            self._mark_changed()
+                        elif notice.channel == PRESENCE_CHANNEL and not notice.payload.endswith(self._session):
+                            kind, _, session = notice.payload.partition(":")
+                            if kind == "leave":
+                                self._gone.add(session)
+                            break  # someone joined or left: look again now
             except (psycopg.Error, StoreError):
                 self.listening.clear()
                 if not lost:
@@ -731,11 +756,15 @@ class PostgresStore(ChangeLog):
             self._closed.wait(RETRY_EVERY_SECONDS)
 
     def _look_around(self, conn: psycopg.Connection[Any]) -> None:
+        """Who else has this database open: the role each logged in as (the server says, not the app),
+        with the display name the owner gave it."""
         rows = conn.execute(
-            "SELECT split_part(application_name, ':', 3) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name LIKE %s AND application_name NOT LIKE %s ORDER BY 1",
+            "SELECT application_name, usename FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name LIKE %s AND application_name NOT LIKE %s ORDER BY usename, application_name",
             (f"{APPLICATION}:%:%", f"{APPLICATION}:{self._session}:%")).fetchall()
-        self._presence = [str(row[0]) for row in rows if row[0]]
+        _doc_id, people = people_doc(dict(self.tables[META]))
+        self._presence = [display_name(people, str(role)) for name, role in rows
+                          if role and str(name).split(":", 2)[1] not in self._gone]
 
     def _main_pid(self) -> int:
         main = self._conn
@@ -755,8 +784,56 @@ def _reason(error: BaseException, secrets: list[str]) -> str:
     return " ".join(text.split())
 
 
+def _as_user(location: str, user: str) -> str:
+    """The (masked) URL with another login in it and no password: the command to give someone."""
+    parts = urlsplit(location)
+    host = parts.netloc.rpartition("@")[2]
+    query = re.sub(r"(?i)(^|&)(user|password)=[^&]*", "", parts.query).strip("&")
+    return parts._replace(netloc=f"{user}@{host}", query=query).geturl()
+
+
+def _become_owner(conn: psycopg.Connection[Any], location: str) -> None:
+    """Inside the migration's transaction: act as the database's owner role, so the tables it creates
+    belong to the owner (never to the writer who happened to start first). A login that is neither the
+    owner nor a member of it is refused with the exact command to run."""
+    row = conn.execute("SELECT pg_get_userbyid(datdba), current_user, session_user FROM pg_database "
+                       "WHERE datname = current_database()").fetchone()
+    assert row is not None
+    owner, current, login = (str(value) for value in row)
+    if current == owner:
+        return
+    try:
+        with conn.transaction():  # a savepoint: a refused SET ROLE leaves the migration's transaction usable
+            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(owner)))
+    except pg_errors.InsufficientPrivilege:
+        raise StoreReadOnly(location, f"cannot create or upgrade octotui's tables as {login}: only the database "
+                                      f"owner {owner} does that (or a role granted it). Run: octotui db upgrade "
+                                      f"--db '{_as_user(location, owner)}' (or, as a superuser: "
+                                      f"GRANT {owner} TO {login})") from None
+
+
+def _owner_problem(conn: psycopg.Connection[Any], location: str, reason: str) -> StoreReadOnly:
+    """The owner (or a member acting as it) was refused: the tables belong to someone else, left from a
+    setup that let another role create them. Never "ask the owner": say who owns what and the fix."""
+    with contextlib.suppress(psycopg.Error):
+        conn.execute("ROLLBACK")
+    tables_owner = database_owner = "?"
+    with contextlib.suppress(psycopg.Error):
+        found = conn.execute("SELECT (SELECT tableowner FROM pg_tables WHERE tablename = 'octotui_schema'), "
+                             "pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()").fetchone()
+        if found:
+            tables_owner, database_owner = str(found[0]), str(found[1])
+    if tables_owner not in ("?", "None", database_owner):
+        return StoreReadOnly(location, f"cannot create or upgrade octotui's tables ({reason}): they belong to "
+                                       f"{tables_owner}, not to the database owner {database_owner}. As a "
+                                       f"superuser run: REASSIGN OWNED BY {tables_owner} TO {database_owner}")
+    return StoreReadOnly(location, f"cannot create or upgrade octotui's tables ({reason}); the database owner "
+                                   f"{database_owner} needs CREATE on the schema")
+
+
 def migrate(conn: psycopg.Connection[Any], location: str, secrets: list[str]) -> tuple[int, int]:
-    """Apply the missing migrations in one transaction (an empty database gets all of them); (from, to)."""
+    """Apply the missing migrations in one transaction (an empty database gets all of them), as the
+    database's owner role; (from, to)."""
     try:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
@@ -764,6 +841,8 @@ def migrate(conn: psycopg.Connection[Any], location: str, secrets: list[str]) ->
             start = before or 0
             if start > SCHEMA_VERSION:
                 raise StoreTooNew(location, f"schema {start} is newer than this octotui ({SCHEMA_VERSION}); left untouched")
+            if start < SCHEMA_VERSION:
+                _become_owner(conn, location)
             for number in range(start, SCHEMA_VERSION):
                 conn.execute(MIGRATIONS[number])
                 conn.execute("UPDATE octotui_schema SET version = %s", (number + 1,))
@@ -771,8 +850,7 @@ def migrate(conn: psycopg.Connection[Any], location: str, secrets: list[str]) ->
                 conn.execute("INSERT INTO meta (id, doc) VALUES (1, %s)", (Jsonb({"schema": DOCUMENT_SCHEMA}),))
     except psycopg.Error as error:
         if isinstance(error, pg_errors.InsufficientPrivilege):
-            raise StoreReadOnly(location, f"cannot create or upgrade octotui's tables ({_reason(error, secrets)}); "
-                                          "ask the database owner to run octotui db upgrade") from None
+            raise _owner_problem(conn, location, _reason(error, secrets)) from None
         raise StoreUnavailable(location, f"cannot upgrade ({_reason(error, secrets)})") from None
     return start, SCHEMA_VERSION
 

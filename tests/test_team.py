@@ -1,0 +1,166 @@
+"""Team mode a team can trust (issue 31): the owner role sets up, identity comes from the login, a retry
+cannot apply twice, a stale choice asks, presence is told, not polled. On a throwaway cluster."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+from octotui.cli import main
+from octotui.domain.models import Severity
+from octotui.services.workspace import Workspace
+from octotui.storage import postgres_store
+from octotui.storage.errors import StoreReadOnly
+from octotui.storage.postgres_store import SCHEMA_VERSION, PostgresStore
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+@pytest.fixture
+def opened():
+    """PostgresStore(...) that are closed after the test."""
+    stores: list[PostgresStore] = []
+
+    def factory(url: str, **kwargs) -> PostgresStore:
+        stores.append(PostgresStore(url, **kwargs))
+        return stores[-1]
+
+    yield factory
+    for store in stores:
+        store.close()
+
+
+def _db(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def _login(pg_cluster, name: str, *, member_of: str | None = None) -> str:
+    """A login role with a password (made once per cluster); `member_of` grants it a role."""
+    pg_cluster.sql(f"DO $$ BEGIN CREATE ROLE {name} LOGIN PASSWORD 'pw-{name}'; "
+                   "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    if member_of:
+        pg_cluster.sql(f"GRANT {member_of} TO {name}")
+    return f"pw-{name}"
+
+
+def _until(event: threading.Event, condition, tries: int = 50) -> bool:
+    """Wait for `condition`, woken by `event` (set by the store's callback), a bounded number of times."""
+    for _ in range(tries):
+        if condition():
+            return True
+        event.wait(0.2)
+        event.clear()
+    return condition()
+
+
+# -- close and presence: told, not polled ----------------------------------------------------------------
+def test_close_wakes_its_listener_and_returns_with_it_ended(pg_url, opened):
+    store = opened(pg_url)
+    assert store.listening.wait(5)
+    store.close()
+    assert not store._listener.is_alive(), "close() returned while its listener still waited for a timeout"
+
+
+def test_presence_follows_a_join_and_a_leave_by_notification(pg_cluster, pg_url, opened, monkeypatch):
+    monkeypatch.setattr(postgres_store, "PRESENCE_EVERY_SECONDS", 3600.0)  # no periodic look can explain it
+    database = _db(pg_url)
+    _login(pg_cluster, "team_ben", member_of="postgres")
+    ana = opened(pg_url)
+    assert ana.listening.wait(5)
+    told = getattr(ana, "presence_changed", threading.Event())  # set by the listener when presence changes
+    assert ana.presence() == []
+    ben = PostgresStore(pg_cluster.tcp_url(database, "team_ben", "pw-team_ben"))
+    try:
+        assert _until(told, lambda: ana.presence() == ["team_ben"]), ana.presence()
+    finally:
+        ben.close()
+    assert _until(told, lambda: ana.presence() == []), ana.presence()
+
+
+# -- setup: the README's steps, literally; tables only ever belong to the owner ---------------------------
+def _readme_sql() -> str:
+    """The SQL block of the README's team-mode steps, with a password per role for the '…'."""
+    team = README.read_text().split("## Team mode", 1)[1]
+    block = re.search(r"```sql\n(.*?)```", team, re.S)
+    assert block, "the README's team-mode steps hold one SQL block"
+    lines = [line.strip() for line in block.group(1).splitlines()]
+    return "\n".join(re.sub(r"CREATE ROLE (\w+) LOGIN PASSWORD '…'", r"CREATE ROLE \1 LOGIN PASSWORD 'pw-\1'", line)
+                     for line in lines) + "\n"
+
+
+def _psql(pg_cluster, script: str) -> subprocess.CompletedProcess[str]:
+    path = pg_cluster.base / "readme.sql"
+    path.write_text(script)
+    path.chmod(0o644)
+    return pg_cluster._run(str(pg_cluster.bin / "psql"), "-X", "-v", "ON_ERROR_STOP=1", "-h", str(pg_cluster.socket_dir),
+                           "-p", str(pg_cluster.port), "-U", pg_cluster.user, "-d", "postgres", "-f", str(path),
+                           check=False)
+
+
+def test_the_readme_setup_followed_literally_gives_a_working_team(pg_cluster, opened, playbook, capsys):
+    ran = _psql(pg_cluster, _readme_sql())
+    assert ran.returncode == 0, ran.stderr
+    url = {role: pg_cluster.tcp_url("octotui", role, f"pw-{role}") for role in ("octotui_owner", "ana", "ben", "board")}
+    # The first start is a writer's: the tables it creates still belong to the owner.
+    ana = Workspace(opened(url["ana"]), playbook)
+    release = ana.create_release(version="1.0.0", title="first")
+    owners = pg_cluster.sql("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'", "octotui")
+    assert owners == [("octotui_owner",)], "a writer's first start never creates tables it would own"
+    ben = Workspace(opened(url["ben"]), playbook)
+    incident = ben.start_incident("Checkout errors", Severity.P1)
+    ben.add_note(incident.id, "the second writer writes")
+    assert ana.store.user == "ana" and ben.store.user == "ben"
+    board_store = opened(url["board"])
+    board = Workspace(board_store, playbook)
+    assert board_store.read_only and [r.version for r in board.releases()] == ["1.0.0"]
+    assert board.incident(incident.id).timeline[-1].text == "the second writer writes"
+    with pytest.raises(StoreReadOnly, match="can only read"):
+        board.add_note(incident.id, "a stakeholder cannot write")
+    owner = Workspace(opened(url["octotui_owner"]), playbook)
+    owner.add_note(incident.id, "the owner writes too")
+    assert main(["db", "upgrade", "--db", url["octotui_owner"]]) == 0
+    assert f"already at schema {SCHEMA_VERSION}" in capsys.readouterr().err
+    assert main(["db", "upgrade", "--db", url["ana"]]) == 0, "a writer's upgrade runs as the owner"
+    assert ana.release(release.id) is not None
+
+
+def test_a_writers_upgrade_creates_the_tables_as_the_owner_and_a_stranger_gets_the_command(pg_cluster, opened):
+    database = "team_setup"
+    pg_cluster.sql("DO $$ BEGIN CREATE ROLE team_owner LOGIN PASSWORD 'pw-team_owner'; "
+                   "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    pg_cluster.sql(f"CREATE DATABASE {database} OWNER team_owner")
+    _login(pg_cluster, "team_writer", member_of="team_owner")
+    _login(pg_cluster, "team_stranger")
+    stranger = pg_cluster.tcp_url(database, "team_stranger", "pw-team_stranger")
+    with pytest.raises(StoreReadOnly) as refused:
+        PostgresStore(stranger)
+    assert (f"Run: octotui db upgrade --db 'postgresql://team_owner@127.0.0.1:{pg_cluster.port}/{database}'"
+            in refused.value.message), refused.value.message
+    assert "pw-" not in refused.value.message
+    assert main(["db", "upgrade", "--db", pg_cluster.tcp_url(database, "team_writer", "pw-team_writer")]) == 0
+    owners = pg_cluster.sql("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'", database)
+    assert owners == [("team_owner",)]
+    opened(pg_cluster.tcp_url(database, "team_owner", "pw-team_owner"))  # the owner opens its own tables
+
+
+def test_the_owner_is_never_told_to_ask_the_owner(pg_cluster):
+    """Tables left owned by a writer (an older octotui's setup): the owner is told who owns them and the fix."""
+    database = "team_locked"
+    pg_cluster.sql("DO $$ BEGIN CREATE ROLE team_boss LOGIN PASSWORD 'pw-team_boss'; "
+                   "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    pg_cluster.sql(f"CREATE DATABASE {database} OWNER team_boss")
+    _login(pg_cluster, "team_early", member_of="team_boss")
+    with psycopg.connect(pg_cluster.url(database), autocommit=True) as conn:  # as the writer once did it
+        conn.execute("SET ROLE team_early")
+        conn.execute(postgres_store.MIGRATIONS[0])
+        conn.execute("UPDATE octotui_schema SET version = 1")
+    with pytest.raises(StoreReadOnly) as refused:
+        postgres_store.upgrade_database(pg_cluster.tcp_url(database, "team_boss", "pw-team_boss"))
+    assert "ask the database owner" not in refused.value.message
+    assert "REASSIGN OWNED BY team_early TO team_boss" in refused.value.message, refused.value.message
