@@ -62,14 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", metavar="PATH", type=Path, help="file (or folder for madr)")
     export.add_argument("--copy", action="store_true", help="also copy to the clipboard")
     demo = commands.add_parser("demo", help="fill an empty database: the small demo, or about N records (--size)")
-    database = commands.add_parser("db", help="the database itself: upgrade its schema, copy it elsewhere")
+    database = commands.add_parser("db", help="the database itself: upgrade its schema, copy it elsewhere, its people")
     db_commands = database.add_subparsers(dest="db_command", parser_class=_Parser, required=True)
     upgrade = db_commands.add_parser("upgrade", help="bring a PostgreSQL database to this octotui's schema")
     copy = db_commands.add_parser("copy", help="copy everything between a file and a PostgreSQL database (ids kept)")
     copy.add_argument("source", metavar="SOURCE", help="file path or postgresql:// URL")
     copy.add_argument("target", metavar="TARGET", help="file path or postgresql:// URL")
     copy.add_argument("--replace", action="store_true", help="overwrite a target that already holds records")
-    for sub in (export, demo, upgrade):  # `octotui demo --db PATH` reads as well as `octotui --db PATH demo`
+    people = db_commands.add_parser("people", help="team mode: list the roles' display names and signers, or `set` one")
+    people.add_argument("action", nargs="?", choices=("set",), help="set: name ROLE and/or mark it a signer")
+    people.add_argument("role", nargs="?", metavar="ROLE", help="a database login role")
+    people.add_argument("name", nargs="?", metavar="NAME", help="the display name people see")
+    people.add_argument("--signer", action=argparse.BooleanOptionalAction, default=None,
+                        help="may sign off releases (every machine enforces the database's list)")
+    for sub in (export, demo, upgrade, people):  # `octotui demo --db PATH` reads as well as `octotui --db PATH demo`
         sub.add_argument("--db", metavar="PATH|URL", default=argparse.SUPPRESS, help="database (as above)")
     demo.add_argument("--size", type=_size, metavar="N",
                       help="about N records in a fixed mix (releases with histories, incidents, decisions); "
@@ -235,7 +241,35 @@ def run_db(args: argparse.Namespace) -> int:
         print(f"{name}: schema {before} → {after}" if before != after else f"{name}: already at schema {after}",
               file=sys.stderr)
         return 0
+    if args.db_command == "people":
+        return run_db_people(args)
     return run_db_copy(args.source, args.target, replace=args.replace)
+
+
+def run_db_people(args: argparse.Namespace) -> int:
+    from octotui.domain.inputs import InputError
+    from octotui.domain.settings import load_settings
+    from octotui.services import team
+
+    location = resolve_db_location(args.db, load_settings().db)
+    if not is_postgres_url(location):
+        raise UsageError("db people is for a PostgreSQL database (--db postgresql://…): a file has no logins")
+    if args.action is None and (args.role or args.signer is not None):
+        raise UsageError("to change a role: octotui db people set ROLE [NAME] [--signer|--no-signer]")
+    if args.action == "set" and (not args.role or (args.name is None and args.signer is None)):
+        raise UsageError("octotui db people set ROLE NAME [--signer|--no-signer] (a name, --signer or both)")
+    store = open_repository(location)
+    try:
+        if args.action == "set":
+            try:
+                team.set_person(store, args.role, args.name, args.signer)
+            except InputError as error:
+                raise UsageError(str(error)) from None
+        for line in team.listing(store):
+            print(line)
+    finally:
+        store.close()
+    return 0
 
 
 def run_db_copy(source_location: str, target_location: str, replace: bool = False) -> int:

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from octotui.cli import main
+from octotui.domain.inputs import InputError
 from octotui.domain.models import Severity
 from octotui.services.workspace import Workspace
 from octotui.storage import postgres_store
@@ -164,3 +165,49 @@ def test_the_owner_is_never_told_to_ask_the_owner(pg_cluster):
         postgres_store.upgrade_database(pg_cluster.tcp_url(database, "team_boss", "pw-team_boss"))
     assert "ask the database owner" not in refused.value.message
     assert "REASSIGN OWNED BY team_early TO team_boss" in refused.value.message, refused.value.message
+
+
+# -- identity from the login -----------------------------------------------------------------------------
+async def test_the_author_of_record_is_the_login_role_not_octotui_user(pg_cluster, pg_url, opened, playbook,
+                                                                      monkeypatch, make_app):
+    _login(pg_cluster, "team_ana", member_of="postgres")
+    monkeypatch.setenv("OCTOTUI_USER", "someone-else")
+    store = opened(pg_cluster.tcp_url(_db(pg_url), "team_ana", "pw-team_ana"))
+    workspace = Workspace(store, playbook)
+    incident = workspace.start_incident("Checkout errors", Severity.P1)
+    workspace.add_note(incident.id, "written by whoever logged in")
+    assert workspace.author == "team_ana"
+    authors = {event.author for event in workspace.incident(incident.id).timeline} - {"auto"}  # the app's own ticks
+    assert authors == {"team_ana"}
+    assert pg_cluster.sql("SELECT DISTINCT author FROM commits", _db(pg_url)) == [("team_ana",)]
+    assert pg_cluster.sql("SELECT DISTINCT doc->>'author' FROM events WHERE doc->>'author' <> 'auto'",
+                          _db(pg_url)) == [("team_ana",)]
+    from octotui.ui.widgets import status_text
+
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert "someone-else (as team_ana)" in status_text(app).plain
+
+
+def test_display_names_and_signers_are_kept_in_the_database(pg_cluster, pg_url, opened, playbook, capsys):
+    database = _db(pg_url)
+    for role in ("team_lee", "team_kim"):
+        _login(pg_cluster, role, member_of="postgres")
+    url = {role: pg_cluster.tcp_url(database, role, f"pw-{role}") for role in ("team_lee", "team_kim")}
+    lee_store = opened(url["team_lee"])
+    release = Workspace(lee_store, playbook, author="captain").create_release(version="2.0.0", title="major")
+    assert main(["db", "people", "set", "team_kim", "Kim Park", "--signer", "--db", pg_url]) == 0
+    assert main(["db", "people", "set", "team_lee", "Lee Chan", "--db", pg_url]) == 0
+    assert capsys.readouterr().out.splitlines()[-2:] == ["team_kim\tKim Park\tsigner", "team_lee\tLee Chan"]
+    assert main(["db", "people", "set", "nobody_here", "X", "--db", pg_url]) == 2
+    assert "no login role 'nobody_here'" in capsys.readouterr().err
+    kim_store = opened(url["team_kim"])
+    lee = Workspace(opened(url["team_lee"]), playbook)
+    kim = Workspace(kim_store, playbook)
+    assert lee.settings.signoff.signers == ["team_kim"], "every machine reads the database's list"
+    with pytest.raises(InputError, match="team_lee may not sign off"):
+        lee.sign_off(release.id)
+    kim.sign_off(release.id)
+    assert lee_store.presence_changed.wait(5)
+    assert _until(lee_store.presence_changed, lambda: "Kim Park (team_kim)" in lee.store.presence()), lee.store.presence()

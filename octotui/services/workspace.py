@@ -76,6 +76,7 @@ from octotui.services.records import (
     point_override,
     run_incidents,
 )
+from octotui.services.team import team_settings
 from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, ui_state_of
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError, StoreReadOnly
 
@@ -93,7 +94,7 @@ class Workspace:
         self.playbook = playbook
         self.clock = clock or SystemClock()
         self.author = author or current_author(getattr(store, "user", None))
-        self.settings = settings or Settings()
+        self.settings = team_settings(store, settings or Settings())  # team mode: the database's signers
         self.problem: StoreError | None = None  # the file is unreadable or invalid: saves are refused
         # What the last check of every record found damaged: left as it is in the file, the rest works.
         self.damaged: StoreCorrupt | None = None

@@ -543,6 +543,16 @@ class PostgresStore(ChangeLog):
         """`callback` is called (from another thread) when someone else changed the database."""
         self._on_change = callback
 
+    def role_exists(self, role: str) -> bool:
+        """A login role of that name exists on this server (`octotui db people set` names only real ones)."""
+        with self._lock:
+            try:
+                row = self._connection().execute("SELECT 1 FROM pg_roles WHERE rolname = %s AND rolcanlogin",
+                                                 (role,)).fetchone()
+            except psycopg.Error as error:
+                raise self._lost(error) from None
+        return row is not None
+
     def presence(self) -> list[str]:
         """Who else has this database open (their login roles, with display names), as last seen."""
         return list(self._presence)
