@@ -211,3 +211,102 @@ def test_display_names_and_signers_are_kept_in_the_database(pg_cluster, pg_url, 
     kim.sign_off(release.id)
     assert lee_store.presence_changed.wait(5)
     assert _until(lee_store.presence_changed, lambda: "Kim Park (team_kim)" in lee.store.presence()), lee.store.presence()
+
+
+# -- every command is idempotent: a retry of the same action is never applied twice -------------------------
+def _outcome(call) -> str:
+    try:
+        call()
+    except Exception as error:  # the name says which refusal it was (or that there was none)
+        return type(error).__name__
+    return "applied"
+
+
+@pytest.mark.both_backends
+def test_the_same_action_retried_is_applied_once(store, playbook):
+    workspace = Workspace(store, playbook)
+    incident = workspace.start_incident("Checkout errors", Severity.P1)
+    outcomes = []
+    for _ in range(2):  # Enter, then Enter again on the same form
+        workspace.action_id = "form-1"
+        outcomes.append(_outcome(lambda: workspace.add_note(incident.id, "rolled back the deploy")))
+    workspace.action_id = "form-2"  # another form: a new action, saved
+    outcomes.append(_outcome(lambda: workspace.add_note(incident.id, "rolled back the deploy")))
+    notes = [event.text for event in workspace.incident(incident.id).timeline].count("rolled back the deploy")
+    assert outcomes == ["applied", "AlreadySaved", "applied"] and notes == 2
+
+
+def _answer_lost_after_commit(store, pg_cluster) -> None:
+    """The next COMMIT reaches the server and lands; its answer never comes back (the connection dies)."""
+    conn = store._conn
+    real = conn.execute
+
+    def execute(query, *args, **kwargs):
+        if query != "COMMIT":
+            return real(query, *args, **kwargs)
+        real(query)
+        pg_cluster.sql(f"SELECT pg_terminate_backend({conn.info.backend_pid})")
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    conn.execute = execute
+
+
+def _drop_before_commit(store, pg_cluster) -> None:
+    pg_cluster.sql(f"SELECT pg_terminate_backend({store._conn.info.backend_pid})")
+
+
+def test_an_in_doubt_save_that_landed_is_not_applied_again(pg_cluster, pg_url, opened, playbook):
+    store = opened(pg_url)
+    workspace = Workspace(store, playbook)
+    incident = workspace.start_incident("Checkout errors", Severity.P1)
+    store.before_commit = lambda: _answer_lost_after_commit(store, pg_cluster)
+    workspace.action_id = "form-1"
+    first = _outcome(lambda: workspace.add_note(incident.id, "in doubt"))
+    store.before_commit = None
+    workspace.action_id = "form-1"  # Enter again, after reconnecting
+    second = _outcome(lambda: workspace.add_note(incident.id, "in doubt"))
+    assert (first, second) == ("StoreOutcomeUnknown", "AlreadySaved")
+    workspace.refresh()
+    assert [event.text for event in workspace.incident(incident.id).timeline].count("in doubt") == 1
+
+
+@pytest.mark.parametrize(("fault", "landed"), [(_answer_lost_after_commit, True), (_drop_before_commit, False)])
+async def test_the_form_says_not_known_then_checks_and_never_saves_twice(pg_cluster, pg_url, opened, playbook,
+                                                                         make_app, monkeypatch, fault, landed):
+    from test_ui_live import _until as until_app
+
+    from octotui.ui.widgets import FieldError
+
+    store = opened(pg_url)
+    workspace = Workspace(store, playbook)
+    incident = workspace.start_incident("Checkout errors", Severity.P1)
+    said: list[str] = []
+    real_show = FieldError.show
+    monkeypatch.setattr(FieldError, "show", lambda self, message: (said.append(str(message)), real_show(self, message))[1])
+    app = make_app(workspace)
+
+    def notes() -> int:
+        return [event.text for event in app.workspace.incident(incident.id).timeline].count("mitigated")
+
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3", "n", *"mitigated")
+        form = app.screen
+        store.before_commit = lambda: (setattr(store, "before_commit", None), fault(store, pg_cluster))
+        await pilot.press("enter")
+        await until_app(pilot, lambda: any(text.startswith(("Saved", "Not saved")) for text in said)
+                        or [n for n in app._notifications if n.message.startswith("Saved")])
+        assert "Not known whether saved — checking…" in said, said
+        assert not any(text.startswith("Not saved: the connection dropped while") for text in said), "no untruth"
+        if landed:
+            await until_app(pilot, lambda: app.screen is not form)
+            assert any(n.message.startswith("Saved") for n in app._notifications)
+        else:
+            assert app.screen is form and form.query_one("#f-note").value == "mitigated", "the form is kept"
+            assert said[-1].startswith("Not saved: the connection dropped before it was saved"), said
+            assert notes() == 0
+            await pilot.press("enter")  # Enter saves it, once
+            await until_app(pilot, lambda: app.screen is not form)
+        await pilot.press("enter")  # a stray Enter after it closed saves nothing more
+        await app.commands.wait_idle()
+        app.workspace.refresh()
+        assert notes() == 1

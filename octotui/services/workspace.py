@@ -60,6 +60,7 @@ from octotui.domain.playbook import Playbook
 from octotui.domain.semver import ReleaseType, Version
 from octotui.domain.settings import Settings
 from octotui.domain.text import plain
+from octotui.services import actions
 from octotui.services.records import (
     MODELS,
     PREFIX,
@@ -100,6 +101,7 @@ class Workspace:
         self.damaged: StoreCorrupt | None = None
         self.last_changed: set[str] = set()
         self.on_lock_wait: Callable[[], None] | None = None  # told when a command waits for another process
+        self.action_id: str | None = None  # the next command's action id (a form's): never applied twice
         self._events: dict[int, TimelineEvent | ChecklistEvent] = {}  # parsed events by id (they never change)
         self._view = View()
         self._board_order: tuple[dict[int, BoardRow], list[BoardRow]] | None = None
@@ -530,8 +532,11 @@ class Workspace:
                 self.problem = error
                 raise StoreCorrupt(self.store.location, f"not saved: {error.message}") from None
             self.problem = None
+            action, self.action_id = self.action_id, None  # one unit of work per action id
+            actions.check(uow, action)
             tx = Tx(self, uow)
             yield tx
+            actions.record(uow, action, tx.changed)
         self.last_changed |= self._catch_up(self.store.snapshot) | tx.changed
 
     def drain_changed(self) -> set[str]:
