@@ -310,3 +310,60 @@ async def test_the_form_says_not_known_then_checks_and_never_saves_twice(pg_clus
         await app.commands.wait_idle()
         app.workspace.refresh()
         assert notes() == 1
+
+
+# -- stale choices ask ---------------------------------------------------------------------------------------
+@pytest.mark.both_backends
+def test_a_status_chosen_from_an_older_state_asks_naming_who_and_what(store, reopen, playbook):
+    from octotui.domain.inputs import NeedsConfirmation
+
+    ana = Workspace(store, playbook, author="ana")
+    ben = Workspace(reopen(store), playbook, author="ben")
+    incident = ana.start_incident("Checkout errors", Severity.P1)
+    ana.set_status(incident.id, "Mitigated")
+    ben.refresh()
+    ben_saw = ben.incident(incident.id).status.value  # ben's list shows "Mitigated (current)"
+    ana.set_status(incident.id, "Monitoring")
+    assert ana.monitoring_ends(ana.incident(incident.id)) is not None, "the guide's monitoring window runs"
+    with pytest.raises(NeedsConfirmation) as asked:
+        ben.set_status(incident.id, "Identified", seen=ben_saw)
+    assert "ana changed the status of INC-1 to Monitoring" in str(asked.value)
+    assert "after your list showed Mitigated. Set it to Identified anyway?" in str(asked.value)
+    ana.refresh()
+    assert ana.incident(incident.id).status.value == "Monitoring", "nothing was overridden silently"
+    ben.set_status(incident.id, "Identified", seen=asked.value.current)  # "Set it anyway", knowing
+    ana.refresh()
+    after = ana.incident(incident.id)
+    assert after.status.value == "Identified" and ana.monitoring_ends(after) is None
+    assert after.timeline[-1].kind == "clock" and after.timeline[-1].text.startswith("Monitoring window closed at")
+    ben.set_severity(incident.id, "P0", seen="P1")
+    with pytest.raises(NeedsConfirmation, match="ben changed the severity of INC-1 to P0 at .*, after your list "
+                                                "showed P1. Set it to P2 anyway"):
+        ana.set_severity(incident.id, "P2", seen="P1")
+    assert ana.incident(incident.id).severity.value == "P0"
+
+
+async def test_the_app_asks_before_a_stale_status_pick_overrides_someone(pg_url, opened, playbook, make_app):
+    from test_ui_live import _until as until_app
+
+    from octotui.ui.forms import ChoiceScreen, ConfirmScreen
+
+    ana = Workspace(opened(pg_url), playbook, author="ana")
+    incident = ana.start_incident("Checkout errors", Severity.P1)
+    ana.set_status(incident.id, "Mitigated")
+    app = make_app(Workspace(opened(pg_url), playbook, author="ben"))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3", "s")
+        await until_app(pilot, lambda: isinstance(app.screen, ChoiceScreen))  # the list shows "Mitigated (current)"
+        ana.set_status(incident.id, "Monitoring")  # meanwhile, on another machine
+        await pilot.press("up", "up", "enter")  # ben picks Identified from his list
+        await until_app(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        question = str(app.screen.question)
+        assert "ana changed the status of INC-1 to Monitoring" in question and "Set it to Identified anyway?" in question
+        await app.commands.wait_idle()
+        ana.refresh()
+        assert ana.incident(incident.id).status.value == "Monitoring", "asked, not overridden"
+        await pilot.press("y")
+        await until_app(pilot, lambda: app.workspace.incident(incident.id).status.value == "Identified")
+        timeline = [event.text for event in app.workspace.incident(incident.id).timeline]
+        assert timeline[-1].startswith("Monitoring window closed at"), timeline[-3:]

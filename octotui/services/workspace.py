@@ -60,7 +60,7 @@ from octotui.domain.playbook import Playbook
 from octotui.domain.semver import ReleaseType, Version
 from octotui.domain.settings import Settings
 from octotui.domain.text import plain
-from octotui.services import actions
+from octotui.services import actions, stale
 from octotui.services.records import (
     MODELS,
     PREFIX,
@@ -1144,6 +1144,7 @@ class Workspace:
         if reached >= order.index(IncidentStatus.MITIGATED) and incident.mitigated_at is None:
             incident.mitigated_at = now
         self._timeline(incident, "status", f"Status: {incident.status} → {status}", at=now)
+        stale.close_monitoring(self, incident, status, now)
         incident.status = status
         if status is IncidentStatus.MONITORING:
             running = self._run_window(incident)
@@ -1163,10 +1164,16 @@ class Workspace:
         elif incident.resolved_at is not None:
             incident.resolved_at = None  # reopened: the clock runs again
 
-    def set_status(self, incident_id: int, status: IncidentStatus | str, *, confirm: bool = False) -> Incident:
-        """Raises NeedsConfirmation when resolving with the monitoring window or escalation items open."""
+    def set_status(self, incident_id: int, status: IncidentStatus | str, *, confirm: bool = False,
+                   seen: str | None = None) -> Incident:
+        """Raises NeedsConfirmation when resolving with the monitoring window or escalation items open, and
+        StaleChoice when the status is no longer `seen` (the one the person's list showed)."""
         status = IncidentStatus(status)
-        return self._change_incident(incident_id, lambda incident: self._apply_status(incident, status, confirm))
+
+        def change(incident: Incident) -> None:
+            stale.check(self, incident, "status", seen, status.value)
+            self._apply_status(incident, status, confirm)
+        return self._change_incident(incident_id, change)
 
     def acknowledge(self, incident_id: int) -> Incident:
         """The Acknowledged milestone: someone has the incident. The status stays as it is."""
@@ -1183,10 +1190,11 @@ class Workspace:
         stamps = [getattr(incident, name) for name in MILESTONES if getattr(incident, name) is not None]
         return max([self.now(), *stamps])
 
-    def set_severity(self, incident_id: int, severity: Severity | str) -> Incident:
+    def set_severity(self, incident_id: int, severity: Severity | str, *, seen: str | None = None) -> Incident:
         severity = Severity(severity)
 
         def change(incident: Incident) -> None:
+            stale.check(self, incident, "severity", seen, severity.value)
             if incident.severity != severity:
                 self._timeline(incident, "severity", f"Severity: {incident.severity} → {severity}")
                 incident.severity = severity
