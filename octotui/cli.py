@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, NoReturn
 from octotui import __version__
 from octotui.domain.clock import Clock
 from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path, default_db_path
-from octotui.storage.backends import POSTGRES_EXTRA, is_postgres_url, masked, open_repository
+from octotui.storage.backends import (
+    POSTGRES_EXTRA,
+    is_postgres_url,
+    masked,
+    open_repository,
+    password_warning,
+)
 from octotui.storage.base import Repository
 from octotui.storage.errors import StoreCorrupt, StoreError
 from octotui.storage.tinydb_store import SCHEMA_VERSION, Store
@@ -129,6 +135,10 @@ def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_a
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        for given in (getattr(args, "db", None), getattr(args, "source", None), getattr(args, "target", None)):
+            if warning := password_warning(given):
+                print(warning, file=sys.stderr)  # once, however many URLs carry one
+                break
         if args.playbook is not None and not args.playbook.is_file():
             raise UsageError(f"{args.playbook}: playbook not found or not a file")
         if args.templates is not None and not args.templates.is_dir():

@@ -367,3 +367,23 @@ async def test_the_app_asks_before_a_stale_status_pick_overrides_someone(pg_url,
         await until_app(pilot, lambda: app.workspace.incident(incident.id).status.value == "Identified")
         timeline = [event.text for event in app.workspace.incident(incident.id).timeline]
         assert timeline[-1].startswith("Monitoring window closed at"), timeline[-3:]
+
+
+# -- a password in the URL -------------------------------------------------------------------------------
+def test_a_password_in_the_url_is_warned_about_once_and_pgpassword_is_not(pg_cluster, pg_url):
+    import os
+    import sys
+
+    octotui = Path(sys.executable).with_name("octotui")
+    database = _db(pg_url)
+    _login(pg_cluster, "team_pw", member_of="postgres")
+    url = pg_cluster.tcp_url(database, "team_pw", "pw-team_pw")
+    given = subprocess.run([str(octotui), "--db", url, "db", "upgrade"], capture_output=True, text=True)
+    lines = given.stderr.splitlines()
+    assert given.returncode == 0 and len(lines) == 2, given.stderr
+    assert lines[0].startswith("octotui: warning: the password in this URL is visible to every user of this machine (ps)")
+    assert "~/.pgpass" in lines[0] and "PGPASSWORD" in lines[0] and "pw-team_pw" not in given.stderr
+    plain = f"postgresql://team_pw@127.0.0.1:{pg_cluster.port}/{database}"
+    quiet = subprocess.run([str(octotui), "--db", plain, "db", "upgrade"], capture_output=True, text=True,
+                           env={**os.environ, "PGPASSWORD": "pw-team_pw"})
+    assert quiet.returncode == 0 and "warning" not in quiet.stderr and "already at schema" in quiet.stderr, quiet.stderr

@@ -35,6 +35,14 @@ def secrets_in(url: str) -> list[str]:
     return [secret for secret in found if secret]
 
 
+def password_warning(location: str | None) -> str | None:
+    """One line for a password given in a URL on the command line: every local user sees it in `ps`."""
+    if not location or not is_postgres_url(location) or not secrets_in(location):
+        return None
+    return ("octotui: warning: the password in this URL is visible to every user of this machine (ps) while "
+            "octotui runs; put it in ~/.pgpass (host:port:database:user:password, mode 0600) or PGPASSWORD instead")
+
+
 def open_repository(location: str, *, read_only: bool = False, create: bool = True) -> Repository:
     if is_postgres_url(location):
         try:
