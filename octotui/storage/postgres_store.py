@@ -554,8 +554,9 @@ class PostgresStore(ChangeLog):
         return row is not None
 
     def presence(self) -> list[str]:
-        """Who else has this database open (their login roles, with display names), as last seen."""
-        return list(self._presence)
+        """Who else has this database open (their login roles, with the display names as last read)."""
+        _doc_id, people = people_doc(dict(self.tables[META]))
+        return [display_name(people, role) for role in self._presence]
 
     # -- writing -------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -772,9 +773,7 @@ class PostgresStore(ChangeLog):
             "SELECT application_name, usename FROM pg_stat_activity WHERE datname = current_database() "
             "AND application_name LIKE %s AND application_name NOT LIKE %s ORDER BY usename, application_name",
             (f"{APPLICATION}:%:%", f"{APPLICATION}:{self._session}:%")).fetchall()
-        _doc_id, people = people_doc(dict(self.tables[META]))
-        self._presence = [display_name(people, str(role)) for name, role in rows
-                          if role and str(name).split(":", 2)[1] not in self._gone]
+        self._presence = [str(role) for name, role in rows if role and str(name).split(":", 2)[1] not in self._gone]
 
     def _main_pid(self) -> int:
         main = self._conn
