@@ -209,6 +209,11 @@ def test_display_names_and_signers_are_kept_in_the_database(pg_cluster, pg_url, 
     with pytest.raises(InputError, match="team_lee may not sign off"):
         lee.sign_off(release.id)
     kim.sign_off(release.id)
+    assert main(["db", "people", "set", "team_lee", "--signer", "--db", pg_url]) == 0  # while lee's app runs
+    lee.refresh()
+    lee.sign_off(release.id)  # the list as the database holds it now, not as it was at start
+    assert main(["db", "people", "set", "team_lee", "--no-signer", "--db", pg_url]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "team_lee\tLee Chan"
     assert lee_store.presence_changed.wait(5)
     assert _until(lee_store.presence_changed, lambda: "Kim Park (team_kim)" in lee.store.presence()), lee.store.presence()
 

@@ -60,7 +60,7 @@ from octotui.domain.playbook import Playbook
 from octotui.domain.semver import ReleaseType, Version
 from octotui.domain.settings import Settings
 from octotui.domain.text import plain
-from octotui.services import actions, stale
+from octotui.services import actions, stale, team
 from octotui.services.records import (
     MODELS,
     PREFIX,
@@ -77,7 +77,6 @@ from octotui.services.records import (
     point_override,
     run_incidents,
 )
-from octotui.services.team import team_settings
 from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, ui_state_of
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError, StoreReadOnly
 
@@ -95,7 +94,7 @@ class Workspace:
         self.playbook = playbook
         self.clock = clock or SystemClock()
         self.author = author or current_author(getattr(store, "user", None))
-        self.settings = team_settings(store, settings or Settings())  # team mode: the database's signers
+        self.settings = team.team_settings(store, settings or Settings())  # team mode: the database's signers
         self.problem: StoreError | None = None  # the file is unreadable or invalid: saves are refused
         # What the last check of every record found damaged: left as it is in the file, the rest works.
         self.damaged: StoreCorrupt | None = None
@@ -720,6 +719,7 @@ class Workspace:
         note = parse_input(TextInput, {"text": note}, rename={"text": "note"}).text
         rules = self.settings.signoff
         with self._command() as tx:
+            rules = team.signoff_rules(self.store, rules)  # team mode: the database's list as read just now
             release = tx.load(Release, release_id)
             if release.captain == self.author:
                 raise InputError({"signoff": f"{self.author} is the captain of {release.key}: someone else signs off"})
