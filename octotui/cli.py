@@ -135,23 +135,16 @@ def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_a
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        for given in (getattr(args, "db", None), getattr(args, "source", None), getattr(args, "target", None)):
-            if warning := password_warning(given):
-                print(warning, file=sys.stderr)  # once, however many URLs carry one
-                break
         if args.playbook is not None and not args.playbook.is_file():
             raise UsageError(f"{args.playbook}: playbook not found or not a file")
         if args.templates is not None and not args.templates.is_dir():
             raise UsageError(f"{args.templates}: templates folder not found")
-        if args.command == "export":
-            return run_export(args)
-        if args.command == "demo":
-            return run_demo(args)
-        if args.command == "db":
-            return run_db(args)
-        if args.check:
-            return run_check(args)
-        return run_app(args)
+        # Said once, however many URLs carry one, once the database opened (an error stays one line).
+        given = (getattr(args, "db", None), getattr(args, "source", None), getattr(args, "target", None))
+        args.password_warning = next(filter(None, map(password_warning, given)), None)
+        code = _dispatch(args)
+        _warn_password(args)
+        return code
     except UsageError as error:
         print(f"octotui: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -163,6 +156,25 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "export":
+        return run_export(args)
+    if args.command == "demo":
+        return run_demo(args)
+    if args.command == "db":
+        return run_db(args)
+    if args.check:
+        return run_check(args)
+    return run_app(args)
+
+
+def _warn_password(args: argparse.Namespace) -> None:
+    """The password-in-the-URL line, once (before the app's first screen, or after a command)."""
+    warning, args.password_warning = getattr(args, "password_warning", None), None
+    if warning:
+        print(warning, file=sys.stderr)
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -177,6 +189,7 @@ def run_app(args: argparse.Namespace) -> int:
         quick = QuickStart.read(store) if store is not None else None
         if quick is not None:
             app = OctoApp.quick(quick, lambda: _finish_start(args, quick.store))
+            _warn_password(args)
             app.run()
             if not isinstance(app.start_error, StoreCorrupt):
                 if app.start_error is not None:
@@ -193,6 +206,7 @@ def run_app(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         workspace, templates = _finish_start(args)
     app = OctoApp(workspace, templates)
+    _warn_password(args)
     app.run()
     return app.return_code or 0
 

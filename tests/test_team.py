@@ -384,10 +384,13 @@ def test_a_password_in_the_url_is_warned_about_once_and_pgpassword_is_not(pg_clu
     _login(pg_cluster, "team_pw", member_of="postgres")
     url = pg_cluster.tcp_url(database, "team_pw", "pw-team_pw")
     given = subprocess.run([str(octotui), "--db", url, "db", "upgrade"], capture_output=True, text=True)
-    lines = given.stderr.splitlines()
-    assert given.returncode == 0 and len(lines) == 2, given.stderr
-    assert lines[0].startswith("octotui: warning: the password in this URL is visible to every user of this machine (ps)")
-    assert "~/.pgpass" in lines[0] and "PGPASSWORD" in lines[0] and "pw-team_pw" not in given.stderr
+    warned = [line for line in given.stderr.splitlines() if line.startswith("octotui: warning:")]
+    assert given.returncode == 0 and len(given.stderr.splitlines()) == 2 and len(warned) == 1, given.stderr
+    assert warned[0].startswith("octotui: warning: the password in this URL is visible to every user of this machine (ps)")
+    assert "~/.pgpass" in warned[0] and "PGPASSWORD" in warned[0] and "pw-team_pw" not in given.stderr
+    wrong = subprocess.run([str(octotui), "--db", url.replace("pw-team_pw", "not-it"), "db", "upgrade"],
+                           capture_output=True, text=True)
+    assert wrong.returncode == 2 and len(wrong.stderr.splitlines()) == 1, "an error stays one line"
     plain = f"postgresql://team_pw@127.0.0.1:{pg_cluster.port}/{database}"
     quiet = subprocess.run([str(octotui), "--db", plain, "db", "upgrade"], capture_output=True, text=True,
                            env={**os.environ, "PGPASSWORD": "pw-team_pw"})
