@@ -395,3 +395,28 @@ def test_a_password_in_the_url_is_warned_about_once_and_pgpassword_is_not(pg_clu
     quiet = subprocess.run([str(octotui), "--db", plain, "db", "upgrade"], capture_output=True, text=True,
                            env={**os.environ, "PGPASSWORD": "pw-team_pw"})
     assert quiet.returncode == 0 and "warning" not in quiet.stderr and "already at schema" in quiet.stderr, quiet.stderr
+
+
+async def test_the_status_line_shows_a_join_without_waiting_for_its_tick(pg_cluster, pg_url, opened, playbook,
+                                                                        make_app, monkeypatch):
+    from test_ui_live import _until as until_app
+
+    from octotui.ui.app import OctoApp
+    from octotui.ui.widgets import status_text
+
+    monkeypatch.setattr(postgres_store, "PRESENCE_EVERY_SECONDS", 3600.0)
+    monkeypatch.setattr(OctoApp, "_tick", lambda self: None)  # the one timer does nothing here: no tick repaints
+    _login(pg_cluster, "team_joiner", member_of="postgres")
+    store = opened(pg_url)
+    app = make_app(Workspace(store, playbook))
+    async with app.run_test(size=(120, 30)) as pilot:
+        assert store.listening.wait(5)
+        shown = lambda: str(app.screen_stack[0].query_one("#status-text").render())  # noqa: E731
+        assert "also here" not in shown()
+        joiner = PostgresStore(pg_cluster.tcp_url(_db(pg_url), "team_joiner", "pw-team_joiner"))
+        try:
+            await until_app(pilot, lambda: "also here: team_joiner" in shown())
+        finally:
+            joiner.close()
+        await until_app(pilot, lambda: "also here" not in shown())
+        assert "also here" not in status_text(app).plain

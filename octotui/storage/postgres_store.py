@@ -25,7 +25,6 @@ from urllib.parse import unquote, urlsplit
 import platformdirs
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from octotui.domain.clock import claimed_name, current_author
@@ -54,6 +53,7 @@ from octotui.storage.errors import (
 )
 from octotui.storage.fs import make_private_dir
 from octotui.storage.people import display_name, people_doc
+from octotui.storage.pg_owner import become_owner, owner_problem
 
 SCHEMA_VERSION = 2
 DOCUMENT_SCHEMA = 3  # the documents' own shape, as in the TinyDB file's meta
@@ -282,6 +282,7 @@ class PostgresStore(ChangeLog):
         self._presence: list[str] = []
         self._gone: set[str] = set()  # sessions that said they left (their connection may linger a moment)
         self.presence_changed = threading.Event()  # set when `presence()` changed (tests wait on it)
+        self._on_presence: Callable[[], None] | None = None
         self._in_doubt: list[str] = []
         self._notices: list[str] = []
         self.user: str | None = None  # the login (session_user): the author of record
@@ -543,6 +544,10 @@ class PostgresStore(ChangeLog):
         """`callback` is called (from another thread) when someone else changed the database."""
         self._on_change = callback
 
+    def watch_presence(self, callback: Callable[[], None] | None) -> None:
+        """`callback` is called (from another thread) when someone joined or left."""
+        self._on_presence = callback
+
     def role_exists(self, role: str) -> bool:
         """A login role of that name exists on this server (`octotui db people set` names only real ones)."""
         with self._lock:
@@ -741,8 +746,12 @@ class PostgresStore(ChangeLog):
                     # Not inside the notifies() loop: the connection is held while it waits.
                     before = self._presence
                     self._look_around(conn)
-                    if self._presence != before:  # the status line shows it on its next tick (every second)
+                    if self._presence != before:
                         self.presence_changed.set()
+                        watcher = self._on_presence
+                        if watcher is not None:  # the status line repaints now, not at its next tick
+                            with contextlib.suppress(Exception):
+                                watcher()
                     main_pid = self._main_pid()
                     for notice in conn.notifies(timeout=PRESENCE_EVERY_SECONDS):
                         if self._closed.is_set():
@@ -793,53 +802,6 @@ def _reason(error: BaseException, secrets: list[str]) -> str:
     return " ".join(text.split())
 
 
-def _as_user(location: str, user: str) -> str:
-    """The (masked) URL with another login in it and no password: the command to give someone."""
-    parts = urlsplit(location)
-    host = parts.netloc.rpartition("@")[2]
-    query = re.sub(r"(?i)(^|&)(user|password)=[^&]*", "", parts.query).strip("&")
-    return parts._replace(netloc=f"{user}@{host}", query=query).geturl()
-
-
-def _become_owner(conn: psycopg.Connection[Any], location: str) -> None:
-    """Inside the migration's transaction: act as the database's owner role, so the tables it creates
-    belong to the owner (never to the writer who happened to start first). A login that is neither the
-    owner nor a member of it is refused with the exact command to run."""
-    row = conn.execute("SELECT pg_get_userbyid(datdba), current_user, session_user FROM pg_database "
-                       "WHERE datname = current_database()").fetchone()
-    assert row is not None
-    owner, current, login = (str(value) for value in row)
-    if current == owner:
-        return
-    try:
-        with conn.transaction():  # a savepoint: a refused SET ROLE leaves the migration's transaction usable
-            conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(owner)))
-    except pg_errors.InsufficientPrivilege:
-        raise StoreReadOnly(location, f"cannot create or upgrade octotui's tables as {login}: only the database "
-                                      f"owner {owner} does that (or a role granted it). Run: octotui db upgrade "
-                                      f"--db '{_as_user(location, owner)}' (or, as a superuser: "
-                                      f"GRANT {owner} TO {login})") from None
-
-
-def _owner_problem(conn: psycopg.Connection[Any], location: str, reason: str) -> StoreReadOnly:
-    """The owner (or a member acting as it) was refused: the tables belong to someone else, left from a
-    setup that let another role create them. Never "ask the owner": say who owns what and the fix."""
-    with contextlib.suppress(psycopg.Error):
-        conn.execute("ROLLBACK")
-    tables_owner = database_owner = "?"
-    with contextlib.suppress(psycopg.Error):
-        found = conn.execute("SELECT (SELECT tableowner FROM pg_tables WHERE tablename = 'octotui_schema'), "
-                             "pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()").fetchone()
-        if found:
-            tables_owner, database_owner = str(found[0]), str(found[1])
-    if tables_owner not in ("?", "None", database_owner):
-        return StoreReadOnly(location, f"cannot create or upgrade octotui's tables ({reason}): they belong to "
-                                       f"{tables_owner}, not to the database owner {database_owner}. As a "
-                                       f"superuser run: REASSIGN OWNED BY {tables_owner} TO {database_owner}")
-    return StoreReadOnly(location, f"cannot create or upgrade octotui's tables ({reason}); the database owner "
-                                   f"{database_owner} needs CREATE on the schema")
-
-
 def migrate(conn: psycopg.Connection[Any], location: str, secrets: list[str]) -> tuple[int, int]:
     """Apply the missing migrations in one transaction (an empty database gets all of them), as the
     database's owner role; (from, to)."""
@@ -851,7 +813,7 @@ def migrate(conn: psycopg.Connection[Any], location: str, secrets: list[str]) ->
             if start > SCHEMA_VERSION:
                 raise StoreTooNew(location, f"schema {start} is newer than this octotui ({SCHEMA_VERSION}); left untouched")
             if start < SCHEMA_VERSION:
-                _become_owner(conn, location)
+                become_owner(conn, location)
             for number in range(start, SCHEMA_VERSION):
                 conn.execute(MIGRATIONS[number])
                 conn.execute("UPDATE octotui_schema SET version = %s", (number + 1,))
@@ -859,7 +821,7 @@ def migrate(conn: psycopg.Connection[Any], location: str, secrets: list[str]) ->
                 conn.execute("INSERT INTO meta (id, doc) VALUES (1, %s)", (Jsonb({"schema": DOCUMENT_SCHEMA}),))
     except psycopg.Error as error:
         if isinstance(error, pg_errors.InsufficientPrivilege):
-            raise _owner_problem(conn, location, _reason(error, secrets)) from None
+            raise owner_problem(conn, location, _reason(error, secrets)) from None
         raise StoreUnavailable(location, f"cannot upgrade ({_reason(error, secrets)})") from None
     return start, SCHEMA_VERSION
 
