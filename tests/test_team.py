@@ -129,6 +129,12 @@ def test_the_readme_setup_followed_literally_gives_a_working_team(pg_cluster, op
     assert f"already at schema {SCHEMA_VERSION}" in capsys.readouterr().err
     assert main(["db", "upgrade", "--db", url["ana"]]) == 0, "a writer's upgrade runs as the owner"
     assert ana.release(release.id) is not None
+    # Step 4: the owner names the people and the signers; every machine reads the same list.
+    assert main(["db", "people", "set", "ana", "Ana Lima", "--signer", "--db", url["octotui_owner"]]) == 0
+    assert capsys.readouterr().out.splitlines() == ["ana\tAna Lima\tsigner"]
+    assert Workspace(opened(url["ben"]), playbook).settings.signoff.signers == ["ana"]
+    ben.refresh()
+    assert "Ana Lima (ana)" in ben.store.presence()
 
 
 def test_a_writers_upgrade_creates_the_tables_as_the_owner_and_a_stranger_gets_the_command(pg_cluster, opened):
