@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from octotui.services.workspace import Workspace
 
 ACTIONS_KEY = "actions"
-KEPT = 64  # the most recent action ids kept: a retry comes minutes later, not after 64 other saves
+KEPT = 32  # the most recent action ids kept (about 700 bytes): a retry comes soon after, not 32 saves later
 
 
 class AlreadySaved(Exception):  # noqa: N818 - not an error: the action is saved
