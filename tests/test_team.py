@@ -68,6 +68,27 @@ def test_close_wakes_its_listener_and_returns_with_it_ended(pg_url, opened):
     assert not store._listener.is_alive(), "close() returned while its listener still waited for a timeout"
 
 
+def test_close_does_not_wait_for_a_listener_still_reconnecting(pg_cluster, pg_url, opened):
+    store = opened(pg_url)
+    assert store.listening.wait(5)
+    pg_cluster.pg_ctl("stop", "-w", "-m", "fast")
+    try:
+        gone = threading.Event()
+        for _ in range(100):  # the listener notices the outage (bounded count of short waits)
+            if not store.listening.is_set():
+                break
+            gone.wait(0.05)
+        assert not store.listening.is_set()
+        waits: list[float | None] = []
+        real_join = store._listener.join
+        store._listener.join = lambda timeout=None: (waits.append(timeout), real_join(timeout))[1]
+        store.close()
+        assert waits == [0], "close() waited for a listener that is only retrying its connection"
+    finally:
+        pg_cluster.pg_ctl("start", "-w", "-o", f"-p {pg_cluster.port} -k {pg_cluster.socket_dir} "
+                                               "-c listen_addresses=127.0.0.1 -c fsync=off")
+
+
 def test_presence_follows_a_join_and_a_leave_by_notification(pg_cluster, pg_url, opened, monkeypatch):
     monkeypatch.setattr(postgres_store, "PRESENCE_EVERY_SECONDS", 3600.0)  # no periodic look can explain it
     database = _db(pg_url)

@@ -370,8 +370,10 @@ class PostgresStore(ChangeLog):
                     self._conn.close()
                 self._conn = None
         if self._listener is not threading.current_thread():
-            # Bounded by a connect attempt in progress (the listener checks `_closed` right after it).
-            self._listener.join(timeout=CONNECT_TIMEOUT_SECONDS + RETRY_EVERY_SECONDS)
+            # A listening listener was woken: it ends at once (the bound is only a safety). One still trying
+            # to connect (the server is away) is not waited for: it sees `_closed` after its attempt and ends.
+            waiting = self.listening.is_set()
+            self._listener.join(timeout=CONNECT_TIMEOUT_SECONDS + RETRY_EVERY_SECONDS if waiting else 0)
 
     # -- schema --------------------------------------------------------------------------------------
     def _check_schema(self, conn: psycopg.Connection[Any], create: bool) -> None:
