@@ -62,7 +62,7 @@ PRESENCE_CHANNEL = "octotui_presence"  # `join:<session>` / `leave:<session>`: o
 WRITE_LOCK_KEY = 0x0C70_7501  # the advisory lock every writer takes (one per database)
 LOCK_TIMEOUT = "10s"
 CONNECT_TIMEOUT_SECONDS = 3
-PRESENCE_EVERY_SECONDS = 30.0  # a look without a notice: only for someone whose octotui was killed
+PRESENCE_EVERY_SECONDS = 5.0  # a look without a notice: for someone whose octotui was killed (no "leave")
 RETRY_EVERY_SECONDS = 1.0
 APPLICATION = "octotui"
 TABLES = (*RECORD_TABLES, META, EVENTS)
@@ -778,8 +778,8 @@ class PostgresStore(ChangeLog):
             self._closed.wait(RETRY_EVERY_SECONDS)
 
     def _look_around(self, conn: psycopg.Connection[Any]) -> None:
-        """Who else has this database open: the role each logged in as (the server says, not the app),
-        with the display name the owner gave it."""
+        """Who else has this database open: the role each logged in as (the server says, not the app);
+        `presence()` adds the display names."""
         rows = conn.execute(
             "SELECT application_name, usename FROM pg_stat_activity WHERE datname = current_database() "
             "AND application_name LIKE %s AND application_name NOT LIKE %s ORDER BY usename, application_name",
