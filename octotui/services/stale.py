@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from octotui.domain.inputs import NeedsConfirmation
 from octotui.domain.text import one_line
+from octotui.services import team
 
 if TYPE_CHECKING:
     from octotui.domain.models import Incident
@@ -32,7 +33,7 @@ def check(workspace: Workspace, incident: Incident, field: str, seen: str | None
         return
     shown = workspace.incident(incident.id) or incident  # caught up at the start of this command
     last = next((event for event in reversed(shown.timeline) if event.kind == field), None)
-    who = one_line(last.author)[:40] if last is not None else "someone"
+    who = one_line(team.shown(workspace.store, last.author))[:60] if last is not None else "someone"
     when = f" at {workspace.people_time(last.at, with_date=False)}" if last is not None else ""
     raise StaleChoice(f"{who} changed the {field} of {incident.key} to {current}{when}, after your list showed "
                       f"{seen}. Set it to {target} anyway?", current)
