@@ -43,6 +43,7 @@ from octotui.storage.backends import (
     masked,
     open_for_copy,
     open_repository,
+    password_warning,
     upgrade_database,
 )
 from octotui.storage.base import Repository
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", metavar="PATH", type=Path, help="file (or folder for madr)")
     export.add_argument("--copy", action="store_true", help="also copy to the clipboard")
     demo = commands.add_parser("demo", help="fill an empty database: the small demo, or about N records (--size)")
-    database = commands.add_parser("db", help="the database itself: upgrade its schema, copy it elsewhere")
+    database = commands.add_parser("db", help="the database itself: upgrade its schema, copy it elsewhere, its people")
     db_commands = database.add_subparsers(dest="db_command", parser_class=_Parser, required=True)
     upgrade = db_commands.add_parser("upgrade", help="bring a database (file or PostgreSQL) to this octotui's schema")
     copy = db_commands.add_parser("copy", help="copy everything between a file and a PostgreSQL database (ids kept)")
@@ -99,7 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     repair = db_commands.add_parser("repair", help="write a copy of a damaged database file with every record that "
                                                    "still verifies (the file itself is left alone)")
     repair.add_argument("--to", metavar="NEW", required=True, type=Path, help="the new file (must not exist)")
-    for sub in (export, demo, upgrade, check, repair):  # `octotui demo --db PATH` reads as well as `octotui --db PATH demo`
+    people = db_commands.add_parser("people", help="team mode: list the roles' display names and signers, or `set` one")
+    people.add_argument("action", nargs="?", choices=("set",), help="set: name ROLE and/or mark it a signer")
+    people.add_argument("role", nargs="?", metavar="ROLE", help="a database login role")
+    people.add_argument("name", nargs="?", metavar="NAME", help="the display name people see")
+    people.add_argument("--signer", action=argparse.BooleanOptionalAction, default=None,
+                        help="may sign off releases (every machine enforces the database's list)")
+    for sub in (export, demo, upgrade, check, repair, people):  # `octotui demo --db PATH` reads as well as `octotui --db PATH demo`
         sub.add_argument("--db", metavar="PATH|URL", default=argparse.SUPPRESS, help="database (as above)")
     demo.add_argument("--size", type=_size, metavar="N",
                       help="about N records in a fixed mix (releases with histories, incidents, decisions); "
@@ -130,19 +137,12 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"{args.playbook}: playbook not found or not a file")
         if args.templates is not None and not args.templates.is_dir():
             raise UsageError(f"{args.templates}: templates folder not found")
-        if args.command == "export":
-            return run_export(args)
-        if args.command == "demo":
-            return run_demo(args)
-        if args.command == "db":
-            return run_db(args)
-        if args.command in ("send", "outbox"):
-            from octotui.outbox_cli import run_outbox, run_send
-
-            return run_send(args) if args.command == "send" else run_outbox(args)
-        if args.check:
-            return run_check(args)
-        return run_app(args)
+        # Said once, however many URLs carry one, once the database opened (an error stays one line).
+        given = (getattr(args, "db", None), getattr(args, "source", None), getattr(args, "target", None))
+        args.password_warning = next(filter(None, map(password_warning, given)), None)
+        code = _dispatch(args)
+        _warn_password(args)
+        return code
     except (UsageError, ConfigProblem, StoreError) as error:
         say(str(error))
         return EXIT_USAGE
@@ -170,6 +170,29 @@ def _start_logging(args: argparse.Namespace) -> None:
     log.info("octotui %s: %s", __version__, args.command or ("check" if args.check else "app"))
 
 
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "export":
+        return run_export(args)
+    if args.command == "demo":
+        return run_demo(args)
+    if args.command == "db":
+        return run_db(args)
+    if args.command in ("send", "outbox"):
+        from octotui.outbox_cli import run_outbox, run_send
+
+        return run_send(args) if args.command == "send" else run_outbox(args)
+    if args.check:
+        return run_check(args)
+    return run_app(args)
+
+
+def _warn_password(args: argparse.Namespace) -> None:
+    """The password-in-the-URL line, once (before the app's first screen, or after a command)."""
+    warning, args.password_warning = getattr(args, "password_warning", None), None
+    if warning:
+        note(warning)
+
+
 def run_app(args: argparse.Namespace) -> int:
     # Start-up allocates a lot and frees almost nothing: the cyclic GC would rescan it all several times.
     # It is turned back on (with the loaded heap frozen) right after the first paint.
@@ -182,6 +205,7 @@ def run_app(args: argparse.Namespace) -> int:
         quick = QuickStart.read(store) if store is not None else None
         if quick is not None:
             app = OctoApp.quick(quick, lambda: _finish_start(args, quick.store))
+            _warn_password(args)
             app.run()
             if not isinstance(app.start_error, StoreCorrupt):
                 if app.start_error is not None:
@@ -198,6 +222,7 @@ def run_app(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         workspace, templates = _finish_start(args)
     app = OctoApp(workspace, templates)
+    _warn_password(args)
     app.run()
     return app.return_code or 0
 
@@ -255,6 +280,8 @@ def run_db(args: argparse.Namespace) -> int:
         name = masked(location)
         note(f"{name}: schema {before} → {after}" if before != after else f"{name}: already at schema {after}")
         return 0
+    if args.db_command == "people":
+        return run_db_people(args)
     return run_db_copy(args.source, args.target, replace=args.replace)
 
 
@@ -288,6 +315,32 @@ def run_db_file(args: argparse.Namespace) -> int:
     for line in done.report.lines()[:-1]:
         note(line)
     note(f"wrote {done.target}: {done.documents:,} documents; {done.report.path} was left as it is")
+    return 0
+
+
+def run_db_people(args: argparse.Namespace) -> int:
+    from octotui.domain.inputs import InputError
+    from octotui.domain.settings import load_settings
+    from octotui.services import team
+
+    location = resolve_db_location(args.db, load_settings().db)
+    if not is_postgres_url(location):
+        raise UsageError("db people is for a PostgreSQL database (--db postgresql://…): a file has no logins")
+    if args.action is None and (args.role or args.signer is not None):
+        raise UsageError("to change a role: octotui db people set ROLE [NAME] [--signer|--no-signer]")
+    if args.action == "set" and (not args.role or (args.name is None and args.signer is None)):
+        raise UsageError("octotui db people set ROLE NAME [--signer|--no-signer] (a name, --signer or both)")
+    store = open_repository(location)
+    try:
+        if args.action == "set":
+            try:
+                team.set_person(store, args.role, args.name, args.signer)
+            except InputError as error:
+                raise UsageError(str(error)) from None
+        for line in team.listing(store):
+            write_stdout(visible(line) + "\n")
+    finally:
+        store.close()
     return 0
 
 

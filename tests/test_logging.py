@@ -25,7 +25,7 @@ def _run(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.Comp
 def test_log_file_is_private_and_names_the_start_with_the_url_masked(tmp_path: Path) -> None:
     log_file = tmp_path / "logs" / "octotui.log"
     result = _run("--log-file", str(log_file), "--db", "postgresql://ana:S3cret@127.0.0.1:1/x?sslpassword=K3y",
-                  "export", "--list")
+                  "export", "decisions")
     assert result.returncode == 2  # nothing listens on port 1
     text = log_file.read_text()
     assert "octotui 0.1.0: export" in text

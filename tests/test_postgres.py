@@ -205,17 +205,21 @@ def test_a_change_is_pushed_to_the_other_instance(pg_url, opened, playbook):
     assert not woken.wait(0.3), "an instance is not woken by its own commits"
 
 
-def test_presence_names_who_else_is_connected(pg_url, opened, monkeypatch):
+def test_presence_names_who_else_is_connected(pg_url, pg_cluster, opened, monkeypatch):
+    """By the role each logged in as (the server's `usename`), never by $OCTOTUI_USER (issue 31)."""
+    database = _db(pg_url)
+    pg_cluster.sql("DO $$ BEGIN CREATE ROLE benp LOGIN PASSWORD 'pw-benp'; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    pg_cluster.sql("GRANT postgres TO benp")
     monkeypatch.setenv("OCTOTUI_USER", "ana")
     ana = opened(pg_url)
-    monkeypatch.setenv("OCTOTUI_USER", "ben")
-    ben = opened(pg_url)
+    monkeypatch.setenv("OCTOTUI_USER", "someone-else")
+    ben = opened(pg_cluster.tcp_url(database, "benp", "pw-benp"))
     with psycopg.connect(pg_url, autocommit=True) as conn:
         rows = conn.execute("SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'octotui:%' "
                             "ORDER BY 1").fetchall()
-    assert sorted(row[0].split(":")[2] for row in rows) == ["ana", "ben"], "one named connection per instance"
+    assert sorted(row[0].split(":")[2] for row in rows) == ["benp", "postgres"], "one named connection per instance"
     ana._look_around(psycopg.connect(pg_url, autocommit=True))
-    assert ana.presence() == ["ben"] and ben.who == "ben"
+    assert ana.presence() == ["benp"] and ben.who == "benp" and ben.claimed == "someone-else"
 
 
 async def test_two_apps_on_one_database_see_each_others_checks(pg_url, opened, playbook, make_app):

@@ -47,14 +47,22 @@ def ensure_utc(moment: datetime) -> datetime:
 
 
 def current_author(database_role: str | None = None) -> str:
-    """`$OCTOTUI_USER`, else the database role (a shared database knows who connected), else the login name."""
-    name = os.environ.get("OCTOTUI_USER", "").strip() or (database_role or "").strip()
+    """Who the author of record is: the database role when a shared database knows who logged in (team
+    mode: `$OCTOTUI_USER` cannot override the login), else `$OCTOTUI_USER`, else the login name."""
+    name = (database_role or "").strip() or os.environ.get("OCTOTUI_USER", "").strip()
     if name:
         return storable(name)  # undecodable bytes in the environment arrive as surrogates: no backend stores them
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers
         return "unknown"
+
+
+def claimed_name(database_role: str | None) -> str | None:
+    """`$OCTOTUI_USER` when it names someone else than the database role (shown as `name (as ROLE)`,
+    never recorded as the author); None when it is unset, the same, or there is no role."""
+    claimed = os.environ.get("OCTOTUI_USER", "").strip()
+    return claimed if database_role and claimed and claimed != database_role else None
 
 
 def format_duration(delta: timedelta) -> str:

@@ -26,7 +26,7 @@ from octotui.domain.models import (
 )
 from octotui.domain.settings import SignOffRules
 from octotui.domain.text import plain
-from octotui.storage.base import Doc, UnitOfWork
+from octotui.storage.base import Doc, Repository, UnitOfWork
 from octotui.storage.errors import NotFound
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ class RecordSource(Protocol):
 class CommandSource(RecordSource, Protocol):
     """What the services' command modules (releases, …) need of the workspace: one unit of work per command,
     the board's rows, and the release rules that read stored data."""
+
+    store: Repository
 
     def _command(self) -> contextlib.AbstractContextManager[Tx]: ...
 

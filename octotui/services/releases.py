@@ -19,6 +19,7 @@ from octotui.domain.inputs import InputError, NeedsConfirmation, TextInput, pars
 from octotui.domain.models import Decision, LifecycleEvent, Release, ReleaseEdit, Stage
 from octotui.domain.quoting import quoted
 from octotui.domain.settings import SignOffRules
+from octotui.services import team
 from octotui.services.records import point_override
 
 if TYPE_CHECKING:
@@ -179,6 +180,7 @@ def sign_off(workspace: CommandSource, release_id: int, note: str = "") -> Relea
     note = parse_input(TextInput, {"text": note}, rename={"text": "note"}).text
     rules, author = workspace.settings.signoff, workspace.author
     with workspace._command() as tx:
+        rules = team.signoff_rules(workspace.store, rules)  # team mode: the database's list as read just now
         release = tx.load(Release, release_id)
         if release.captain == author:
             raise InputError({"signoff": f"{author} is the captain of {release.key}: someone else signs off"})

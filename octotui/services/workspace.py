@@ -63,6 +63,7 @@ from octotui.domain.refs import RunRef
 from octotui.domain.semver import ReleaseType, Version
 from octotui.domain.settings import Settings
 from octotui.domain.text import plain
+from octotui.services import actions, stale, team
 from octotui.services.records import (
     MODELS,
     PREFIX,
@@ -110,12 +111,13 @@ class Workspace:
         self.playbook = playbook
         self.clock = clock or SystemClock()
         self.author = author or current_author(getattr(store, "user", None))
-        self.settings = settings or Settings()
+        self.settings = team.team_settings(store, settings or Settings())  # team mode: the database's signers
         self.problem: StoreError | None = None  # the file is unreadable or invalid: saves are refused
         # What the last check of every record found damaged: left as it is in the file, the rest works.
         self.damaged: StoreCorrupt | None = None
         self.last_changed: set[str] = set()
         self.on_lock_wait: Callable[[], None] | None = None  # told when a command waits for another process
+        self.action_id: str | None = None  # the next command's action id (a form's): never applied twice
         self._events: dict[int, TimelineEvent | ChecklistEvent] = {}  # parsed events by id (they never change)
         self._view = View()
         self._board_order: tuple[dict[int, BoardRow], list[BoardRow]] | None = None
@@ -546,8 +548,11 @@ class Workspace:
                 self.problem = error
                 raise StoreCorrupt(self.store.location, f"not saved: {error.message}") from None
             self.problem = None
+            action, self.action_id = self.action_id, None  # one unit of work per action id
+            actions.check(uow, action)
             tx = Tx(self, uow)
             yield tx
+            actions.record(uow, action, tx.changed)
         self.last_changed |= self._catch_up(self.store.snapshot) | tx.changed
 
     def drain_changed(self) -> set[str]:
@@ -1139,6 +1144,7 @@ class Workspace:
         if reached >= order.index(IncidentStatus.MITIGATED) and incident.mitigated_at is None:
             incident.mitigated_at = now
         self._timeline(incident, "status", f"Status: {incident.status} → {status}", at=now)
+        stale.close_monitoring(self, incident, status, now)
         incident.status = status
         if status is IncidentStatus.MONITORING:
             running = self._run_window(incident)
@@ -1158,10 +1164,16 @@ class Workspace:
         elif incident.resolved_at is not None:
             incident.resolved_at = None  # reopened: the clock runs again
 
-    def set_status(self, incident_id: int, status: IncidentStatus | str, *, confirm: bool = False) -> Incident:
-        """Raises NeedsConfirmation when resolving with the monitoring window or escalation items open."""
+    def set_status(self, incident_id: int, status: IncidentStatus | str, *, confirm: bool = False,
+                   seen: str | None = None) -> Incident:
+        """Raises NeedsConfirmation when resolving with the monitoring window or escalation items open, and
+        StaleChoice when the status is no longer `seen` (the one the person's list showed)."""
         status = IncidentStatus(status)
-        return self._change_incident(incident_id, lambda incident: self._apply_status(incident, status, confirm))
+
+        def change(incident: Incident) -> None:
+            stale.check(self, incident, "status", seen, status.value)
+            self._apply_status(incident, status, confirm)
+        return self._change_incident(incident_id, change)
 
     def acknowledge(self, incident_id: int) -> Incident:
         """The Acknowledged milestone: someone has the incident. The status stays as it is."""
@@ -1178,10 +1190,11 @@ class Workspace:
         stamps = [getattr(incident, name) for name in MILESTONES if getattr(incident, name) is not None]
         return max([self.now(), *stamps])
 
-    def set_severity(self, incident_id: int, severity: Severity | str) -> Incident:
+    def set_severity(self, incident_id: int, severity: Severity | str, *, seen: str | None = None) -> Incident:
         severity = Severity(severity)
 
         def change(incident: Incident) -> None:
+            stale.check(self, incident, "severity", seen, severity.value)
             if incident.severity != severity:
                 self._timeline(incident, "severity", f"Severity: {incident.severity} → {severity}")
                 incident.severity = severity

@@ -14,11 +14,12 @@ from octotui.storage.urls import (
     is_url,
     masked,
     normalized_url,
+    password_warning,
     secrets_in,
     url_scheme,
 )
 
-__all__ = ["POSTGRES_EXTRA", "POSTGRES_SCHEMES", "check_file_location", "check_postgres_url", "is_url", "normalized_url",
+__all__ = ["POSTGRES_EXTRA", "POSTGRES_SCHEMES", "check_file_location", "check_postgres_url", "is_url", "normalized_url", "password_warning",
            "url_scheme", "file_schema", "is_postgres_url", "masked", "open_for_copy", "open_repository", "secrets_in",
            "upgrade_database"]
 

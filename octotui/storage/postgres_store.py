@@ -27,7 +27,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
-from octotui.domain.clock import current_author
+from octotui.domain.clock import claimed_name, current_author
 from octotui.storage.base import (
     EVENTS,
     META,
@@ -52,15 +52,18 @@ from octotui.storage.errors import (
     StoreWriteFailed,
 )
 from octotui.storage.fs import make_private_dir
+from octotui.storage.people import display_name, people_doc
+from octotui.storage.pg_owner import become_owner, owner_problem
 from octotui.storage.urls import masked, secrets_in
 
 SCHEMA_VERSION = 3
 DOCUMENT_SCHEMA = 3  # the documents' own shape, as in the TinyDB file's meta
 CHANNEL = "octotui"
+PRESENCE_CHANNEL = "octotui_presence"  # `join:<session>` / `leave:<session>`: others look again at once
 WRITE_LOCK_KEY = 0x0C70_7501  # the advisory lock every writer takes (one per database)
 LOCK_TIMEOUT = "10s"
 CONNECT_TIMEOUT_SECONDS = 3
-PRESENCE_EVERY_SECONDS = 5.0
+PRESENCE_EVERY_SECONDS = 5.0  # a look without a notice: for someone whose octotui was killed (no "leave")
 RETRY_EVERY_SECONDS = 1.0
 APPLICATION = "octotui"
 TABLES = (*RECORD_TABLES, META, EVENTS, OUTBOX)
@@ -287,10 +290,14 @@ class PostgresStore(ChangeLog):
         self._wake_channel = f"octotui_wake_{uuid.uuid4().hex}"
         self._on_change: Callable[[], None] | None = None
         self._presence: list[str] = []
+        self._gone: set[str] = set()  # sessions that said they left (their connection may linger a moment)
+        self.presence_changed = threading.Event()  # set when `presence()` changed (tests wait on it)
+        self._on_presence: Callable[[], None] | None = None
         self._in_doubt: list[str] = []
         self._notices: list[str] = []
-        self.user: str | None = None
-        self.who = ""  # the author name others see in the status line
+        self.user: str | None = None  # the login (session_user): the author of record
+        self.who = ""  # the author of record: the login role, never $OCTOTUI_USER
+        self.claimed: str | None = None  # $OCTOTUI_USER when it names someone else (shown, never recorded)
         self._session = uuid.uuid4().hex[:8]
         self.read_only = read_only
         self.read_only_reason = "opened read-only; changes cannot be saved"
@@ -298,8 +305,9 @@ class PostgresStore(ChangeLog):
         with self._lock:
             conn = self._connection()
             self._check_schema(conn, create=create and not read_only)
-            self.user = str(conn.execute("SELECT current_user").fetchone()[0])  # type: ignore[index]
+            self.user = str(conn.execute("SELECT session_user").fetchone()[0])  # type: ignore[index]
             self.who = current_author(self.user)
+            self.claimed = claimed_name(self.user)
             conn.execute("SELECT set_config('application_name', %s, false)", (self._application_name(),))
             if not read_only and not self._may_write(conn):
                 self.read_only = True
@@ -314,7 +322,8 @@ class PostgresStore(ChangeLog):
 
     # -- connections ---------------------------------------------------------------------------------
     def _application_name(self) -> str:
-        """`octotui:<session>:<who>`: others read `who`; the session tag tells our own connection apart."""
+        """`octotui:<session>:<role>`: the session tag tells our own connection apart (presence reads the
+        role from the server's own `usename`, not from this name)."""
         return f"{APPLICATION}:{self._session}:{self.who}"[:63]
 
     def _connect(self, purpose: str) -> psycopg.Connection[Any]:
@@ -359,15 +368,22 @@ class PostgresStore(ChangeLog):
         pass  # the server keeps its own pages
 
     def close(self) -> None:
+        """Say we leave (others update presence at once), wake our own listener on its private channel
+        (it LISTENs there) and wait for it to end: nothing waits for a timeout."""
         self._closed.set()
         with self._lock:
             if self._conn is not None:
-                with contextlib.suppress(Exception):  # wake our own listener (its private channel) to stop it
-                    self._conn.execute("SELECT pg_notify(%s, '')", (self._wake_channel,))
+                with contextlib.suppress(Exception):
+                    self._conn.execute("SELECT pg_notify(%s, %s), pg_notify(%s, '')",
+                                       (PRESENCE_CHANNEL, f"leave:{self._session}", self._wake_channel))
                 with contextlib.suppress(Exception):
                     self._conn.close()
                 self._conn = None
-        self._listener.join(timeout=RETRY_EVERY_SECONDS)
+        if self._listener is not threading.current_thread():
+            # A listening listener was woken: it ends at once (the bound is only a safety). One still trying
+            # to connect (the server is away) is not waited for: it sees `_closed` after its attempt and ends.
+            waiting = self.listening.is_set()
+            self._listener.join(timeout=CONNECT_TIMEOUT_SECONDS + RETRY_EVERY_SECONDS if waiting else 0)
 
     # -- schema --------------------------------------------------------------------------------------
     def _check_schema(self, conn: psycopg.Connection[Any], create: bool) -> None:
@@ -540,9 +556,24 @@ class PostgresStore(ChangeLog):
         """`callback` is called (from another thread) when someone else changed the database."""
         self._on_change = callback
 
+    def watch_presence(self, callback: Callable[[], None] | None) -> None:
+        """`callback` is called (from another thread) when someone joined or left."""
+        self._on_presence = callback
+
+    def role_exists(self, role: str) -> bool:
+        """A login role of that name exists on this server (`octotui db people set` names only real ones)."""
+        with self._lock:
+            try:
+                row = self._connection().execute("SELECT 1 FROM pg_roles WHERE rolname = %s AND rolcanlogin",
+                                                 (role,)).fetchone()
+            except psycopg.Error as error:
+                raise self._lost(error) from None
+        return row is not None
+
     def presence(self) -> list[str]:
-        """Who else has this database open (their octotui author names), as last seen."""
-        return list(self._presence)
+        """Who else has this database open (their login roles, with the display names as last read)."""
+        _doc_id, people = people_doc(dict(self.tables[META]))
+        return [display_name(people, role) for role in self._presence]
 
     # -- writing -------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -707,27 +738,43 @@ class PostgresStore(ChangeLog):
                 callback()
 
     def _listen(self) -> None:
-        """Its own connection: LISTEN, wake the app on others' commits, look at who is here now and then.
-        A lost connection is retried every second; on return the app is woken to catch up."""
+        """Its own connection: LISTEN, wake the app on others' commits, look at who is here when someone
+        joins or leaves (told by notification). A lost connection is retried every second; on return the
+        app is woken to catch up."""
         lost = False
         while not self._closed.is_set():
             conn: psycopg.Connection[Any] | None = None
             try:
                 conn = self._connect("listen")
-                conn.execute(f"LISTEN {CHANNEL}")
+                for channel in (CHANNEL, PRESENCE_CHANNEL, self._wake_channel):
+                    conn.execute(f'LISTEN "{channel}"')
+                conn.execute("SELECT pg_notify(%s, %s)", (PRESENCE_CHANNEL, f"join:{self._session}"))
                 lost = False
                 # Whatever was committed between our last read and LISTEN sent no notice we could hear:
                 # read once now (at start-up this finds nothing; after an outage it catches up).
                 self._mark_changed()
                 self.listening.set()
                 while not self._closed.is_set():
+                    # Not inside the notifies() loop: the connection is held while it waits.
+                    before = self._presence
                     self._look_around(conn)
+                    if self._presence != before:
+                        self.presence_changed.set()
+                        watcher = self._on_presence
+                        if watcher is not None:  # the status line repaints now, not at its next tick
+                            with contextlib.suppress(Exception):
+                                watcher()
                     main_pid = self._main_pid()
                     for notice in conn.notifies(timeout=PRESENCE_EVERY_SECONDS):
-                        if notice.channel == CHANNEL and notice.pid != main_pid:  # our own commits are in memory already
-                            self._mark_changed()
                         if self._closed.is_set():
                             break
+                        if notice.channel == CHANNEL and notice.pid != main_pid:  # our own commits are in memory already
+                            self._mark_changed()
+                        elif notice.channel == PRESENCE_CHANNEL and not notice.payload.endswith(self._session):
+                            kind, _, session = notice.payload.partition(":")
+                            if kind == "leave":
+                                self._gone.add(session)
+                            break  # someone joined or left: look again now
             except (psycopg.Error, StoreError):
                 self.listening.clear()
                 if not lost:
@@ -741,11 +788,13 @@ class PostgresStore(ChangeLog):
             self._closed.wait(RETRY_EVERY_SECONDS)
 
     def _look_around(self, conn: psycopg.Connection[Any]) -> None:
+        """Who else has this database open: the role each logged in as (the server says, not the app);
+        `presence()` adds the display names."""
         rows = conn.execute(
-            "SELECT split_part(application_name, ':', 3) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name LIKE %s AND application_name NOT LIKE %s ORDER BY 1",
+            "SELECT application_name, usename FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name LIKE %s AND application_name NOT LIKE %s ORDER BY usename, application_name",
             (f"{APPLICATION}:%:%", f"{APPLICATION}:{self._session}:%")).fetchall()
-        self._presence = [str(row[0]) for row in rows if row[0]]
+        self._presence = [str(role) for name, role in rows if role and str(name).split(":", 2)[1] not in self._gone]
 
     def _main_pid(self) -> int:
         main = self._conn
@@ -766,7 +815,8 @@ def _reason(error: BaseException, secrets: list[str]) -> str:
 
 
 def migrate(conn: psycopg.Connection[Any], location: str, secrets: list[str]) -> tuple[int, int]:
-    """Apply the missing migrations in one transaction (an empty database gets all of them); (from, to)."""
+    """Apply the missing migrations in one transaction (an empty database gets all of them), as the
+    database's owner role; (from, to)."""
     try:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
@@ -774,6 +824,8 @@ def migrate(conn: psycopg.Connection[Any], location: str, secrets: list[str]) ->
             start = before or 0
             if start > SCHEMA_VERSION:
                 raise StoreTooNew(location, f"schema {start} is newer than this octotui ({SCHEMA_VERSION}); left untouched")
+            if start < SCHEMA_VERSION:
+                become_owner(conn, location)
             for number in range(start, SCHEMA_VERSION):
                 conn.execute(MIGRATIONS[number])
                 conn.execute("UPDATE octotui_schema SET version = %s", (number + 1,))
@@ -781,8 +833,7 @@ def migrate(conn: psycopg.Connection[Any], location: str, secrets: list[str]) ->
                 conn.execute("INSERT INTO meta (id, doc) VALUES (1, %s)", (Jsonb({"schema": DOCUMENT_SCHEMA}),))
     except psycopg.Error as error:
         if isinstance(error, pg_errors.InsufficientPrivilege):
-            raise StoreReadOnly(location, f"cannot create or upgrade octotui's tables ({_reason(error, secrets)}); "
-                                          "ask the database owner to run octotui db upgrade") from None
+            raise owner_problem(conn, location, _reason(error, secrets)) from None
         raise StoreUnavailable(location, f"cannot upgrade ({_reason(error, secrets)})") from None
     return start, SCHEMA_VERSION
 

@@ -129,3 +129,11 @@ def check_postgres_url(location: str) -> str:
     except ValueError as error:
         raise StoreUnavailable(masked(location), f"not a valid URL ({error})") from None
     return url
+
+
+def password_warning(location: str | None) -> str | None:
+    """One line for a password given in a URL on the command line: every local user sees it in `ps`."""
+    if not location or not is_postgres_url(location) or not secrets_in(location):
+        return None
+    return ("octotui: warning: the password in this URL is visible to every user of this machine (ps) while "
+            "octotui runs; put it in ~/.pgpass (host:port:database:user:password, mode 0600) or PGPASSWORD instead")

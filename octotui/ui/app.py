@@ -174,6 +174,7 @@ class OctoApp(Octo):
         shown = self.board_rows()
         self._use_workspace(workspace, templates)
         self.workspace.store.subscribe(lambda: self._call_on_loop(self.poll_store))
+        self._watch_presence()
         rows = self.board_rows()
         # The board repaints only what the models show differently (a rule in the settings, an item
         # that became overdue): most starts change nothing on the screen.
@@ -237,6 +238,19 @@ class OctoApp(Octo):
     def get_line_filters(self) -> Sequence[LineFilter]:
         return [*super().get_line_filters(), self._display_boundary]
 
+    def _watch_presence(self) -> None:
+        """Someone joined or left (PostgreSQL says so at once): the status line shows it now, not at the tick."""
+        watch = getattr(self.workspace.store, "watch_presence", None)
+        if watch is not None:
+            watch(lambda: self._call_on_loop(self._repaint_status))
+
+    def _repaint_status(self) -> None:
+        from octotui.ui.widgets import StatusLine
+
+        if self.screen_stack:
+            for line in self.screen_stack[0].query(StatusLine):
+                line.refresh_status()
+
     def _call_on_loop(self, callback: Callable[[], None]) -> None:
         """From the command thread: run `callback` on the event loop, without waiting for it."""
         with contextlib.suppress(RuntimeError):  # the loop has closed: the app is gone
@@ -252,6 +266,7 @@ class OctoApp(Octo):
             return
         # A backend that can push (PostgreSQL's NOTIFY) wakes us at once; a file is watched by the tick.
         self.workspace.store.subscribe(lambda: self._call_on_loop(self.poll_store))
+        self._watch_presence()
         self.set_timer(0.5, self._check_everything)  # after the first paint, not before it
         if self._restored_mode and self._restored_mode != self.DEFAULT_MODE:
             self.switch_mode(self._restored_mode)

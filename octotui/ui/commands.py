@@ -99,20 +99,24 @@ class CommandRunner:
         workspace.on_lock_wait = lambda: loop_call(on_wait)
 
     def submit(self, command: Callable[..., Any], *args: Any, on_success: OnSuccess | None = None,
-               on_error: OnError | None = None, **kwargs: Any) -> None:
+               on_error: OnError | None = None, action_id: str | None = None, **kwargs: Any) -> None:
+        """`action_id` (a form's) goes with the command's unit of work: a retry is never applied twice."""
         if self.closed:
             return  # the app is going away: a late timer's re-read or check has nobody to tell
         self.pending += 1
         self._idle.clear()
-        future = self._executor.submit(self._run, command, args, kwargs)
+        future = self._executor.submit(self._run, command, args, kwargs, action_id)
         future.add_done_callback(lambda done: self._loop_call(lambda: self._done(done, on_success, on_error)))
 
-    def _run(self, command: Callable[..., Any], args: tuple, kwargs: dict) -> _Outcome:
+    def _run(self, command: Callable[..., Any], args: tuple, kwargs: dict, action_id: str | None = None) -> _Outcome:
+        self.workspace.action_id = action_id
         started = time.perf_counter()
         try:
             result, error = command(*args, **kwargs), None
         except Exception as caught:  # reported on the loop, by the caller or the app's one handler
             result, error = None, caught
+        finally:
+            self.workspace.action_id = None
         outcome = _Outcome(result, error, self.workspace.drain_changed())
         # Ids and names only: what a person typed stays out of the log at INFO.
         log.info("%s %s in %.1f ms%s", _name(command),

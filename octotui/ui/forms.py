@@ -18,7 +18,8 @@ from textual.widgets._select import SelectOverlay
 from textual.widgets.option_list import Option
 
 from octotui.domain.inputs import MAX_TEXT, InputError, NeedsConfirmation, check_length
-from octotui.storage.errors import NotFound, StoreError
+from octotui.services import actions
+from octotui.storage.errors import NotFound, StoreError, StoreOutcomeUnknown
 from octotui.ui.widgets import FieldError, literal
 
 if TYPE_CHECKING:
@@ -96,6 +97,8 @@ class FormScreen(Modal[Any]):
         self.saving = False
         self.ready = False  # mounted with its first field focused: until then keys are held, not dropped
         self._held: list[tuple[str, str | None]] = []  # keys typed before it was ready or after Enter
+        # One id for this form's change, kept across retries: Enter again can never save it twice.
+        self.action_id = actions.new_action_id()
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form"):
@@ -190,7 +193,8 @@ class FormScreen(Modal[Any]):
         self.saving = True
         self.query_one(".form-hint", Static).update(Text("saving…", style="bold yellow"))
         values = self.values() | ({"_confirmed": "yes"} if self.confirmed else {})
-        self.octo.commands.submit(self.submit, values, on_success=self._saved, on_error=self._refused)
+        self.octo.commands.submit(self.submit, values, on_success=self._saved, on_error=self._refused,
+                                  action_id=self.action_id)
 
     def holds_keys(self) -> bool:
         return self.saving or not self.ready
@@ -237,11 +241,42 @@ class FormScreen(Modal[Any]):
             if first:
                 self.query_one(f"#f-{first}").focus()
             return True
+        if isinstance(error, actions.AlreadySaved):  # an earlier try had saved it: this one did nothing
+            self.octo.notify("Saved (by the earlier try; not saved twice)")
+            self.dismiss(None)
+            return True
+        if isinstance(error, StoreOutcomeUnknown):
+            self._check_outcome()
+            return True
         if isinstance(error, StoreError):
             self.query_one("#e-_form", FieldError).show(f"Not saved: {error.message}")
             return True
         if isinstance(error, NotFound | KeyError):
             self.query_one("#e-_form", FieldError).show(f"Not saved: {str(error).strip(chr(39))}")
+            return True
+        return False
+
+    def _check_outcome(self) -> None:
+        """The save's outcome was lost with the connection: say so, and find out (once reconnected)."""
+        if not self.is_attached:
+            return
+        self.query_one("#e-_form", FieldError).show("Not known whether saved — checking…")
+        self.octo.commands.submit(actions.saved, self.octo.workspace, self.action_id,
+                                  on_success=self._checked, on_error=self._check_failed)
+
+    def _checked(self, saved: bool) -> None:
+        if not self.is_attached:
+            return
+        if saved:
+            self.octo.notify("Saved (checked after the connection came back)")
+            self.dismiss(None)
+        else:
+            self.query_one("#e-_form", FieldError).show(
+                "Not saved: the connection dropped before it was saved — Enter saves it (once)")
+
+    def _check_failed(self, error: BaseException) -> bool:
+        if isinstance(error, StoreError) and self.is_attached:  # still cut off: keep asking, keep saying so
+            self.set_timer(1.0, self._check_outcome)
             return True
         return False
 

@@ -259,9 +259,13 @@ def status_text(app: OctoApp, width: int = 120) -> Text:
         text.append(" READ-ONLY ", style="bold white on dark_red")
         text.append_text(Text(" " + one_line(store.read_only_reason)[:100], style="red"))
         text.append("\n")
+    claimed = getattr(store, "claimed", None)
+    if claimed:  # $OCTOTUI_USER names someone else than the login: shown, never recorded as the author
+        text.append_text(Text(f"you: {one_line(claimed)[:20]} (as {one_line(str(store.user))[:20]})", style="dim"))
+        text.append("   ")
     others = store.presence()
     if others:
-        # Names other people chose (their OCTOTUI_USER): one short line each, never markup or escapes.
+        # Others' login roles (with the display names the owner gave): one short line each, never markup.
         shown = ", ".join(one_line(name)[:20] for name in others[:4]) + (f" +{len(others) - 4}" if len(others) > 4 else "")
         text.append_text(Text(f"also here: {shown}", style="dim"))
         text.append("   ")

@@ -13,6 +13,7 @@ from octotui.domain.clock import format_countdown, format_duration, local_time, 
 from octotui.domain.inputs import InputError, NeedsConfirmation
 from octotui.domain.models import MILESTONES, ROLES, ROLLBACK_FROM, Incident, IncidentStatus, Severity, Stage
 from octotui.domain.text import one_line
+from octotui.services.stale import StaleChoice
 from octotui.ui import actions
 from octotui.ui.flows import (
     copy_template,
@@ -244,14 +245,22 @@ class IncidentScreen(LiveScreen):
         choices = [(status.value, status.value + ("  (current)" if status is incident.status else "")) for status in order]
 
         def chosen(value: str | None) -> None:
-            if value:
-                self._set_status(incident.id, value)
+            if value:  # chosen from the list as it showed this status: a newer one asks first
+                self._set_status(incident.id, value, seen=incident.status.value)
 
         self.octo.push_screen(ChoiceScreen(f"Status of {incident.key} (Enter: {next_status})", choices, next_status.value), chosen)
 
-    def _set_status(self, incident_id: int, status: str, confirm: bool = False) -> None:
-        """Resolving with work open asks first; once resolved, the resolution notice offers itself."""
+    def _set_status(self, incident_id: int, status: str, confirm: bool = False, seen: str | None = None) -> None:
+        """Resolving with work open asks first, as does a choice made from an older status than the stored
+        one; once resolved, the resolution notice offers itself."""
         def asked(error: BaseException) -> bool:
+            if isinstance(error, StaleChoice):
+                def again(yes: bool | None) -> None:
+                    if yes:  # now chosen knowing the stored status
+                        self._set_status(incident_id, status, confirm, seen=error.current)
+
+                self.octo.push_screen(ConfirmScreen(str(error), yes="Set it anyway", no="Keep it"), again)
+                return True
             if not isinstance(error, NeedsConfirmation):
                 return False
             def decide(yes: bool | None) -> None:
@@ -271,7 +280,7 @@ class IncidentScreen(LiveScreen):
                 self.octo.push_screen(ConfirmScreen(Text(f"{incident.key} resolved. Copy the resolution notice now?"),
                                                     yes="Copy it", no="Later"), copy)
 
-        self.octo.run_command_async(self.octo.workspace.set_status, incident_id, status, confirm=confirm,
+        self.octo.run_command_async(self.octo.workspace.set_status, incident_id, status, confirm=confirm, seen=seen,
                                     on_success=done, on_error=asked)
 
     def action_severity(self) -> None:
@@ -279,9 +288,17 @@ class IncidentScreen(LiveScreen):
         if incident is None:
             return
 
-        def chosen(value: str | None) -> None:
-            if value:
-                self.octo.run_command_async(self.octo.workspace.set_severity, incident.id, value)
+        def chosen(value: str | None, seen: str = incident.severity.value) -> None:
+            if value:  # chosen from the list as it showed this severity: a newer one asks first
+                self.octo.run_command_async(self.octo.workspace.set_severity, incident.id, value, seen=seen,
+                                            on_error=lambda error: stale_asked(error, value))
+
+        def stale_asked(error: BaseException, value: str) -> bool:
+            if not isinstance(error, StaleChoice):
+                return False
+            self.octo.push_screen(ConfirmScreen(str(error), yes="Set it anyway", no="Keep it"),
+                                  lambda yes: chosen(value, seen=error.current) if yes else None)
+            return True
 
         self.octo.push_screen(ChoiceScreen(f"Severity of {incident.key}", [(s.value, s.value) for s in Severity],
                                           incident.severity.value), chosen)
