@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from string import Template
 from typing import Literal
@@ -48,6 +48,9 @@ class Filled:
     text: str
     missing: list[str] = field(default_factory=list)
     edited: bool = False
+    # What makes the text untrue now although every value is there (a promise already past, a resolution
+    # for an incident that is not resolved): the pane shows it, export exits 3 for it.
+    problems: list[str] = field(default_factory=list)
 
 
 def parse_template(name: str, source: str, path: str = "") -> CommsTemplate:
@@ -186,8 +189,8 @@ def incident_values(incident: Incident, workspace) -> dict[str, str]:
         "comms_lead": incident.roles.get("comms", ""), "tech_lead": incident.roles.get("tech", ""),
         "channel": incident.channel,
         "current_actions": incident.current_actions,
-        "next_update_time": when(due) if due else ("none (resolved)" if not incident.open else
-                                                  f"none scheduled for {incident.severity.value}"),
+        "next_update_time": _next_update(incident, due, workspace),
+        "join_channel": f"Please join {incident.channel}." if incident.channel.strip() else "Please join the incident channel.",
         "elapsed": format_minutes(incident.elapsed(now)),
         "acknowledged_time": when(incident.acknowledged_at) or "not acknowledged",
         "mitigated_time": when(incident.mitigated_at) or "not mitigated",
@@ -209,6 +212,32 @@ def incident_values(incident: Incident, workspace) -> dict[str, str]:
     values["action_items"] = values["followups"]
     values["incident_communication_fields"] = _field_lines(workspace.playbook.fields.get("incident-communication", []), values)
     return values
+
+
+def _next_update(incident: Incident, due: datetime | None, workspace) -> str:
+    """The promise a text makes: never a past time as if it were still ahead."""
+    if due is None:
+        return "none (resolved)" if not incident.open else f"none scheduled for {incident.severity.value}"
+    now = workspace.now()
+    if due > now:
+        return workspace.people_time(due)
+    interval = workspace.settings.update_interval(incident.severity) or timedelta(minutes=30)
+    return (f"overdue (was due {workspace.people_time(due)}); next update by "
+            f"{workspace.people_time(now + interval)}")
+
+
+def problems(template: CommsTemplate, owner: Release | Incident, workspace) -> list[str]:
+    """Why a filled text would say something untrue if it went out now."""
+    if not isinstance(owner, Incident):
+        return []
+    found = []
+    if template.fact == "resolution" and owner.open:
+        found.append(f"{owner.key} is {owner.status.value}, not Resolved: resolve it first (s), or send a status update")
+    due = workspace.next_update_due(owner)
+    names_promise = "next_update_time" in template.body or "incident_communication_fields" in template.body
+    if names_promise and due is not None and due <= workspace.now():
+        found.append(f"the promised update time {workspace.people_time(due)} has passed: the update is overdue")
+    return found
 
 
 def _linked_releases(incident: Incident, releases: list[Release], workspace) -> str:
@@ -247,5 +276,6 @@ def render(template: CommsTemplate, owner: Release | Incident, workspace) -> Fil
     filled = fill(template, values)
     edited = owner.comms.get(template.name)
     if edited is not None:
-        return Filled(template, edited, [name for name in filled.missing if MISSING.format(name) in edited], edited=True)
+        filled = Filled(template, edited, [name for name in filled.missing if MISSING.format(name) in edited], edited=True)
+    filled.problems = problems(template, owner, workspace)
     return filled

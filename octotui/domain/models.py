@@ -287,7 +287,8 @@ class TimelineEvent(Record):
     at: AwareDatetime
     author: str
     kind: Literal["status", "checklist", "note", "update", "decision", "role", "severity", "milestone",
-                  "snooze", "link", "impact", "clock", "title", "actions", "channel", "followup"]
+                  "snooze", "link", "impact", "clock", "title", "actions", "channel", "followup",
+                  "promise"]  # a promised update time missed or moved (kept: the retro sees it)
     text: str
 
 

@@ -1310,10 +1310,9 @@ class Workspace:
         return self._change_incident(incident_id, change)
 
     def send_status_update(self, incident_id: int, *, status: IncidentStatus | str, impact: str, current_actions: str,
-                           next_in_minutes: int | None, template_title: str = "Incident status update",
-                           confirm: bool = False, missing: tuple[str, ...] = ()) -> Incident:
-        """The status-update form, as one change: status, impact, current actions, and the next update time
-        the text will name; recorded as sent."""
+                           next_in_minutes: int | None, confirm: bool = False) -> Incident:
+        """The status-update form's facts, as one change: status, impact, current actions (the next update time
+        is checked here and recorded with the update by services.delivery once its text reached somewhere)."""
         errors: dict[str, str] = {}
         texts = {"impact": impact, "current_actions": current_actions}
         for name, value in texts.items():
@@ -1332,14 +1331,6 @@ class Workspace:
             self._apply_status(incident, status, confirm)
             self._apply_impact(incident, impact)
             self._apply_actions(incident, current_actions)
-            now = self.now()
-            incident.last_update_at, incident.snoozed_until = now, None
-            incident.next_update_at = now + timedelta(minutes=next_in_minutes) if next_in_minutes and incident.open else None
-            due = self.next_update_due(incident)
-            line = f"{template_title} sent (copied)" + (f" with missing: {', '.join(missing)}" if missing else "")
-            self._timeline(incident, "update", line + (f"; next update by {self.people_time(due, with_date=False)}"
-                                                       if due else ""), at=now)
-            self._auto(incident, "update", f"{template_title} copied")
 
         return self._change_incident(incident_id, change)
 

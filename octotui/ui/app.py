@@ -626,28 +626,36 @@ class OctoApp(App[int]):
 
         self.push_screen(decision_form("Record a decision", prefill, submit, workspace.author), saved)
 
-    def copy_text(self, text: str, label: str) -> None:
-        """OSC 52 at once (always), then the system clipboard or a file in a worker thread."""
+    def copy_text(self, text: str, label: str, on_done: Callable[[CopyOutcome], None] | None = None) -> None:
+        """The copy chain in a worker thread (OSC 52 where it can arrive, the system clipboard, else a file);
+        `on_done` hears the outcome, else a toast says where the text went."""
         text = visible(text)  # whatever was typed or pasted, no escape sequence rides along to a terminal
-        mode = self.workspace.settings.clipboard
-        osc52 = mode in ("auto", "osc52")
-        if osc52:
-            self.copy_to_clipboard(text)
-        else:
-            self._clipboard = text  # the app-level record of the last copy, as Textual keeps it
+        self._clipboard = text  # the app-level record of the last copy, as Textual keeps it
         fallback = self.workspace.store.path.with_name("octotui-clipboard.md")
-        self._copy_in_background(text, mode, osc52, fallback, label)
+        self._copy_in_background(text, self.workspace.settings.clipboard, fallback, label, on_done)
 
     @work(thread=True, group="clipboard", exit_on_error=False)
-    def _copy_in_background(self, text: str, mode: str, osc52: bool, fallback: Path, label: str) -> None:
-        from octotui.comms.clipboard import copy_text
+    def _copy_in_background(self, text: str, mode: str, fallback: Path, label: str,
+                            on_done: Callable[[CopyOutcome], None] | None) -> None:
+        from octotui.comms.clipboard import CopyOutcome, copy_text
 
-        outcome = copy_text(text, mode, fallback, send_osc52=lambda _text: osc52, command=self.clipboard_command)
-        self.call_from_thread(self._copied, outcome, label)
+        def emit(escaped: str) -> bool:
+            self.call_from_thread(self.copy_to_clipboard, escaped)
+            return True
 
-    def _copied(self, outcome: CopyOutcome, label: str) -> None:
-        self.last_copy = outcome  # what the toast said, kept for whoever asks (tests, the palette)
-        self.notify(f"{label}: {outcome.message()}", timeout=6)
+        try:
+            outcome = copy_text(text, mode, fallback, send_osc52=emit, command=self.clipboard_command)
+        except Exception as error:  # noqa: BLE001 — whatever failed, the person hears it and nothing is recorded
+            outcome = CopyOutcome(native=False, osc52=False, file=None, detail=f"{type(error).__name__}: {error}")
+        self.call_from_thread(self._copied, outcome, label, on_done)
+
+    def _copied(self, outcome: CopyOutcome, label: str, on_done: Callable[[CopyOutcome], None] | None) -> None:
+        self.last_copy = outcome  # what the copy reached, kept for whoever asks (tests, the palette)
+        if on_done is not None:
+            on_done(outcome)
+        else:
+            self.notify(f"{label}: {outcome.message()}", severity="information" if outcome.reached else "error",
+                        timeout=6 if outcome.reached else 10)
 
 
 class RecoveryApp(App[bool]):

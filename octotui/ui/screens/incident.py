@@ -26,7 +26,7 @@ from octotui.ui.widgets import KeyTable, LiveScreen, StatusLine, cell, key_width
 
 KIND_STYLE = {"status": "yellow", "update": "green", "note": "", "checklist": "cyan", "decision": "magenta",
               "role": "blue", "severity": "red", "milestone": "yellow", "snooze": "dim", "link": "dim",
-              "impact": "red", "clock": "dim"}
+              "impact": "red", "clock": "dim", "promise": "bold red"}
 
 
 class IncidentScreen(LiveScreen):
