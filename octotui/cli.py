@@ -353,12 +353,17 @@ def run_export(args: argparse.Namespace) -> int:
         if owner is None:
             raise UsageError(f"unknown incident {args.incident!r}")
     filled = render(template, owner, workspace)
+    if filled.problems and not args.allow_missing:  # the text would say something untrue now
+        print(f"octotui: {args.what} for {owner.key} is not true now: {'; '.join(filled.problems)} "
+              "(pass --allow-missing to write it as it is)", file=sys.stderr)
+        return EXIT_MISSING
     if filled.missing and not args.allow_missing:
         print(f"octotui: {args.what} for {owner.key} is missing: {', '.join(filled.missing)} "
               "(fill them in the app, or pass --allow-missing to write it with the gaps marked)", file=sys.stderr)
         return EXIT_MISSING
-    if filled.missing:
-        print(f"octotui: note: written with missing values: {', '.join(filled.missing)}", file=sys.stderr)
+    notes = [*filled.problems] + ([f"missing values: {', '.join(filled.missing)}"] if filled.missing else [])
+    if notes:
+        print(f"octotui: note: written with {'; '.join(notes)}", file=sys.stderr)
     return _emit(filled.text, args, workspace)
 
 

@@ -209,6 +209,11 @@ def incident_values(incident: Incident, workspace) -> dict[str, str]:
         "linked_releases": _linked_releases(incident, releases, workspace) or "None.",
         "followups": "\n".join(f"- [ ] {text}" for text in followups(incident, workspace)) or "None recorded.",
     }
+    missed = [e for e in sorted(incident.timeline, key=lambda e: e.at) if e.kind == "promise"]
+    lines = [f"- {when(e.at)} {e.text}" for e in missed]
+    if due is not None and due <= now:
+        lines.append(f"- {when(now)} Update promised by {when(due)} is overdue (not sent yet)")
+    values["missed_updates"] = "\n".join(lines) or "None: every promised update went out by its time."
     values["action_items"] = values["followups"]
     values["incident_communication_fields"] = _field_lines(workspace.playbook.fields.get("incident-communication", []), values)
     return values

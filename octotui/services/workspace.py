@@ -1335,9 +1335,19 @@ class Workspace:
         return self._change_incident(incident_id, change)
 
     def snooze_update(self, incident_id: int, minutes: int = 5) -> Incident:
+        """A new promise, on the timeline: the next update moves `minutes` past the old one, or past now when
+        that one was already missed (which stays on the timeline, for the incident and the postmortem)."""
         def change(incident: Incident) -> None:
-            incident.snoozed_until = self.now() + timedelta(minutes=minutes)
-            self._timeline(incident, "snooze", f"Status update reminder snoozed for {minutes} min")
+            now, was = self.now(), self.next_update_due(incident)
+            if was is None:
+                raise InputError({"snooze": f"{incident.key} has no update due to move"})
+            moved = max(was, now) + timedelta(minutes=minutes)
+            at = lambda moment: self.people_time(moment, with_date=False)  # noqa: E731
+            if was <= now:
+                self._timeline(incident, "promise", f"Update promised by {at(was)} missed "
+                                                    f"({format_minutes(now - was)} overdue when snoozed)", at=now)
+            incident.next_update_at, incident.snoozed_until = moved, None
+            self._timeline(incident, "snooze", f"Next update moved to {at(moved)} — was {at(was)}", at=now)
         return self._change_incident(incident_id, change)
 
     def set_comms_text(self, owner: Literal["release", "incident"], owner_id: int, template: str, text: str | None) -> None:

@@ -226,6 +226,10 @@ class IncidentScreen(LiveScreen):
                 text.append("Next update   ", style="dim")
                 text.append(f"in {format_countdown(left)}", style="bold cyan")
                 text.append(f" ({workspace.people_time(due, with_date=False)})\n", style="dim")
+        missed = [e for e in incident.timeline if e.kind == "promise"]
+        if missed:  # a promise stakeholders were given and did not get stays in sight
+            text.append(f"Missed        {len(missed)} promised update{'s' if len(missed) > 1 else ''}", style="bold red")
+            text.append(f" (last: {local_time(missed[-1].at)})\n", style="dim")
         monitoring = workspace.monitoring_ends(incident)
         if monitoring is not None:
             left = monitoring - now
@@ -362,8 +366,8 @@ class IncidentScreen(LiveScreen):
     def action_snooze(self) -> None:
         incident = self._need_incident()
         if incident is not None:
-            self.octo.run_command_async(self.octo.workspace.snooze_update, incident.id, on_success=lambda _incident: self.notify(
-                "Update reminder snoozed 5 minutes (on the timeline)"))
+            self.octo.run_command_async(self.octo.workspace.snooze_update, incident.id, on_success=lambda saved: self.notify(
+                next(e.text for e in reversed(saved.timeline) if e.kind == "snooze") + " (on the timeline)"))
 
     def _update_template(self, incident: Incident):
         """The first text an incident sends is the initial notification; after that, status updates."""
