@@ -124,7 +124,7 @@ def test_acknowledge_sets_the_milestone_once_and_keeps_the_status(workspace, clo
 def test_resolving_with_work_open_asks_and_writes_the_retro_deadline(workspace, clock):
     incident = workspace.start_incident("x", "P1")
     workspace.set_status(incident.id, "Monitoring")
-    with pytest.raises(NeedsConfirmation, match="monitoring window is still open .* escalation items are open"):
+    with pytest.raises(NeedsConfirmation, match="(?s)monitoring window is still open .* escalation items are open"):
         workspace.set_status(incident.id, "Resolved")
     assert workspace.incident(incident.id).open, "nothing changed"
     workspace.set_status(incident.id, "Resolved", confirm=True)

@@ -1113,15 +1113,9 @@ class Workspace:
         return self.incident(incident_id) or incident
 
     def resolve_concerns(self, incident: Incident) -> list[str]:
-        """What a person should hear before resolving: an open monitoring window, open escalation items."""
-        concerns = []
-        window = self.monitoring_ends(incident)
-        if window is not None and window > self.now():
-            concerns.append(f"the monitoring window is still open (ends {self.people_time(window, with_date=False)})")
-        escalation = incident.runs.get("escalation")
-        if escalation is not None and escalation.remaining():
-            concerns.append(f"{len(escalation.remaining())} of {len(escalation.items)} escalation items are open")
-        return concerns
+        from octotui.services.resolve import resolve_concerns
+
+        return resolve_concerns(self, incident)
 
     def _apply_status(self, incident: Incident, status: IncidentStatus, confirm: bool) -> None:
         if incident.status == status:
@@ -1129,14 +1123,19 @@ class Workspace:
         if status is IncidentStatus.RESOLVED and not confirm:
             concerns = self.resolve_concerns(incident)
             if concerns:
-                raise NeedsConfirmation(f"Resolve {incident.key} although {' and '.join(concerns)}?")
+                raise NeedsConfirmation(f"Resolve {incident.key}? Still unfinished:\n" + "\n".join(f"• {c}" for c in concerns))
         now = self._ordered_now(incident)
         order = list(IncidentStatus)
         reached = order.index(status)
-        if reached >= order.index(IncidentStatus.IDENTIFIED) and incident.acknowledged_at is None:
+        resolving = status is IncidentStatus.RESOLVED  # never fills a milestone nobody recorded
+        if not resolving and reached >= order.index(IncidentStatus.IDENTIFIED) and incident.acknowledged_at is None:
             incident.acknowledged_at = now
-        if reached >= order.index(IncidentStatus.MITIGATED) and incident.mitigated_at is None:
+        if not resolving and reached >= order.index(IncidentStatus.MITIGATED) and incident.mitigated_at is None:
             incident.mitigated_at = now
+        due = self.next_update_due(incident)
+        if resolving and due is not None and due <= now:
+            self._timeline(incident, "promise", f"Update promised by {self.people_time(due, with_date=False)} "
+                                                "missed (resolved without it)", at=now)
         self._timeline(incident, "status", f"Status: {incident.status} → {status}", at=now)
         incident.status = status
         if status is IncidentStatus.MONITORING:

@@ -282,7 +282,7 @@ class IncidentScreen(LiveScreen):
                 if yes:
                     self._set_status(incident_id, status, confirm=True)
 
-            self.octo.push_screen(ConfirmScreen(str(error), yes="Resolve anyway", no="Not yet"), decide)
+            self.octo.push_screen(ConfirmScreen(str(error), yes="Resolve anyway", no="Cancel", default="no"), decide)
             return True
 
         def done(incident: Incident) -> None:
