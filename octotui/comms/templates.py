@@ -15,6 +15,7 @@ from typing import Literal
 
 from octotui.domain.clock import format_minutes
 from octotui.domain.config import ConfigProblem
+from octotui.domain.deployments import production_at
 from octotui.domain.models import Incident, IncidentStatus, Release, Stage
 from octotui.domain.playbook import FieldSpec, data_path
 from octotui.domain.text import visible
@@ -111,14 +112,6 @@ def _field_lines(fields: list[FieldSpec], values: dict[str, str]) -> str:
 
 
 SHIPPED = (Stage.PRODUCTION, Stage.VERIFIED)
-
-
-def production_at(release: Release) -> datetime | None:
-    """When the release reached production: the check of its work run's production step."""
-    run = release.runs.get(release.work_role)
-    if run is None:
-        return None
-    return next((item.at for item in run.items if item.stage == "production" and item.settled and item.at), None)
 
 
 def _availability(release: Release, stage: Stage, workspace) -> tuple[str, str]:

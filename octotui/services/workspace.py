@@ -60,6 +60,7 @@ from octotui.domain.playbook import Playbook
 from octotui.domain.semver import ReleaseType, Version
 from octotui.domain.settings import Settings
 from octotui.domain.text import plain
+from octotui.services.deployments import hotfix_base, known_good
 from octotui.services.records import (
     MODELS,
     PREFIX,
@@ -76,6 +77,7 @@ from octotui.services.records import (
     point_override,
     run_incidents,
 )
+from octotui.services.resolve import resolve_concerns
 from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, ui_state_of
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError, StoreReadOnly
 
@@ -582,7 +584,7 @@ class Workspace:
         return versioning.suggest_version(self._view.rows.values(), kind)
 
     def suggest_hotfix_version(self) -> tuple[str, str]:
-        return versioning.suggest_hotfix_version(list(self._view.rows.values()))
+        return hotfix_base(self)  # by deployment history
 
     def suggest_backport(self, fixed: Release) -> tuple[str, str]:
         return versioning.suggest_backport(list(self._view.rows.values()), fixed.version)
@@ -591,8 +593,7 @@ class Workspace:
         return versioning.type_warning(self._view.rows.values(), version_text, kind)
 
     def last_known_good(self, release: Release) -> Release | None:
-        row = versioning.last_known_good(self._view.rows.values(), release.id, release.version)
-        return None if row is None else self.release(row.id)
+        return known_good(self, release).release  # by deployment history
 
     def notes_question(self, ref: RunRef, index: int) -> str | None:
         """Asked before checking “Release notes drafted” while the notes a person must write are empty."""
@@ -1113,8 +1114,6 @@ class Workspace:
         return self.incident(incident_id) or incident
 
     def resolve_concerns(self, incident: Incident) -> list[str]:
-        from octotui.services.resolve import resolve_concerns
-
         return resolve_concerns(self, incident)
 
     def _apply_status(self, incident: Incident, status: IncidentStatus, confirm: bool) -> None:

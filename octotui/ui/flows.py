@@ -15,6 +15,7 @@ from octotui.domain.inputs import CHOOSABLE_STATUSES, InputError, NeedsConfirmat
 from octotui.domain.models import ROLES, ROLLBACK_FROM, Incident, IncidentStatus, Release, parse_key
 from octotui.domain.semver import ReleaseType
 from octotui.domain.text import plain
+from octotui.services import deployments
 from octotui.services.delivery import (
     describe_places,
     draft_after_update,
@@ -114,28 +115,39 @@ def lifecycle_move(app: OctoApp, release: Release, move: Literal["cancel", "reop
     app.push_screen(form, done)
 
 
-NEW_INCIDENT, NO_INCIDENT = "new", "none"
+NEW_INCIDENT, NO_INCIDENT, ASK = "new", "none", "ask"
 
 
 def start_rollback_flow(app: OctoApp, release: Release, incident_id: int | None = None) -> None:
-    """A reason and the incident the rollback serves (the active one first; a new incident is an explicit
-    choice, never the default), then the rollback checklist, on its first item."""
+    """A reason and the incident the rollback serves (the one the release is linked to, else the active one,
+    else asked; a new incident is an explicit choice, never the default), then the rollback checklist, on its
+    first item. The last known-good release comes from the deployment history."""
     if release.stage not in ROLLBACK_FROM:
         app.notify(f"{release.key} is {release.stage}: only a release in Staging or later can be rolled back",
                    severity="warning")
         return
     workspace = app.workspace
     open_incidents = workspace.open_incidents()
-    preferred = incident_id if incident_id is not None else app.active_incident_id
+    open_ids = [i.id for i in open_incidents]
+    linked = [n for n in release.incident_ids if n in open_ids]
+    preferred = incident_id if incident_id is not None else (linked[-1] if linked else app.active_incident_id)
     open_incidents.sort(key=lambda incident: incident.id != preferred)
+
+    def label(i: Incident) -> str:
+        notes = [note for note, yes in (("linked", i.id in linked), ("active", i.id == app.active_incident_id)) if yes]
+        return f"{i.key} {i.severity} {i.title[:50]}" + (f"  ({', '.join(notes)})" if notes else "")
+
     # Select options are (label, value).
-    choices = [(f"{i.key} {i.severity} {i.title[:50]}" + ("  (active)" if i.id == app.active_incident_id else ""), str(i.id))
-               for i in open_incidents]
+    choices = [(label(i), str(i.id)) for i in open_incidents]
     choices += [("New incident (started after the rollback)", NEW_INCIDENT), ("No incident", NO_INCIDENT)]
-    known_good = workspace.last_known_good(release)
+    if open_incidents and preferred not in open_ids:
+        choices.insert(0, ("Which incident does this rollback serve? (pick one)", ASK))
+    known_good = deployments.known_good(workspace, release)
 
     def submit(values: dict[str, str]) -> tuple[Release, str]:
         chosen = values["incident"]
+        if chosen == ASK:
+            raise InputError({"incident": "pick the incident this rollback serves (or New / No incident)"})
         number = int(chosen) if chosen.isdigit() else None
         return workspace.start_rollback(release.id, values["reason"], incident_id=number), chosen
 
@@ -150,8 +162,7 @@ def start_rollback_flow(app: OctoApp, release: Release, incident_id: int | None 
             app.action_start_incident(release_id=release.id, for_run="rollback")
 
     heading = Text(f"Roll back {release.key} {release.version} — ") + literal(release.title)
-    heading.append(f"\nLast known-good: {known_good.version} ({known_good.key})" if known_good
-                   else "\nLast known-good: none on the board", style="dim")
+    heading.append(f"\nLast known-good: {known_good.describe()}", style="dim")
     fields = [FormField("incident", "For which incident? (its timeline gets the rollback's events)",
                         value=choices[0][1] if open_incidents else NO_INCIDENT, kind="select", options=choices),
               FormField("reason", "Why roll back? (shown on the board)")]
