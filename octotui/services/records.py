@@ -210,4 +210,6 @@ def describe_event(run: ChecklistRun, event: ChecklistEvent) -> str:
         line += f" (reason: {event.after.na_reason})"
     if event.after.early and event.action == "done":
         line += " (early)"
+    if event.after.before_start and event.action == "done":
+        line += " (before its start)"
     return line

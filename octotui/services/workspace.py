@@ -10,7 +10,6 @@ on the event loop never sees a half-applied change and never touches the disk.
 from __future__ import annotations
 
 import contextlib
-import math
 import re
 import threading
 from collections import OrderedDict
@@ -849,15 +848,12 @@ class Workspace:
                 if target is ItemState.TODO and item.by not in (None, self.author, AUTO_AUTHOR) and not confirm:
                     raise NeedsConfirmation(f"“{plain(item.text)[:60]}” was checked by {item.by} at "
                                             f"{local_time(item.at)}. Uncheck it anyway (recorded)?")
-                early = False
-                left = run.time_left(index, now)
-                if target is ItemState.DONE and item.timing and item.timing.kind == "window" and left and left > timedelta(0):
-                    if not confirm:
-                        minutes = math.ceil(left.total_seconds() / 60)
-                        raise NeedsConfirmation(f"The {item.timing.phrase[4:]} window has about {minutes} min left. "
-                                                "Check it anyway (recorded as early)?")
-                    early = True
-                run.set_state(index, target, self.author, now, reason=text, early=early)
+                timing = run.timing_question(index, now) if target is ItemState.DONE else None
+                if timing is not None and not confirm:  # early in its window, or before the item that starts it
+                    raise NeedsConfirmation(timing[1])
+                mark = timing[0] if timing else ""
+                run.set_state(index, target, self.author, now, reason=text, early=mark == "early",
+                              before_start=mark == "before_start")
             line = describe_event(run, run.history[-1])
             if isinstance(owner, Incident):
                 self._timeline(owner, "checklist", line)
