@@ -90,10 +90,32 @@ async def test_overdue_rings_the_bell_once(workspace, make_app, clock):
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("3")
         clock.advance(minutes=16)
-        app.screen.tick()
-        app.screen.tick()
+        app._tick()
+        app._tick()
         assert rings == [1]
         assert "UPDATE OVERDUE" in status_text(app).plain
+
+
+async def test_the_overdue_bell_rings_on_any_screen_once_and_can_be_turned_off(workspace, make_app, clock):
+    workspace.start_incident("x", "P0")
+    app = make_app(workspace)
+    rings = []
+    app.bell = lambda: rings.append(1)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("1")  # the board, not the incident screen
+        clock.advance(minutes=16)
+        app._tick()
+        app._tick()
+        assert rings == [1], "once per overdue"
+        workspace.snooze_update(1)
+        clock.advance(minutes=6)
+        app._tick()
+        assert rings == [1, 1], "a new promise missed rings again"
+        workspace.settings = workspace.settings.model_copy(update={"bell": False})
+        workspace.snooze_update(1)
+        clock.advance(minutes=6)
+        app._tick()
+        assert rings == [1, 1]
 
 
 async def test_timeline_note_from_any_screen_newest_first(workspace, make_app, clock):

@@ -58,6 +58,7 @@ class Settings(BaseModel):
     timezone: str | None = None
     # The database, when not given by --db or $OCTOTUI_DB: a file path or a postgresql:// URL (team mode).
     db: str | None = None
+    bell: bool = True  # the terminal bell when a status update becomes overdue (once per overdue)
 
     @field_validator("timezone")
     @classmethod

@@ -186,6 +186,7 @@ class OctoApp(App[int]):
         self._replaying = False
         self.show_saving = False  # "saving…" appears only when a save takes long enough to notice
         self.ticks = 0  # counted, for tests that prove the loop kept going
+        self.bell_rung_for: dict[int, datetime] = {}  # incident → the overdue due time the bell rang for
         if workspace is not None:
             self._use_workspace(workspace, templates or {})
         # Back where this person left off: screen, release, incident, checklist row.
@@ -441,7 +442,20 @@ class OctoApp(App[int]):
     def _tick(self) -> None:
         self.ticks += 1
         self.poll_store()
+        self.ring_if_overdue()
         self._broadcast(Tick())
+
+    def ring_if_overdue(self) -> None:
+        """The bell rings wherever you are, once per overdue update (`bell = false` in the settings: never)."""
+        if not self.started or not self.workspace.settings.bell:
+            return
+        now, rung = self.now(), False
+        for incident in self.workspace.open_incidents():
+            due = self.workspace.next_update_due(incident)
+            if due is not None and due <= now and self.bell_rung_for.get(incident.id) != due:
+                self.bell_rung_for[incident.id], rung = due, True
+        if rung:
+            self.bell()
 
     def poll_store(self) -> None:
         """Another process wrote? A stat here; reading what it wrote happens in the worker."""

@@ -56,7 +56,6 @@ class IncidentScreen(LiveScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._bell_rung_for: datetime | None = None
         self._timeline_key: tuple = ()
 
     def compose(self) -> ComposeResult:
@@ -219,9 +218,6 @@ class IncidentScreen(LiveScreen):
             left = due - now
             if left.total_seconds() < 0:
                 text.append(f"UPDATE OVERDUE by {format_countdown(-left)} — u or y\n", style="bold white on red")
-                if self._bell_rung_for != due:
-                    self._bell_rung_for = due
-                    self.octo.bell()
             else:
                 text.append("Next update   ", style="dim")
                 text.append(f"in {format_countdown(left)}", style="bold cyan")
