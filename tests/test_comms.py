@@ -39,7 +39,7 @@ def full_incident(workspace, clock):
     workspace.set_status(incident.id, "Identified")
     workspace.add_note(incident.id, "Coupon rounding bug found")
     workspace.record_decision(title="Fix forward", decision="Ship 2.4.1 instead of rolling back", links=incident.key)
-    workspace.change_item(RunRef("incident", incident.id, "escalation"), 0, "toggle")
+    workspace.change_item(RunRef("incident", incident.id, "escalation"), 0, "toggle", confirm=True)
     clock.advance(minutes=10)
     workspace.set_status(incident.id, "Mitigated")
     clock.advance(minutes=30)

@@ -70,7 +70,7 @@ async def test_status_advances_with_s_enter_and_sets_milestones(workspace, make_
         assert "UPDATE OVERDUE" in screen_text(app, "#incident-clocks")
         await pilot.press("s", "enter")
         assert isinstance(app.screen, ConfirmScreen), "resolving with the window and escalation items open asks"
-        assert "9 of 10 escalation items are open" in str(app.screen.question)
+        assert "8 of 10 escalation items are open" in str(app.screen.question)
         await pilot.press("y")
         assert workspace.incident(incident.id).status is IncidentStatus.RESOLVED
         assert isinstance(app.screen, ConfirmScreen) and "resolution notice" in str(app.screen.question)
@@ -202,7 +202,9 @@ async def test_hotfix_from_the_incident_is_linked_and_its_run_shows_with_the_inc
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("3", "H")
         form = app.screen
-        assert form.query_one("#f-incident").value == "INC-1" and form.query_one("#f-version").value == "1.0.0"
+        assert form.query_one("#f-incident").value == "INC-1"
+        assert form.query_one("#f-version").value == "", "nothing in production: the form asks, never invents"
+        form.query_one("#f-version").value = "1.0.0"
         form.query_one("#f-title").value = "Fix payments timeout"
         await pilot.press("ctrl+s")
         release = workspace.releases()[0]

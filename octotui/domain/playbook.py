@@ -32,7 +32,7 @@ _DEADLINE = re.compile(r"\bwithin\s+(\d+)\s*(minute|hour|day)s?\b", re.IGNORECAS
 _WINDOW = re.compile(r"\bfor\s+(\d+)\+?\s*(minute|hour|day)s?\b", re.IGNORECASE)
 STAGE_ANNOTATIONS = ("staging", "production")
 # Facts the app itself sees happen; an item annotated `<!-- auto: FACT -->` is ticked by "auto" when it does.
-AUTO_FACTS = ("severity", "roles", "channel", "update", "resolution", "hotfix", "decision")
+AUTO_FACTS = ("severity", "commander", "roles", "channel", "update", "resolution", "hotfix", "decision")
 FOLLOWUP_KINDS = ("release", "postmortem")
 
 

@@ -15,6 +15,7 @@ from octotui.domain import lifecycle
 from octotui.domain.board import BoardRow
 from octotui.domain.clock import local_time
 from octotui.domain.models import (
+    AUTO_AUTHOR,
     ChecklistEvent,
     ChecklistRun,
     Decision,
@@ -210,6 +211,8 @@ def describe_event(run: ChecklistRun, event: ChecklistEvent) -> str:
         line += f" (reason: {event.after.na_reason})"
     if event.after.early and event.action == "done":
         line += " (early)"
+    if event.action == "todo" and event.before.by == AUTO_AUTHOR:
+        line += f" (overriding the app's tick: {event.before.cause or 'auto'})"
     if event.after.before_start and event.action == "done":
         line += " (before its start)"
     return line

@@ -845,9 +845,10 @@ class Workspace:
                     missing = 0 if owner.gate_override is not None else self.signoffs_missing(owner)
                     if not owner.gate_passed or missing:
                         raise GateBlocked(owner, missing)
-                if target is ItemState.TODO and item.by not in (None, self.author, AUTO_AUTHOR) and not confirm:
-                    raise NeedsConfirmation(f"“{plain(item.text)[:60]}” was checked by {item.by} at "
-                                            f"{local_time(item.at)}. Uncheck it anyway (recorded)?")
+                if target is ItemState.TODO and item.by not in (None, self.author) and not confirm:
+                    who = f"the app ({item.cause})" if item.by == AUTO_AUTHOR else item.by
+                    raise NeedsConfirmation(f"“{plain(item.text)[:60]}” was checked by {who} at "
+                                            f"{local_time(item.at)}. Uncheck it anyway (recorded as your override)?")
                 timing = run.timing_question(index, now) if target is ItemState.DONE else None
                 if timing is not None and not confirm:  # early in its window, or before the item that starts it
                     raise NeedsConfirmation(timing[1])
@@ -1091,6 +1092,7 @@ class Workspace:
                                     runs={"escalation": ChecklistRun.from_spec(self.playbook.by_role("escalation"), now)})
                 self._timeline(incident, "status", f"Incident started: {level} {IncidentStatus.INVESTIGATING}", at=started)
                 self._auto(incident, "severity", f"started as {level}")
+                self._auto(incident, "commander", f"{self.author} named incident commander at start")
                 if release is not None:
                     self._link(release, incident)
                     if for_run and for_run in release.runs:
@@ -1200,6 +1202,8 @@ class Workspace:
             incident.roles[role] = person
             verb = f"handed from {before} to {person}" if before else f"assigned to {person}"
             self._timeline(incident, "role", f"{ROLES[role]} {verb}")
+            if role == "commander":
+                self._auto(incident, "commander", f"{person} named incident commander")
             if all(incident.roles.get(name) for name in ROLES):
                 self._auto(incident, "roles", "all three roles assigned")
 
