@@ -118,6 +118,52 @@ async def test_the_overdue_bell_rings_on_any_screen_once_and_can_be_turned_off(w
         assert rings == [1, 1]
 
 
+async def test_at_80x24_the_countdown_stays_visible_above_a_modal(workspace, make_app, clock):
+    from octotui.ui.widgets import StatusLine
+
+    workspace.start_incident("Payments API times out", "P0")
+    workspace.start_incident("Search is slow for every EU customer right now", "P2")
+    clock.advance(minutes=16)
+    app = make_app(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for keys in (("D",), ("escape", "3", "u"), ("escape", "1", "n")):
+            await pilot.press(*keys)
+            status = app.screen_stack[0].query_one(StatusLine)
+            assert "OVERDUE" in status_text(app, 80).plain
+            modal = app.screen.query_one(".form, .dialog")
+            assert modal.region.y >= status.region.bottom, (keys, status.region, modal.region)
+
+
+async def test_timeline_times_carry_the_zone(workspace, make_app, clock):
+    workspace.settings = workspace.settings.model_copy(update={"timezone": "Europe/Berlin"})
+    workspace.start_incident("x", "P2")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3")
+        table = app.screen.query_one("#timeline")
+        first = str(table.get_row_at(0)[0])
+        assert first == "2026-11-26 13:00 CET", first
+
+
+async def test_the_palette_finds_resolve_and_postmortem(workspace, make_app, clock):
+    from octotui.ui.app import COMMANDS
+
+    titles = [title for title, *_rest in COMMANDS]
+    assert "incident: resolve" in titles and "comms: postmortem" in titles
+    workspace.start_incident("x", "P2")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.run_command("incident", "resolve")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and app.screen.focused.id == "no"
+        await pilot.press("enter")
+        assert workspace.incident(1).open
+        app.run_command("comms", "postmortem")
+        await pilot.pause()
+        assert app.screen.query_one("#templates").highlighted_option.id == "postmortem"
+        assert "# Postmortem: INC-1" in str(app.screen.query_one("#preview").render())
+
+
 async def test_timeline_note_from_any_screen_newest_first(workspace, make_app, clock):
     workspace.start_incident("x", "P2")
     app = make_app(workspace)

@@ -120,6 +120,14 @@ class CommsScreen(LiveScreen):
                            if promised else "."), style="dim")
         missing.update(note)
 
+    def action_postmortem(self) -> None:
+        """Show the postmortem draft of the active incident (y copies it)."""
+        ids = [option.id for option in self.query_one("#templates", OptionList).options]
+        if "postmortem" not in ids:
+            self.notify("No postmortem: start or pick an incident first (3)", severity="warning")
+            return
+        self.query_one("#templates", OptionList).highlighted = ids.index("postmortem")
+
     def action_copy(self) -> None:
         chosen = self.selected()
         if chosen is None:

@@ -24,6 +24,7 @@ from octotui.ui.flows import (
 from octotui.ui.forms import ChoiceScreen, ConfirmScreen, TextScreen, prompt
 from octotui.ui.widgets import KeyTable, LiveScreen, StatusLine, cell, key_width, literal
 
+TIME_WIDTH = 20  # `2026-11-26 12:00 UTC`: the timeline's times carry their zone, as the texts do
 KIND_STYLE = {"status": "yellow", "update": "green", "note": "", "checklist": "cyan", "decision": "magenta",
               "role": "blue", "severity": "red", "milestone": "yellow", "snooze": "dim", "link": "dim",
               "impact": "red", "clock": "dim", "promise": "bold red"}
@@ -73,7 +74,7 @@ class IncidentScreen(LiveScreen):
     def on_mount(self) -> None:
         self.watch(self.octo, "active_incident_id", self._incident_switched, init=False)
         timeline = self.query_one("#timeline", KeyTable)
-        timeline.add_column("Time", width=16, key="time")
+        timeline.add_column("Time", width=TIME_WIDTH, key="time")
         timeline.add_column("Who", width=10, key="who")
         timeline.add_column("Kind", width=9, key="kind")
         timeline.add_column("What happened", width=self._text_width(), key="text")
@@ -89,7 +90,7 @@ class IncidentScreen(LiveScreen):
             self.reload()
 
     def _text_width(self) -> int:
-        return max(20, (self.size.width or 120) - 16 - 10 - 9 - 2 * 4 - 2)
+        return max(20, (self.size.width or 120) - TIME_WIDTH - 10 - 9 - 2 * 4 - 2)
 
     def on_resize(self) -> None:
         timeline = self.query_one("#timeline", KeyTable)
@@ -176,7 +177,7 @@ class IncidentScreen(LiveScreen):
         table = self.query_one("#timeline", KeyTable)
         table.clear()
         for index, event in sorted(enumerate(incident.timeline), key=lambda pair: (pair[1].at, pair[0]), reverse=True):
-            table.add_row(cell(local_time(event.at)), cell(event.author), cell(event.kind, KIND_STYLE.get(event.kind, "")),
+            table.add_row(cell(self.octo.workspace.people_time(event.at)), cell(event.author), cell(event.kind, KIND_STYLE.get(event.kind, "")),
                           cell(event.text), key=str(index))
 
     def tick(self) -> None:
@@ -268,6 +269,14 @@ class IncidentScreen(LiveScreen):
                 self._set_status(incident.id, value)
 
         self.octo.push_screen(ChoiceScreen(f"Status of {incident.key} (Enter: {next_status})", choices, next_status.value), chosen)
+
+    def action_resolve(self) -> None:
+        """Resolve: the honest question first when anything is unfinished (Cancel is the default)."""
+        incident = self._need_incident()
+        if incident is not None and incident.open:
+            self._set_status(incident.id, IncidentStatus.RESOLVED.value)
+        elif incident is not None:
+            self.notify(f"{incident.key} is already resolved", severity="warning")
 
     def _set_status(self, incident_id: int, status: str, confirm: bool = False) -> None:
         """Resolving with work open asks first; once resolved, the resolution notice offers itself."""
