@@ -392,10 +392,9 @@ def _emit(text: str, args: argparse.Namespace, workspace: Workspace) -> int:
         sys.stdout.write(text)
     if args.copy:
         fallback = workspace.store.path.with_name("octotui-clipboard.md")
-        try:
-            outcome = copy_text(text, workspace.settings.clipboard, fallback, send_osc52=_osc52_to_tty)
-        except OSError as error:
-            raise UsageError(f"{fallback}: cannot write the clipboard file ({error.strerror or error})") from None
+        outcome = copy_text(text, workspace.settings.clipboard, fallback, send_osc52=_osc52_to_tty)
+        if not outcome.reached:  # never exit 0 for a copy that reached nothing
+            raise UsageError(outcome.message())
         print(outcome.message(), file=sys.stderr)
     return 0
 

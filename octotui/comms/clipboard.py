@@ -116,7 +116,7 @@ def copy_text(text: str, mode: str, fallback_file: Path, send_osc52=None, comman
             write_private(fallback_file, text)
             file = fallback_file
         except OSError as error:
-            reasons.append(f"cannot write {fallback_file} ({error.strerror or error})")
+            reasons.append(f"cannot write the clipboard file {fallback_file} ({error.strerror or error})")
     if mode in ("osc52", "file") and (osc52 or file is not None):
         reasons = []
     return CopyOutcome(native=native, osc52=osc52, file=file, detail="; ".join(reasons))
