@@ -142,7 +142,7 @@ async def test_timeline_times_carry_the_zone(workspace, make_app, clock):
         await pilot.press("3")
         table = app.screen.query_one("#timeline")
         first = str(table.get_row_at(0)[0])
-        assert first == "2026-11-26 13:00 CET", first
+        assert first == "11-26 13:00 CET", first
 
 
 async def test_the_palette_finds_resolve_and_postmortem(workspace, make_app, clock):

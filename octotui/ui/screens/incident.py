@@ -24,7 +24,7 @@ from octotui.ui.flows import (
 from octotui.ui.forms import ChoiceScreen, ConfirmScreen, TextScreen, prompt
 from octotui.ui.widgets import KeyTable, LiveScreen, StatusLine, cell, key_width, literal
 
-TIME_WIDTH = 20  # `2026-11-26 12:00 UTC`: the timeline's times carry their zone, as the texts do
+TIME_WIDTH = 16  # `11-26 12:00 UTC`: the timeline's times carry their zone, as the texts do (no year: it fits)
 KIND_STYLE = {"status": "yellow", "update": "green", "note": "", "checklist": "cyan", "decision": "magenta",
               "role": "blue", "severity": "red", "milestone": "yellow", "snooze": "dim", "link": "dim",
               "impact": "red", "clock": "dim", "promise": "bold red"}
@@ -177,7 +177,7 @@ class IncidentScreen(LiveScreen):
         table = self.query_one("#timeline", KeyTable)
         table.clear()
         for index, event in sorted(enumerate(incident.timeline), key=lambda pair: (pair[1].at, pair[0]), reverse=True):
-            table.add_row(cell(self.octo.workspace.people_time(event.at)), cell(event.author), cell(event.kind, KIND_STYLE.get(event.kind, "")),
+            table.add_row(cell(self.octo.workspace.people_time(event.at)[5:]), cell(event.author), cell(event.kind, KIND_STYLE.get(event.kind, "")),
                           cell(event.text), key=str(index))
 
     def tick(self) -> None:
