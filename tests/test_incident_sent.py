@@ -101,10 +101,26 @@ async def test_the_status_update_form_asks_about_missing_values_as_y_does(worksp
         await pilot.press("enter", "enter")  # impact → current actions (empty) → save
         assert isinstance(app.screen, ConfirmScreen), "a gap is never sent unasked"
         assert "current actions" in str(app.screen.question)
-        await pilot.press("n")
+        assert app.screen.focused.id == "no", "as with y, Enter goes back to fill the gap"
+        await pilot.press("enter")
         assert isinstance(app.screen, FormScreen), "back to the form, nothing lost"
         await settle(app, pilot)
         assert updates(workspace, incident.id) == [] and "⟦" not in app.clipboard
+
+
+async def test_resolving_from_the_status_update_form_is_never_confirmed_by_enter(workspace, make_app, clock):
+    from octotui.domain.models import IncidentStatus
+
+    incident = ready_incident(workspace)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3", "u")
+        app.screen.set_value("status", IncidentStatus.RESOLVED.value)
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, ConfirmScreen) and "Resolve although" in str(app.screen.question)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert workspace.incident(incident.id).open and isinstance(app.screen, FormScreen)
 
 
 def test_record_delivered_refuses_an_empty_list_and_records_nothing(workspace):

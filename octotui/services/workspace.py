@@ -1120,7 +1120,8 @@ class Workspace:
         if status is IncidentStatus.RESOLVED and not confirm:
             concerns = self.resolve_concerns(incident)
             if concerns:
-                raise NeedsConfirmation(f"Resolve {incident.key}? Still unfinished:\n" + "\n".join(f"• {c}" for c in concerns))
+                raise NeedsConfirmation(f"Resolve {incident.key}? Still unfinished:\n" + "\n".join(f"• {c}" for c in concerns),
+                                        careful=True)
         now = self._ordered_now(incident)
         order = list(IncidentStatus)
         reached = order.index(status)

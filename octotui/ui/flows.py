@@ -360,7 +360,7 @@ def open_status_update(app: OctoApp, incident: Incident, template: CommsTemplate
         if draft.status is IncidentStatus.RESOLVED and incident.open:
             questions += [f"Resolve although {concern}?" for concern in workspace.resolve_concerns(incident)]
         if questions and not confirmed:
-            raise NeedsConfirmation("\n".join(questions) + "\nNot yet: back to the form.")
+            raise NeedsConfirmation("\n".join(questions) + "\nNot yet: back to the form.", careful=True)
         return workspace.send_status_update(
             incident.id, status=values["status"], impact=values["impact"], current_actions=values["current_actions"],
             next_in_minutes=int(values["next_update"]), confirm=confirmed)

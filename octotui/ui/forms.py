@@ -201,7 +201,8 @@ class FormScreen(Modal[Any]):
                 if yes:
                     self.confirmed = True
                     self.action_save()
-            self.app.push_screen(ConfirmScreen(str(error), yes="Yes, go ahead", no="Not yet"), decide)
+            self.app.push_screen(ConfirmScreen(str(error), yes="Yes, go ahead", no="Not yet",
+                                               default="no" if error.careful else "yes"), decide)
             return True
         if isinstance(error, InputError):
             known = {spec.name for spec in self.fields}
