@@ -271,7 +271,8 @@ def _ask_missing(app: OctoApp, template: CommsTemplate, owner: Release | Inciden
         choices += [(name, f"Fill {INCIDENT_FILLS[name].lower()} now") for name in missing_elsewhere if name in INCIDENT_FILLS]
     elif any(spec.key in missing for spec in app.workspace.playbook.fields.get("release-notes", [])):
         choices.append(("notes", "Fill the release notes fields now"))
-    choices.append(("anyway", f"Copy anyway (recorded as sent with missing: {names})" if template.records_copy
+    choices.append(("anyway", f"Copy anyway (recorded with missing: {names}, once it reached somewhere)"
+                    if template.records_copy
                     else "Copy anyway, with the gaps marked ⟦…⟧"))
 
     def then(result: object) -> None:  # the copy continues once the gap is filled
