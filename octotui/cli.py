@@ -475,13 +475,18 @@ def run_export(args: argparse.Namespace) -> int:
     template = found
     owner = find_owner(workspace, template, args.release, args.incident)
     filled = render(template, owner, workspace)
+    if filled.problems and not args.allow_missing:  # the text would say something untrue now
+        print(f"octotui: {args.what} for {owner.key} is not true now: {'; '.join(filled.problems)} "
+              "(pass --allow-missing to write it as it is)", file=sys.stderr)
+        return EXIT_MISSING
     if filled.missing and not args.allow_missing:
         say(f"{args.what} for {owner.key} is missing: {', '.join(filled.missing)} "
             "(fill them in the app, or pass --allow-missing to write it with the gaps marked)")
         return EXIT_MISSING
     code = _emit(filled.text, args, workspace)
-    if filled.missing:  # said after the fact: only a text that went out was written with gaps
-        say(f"note: written with missing values: {', '.join(filled.missing)}")
+    notes = [*filled.problems] + ([f"missing values: {', '.join(filled.missing)}"] if filled.missing else [])
+    if notes:  # said after the fact: only a text that went out was written with gaps
+        say(f"note: written with {'; '.join(notes)}")
     return code
 
 
@@ -539,10 +544,9 @@ def _emit(text: str, args: argparse.Namespace, workspace: Workspace) -> int:
         write_stdout(text)
     if args.copy:
         fallback = workspace.store.path.with_name("octotui-clipboard.md")
-        try:
-            outcome = copy_text(text, workspace.settings.clipboard, fallback, send_osc52=_osc52_to_tty)
-        except OSError as error:
-            raise UsageError(f"{fallback}: cannot write the clipboard file ({error.strerror or error})") from None
+        outcome = copy_text(text, workspace.settings.clipboard, fallback, send_osc52=_osc52_to_tty)
+        if not outcome.reached:  # never exit 0 for a copy that reached nothing
+            raise UsageError(outcome.message())
         note(outcome.message())
     return 0
 

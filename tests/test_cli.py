@@ -78,7 +78,7 @@ def demo_db(tmp_path, workspace):
 def test_export_list_and_templates(demo_db, tmp_path):
     listing = run("--db", demo_db, "export", "--list")
     assert listing.returncode == 0 and "incident-update\tincident" in listing.stdout
-    update = run("--db", demo_db, "export", "incident-update", "--incident", "INC-1")
+    update = run("--db", demo_db, "export", "incident-update", "--incident", "INC-1", "--allow-missing")
     assert update.returncode == 0 and update.stdout.startswith("[P1] INC-1 update: Checkout errors after 2.4.0")
     refused = run("--db", demo_db, "export", "release-notes", "--release", "2.4.0")
     assert refused.returncode == 3 and refused.stdout == ""
@@ -92,6 +92,26 @@ def test_export_list_and_templates(demo_db, tmp_path):
     written = run("--db", demo_db, "export", "release-notes", "--release", "REL-2", "-o", str(out), "--allow-missing")
     assert written.returncode == 0 and out.read_text() == notes.stdout
     assert oct(os.stat(out).st_mode & 0o777) == "0o600"
+
+
+def test_export_of_a_text_whose_promise_is_past_exits_3(demo_db):
+    """The demo's INC-1 update was due long ago (the demo ran at the frozen clock): never a past time as if
+    it were ahead; exit 3 unless --allow-missing, and then the text says it is overdue."""
+    for name in ("incident-update", "escalation"):
+        refused = run("--db", demo_db, "export", name, "--incident", "INC-1")
+        assert refused.returncode == 3 and refused.stdout == "", refused.stderr
+        assert "the promised update time 2026-11-26" in refused.stderr and "has passed" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+        written = run("--db", demo_db, "export", name, "--incident", "INC-1", "--allow-missing")
+        assert written.returncode == 0 and "overdue (was due 2026-11-26 " in written.stdout
+        assert "; next update by " in written.stdout and "has passed" in written.stderr
+
+
+def test_export_of_a_resolution_for_an_open_incident_exits_3(demo_db):
+    refused = run("--db", demo_db, "export", "incident-resolution", "--incident", "INC-1")
+    assert refused.returncode == 3 and ", not Resolved" in refused.stderr, refused.stderr
+    written = run("--db", demo_db, "export", "incident-resolution", "--incident", "INC-1", "--allow-missing")
+    assert written.returncode == 0 and "[Resolved]" not in written.stdout and "is resolved" not in written.stdout
 
 
 def test_export_postmortem_of_the_demo_incident(demo_db):
@@ -124,11 +144,11 @@ def test_export_decisions(demo_db, tmp_path):
 
 
 def test_export_copy_without_any_clipboard_writes_the_file(demo_db):
-    result = run("--db", demo_db, "export", "incident-update", "--incident", "INC-1", "--copy",
+    result = run("--db", demo_db, "export", "incident-update", "--incident", "INC-1", "--copy", "--allow-missing",
                  env={"DISPLAY": ""})
     assert result.returncode == 0
     fallback = os.path.join(os.path.dirname(demo_db), "octotui-clipboard.md")
-    assert "saved to " + fallback in result.stderr or "Saved to " + fallback in result.stderr
+    assert "Written to " + fallback in result.stderr
     with open(fallback) as handle:
         assert handle.read().startswith("[P1] INC-1 update")
 

@@ -39,7 +39,7 @@ def full_incident(workspace, clock):
     workspace.set_status(incident.id, "Identified")
     workspace.add_note(incident.id, "Coupon rounding bug found")
     workspace.record_decision(title="Fix forward", decision="Ship 2.4.1 instead of rolling back", links=incident.key)
-    workspace.change_item(RunRef("incident", incident.id, "escalation"), 0, "toggle")
+    workspace.change_item(RunRef("incident", incident.id, "escalation"), 0, "toggle", confirm=True)
     clock.advance(minutes=10)
     workspace.set_status(incident.id, "Mitigated")
     clock.advance(minutes=30)
@@ -194,7 +194,7 @@ def test_a_bad_backend_is_not_believed_and_the_file_is_written(tmp_path, capfd, 
     assert not outcome.native and outcome.osc52 and outcome.file == tmp_path / "clip.md"
     assert (tmp_path / "clip.md").read_text() == "hello"
     assert stat.S_IMODE(os.stat(tmp_path / "clip.md").st_mode) == 0o600
-    assert outcome.message().startswith(f"Sent to terminal clipboard (OSC 52); also saved to {tmp_path / 'clip.md'}")
+    assert outcome.message().startswith(f"Written to {tmp_path / 'clip.md'}; emitted to the terminal (OSC 52, not confirmable)")
     assert reason in outcome.message()
     captured = capfd.readouterr()
     assert captured.out == "" and captured.err == "", "a backend must never write onto the terminal"
@@ -204,7 +204,7 @@ def test_a_confirmed_copy_says_copied(tmp_path):
     outcome = copy_text("hello", "auto", tmp_path / "clip.md", send_osc52=lambda text: True,
                         command=[sys.executable, "-c", "import sys; sys.stdin.read()"])
     assert outcome.native and outcome.file is None
-    assert outcome.message() == "Copied to clipboard (and sent via OSC 52)"
+    assert outcome.message() == "Copied to system clipboard; emitted to the terminal (OSC 52, not confirmable)"
 
 
 def test_no_display_means_no_native_attempt():
@@ -213,4 +213,4 @@ def test_no_display_means_no_native_attempt():
 
 def test_file_mode_only_writes_the_file(tmp_path):
     outcome = copy_text("hello", "file", tmp_path / "clip.md", send_osc52=lambda text: pytest.fail("no OSC 52"))
-    assert outcome.message() == f"Saved to {tmp_path / 'clip.md'}"
+    assert outcome.message() == f"Written to {tmp_path / 'clip.md'}"

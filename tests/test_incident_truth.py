@@ -44,11 +44,24 @@ def test_the_app_ticks_what_it_saw_done_and_a_person_can_untick(workspace):
     ref = RunRef("incident", incident.id, "escalation")
     run = workspace.run(ref)
     index = next(i for i, item in enumerate(run.items) if item.auto == "channel")
-    workspace.change_item(ref, index, "toggle")  # a person disagrees
+    with pytest.raises(NeedsConfirmation, match=r"checked by the app \(channel #inc-1 noted\).*your override"):
+        workspace.change_item(ref, index, "toggle")  # a person disagrees: asked first
+    workspace.change_item(ref, index, "toggle", confirm=True)
     workspace.set_channel(incident.id, "#inc-1-war-room")
     assert workspace.run(ref).items[index].state is ItemState.TODO, "never re-ticked over a person's untick"
     timeline = [e for e in workspace.incident(incident.id).timeline if e.author == AUTO_AUTHOR]
     assert any("Assign roles" in e.text and "all three roles assigned" in e.text for e in timeline)
+    override = [e for e in workspace.incident(incident.id).timeline if "overriding the app's tick" in e.text]
+    assert len(override) == 1 and override[0].author == "tester"
+    assert override[0].text.endswith("(overriding the app's tick: channel #inc-1 noted)")
+
+
+def test_the_commander_named_at_start_ticks_its_item(workspace):
+    incident = workspace.start_incident("x", "P2")
+    item = escalation_item(workspace, incident.id, "commander")
+    assert item.text == "Notify on-call and name an incident commander"
+    assert item.state is ItemState.DONE and item.by == AUTO_AUTHOR
+    assert item.cause == "tester named incident commander at start"
 
 
 def test_link_and_unlink_an_incident_and_a_release_both_ways(workspace):
@@ -124,7 +137,7 @@ def test_acknowledge_sets_the_milestone_once_and_keeps_the_status(workspace, clo
 def test_resolving_with_work_open_asks_and_writes_the_retro_deadline(workspace, clock):
     incident = workspace.start_incident("x", "P1")
     workspace.set_status(incident.id, "Monitoring")
-    with pytest.raises(NeedsConfirmation, match="monitoring window is still open .* escalation items are open"):
+    with pytest.raises(NeedsConfirmation, match="(?s)monitoring window is still open .* escalation items are open"):
         workspace.set_status(incident.id, "Resolved")
     assert workspace.incident(incident.id).open, "nothing changed"
     workspace.set_status(incident.id, "Resolved", confirm=True)

@@ -283,7 +283,7 @@ def test_every_kind_of_change_reaches_the_timeline(workspace, clock):
     workspace.assign_role(incident.id, "commander", "ana")
     workspace.assign_role(incident.id, "commander", "bo")
     workspace.set_impact(incident.id, "3% of checkouts")
-    workspace.change_item(RunRef("incident", incident.id, "escalation"), 0, "toggle")
+    workspace.change_item(RunRef("incident", incident.id, "escalation"), 0, "toggle", confirm=True)
     workspace.change_item(RunRef("release", release.id, "gate"), 0, "toggle")
     workspace.add_note(incident.id, "called the vendor", at=clock.now() - timedelta(minutes=3))
     workspace.record_decision(title="Roll forward", decision="Fix forward", links=incident.key)

@@ -241,8 +241,11 @@ async def test_timeline_shows_checks_of_a_linked_hotfix(workspace, make_app, clo
         rows = table_rows(app)
         assert "INC-1:escalation:0" in rows and f"REL-{release.id}:hotfix:0" in rows
         select(app, "INC-1:escalation:0")
-        await pilot.press("space")
+        await pilot.press("space")  # the app ticked it (severity at start): unchecking asks, then records who
+        assert isinstance(app.screen, ConfirmScreen) and "checked by the app" in str(app.screen.question)
+        await pilot.press("y")
         assert workspace.incident(1).timeline[-1].kind == "checklist"
+        assert "overriding the app's tick" in workspace.incident(1).timeline[-1].text
         clock.advance(minutes=1)
         select(app, f"REL-{release.id}:hotfix:0")
         await pilot.press("space")

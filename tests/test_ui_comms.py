@@ -15,6 +15,12 @@ def select_template(app, name):
     options.highlighted = [option.id for option in options.options].index(name)
 
 
+async def copied(app, pilot):
+    """The copy runs in a worker; the record follows it (only once the text reached somewhere)."""
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 def ready_incident(workspace):
     incident = workspace.start_incident("Checkout errors", "P1", impact="3% of checkouts fail")
     workspace.set_current_actions(incident.id, "Rolling back 2.4.0")
@@ -31,6 +37,7 @@ async def test_y_copies_the_initial_notification_then_updates_naming_the_due_tim
         await pilot.press("3")
         assert "UPDATE OVERDUE" in str(app.screen.query_one("#incident-clocks").render())
         await pilot.press("y")
+        await copied(app, pilot)
         incident = workspace.incident(incident.id)
         due = workspace.next_update_due(incident)
         assert due == clock.now() + timedelta(minutes=30) and incident.last_update_at == clock.now()
@@ -43,12 +50,16 @@ async def test_y_copies_the_initial_notification_then_updates_naming_the_due_tim
         assert f"Next update   in 30:00 ({workspace.people_time(due, with_date=False)})" in clocks
         clock.advance(minutes=31)
         await pilot.press("y")  # overdue: the copy names the new due time, never one already past
+        await copied(app, pilot)
         due = workspace.next_update_due(workspace.incident(incident.id))
         assert app.clipboard.startswith("[P1] INC-1 update: Checkout errors")
         assert f"Next update time: {workspace.people_time(due)}" in app.clipboard and due > clock.now()
         message = app.last_copy.message()
         fallback = workspace.store.path.with_name("octotui-clipboard.md")
-        assert message.startswith(f"Sent to terminal clipboard (OSC 52); also saved to {fallback}")
+        assert message.startswith(f"Written to {fallback}; emitted to the terminal (OSC 52, not confirmable)")
+        line = workspace.incident(incident.id).timeline[-1].text
+        assert line.startswith(f"Incident status update sent — written to {fallback}; emitted to the terminal "
+                               "(OSC 52, not confirmable); next update by")
 
 
 async def test_y_with_missing_values_asks_and_copy_anyway_is_recorded(workspace, make_app, clock):
@@ -61,9 +72,11 @@ async def test_y_with_missing_values_asks_and_copy_anyway_is_recorded(workspace,
         values = [value for value, _label in app.screen.choices]
         assert values[0] == "form" and values[-1] == "anyway"
         await pilot.press("end", "enter")
+        await copied(app, pilot)
         assert "⟦impact⟧" in app.clipboard
-        assert workspace.incident(1).timeline[-2].text.startswith(
-            "Incident initial notification sent (copied) with missing: impact, current_actions")
+        line = workspace.incident(1).timeline[-2].text
+        assert line.startswith("Incident initial notification sent — written to ")
+        assert "; with missing: impact, current_actions" in line
 
 
 async def test_fill_now_opens_the_status_update_form_on_the_missing_field_and_copies(workspace, make_app, clock):
@@ -159,8 +172,10 @@ async def test_copying_the_initial_notification_counts_as_an_update(workspace, m
         select_template(app, "incident-initial")
         clock.advance(minutes=3)
         await pilot.press("y")
+        await copied(app, pilot)
         assert workspace.incident(1).last_update_at == clock.now()
-        assert workspace.incident(1).timeline[-2].text.startswith("Incident initial notification sent (copied); next update by")
+        line = workspace.incident(1).timeline[-2].text
+        assert line.startswith("Incident initial notification sent — written to ") and "; next update by" in line
         assert workspace.incident(1).timeline[-1].author == "auto", "the escalation item it satisfies is ticked"
 
 
@@ -187,4 +202,6 @@ async def test_two_quick_enters_in_the_status_update_form_walk_to_the_end_and_sa
             app.post_message(events.Key("enter", "\r"))
         await pilot.pause()
         assert not isinstance(app.screen, FormScreen)
-        assert demo_workspace.incident(1).timeline[before].text.startswith("Incident status update sent (copied)")
+        await copied(app, pilot)
+        added = [e.text for e in demo_workspace.incident(1).timeline[before:]]
+        assert any(text.startswith("Incident status update sent — written to ") for text in added), added

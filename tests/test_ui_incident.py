@@ -70,7 +70,7 @@ async def test_status_advances_with_s_enter_and_sets_milestones(workspace, make_
         assert "UPDATE OVERDUE" in screen_text(app, "#incident-clocks")
         await pilot.press("s", "enter")
         assert isinstance(app.screen, ConfirmScreen), "resolving with the window and escalation items open asks"
-        assert "9 of 10 escalation items are open" in str(app.screen.question)
+        assert "8 of 10 escalation items are open" in str(app.screen.question)
         await pilot.press("y")
         assert workspace.incident(incident.id).status is IncidentStatus.RESOLVED
         assert isinstance(app.screen, ConfirmScreen) and "resolution notice" in str(app.screen.question)
@@ -90,10 +90,78 @@ async def test_overdue_rings_the_bell_once(workspace, make_app, clock):
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("3")
         clock.advance(minutes=16)
-        app.screen.tick()
-        app.screen.tick()
+        app._tick()
+        app._tick()
         assert rings == [1]
         assert "UPDATE OVERDUE" in status_text(app).plain
+
+
+async def test_the_overdue_bell_rings_on_any_screen_once_and_can_be_turned_off(workspace, make_app, clock):
+    workspace.start_incident("x", "P0")
+    app = make_app(workspace)
+    rings = []
+    app.bell = lambda: rings.append(1)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("1")  # the board, not the incident screen
+        clock.advance(minutes=16)
+        app._tick()
+        app._tick()
+        assert rings == [1], "once per overdue"
+        workspace.snooze_update(1)
+        clock.advance(minutes=6)
+        app._tick()
+        assert rings == [1, 1], "a new promise missed rings again"
+        workspace.settings = workspace.settings.model_copy(update={"bell": False})
+        workspace.snooze_update(1)
+        clock.advance(minutes=6)
+        app._tick()
+        assert rings == [1, 1]
+
+
+async def test_at_80x24_the_countdown_stays_visible_above_a_modal(workspace, make_app, clock):
+    from octotui.ui.widgets import StatusLine
+
+    workspace.start_incident("Payments API times out", "P0")
+    workspace.start_incident("Search is slow for every EU customer right now", "P2")
+    clock.advance(minutes=16)
+    app = make_app(workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for keys in (("D",), ("escape", "3", "u"), ("escape", "1", "n")):
+            await pilot.press(*keys)
+            status = app.screen_stack[0].query_one(StatusLine)
+            assert "OVERDUE" in status_text(app, 80).plain
+            modal = app.screen.query_one(".form, .dialog")
+            assert modal.region.y >= status.region.bottom, (keys, status.region, modal.region)
+
+
+async def test_timeline_times_carry_the_zone(workspace, make_app, clock):
+    workspace.settings = workspace.settings.model_copy(update={"timezone": "Europe/Berlin"})
+    workspace.start_incident("x", "P2")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("3")
+        table = app.screen.query_one("#timeline")
+        first = str(table.get_row_at(0)[0])
+        assert first == "11-26 13:00 CET", first
+
+
+async def test_the_palette_finds_resolve_and_postmortem(workspace, make_app, clock):
+    from octotui.ui.app import COMMANDS
+
+    titles = [title for title, *_rest in COMMANDS]
+    assert "incident: resolve" in titles and "comms: postmortem" in titles
+    workspace.start_incident("x", "P2")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.run_command("incident", "resolve")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and app.screen.focused.id == "no"
+        await pilot.press("enter")
+        assert workspace.incident(1).open
+        app.run_command("comms", "postmortem")
+        await pilot.pause()
+        assert app.screen.query_one("#templates").highlighted_option.id == "postmortem"
+        assert "# Postmortem: INC-1" in str(app.screen.query_one("#preview").render())
 
 
 async def test_timeline_note_from_any_screen_newest_first(workspace, make_app, clock):
@@ -180,7 +248,9 @@ async def test_hotfix_from_the_incident_is_linked_and_its_run_shows_with_the_inc
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("3", "H")
         form = app.screen
-        assert form.query_one("#f-incident").value == "INC-1" and form.query_one("#f-version").value == "1.0.0"
+        assert form.query_one("#f-incident").value == "INC-1"
+        assert form.query_one("#f-version").value == "", "nothing in production: the form asks, never invents"
+        form.query_one("#f-version").value = "1.0.0"
         form.query_one("#f-title").value = "Fix payments timeout"
         await pilot.press("ctrl+s")
         release = workspace.releases()[0]

@@ -37,16 +37,36 @@ class CopyOutcome:
     file: Path | None
     detail: str = ""
 
+    @property
+    def reached(self) -> bool:
+        return self.native or self.osc52 or self.file is not None
+
     def message(self) -> str:
-        if self.native:
-            return "Copied to clipboard" + (" (and sent via OSC 52)" if self.osc52 else "")
-        parts = []
-        if self.osc52:
-            parts.append("Sent to terminal clipboard (OSC 52)")
+        """Where the text went, claiming only what happened: the system clipboard is read back, a file is
+        written, an OSC 52 escape is only ever emitted (no terminal answers whether it took it)."""
+        parts = ["copied to system clipboard"] if self.native else []
         if self.file is not None:
-            parts.append(f"saved to {self.file}" if parts else f"Saved to {self.file}")
-        text = "; also ".join(parts) if len(parts) == 2 else (parts[0] if parts else "Not copied")
-        return text + (f" — system clipboard: {self.detail}" if self.detail else "")
+            parts.append(f"written to {self.file}")
+        if self.osc52:
+            parts.append("emitted to the terminal (OSC 52, not confirmable)")
+        if not parts:
+            return "Not copied anywhere" + (f": {self.detail}" if self.detail else "")
+        text = "; ".join(parts)
+        text = text[0].upper() + text[1:]
+        return text + (f" — {self.detail}" if self.detail else "")
+
+
+def osc52_blocked() -> str:
+    """Why an OSC 52 escape would go nowhere, when the app can tell: inside tmux with `set-clipboard off`
+    tmux swallows it. "" when it may arrive."""
+    if not os.environ.get("TMUX"):
+        return ""
+    try:
+        result = subprocess.run(["tmux", "show-options", "-gv", "set-clipboard"], capture_output=True,
+                                timeout=1.0, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return "tmux set-clipboard is off" if result.stdout.decode("utf-8", "replace").strip() == "off" else ""
 
 
 def system_clipboard_reachable() -> bool:
@@ -75,17 +95,28 @@ def copy_native(text: str, command: list[str] | None = None, timeout: float = TI
 
 def copy_text(text: str, mode: str, fallback_file: Path, send_osc52=None, command: list[str] | None = None,
               timeout: float = TIMEOUT_SECONDS) -> CopyOutcome:
-    """The copy chain: OSC 52 (unconfirmable), the system clipboard, else a file."""
+    """The copy chain: OSC 52 (unconfirmable; not where tmux swallows it), the system clipboard, else a file.
+    Never raises for a place it could not reach: the outcome says why in `detail`."""
+    reasons = []
     osc52 = False
     if mode in ("auto", "osc52") and send_osc52 is not None:
-        osc52 = bool(send_osc52(text))  # True only where an escape could actually be written
-    native, detail = False, ""
+        blocked = osc52_blocked()
+        if blocked:
+            reasons.append(f"OSC 52 not sent: {blocked}")
+        else:
+            osc52 = bool(send_osc52(text))  # True only where an escape could actually be written
+    native = False
     if mode in ("auto", "native"):
         native, detail = copy_native(text, command, timeout)
+        if detail and not native:
+            reasons.insert(0, f"system clipboard: {detail}")
     file = None
     if not native:
-        write_private(fallback_file, text)
-        file = fallback_file
-    if mode in ("osc52", "file"):
-        detail = ""
-    return CopyOutcome(native=native, osc52=osc52, file=file, detail=detail)
+        try:
+            write_private(fallback_file, text)
+            file = fallback_file
+        except OSError as error:
+            reasons.append(f"cannot write the clipboard file {fallback_file} ({error.strerror or error})")
+    if mode in ("osc52", "file") and (osc52 or file is not None):
+        reasons = []
+    return CopyOutcome(native=native, osc52=osc52, file=file, detail="; ".join(reasons))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from string import Template
 from typing import Literal
@@ -16,6 +16,7 @@ from typing import Literal
 from octotui.comms.source import RecordSource
 from octotui.domain.clock import format_minutes
 from octotui.domain.config import ConfigProblem
+from octotui.domain.deployments import production_at
 from octotui.domain.models import Incident, IncidentStatus, Release, Stage
 from octotui.domain.playbook import FieldSpec, data_path
 from octotui.domain.text import plain, visible
@@ -49,6 +50,9 @@ class Filled:
     text: str
     missing: list[str] = field(default_factory=list)
     edited: bool = False
+    # What makes the text untrue now although every value is there (a promise already past, a resolution
+    # for an incident that is not resolved): the pane shows it, export exits 3 for it.
+    problems: list[str] = field(default_factory=list)
 
 
 def parse_template(name: str, source: str, path: str = "") -> CommsTemplate:
@@ -109,14 +113,6 @@ def _field_lines(fields: list[FieldSpec], values: dict[str, str]) -> str:
 
 
 SHIPPED = (Stage.PRODUCTION, Stage.VERIFIED)
-
-
-def production_at(release: Release) -> datetime | None:
-    """When the release reached production: the check of its work run's production step."""
-    run = release.runs.get(release.work_role)
-    if run is None:
-        return None
-    return next((item.at for item in run.items if item.stage == "production" and item.settled and item.at), None)
 
 
 def _availability(release: Release, stage: Stage, workspace: RecordSource) -> tuple[str, str]:
@@ -189,13 +185,14 @@ def incident_values(incident: Incident, workspace: RecordSource) -> dict[str, st
         "comms_lead": incident.roles.get("comms", ""), "tech_lead": incident.roles.get("tech", ""),
         "channel": incident.channel,
         "current_actions": incident.current_actions,
-        "next_update_time": when(due) if due else ("none (resolved)" if not incident.open else
-                                                  f"none scheduled for {incident.severity.value}"),
+        "next_update_time": _next_update(incident, due, workspace),
+        "join_channel": f"Please join {incident.channel}." if incident.channel.strip() else "Please join the incident channel.",
         "elapsed": format_minutes(incident.elapsed(now)),
         "acknowledged_time": when(incident.acknowledged_at) or "not acknowledged",
         "mitigated_time": when(incident.mitigated_at) or "not mitigated",
         "resolved_time": when(incident.resolved_at) or "not resolved",
-        "time_to_acknowledge": took("acknowledged_at") or "—", "time_to_mitigate": took("mitigated_at") or "—",
+        "time_to_acknowledge": took("acknowledged_at") or "not acknowledged",
+        "time_to_mitigate": took("mitigated_at") or "not recorded",
         "time_to_resolve": took("resolved_at") or "—",
         "retro_deadline": when(retro) if retro else "48 hours after resolution (not resolved yet)",
         "release": ", ".join(f"{r.key} {r.version} — {r.title}" for r in releases) or "none",
@@ -209,9 +206,40 @@ def incident_values(incident: Incident, workspace: RecordSource) -> dict[str, st
         "linked_releases": _linked_releases(incident, releases, workspace) or "None.",
         "followups": "\n".join(f"- [ ] {text}" for text in followups(incident, workspace)) or "None recorded.",
     }
+    missed = [e for e in sorted(incident.timeline, key=lambda e: e.at) if e.kind == "promise"]
+    lines = [f"- {when(e.at)} {e.text}" for e in missed]
+    if due is not None and due <= now:
+        lines.append(f"- {when(now)} Update promised by {when(due)} is overdue (not sent yet)")
+    values["missed_updates"] = "\n".join(lines) or "None: every promised update went out by its time."
     values["action_items"] = values["followups"]
     values["incident_communication_fields"] = _field_lines(workspace.playbook.fields.get("incident-communication", []), values)
     return values
+
+
+def _next_update(incident: Incident, due: datetime | None, workspace: RecordSource) -> str:
+    """The promise a text makes: never a past time as if it were still ahead."""
+    if due is None:
+        return "none (resolved)" if not incident.open else f"none scheduled for {incident.severity.value}"
+    now = workspace.now()
+    if due > now:
+        return workspace.people_time(due)
+    interval = workspace.settings.update_interval(incident.severity) or timedelta(minutes=30)
+    return (f"overdue (was due {workspace.people_time(due)}); next update by "
+            f"{workspace.people_time(now + interval)}")
+
+
+def problems(template: CommsTemplate, owner: Release | Incident, workspace: RecordSource) -> list[str]:
+    """Why a filled text would say something untrue if it went out now."""
+    if not isinstance(owner, Incident):
+        return []
+    found = []
+    if template.fact == "resolution" and owner.open:
+        found.append(f"{owner.key} is {owner.status.value}, not Resolved: resolve it first (s), or send a status update")
+    due = workspace.next_update_due(owner)
+    names_promise = "next_update_time" in template.body or "incident_communication_fields" in template.body
+    if names_promise and due is not None and due <= workspace.now():
+        found.append(f"the promised update time {workspace.people_time(due)} has passed: the update is overdue")
+    return found
 
 
 def _linked_releases(incident: Incident, releases: list[Release], workspace: RecordSource) -> str:
@@ -251,5 +279,6 @@ def render(template: CommsTemplate, owner: Release | Incident, workspace: Record
     edited = owner.comms.get(template.name)
     if edited is not None:  # stored text, typed by anyone on the team: through the display boundary like a fill
         edited = visible(edited)
-        return Filled(template, edited, [name for name in filled.missing if MISSING.format(name) in edited], edited=True)
+        filled = Filled(template, edited, [name for name in filled.missing if MISSING.format(name) in edited], edited=True)
+    filled.problems = problems(template, owner, workspace)
     return filled

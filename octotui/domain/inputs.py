@@ -29,7 +29,12 @@ class InputError(ValueError):
 
 
 class NeedsConfirmation(Exception):  # noqa: N818 - a question, not an error
-    """The change is allowed only after the person confirms (resolving with work open, ending a window early)."""
+    """The change is allowed only after the person confirms (resolving with work open, ending a window early).
+    `careful`: a destructive or untrue-if-wrong choice, asked with No as the default (Enter never confirms it)."""
+
+    def __init__(self, message: str, *, careful: bool = False) -> None:
+        super().__init__(message)
+        self.careful = careful
 
 
 def _refuse(message: str) -> PydanticCustomError:

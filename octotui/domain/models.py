@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -29,6 +30,7 @@ class ItemSnapshot(Record):
     note: str = ""
     na_reason: str = ""
     early: bool = False
+    before_start: bool = False  # a window item checked before the item that starts it (confirmed, recorded)
     cause: str = ""  # when the app ticked it itself ("auto"): what it saw happen
     owner: str = ""  # who is to do it
     due: AwareDatetime | None = None
@@ -124,8 +126,25 @@ class ChecklistRun(Record):
         self.history.append(event)
         return event
 
+    def timing_question(self, index: int, now: datetime) -> tuple[str, str] | None:
+        """Checking a window item needs a yes first: ("early", question) while its window runs, ("before_start",
+        question) while the item that starts it is not checked; None otherwise."""
+        item = self.items[index]
+        if item.timing is None or item.timing.kind != "window" or item.settled:
+            return None
+        left = self.time_left(index, now)
+        if left is not None and left > timedelta(0):
+            minutes = math.ceil(left.total_seconds() / 60)
+            return "early", (f"The {item.timing.phrase[4:]} window has about {minutes} min left. "
+                             "Check it anyway (recorded as early)?")
+        if index > 0 and self.window_start(index) is None:
+            anchor = self.items[index - 1].text
+            return "before_start", (f"Its {item.timing.phrase[4:]} window starts when “{anchor[:60]}” is checked, "
+                                    "and it is not. Check it anyway (recorded as before its start)?")
+        return None
+
     def set_state(self, index: int, state: ItemState, author: str, now: datetime, *, reason: str = "",
-                  early: bool = False, cause: str = "") -> ChecklistEvent:
+                  early: bool = False, cause: str = "", before_start: bool = False) -> ChecklistEvent:
         item = self.items[index]
         if state is ItemState.NA and not reason.strip():
             raise ValueError("an N/A item needs a reason")
@@ -133,7 +152,8 @@ class ChecklistRun(Record):
             after = ItemSnapshot(note=item.note, owner=item.owner, due=item.due)
         else:
             after = ItemSnapshot(state=state, by=author, at=now, note=item.note, owner=item.owner, due=item.due,
-                                 na_reason=reason.strip() if state is ItemState.NA else "", early=early, cause=cause)
+                                 na_reason=reason.strip() if state is ItemState.NA else "", early=early, cause=cause,
+                                 before_start=before_start)
         return self._record(index, state.value, after, author, now)
 
     def set_note(self, index: int, note: str, author: str, now: datetime) -> ChecklistEvent:
@@ -321,7 +341,8 @@ class TimelineEvent(Record):
     at: AwareDatetime
     author: str
     kind: Literal["status", "checklist", "note", "update", "decision", "role", "severity", "milestone",
-                  "snooze", "link", "impact", "clock", "title", "actions", "channel", "followup"]
+                  "snooze", "link", "impact", "clock", "title", "actions", "channel", "followup",
+                  "promise"]  # a promised update time missed or moved (kept: the retro sees it)
     text: str
 
 

@@ -37,7 +37,7 @@ _PLAIN_ITEM = re.compile(r"^(\s*)[-*]\s+(.*)$")
 STAGED_ROLES = ("deployment", "hotfix")
 STAGE_ANNOTATIONS = ("staging", "production")
 # Facts the app itself sees happen; an item annotated `<!-- auto: FACT -->` is ticked by "auto" when it does.
-AUTO_FACTS = ("severity", "roles", "channel", "update", "resolution", "hotfix", "decision")
+AUTO_FACTS = ("severity", "commander", "roles", "channel", "update", "resolution", "hotfix", "decision")
 FOLLOWUP_KINDS = ("release", "postmortem")
 
 

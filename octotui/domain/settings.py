@@ -82,6 +82,7 @@ class Settings(BaseModel):
     @property
     def posting(self) -> ChannelSettings:
         return ChannelSettings(channels=self.channels, routes=self.routes, timeout=self.delivery.timeout)
+    bell: bool = True  # the terminal bell when a status update becomes overdue (once per overdue)
 
     @field_validator("timezone")
     @classmethod

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 
+from octotui.comms.source import RecordSource as CommsSource
 from octotui.domain import lifecycle
 from octotui.domain.board import BoardRow
 from octotui.domain.clock import local_time
 from octotui.domain.models import (
+    AUTO_AUTHOR,
     ChecklistEvent,
     ChecklistRun,
     Decision,
@@ -44,6 +46,17 @@ class RecordSource(Protocol):
     def _parse(self, table: str, record_id: int, doc: Doc) -> Release | Incident | Decision: ...
 
     def _attach(self, record: BaseModel, events: list[tuple[int, Doc]]) -> None: ...
+
+
+class Reads(CommsSource, Protocol):
+    """What the services' rule modules (deployments, resolve, …) read of the workspace: what a text reads, plus
+    the board's rows, the open incidents and the monitoring window."""
+
+    def board_rows(self) -> list[BoardRow]: ...
+
+    def open_incidents(self) -> list[Incident]: ...
+
+    def monitoring_ends(self, incident: Incident) -> datetime | None: ...
 
 
 class CommandSource(RecordSource, Protocol):
@@ -232,4 +245,8 @@ def describe_event(run: ChecklistRun, event: ChecklistEvent) -> str:
         line += f" (reason: {event.after.na_reason})"
     if event.after.early and event.action == "done":
         line += " (early)"
+    if event.action == "todo" and event.before.by == AUTO_AUTHOR:
+        line += f" (overriding the app's tick: {event.before.cause or 'auto'})"
+    if event.after.before_start and event.action == "done":
+        line += " (before its start)"
     return line

@@ -10,7 +10,6 @@ on the event loop never sees a half-applied change and never touches the disk.
 from __future__ import annotations
 
 import contextlib
-import math
 import re
 import threading
 from collections import OrderedDict
@@ -64,6 +63,7 @@ from octotui.domain.semver import ReleaseType, Version
 from octotui.domain.settings import Settings
 from octotui.domain.text import plain
 from octotui.services import actions, stale, team
+from octotui.services.deployments import hotfix_base, known_good
 from octotui.services.records import (
     MODELS,
     PREFIX,
@@ -89,6 +89,7 @@ from octotui.services.releases import (
     set_release_notes,
     sign_off,
 )
+from octotui.services.resolve import resolve_concerns
 from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, ui_state_of
 from octotui.storage.errors import NotFound, StoreCorrupt, StoreError, StoreReadOnly
 
@@ -604,7 +605,7 @@ class Workspace:
         return versioning.suggest_version(self._view.rows.values(), kind)
 
     def suggest_hotfix_version(self) -> tuple[str, str]:
-        return versioning.suggest_hotfix_version(list(self._view.rows.values()))
+        return hotfix_base(self)  # by deployment history
 
     def suggest_backport(self, fixed: Release) -> tuple[str, str]:
         return versioning.suggest_backport(list(self._view.rows.values()), fixed.version)
@@ -613,8 +614,7 @@ class Workspace:
         return versioning.type_warning(self._view.rows.values(), version_text, kind, excluding)
 
     def last_known_good(self, release: Release) -> Release | None:
-        row = versioning.last_known_good(self._view.rows.values(), release.id, release.version)
-        return None if row is None else self.release(row.id)
+        return known_good(self, release).release  # by deployment history
 
     def notes_question(self, ref: RunRef, index: int) -> str | None:
         """Asked before checking “Release notes drafted” while the notes a person must write are empty."""
@@ -842,18 +842,16 @@ class Workspace:
                     if skipped is not None:  # the skipped stage is N/A, with the reason given for skipping it
                         run.set_state(skipped, ItemState.NA, self.author, now,
                                       reason=parse_input(ReasonInput, {"reason": skip_reason}).reason)
-                if target is ItemState.TODO and item.by not in (None, self.author, AUTO_AUTHOR) and not confirm:
-                    raise NeedsConfirmation(f"“{plain(item.text)[:60]}” was checked by {item.by} at "
-                                            f"{local_time(item.at)}. Uncheck it anyway (recorded)?")
-                early = False
-                left = run.time_left(index, now)
-                if target is ItemState.DONE and item.timing and item.timing.kind == "window" and left and left > timedelta(0):
-                    if not confirm:
-                        minutes = math.ceil(left.total_seconds() / 60)
-                        raise NeedsConfirmation(f"The {item.timing.phrase[4:]} window has about {minutes} min left. "
-                                                "Check it anyway (recorded as early)?")
-                    early = True
-                run.set_state(index, target, self.author, now, reason=text, early=early)
+                if target is ItemState.TODO and item.by not in (None, self.author) and not confirm:
+                    who = f"the app ({item.cause})" if item.by == AUTO_AUTHOR else item.by
+                    raise NeedsConfirmation(f"“{plain(item.text)[:60]}” was checked by {who} at "
+                                            f"{local_time(item.at)}. Uncheck it anyway (recorded as your override)?")
+                timing = run.timing_question(index, now) if target is ItemState.DONE else None
+                if timing is not None and not confirm:  # early in its window, or before the item that starts it
+                    raise NeedsConfirmation(timing[1])
+                mark = timing[0] if timing else ""
+                run.set_state(index, target, self.author, now, reason=text, early=mark == "early",
+                              before_start=mark == "before_start")
             line = describe_event(run, run.history[-1])
             if isinstance(owner, Incident):
                 self._timeline(owner, "checklist", line)
@@ -1100,6 +1098,7 @@ class Workspace:
                                     runs={"escalation": ChecklistRun.from_spec(self.playbook.by_role("escalation"), now)})
                 self._timeline(incident, "status", f"Incident started: {level} {IncidentStatus.INVESTIGATING}", at=started)
                 self._auto(incident, "severity", f"started as {level}")
+                self._auto(incident, "commander", f"{self.author} named incident commander at start")
                 if release is not None:
                     self._link(release, incident)
                     if for_run and for_run in release.runs:
@@ -1119,15 +1118,7 @@ class Workspace:
         return self.incident(incident_id) or incident
 
     def resolve_concerns(self, incident: Incident) -> list[str]:
-        """What a person should hear before resolving: an open monitoring window, open escalation items."""
-        concerns = []
-        window = self.monitoring_ends(incident)
-        if window is not None and window > self.now():
-            concerns.append(f"the monitoring window is still open (ends {self.people_time(window, with_date=False)})")
-        escalation = incident.runs.get("escalation")
-        if escalation is not None and escalation.remaining():
-            concerns.append(f"{len(escalation.remaining())} of {len(escalation.items)} escalation items are open")
-        return concerns
+        return resolve_concerns(self, incident)
 
     def _apply_status(self, incident: Incident, status: IncidentStatus, confirm: bool) -> None:
         if incident.status == status:
@@ -1135,14 +1126,20 @@ class Workspace:
         if status is IncidentStatus.RESOLVED and not confirm:
             concerns = self.resolve_concerns(incident)
             if concerns:
-                raise NeedsConfirmation(f"Resolve {incident.key} although {' and '.join(concerns)}?")
+                raise NeedsConfirmation(f"Resolve {incident.key}? Still unfinished:\n" + "\n".join(f"• {c}" for c in concerns),
+                                        careful=True)
         now = self._ordered_now(incident)
         order = list(IncidentStatus)
         reached = order.index(status)
-        if reached >= order.index(IncidentStatus.IDENTIFIED) and incident.acknowledged_at is None:
+        resolving = status is IncidentStatus.RESOLVED  # never fills a milestone nobody recorded
+        if not resolving and reached >= order.index(IncidentStatus.IDENTIFIED) and incident.acknowledged_at is None:
             incident.acknowledged_at = now
-        if reached >= order.index(IncidentStatus.MITIGATED) and incident.mitigated_at is None:
+        if not resolving and reached >= order.index(IncidentStatus.MITIGATED) and incident.mitigated_at is None:
             incident.mitigated_at = now
+        due = self.next_update_due(incident)
+        if resolving and due is not None and due <= now:
+            self._timeline(incident, "promise", f"Update promised by {self.people_time(due, with_date=False)} "
+                                                "missed (resolved without it)", at=now)
         self._timeline(incident, "status", f"Status: {incident.status} → {status}", at=now)
         stale.close_monitoring(self, incident, status, now)
         incident.status = status
@@ -1220,6 +1217,8 @@ class Workspace:
             incident.roles[role] = person
             verb = f"handed from {before} to {person}" if before else f"assigned to {person}"
             self._timeline(incident, "role", f"{ROLES[role]} {verb}")
+            if role == "commander":
+                self._auto(incident, "commander", f"{person} named incident commander")
             if all(incident.roles.get(name) for name in ROLES):
                 self._auto(incident, "roles", "all three roles assigned")
 
@@ -1333,10 +1332,9 @@ class Workspace:
         return self.incident(incident_id) or incident
 
     def send_status_update(self, incident_id: int, *, status: IncidentStatus | str, impact: str, current_actions: str,
-                           next_in_minutes: int | None, template_title: str = "Incident status update",
-                           confirm: bool = False, missing: tuple[str, ...] = ()) -> Incident:
-        """The status-update form, as one change: status, impact, current actions, and the next update time
-        the text will name; recorded as sent."""
+                           next_in_minutes: int | None, confirm: bool = False) -> Incident:
+        """The status-update form's facts, as one change: status, impact, current actions (the next update time
+        is checked here and recorded with the update by services.delivery once its text reached somewhere)."""
         errors: dict[str, str] = {}
         texts = {"impact": impact, "current_actions": current_actions}
         for name, value in texts.items():
@@ -1355,21 +1353,23 @@ class Workspace:
             self._apply_status(incident, status, confirm)
             self._apply_impact(incident, impact)
             self._apply_actions(incident, current_actions)
-            now = self.now()
-            incident.last_update_at, incident.snoozed_until = now, None
-            incident.next_update_at = now + timedelta(minutes=next_in_minutes) if next_in_minutes and incident.open else None
-            due = self.next_update_due(incident)
-            line = f"{template_title} sent (copied)" + (f" with missing: {', '.join(missing)}" if missing else "")
-            self._timeline(incident, "update", line + (f"; next update by {self.people_time(due, with_date=False)}"
-                                                       if due else ""), at=now)
-            self._auto(incident, "update", f"{template_title} copied")
 
         return self._change_incident(incident_id, change)
 
     def snooze_update(self, incident_id: int, minutes: int = 5) -> Incident:
+        """A new promise, on the timeline: the next update moves `minutes` past the old one, or past now when
+        that one was already missed (which stays on the timeline, for the incident and the postmortem)."""
         def change(incident: Incident) -> None:
-            incident.snoozed_until = self.now() + timedelta(minutes=minutes)
-            self._timeline(incident, "snooze", f"Status update reminder snoozed for {minutes} min")
+            now, was = self.now(), self.next_update_due(incident)
+            if was is None:
+                raise InputError({"snooze": f"{incident.key} has no update due to move"})
+            moved = max(was, now) + timedelta(minutes=minutes)
+            at = lambda moment: self.people_time(moment, with_date=False)  # noqa: E731
+            if was <= now:
+                self._timeline(incident, "promise", f"Update promised by {at(was)} missed "
+                                                    f"({format_minutes(now - was)} overdue when snoozed)", at=now)
+            incident.next_update_at, incident.snoozed_until = moved, None
+            self._timeline(incident, "snooze", f"Next update moved to {at(moved)} — was {at(was)}", at=now)
         return self._change_incident(incident_id, change)
 
     def set_comms_text(self, owner: Literal["release", "incident"], owner_id: int, template: str, text: str | None) -> None:

@@ -128,6 +128,8 @@ ACTIONS: tuple[Action, ...] = (
     # -- the incident -----------------------------------------------------------------------------------------
     _a("incident.acknowledge", "incident: acknowledge", "Acknowledge: someone has the incident (sets the milestone)",
        "acknowledge", I, "a", label="Ack", show=True, writes=True),
+    _a("incident.resolve", "incident: resolve", "Resolve the incident (lists what is unfinished first; Enter cancels)",
+       "resolve", I, writes=True),
     _a("incident.status", "incident: change status", "Advance or pick the incident status", "status", I, "s",
        label="Status", show=True, writes=True),
     _a("incident.update_form", "incident: status update form", "Status, impact, current actions, next update: copy and record",
@@ -191,6 +193,7 @@ ACTIONS: tuple[Action, ...] = (
        label="MADR", writes=True),
     # -- comms ------------------------------------------------------------------------------------------------
     _a("comms.copy", "comms: copy", "Copy the selected template to the clipboard", "copy", M, "y", label="Copy", show=True),
+    _a("comms.postmortem", "comms: postmortem", "Show the postmortem draft of the incident (y copies it)", "postmortem", M),
     _a("comms.edit", "comms: edit", "Edit the filled text before copying (kept with the record)", "edit", M, "e",
        label="Edit", show=True, writes=True),
     _a("comms.revert", "comms: revert edit", "Drop the edit: back to the live fill of the template", "revert", M, "R",

@@ -112,6 +112,7 @@ class OctoApp(Octo):
         self._replaying = False
         self.show_saving = False  # "saving…" appears only when a save takes long enough to notice
         self.ticks = 0  # counted, for tests that prove the loop kept going
+        self.bell_rung_for: dict[int, datetime] = {}  # incident → the overdue due time the bell rang for
         if workspace is not None:
             self._use_workspace(workspace, templates or {})
         # Back where this person left off: screen, release, incident, checklist row.
@@ -408,11 +409,24 @@ class OctoApp(Octo):
     def _tick(self) -> None:
         self.ticks += 1
         self.poll_store()
+        self.ring_if_overdue()
         if self.started and self.workspace.settings.channels:  # posting is set up: the outbox worker's turn
             from octotui.ui.posting import outbox_runner  # only where channels are configured
 
             outbox_runner(self).tick()
         self.broadcast(Tick())
+
+    def ring_if_overdue(self) -> None:
+        """The bell rings wherever you are, once per overdue update (`bell = false` in the settings: never)."""
+        if not self.started or not self.workspace.settings.bell:
+            return
+        now, rung = self.now(), False
+        for incident in self.workspace.open_incidents():
+            due = self.workspace.next_update_due(incident)
+            if due is not None and due <= now and self.bell_rung_for.get(incident.id) != due:
+                self.bell_rung_for[incident.id], rung = due, True
+        if rung:
+            self.bell()
 
     def poll_store(self) -> None:
         """Another process wrote? A stat here; reading what it wrote happens in the worker."""
@@ -624,28 +638,36 @@ class OctoApp(Octo):
 
         self.push_screen(decision_form("Record a decision", prefill, submit, workspace.author), saved)
 
-    def copy_text(self, text: str, label: str) -> None:
-        """OSC 52 at once (always), then the system clipboard or a file in a worker thread."""
+    def copy_text(self, text: str, label: str, on_done: Callable[[CopyOutcome], None] | None = None) -> None:
+        """The copy chain in a worker thread (OSC 52 where it can arrive, the system clipboard, else a file);
+        `on_done` hears the outcome, else a toast says where the text went."""
         text = visible(text)  # whatever was typed or pasted, no escape sequence rides along to a terminal
-        mode = self.workspace.settings.clipboard
-        osc52 = mode in ("auto", "osc52")
-        if osc52:
-            self.copy_to_clipboard(text)
-        else:
-            self._clipboard = text  # the app-level record of the last copy, as Textual keeps it
+        self._clipboard = text  # the app-level record of the last copy, as Textual keeps it
         fallback = self.workspace.store.path.with_name("octotui-clipboard.md")
-        self._copy_in_background(text, mode, osc52, fallback, label)
+        self._copy_in_background(text, self.workspace.settings.clipboard, fallback, label, on_done)
 
     @work(thread=True, group="clipboard", exit_on_error=False)
-    def _copy_in_background(self, text: str, mode: str, osc52: bool, fallback: Path, label: str) -> None:
-        from octotui.comms.clipboard import copy_text
+    def _copy_in_background(self, text: str, mode: str, fallback: Path, label: str,
+                            on_done: Callable[[CopyOutcome], None] | None) -> None:
+        from octotui.comms.clipboard import CopyOutcome, copy_text
 
-        outcome = copy_text(text, mode, fallback, send_osc52=lambda _text: osc52, command=self.clipboard_command)
-        self.call_from_thread(self._copied, outcome, label)
+        def emit(escaped: str) -> bool:
+            self.call_from_thread(self.copy_to_clipboard, escaped)
+            return True
 
-    def _copied(self, outcome: CopyOutcome, label: str) -> None:
-        self.last_copy = outcome  # what the toast said, kept for whoever asks (tests, the palette)
-        self.notify(f"{label}: {outcome.message()}", timeout=6)
+        try:
+            outcome = copy_text(text, mode, fallback, send_osc52=emit, command=self.clipboard_command)
+        except Exception as error:  # noqa: BLE001 — whatever failed, the person hears it and nothing is recorded
+            outcome = CopyOutcome(native=False, osc52=False, file=None, detail=f"{type(error).__name__}: {error}")
+        self.call_from_thread(self._copied, outcome, label, on_done)
+
+    def _copied(self, outcome: CopyOutcome, label: str, on_done: Callable[[CopyOutcome], None] | None) -> None:
+        self.last_copy = outcome  # what the copy reached, kept for whoever asks (tests, the palette)
+        if on_done is not None:
+            on_done(outcome)
+        else:
+            self.notify(f"{label}: {outcome.message()}", severity="information" if outcome.reached else "error",
+                        timeout=6 if outcome.reached else 10)
 
 
 class RecoveryApp(App[bool]):

@@ -4,22 +4,32 @@ template (with what it lacks), the status-update form. Screens import these, nev
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from rich.text import Text
 
-from octotui.comms.templates import CommsTemplate, release_values, render
+from octotui.comms.templates import CommsTemplate, Filled, release_values, render
 from octotui.domain import lifecycle
-from octotui.domain.inputs import CHOOSABLE_STATUSES, InputError
+from octotui.domain.inputs import CHOOSABLE_STATUSES, InputError, NeedsConfirmation
 from octotui.domain.models import ROLES, ROLLBACK_FROM, Incident, IncidentStatus, Release, parse_key
 from octotui.domain.quoting import quoted
 from octotui.domain.semver import ReleaseType
 from octotui.domain.text import plain
+from octotui.services import deployments
+from octotui.services.delivery import (
+    describe_places,
+    draft_after_update,
+    places_from_copy,
+    promise_for,
+    record_delivered,
+)
 from octotui.services.releases import LIST_NOTES, EditConflict, form_values, version_fixed
 from octotui.ui.forms import ChoiceScreen, ConfirmScreen, FormField, FormScreen, prompt
 from octotui.ui.widgets import FieldError, literal
 
 if TYPE_CHECKING:
+    from octotui.comms.clipboard import CopyOutcome
     from octotui.ui.handle import Octo as OctoApp
 
 
@@ -127,28 +137,39 @@ def lifecycle_move(app: OctoApp, release: Release, move: Literal["cancel", "reop
     app.push_screen(form, done)
 
 
-NEW_INCIDENT, NO_INCIDENT = "new", "none"
+NEW_INCIDENT, NO_INCIDENT, ASK = "new", "none", "ask"
 
 
 def start_rollback_flow(app: OctoApp, release: Release, incident_id: int | None = None) -> None:
-    """A reason and the incident the rollback serves (the active one first; a new incident is an explicit
-    choice, never the default), then the rollback checklist, on its first item."""
+    """A reason and the incident the rollback serves (the one the release is linked to, else the active one,
+    else asked; a new incident is an explicit choice, never the default), then the rollback checklist, on its
+    first item. The last known-good release comes from the deployment history."""
     if release.stage not in ROLLBACK_FROM:
         app.notify(f"{release.key} is {release.stage}: only a release in Staging or later can be rolled back",
                    severity="warning")
         return
     workspace = app.workspace
     open_incidents = workspace.open_incidents()
-    preferred = incident_id if incident_id is not None else app.active_incident_id
+    open_ids = [i.id for i in open_incidents]
+    linked = [n for n in release.incident_ids if n in open_ids]
+    preferred = incident_id if incident_id is not None else (linked[-1] if linked else app.active_incident_id)
     open_incidents.sort(key=lambda incident: incident.id != preferred)
+
+    def label(i: Incident) -> str:
+        notes = [note for note, yes in (("linked", i.id in linked), ("active", i.id == app.active_incident_id)) if yes]
+        return f"{i.key} {i.severity} {i.title[:50]}" + (f"  ({', '.join(notes)})" if notes else "")
+
     # Select options are (label, value).
-    choices = [(f"{i.key} {i.severity} {i.title[:50]}" + ("  (active)" if i.id == app.active_incident_id else ""), str(i.id))
-               for i in open_incidents]
+    choices = [(label(i), str(i.id)) for i in open_incidents]
     choices += [("New incident (started after the rollback)", NEW_INCIDENT), ("No incident", NO_INCIDENT)]
-    known_good = workspace.last_known_good(release)
+    if open_incidents and preferred not in open_ids:
+        choices.insert(0, ("Which incident does this rollback serve? (pick one)", ASK))
+    known_good = deployments.known_good(workspace, release)
 
     def submit(values: dict[str, str]) -> tuple[Release, str]:
         chosen = values["incident"]
+        if chosen == ASK:
+            raise InputError({"incident": "pick the incident this rollback serves (or New / No incident)"})
         number = int(chosen) if chosen.isdigit() else None
         return workspace.start_rollback(release.id, values["reason"], incident_id=number), chosen
 
@@ -163,8 +184,7 @@ def start_rollback_flow(app: OctoApp, release: Release, incident_id: int | None 
             app.action_start_incident(release_id=release.id, for_run="rollback")
 
     heading = Text(f"Roll back {release.key} {release.version} — ") + literal(release.title)
-    heading.append(f"\nLast known-good: {known_good.version} ({known_good.key})" if known_good
-                   else "\nLast known-good: none on the board", style="dim")
+    heading.append(f"\nLast known-good: {known_good.describe()}", style="dim")
     fields = [FormField("incident", "For which incident? (its timeline gets the rollback's events)",
                         value=choices[0][1] if open_incidents else NO_INCIDENT, kind="select", options=choices),
               FormField("reason", "Why roll back? (shown on the board)")]
@@ -188,23 +208,69 @@ def decision_form(title: str, prefill: dict[str, Any], submit: Callable[[dict[st
     return FormScreen(title, fields, submit)
 
 
+def text_to_send(app: OctoApp, template: CommsTemplate, owner: Release | Incident) -> tuple[Filled, datetime | None]:
+    """The text a copy sends and the promise it makes: an update is rendered from the incident as it will be
+    once the update is recorded (its next update time is the one the text names)."""
+    workspace = app.workspace
+    if not (template.sends_update and isinstance(owner, Incident)):
+        return render(template, owner, workspace), None
+    promised = promise_for(workspace, owner)
+    return render(template, draft_after_update(workspace, owner, promised), workspace), promised
+
+
 def copy_template(app: OctoApp, template: CommsTemplate, owner: Release | Incident, *, allow_missing: bool = False) -> None:
     """Copy a filled template. A text with missing values asks first: fill them now, or copy anyway (recorded).
-    A copy the incident keeps (an update, the resolution) is recorded first and rendered after, so the text
-    names the state it created (the next update time above all)."""
-    filled = render(template, owner, app.workspace)
+    A resolution for an incident that is not resolved offers the status update instead. A copy the incident
+    keeps (an update, the resolution) is recorded only after the text reached somewhere, naming where."""
+    if isinstance(owner, Incident) and template.fact == "resolution" and owner.open:
+        _offer_update_instead(app, template, owner)
+        return
+    filled, promised = text_to_send(app, template, owner)
     if filled.missing and not allow_missing:
         _ask_missing(app, template, owner, filled.missing)
         return
     if app.read_only or not (template.records_copy and isinstance(owner, Incident)):  # read-only: copied, not recorded
         app.copy_text(filled.text, template.title)
         return
+    deliver_and_record(app, template, owner, filled.text, promised, filled.missing)
 
-    def recorded(incident: Incident) -> None:
-        app.copy_text(render(template, incident, app.workspace).text, template.title)
 
-    app.run_command_async(app.workspace.record_sent, owner.id, template.title, counts_as_update=template.sends_update,
-                          fact=template.fact, missing=tuple(filled.missing), on_success=recorded)
+def deliver_and_record(app: OctoApp, template: CommsTemplate, incident: Incident, text: str,
+                       promised: datetime | None, missing: list[str] | tuple[str, ...] = ()) -> None:
+    """Copy, then record what reached somewhere (services.delivery); a copy that reached nothing records
+    nothing and says why, and the update stays due."""
+    workspace = app.workspace
+
+    def copied(outcome: CopyOutcome) -> None:
+        places = places_from_copy(outcome)
+        if not places:
+            app.notify(f"{template.title} NOT sent: {outcome.message()}. Nothing recorded"
+                       + ("; the update is still due." if template.sends_update else "."), severity="error", timeout=15)
+            return
+
+        def recorded(saved: Incident) -> None:
+            due = workspace.next_update_due(saved)
+            app.notify(f"{template.title}: {describe_places(places)}"
+                       + (f". Recorded; next update by {workspace.people_time(due, with_date=False)}" if due and
+                          template.sends_update else ". Recorded on the timeline"), timeout=8)
+
+        app.run_command_async(record_delivered, workspace, incident.id, template, places, promised=promised,
+                              missing=tuple(missing), on_success=recorded)
+
+    app.copy_text(text, template.title, on_done=copied)
+
+
+def _offer_update_instead(app: OctoApp, template: CommsTemplate, incident: Incident) -> None:
+    update = app.templates.get("incident-update")
+    choices = [("update", "Copy the status update instead")] if update is not None else []
+    choices.append(("cancel", "Not now"))
+
+    def chosen(value: str | None) -> None:
+        if value == "update" and update is not None:
+            copy_template(app, update, incident)
+
+    app.push_screen(ChoiceScreen(f"{template.title}: {incident.key} is {incident.status.value}, not Resolved "
+                                 "(resolve it first with s)", choices), chosen)
 
 
 ROLE_OF_VALUE = {"incident_commander": "commander", "comms_lead": "comms", "tech_lead": "tech"}
@@ -227,7 +293,8 @@ def _ask_missing(app: OctoApp, template: CommsTemplate, owner: Release | Inciden
         choices += [(name, f"Fill {INCIDENT_FILLS[name].lower()} now") for name in missing_elsewhere if name in INCIDENT_FILLS]
     elif any(spec.key in missing for spec in app.workspace.playbook.fields.get("release-notes", [])):
         choices.append(("notes", "Fill the release notes fields now"))
-    choices.append(("anyway", f"Copy anyway (recorded as sent with missing: {names})" if template.records_copy
+    choices.append(("anyway", f"Copy anyway (recorded with missing: {names}, once it reached somewhere)"
+                    if template.records_copy
                     else "Copy anyway, with the gaps marked ⟦…⟧"))
 
     def then(result: object) -> None:  # the copy continues once the gap is filled
@@ -303,18 +370,33 @@ def open_status_update(app: OctoApp, incident: Incident, template: CommsTemplate
         FormField("impact", "Impact (who or what is affected)", value=incident.impact),
         FormField("current_actions", "Current actions (what is being done now)", value=incident.current_actions),
     ]
+    chosen_minutes: dict[str, int] = {}
+
     def submit(values: dict[str, str]) -> Incident:
+        confirmed = values.get("_confirmed") == "yes"
         draft = incident.model_copy(update={"status": IncidentStatus(values["status"]), "impact": values["impact"].strip(),
                                             "current_actions": values["current_actions"].strip()})
-        missing = tuple(render(template, draft, workspace).missing)
+        missing = render(template, draft, workspace).missing
+        chosen_minutes["next"] = int(values["next_update"])
+        questions = []
+        if missing:  # the question `y` asks: never a gap sent unasked
+            labels = ", ".join(INCIDENT_FILLS.get(name, name).lower() for name in missing)
+            questions.append(f"The update is missing: {labels}. Copy anyway (recorded as sent with missing: "
+                             f"{', '.join(missing)})?")
+        if draft.status is IncidentStatus.RESOLVED and incident.open:
+            questions += [f"Resolve although {concern}?" for concern in workspace.resolve_concerns(incident)]
+        if questions and not confirmed:
+            raise NeedsConfirmation("\n".join(questions) + "\nNot yet: back to the form.", careful=True)
         return workspace.send_status_update(
             incident.id, status=values["status"], impact=values["impact"], current_actions=values["current_actions"],
-            next_in_minutes=int(values["next_update"]), template_title=template.title,
-            confirm=values.get("_confirmed") == "yes", missing=missing)
+            next_in_minutes=int(values["next_update"]), confirm=confirmed)
 
     def sent(saved: Incident | None) -> None:
-        if saved is not None:
-            app.copy_text(render(template, saved, workspace).text, template.title)
+        if saved is None:
+            return
+        promised = promise_for(workspace, saved, chosen_minutes.get("next"))
+        filled = render(template, draft_after_update(workspace, saved, promised), workspace)
+        deliver_and_record(app, template, saved, filled.text, promised, filled.missing)
 
     form = FormScreen(Text(f"Status update — {incident.key} ") + literal(incident.title), fields, submit,
                       focus=focus or "impact",

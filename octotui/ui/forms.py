@@ -229,7 +229,8 @@ class FormScreen(Modal[Any]):
                 if yes:
                     self.confirmed = True
                     self.action_save()
-            self.app.push_screen(ConfirmScreen(str(error), yes="Yes, go ahead", no="Not yet"), decide)
+            self.app.push_screen(ConfirmScreen(str(error), yes="Yes, go ahead", no="Not yet",
+                                               default="no" if error.careful else "yes"), decide)
             return True
         if isinstance(error, InputError):
             known = {spec.name for spec in self.fields}
@@ -313,17 +314,18 @@ class IncidentStartForm(FormScreen):
 
 
 class ConfirmScreen(Modal[bool]):
-    """A yes/no question. `y`/Enter answers yes; `n`/Escape answers no."""
+    """A yes/no question. `y` answers yes; `n`/Escape answers no; Enter presses the focused button, which is
+    No (`default="no"`) for a destructive choice: Enter never confirms it."""
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Answer yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="Answer no"),
     ]
 
-    def __init__(self, question: str | Text, yes: str = "Yes", no: str = "No") -> None:
+    def __init__(self, question: str | Text, yes: str = "Yes", no: str = "No", default: str = "yes") -> None:
         super().__init__()
         self.question = question if isinstance(question, Text) else literal(question)
-        self.yes, self.no = yes, no
+        self.yes, self.no, self.default = yes, no, default
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -333,7 +335,7 @@ class ConfirmScreen(Modal[bool]):
                 yield Button(f"{self.no} (n)", id="no")
 
     def on_mount(self) -> None:
-        self.query_one("#yes", Button).focus()
+        self.query_one("#no" if self.default == "no" else "#yes", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -15,6 +15,7 @@ from textual.app import App
 from textual.reactive import reactive
 
 if TYPE_CHECKING:
+    from octotui.comms.clipboard import CopyOutcome
     from octotui.comms.templates import CommsTemplate
     from octotui.domain.board import BoardRow
     from octotui.services.workspace import Workspace
@@ -69,7 +70,7 @@ class Octo(App[int]):
                           on_error: OnError | None = None, **kwargs: Any) -> None:
         raise NotImplementedError
 
-    def copy_text(self, text: str, label: str) -> None:
+    def copy_text(self, text: str, label: str, on_done: Callable[[CopyOutcome], None] | None = None) -> None:
         raise NotImplementedError
 
     def open_decision_form(self, prefill: dict[str, Any]) -> None:

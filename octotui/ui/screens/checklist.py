@@ -213,6 +213,8 @@ class ChecklistScreen(LiveScreen):
             info.append(f"@{item.owner} ", style="bold" if item.owner == workspace.author else "")
         if item.early:
             info.append("early ", style="bold yellow")
+        if item.before_start:
+            info.append("before its start ", style="bold yellow")
         if item.optional:
             info.append("optional ", style="dim italic")
         if item.note:

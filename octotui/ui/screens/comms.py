@@ -11,7 +11,7 @@ from textual.widgets.option_list import Option
 from octotui.comms.templates import CommsTemplate, render
 from octotui.domain.models import Incident, Release
 from octotui.ui import actions
-from octotui.ui.flows import copy_template, release_notes_form
+from octotui.ui.flows import copy_template, release_notes_form, text_to_send
 from octotui.ui.forms import EditTextScreen
 from octotui.ui.widgets import LiveScreen, StatusLine, clip, literal
 
@@ -129,7 +129,7 @@ class CommsScreen(LiveScreen):
             missing.update("")
             return
         template, owner = chosen
-        filled = render(template, owner, self.octo.workspace)
+        filled, promised = text_to_send(self.octo, template, owner)  # what a copy sends, promise included
         preview.update(literal(filled.text))
         note = Text()
         if filled.edited:
@@ -138,10 +138,23 @@ class CommsScreen(LiveScreen):
             note.append(f"Missing: {', '.join(filled.missing)}", style="bold red")
             if template.name.startswith("release"):
                 note.append(" — E edits the release notes fields", style="dim")
-        else:
+        for problem in filled.problems:
+            note.append(("\n" if note else "") + f"Not true now: {problem}", style="bold red")
+        if not filled.missing and not filled.problems:
             note.append("All values filled.", style="green")
-        note.append(f"   {template.sends_update and 'Copying records “update sent”.' or ''}", style="dim")
+        if template.records_copy and not filled.problems:
+            note.append("   Copying records it as sent once the text reached somewhere"
+                        + (f" (next update by {self.octo.workspace.people_time(promised, with_date=False)})."
+                           if promised else "."), style="dim")
         missing.update(note)
+
+    def action_postmortem(self) -> None:
+        """Show the postmortem draft of the active incident (y copies it)."""
+        ids = [option.id for option in self.query_one("#templates", OptionList).options]
+        if "postmortem" not in ids:
+            self.notify("No postmortem: start or pick an incident first (3)", severity="warning")
+            return
+        self.query_one("#templates", OptionList).highlighted = ids.index("postmortem")
 
     def action_copy(self) -> None:
         chosen = self.selected()

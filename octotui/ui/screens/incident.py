@@ -25,9 +25,10 @@ from octotui.ui.flows import (
 from octotui.ui.forms import ChoiceScreen, ConfirmScreen, TextScreen, prompt
 from octotui.ui.widgets import KeyTable, LiveScreen, StatusLine, cell, key_width, literal
 
+TIME_WIDTH = 16  # `11-26 12:00 UTC`: the timeline's times carry their zone, as the texts do (no year: it fits)
 KIND_STYLE = {"status": "yellow", "update": "green", "note": "", "checklist": "cyan", "decision": "magenta",
               "role": "blue", "severity": "red", "milestone": "yellow", "snooze": "dim", "link": "dim",
-              "impact": "red", "clock": "dim"}
+              "impact": "red", "clock": "dim", "promise": "bold red"}
 
 
 class IncidentScreen(LiveScreen):
@@ -37,7 +38,6 @@ class IncidentScreen(LiveScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._bell_rung_for: datetime | None = None
         self._timeline_key: tuple = ()
 
     def compose(self) -> ComposeResult:
@@ -55,7 +55,7 @@ class IncidentScreen(LiveScreen):
     def on_mount(self) -> None:
         self.watch(self.octo, "active_incident_id", self._incident_switched, init=False)
         timeline = self.query_one("#timeline", KeyTable)
-        timeline.add_column("Time", width=16, key="time")
+        timeline.add_column("Time", width=TIME_WIDTH, key="time")
         timeline.add_column("Who", width=10, key="who")
         timeline.add_column("Kind", width=9, key="kind")
         timeline.add_column("What happened", width=self._text_width(), key="text")
@@ -71,7 +71,7 @@ class IncidentScreen(LiveScreen):
             self.reload()
 
     def _text_width(self) -> int:
-        return max(20, (self.size.width or 120) - 16 - 10 - 9 - 2 * 4 - 2)
+        return max(20, (self.size.width or 120) - TIME_WIDTH - 10 - 9 - 2 * 4 - 2)
 
     def on_resize(self) -> None:
         timeline = self.query_one("#timeline", KeyTable)
@@ -158,7 +158,7 @@ class IncidentScreen(LiveScreen):
         table = self.query_one("#timeline", KeyTable)
         table.clear()
         for index, event in sorted(enumerate(incident.timeline), key=lambda pair: (pair[1].at, pair[0]), reverse=True):
-            table.add_row(cell(local_time(event.at)), cell(event.author), cell(event.kind, KIND_STYLE.get(event.kind, "")),
+            table.add_row(cell(self.octo.workspace.people_time(event.at)[5:]), cell(event.author), cell(event.kind, KIND_STYLE.get(event.kind, "")),
                           cell(event.text), key=str(index))
 
     def tick(self) -> None:
@@ -200,13 +200,14 @@ class IncidentScreen(LiveScreen):
             left = due - now
             if left.total_seconds() < 0:
                 text.append(f"UPDATE OVERDUE by {format_countdown(-left)} — u or y\n", style="bold white on red")
-                if self._bell_rung_for != due:
-                    self._bell_rung_for = due
-                    self.octo.bell()
             else:
                 text.append("Next update   ", style="dim")
                 text.append(f"in {format_countdown(left)}", style="bold cyan")
                 text.append(f" ({workspace.people_time(due, with_date=False)})\n", style="dim")
+        missed = [e for e in incident.timeline if e.kind == "promise"]
+        if missed:  # a promise stakeholders were given and did not get stays in sight
+            text.append(f"Missed        {len(missed)} promised update{'s' if len(missed) > 1 else ''}", style="bold red")
+            text.append(f" (last: {local_time(missed[-1].at)})\n", style="dim")
         monitoring = workspace.monitoring_ends(incident)
         if monitoring is not None:
             left = monitoring - now
@@ -250,6 +251,14 @@ class IncidentScreen(LiveScreen):
 
         self.octo.push_screen(ChoiceScreen(f"Status of {incident.key} (Enter: {next_status})", choices, next_status.value), chosen)
 
+    def action_resolve(self) -> None:
+        """Resolve: the honest question first when anything is unfinished (Cancel is the default)."""
+        incident = self._need_incident()
+        if incident is not None and incident.open:
+            self._set_status(incident.id, IncidentStatus.RESOLVED.value)
+        elif incident is not None:
+            self.notify(f"{incident.key} is already resolved", severity="warning")
+
     def _set_status(self, incident_id: int, status: str, confirm: bool = False, seen: str | None = None) -> None:
         """Resolving with work open asks first, as does a choice made from an older status than the stored
         one; once resolved, the resolution notice offers itself."""
@@ -265,9 +274,9 @@ class IncidentScreen(LiveScreen):
                 return False
             def decide(yes: bool | None) -> None:
                 if yes:
-                    self._set_status(incident_id, status, confirm=True)
+                    self._set_status(incident_id, status, confirm=True, seen=seen)
 
-            self.octo.push_screen(ConfirmScreen(str(error), yes="Resolve anyway", no="Not yet"), decide)
+            self.octo.push_screen(ConfirmScreen(str(error), yes="Resolve anyway", no="Cancel", default="no"), decide)
             return True
 
         def done(incident: Incident) -> None:
@@ -359,8 +368,8 @@ class IncidentScreen(LiveScreen):
     def action_snooze(self) -> None:
         incident = self._need_incident()
         if incident is not None:
-            self.octo.run_command_async(self.octo.workspace.snooze_update, incident.id, on_success=lambda _incident: self.notify(
-                "Update reminder snoozed 5 minutes (on the timeline)"))
+            self.octo.run_command_async(self.octo.workspace.snooze_update, incident.id, on_success=lambda saved: self.notify(
+                next(e.text for e in reversed(saved.timeline) if e.kind == "snooze") + " (on the timeline)"))
 
     def _update_template(self, incident: Incident):
         """The first text an incident sends is the initial notification; after that, status updates."""
