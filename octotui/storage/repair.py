@@ -16,17 +16,9 @@ from pathlib import Path
 from octotui.storage.errors import StoreCorrupt, StoreForeign, StoreUnavailable, StoreWriteFailed
 from octotui.storage.fs import RefusedPath, read_regular, write_atomically
 from octotui.storage.journal import Damage, all_crlf, find_sealed_end, scan_journal, sum_line_at, verify_seal
-from octotui.storage.tinydb_store import (
-    DERIVED_LINES,
-    MAX_FILE_BYTES,
-    NOT_OCTOTUI,
-    Tables,
-    _apply,
-    _journal_start,
-    encode_snapshot,
-    parse_tables,
-    schema_of,
-)
+from octotui.storage.migrations import Tables, schema_of
+from octotui.storage.snapshot import DERIVED_LINES, _apply, _journal_start, encode_snapshot, parse_tables
+from octotui.storage.tinydb_store import MAX_FILE_BYTES, NOT_OCTOTUI
 
 
 @dataclass
