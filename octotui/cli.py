@@ -278,6 +278,9 @@ def run_db_copy(source_location: str, target_location: str, replace: bool = Fals
     source = (open_repository(source_location, read_only=True, create=False) if is_postgres_url(source_location)
               else Store(source_location, read_only=True, foreign=True))
     try:
+        damage = getattr(source, "damage_note", lambda: None)()
+        if damage:  # a copy would silently lack the records behind the damage
+            raise UsageError(f"{damage}; nothing was copied")
         tables = source.export_tables()
     finally:
         source.close()

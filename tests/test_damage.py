@@ -389,3 +389,15 @@ async def test_the_app_opened_on_a_damaged_journal_shows_it_read_only_naming_the
         assert "READ-ONLY" in status and f"damaged at byte {at:,}" in status
         assert len(workspace.board_rows()) == len(saved)
     assert path.read_bytes() == damaged
+
+
+def test_db_copy_refuses_a_damaged_file_instead_of_copying_fewer_records(ten, capsys):
+    from octotui.cli import main
+
+    path, _saved = ten
+    raw = path.read_bytes()
+    at = _markers(raw)[-4]
+    path.write_bytes(raw[: at + 3] + bytes([raw[at + 3] ^ 1]) + raw[at + 4 :])  # the record's length field
+    target = path.with_name("copy.json")
+    assert main(["db", "copy", str(path), str(target)]) == 2
+    assert "nothing was copied" in capsys.readouterr().err and not target.exists()
