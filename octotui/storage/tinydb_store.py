@@ -106,7 +106,6 @@ COMPACT_MIN_JOURNAL_BYTES = 256 * 1024
 LAZY_TABLES = frozenset({EVENTS, "decisions", "releases", "incidents"})
 
 
-
 def _signature(info: os.stat_result) -> tuple[int, ...]:
     """What changes whenever the file does: any write sets ctime (which no tool can set back)."""
     return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
@@ -231,7 +230,6 @@ class JournalStorage(Storage):
         self._inode: int | None = None
         self._end = 0  # the intact length of the file as last read or written
         self._snapshot_bytes = 0
-        self._probe = b""  # the bytes just before _end: an in-place rewrite shows as a different probe
         # owner -> stream -> events in id order; None until first asked for (a start that shows no history
         # never pays for indexing every event of a large file)
         self.streams: dict[str, dict[str, list[tuple[int, Doc]]]] | None = None
@@ -458,7 +456,7 @@ class JournalStorage(Storage):
                 _apply(self.tables, record, changes)
         if scan.end:
             self._crc = zlib.crc32(memoryview(tail)[: scan.end], self._crc)
-            self._note_end(self._end + scan.end, tail[max(0, scan.end - 64) : scan.end])
+            self._end += scan.end
         self._sig, self.torn_bytes = signature, scan.torn
         if self.identity is None:
             self.identity = identity_of(self.tables)  # an older file, given its identity by another octotui
@@ -513,16 +511,13 @@ class JournalStorage(Storage):
         self.torn_bytes, self.damage, self.identity = (0 if damage else read.torn), damage, identity
         self._snapshot_bytes = read.journal_at if records else end
         self._crc, self._sig = read.crc, signature
-        self._note_end(end, raw[max(0, end - 64) : end])
+        self._end = end
         self.streams, self.next_ids = None, {}
         self._index(Changes(everything=True))
         for name in set(deferred) & set(read.next_ids):  # as the snapshot says, after the journal's additions
             added = [int(key) for docs in later.get(name, ()) for key in docs]
             self.next_ids[name] = max([read.next_ids[name], *(n + 1 for n in added)])
         return changes
-
-    def _note_end(self, end: int, probe: bytes) -> None:
-        self._end, self._probe = end, probe
 
     def _index(self, changes: Changes) -> None:
         """Keep the events-by-owner index and the next ids up to date with `tables`."""
@@ -668,7 +663,7 @@ class JournalStorage(Storage):
                     _apply(self.tables, {name: put})
         self._pending, self._touched, self.staged_events, self.staged_docs = None, {}, {}, {}
         self.identity = identity_of(self.tables) if self.identity is None else self.identity
-        self._note_end(self._end + len(framed), framed[-64:])
+        self._end += len(framed)
         self._index(changes)
         # A quarter of the snapshot: a start parses the journal whole, so it stays small beside the snapshot
         # (whose events and decisions a start leaves unparsed), and compactions stay rare (each writes it all).
@@ -727,7 +722,7 @@ class JournalStorage(Storage):
             _signature(info), zlib.crc32(data), identity_of(tables), [], 0)
         self.deferred, self._deferred_changes, self.derived = {}, {}, {}
         self.history, self.places, self._unread_index = None, {}, {}
-        self._note_end(len(data), data[-64:])
+        self._end = len(data)
         self._index(Changes(everything=True))
 
     def compact(self) -> None:
