@@ -446,3 +446,23 @@ def test_repair_of_a_damaged_snapshot_keeps_every_line_that_still_reads_and_says
     assert repaired.table("decisions") == {"1": {"title": "kept"}}, "the lines that still read"
     assert repaired.table("releases") == {"2": {"version": "2.0.0"}}, "and the journal's records"
     assert path.read_bytes() == damaged
+
+
+def test_a_save_killed_at_any_byte_of_its_record_is_a_torn_tail(tmp_path):
+    """The other side of the rule: cut anywhere inside the last record (a kill mid-append), the file opens
+    writable with the records before it, says so once, and the next save cuts the torn bytes off."""
+    original = tmp_path / "clean.json"
+    saved = _write_acknowledged(original)
+    raw = original.read_bytes()
+    last = _markers(raw)[-1]
+    path = tmp_path / "db.json"
+    for cut in range(last + 1, len(raw)):
+        path.write_bytes(raw[:cut])
+        store = Store(path)
+        assert not store.read_only and store.torn_tail_note() is not None, cut
+        assert store.table("releases") == {key: doc for key, doc in saved.items() if key != str(RECORDS)}, cut
+        store.close()
+    store = Store(path)
+    with store.unit_of_work() as uow:
+        uow.put("releases", RECORDS, saved[str(RECORDS)])
+    assert Store(path).table("releases") == saved and Store(path).torn_tail_note() is None
