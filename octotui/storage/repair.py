@@ -15,7 +15,7 @@ from pathlib import Path
 
 from octotui.storage.errors import StoreCorrupt, StoreForeign, StoreUnavailable, StoreWriteFailed
 from octotui.storage.fs import RefusedPath, read_regular, write_atomically
-from octotui.storage.journal import Damage, all_crlf, find_sealed_end, scan_journal, sum_line_at, verify_seal
+from octotui.storage.journal import Damage, all_crlf, find_sealed_end, scan_journal, seal_at, verify_seal
 from octotui.storage.migrations import SCHEMA_VERSION, Tables, schema_of
 from octotui.storage.snapshot import DERIVED_LINES, _apply, _journal_start, encode_snapshot, parse_tables
 from octotui.storage.tinydb_store import MAX_FILE_BYTES, NOT_OCTOTUI
@@ -87,7 +87,7 @@ def examine(path: Path | str) -> FileReport:
         report.crlf, raw = True, raw.replace(b"\r\n", b"\n")
     journal_at, _newlines = _journal_start(raw)
     head_end = len(raw) if journal_at < 0 else journal_at
-    sealed = sum_line_at(raw, head_end) >= 0
+    sealed = seal_at(raw, head_end) >= 0
     if not sealed:
         found = find_sealed_end(raw, head_end)
         if found >= 0:
@@ -97,7 +97,7 @@ def examine(path: Path | str) -> FileReport:
             verify_seal(raw, head_end, path)
         else:
             report.snapshot = "no checksum"
-        report.tables = parse_tables(raw[:head_end], path, sealed=sealed)
+        report.tables = parse_tables(raw[:head_end], path)
     except StoreCorrupt as error:
         report.snapshot = error.message
         report.tables, report.lost_lines = _salvage_lines(raw[:head_end], path)

@@ -24,16 +24,14 @@ from octotui.storage.journal import loads as _loads
 Tables = dict[str, dict[str, Any]]
 
 
-def parse_tables(raw: bytes, path: Path, sealed: bool = False) -> Tables:
+def parse_tables(raw: bytes, path: Path) -> Tables:
     """Parse and shape-check a snapshot, without the lines derived from its tables; every failure names the place."""
     if not raw.strip():
         raise StoreCorrupt(path, "the file is empty (expected a JSON object)")
     data = _loads(raw, path)
     if isinstance(data, dict):
-        for name in DERIVED_LINES:
+        for name in DERIVED_LINES:  # the checksum is inside the last of them
             data.pop(name, None)
-        if sealed:
-            data.pop(SUM_LINE, None)
     return _check_tables(data, path)
 
 
@@ -64,18 +62,16 @@ def _journal_start(raw: bytes) -> tuple[int, list[int]]:
     return -1, newlines
 
 
-def _table_lines(raw: bytes, end: int, newlines: list[int], closing: bytes = b"}"
-                 ) -> list[tuple[str, int, int, int]] | None:
+def _table_lines(raw: bytes, end: int, newlines: list[int]) -> list[tuple[str, int, int, int]] | None:
     """A snapshot (`raw[:end]`) as octotui writes it, one table per line (JSON strings cannot hold a raw
     newline, so every newline is a separator): each table's name, line number and where its JSON starts
-    and stops. None for any other layout (an older or hand-made file), which is then parsed whole.
-    `closing`: what ends the last line (the whole object's brace, or the comma before the checksum line)."""
-    if not newlines or not (raw.startswith(b'{"') and raw[end - 1 : end] == closing):
+    and stops. None for any other layout (an older or hand-made file), which is then parsed whole."""
+    if not newlines or not (raw.startswith(b'{"') and raw[end - 1 : end] == b"}"):
         return None
     tables, start = [], 1
     for line, stop in enumerate([*newlines, end], start=1):
         last = stop - 1  # the comma before a newline, or the closing brace of the whole object
-        if raw[last : last + 1] != (b"," if stop != end else closing) or raw[last - 1 : last] != b"}":
+        if raw[last : last + 1] != (b"," if stop != end else b"}") or raw[last - 1 : last] != b"}":
             return None
         match = _TABLE_LINE.match(raw, start, min(start + 80, last))
         if match is None:
@@ -121,13 +117,10 @@ def split_file(raw: bytes, path: Path, defer: frozenset[str] = frozenset()) -> F
         if sealed_end >= 0:
             journal_at, head_end, newlines = sealed_end, sealed_end, [n for n in newlines if n < sealed_end]
             sum_at, crc = verify_seal(raw, head_end, path)
-    if sum_at >= 0:
-        lines = _table_lines(raw, sum_at - 1, newlines[:-1], closing=b",") if defer else None
-    else:
-        lines = _table_lines(raw, head_end, newlines) if defer else None
+    lines = _table_lines(raw, head_end, newlines) if defer else None
     read = FileRead({}, head_end, [], journal_at=journal_at, sealed=sum_at >= 0, torn=len(raw) - head_end)
     if lines is None:
-        read.tables = parse_tables(raw if head_end == len(raw) else raw[:head_end], path, sealed=read.sealed)
+        read.tables = parse_tables(raw if head_end == len(raw) else raw[:head_end], path)
     else:
         derived = {line[0] for line in lines if line[0] in ROW_LINES} == set(ROW_LINES)
         for name, line, start, stop in lines:
@@ -140,7 +133,10 @@ def split_file(raw: bytes, path: Path, defer: frozenset[str] = frozenset()) -> F
             elif name in (HISTORY_LINE, DOCS_LINE):
                 read.index_lines[name] = (line, start, stop)
             elif name == NEXT_LINE:
-                read.next_ids = _counts(_loads(text, path, line - 1))
+                counts = _loads(text, path, line - 1)
+                if isinstance(counts, dict):
+                    counts.pop(SUM_LINE, None)
+                read.next_ids = _counts(counts)
             else:
                 read.tables.update(_check_tables({name: _loads(text, path, line - 1)}, path))
     view = memoryview(raw)
@@ -222,4 +218,5 @@ def encode_snapshot(tables: Tables) -> bytes:
     for number, (name, value) in enumerate(derived.items(), start=len(tables)):
         out += b",\n" if number else b""
         out += f"{json.dumps(name)}:{_dumps(value)}".encode()
-    return seal(bytes(out + b",\n"))
+    body = bytes(out[:-1])  # the last line's object left open for its checksum
+    return seal(body if body.endswith(b"{") else body + b",")
