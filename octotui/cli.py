@@ -358,6 +358,9 @@ def run_db_copy(source_location: str, target_location: str, replace: bool = Fals
     # the octotui tables it may hold.
     source = open_for_copy(source_location)
     try:
+        damage = getattr(source, "damage_note", lambda: None)()
+        if damage:  # a copy would silently lack the records behind the damage
+            raise UsageError(f"{damage}; nothing was copied")
         tables, changed = portable_tables(source.export_tables())
     finally:
         source.close()

@@ -67,6 +67,17 @@ def _open_and_judge(path, saved: dict[str, dict]) -> str:
         store.close()
 
 
+def _check_says(path) -> str:
+    """`db check` (storage.repair.examine) on a damaged file: a report or a StoreError, never anything else."""
+    from octotui.storage.repair import examine
+
+    try:
+        report = examine(path)
+    except StoreError:
+        return "refused"
+    return "clean" if report.clean else "damaged"
+
+
 @pytest.mark.parametrize("layout", ["journal", "snapshot+journal"])
 def test_every_byte_damaged_in_turn_never_loses_a_record_silently(tmp_path, layout):
     original = tmp_path / "clean.json"
@@ -74,12 +85,16 @@ def test_every_byte_damaged_in_turn_never_loses_a_record_silently(tmp_path, layo
     raw = original.read_bytes()
     path = tmp_path / "db.json"
     outcomes: collections.Counter[str] = collections.Counter()
+    checks: collections.Counter[str] = collections.Counter()  # what `db check` says of the same files
     by_kind: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for label, offset, damaged in _mutations(raw):
         path.write_bytes(damaged)
         os.chmod(path, 0o644)
         outcome = _open_and_judge(path, saved)
         assert path.read_bytes() == damaged, f"{label} at {offset}: the file was changed by an open ({outcome})"
+        checked = _check_says(path)
+        assert checked != "clean" or outcome == "all records read", f"{label} at {offset}: db check says clean"
+        checks[checked] += 1
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o644, f"{label} at {offset}: chmodded"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.json", "db.json"], f"{label} at {offset}"
         outcomes[outcome] += 1
@@ -88,6 +103,7 @@ def test_every_byte_damaged_in_turn_never_loses_a_record_silently(tmp_path, layo
     print(f"\nbyte-damage campaign ({layout}): {len(raw)} bytes, {RECORDS} acknowledged records, {tried} damaged opens")
     for label, counts in by_kind.items():
         print(f"  {label:<10} " + ", ".join(f"{outcome}: {count}" for outcome, count in sorted(counts.items())))
+    print("  db check: " + ", ".join(f"{said}: {count}" for said, count in sorted(checks.items())))
     assert tried == 4 * len(raw) - raw.count(b"\n")
     assert outcomes["read-only, damage named, all records"] > 0, "a damaged marker alone loses no record"
 
@@ -389,3 +405,64 @@ async def test_the_app_opened_on_a_damaged_journal_shows_it_read_only_naming_the
         assert "READ-ONLY" in status and f"damaged at byte {at:,}" in status
         assert len(workspace.board_rows()) == len(saved)
     assert path.read_bytes() == damaged
+
+
+def test_db_copy_refuses_a_damaged_file_instead_of_copying_fewer_records(ten, capsys):
+    from octotui.cli import main
+
+    path, _saved = ten
+    raw = path.read_bytes()
+    at = _markers(raw)[-4]
+    path.write_bytes(raw[: at + 3] + bytes([raw[at + 3] ^ 1]) + raw[at + 4 :])  # the record's length field
+    target = path.with_name("copy.json")
+    assert main(["db", "copy", str(path), str(target)]) == 2
+    assert "nothing was copied" in capsys.readouterr().err and not target.exists()
+
+
+def test_repair_of_a_damaged_snapshot_keeps_every_line_that_still_reads_and_says_what_was_lost(tmp_path, capsys):
+    from octotui.cli import main
+
+    path = tmp_path / "db.json"
+    store = Store(path)
+    with store.unit_of_work() as uow:
+        uow.put("releases", 1, {"version": "1.0.0"})
+        uow.put("decisions", 1, {"title": "kept"})
+    store.compact()
+    with store.unit_of_work() as uow:  # after the snapshot: a journal record
+        uow.put("releases", 2, {"version": "2.0.0"})
+    store.close()
+    raw = path.read_bytes()
+    at = raw.find(b'"version":"1.0.0"')
+    damaged = raw[:at] + b"\x00" + raw[at + 1 :]  # the releases line no longer parses
+    path.write_bytes(damaged)
+    with pytest.raises(StoreError, match="does not match its checksum"):
+        Store(path)
+    assert main(["db", "check", "--db", str(path)]) == 1
+    said = capsys.readouterr().out
+    assert "snapshot: DAMAGED" in said and "cannot be read" in said and "journal: 1 record(s) verify" in said
+    fixed = tmp_path / "fixed.json"
+    assert main(["db", "repair", "--db", str(path), "--to", str(fixed)]) == 0
+    repaired = Store(fixed)
+    assert repaired.table("decisions") == {"1": {"title": "kept"}}, "the lines that still read"
+    assert repaired.table("releases") == {"2": {"version": "2.0.0"}}, "and the journal's records"
+    assert path.read_bytes() == damaged
+
+
+def test_a_save_killed_at_any_byte_of_its_record_is_a_torn_tail(tmp_path):
+    """The other side of the rule: cut anywhere inside the last record (a kill mid-append), the file opens
+    writable with the records before it, says so once, and the next save cuts the torn bytes off."""
+    original = tmp_path / "clean.json"
+    saved = _write_acknowledged(original)
+    raw = original.read_bytes()
+    last = _markers(raw)[-1]
+    path = tmp_path / "db.json"
+    for cut in range(last + 1, len(raw)):
+        path.write_bytes(raw[:cut])
+        store = Store(path)
+        assert not store.read_only and store.torn_tail_note() is not None, cut
+        assert store.table("releases") == {key: doc for key, doc in saved.items() if key != str(RECORDS)}, cut
+        store.close()
+    store = Store(path)
+    with store.unit_of_work() as uow:
+        uow.put("releases", RECORDS, saved[str(RECORDS)])
+    assert Store(path).table("releases") == saved and Store(path).torn_tail_note() is None

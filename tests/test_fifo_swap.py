@@ -98,3 +98,23 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as handle:  # a zombie (ended, not yet reaped by tmux) has ended
         return handle.read().split(") ", 1)[1][0] != "Z"
+
+
+async def test_quit_never_waits_on_a_store_call_that_does_not_return(workspace, make_app):
+    """Whatever hangs in the command worker (a store call stuck in the kernel, as far as the app can tell), `q`
+    ends the app: it waits a bounded time for saves in flight, then says one may not have been saved."""
+    import asyncio
+
+    stuck = threading.Event()
+    app = make_app(workspace)
+    async with app.run_test(size=(100, 30)):
+        app.settle_commands = False
+        app.run_command_async(stuck.wait)  # never returns until the test lets it
+        try:
+            await asyncio.wait_for(app.action_quit(), 10)  # a bound for a hang: returns after the 1 s wait
+        except TimeoutError:
+            app.exit()
+            raise AssertionError("quit waited on the stuck command") from None
+        finally:
+            stuck.set()
+    assert app.return_code == 1, "quit while a change was not known to be saved: said so"

@@ -354,7 +354,7 @@ def test_a_start_parses_only_what_the_board_needs(db_path):
         uow.append_event("REL-1", "gate", {"item": 0})
     store.storage.compact()
     lines = db_path.read_bytes().split(b"\n")
-    assert len(lines) == len(read_tables(db_path)) + 6, "one table per line, the five derived lines, the checksum"
+    assert len(lines) == len(read_tables(db_path)) + 5, "one table per line, then the five derived lines"
     whole = json.loads(db_path.read_bytes())
     assert {name: table for name, table in whole.items() if not name.startswith("~")} == read_tables(db_path), \
         "still one JSON object (TinyDB reads it); the derived lines are never tables"

@@ -17,10 +17,10 @@ def resealed(raw: bytes) -> bytes:
     import re
     import zlib
 
-    match = re.search(rb'\n"~sum":"[0-9a-f]{8}"\}', raw)
+    match = re.search(rb'[,{]"~sum":([0-9]+)\}\}', raw)
     assert match is not None, "a sealed snapshot"
-    body = raw[: match.start() + 1]
-    return body + b'"~sum":"' + f"{zlib.crc32(body):08x}".encode() + b'"}' + raw[match.end():]
+    body = raw[: match.start(1)]
+    return body + str(zlib.crc32(body)).encode() + raw[match.end(1):]
 
 
 def bulk_decisions(workspace: Workspace, count: int, start: int = 1) -> None:

@@ -24,7 +24,8 @@ class RefusedPath(OSError):
 
 def fsync_directory(directory: Path) -> None:
     with contextlib.suppress(OSError):  # some filesystems cannot open a directory for fsync
-        fd = os.open(directory, os.O_RDONLY)
+        # O_DIRECTORY | O_NONBLOCK: whatever was put in the folder's place, the open never blocks
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_NONBLOCK)
         try:
             os.fsync(fd)
         finally:

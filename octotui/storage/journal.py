@@ -1,7 +1,8 @@
-"""The embedded file's format, read strictly: the snapshot's checksum line and the journal's framed records.
+"""The embedded file's format, read strictly: the snapshot's checksum and the journal's framed records.
 
-A snapshot written by octotui ends with `,\\n"~sum":"<crc32 hex>"}`: the checksum of every byte before the
-`"~sum"` (a snapshot without it is an older octotui's, read as before). Each journal record after it is
+A snapshot written by octotui ends its last line (the next ids) with `"~sum":<crc32>}}`: the checksum of every
+byte before the number (a snapshot without it is an older octotui's, read as before; an older octotui reads it
+as one more count and goes on reading the file). Each journal record after it is
 `\\n#<length hex> <crc32 hex> <JSON>`; the JSON never holds a raw newline (json.dumps escapes it).
 
 What a read may meet after the last good record, and what it is taken for:
@@ -34,9 +35,9 @@ _HEADER = re.compile(rb"\n#([0-9a-f]{1,15}) ([0-9a-f]{8}) ")
 _LOOSE_HEADER = re.compile(rb"(?s:..)([0-9a-f]{1,15}) ([0-9a-f]{8}) ")
 # The start of a header cut short: what a torn tail may hold before its payload begins.
 _PARTIAL_HEADER = re.compile(rb"\n(?:#(?:[0-9a-f]{1,15}(?: [0-9a-f]{0,8})?)?)?")
-SUM_LINE = "~sum"
-_SUM_KEY = b'"~sum":"'
-_SUM_LINE_BYTES = len(_SUM_KEY) + 8 + 2  # "~sum":"<8 hex>"}
+SUM_LINE = "~sum"  # the checksum's key, inside the last derived line
+_SUM_KEY = b'"~sum":'
+_SEAL_AT_END = re.compile(rb'[,{]"~sum":([0-9]{1,10})\}\}\Z')
 CRC_CHUNK = 1 << 20
 
 
@@ -68,28 +69,26 @@ def loads(raw: bytes, path: Path, line_offset: int = 0) -> Any:
 
 # -- the snapshot's checksum line -------------------------------------------------------------------
 def seal(body: bytes) -> bytes:
-    """A snapshot's bytes up to and including `,\\n` before its last line, closed with that line."""
-    return body + _SUM_KEY + f"{zlib.crc32(body):08x}".encode() + b'"}'
+    """A snapshot whose last line (a JSON object) is left open after a comma (or its `{`), closed with the
+    checksum of every byte before the number."""
+    body += _SUM_KEY
+    return body + str(zlib.crc32(body)).encode() + b"}}"
 
 
-def sum_line_at(raw: bytes | memoryview, head_end: int) -> int:
-    """Where the checksum line starts in the snapshot `raw[:head_end]`, or -1 if it has none."""
-    at = head_end - _SUM_LINE_BYTES
-    if at < 2 or bytes(raw[at - 1 : at]) != b"\n" or bytes(raw[at : at + len(_SUM_KEY)]) != _SUM_KEY \
-            or bytes(raw[head_end - 2 : head_end]) != b'"}':
-        return -1
-    return at
+def seal_at(raw: bytes, head_end: int) -> int:
+    """Where the checksum's number starts in the snapshot `raw[:head_end]` (it covers the bytes before), or -1."""
+    match = _SEAL_AT_END.search(raw, max(0, head_end - 24), head_end)
+    return -1 if match is None else match.start(1)
 
 
 def verify_seal(raw: bytes, head_end: int, path: Path) -> tuple[int, int]:
-    """(where the checksum line starts or -1, the crc32 of `raw[:that]` or of nothing). A checksum that does
-    not match is damage in place: StoreCorrupt naming the bytes it covers."""
-    at = sum_line_at(raw, head_end)
+    """(where the checksum's number starts or -1, the crc32 of the bytes before it or of nothing). A checksum
+    that does not match is damage in place: StoreCorrupt naming the bytes it covers."""
+    at = seal_at(raw, head_end)
     if at < 0:
         return -1, 0
-    stated = raw[at + len(_SUM_KEY) : at + len(_SUM_KEY) + 8]
     crc = zlib.crc32(memoryview(raw)[:at])
-    if not re.fullmatch(rb"[0-9a-f]{8}", stated) or int(stated, 16) != crc:
+    if int(raw[at : head_end - 2]) != crc:
         raise StoreCorrupt(path, f"the snapshot (bytes 0–{at:,}) does not match its checksum: damaged in place "
                                  "(`octotui db check` says more)")
     return at, crc
@@ -228,13 +227,13 @@ def tail_is_torn(tail: bytes, path: Path) -> bool:
     return not tail or _record_at(tail, 0, path) is None
 
 
-_SEAL = re.compile(rb'\n"~sum":"([0-9a-f]{8})"\}')
+_SEAL = re.compile(rb'[,{]"~sum":([0-9]{1,10})\}\}')
 
 
 def find_sealed_end(raw: bytes, limit: int) -> int:
     """The end of a sealed snapshot in `raw[:limit]`, found by its checksum line (the journal's first marker
     was damaged, so the snapshot seemed to run on), or -1."""
     for match in _SEAL.finditer(raw, 0, limit):
-        if zlib.crc32(memoryview(raw)[: match.start() + 1]) == int(match.group(1), 16):
+        if zlib.crc32(memoryview(raw)[: match.start(1)]) == int(match.group(1)):
             return match.end()
     return -1

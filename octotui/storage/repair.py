@@ -15,18 +15,10 @@ from pathlib import Path
 
 from octotui.storage.errors import StoreCorrupt, StoreForeign, StoreUnavailable, StoreWriteFailed
 from octotui.storage.fs import RefusedPath, read_regular, write_atomically
-from octotui.storage.journal import Damage, all_crlf, find_sealed_end, scan_journal, sum_line_at, verify_seal
-from octotui.storage.tinydb_store import (
-    DERIVED_LINES,
-    MAX_FILE_BYTES,
-    NOT_OCTOTUI,
-    Tables,
-    _apply,
-    _journal_start,
-    encode_snapshot,
-    parse_tables,
-    schema_of,
-)
+from octotui.storage.journal import Damage, all_crlf, find_sealed_end, scan_journal, seal_at, verify_seal
+from octotui.storage.migrations import SCHEMA_VERSION, Tables, schema_of
+from octotui.storage.snapshot import DERIVED_LINES, _apply, _journal_start, encode_snapshot, parse_tables
+from octotui.storage.tinydb_store import MAX_FILE_BYTES, NOT_OCTOTUI
 
 
 @dataclass
@@ -43,6 +35,7 @@ class FileReport:
     skipped_bytes: int = 0
     torn: int = 0
     crlf: bool = False
+    meta_lost: bool = False  # the meta line (schema, id) could not be read: taken as this octotui's schema
 
     @property
     def clean(self) -> bool:
@@ -61,6 +54,9 @@ class FileReport:
             out.append(f"snapshot: DAMAGED: {self.snapshot}")
             if self.lost_lines:
                 out.append(f"snapshot: line(s) {', '.join(map(str, self.lost_lines))} cannot be read (their tables are lost)")
+            if self.meta_lost:
+                out.append(f"snapshot: its meta line is lost; taken as schema {SCHEMA_VERSION} (the file has octotui's "
+                           "checksum line)")
         out.append(f"journal: {self.records:,} record(s) verify")
         for damage in self.damage:
             out.append(f"journal: {damage.describe()}")
@@ -91,7 +87,7 @@ def examine(path: Path | str) -> FileReport:
         report.crlf, raw = True, raw.replace(b"\r\n", b"\n")
     journal_at, _newlines = _journal_start(raw)
     head_end = len(raw) if journal_at < 0 else journal_at
-    sealed = sum_line_at(raw, head_end) >= 0
+    sealed = seal_at(raw, head_end) >= 0
     if not sealed:
         found = find_sealed_end(raw, head_end)
         if found >= 0:
@@ -101,7 +97,7 @@ def examine(path: Path | str) -> FileReport:
             verify_seal(raw, head_end, path)
         else:
             report.snapshot = "no checksum"
-        report.tables = parse_tables(raw[:head_end], path, sealed=sealed)
+        report.tables = parse_tables(raw[:head_end], path)
     except StoreCorrupt as error:
         report.snapshot = error.message
         report.tables, report.lost_lines = _salvage_lines(raw[:head_end], path)
@@ -112,7 +108,11 @@ def examine(path: Path | str) -> FileReport:
         report.records, report.damage, report.torn = len(scan.records), scan.damage, scan.torn
         report.skipped_bytes = scan.skipped_bytes
     if not schema_of(report.tables):
-        raise StoreForeign(path, NOT_OCTOTUI)
+        if not sealed:
+            raise StoreForeign(path, NOT_OCTOTUI)
+        # Its meta line was lost, but only octotui writes the checksum line (from schema 3 on): an octotui file.
+        report.tables["meta"] = {"1": {"schema": SCHEMA_VERSION}}
+        report.meta_lost = True
     return report
 
 

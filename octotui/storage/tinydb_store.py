@@ -21,7 +21,6 @@ import errno
 import fcntl
 import json
 import os
-import re
 import stat
 import threading
 import time
@@ -29,7 +28,7 @@ import uuid
 import weakref
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -38,7 +37,6 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-from octotui.domain.documents import ROW_FIELDS
 from octotui.storage.base import (
     EVENTS,
     META,
@@ -68,28 +66,43 @@ from octotui.storage.fs import (
     write_atomically,
 )
 from octotui.storage.journal import (
-    SUM_LINE,
     Damage,
     all_crlf,
     crc_of_file,
-    find_sealed_end,
     frame,
     scan_journal,
-    seal,
     tail_is_torn,
-    verify_seal,
 )
 from octotui.storage.journal import check_tables as _check_tables
 from octotui.storage.journal import loads as _loads
+from octotui.storage.migrations import (
+    META_TABLE,
+    SCHEMA_VERSION,
+    Tables,
+    identity_of,
+    migrated,
+    new_meta,
+    schema_of,
+)
+from octotui.storage.snapshot import (
+    BOARD_LINE,
+    DOCS_LINE,
+    HISTORY_LINE,
+    INDEXED_TABLES,
+    OPEN_LINE,
+    FileRead,
+    _apply,
+    _spans,
+    encode_snapshot,
+    split_file,
+)
 
 __all__ = [
     "SCHEMA_VERSION", "Store", "StoreError", "StoreCorrupt", "StoreTooNew", "StoreUnavailable", "StoreReadOnly",
     "StoreWriteFailed", "StoreBusy", "move_aside", "read_tables", "MAX_FILE_BYTES",
 ]
 
-SCHEMA_VERSION = 3
 NOT_OCTOTUI = "not an octotui database; `octotui db copy` can import it"
-META_TABLE = META
 LOCK_TIMEOUT_SECONDS = 10.0
 FIRST_LOCK_TRY_SECONDS = 0.05  # then say "waiting for the lock" and keep trying
 MAX_FILE_BYTES = 512 * 1024 * 1024  # refuse, with a message, rather than exhaust memory
@@ -97,174 +110,6 @@ COMPACT_MIN_JOURNAL_BYTES = 256 * 1024
 # No first screen shows these whole: parsed when first needed (releases and incidents only where the
 # snapshot carries the lines derived from them).
 LAZY_TABLES = frozenset({EVENTS, "decisions", "releases", "incidents"})
-
-Tables = dict[str, dict[str, Any]]
-
-
-# -- the file format (the strict reading of snapshot and journal is in storage.journal) -----------------
-def parse_tables(raw: bytes, path: Path, sealed: bool = False) -> Tables:
-    """Parse and shape-check a snapshot, without the lines derived from its tables; every failure names the place."""
-    if not raw.strip():
-        raise StoreCorrupt(path, "the file is empty (expected a JSON object)")
-    data = _loads(raw, path)
-    if isinstance(data, dict):
-        for name in DERIVED_LINES:
-            data.pop(name, None)
-        if sealed:
-            data.pop(SUM_LINE, None)
-    return _check_tables(data, path)
-
-
-_TABLE_LINE = re.compile(rb'"(~?[A-Za-z0-9_]+)":(?=\{)')
-# Lines written after the tables, derived from them at each compaction (never tables themselves): what
-# the board reads of each release, and the open incidents (with both a start leaves releases and incidents
-# unparsed too; journal records after the snapshot are laid over them); where in the file each owner's
-# history is (the events are written grouped by owner: opening a release reads its slice, not every
-# event) and each release and incident is (read alone); and each table's next id (a save need not parse
-# a table to number what it adds).
-BOARD_LINE, OPEN_LINE, HISTORY_LINE, DOCS_LINE, NEXT_LINE = "~board", "~open", "~history", "~docs", "~next"
-ROW_LINES = (BOARD_LINE, OPEN_LINE)
-DERIVED_LINES = (*ROW_LINES, HISTORY_LINE, DOCS_LINE, NEXT_LINE)
-INDEXED_TABLES = ("releases", "incidents")  # what a screen opens one at a time
-
-
-def _journal_start(raw: bytes) -> tuple[int, list[int]]:
-    """Where the journal starts (the first newline followed by `#`; -1 if none) and the newlines before it.
-    Stepping from newline to newline scans the file once at memchr speed; a search for the two bytes is
-    several times slower on a file with no journal."""
-    newlines: list[int] = []
-    at = raw.find(b"\n")
-    while at >= 0:
-        if raw[at + 1 : at + 2] == b"#":
-            return at, newlines
-        newlines.append(at)
-        at = raw.find(b"\n", at + 1)
-    return -1, newlines
-
-
-def _table_lines(raw: bytes, end: int, newlines: list[int], closing: bytes = b"}"
-                 ) -> list[tuple[str, int, int, int]] | None:
-    """A snapshot (`raw[:end]`) as octotui writes it, one table per line (JSON strings cannot hold a raw
-    newline, so every newline is a separator): each table's name, line number and where its JSON starts
-    and stops. None for any other layout (an older or hand-made file), which is then parsed whole.
-    `closing`: what ends the last line (the whole object's brace, or the comma before the checksum line)."""
-    if not newlines or not (raw.startswith(b'{"') and raw[end - 1 : end] == closing):
-        return None
-    tables, start = [], 1
-    for line, stop in enumerate([*newlines, end], start=1):
-        last = stop - 1  # the comma before a newline, or the closing brace of the whole object
-        if raw[last : last + 1] != (b"," if stop != end else closing) or raw[last - 1 : last] != b"}":
-            return None
-        match = _TABLE_LINE.match(raw, start, min(start + 80, last))
-        if match is None:
-            return None
-        tables.append((match.group(1).decode(), line, match.end(), last))
-        start = stop + 1
-    return tables
-
-
-@dataclass
-class FileRead:
-    """What one read of the file gives: the parsed tables, the intact length, the journal records after
-    the snapshot, the tables left unparsed (line, JSON) and the derived lines (parsed)."""
-
-    tables: Tables
-    end: int
-    records: list[Tables]
-    deferred: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # (line, start, stop) in the file
-    journal_at: int = -1
-    derived: Tables = field(default_factory=dict)  # the row lines
-    # The index lines (where each owner's history and each release and incident is): parsed when first used,
-    # not by a start, which needs neither to paint.
-    index_lines: dict[str, tuple[int, int, int]] = field(default_factory=dict)
-    next_ids: dict[str, int] = field(default_factory=dict)
-    torn: int = 0  # bytes of an incomplete last record (an interrupted save)
-    damage: list[Damage] = field(default_factory=list)  # journal damage: every record that verifies is read
-    crc: int = 0  # the crc32 of raw[:end]
-    sealed: bool = False  # the snapshot carried its checksum line (and it matched)
-
-
-def split_file(raw: bytes, path: Path, defer: frozenset[str] = frozenset()) -> FileRead:
-    """The file read, leaving the tables named in `defer` unparsed when the snapshot's layout allows it
-    (releases and incidents only when the snapshot also carries the lines derived from them). A snapshot that
-    fails its checksum or does not parse raises StoreCorrupt; damage in the journal is returned (`damage`),
-    with every record that still verifies."""
-    journal_at, newlines = _journal_start(raw)
-    head_end = len(raw) if journal_at < 0 else journal_at
-    if journal_at < 0 and raw.endswith(b"}\n"):  # an editor's final newline: taken as a torn tail (cut by a save)
-        head_end, newlines = head_end - 1, newlines[:-1]
-    sum_at, crc = verify_seal(raw, head_end, path)
-    if sum_at < 0 and journal_at >= 0:
-        sealed_end = find_sealed_end(raw, journal_at)  # the journal's first marker damaged: the seal says where
-        if sealed_end >= 0:
-            journal_at, head_end, newlines = sealed_end, sealed_end, [n for n in newlines if n < sealed_end]
-            sum_at, crc = verify_seal(raw, head_end, path)
-    if sum_at >= 0:
-        lines = _table_lines(raw, sum_at - 1, newlines[:-1], closing=b",") if defer else None
-    else:
-        lines = _table_lines(raw, head_end, newlines) if defer else None
-    read = FileRead({}, head_end, [], journal_at=journal_at, sealed=sum_at >= 0, torn=len(raw) - head_end)
-    if lines is None:
-        read.tables = parse_tables(raw if head_end == len(raw) else raw[:head_end], path, sealed=read.sealed)
-    else:
-        derived = {line[0] for line in lines if line[0] in ROW_LINES} == set(ROW_LINES)
-        for name, line, start, stop in lines:
-            if name in defer and (derived or name not in ("releases", "incidents")):
-                read.deferred[name] = (line, start, stop)
-                continue
-            text = raw[start:stop]
-            if name in ROW_LINES:
-                read.derived.update(_check_tables({name: _loads(text, path, line - 1)}, path))
-            elif name in (HISTORY_LINE, DOCS_LINE):
-                read.index_lines[name] = (line, start, stop)
-            elif name == NEXT_LINE:
-                read.next_ids = _counts(_loads(text, path, line - 1))
-            else:
-                read.tables.update(_check_tables({name: _loads(text, path, line - 1)}, path))
-    view = memoryview(raw)
-    crc = zlib.crc32(view[sum_at:head_end], crc) if sum_at >= 0 else zlib.crc32(view[:head_end])
-    if journal_at >= 0:
-        scan = scan_journal(raw, journal_at, path)
-        read.records = [record for _start, _end, record in scan.records]
-        read.end, read.torn, read.damage = scan.end, scan.torn, scan.damage
-        crc = zlib.crc32(view[head_end : read.end], crc)
-    read.crc = crc
-    return read
-
-
-def _spans(data: Any, table_line: tuple[int, int, int] | None) -> dict[str, tuple[int, int]] | None:
-    """An index of places in a table's line as written, or None if it is not of that shape or not inside
-    that line (the table is then parsed whole when first needed)."""
-    if table_line is None or not isinstance(data, dict):
-        return None
-    _line, first, last = table_line
-    if not all(isinstance(span, list) and len(span) == 2 and all(type(n) is int for n in span)
-               and first <= span[0] < span[1] <= last for span in data.values()):
-        return None
-    return {owner: (span[0], span[1]) for owner, span in data.items()}
-
-
-def _counts(data: Any) -> dict[str, int]:
-    """The next ids as written, or nothing if they are not of that shape (the tables are then parsed)."""
-    if not isinstance(data, dict) or not all(type(n) is int and n >= 1 for n in data.values()):
-        return {}
-    return dict(data)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _apply(tables: Tables, record: Tables, changes: Changes | None = None) -> None:
-    for name, docs in record.items():
-        table = tables.setdefault(name, {})
-        for doc_id, doc in docs.items():
-            if doc is None:
-                table.pop(doc_id, None)
-            else:
-                table[doc_id] = doc
-            if changes is not None:
-                changes.add(name, int(doc_id))
 
 
 def _signature(info: os.stat_result) -> tuple[int, ...]:
@@ -279,88 +124,6 @@ def read_tables(path: Path | str) -> Tables:
     for record in read.records:
         _apply(read.tables, record)
     return read.tables
-
-
-def schema_of(tables: Tables) -> int:
-    """The schema octotui wrote the file in; 0: not an octotui database (no meta document with a schema)."""
-    for doc in tables.get(META_TABLE, {}).values():
-        if isinstance(doc.get("schema"), int) and not isinstance(doc.get("schema"), bool):
-            return int(doc["schema"])
-    return 0
-
-
-def identity_of(tables: Tables) -> str | None:
-    """The database's own id, written into its meta document when octotui created it (or first wrote to it)."""
-    for doc in tables.get(META_TABLE, {}).values():
-        if isinstance(doc.get("schema"), int):
-            identity = doc.get("id")
-            return identity if isinstance(identity, str) else None
-    return None
-
-
-def new_meta() -> Doc:
-    return {"schema": SCHEMA_VERSION, "id": uuid.uuid4().hex}
-
-
-def _migrate_1_to_2(tables: Tables) -> Tables:
-    """History moves out of the records into the events table: one small document per event."""
-    tables = {name: dict(table) for name, table in tables.items()}
-    events: dict[str, Any] = dict(tables.get(EVENTS, {}))
-    next_id = max((int(key) for key in events), default=0) + 1
-    for table, prefix in (("releases", "REL"), ("incidents", "INC")):
-        for doc_id, doc in sorted(tables.get(table, {}).items(), key=lambda pair: int(pair[0])):
-            doc = dict(doc)
-            owner = f"{prefix}-{doc_id}"
-            runs = {}
-            for role, run in dict(doc.get("runs") or {}).items():
-                run = dict(run)
-                for event in run.pop("history", []) or []:
-                    events[str(next_id)] = {"owner": owner, "stream": role, **event}
-                    next_id += 1
-                runs[role] = run
-            if "runs" in doc:
-                doc["runs"] = runs
-            for event in doc.pop("timeline", []) or []:
-                events[str(next_id)] = {"owner": owner, "stream": "timeline", **event}
-                next_id += 1
-            tables[table][doc_id] = doc
-    tables[EVENTS] = events
-    for doc in tables[META_TABLE].values():
-        if "schema" in doc:
-            doc["schema"] = 2
-    return tables
-
-
-def _migrate_2_to_3(tables: Tables) -> Tables:
-    """An incident links to any number of releases (the one that caused it, its hotfix): `release_id`
-    becomes `release_ids`."""
-    tables = {name: dict(table) for name, table in tables.items()}
-    for doc_id, doc in tables.get("incidents", {}).items():
-        doc = dict(doc)
-        linked = doc.pop("release_id", None)
-        doc.setdefault("release_ids", [linked] if isinstance(linked, int) else [])
-        tables["incidents"][doc_id] = doc
-    for doc in tables[META_TABLE].values():
-        if "schema" in doc:
-            doc["schema"] = 3
-    return tables
-
-
-def migrated(tables: Tables, version: int) -> Tables:
-    """An octotui file of an older schema brought to this one (a copy; given an id if it had none)."""
-    tables = {name: dict(table) for name, table in tables.items()}
-    while version < SCHEMA_VERSION:
-        tables = MIGRATIONS[version](tables)
-        version += 1
-    for doc_id, doc in tables.get(META_TABLE, {}).items():
-        if isinstance(doc.get("schema"), int) and not isinstance(doc.get("id"), str):
-            tables[META_TABLE][doc_id] = {**doc, "id": uuid.uuid4().hex}
-    return tables
-
-
-# Forward migrations: MIGRATIONS[n] turns a schema-n file into schema n+1.
-# Only octotui's own files are migrated: one without a schema (0) is not octotui's and is refused, untouched.
-MIGRATIONS: dict[int, Callable[[Tables], Tables]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 # -- TinyDB, told which documents a write touched ----------------------------------------------
@@ -473,7 +236,6 @@ class JournalStorage(Storage):
         self._inode: int | None = None
         self._end = 0  # the intact length of the file as last read or written
         self._snapshot_bytes = 0
-        self._probe = b""  # the bytes just before _end: an in-place rewrite shows as a different probe
         # owner -> stream -> events in id order; None until first asked for (a start that shows no history
         # never pays for indexing every event of a large file)
         self.streams: dict[str, dict[str, list[tuple[int, Doc]]]] | None = None
@@ -700,7 +462,7 @@ class JournalStorage(Storage):
                 _apply(self.tables, record, changes)
         if scan.end:
             self._crc = zlib.crc32(memoryview(tail)[: scan.end], self._crc)
-            self._note_end(self._end + scan.end, tail[max(0, scan.end - 64) : scan.end])
+            self._end += scan.end
         self._sig, self.torn_bytes = signature, scan.torn
         if self.identity is None:
             self.identity = identity_of(self.tables)  # an older file, given its identity by another octotui
@@ -755,16 +517,13 @@ class JournalStorage(Storage):
         self.torn_bytes, self.damage, self.identity = (0 if damage else read.torn), damage, identity
         self._snapshot_bytes = read.journal_at if records else end
         self._crc, self._sig = read.crc, signature
-        self._note_end(end, raw[max(0, end - 64) : end])
+        self._end = end
         self.streams, self.next_ids = None, {}
         self._index(Changes(everything=True))
         for name in set(deferred) & set(read.next_ids):  # as the snapshot says, after the journal's additions
             added = [int(key) for docs in later.get(name, ()) for key in docs]
             self.next_ids[name] = max([read.next_ids[name], *(n + 1 for n in added)])
         return changes
-
-    def _note_end(self, end: int, probe: bytes) -> None:
-        self._end, self._probe = end, probe
 
     def _index(self, changes: Changes) -> None:
         """Keep the events-by-owner index and the next ids up to date with `tables`."""
@@ -910,7 +669,7 @@ class JournalStorage(Storage):
                     _apply(self.tables, {name: put})
         self._pending, self._touched, self.staged_events, self.staged_docs = None, {}, {}, {}
         self.identity = identity_of(self.tables) if self.identity is None else self.identity
-        self._note_end(self._end + len(framed), framed[-64:])
+        self._end += len(framed)
         self._index(changes)
         # A quarter of the snapshot: a start parses the journal whole, so it stays small beside the snapshot
         # (whose events and decisions a start leaves unparsed), and compactions stay rare (each writes it all).
@@ -969,47 +728,11 @@ class JournalStorage(Storage):
             _signature(info), zlib.crc32(data), identity_of(tables), [], 0)
         self.deferred, self._deferred_changes, self.derived = {}, {}, {}
         self.history, self.places, self._unread_index = None, {}, {}
-        self._note_end(len(data), data[-64:])
+        self._end = len(data)
         self._index(Changes(everything=True))
 
     def compact(self) -> None:
         self.write_snapshot(self.complete())
-
-
-def encode_snapshot(tables: Tables) -> bytes:
-    """One table per line (see _table_lines), then the derived lines: valid JSON for TinyDB, and a start
-    can leave tables unparsed. Events are written grouped by owner, and where each owner's are is noted."""
-    out = bytearray(b"{")
-    history: dict[str, list[int]] = {}
-    places: dict[str, dict[str, list[int]]] = {table: {} for table in INDEXED_TABLES}
-    for number, (name, table) in enumerate(tables.items()):
-        out += b",\n" if number else b""
-        out += f"{json.dumps(name)}:{{".encode()
-        documents = list(table.items())
-        if name == EVENTS:
-            documents.sort(key=lambda item: (str(item[1].get("owner")), int(item[0])))
-        for position, (doc_id, doc) in enumerate(documents):
-            out += b"," if position else b""
-            start = len(out)
-            out += f'"{doc_id}":'.encode()
-            value_at = len(out)
-            out += _dumps(doc).encode()
-            if name == EVENTS:
-                history.setdefault(str(doc.get("owner")), [start, 0])[1] = len(out)
-            elif name in places:
-                places[name][doc_id] = [value_at, len(out)]
-        out += b"}"
-    derived: dict[str, Any] = {
-        BOARD_LINE: {key: {field: doc[field] for field in ROW_FIELDS if field in doc}
-                     for key, doc in tables.get("releases", {}).items()},
-        OPEN_LINE: open_incident_docs(tables.get("incidents", {})),
-        HISTORY_LINE: history,
-        DOCS_LINE: places,
-        NEXT_LINE: {name: max((int(key) for key in table), default=0) + 1 for name, table in tables.items()}}
-    for number, (name, value) in enumerate(derived.items(), start=len(tables)):
-        out += b",\n" if number else b""
-        out += f"{json.dumps(name)}:{_dumps(value)}".encode()
-    return seal(bytes(out + b",\n"))
 
 
 class DatabaseLock:
