@@ -115,11 +115,13 @@ def _size(text: str) -> int:
     return value
 
 
-def resolve_db_location(flag: str | None, configured: str | None = None) -> str:
+def resolve_db_location(flag: str | None, configured: str | None = None, what: str = "--db") -> str:
     """`--db` wins over `$OCTOTUI_DB`, then `db =` in the settings, then the platform's user data folder.
-    A `postgresql://` URL is the team database; anything else a file path."""
+    A `postgresql://` URL is the team database; anything else a file path. An empty flag is a mistake, not
+    a request for the default."""
     if flag is not None and not flag.strip():
-        raise UsageError("--db is empty: give a file path or a postgresql:// URL (or leave --db out for the default)")
+        raise UsageError(f"{what} is empty: give a file path or a postgresql:// URL"
+                         + (" (or leave --db out for the default)" if what == "--db" else ""))
     chosen = flag or os.environ.get("OCTOTUI_DB") or configured or str(default_db_path())
     return check_postgres_url(chosen) if is_postgres_url(chosen) else check_file_location(chosen)
 
@@ -265,8 +267,8 @@ def run_db(args: argparse.Namespace) -> int:
 
 def run_db_copy(source_location: str, target_location: str, replace: bool = False) -> int:
     """Everything from one database to another, ids, events and links kept; the source is only read."""
-    source_location = resolve_db_location(source_location)
-    target_location = resolve_db_location(target_location)
+    source_location = resolve_db_location(source_location, what="SOURCE")
+    target_location = resolve_db_location(target_location, what="TARGET")
     if not is_postgres_url(source_location) and not Path(source_location).is_file():
         raise UsageError(f"{source_location}: no database file here")
     if source_location == target_location:

@@ -87,6 +87,8 @@ def test_an_empty_db_is_an_error_not_the_default(tmp_path):
     env = {"XDG_DATA_HOME": str(tmp_path / "data")}
     line = one_line_exit(run("--db", "", "export", "--list", env=env, cwd=tmp_path), 2)
     assert "--db is empty" in line and not (tmp_path / "data").exists()
+    line = one_line_exit(run("db", "copy", "", str(tmp_path / "x.json"), env=env, cwd=tmp_path), 2)
+    assert "SOURCE is empty" in line and not (tmp_path / "data").exists()
 
 
 def test_a_dangling_symlink_does_not_create_its_targets_folders(tmp_path):
