@@ -346,8 +346,8 @@ def run_db_people(args: argparse.Namespace) -> int:
 
 def run_db_copy(source_location: str, target_location: str, replace: bool = False) -> int:
     """Everything from one database to another, ids, events and links kept; the source is only read."""
-    source_location = resolve_db_location(source_location)
-    target_location = resolve_db_location(target_location)
+    source_location = resolve_db_location(source_location, what="SOURCE")
+    target_location = resolve_db_location(target_location, what="TARGET")
     if not is_postgres_url(source_location) and not Path(source_location).is_file():
         raise UsageError(f"{source_location}: no database file here")
     if source_location == target_location:

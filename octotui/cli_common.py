@@ -64,11 +64,13 @@ def write_stdout(text: str) -> None:
         raise OutputClosed(getattr(error, "strerror", None) or str(error) or type(error).__name__) from None
 
 
-def resolve_db_location(flag: str | None, configured: str | None = None) -> str:
+def resolve_db_location(flag: str | None, configured: str | None = None, what: str = "--db") -> str:
     """`--db` wins over `$OCTOTUI_DB`, then `db =` in the settings, then the platform's user data folder.
-    A `postgresql://` URL is the team database; anything else a file path."""
+    A `postgresql://` URL is the team database; anything else a file path. An empty flag is a mistake, not
+    a request for the default."""
     if flag is not None and not flag.strip():
-        raise UsageError("--db is empty: give a file path or a postgresql:// URL (or leave --db out for the default)")
+        raise UsageError(f"{what} is empty: give a file path or a postgresql:// URL"
+                         + (" (or leave --db out for the default)" if what == "--db" else ""))
     chosen = flag or os.environ.get("OCTOTUI_DB") or configured or str(default_db_path())
     return check_postgres_url(chosen) if is_postgres_url(chosen) else check_file_location(chosen)
 

@@ -137,3 +137,22 @@ async def test_bidi_controls_and_nul_never_reach_the_terminal_on_any_screen(host
             await pilot.press(*keys)
             out = terminal_output(app)
             assert not bidi_or_nul.findall(out), f"{keys}: {sorted(set(bidi_or_nul.findall(out)))!r} reached the terminal"
+
+
+async def test_the_recovery_screen_shows_a_hostile_path_as_symbols(tmp_path):
+    from test_display_boundary import terminal_output
+
+    from octotui.storage.errors import StoreCorrupt
+    from octotui.ui.app import RecoveryApp
+
+    bad = tmp_path / f"db{OSC52}{BIDI}.json"
+    bad.write_text("{nope")
+    app = RecoveryApp(StoreCorrupt(bad, "line 1 column 2: not valid JSON"))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        out = terminal_output(app)
+        styles_removed = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", out)  # the compositor's own cursor and colour codes
+        assert "␛" in styles_removed and raw_in(styles_removed) == []
+        await pilot.press("m")
+        said = "".join(str(getattr(renderable, "plain", renderable)) for renderable in app._exit_renderables)
+    assert "Moved the unreadable database" in said and raw_in(said) == []

@@ -13,6 +13,7 @@ import pytest
 
 from octotui.cli import main
 from octotui.storage.backends import is_postgres_url, masked, secrets_in
+from octotui.storage.tinydb_store import Store
 
 
 def run(*args, env=None, cwd=None, stdout=subprocess.PIPE, timeout=60):
@@ -87,6 +88,8 @@ def test_an_empty_db_is_an_error_not_the_default(tmp_path):
     env = {"XDG_DATA_HOME": str(tmp_path / "data")}
     line = one_line_exit(run("--db", "", "export", "--list", env=env, cwd=tmp_path), 2)
     assert "--db is empty" in line and not (tmp_path / "data").exists()
+    line = one_line_exit(run("db", "copy", "", str(tmp_path / "x.json"), env=env, cwd=tmp_path), 2)
+    assert "SOURCE is empty" in line and not (tmp_path / "data").exists()
 
 
 def test_a_dangling_symlink_does_not_create_its_targets_folders(tmp_path):
@@ -164,3 +167,14 @@ def test_an_upper_case_url_reaches_the_team_database(pg_url, capsys):
     assert main(["--db", upper.replace("POSTGRESQL://", "Postgres://", 1), "export", "decisions"]) == 0
     out = capsys.readouterr()
     assert "# OctoAcme Decision Log" in out.out and "wrote the demo data" in out.err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_template_that_is_not_a_file_is_one_line_not_a_hang(kind, tmp_path):
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    odd = folder / "incident-update.md"
+    os.mkfifo(odd) if kind == "fifo" else odd.mkdir()
+    Store(tmp_path / "db.json").close()
+    result = run("--db", str(tmp_path / "db.json"), "--templates", str(folder), "export", "--list", timeout=20)
+    assert "incident-update.md: not a regular file" in one_line_exit(result, 2)

@@ -20,24 +20,36 @@ def test_the_service_refuses_an_edit_over_the_limit_and_keeps_the_record(demo_wo
     assert len(demo_workspace.incident(1).comms["escalation"]) == MAX_TEXT
 
 
+async def until(pilot, condition, pauses: int = 50) -> None:
+    """Let the app handle what is queued until `condition()` holds: a count of pauses, not a time budget
+    (on a loaded machine a screen push or a save can take a few rounds)."""
+    for _ in range(pauses):
+        if condition():
+            return
+        await pilot.pause()
+    raise AssertionError("the app never got there")
+
+
 async def test_the_editor_says_the_limit_next_to_the_field_and_keeps_the_text(demo_workspace, make_app):
     app = make_app(demo_workspace)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("5")
         select_template(app, "escalation")
         await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EditTextScreen))
         editor = app.screen
         assert isinstance(editor, EditTextScreen)
         assert "up to 20,000 characters" in str(editor.query_one(".form-hint").render())
         too_long = "y" * (MAX_TEXT + 1)
         editor.query_one("#editor").text = too_long
         await pilot.press("ctrl+s")
-        assert app.screen is editor, "refused: the editor stays open"
         error = editor.query_one("#e-text")
+        await until(pilot, lambda: error.display)
+        assert app.screen is editor, "refused: the editor stays open"
         assert error.display and "20,001 characters; the limit is 20,000" in str(error.render())
         assert editor.query_one("#editor").text == too_long, "nothing typed is lost"
         assert "escalation" not in demo_workspace.incident(1).comms
         editor.query_one("#editor").text = "short enough"
         await pilot.press("ctrl+s")
+        await until(pilot, lambda: demo_workspace.incident(1).comms.get("escalation") == "short enough")
         assert not isinstance(app.screen, EditTextScreen)
-        assert demo_workspace.incident(1).comms["escalation"] == "short enough"

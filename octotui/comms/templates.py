@@ -80,6 +80,8 @@ def load_templates(override_dir: Path | None = None) -> dict[str, CommsTemplate]
         if directory is not None and not directory.is_dir():
             raise TemplateError(f"{directory}: templates folder not found")
         for file in sorted(directory.glob("*.md")):
+            if not file.is_file():  # a FIFO would block the read forever; a folder or device is no template
+                raise TemplateError(f"{file}: not a regular file")
             try:
                 text = file.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as error:

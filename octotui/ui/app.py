@@ -686,7 +686,7 @@ class RecoveryApp(App[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog recovery"):
             yield Static(Text("The database cannot be read", style="bold red"))
-            yield Static(Text(str(self.error)))
+            yield Static(Text(visible(str(self.error))))  # the path may hold anything
             yield Static(Text("It has not been changed. You can move it aside (renamed with a timestamp, "
                               "kept for inspection) and start with an empty database, or quit and fix it by hand "
                               "(`octotui db check` says what is wrong, `octotui db repair --to NEW` copies what still reads)."))
@@ -702,7 +702,7 @@ class RecoveryApp(App[bool]):
 
     def action_move_aside(self) -> None:
         target = move_aside(self.error.path)
-        self.exit(True, message=f"Moved the unreadable database to {target}")
+        self.exit(True, message=Text(visible(f"Moved the unreadable database to {target}")))
 
     def action_quit_app(self) -> None:
         self.exit(False)
