@@ -168,6 +168,9 @@ def test_in_production_is_the_latest_deployment_and_a_downgrade_asks_and_is_reco
     assert set(versioning.replaced_by(rows)) == {old.id, current.id}
     assert "downgrade from 2.4.0 (REL-2)" in workspace.row(lower.id).flags()
     assert workspace.release(lower.id).lifecycle[-1].action == "downgrade"
+    from octotui.comms.reports import release_report
+
+    assert "Deployed as a downgrade from 2.4.0 (REL-2)" in release_report(workspace.release(lower.id), workspace)
     # last known-good of the downgrade is what ran before it, by deployment history
     assert workspace.last_known_good(workspace.release(lower.id)).version == "2.4.0"
     assert workspace.suggest_hotfix_version()[0] == "2.3.6"  # the hotfix patches what production runs

@@ -94,3 +94,19 @@ async def test_decision_titles_at_80x24_keep_room(workspace, make_app):
         widths = [column.get_render_width(table) for column in table.columns.values()]
         assert sum(widths) <= 80
         assert table.columns[list(table.columns)[2]].width >= 30 and title.startswith("Rollback before root cause")
+
+
+def test_the_decision_history_says_old_and_new(workspace, reopen):
+    from octotui.services.workspace import Workspace
+    from octotui.ui.screens.decisions import decision_text
+
+    release = workspace.create_release(version="1.0.0", title="a", captain="tester")
+    workspace.change_item(RunRef("release", release.id, "gate"), 0, "toggle")
+    override = workspace.override_gate(release.id, title="Override", decision="ship", status="proposed")
+    ana = Workspace(reopen(workspace.store), workspace.playbook, clock=workspace.clock, author="ana",
+                    settings=workspace.settings)
+    ana.edit_decision(override.id, status="accepted")
+    ana.supersede(override.id, title="Withdrawn: gate must be met", decision="meet it", links=release.key)
+    text = decision_text(ana.decision(override.id)).plain
+    assert "ana changed status: proposed → accepted" in text
+    assert "ana changed status: accepted → superseded by DEC-2" in text

@@ -298,3 +298,38 @@ async def test_a_due_time_is_said_back_in_words(workspace, make_app, clock):
         await pilot.press("enter")
         assert not isinstance(app.screen, FormScreen)
     assert workspace.release(release.id).runs["gate"].items[0].due.hour == 16
+
+
+async def test_D_on_a_rollback_run_links_the_incident_it_serves(workspace, make_app):
+    release = ship(workspace, "1.0.0")
+    incident = workspace.start_incident("errors after 1.0.0", "P1")
+    workspace.start_rollback(release.id, "errors", incident_id=incident.id)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.selected_release_id = release.id
+        app.checklist_owner = ("release", release.id)
+        await pilot.press("2")
+        table = app.screen.query_one("#checklist")
+        table.move_cursor(row=table.get_row_index("REL-1:rollback:0"))
+        await pilot.press("D")
+        assert app.screen.query_one("#f-links").value == "REL-1, INC-1"
+
+
+async def test_a_withdrawn_override_is_said_on_the_checklist(workspace, make_app):
+    from octotui.services.workspace import Workspace
+    from octotui.storage.tinydb_store import Store
+
+    release = workspace.create_release(version="1.0.0", title="a", captain="tester")
+    decision = workspace.override_gate(release.id, title="Override", decision="ship", status="proposed")
+    ana = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock, author="ana",
+                    settings=workspace.settings)
+    ana.edit_decision(decision.id, status="accepted")
+    ana.edit_decision(decision.id, status="deprecated")
+    workspace.refresh()  # what the app's file watch does
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.selected_release_id = release.id
+        app.checklist_owner = ("release", release.id)
+        await pilot.press("2")
+        heading = str(app.screen.query_one("#checklist-heading").render())
+        assert "Override withdrawn — gate not met (DEC-1" in heading
