@@ -121,6 +121,7 @@ class ReportsScreen(LiveScreen):
     #report-period { height: auto; padding: 0 1; }
     #report-numbers { height: auto; }
     #report-keys, #report-severity { width: 1fr; height: auto; }
+    #report-keys { padding-right: 2; }
     #report-charts { height: 1fr; min-height: 4; }
     #report-charts PlotextPlot { width: 1fr; height: 1fr; }
     """
