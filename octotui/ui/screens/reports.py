@@ -122,6 +122,7 @@ class ReportsScreen(LiveScreen):
     #report-numbers { height: auto; }
     #report-keys, #report-severity { width: 1fr; height: auto; }
     #report-keys { padding-right: 2; }
+    #report-numbers.narrow { layout: vertical; }  /* 80 columns: one table under the other, every number whole */
     #report-charts { height: 1fr; min-height: 4; }
     #report-charts PlotextPlot { width: 1fr; height: 1fr; }
     """
@@ -158,9 +159,10 @@ class ReportsScreen(LiveScreen):
                 label.append(f" (since {metrics.since:%Y-%m-%d})", style="dim")
         else:
             label = Text(f"Last {self.days} days", style="bold")
-        if self.custom is None and self.days is not None:
+        if self.custom is None and self.days is not None and self.size.width >= 110:
             label.append(" · before: the same length just before", style="dim")
-        label.append("  p: 30/90/365/all · s: since/until · ?: definitions", style="dim")
+        label.append("  p: 30/90/365/all · s: since/until · ?: definitions" if self.size.width >= 110 else "  p · s · ?",
+                     style="dim")
         return label
 
     def reload(self) -> None:
@@ -204,6 +206,7 @@ class ReportsScreen(LiveScreen):
             label.append(f"  {NO_DEPLOYMENTS}", style="bold yellow")
         self.query_one("#report-period", Static).update(label)
         narrow = self.size.width < 110
+        self.query_one("#report-numbers").set_class(narrow, "narrow")
         self.query_one("#report-keys", Static).update(four_keys(metrics, report.previous, narrow))
         self.query_one("#report-severity", Static).update(severity_table(metrics, narrow))
         self._draw_charts(metrics)
