@@ -13,9 +13,11 @@ Times the records do not store are derived from what is stored:
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from octotui.domain.metrics import IncidentFacts, Metrics, Period, ReleaseFacts, UpdateFacts, compute
 from octotui.domain.models import Severity
@@ -23,6 +25,7 @@ from octotui.domain.settings import Settings
 from octotui.storage.base import Doc, Snapshot
 
 SETTLED = ("done", "na")
+Key = TypeVar("Key")
 
 
 @dataclass(frozen=True)
@@ -102,12 +105,39 @@ def incident_facts(snapshot: Snapshot, incident_id: int, doc: Doc, settings: Set
                          resolved_at=resolved, release_ids=_ids(doc.get("release_ids")), updates=tuple(updates))
 
 
+NEVER_SHIPPED = ("Planned", "Gate passed", "Staging", "Cancelled")  # board stages without a Production item settled
+
+
+BREATHE_EVERY = 32  # documents read between two chances for other threads (the event loop) to run
+
+
+def _breathing(ids: Iterable[Key]) -> Iterator[Key]:
+    """Run through ids, letting other threads have the interpreter every few documents: a reader in a worker
+    thread then never keeps the event loop waiting longer than one small document's parse."""
+    for count, key in enumerate(ids, 1):
+        if count % BREATHE_EVERY == 0:
+            time.sleep(0)  # releases the GIL: the loop's thread takes it if it waits
+        yield key
+
+
 def gather(snapshot: Snapshot, settings: Settings, since: datetime | None = None) -> tuple[list[ReleaseFacts], list[IncidentFacts]]:
-    """Every release and incident as facts; histories are read only where they can matter from `since` on."""
-    releases = [facts for release_id, doc in snapshot.all("releases").items()
-                if (facts := release_facts(snapshot, release_id, doc, since)) is not None]
-    incidents = [found for incident_id, doc in snapshot.all("incidents").items()
-                 if (found := incident_facts(snapshot, incident_id, doc, settings, since)) is not None]
+    """Every release and incident as facts; histories are read only where they can matter from `since` on.
+    Documents are read one at a time (`get`): a store that keeps a large table unparsed reads each from its
+    place, so no single parse of a whole table holds the interpreter (or the store) for seconds."""
+    releases = []
+    rows = snapshot.board_docs()
+    for release_id in _breathing(list(rows)):
+        board = rows[release_id].get("board")
+        if isinstance(board, dict) and board.get("stage") in NEVER_SHIPPED:  # nothing to count: a deployment needs Production reached
+            continue
+        doc = snapshot.get("releases", release_id)
+        if doc is not None and (facts := release_facts(snapshot, release_id, doc, since)) is not None:
+            releases.append(facts)
+    incidents = []
+    for incident_id in _breathing(range(1, snapshot.last_id("incidents") + 1)):
+        doc = snapshot.get("incidents", incident_id)
+        if doc is not None and (found := incident_facts(snapshot, incident_id, doc, settings, since)) is not None:
+            incidents.append(found)
     return releases, incidents
 
 

@@ -500,16 +500,17 @@ def growth(folder: Path, sizes: list[int], runs: int) -> None:
     print("   targets: first paint <= 2 s at 125k; save <= 5 ms median at every size; RSS after start <= the limit")
 
 
-async def reports_screen(folder: Path, runs: int, size: int = 125_000) -> None:
+async def reports_screen(folder: Path, runs: int, size: int = 125_000, db: Path | None = None) -> None:
     from octotui.comms.templates import load_templates
     from octotui.domain.clock import FrozenClock
     from octotui.services.bulk import END
     from octotui.ui.app import OctoApp
 
     print(f"\n11. Reports (key 6) at `demo --size {size:,}`: key to numbers on screen; longest event-loop stall")
-    db = folder / f"reports-{size}.json"
-    subprocess.run([str(OCTOTUI), "demo", "--size", str(size), "--db", str(db)], check=True, env=TERMINAL_ENV,
-                   capture_output=True, timeout=1800)
+    if db is None:  # else one made earlier by `octotui demo --size N` (copied: the runs write their UI state)
+        db = folder / f"reports-{size}.json"
+        subprocess.run([str(OCTOTUI), "demo", "--size", str(size), "--db", str(db)], check=True, env=TERMINAL_ENV,
+                       capture_output=True, timeout=1800)
     templates = load_templates()
     results: dict[str, list[tuple[float, float]]] = {"90 days": [], "all": []}
     for _run in range(runs):
@@ -518,7 +519,11 @@ async def reports_screen(folder: Path, runs: int, size: int = 125_000) -> None:
         app = OctoApp(workspace, templates, offer_demo=False)
         async with app.run_test(size=(120, 36)) as pilot:
             await pilot.pause()
-            await asyncio.sleep(2.0)  # past the start-up checks, as in use
+            waited = time.perf_counter()  # past start-up's check of every record (its child process, the heap
+            while not app._check_done and time.perf_counter() - waited < 300:  # settled), as in use
+                await asyncio.sleep(0.05)
+            await app.commands.wait_idle()
+            await asyncio.sleep(1.0)
             for label, keys in (("90 days", ("6",)), ("all", ("p", "p", "p"))):
                 worst, done = 0.0, asyncio.Event()
 

@@ -123,7 +123,7 @@ class ReportsScreen(LiveScreen):
     #report-keys, #report-severity { width: 1fr; height: auto; }
     #report-keys { padding-right: 2; }
     #report-numbers.narrow { layout: vertical; }  /* 80 columns: one table under the other, every number whole */
-    #report-charts { height: 1fr; min-height: 4; }
+    #report-charts { height: 1fr; min-height: 4; max-height: 20; }
     #report-charts PlotextPlot { width: 1fr; height: 1fr; }
     """
 
@@ -226,6 +226,11 @@ class ReportsScreen(LiveScreen):
             plt.xticks(positions[::step], labels[::step])
             plt.xlim(0.5, len(points) + 0.5)
         deploys.refresh()
+        # The second chart is drawn in the next frame: each takes tens of milliseconds to lay out.
+        self.call_after_refresh(self._draw_trends, points, labels, positions)
+
+    def _draw_trends(self, points: list[tuple[str, int, int, float | None, float | None]], labels: list[str],
+                     positions: list[float]) -> None:
         trends = self.query_one("#chart-trends", PlotextPlot)
         plt = trends.plt
         plt.clear_figure()
