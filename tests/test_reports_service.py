@@ -84,3 +84,25 @@ def test_update_due_times_follow_the_cadence_after_the_previous_update(workspace
     report = build_report(workspace.store.snapshot, workspace.settings,
                           Period.last_days(90, clock.now() + timedelta(minutes=1)))
     assert report.metrics.updates_on_time_rate == 0.5
+
+
+def test_a_kept_cache_reads_again_only_what_changed_and_answers_the_same(demo_workspace: Workspace, clock) -> None:
+    from octotui.services.reports import FactsCache
+
+    store, settings = demo_workspace.store, demo_workspace.settings
+    period = Period.last_days(90, FROZEN_AT + timedelta(hours=1))
+    cache = FactsCache()
+    cache.catch_up(store)
+    first = build_report(store.snapshot, settings, period, cache=cache)
+    read_first = cache.reads
+    assert read_first > 30  # the shipped releases and every incident
+    cache.catch_up(store)
+    again = build_report(store.snapshot, settings, period, cache=cache)
+    assert cache.reads == read_first and again == first  # nothing changed: nothing read
+    clock.advance(minutes=5)
+    demo_workspace.acknowledge(demo_workspace.start_incident("Login fails", "P0").id)  # one new incident
+    cache.catch_up(store)
+    changed = build_report(store.snapshot, settings, period, cache=cache)
+    assert cache.reads == read_first + 1
+    assert changed == build_report(store.snapshot, settings, period)  # the same as reading everything afresh
+    assert changed.metrics.incidents["P0"][0] == first.metrics.incidents["P0"][0] + 1

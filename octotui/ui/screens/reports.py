@@ -20,7 +20,7 @@ from textual_plotext import PlotextPlot  # imported with this screen: start-up n
 from octotui.comms.metrics_export import PeriodError, parse_moment
 from octotui.domain.inputs import InputError
 from octotui.domain.metrics import DEFINITIONS, NO_DEPLOYMENTS, SEVERITIES, Metrics, Period, Week, trend
-from octotui.services.reports import Report, build_report
+from octotui.services.reports import FactsCache, Report, build_report
 from octotui.storage.errors import StoreError
 from octotui.ui.forms import FormField, FormScreen
 from octotui.ui.widgets import LiveScreen, StatusLine
@@ -134,6 +134,7 @@ class ReportsScreen(LiveScreen):
         self.report: Report | None = None
         self.computing = False
         self._token = 0
+        self.cache = FactsCache()  # facts of records unchanged since the last computation are not read again
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -176,12 +177,11 @@ class ReportsScreen(LiveScreen):
 
     @work(thread=True, exclusive=True, group="reports")
     def _compute(self, period: Period, token: int) -> None:
-        workspace = self.octo.workspace
+        workspace, cache = self.octo.workspace, self.cache
         try:
-            try:
-                report = build_report(workspace.store.snapshot, workspace.settings, period)
-            except RuntimeError:  # a table changed under the read (another process's save): read it again
-                report = build_report(workspace.store.snapshot, workspace.settings, period)
+            with cache.lock:  # one computation at a time uses the cache (a newer one waits for an older one)
+                cache.catch_up(workspace.store)
+                report = build_report(workspace.store.snapshot, workspace.settings, period, cache=cache)
         except StoreError as error:
             self.app.call_from_thread(self._failed, str(error), token)
             return
