@@ -142,3 +142,24 @@ async def test_a_change_elsewhere_computes_again(demo_workspace, make_app, clock
         await pilot.press("6")
         await computed(pilot)
         assert app.screen.report.metrics.incidents["P1"][0] == before + 1  # the new incident is counted
+
+
+def test_start_up_never_imports_plotext() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, octotui.cli, octotui.ui.app, octotui.services.workspace; "
+            "print(sorted(m for m in sys.modules if 'plotext' in m or m.endswith('reports')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "[]"
+
+
+async def test_the_palette_names_the_reports(demo_workspace, make_app) -> None:
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        assert {"view: reports", "reports: change period", "reports: since/until"} <= titles
+        app.run_command("reports", "next_period")
+        await pilot.pause()
+        await computed(pilot)
+        assert app.current_mode == "reports" and "Last 365 days" in text_of(app, "#report-period")
