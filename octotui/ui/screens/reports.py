@@ -153,11 +153,12 @@ class ReportsScreen(LiveScreen):
 
     def period_label(self, metrics: Metrics | None = None) -> Text:
         if self.custom is not None:
-            label = Text(f"{self.custom.since:%Y-%m-%d %H:%M} to {self.custom.until:%Y-%m-%d %H:%M}", style="bold")
+            since = f"{self.custom.since.astimezone():%Y-%m-%d %H:%M}" if self.custom.since else "the first record"
+            label = Text(f"{since} to {self.custom.until.astimezone():%Y-%m-%d %H:%M}", style="bold")  # local time
         elif self.days is None:
             label = Text("All time", style="bold")
             if metrics is not None and metrics.since is not None:
-                label.append(f" (since {metrics.since:%Y-%m-%d})", style="dim")
+                label.append(f" (since {metrics.since.astimezone():%Y-%m-%d})", style="dim")
         else:
             label = Text(f"Last {self.days} days", style="bold")
         if self.custom is None and self.days is not None and self.size.width >= 110:
