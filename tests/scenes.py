@@ -65,6 +65,8 @@ SCENES = [
     Scene("incident-80x24-two-open", keys=("3",), size=(80, 24), setup=_second_incident_overdue),
     Scene("status-update-form", keys=("3", "u")),
     Scene("rollback-form", keys=("down", "down", "down", "down", "r")),
+    Scene("reports", keys=("6",)),
+    Scene("reports-80x24", keys=("6",), size=(80, 24)),
 ]
 
 
@@ -88,6 +90,8 @@ def scene_runner(scene: Scene) -> Callable[[object], Awaitable[None]]:
             scene.setup(pilot.app)
         for key in scene.keys:
             await pilot.press(key)
+        # The reports are computed in a thread: the scene is what shows once they are in.
+        await pilot.app.workers.wait_for_complete([worker for worker in pilot.app.workers if worker.group == "reports"])
         await pilot.pause()
     return run_before
 

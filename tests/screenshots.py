@@ -1,4 +1,4 @@
-"""Regenerate screenshots/*.svg: `python tests/screenshots.py` (same scenes as the snapshot tests)."""
+"""Regenerate screenshots/*.svg: `python tests/screenshots.py [SCENE ...]` (same scenes as the snapshot tests)."""
 
 import asyncio
 import sys
@@ -13,7 +13,10 @@ TARGET = Path(__file__).resolve().parent.parent / "screenshots"
 
 async def main() -> None:
     TARGET.mkdir(exist_ok=True)
+    chosen = set(sys.argv[1:])  # scene names: only those (default: all)
     for scene in SCENES:
+        if chosen and scene.name not in chosen:
+            continue
         path = TARGET / f"{scene.name}.svg"
         await save_scene(scene, path)
         print(f"wrote {path.relative_to(TARGET.parent)} ({scene.size[0]}x{scene.size[1]})")

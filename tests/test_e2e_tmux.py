@@ -197,11 +197,11 @@ def test_on_call_rolls_back_a_release_for_a_new_p0_in_few_keys(terminal):
     terminal.wait_for("Start an incident")
     terminal.type("Payments API times out")
     terminal.keys("Up", "Enter")
-    terminal.wait_for(r"INC-2 P0 ")
+    terminal.wait_for(r"INC-10 P0 ")  # after the demo's INC-1 and its history's INC-2..9
     terminal.keys("a")
     terminal.wait_for("Acknowledged by")
     terminal.keys("R")
-    terminal.wait_for("Roll back which release for INC-2")
+    terminal.wait_for("Roll back which release for INC-10")
     terminal.keys("Enter")
     terminal.wait_for("Last known-good: 2.3.0")
     terminal.type("Card payments time out since 2.4.0")
@@ -211,8 +211,8 @@ def test_on_call_rolls_back_a_release_for_a_new_p0_in_few_keys(terminal):
     terminal.keys("Space")
     terminal.wait_for("Rollback Checklist  1/7")
     data = read_tables(terminal.db)
-    assert data["incidents"]["2"]["release_ids"] == [2] and 2 in data["releases"]["2"]["incident_ids"]
-    assert data["releases"]["2"]["run_incidents"] == {"rollback": 2}
+    assert data["incidents"]["10"]["release_ids"] == [2] and 10 in data["releases"]["2"]["incident_ids"]
+    assert data["releases"]["2"]["run_incidents"] == {"rollback": 10}
     timeline = [doc.get("text", "") for doc in data["events"].values() if doc.get("owner") == "INC-1"]
     assert not any("Card payments time out" in text or "Rollback Checklist" in text for text in timeline)
 

@@ -145,3 +145,11 @@ def test_percentile_edges() -> None:
 def test_every_definition_is_written_once() -> None:
     names = [name for name, _ in DEFINITIONS]
     assert len(names) == len(set(names)) == 7
+
+
+def test_the_readme_states_the_same_definitions() -> None:
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name, text in DEFINITIONS:
+        assert f"- **{name}**: {text}" in readme

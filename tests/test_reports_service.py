@@ -16,7 +16,7 @@ pytestmark = pytest.mark.both_backends
 
 
 def test_the_small_demo_gives_the_same_numbers_on_either_backend(demo_workspace: Workspace) -> None:
-    report = build_report(demo_workspace.store.snapshot, demo_workspace.settings, Period.last_days(90, FROZEN_AT))
+    report = build_report(demo_workspace.store.snapshot, demo_workspace.settings, Period.last_days(3, FROZEN_AT))
     metrics = report.metrics.to_json()
     # The demo's last three days: 2.3.0, 2.4.0 and 2.2.1 reached Production; 2.2.1 was rolled back and INC-1
     # started after 2.4.0 shipped (linked): two of three failed. INC-1 (P1) was acknowledged after 9 minutes,
@@ -28,7 +28,25 @@ def test_the_small_demo_gives_the_same_numbers_on_either_backend(demo_workspace:
     assert metrics["incidents"]["P1"]["mtta_minutes"] == {"median": 9.0, "mean": 9.0, "missing": 0}
     assert metrics["incidents"]["P1"]["mttr_minutes"] == {"median": None, "mean": None, "missing": 1}
     assert metrics["updates_on_time_rate"] == 1.0
-    assert report.previous is not None and report.previous.deployments == 0
+    assert metrics["weekly"] == [{"week": "2026-W48", "deployments": 3, "failures": 2}]
+    assert report.previous is not None and report.previous.deployments == 0  # the history's last week shipped earlier
+
+
+def test_the_same_records_give_the_same_report_on_a_file_and_on_postgresql(tmp_path, pg_url, playbook) -> None:
+    from octotui.domain.clock import FrozenClock
+    from octotui.services.demo import load_demo
+    from octotui.storage.postgres_store import PostgresStore
+    from octotui.storage.tinydb_store import Store
+
+    reports = []
+    for store in (Store(tmp_path / "file.json"), PostgresStore(pg_url)):
+        workspace = Workspace(store, playbook, clock=FrozenClock(FROZEN_AT), author="maria")
+        load_demo(workspace)
+        reports.append([build_report(store.snapshot, workspace.settings, period).metrics.to_json()
+                        for period in (Period.last_days(90, FROZEN_AT), Period(None, FROZEN_AT))])
+        store.close()
+    assert reports[0] == reports[1]
+    assert reports[0][0]["deployments"] == 22 and reports[0][1]["deployments"] == 33  # twenty weeks and three days
 
 
 def test_production_is_its_first_arrival_and_a_rollback_is_when_it_began(workspace: Workspace, clock) -> None:
@@ -66,3 +84,25 @@ def test_update_due_times_follow_the_cadence_after_the_previous_update(workspace
     report = build_report(workspace.store.snapshot, workspace.settings,
                           Period.last_days(90, clock.now() + timedelta(minutes=1)))
     assert report.metrics.updates_on_time_rate == 0.5
+
+
+def test_a_kept_cache_reads_again_only_what_changed_and_answers_the_same(demo_workspace: Workspace, clock) -> None:
+    from octotui.services.reports import FactsCache
+
+    store, settings = demo_workspace.store, demo_workspace.settings
+    period = Period.last_days(90, FROZEN_AT + timedelta(hours=1))
+    cache = FactsCache()
+    cache.catch_up(store)
+    first = build_report(store.snapshot, settings, period, cache=cache)
+    read_first = cache.reads
+    assert read_first > 30  # the shipped releases and every incident
+    cache.catch_up(store)
+    again = build_report(store.snapshot, settings, period, cache=cache)
+    assert cache.reads == read_first and again == first  # nothing changed: nothing read
+    clock.advance(minutes=5)
+    demo_workspace.acknowledge(demo_workspace.start_incident("Login fails", "P0").id)  # one new incident
+    cache.catch_up(store)
+    changed = build_report(store.snapshot, settings, period, cache=cache)
+    assert cache.reads == read_first + 1
+    assert changed == build_report(store.snapshot, settings, period)  # the same as reading everything afresh
+    assert changed.metrics.incidents["P0"][0] == first.metrics.incidents["P0"][0] + 1

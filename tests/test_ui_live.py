@@ -269,7 +269,9 @@ async def test_on_every_screen_a_broken_file_shows_the_banner_and_the_app_keeps_
         status = str(app.screen_stack[0].query_one("#status-text").render())
         assert "DATABASE PROBLEM" in status and "document" in status
         assert app.is_running
-        path.write_bytes(good)
+        restored = path.with_name("restored-copy")  # put back the way it was broken: a new file in its place
+        restored.write_bytes(good)  # (written in place, a good file shorter than the broken one reads as cut)
+        restored.replace(path)
         app._tick()
         await pilot.pause()
         assert "DATABASE PROBLEM" not in str(app.screen_stack[0].query_one("#status-text").render())

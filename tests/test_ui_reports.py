@@ -46,10 +46,11 @@ async def test_key_6_shows_computing_then_the_numbers(demo_workspace, make_app, 
         await computed(pilot)
         assert not app.screen.computing and "computing" not in text_of(app, "#report-period")
         keys = text_of(app, "#report-keys")
-        assert "Deploys/week" in keys and "0.23 (3)" in keys  # 3 deployments in the last 90 days
-        assert "67% (2/3)" in keys and "0.9 h (0 open)" in keys and "100% of 2" in keys
+        # The demo's last 90 days: 22 deployments (1.71 a week), 11 in the 90 days before (0.86): more is better.
+        assert "Deploys/week" in keys and "1.71 (22)" in keys and "0.86 (11)" in keys and "↑ better" in keys
+        assert "32.1 h p90 54.1 h" in keys and "32% (7/22)" in keys and "2.5 h (0 open)" in keys and "75% of 24" in keys
         severity = text_of(app, "#report-severity")
-        assert "P1" in severity and "9/9 m" in severity  # acknowledged after 9 minutes
+        assert "P1" in severity and "12/12 m" in severity  # acknowledged after 9 and 16 minutes
         assert len(calls) == 1 and calls[0].since is not None
 
 
@@ -64,7 +65,7 @@ async def test_periods_cycle_and_since_until_checks_what_is_typed(demo_workspace
         assert "Last 365 days" in text_of(app, "#report-period")
         await pilot.press("p")
         await computed(pilot)
-        assert "All time" in text_of(app, "#report-period") and "(3)" in text_of(app, "#report-keys")
+        assert "All time" in text_of(app, "#report-period") and "(33)" in text_of(app, "#report-keys")
         await pilot.press("s")
         assert isinstance(app.screen, FormScreen)
         app.screen.query_one("#f-since").value = "2026-13-45"
@@ -112,9 +113,9 @@ async def test_80x24_keeps_every_number_and_shrinks_the_charts(demo_workspace, m
         keys = text_of(app, "#report-keys", width=screen.query_one("#report-keys").region.width)
         assert "…" not in keys  # nothing cut short
         assert all(label in keys for label in ("Deploys/wk", "Lead time", "Fail rate", "Recovery", "Updates ok"))
-        assert "0.23 (3)" in keys and "1.1h p90 1.1h" in keys and "67% (2/3)" in keys and "0.9h (0)" in keys
+        assert "1.71 (22)" in keys and "32.1h p90 54.1h" in keys and "32% (7/22)" in keys and "2.5h (0)" in keys
         severity = text_of(app, "#report-severity", width=screen.query_one("#report-severity").region.width)
-        assert all(f"P{n}" in severity for n in range(4)) and "…" not in severity and "9/9" in severity
+        assert all(f"P{n}" in severity for n in range(4)) and "…" not in severity and "12/12" in severity
         charts = screen.query_one("#report-charts").region
         assert charts.height >= 4 and charts.bottom <= footer_top
 
@@ -135,8 +136,30 @@ async def test_a_change_elsewhere_computes_again(demo_workspace, make_app, clock
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("6")
         await computed(pilot)
+        before = app.screen.report.metrics.incidents["P1"][0]
         await pilot.press("i", *"Search is down", "enter")
         clock.advance(minutes=1)  # the period ends now, excluded: the incident started a minute ago
         await pilot.press("6")
         await computed(pilot)
-        assert app.screen.report.metrics.incidents["P1"][0] == 2  # the new incident is counted
+        assert app.screen.report.metrics.incidents["P1"][0] == before + 1  # the new incident is counted
+
+
+def test_start_up_never_imports_plotext() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, octotui.cli, octotui.ui.app, octotui.services.workspace; "
+            "print(sorted(m for m in sys.modules if 'plotext' in m or m.endswith('reports')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "[]"
+
+
+async def test_the_palette_names_the_reports(demo_workspace, make_app) -> None:
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        assert {"view: reports", "reports: change period", "reports: since/until"} <= titles
+        app.run_command("reports", "next_period")
+        await pilot.pause()
+        await computed(pilot)
+        assert app.current_mode == "reports" and "Last 365 days" in text_of(app, "#report-period")

@@ -53,18 +53,18 @@ def generate(workspace: Workspace, size: int, timeline_events: int = 10) -> tupl
     end = END
     playbook = workspace.playbook
     records: Iterator[Release | Incident | Decision] = _chain(
-        (_release(number, releases, start, end, rng, playbook) for number in range(1, releases + 1)),
-        (_incident(number, start, end, rng, playbook, timeline_events) for number in range(1, incidents + 1)),
+        (_release(number, releases, start, end, rng, playbook, incidents) for number in range(1, releases + 1)),
+        (_incident(number, start, end, rng, playbook, timeline_events, releases) for number in range(1, incidents + 1)),
         (_decision(number, decisions, start, end, rng) for number in range(1, decisions + 1)),
     )
     batch: list[Release | Incident | Decision] = []
     for record in records:
         batch.append(record)
         if len(batch) >= BATCH:
-            _write(workspace, batch)
+            write_records(workspace, batch)
             batch = []
     if batch:
-        _write(workspace, batch)
+        write_records(workspace, batch)
     workspace.store.compact()  # at rest, as years of use leave it: not a journal of bulk batches
     workspace.refresh()
     return releases, incidents, decisions
@@ -78,7 +78,8 @@ def _chain(*parts: Iterator) -> Iterator:
 TABLE = {Release: ("releases", "REL"), Incident: ("incidents", "INC"), Decision: ("decisions", "DEC")}
 
 
-def _write(workspace: Workspace, records: list[Release | Incident | Decision]) -> None:
+def write_records(workspace: Workspace, records: list[Release | Incident | Decision]) -> None:
+    """Records built in memory (ids chosen), with their history, in one unit of work."""
     with workspace.store.unit_of_work() as uow:
         by_table: dict[str, dict[int, dict]] = {}
         for record in records:
@@ -96,8 +97,19 @@ def _moment(rng: random.Random, start: datetime, end: datetime) -> datetime:
     return start + timedelta(seconds=rng.randrange(max(1, int((end - start).total_seconds()))))
 
 
-def _release(number: int, total: int, start: datetime, end: datetime, rng: random.Random, playbook: Playbook) -> Release:
-    created = start + (end - start) * ((number - 1) / max(1, total))
+def _created(number: int, total: int, start: datetime, end: datetime) -> datetime:
+    return start + (end - start) * ((number - 1) / max(1, total))
+
+
+def _linked(number: int, releases: int, incidents: int) -> bool:
+    """Every tenth release (3, 13, ...) is followed by the incident of the same number, a week after it was created
+    (it shipped by then): the reports' failed deployments and recovery times."""
+    return number % 10 == 3 and number <= incidents and number < releases - 5
+
+
+def _release(number: int, total: int, start: datetime, end: datetime, rng: random.Random, playbook: Playbook,
+             incidents: int = 0) -> Release:
+    created = _created(number, total, start, end)
     runs = {role: ChecklistRun.from_spec(playbook.by_role(role), created) for role in ("gate", "deployment")}
     shipped = number < total - 5  # the newest few are still on their way
     at = created
@@ -107,27 +119,41 @@ def _release(number: int, total: int, start: datetime, end: datetime, rng: rando
             at += timedelta(minutes=rng.randrange(5, 90))
             state = ItemState.NA if run.items[index].optional and rng.random() < 0.3 else ItemState.DONE
             run.set_state(index, state, rng.choice(PEOPLE), at, reason="not needed this time" if state is ItemState.NA else "")
+    rollback_reason = ""
+    if shipped and (number % 20 == 3 or number % 25 == 7):  # some went wrong and were rolled back
+        at += timedelta(minutes=30)
+        runs["rollback"] = ChecklistRun.from_spec(playbook.by_role("rollback"), at)
+        for index in range(len(runs["rollback"].items)):
+            at += timedelta(minutes=rng.randrange(2, 15))
+            runs["rollback"].set_state(index, ItemState.DONE, rng.choice(PEOPLE), at)
+        rollback_reason = "Error rate rose after the deploy"
     kind = ReleaseType.MAJOR if number % 50 == 0 else ReleaseType.MINOR if number % 5 == 0 else ReleaseType.PATCH
     return Release(id=number, version=f"{1 + number // 500}.{(number // 20) % 25}.{number % 20}", type=kind,
                    title=f"{rng.choice(SERVICES).capitalize()} release {number}", captain=rng.choice(PEOPLE),
-                   created_at=created, created_by=rng.choice(PEOPLE), runs=runs)
+                   created_at=created, created_by=rng.choice(PEOPLE), runs=runs, rollback_reason=rollback_reason,
+                   incident_ids=[number] if _linked(number, total, incidents) else [])
 
 
 def _incident(number: int, start: datetime, end: datetime, rng: random.Random, playbook: Playbook,
-              events: int) -> Incident:
+              events: int, releases: int = 0) -> Incident:
     started = _moment(rng, start, end - timedelta(hours=2))
+    linked = _linked(number, releases, number)
+    if linked:
+        started = _created(number, releases, start, end) + timedelta(days=7)
     severity = rng.choice(list(Severity))
     incident = Incident(id=number, title=f"{rng.choice(SERVICES).capitalize()} errors ({number})", severity=severity,
                         started_at=started, impact=f"{rng.randrange(1, 30)}% of requests fail",
                         roles={"commander": rng.choice(PEOPLE), "comms": rng.choice(PEOPLE), "tech": rng.choice(PEOPLE)},
                         runs={"escalation": ChecklistRun.from_spec(playbook.by_role("escalation"), started)},
-                        created_by=rng.choice(PEOPLE))
+                        created_by=rng.choice(PEOPLE), release_ids=[number] if linked else [])
     at = started
     for minute in range(events):
         at += timedelta(minutes=rng.randrange(1, 12))
-        incident.timeline.append(TimelineEvent(at=at, author=rng.choice(PEOPLE), kind="note",
-                                               text=f"Update {minute + 1}: error rate {rng.randrange(1, 9)}%"))
-    incident.acknowledged_at = started + timedelta(minutes=3)
+        sent = minute % 3 == 2  # every third event a status update sent: some within the cadence, some late
+        incident.timeline.append(TimelineEvent(at=at, author=rng.choice(PEOPLE), kind="update" if sent else "note",
+                                               text="Incident status update sent (copied)" if sent else
+                                               f"Update {minute + 1}: error rate {rng.randrange(1, 9)}%"))
+    incident.acknowledged_at = min(at, started + timedelta(minutes=rng.randrange(1, 25)))
     incident.mitigated_at = at
     incident.resolved_at = at + timedelta(minutes=20)
     incident.status = IncidentStatus.RESOLVED

@@ -7,11 +7,13 @@ from datetime import datetime, timedelta
 from octotui.domain.clock import FrozenClock
 from octotui.domain.models import IncidentStatus, Severity
 from octotui.domain.refs import RunRef
+from octotui.services.demo_history import add_history
 from octotui.services.workspace import Workspace
 
 
 def load_demo(workspace: Workspace) -> None:
-    """Replay three days of a team's work, ending at the workspace's current time.
+    """Replay three days of a team's work, ending at the workspace's current time, after twenty weeks of
+    shipped releases and resolved incidents (services.demo_history).
 
     The replay runs on its own workspace (its own clock and authors) over the same store, so whoever
     reads `workspace` meanwhile (the UI's clocks) never sees the replay's past time; `workspace` then
@@ -20,6 +22,7 @@ def load_demo(workspace: Workspace) -> None:
     clock = FrozenClock(end - timedelta(days=3))
     replay = Workspace(workspace.store, workspace.playbook, clock=clock, author="maria", settings=workspace.settings)
     _replay(replay, clock, end)
+    add_history(replay, end - timedelta(days=3))  # the months before, for the reports: after, so ids stay
     workspace.refresh()
 
 

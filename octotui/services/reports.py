@@ -13,16 +13,20 @@ Times the records do not store are derived from what is stored:
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from octotui.domain.metrics import IncidentFacts, Metrics, Period, ReleaseFacts, UpdateFacts, compute
 from octotui.domain.models import Severity
 from octotui.domain.settings import Settings
-from octotui.storage.base import Doc, Snapshot
+from octotui.storage.base import Doc, Repository, Snapshot
 
 SETTLED = ("done", "na")
+Key = TypeVar("Key")
 
 
 @dataclass(frozen=True)
@@ -102,17 +106,85 @@ def incident_facts(snapshot: Snapshot, incident_id: int, doc: Doc, settings: Set
                          resolved_at=resolved, release_ids=_ids(doc.get("release_ids")), updates=tuple(updates))
 
 
-def gather(snapshot: Snapshot, settings: Settings, since: datetime | None = None) -> tuple[list[ReleaseFacts], list[IncidentFacts]]:
-    """Every release and incident as facts; histories are read only where they can matter from `since` on."""
-    releases = [facts for release_id, doc in snapshot.all("releases").items()
-                if (facts := release_facts(snapshot, release_id, doc, since)) is not None]
-    incidents = [found for incident_id, doc in snapshot.all("incidents").items()
-                 if (found := incident_facts(snapshot, incident_id, doc, settings, since)) is not None]
+NEVER_SHIPPED = ("Planned", "Gate passed", "Staging", "Cancelled")  # board stages without a Production item settled
+
+
+BREATHE_EVERY = 32  # documents read between two chances for other threads (the event loop) to run
+
+
+def _breathing(ids: Iterable[Key]) -> Iterator[Key]:
+    """Run through ids, letting other threads have the interpreter every few documents: a reader in a worker
+    thread then never keeps the event loop waiting longer than one small document's parse."""
+    for count, key in enumerate(ids, 1):
+        if count % BREATHE_EVERY == 0:
+            time.sleep(0)  # releases the GIL: the loop's thread takes it if it waits
+        yield key
+
+
+def _covers(read_from: datetime | None, since: datetime | None) -> bool:
+    """Facts read for periods from `read_from` on serve a period from `since` on (their histories were read)."""
+    return read_from is None or (since is not None and since >= read_from)
+
+
+class FactsCache:
+    """The facts last read, by record, kept between computations (the Reports screen holds one): only the
+    records the store says changed since (a save here, or another process's) are read again."""
+
+    def __init__(self) -> None:
+        self.generation: int | None = None
+        self.releases: dict[int, tuple[ReleaseFacts | None, datetime | None]] = {}
+        self.incidents: dict[int, tuple[IncidentFacts | None, datetime | None]] = {}
+        self.reads = 0  # documents read (tests count them)
+        self.lock = threading.Lock()
+
+    def catch_up(self, store: Repository) -> None:
+        changes, generation = store.changes_since(self.generation) if self.generation is not None else (None, None)
+        if changes is None or changes.everything:
+            self.releases.clear()
+            self.incidents.clear()
+        else:
+            for release_id in changes.ids.get("releases", ()):
+                self.releases.pop(release_id, None)
+            for incident_id in changes.ids.get("incidents", ()):
+                self.incidents.pop(incident_id, None)
+        self.generation = generation if generation is not None else store.generation
+
+
+def gather(snapshot: Snapshot, settings: Settings, since: datetime | None = None,
+           cache: FactsCache | None = None) -> tuple[list[ReleaseFacts], list[IncidentFacts]]:
+    """Every release and incident as facts; histories are read only where they can matter from `since` on.
+    Documents are read one at a time (`get`): a store that keeps a large table unparsed reads each from its
+    place, so no single parse of a whole table holds the interpreter (or the store) for seconds."""
+    cache = cache or FactsCache()
+    releases = []
+    rows = snapshot.board_docs()
+    for release_id in _breathing(list(rows)):
+        board = rows[release_id].get("board")
+        if isinstance(board, dict) and board.get("stage") in NEVER_SHIPPED:  # a deployment needs Production reached
+            continue
+        kept = cache.releases.get(release_id)
+        if kept is None or not _covers(kept[1], since):
+            doc = snapshot.get("releases", release_id)
+            cache.reads += 1
+            kept = cache.releases[release_id] = (release_facts(snapshot, release_id, doc, since) if doc else None, since)
+        if kept[0] is not None:
+            releases.append(kept[0])
+    incidents = []
+    for incident_id in _breathing(range(1, snapshot.last_id("incidents") + 1)):
+        found = cache.incidents.get(incident_id)
+        if found is None or not _covers(found[1], since):
+            doc = snapshot.get("incidents", incident_id)
+            cache.reads += 1
+            found = cache.incidents[incident_id] = (
+                incident_facts(snapshot, incident_id, doc, settings, since) if doc else None, since)
+        if found[0] is not None:
+            incidents.append(found[0])
     return releases, incidents
 
 
-def build_report(snapshot: Snapshot, settings: Settings, period: Period, previous: bool = True) -> Report:
-    """The metrics of a period and of the period before it, from one read."""
+def build_report(snapshot: Snapshot, settings: Settings, period: Period, previous: bool = True,
+                 cache: FactsCache | None = None) -> Report:
+    """The metrics of a period and of the period before it, from one read (what `cache` holds is not read again)."""
     before = period.previous() if previous else None
-    releases, incidents = gather(snapshot, settings, before.since if before else period.since)
+    releases, incidents = gather(snapshot, settings, before.since if before else period.since, cache)
     return Report(compute(releases, incidents, period), compute(releases, incidents, before) if before else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
@@ -13,6 +13,10 @@ from octotui.ui import actions
 
 
 class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    #help-notes-scroll { height: auto; max-height: 45%; border-top: solid $primary-darken-2; }
+    .dialog.help #help-keys { min-height: 5; }
+    """
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close", tooltip="Close the help")]
 
     def __init__(self, target: Screen) -> None:
@@ -25,8 +29,9 @@ class HelpScreen(ModalScreen[None]):
             yield DataTable(id="help-keys", cursor_type="row", show_header=True)
             notes = getattr(self.target, "HELP_NOTES", ())  # what a screen's words mean (the report's metrics)
             if notes:
-                yield Static(Text("\n").join(Text.assemble((f"{name}: ", "bold"), text) for name, text in notes),
-                             id="help-notes")
+                with VerticalScroll(id="help-notes-scroll"):  # below the keys, scrolling in a small terminal
+                    yield Static(Text("\n").join(Text.assemble((f"{name}: ", "bold"), text) for name, text in notes),
+                                 id="help-notes")
             yield Static(Text("ctrl+p: every action by name · Esc: close", style="dim"))
 
     def rows(self) -> list[tuple[str, str, str]]:

@@ -19,7 +19,7 @@ from textual_plotext import PlotextPlot  # imported with this screen: start-up n
 from octotui.comms.metrics_export import PeriodError, parse_moment
 from octotui.domain.inputs import InputError
 from octotui.domain.metrics import DEFINITIONS, NO_DEPLOYMENTS, SEVERITIES, Metrics, Period, Week, trend
-from octotui.services.reports import Report, build_report
+from octotui.services.reports import FactsCache, Report, build_report
 from octotui.storage.errors import StoreError
 from octotui.ui import actions
 from octotui.ui.forms import FormField, FormScreen
@@ -119,7 +119,9 @@ class ReportsScreen(LiveScreen):
     #report-period { height: auto; padding: 0 1; }
     #report-numbers { height: auto; }
     #report-keys, #report-severity { width: 1fr; height: auto; }
-    #report-charts { height: 1fr; min-height: 4; }
+    #report-keys { padding-right: 2; }
+    #report-numbers.narrow { layout: vertical; }  /* 80 columns: one table under the other, every number whole */
+    #report-charts { height: 1fr; min-height: 4; max-height: 20; }
     #report-charts PlotextPlot { width: 1fr; height: 1fr; }
     """
 
@@ -130,6 +132,7 @@ class ReportsScreen(LiveScreen):
         self.report: Report | None = None
         self.computing = False
         self._token = 0
+        self.cache = FactsCache()  # facts of records unchanged since the last computation are not read again
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -148,16 +151,18 @@ class ReportsScreen(LiveScreen):
 
     def period_label(self, metrics: Metrics | None = None) -> Text:
         if self.custom is not None:
-            label = Text(f"{self.custom.since:%Y-%m-%d %H:%M} to {self.custom.until:%Y-%m-%d %H:%M}", style="bold")
+            since = f"{self.custom.since.astimezone():%Y-%m-%d %H:%M}" if self.custom.since else "the first record"
+            label = Text(f"{since} to {self.custom.until.astimezone():%Y-%m-%d %H:%M}", style="bold")  # local time
         elif self.days is None:
             label = Text("All time", style="bold")
             if metrics is not None and metrics.since is not None:
-                label.append(f" (since {metrics.since:%Y-%m-%d})", style="dim")
+                label.append(f" (since {metrics.since.astimezone():%Y-%m-%d})", style="dim")
         else:
             label = Text(f"Last {self.days} days", style="bold")
-        if self.custom is None and self.days is not None:
+        if self.custom is None and self.days is not None and self.size.width >= 110:
             label.append(" · before: the same length just before", style="dim")
-        label.append("  p: 30/90/365/all · s: since/until · ?: definitions", style="dim")
+        label.append("  p: 30/90/365/all · s: since/until · ?: definitions" if self.size.width >= 110 else "  p · s · ?",
+                     style="dim")
         return label
 
     def reload(self) -> None:
@@ -171,12 +176,11 @@ class ReportsScreen(LiveScreen):
 
     @work(thread=True, exclusive=True, group="reports")
     def _compute(self, period: Period, token: int) -> None:
-        workspace = self.octo.workspace
+        workspace, cache = self.octo.workspace, self.cache
         try:
-            try:
-                report = build_report(workspace.store.snapshot, workspace.settings, period)
-            except RuntimeError:  # a table changed under the read (another process's save): read it again
-                report = build_report(workspace.store.snapshot, workspace.settings, period)
+            with cache.lock:  # one computation at a time uses the cache (a newer one waits for an older one)
+                cache.catch_up(workspace.store)
+                report = build_report(workspace.store.snapshot, workspace.settings, period, cache=cache)
         except StoreError as error:
             self.app.call_from_thread(self._failed, str(error), token)
             return
@@ -201,6 +205,7 @@ class ReportsScreen(LiveScreen):
             label.append(f"  {NO_DEPLOYMENTS}", style="bold yellow")
         self.query_one("#report-period", Static).update(label)
         narrow = self.size.width < 110
+        self.query_one("#report-numbers").set_class(narrow, "narrow")
         self.query_one("#report-keys", Static).update(four_keys(metrics, report.previous, narrow))
         self.query_one("#report-severity", Static).update(severity_table(metrics, narrow))
         self._draw_charts(metrics)
@@ -220,6 +225,11 @@ class ReportsScreen(LiveScreen):
             plt.xticks(positions[::step], labels[::step])
             plt.xlim(0.5, len(points) + 0.5)
         deploys.refresh()
+        # The second chart is drawn in the next frame: each takes tens of milliseconds to lay out.
+        self.call_after_refresh(self._draw_trends, points, labels, positions)
+
+    def _draw_trends(self, points: list[tuple[str, int, int, float | None, float | None]], labels: list[str],
+                     positions: list[float]) -> None:
         trends = self.query_one("#chart-trends", PlotextPlot)
         plt = trends.plt
         plt.clear_figure()
