@@ -115,15 +115,50 @@ async def test_a_run_over_the_demo_reads_everything_and_leaves_the_file_byte_for
     assert sorted(p.name for p in demo_file.parent.iterdir()) == [demo_file.name], "no lock, temp or backup file"
 
 
-def test_an_older_file_is_refused_with_the_command_that_upgrades_it(tmp_path, capsys, monkeypatch):
-    from octotui.storage import tinydb_store
+def test_an_older_file_is_refused_with_the_command_that_upgrades_it(tmp_path, capsys, playbook, clock):
+    import json
 
+    from octotui.storage.tinydb_store import SCHEMA_VERSION, read_tables
+
+    source = Workspace(Store(tmp_path / "new.json"), playbook, clock=clock, author="tester")
+    source.create_release(version="1.0.0", title="a")
+    source.start_incident("x", release_id=1)
+    tables = read_tables(source.store.path)
+    legacy = {**tables["incidents"]["1"], "release_id": 1}
+    del legacy["release_ids"]
     path = tmp_path / "old.json"
-    Store(path).close()
-    monkeypatch.setattr(tinydb_store, "SCHEMA_VERSION", tinydb_store.SCHEMA_VERSION + 1)
-    monkeypatch.setattr("octotui.cli.SCHEMA_VERSION", tinydb_store.SCHEMA_VERSION)
+    path.write_text(json.dumps({**tables, "meta": {"1": {"schema": 2}}, "incidents": {"1": legacy}}))
     before = digest(path)
     assert main(["--read-only", "--db", str(path)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and f"octotui db upgrade --db '{path}'" in error, error
-    assert digest(path) == before
+    assert digest(path) == before and sorted(p.name for p in tmp_path.iterdir()) == ["new.json", "old.json"]
+    # The command it names does it (a backup kept first), and then the read-only start opens it.
+    assert main(["db", "upgrade", "--db", str(path)]) == 0
+    assert f"schema 2 → {SCHEMA_VERSION}" in capsys.readouterr().err
+    assert read_tables(path)["incidents"]["1"]["release_ids"] == [1]
+    assert any(p.name.startswith("old.json.schema2-") for p in tmp_path.iterdir())
+    open_read_only(str(path)).close()
+
+
+async def test_a_select_only_postgres_role_gets_the_same_mode(pg_url, pg_cluster, playbook, make_app):
+    """The store's flag is the one source: no --read-only needed for a role that can only read."""
+    from test_postgres import _viewer
+
+    from octotui.storage.postgres_store import PostgresStore
+
+    owner = PostgresStore(pg_url)
+    Workspace(owner, playbook).create_release(version="1.0.0", title="a")
+    viewer = PostgresStore(_viewer(pg_cluster, pg_url))
+    try:
+        app = make_app(Workspace(viewer, playbook))
+        async with app.run_test(size=(120, 36)) as pilot:
+            assert app.read_only
+            shown = [active.binding.id for active in app.screen.active_bindings.values()]
+            assert shown and not [ident for ident in shown if actions.writes(ident)]
+            await pilot.press("n")
+            assert app.screen is app.screen_stack[0]
+            assert any("read-only" in note and "can only read this database" in note for note in notes(app))
+    finally:
+        viewer.close()
+        owner.close()
