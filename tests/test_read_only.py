@@ -91,6 +91,7 @@ async def test_the_badge_shows_the_mode_and_copy_still_works(read_only_app, demo
         assert app.last_copy is not None, notes(app)
         assert not any("Not saved" in note for note in notes(app))
     assert digest(demo_file) == before
+    assert sorted(p.name for p in demo_file.parent.iterdir()) == [demo_file.name], "no clipboard file beside it"
 
 
 async def test_a_run_over_the_demo_reads_everything_and_leaves_the_file_byte_for_byte(read_only_app, demo_file):

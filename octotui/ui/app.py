@@ -579,6 +579,12 @@ class OctoApp(App[int]):
     def copy_text(self, text: str, label: str) -> None:
         """OSC 52 at once (always), then the system clipboard or a file in a worker thread."""
         text = visible(text)  # whatever was typed or pasted, no escape sequence rides along to a terminal
+        if self.read_only:  # nothing is written in read-only mode, not even the clipboard file beside the database
+            from octotui.comms.clipboard import CopyOutcome
+
+            self.copy_to_clipboard(text)
+            self._copied(CopyOutcome(native=False, osc52=True, file=None, detail=""), label)
+            return
         mode = self.workspace.settings.clipboard
         osc52 = mode in ("auto", "osc52")
         if osc52:
