@@ -217,7 +217,7 @@ def _open_for_quick_start(args: argparse.Namespace) -> Repository | None:
     return open_repository(resolve_db_location(args.db))
 
 
-READ_ONLY_REASON = "opened read-only (--read-only): nothing can be changed here"
+READ_ONLY_REASON = "opened with --read-only: nothing can be changed here"
 
 
 def open_read_only(location: str) -> Repository:
