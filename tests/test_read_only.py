@@ -58,6 +58,21 @@ async def test_every_write_key_says_read_only_and_changes_nothing(read_only_app,
     assert digest(demo_file) == before
 
 
+@pytest.mark.parametrize("action", [a for a in actions.ACTIONS if a.writes], ids=[a.id for a in actions.ACTIONS if a.writes])
+async def test_every_write_is_refused_when_run_by_name_too(read_only_app, demo_file, action):
+    """By name (as the palette or a keymap would run it), not only by key: the action does not run."""
+    before = digest(demo_file)
+    app = read_only_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        await app.switch_mode(action.screen or "board")
+        await pilot.pause()
+        base = app.screen
+        assert await app.run_action(action.action, app.screen) is False
+        await pilot.pause()
+        assert app.screen is base
+    assert digest(demo_file) == before
+
+
 async def test_writes_are_not_in_the_footer_help_or_palette(read_only_app):
     app = read_only_app()
     async with app.run_test(size=(140, 50)) as pilot:
