@@ -24,7 +24,6 @@ from web_support import (
     Served,
     digest,
     launch,
-    open_app,
     sessions_of,
 )
 
@@ -55,8 +54,15 @@ def test_the_served_app_shows_the_board_and_changes_nothing(browser, demo_db):
     before = digest(demo_db)
     served = Served(demo_db)
     try:
-        page, screen = open_app(browser, served.url)
+        requests: list[str] = []
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.on("request", lambda request: requests.append(request.url))
+        screen = Screen(page)
+        page.goto(served.url)
+        page.locator(".textual-terminal").click()
         screen.wait_for("Saved carts")  # a row of the demo board
+        elsewhere = [url for url in requests if not url.startswith((served.base, f"ws://127.0.0.1:{served.port}"))]
+        assert elsewhere == [], "the served app loads nothing from elsewhere (works offline, tells no one)"
         screen.wait_for("REL-2")
         assert "token" not in page.url, "the token left the address bar for a cookie"
         screen.press("2", "Pre-release requirements")

@@ -107,14 +107,6 @@ class Screen:
         self.wait_for(then)
 
 
-def open_app(browser, url: str):
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    screen = Screen(page)
-    page.goto(url)
-    page.locator(".textual-terminal").click()
-    return page, screen
-
-
 def launch(playwright):
     """Debian's Chromium, headless (no browser download); no sandbox when run as root (CI)."""
     return playwright.chromium.launch(executable_path=CHROMIUM,

@@ -14,6 +14,7 @@ import contextlib
 import hmac
 import ipaddress
 import logging
+import re
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,7 @@ Close one, or try again later.</p></body></html>
 UNAUTHORIZED = "401: this octotui needs its access token (open the URL printed when the server started)\n"
 
 log = logging.getLogger("octotui.web")
+_REMOTE_STYLESHEET = re.compile(r"<link\s[^>]*href=\"https?://[^\"]*\"[^>]*>", re.IGNORECASE)
 
 
 def new_token() -> str:
@@ -120,7 +122,11 @@ class OctoServer(Server):
             return web.Response(status=503, text=FULL_PAGE.format(limit=self.max_sessions), content_type="text/html")
         # The page's own URLs (websocket, statics) on the host the browser used, so its cookie goes along.
         self.public_url = f"{request.scheme}://{request.host}"
-        return await super().handle_index(request)
+        response = await super().handle_index(request)
+        if isinstance(response, web.Response) and response.text:
+            # textual-serve's page links a web font from Google: nothing is loaded from elsewhere here.
+            response.text = _REMOTE_STYLESHEET.sub("", response.text)
+        return response
 
     async def handle_status(self, request: web.Request) -> web.Response:
         if self.status_html is None:
