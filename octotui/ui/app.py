@@ -464,13 +464,14 @@ class OctoApp(App[int]):
         """A key of a writing action in read-only mode: say so, change nothing."""
         if not self.read_only:
             return False
-        for _namespace, bindings in self.screen._modal_binding_chain:
+        for _namespace, bindings in self.screen._modal_binding_chain:  # focused widget first, as Textual looks
             for binding in bindings.key_to_bindings.get(event.key, ()):
-                if actions.writes(binding.id):
-                    self.notify(f"read-only: {actions.BY_ID[str(binding.id)].words} is not available "
-                                f"({self.store.read_only_reason})", severity="warning", timeout=4)
-                    event.stop()
-                    return True
+                if not actions.writes(binding.id):
+                    return False  # the key does what it would do anyway
+                self.notify(f"read-only: {actions.BY_ID[str(binding.id)].words} is not available "
+                            f"({self.store.read_only_reason})", severity="warning", timeout=4)
+                event.stop()
+                return True
         return False
 
     # -- global actions -----------------------------------------------------------------------
