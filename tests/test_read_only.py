@@ -178,3 +178,34 @@ async def test_a_select_only_postgres_role_gets_the_same_mode(pg_url, pg_cluster
     finally:
         viewer.close()
         owner.close()
+
+
+async def test_read_only_never_takes_the_write_lock(demo_file, read_only_app, monkeypatch):
+    """Another octotui holds the lock the whole time; the read-only app starts, reads every screen and quits,
+    and asks for the lock not once (counted, not timed)."""
+    import fcntl
+    import os
+
+    from octotui.storage.tinydb_store import DatabaseLock
+
+    asked = []
+    original = DatabaseLock.acquire
+
+    def counting(self, *args, **kwargs):
+        asked.append(self.path)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DatabaseLock, "acquire", counting)
+    holder = os.open(demo_file, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a writer holds it
+    try:
+        app = read_only_app()
+        async with app.run_test(size=(140, 50)) as pilot:
+            await pilot.pause(0.8)  # the check of every record after start-up runs meanwhile
+            for mode in ("2", "3", "4", "5", "1"):
+                await pilot.press(mode)
+            assert app.board_rows() and not any("Not saved" in note for note in notes(app))
+            await pilot.press("q")
+    finally:
+        os.close(holder)
+    assert asked == []
