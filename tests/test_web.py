@@ -159,6 +159,24 @@ def test_the_ninth_tab_is_told_the_server_is_full_and_stopping_ends_every_sessio
     assert sessions_of(demo_db) == [], "Ctrl+C left octotui sessions running"
 
 
+def test_ctrl_c_in_a_terminal_stops_the_server_and_its_sessions(browser, demo_db):
+    served = Served(demo_db)
+    try:
+        for _tab in range(2):
+            page = browser.new_page()
+            screen = Screen(page)
+            page.goto(served.url)
+            screen.wait_for("REL-2")
+        assert len(sessions_of(demo_db)) == 2
+    finally:
+        code = served.stop(whole_group=True)  # what Ctrl+C in the terminal does
+    assert code == 0
+    end = time.monotonic() + DEADLINE
+    while sessions_of(demo_db):
+        assert time.monotonic() < end, "Ctrl+C left octotui sessions running"
+        time.sleep(0.1)
+
+
 def test_the_status_page_in_the_browser(browser, tmp_path):
     from octotui.domain.playbook import load_playbook
     from octotui.services.demo import load_demo

@@ -53,7 +53,7 @@ class Served:
         env = {**os.environ, "OCTOTUI_SERVE_TOKEN": TOKEN}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "octotui", "--db", str(db), "serve", "--port", str(self.port), *flags],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, start_new_session=True)
         self.url = self._read_url()
         self.base = f"http://127.0.0.1:{self.port}"
 
@@ -70,10 +70,14 @@ class Served:
                 break
         raise AssertionError(f"the server did not start: {self.process.stderr.read() if self.process.stderr else ''}")
 
-    def stop(self) -> int:
-        """Ctrl+C, to the server alone: it has to end every session itself."""
+    def stop(self, *, whole_group: bool = False) -> int:
+        """Ctrl+C: to the server alone (it has to end every session itself), or as a terminal sends it, to
+        the whole process group (the sessions get it too)."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            if whole_group:
+                os.killpg(self.process.pid, signal.SIGINT)
+            else:
+                self.process.send_signal(signal.SIGINT)
         return self.process.wait(timeout=DEADLINE)
 
 
