@@ -15,7 +15,7 @@ from octotui.ui import actions
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close", tooltip="Close the help")]
 
-    def __init__(self, target: Screen) -> None:
+    def __init__(self, target: Screen[object]) -> None:
         super().__init__()
         self.target = target
 
