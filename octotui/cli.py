@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--until", metavar="DATE", help="`metrics`: end of the period, excluded (default: now)")
     export.add_argument("-o", "--output", metavar="PATH", type=Path, help="file (or folder for madr)")
     export.add_argument("--copy", action="store_true", help="also copy to the clipboard")
+    serve = commands.add_parser("serve", help="read-only octotui in the browser, and the status page at /status "
+                                               "(needs the octotui[web] extra)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
+    serve.add_argument("--token", help="the access token (default: $OCTOTUI_SERVE_TOKEN, else a new random one)")
+    serve.add_argument("--max-sessions", type=_sessions, default=8, metavar="N",
+                       help="browser tabs served at once (default: 8); one more is told the server is full")
+    serve.add_argument("--public-status", action="store_true", help="/status is reachable without the token")
     demo = commands.add_parser("demo", help="fill an empty database: the small demo, or about N records (--size)")
     database = commands.add_parser("db", help="the database itself: upgrade its schema, copy it elsewhere, its people")
     db_commands = database.add_subparsers(dest="db_command", parser_class=_Parser, required=True)
@@ -106,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     people.add_argument("name", nargs="?", metavar="NAME", help="the display name people see")
     people.add_argument("--signer", action=argparse.BooleanOptionalAction, default=None,
                         help="may sign off releases (every machine enforces the database's list)")
-    for sub in (export, demo, upgrade, check, repair, people):  # `octotui demo --db PATH` reads as well as `octotui --db PATH demo`
+    for sub in (export, demo, upgrade, check, repair, people, serve):  # `octotui demo --db PATH` reads as well as `octotui --db PATH demo`
         sub.add_argument("--db", metavar="PATH|URL", default=argparse.SUPPRESS, help="database (as above)")
     demo.add_argument("--size", type=_size, metavar="N",
                       help="about N records in a fixed mix (releases with histories, incidents, decisions); "
@@ -127,6 +135,18 @@ def _size(text: str) -> int:
     if not 0 <= value <= 2_000_000:
         raise argparse.ArgumentTypeError("must be between 0 and 2,000,000")
     return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a port (1-65535)")
+    return int(text)
+
+
+def _sessions(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a number of sessions (1-1000)")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,6 +197,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_demo(args)
     if args.command == "db":
         return run_db(args)
+    if args.command == "serve":
+        return run_serve(args)
     if args.command in ("send", "outbox"):
         from octotui.outbox_cli import run_outbox, run_send
 
@@ -283,6 +305,51 @@ def run_db(args: argparse.Namespace) -> int:
     if args.db_command == "people":
         return run_db_people(args)
     return run_db_copy(args.source, args.target, replace=args.replace)
+
+
+WEB_EXTRA = "octotui serve needs the web extra: pip install 'octotui[web]'"
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Each browser tab runs `octotui --read-only` on this database; /status is built here on each request."""
+    import shlex
+
+    try:
+        from octotui.web.serve import exposure_warning, new_token, serve
+    except ImportError:
+        raise UsageError(WEB_EXTRA) from None
+    from octotui.comms import status_page
+    from octotui.domain.settings import load_settings
+
+    token = args.token or os.environ.pop("OCTOTUI_SERVE_TOKEN", "") or new_token()
+    os.environ.pop("OCTOTUI_SERVE_TOKEN", None)  # the sessions do not need it
+    if len(token) < 16 or not token.isprintable() or " " in token:
+        raise UsageError("the token must be at least 16 printable characters without spaces")
+    location = resolve_db_location(args.db, load_settings().db)
+    open_read_only(location).close()  # a database that cannot be read is one line now, not in every tab
+    command = [sys.executable, "-m", "octotui", "--read-only", "--db", location]
+    if args.playbook:
+        command += ["--playbook", str(args.playbook.resolve())]
+    if args.templates:
+        command += ["--templates", str(args.templates.resolve())]
+
+    def status_html() -> str:
+        workspace = open_workspace(argparse.Namespace(**{**vars(args), "db": location}), check_all=False, read_only=True)
+        try:
+            return status_page.render(status_page.build(workspace), refresh_seconds=60)
+        finally:
+            workspace.store.close()
+
+    warning = exposure_warning(args.host, args.port)
+    if warning:
+        print(warning, file=sys.stderr)
+
+    def announce(url: str) -> None:
+        print(f"octotui serve: open {url}  (Ctrl+C stops the server and every session)", flush=True)
+
+    serve("exec " + shlex.join(command), host=args.host, port=args.port, token=token,
+          max_sessions=args.max_sessions, public_status=args.public_status, status_html=status_html, announce=announce)
+    return 0
 
 
 def _upgrade_file(location: str) -> int:

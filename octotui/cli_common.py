@@ -102,7 +102,7 @@ def open_workspace(args: argparse.Namespace, clock: Clock | None = None, check_a
     return workspace
 
 
-READ_ONLY_REASON = "opened read-only (--read-only): nothing can be changed here"
+READ_ONLY_REASON = "opened with --read-only: nothing can be changed here"
 
 
 def open_read_only(location: str) -> Repository:

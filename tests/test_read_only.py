@@ -59,6 +59,21 @@ async def test_every_write_key_says_read_only_and_changes_nothing(read_only_app,
     assert digest(demo_file) == before
 
 
+@pytest.mark.parametrize("action", [a for a in actions.ACTIONS if a.writes], ids=[a.id for a in actions.ACTIONS if a.writes])
+async def test_every_write_is_refused_when_run_by_name_too(read_only_app, demo_file, action):
+    """By name (as the palette or a keymap would run it), not only by key: the action does not run."""
+    before = digest(demo_file)
+    app = read_only_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        await app.switch_mode(action.screen or "board")
+        await pilot.pause()
+        base = app.screen
+        assert await app.run_action(action.action, app.screen) is False
+        await pilot.pause()
+        assert app.screen is base
+    assert digest(demo_file) == before
+
+
 async def test_writes_are_not_in_the_footer_help_or_palette(read_only_app):
     app = read_only_app()
     async with app.run_test(size=(140, 50)) as pilot:
@@ -92,6 +107,7 @@ async def test_the_badge_shows_the_mode_and_copy_still_works(read_only_app, demo
         assert app.last_copy is not None, notes(app)
         assert not any("Not saved" in note for note in notes(app))
     assert digest(demo_file) == before
+    assert sorted(p.name for p in demo_file.parent.iterdir()) == [demo_file.name], "no clipboard file beside it"
 
 
 async def test_a_run_over_the_demo_reads_everything_and_leaves_the_file_byte_for_byte(read_only_app, demo_file):
@@ -116,14 +132,81 @@ async def test_a_run_over_the_demo_reads_everything_and_leaves_the_file_byte_for
     assert sorted(p.name for p in demo_file.parent.iterdir()) == [demo_file.name], "no lock, temp or backup file"
 
 
-def test_an_older_file_is_refused_with_the_command_that_upgrades_it(tmp_path, capsys, monkeypatch):
-    from octotui.storage import tinydb_store
+def test_an_older_file_is_refused_with_the_command_that_upgrades_it(tmp_path, capsys, playbook, clock):
+    import json
 
+    from octotui.storage.tinydb_store import SCHEMA_VERSION, read_tables
+
+    source = Workspace(Store(tmp_path / "new.json"), playbook, clock=clock, author="tester")
+    source.create_release(version="1.0.0", title="a")
+    source.start_incident("x", release_id=1)
+    tables = read_tables(source.store.path)
+    legacy = {**tables["incidents"]["1"], "release_id": 1}
+    del legacy["release_ids"]
     path = tmp_path / "old.json"
-    Store(path).close()
-    monkeypatch.setattr(tinydb_store, "SCHEMA_VERSION", tinydb_store.SCHEMA_VERSION + 1)
+    path.write_text(json.dumps({**tables, "meta": {"1": {"schema": 2}}, "incidents": {"1": legacy}}))
     before = digest(path)
     assert main(["--read-only", "--db", str(path)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and f"octotui db upgrade --db '{path}'" in error, error
-    assert digest(path) == before
+    assert digest(path) == before and sorted(p.name for p in tmp_path.iterdir()) == ["new.json", "old.json"]
+    # The command it names does it (a backup kept first), and then the read-only start opens it.
+    assert main(["db", "upgrade", "--db", str(path)]) == 0
+    assert f"schema 2 → {SCHEMA_VERSION}" in capsys.readouterr().err
+    assert read_tables(path)["incidents"]["1"]["release_ids"] == [1]
+    assert any(p.name.startswith("old.json.schema2-") for p in tmp_path.iterdir())
+    open_read_only(str(path)).close()
+
+
+async def test_a_select_only_postgres_role_gets_the_same_mode(pg_url, pg_cluster, playbook, make_app):
+    """The store's flag is the one source: no --read-only needed for a role that can only read."""
+    from test_postgres import _viewer
+
+    from octotui.storage.postgres_store import PostgresStore
+
+    owner = PostgresStore(pg_url)
+    Workspace(owner, playbook).create_release(version="1.0.0", title="a")
+    viewer = PostgresStore(_viewer(pg_cluster, pg_url))
+    try:
+        app = make_app(Workspace(viewer, playbook))
+        async with app.run_test(size=(120, 36)) as pilot:
+            assert app.read_only
+            shown = [active.binding.id for active in app.screen.active_bindings.values()]
+            assert shown and not [ident for ident in shown if actions.writes(ident)]
+            await pilot.press("n")
+            assert app.screen is app.screen_stack[0]
+            assert any("read-only" in note and "can only read this database" in note for note in notes(app))
+    finally:
+        viewer.close()
+        owner.close()
+
+
+async def test_read_only_never_takes_the_write_lock(demo_file, read_only_app, monkeypatch):
+    """Another octotui holds the lock the whole time; the read-only app starts, reads every screen and quits,
+    and asks for the lock not once (counted, not timed)."""
+    import fcntl
+    import os
+
+    from octotui.storage.tinydb_store import DatabaseLock
+
+    asked = []
+    original = DatabaseLock.acquire
+
+    def counting(self, *args, **kwargs):
+        asked.append(self.path)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DatabaseLock, "acquire", counting)
+    holder = os.open(demo_file, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a writer holds it
+    try:
+        app = read_only_app()
+        async with app.run_test(size=(140, 50)) as pilot:
+            await pilot.pause(0.8)  # the check of every record after start-up runs meanwhile
+            for mode in ("2", "3", "4", "5", "1"):
+                await pilot.press(mode)
+            assert app.board_rows() and not any("Not saved" in note for note in notes(app))
+            await pilot.press("q")
+    finally:
+        os.close(holder)
+    assert asked == []

@@ -93,7 +93,7 @@ def copy_native(text: str, command: list[str] | None = None, timeout: float = TI
     return False, (reason[-1][:120] if reason else "copy could not be confirmed")
 
 
-def copy_text(text: str, mode: str, fallback_file: Path, send_osc52=None, command: list[str] | None = None,
+def copy_text(text: str, mode: str, fallback_file: Path | None, send_osc52=None, command: list[str] | None = None,
               timeout: float = TIMEOUT_SECONDS) -> CopyOutcome:
     """The copy chain: OSC 52 (unconfirmable; not where tmux swallows it), the system clipboard, else a file.
     Never raises for a place it could not reach: the outcome says why in `detail`."""
@@ -111,7 +111,9 @@ def copy_text(text: str, mode: str, fallback_file: Path, send_osc52=None, comman
         if detail and not native:
             reasons.insert(0, f"system clipboard: {detail}")
     file = None
-    if not native:
+    if not native and fallback_file is None:
+        reasons.append("no clipboard file is written in read-only mode")
+    elif not native and fallback_file is not None:
         try:
             write_private(fallback_file, text)
             file = fallback_file

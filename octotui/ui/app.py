@@ -523,13 +523,14 @@ class OctoApp(Octo):
         """A key of a writing action in read-only mode: say so, change nothing."""
         if not self.read_only:
             return False
-        for _namespace, bindings in self.screen._modal_binding_chain:
+        for _namespace, bindings in self.screen._modal_binding_chain:  # focused widget first, as Textual looks
             for binding in bindings.key_to_bindings.get(event.key, ()):
-                if actions.writes(binding.id):
-                    self.notify(f"read-only: {actions.BY_ID[str(binding.id)].words} is not available "
-                                f"({self.store.read_only_reason})", severity="warning", timeout=4)
-                    event.stop()
-                    return True
+                if not actions.writes(binding.id):
+                    return False  # the key does what it would do anyway
+                self.notify(f"read-only: {actions.BY_ID[str(binding.id)].words} is not available "
+                            f"({self.store.read_only_reason})", severity="warning", timeout=4)
+                event.stop()
+                return True
         return False
 
     # -- global actions -----------------------------------------------------------------------
@@ -643,11 +644,12 @@ class OctoApp(Octo):
         `on_done` hears the outcome, else a toast says where the text went."""
         text = visible(text)  # whatever was typed or pasted, no escape sequence rides along to a terminal
         self._clipboard = text  # the app-level record of the last copy, as Textual keeps it
-        fallback = self.workspace.store.path.with_name("octotui-clipboard.md")
+        # Read-only writes nothing, not even the clipboard file beside the database.
+        fallback = None if self.read_only else self.workspace.store.path.with_name("octotui-clipboard.md")
         self._copy_in_background(text, self.workspace.settings.clipboard, fallback, label, on_done)
 
     @work(thread=True, group="clipboard", exit_on_error=False)
-    def _copy_in_background(self, text: str, mode: str, fallback: Path, label: str,
+    def _copy_in_background(self, text: str, mode: str, fallback: Path | None, label: str,
                             on_done: Callable[[CopyOutcome], None] | None) -> None:
         from octotui.comms.clipboard import CopyOutcome, copy_text
 

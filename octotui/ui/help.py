@@ -19,7 +19,7 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close", tooltip="Close the help")]
 
-    def __init__(self, target: Screen) -> None:
+    def __init__(self, target: Screen[object]) -> None:
         super().__init__()
         self.target = target
 

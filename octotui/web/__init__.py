@@ -1,0 +1,1 @@
+"""The browser side of octotui: `octotui serve` (needs the `octotui[web]` extra)."""
