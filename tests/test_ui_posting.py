@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -137,3 +138,50 @@ async def test_without_channels_p_is_not_offered_and_copy_stays(workspace, make_
         assert not isinstance(app.screen, PostConfirmScreen)
         await pilot.press("y")
         assert "INC-1 (P1): Checkout errors" in app.clipboard
+
+
+async def test_the_status_update_form_posts_to_the_routes_channels_and_the_countdown_is_the_time_named(
+        workspace, make_app, server, clock):
+    server.expect_request(f"/hook/{TOKEN}").respond_with_data("ok")
+    channels(workspace, server)
+    incident = workspace.start_incident("Checkout errors", "P1")
+    clock.advance(minutes=40)  # overdue
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3", "u")
+        form = app.screen
+        assert form.values()["send"] == "incidents"  # "Post to incidents", next to Copy
+        await pilot.press(*"Card checkouts fail", "enter", *"Rolling back", "enter")
+        assert isinstance(app.screen, PostConfirmScreen)
+        text = app.screen.text
+        saved = workspace.incident(incident.id)
+        assert saved.impact == "Card checkouts fail" and saved.last_update_at is None  # saved, not yet "sent"
+        assert not any("sent" in e.text or "posted" in e.text for e in saved.timeline if e.kind == "update")
+        await pilot.press("enter")
+        await _until(pilot, lambda: len(server.log) == 1 and not app.outbox_runner.busy)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        posted = workspace.incident(incident.id)
+        due = workspace.next_update_due(posted)
+        assert due == clock.now() + timedelta(minutes=30)
+        assert f"Next update time: {workspace.people_time(due)}" in text  # the time the text names
+        assert json.loads(server.log[0][0].get_data())["message"] == text.strip()
+        (line,) = [e.text for e in posted.timeline if e.kind == "update"]
+        assert line == "Incident initial notification posted to incidents at 12:40 UTC; next update by 13:10 UTC"
+
+
+async def test_the_status_update_form_still_copies_when_copy_is_chosen(workspace, make_app, server, clock):
+    channels(workspace, server)
+    incident = workspace.start_incident("Checkout errors", "P1")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3", "u")
+        app.screen.set_value("send", "copy")
+        await pilot.press(*"Card checkouts fail", "enter", *"Rolling back", "enter")
+        assert not isinstance(app.screen, PostConfirmScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.clipboard.startswith("[P1] INC-1: Checkout errors")
+        (line,) = [e.text for e in workspace.incident(incident.id).timeline if e.kind == "update"]
+        assert line.startswith("Incident initial notification sent (copied)")
+        assert app.outbox_runner.messages == [] and len(server.log) == 0

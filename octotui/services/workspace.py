@@ -1320,9 +1320,9 @@ class Workspace:
 
     def send_status_update(self, incident_id: int, *, status: IncidentStatus | str, impact: str, current_actions: str,
                            next_in_minutes: int | None, template_title: str = "Incident status update",
-                           confirm: bool = False, missing: tuple[str, ...] = ()) -> Incident:
+                           confirm: bool = False, missing: tuple[str, ...] = (), record: bool = True) -> Incident:
         """The status-update form, as one change: status, impact, current actions, and the next update time
-        the text will name; recorded as sent."""
+        the text will name; recorded as sent (`record=False`: a post, recorded once a destination accepts)."""
         errors: dict[str, str] = {}
         texts = {"impact": impact, "current_actions": current_actions}
         for name, value in texts.items():
@@ -1341,6 +1341,8 @@ class Workspace:
             self._apply_status(incident, status, confirm)
             self._apply_impact(incident, impact)
             self._apply_actions(incident, current_actions)
+            if not record:
+                return
             now = self.now()
             incident.last_update_at, incident.snoozed_until = now, None
             incident.next_update_at = now + timedelta(minutes=next_in_minutes) if next_in_minutes and incident.open else None

@@ -278,20 +278,32 @@ def open_status_update(app: OctoApp, incident: Incident, template: CommsTemplate
         FormField("impact", "Impact (who or what is affected)", value=incident.impact),
         FormField("current_actions", "Current actions (what is being done now)", value=incident.current_actions),
     ]
+    posting = bool(workspace.settings.posting.route(template.name))
+    if posting:  # "post to: incidents, stakeholders" next to copy (ui.posting); recorded once a destination accepts
+        from octotui.ui.posting import post_choices, post_saved_update
+
+        choices = post_choices(app, template)
+        fields.insert(2, FormField("send", "Send", value=choices[0][1], kind="select", options=choices))
+    chosen: dict[str, str] = {}
+
     def submit(values: dict[str, str]) -> Incident:
+        chosen.update(values)
         draft = incident.model_copy(update={"status": IncidentStatus(values["status"]), "impact": values["impact"].strip(),
                                             "current_actions": values["current_actions"].strip()})
         missing = tuple(render(template, draft, workspace).missing)
         return workspace.send_status_update(
             incident.id, status=values["status"], impact=values["impact"], current_actions=values["current_actions"],
             next_in_minutes=int(values["next_update"]), template_title=template.title,
-            confirm=values.get("_confirmed") == "yes", missing=missing)
+            confirm=values.get("_confirmed") == "yes", missing=missing, record=values.get("send", "copy") == "copy")
 
     def sent(saved: Incident | None) -> None:
-        if saved is not None:
+        if saved is not None and chosen.get("send", "copy") != "copy":
+            post_saved_update(app, template, saved, int(chosen["next_update"]), chosen["send"].split(","))
+        elif saved is not None:
             app.copy_text(render(template, saved, workspace).text, template.title)
 
     form = FormScreen(Text(f"Status update — {incident.key} ") + literal(incident.title), fields, submit,
                       focus=focus or "impact",
-                      hint="Enter: next field (copies on the last) · Ctrl+S: copy and record · Esc: cancel")
+                      hint=("Enter: next field (sends on the last) · Ctrl+S: send (post asks first) · Esc: cancel"
+                            if posting else "Enter: next field (copies on the last) · Ctrl+S: copy and record · Esc: cancel"))
     app.push_screen(form, sent)

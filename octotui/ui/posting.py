@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from octotui.services.outbox import Attempt, Message, Outbox
     from octotui.ui.app import OctoApp
 
+COPY = "copy"  # the status-update form's "Send" choice that copies (as without channels)
 OUTBOX_KEY = "outbox"  # the DataChanged key of the outbox (the comms screen shows it)
 
 
@@ -88,8 +89,7 @@ def post_template(app: OctoApp, template: CommsTemplate, owner: Release | Incide
     """`p`: the route's channels, the text as it will go out, a confirmation, then the outbox."""
     from octotui.services.outbox import PostRefused
 
-    runner = app.outbox_runner
-    outbox = runner.outbox
+    outbox = app.outbox_runner.outbox
     if not outbox.channels.channels:
         app.notify("No channels are configured: y copies the text (channels: see the README)", severity="warning")
         return
@@ -99,16 +99,46 @@ def post_template(app: OctoApp, template: CommsTemplate, owner: Release | Incide
         app.notify(f"{error}; y copies the text", severity="warning", timeout=8)
         return
     filled, names_due = outbox.preview(template, owner)
+    confirm_and_post(app, template, owner, channels, filled.text, list(filled.missing), names_due)
+
+
+def confirm_and_post(app: OctoApp, template: CommsTemplate, owner: Release | Incident, channels: list[str], text: str,
+                     missing: list[str], names_due: Any) -> None:
+    """The confirmation (exact text, masked destinations, toggles); Enter writes the message to the outbox."""
+    runner = app.outbox_runner
+    outbox = runner.outbox
 
     def confirmed(chosen: list[str] | None) -> None:
         if not chosen:
             return
-        app.run_command_async(outbox.post, template, owner, filled.text, chosen, missing=tuple(filled.missing),
+        app.run_command_async(outbox.post, template, owner, text, chosen, missing=tuple(missing),
                               names_due=names_due, on_success=lambda message: runner.posted(message))
 
     destinations = [(name, outbox.channels.shown(name)) for name in channels]
-    app.push_screen(PostConfirmScreen(f"Post “{template.title}” for {owner.key}", filled.text, destinations,
-                                      list(filled.missing)), confirmed)
+    app.push_screen(PostConfirmScreen(f"Post “{template.title}” for {owner.key}", text, destinations, missing),
+                    confirmed)
+
+
+def post_choices(app: OctoApp, template: CommsTemplate) -> list[tuple[str, str]]:
+    """The status-update form's "Send" choices: post to the route's channels (all, or some), or copy."""
+    channels = app.workspace.settings.posting
+    routed = channels.route(template.name)
+    subsets: list[list[str]] = [routed] + ([[name] for name in routed] if len(routed) > 1 else [])
+    return [(f"Post to {', '.join(names)}", ",".join(names)) for names in subsets if names] + [("Copy", COPY)]
+
+
+def post_saved_update(app: OctoApp, template: CommsTemplate, saved: Incident, minutes: int, channels: list[str]) -> None:
+    """After the status-update form saved the fields (not yet recorded as sent): the text as it will go out,
+    naming the next update it sets, confirmed, then posted; recorded as the update once a destination accepts."""
+    from datetime import timedelta
+
+    from octotui.comms.templates import render
+
+    now = app.workspace.now()
+    names_due = now + timedelta(minutes=minutes) if saved.open else None
+    as_sent = saved.model_copy(update={"last_update_at": now, "snoozed_until": None, "next_update_at": names_due})
+    filled = render(template, as_sent, app.workspace)
+    confirm_and_post(app, template, saved, channels, filled.text, list(filled.missing), names_due)
 
 
 class OutboxRunner:
