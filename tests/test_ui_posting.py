@@ -185,3 +185,31 @@ async def test_the_status_update_form_still_copies_when_copy_is_chosen(workspace
         (line,) = [e.text for e in workspace.incident(incident.id).timeline if e.kind == "update"]
         assert line.startswith("Incident initial notification sent (copied)")
         assert app.outbox_runner.messages == [] and len(server.log) == 0
+
+
+async def test_p_with_missing_values_asks_first_as_copying_does(workspace, make_app, server, clock):
+    from octotui.ui.forms import ChoiceScreen, FormScreen
+
+    server.expect_request(f"/hook/{TOKEN}").respond_with_data("ok")
+    channels(workspace, server)
+    incident = workspace.start_incident("Checkout errors", "P1")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5")
+        select_template(app, "incident-update")
+        await pilot.press("p")
+        assert isinstance(app.screen, ChoiceScreen) and "missing impact" in app.screen.title_text
+        labels = [label for _value, label in app.screen.choices]
+        assert labels[0] == "Fill impact, current actions in the status-update form (sends when saved)"
+        assert labels[-1].startswith("Post anyway, with the gaps marked")
+        await pilot.press("enter")  # fill them in the form, which posts
+        assert isinstance(app.screen, FormScreen) and app.screen.values()["send"] == "incidents"
+        await pilot.press(*"Card checkouts fail", "enter", *"Rolling back", "enter")
+        assert isinstance(app.screen, PostConfirmScreen) and "Impact: Card checkouts fail" in app.screen.text
+        assert app.screen.missing == []
+        await pilot.press("enter")
+        await _until(pilot, lambda: len(server.log) == 1 and not app.outbox_runner.busy)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        (line,) = [e.text for e in workspace.incident(incident.id).timeline if e.kind == "update"]
+        assert line.startswith("Incident status update posted to incidents at") and "missing" not in line

@@ -191,13 +191,15 @@ INCIDENT_FILLS = {"impact": "Impact", "current_actions": "Current actions", "cha
                   **{value: ROLES[role] for value, role in ROLE_OF_VALUE.items()}}
 
 
-def _ask_missing(app: OctoApp, template: CommsTemplate, owner: Release | Incident, missing: list[str]) -> None:
+def _ask_missing(app: OctoApp, template: CommsTemplate, owner: Release | Incident, missing: list[str],
+                 post: bool = False) -> None:
+    """Fill now, or copy (`post`: post) anyway, recorded as such."""
     names = ", ".join(missing)
     choices: list[tuple[str, str]] = []
     in_form = [name for name in missing if name in UPDATE_FORM_FIELDS]
     if isinstance(owner, Incident) and template.sends_update and in_form:
         labels = ", ".join(INCIDENT_FILLS[name].lower() for name in in_form)
-        choices.append(("form", f"Fill {labels} in the status-update form (copies when saved)"))
+        choices.append(("form", f"Fill {labels} in the status-update form ({'sends' if post else 'copies'} when saved)"))
         missing_elsewhere = [name for name in missing if name not in UPDATE_FORM_FIELDS]
     else:
         missing_elsewhere = missing
@@ -205,15 +207,21 @@ def _ask_missing(app: OctoApp, template: CommsTemplate, owner: Release | Inciden
         choices += [(name, f"Fill {INCIDENT_FILLS[name].lower()} now") for name in missing_elsewhere if name in INCIDENT_FILLS]
     elif any(spec.key in missing for spec in app.workspace.playbook.fields.get("release-notes", [])):
         choices.append(("notes", "Fill the release notes fields now"))
-    choices.append(("anyway", f"Copy anyway (recorded as sent with missing: {names})" if template.records_copy
-                    else "Copy anyway, with the gaps marked ⟦…⟧"))
+    if post:
+        choices.append(("anyway", f"Post anyway, with the gaps marked ⟦…⟧ (recorded with missing: {names})"))
+    else:
+        choices.append(("anyway", f"Copy anyway (recorded as sent with missing: {names})" if template.records_copy
+                        else "Copy anyway, with the gaps marked ⟦…⟧"))
 
     def then(result: object) -> None:  # the copy continues once the gap is filled
         if result is not None:
-            _copy_again(app, template, owner)
+            _copy_again(app, template, owner, post)
 
     def chosen(value: str | None) -> None:
-        if value == "anyway":
+        if value == "anyway" and post:
+            from octotui.ui.posting import post_template
+            post_template(app, template, owner, allow_missing=True)
+        elif value == "anyway":
             copy_template(app, template, owner, allow_missing=True)
         elif value == "form" and isinstance(owner, Incident):
             open_status_update(app, owner, template, focus=in_form[0])
@@ -225,9 +233,12 @@ def _ask_missing(app: OctoApp, template: CommsTemplate, owner: Release | Inciden
     app.push_screen(ChoiceScreen(f"{template.title}: missing {names}", choices), chosen)
 
 
-def _copy_again(app: OctoApp, template: CommsTemplate, owner: Release | Incident) -> None:
+def _copy_again(app: OctoApp, template: CommsTemplate, owner: Release | Incident, post: bool = False) -> None:
     fresh = app.workspace.release(owner.id) if isinstance(owner, Release) else app.workspace.incident(owner.id)
-    if fresh is not None:
+    if fresh is not None and post:
+        from octotui.ui.posting import post_template
+        post_template(app, template, fresh)
+    elif fresh is not None:
         copy_template(app, template, fresh)
 
 

@@ -85,8 +85,9 @@ class PostConfirmScreen(Modal[list[str] | None]):
         self.dismiss(None)
 
 
-def post_template(app: OctoApp, template: CommsTemplate, owner: Release | Incident) -> None:
-    """`p`: the route's channels, the text as it will go out, a confirmation, then the outbox."""
+def post_template(app: OctoApp, template: CommsTemplate, owner: Release | Incident, *, allow_missing: bool = False) -> None:
+    """`p`: the route's channels, the text as it will go out, a confirmation, then the outbox. Missing values
+    ask first, as for copying: fill them now, or post anyway (recorded with what was missing)."""
     from octotui.services.outbox import PostRefused
 
     outbox = app.outbox_runner.outbox
@@ -99,6 +100,11 @@ def post_template(app: OctoApp, template: CommsTemplate, owner: Release | Incide
         app.notify(f"{error}; y copies the text", severity="warning", timeout=8)
         return
     filled, names_due = outbox.preview(template, owner)
+    if filled.missing and not allow_missing:
+        from octotui.ui.flows import _ask_missing
+
+        _ask_missing(app, template, owner, filled.missing, post=True)
+        return
     confirm_and_post(app, template, owner, channels, filled.text, list(filled.missing), names_due)
 
 
