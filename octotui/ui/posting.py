@@ -4,6 +4,7 @@ outbox runner that delivers in a thread worker, never on the event loop (service
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -176,7 +177,9 @@ class OutboxRunner:
         if self.busy or not self.active:
             return
         self.busy = True
-        self.app.run_worker(self._pass, thread=True, group="outbox", exit_on_error=False)
+        # A daemon thread of its own, not the loop's executor: quitting while a server is slow does not wait
+        # for it (its claim runs out, or its process is gone, and the next start delivers the message).
+        threading.Thread(target=self._pass, name="octotui-outbox", daemon=True).start()
 
     def posted(self, message: Message) -> None:
         self.app.notify(f"{message.title}: in the outbox, posting to {', '.join(message.destinations)}")
