@@ -102,7 +102,13 @@ def run_send(args: argparse.Namespace) -> int:
         sys.stdout.write(visible(filled.text))
         return 0
     message = outbox.post(template, owner, filled.text, channels, missing=tuple(filled.missing), names_due=names_due)
-    return _report(outbox, outbox.deliver_due(only=message.id))
+    attempts = outbox.deliver_due(only=message.id)
+    code = _report(outbox, attempts)
+    for name in set(channels) - {attempt.channel for attempt in attempts}:  # its claim was taken: not known yet
+        print(one_line(f"octotui: not known yet whether {outbox.channels.shown(name)} got #{message.id}: another "
+                       "octotui is delivering it (octotui outbox shows the outcome)"), file=sys.stderr)
+        code = EXIT_NOT_DELIVERED
+    return code
 
 
 def run_outbox(args: argparse.Namespace) -> int:

@@ -167,6 +167,9 @@ def test_one_process_delivers_a_message_the_other_waits_for_the_claim(workspace,
     first, message, _filled, _due = post_update(workspace, templates, incident)
     other_store = reopen(workspace.store)
     other = Outbox(Workspace(other_store, playbook, clock=clock, author="other", settings=workspace.settings))
+    assert message.claim["by"] == first.worker  # claimed by its poster in the unit of work that wrote it
+    other.workspace.refresh()
+    assert other.claim_due() == []  # not delivered twice by a second octotui that saw it appear
     claimed = first.claim_due()
     assert [m.id for m in claimed] == [message.id]
     other.workspace.refresh()
