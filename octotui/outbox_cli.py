@@ -56,9 +56,9 @@ def _report(outbox: Outbox, attempts: list[Attempt]) -> int:
             print(one_line(f"posted #{attempt.message_id} {title} to {where} at {people_time(attempt.at)}"))
             continue
         failed += 1
-        destination = messages.get(attempt.message_id)
-        next_at = destination.destinations[attempt.channel].next_at if destination else None
-        retry = f"next try {people_time(next_at, with_date=False)}" if next_at else "no more retries"
+        message = messages.get(attempt.message_id)
+        destination = message.destinations.get(attempt.channel) if message else None
+        retry = f"next try {outbox.next_try(destination)}" if destination and destination.next_at else "no more retries"
         print(one_line(f"octotui: not posted to {where}: {attempt.reason} — it stays in the outbox ({retry}; "
                        f"or run octotui outbox retry)"), file=sys.stderr)
     return EXIT_NOT_DELIVERED if failed else 0

@@ -125,6 +125,7 @@ def test_a_failed_destination_is_not_posted_stays_and_is_retried_with_backoff(wo
     assert failed.state == FAILED and failed.error == reason and failed.attempts == 1
     assert failed.next_at == clock.now() + timedelta(seconds=30)
     assert all(TOKEN not in text for text in outbox.describe(stored))
+    assert outbox.describe(stored)[1].endswith(f"failed ({reason}); next try in 00:30 (12:00 UTC)")
     assert outbox.deliver_due() == []  # not due yet: no request
     # The destination comes back: the retry after 30 s delivers it, recorded once, countdown untouched.
     workspace.settings.channels["stakeholders"] = hook(server, "/ok")

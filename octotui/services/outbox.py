@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from octotui.domain.channels import ChannelSettings, mask, next_attempt, scrub
-from octotui.domain.clock import ensure_utc
+from octotui.domain.clock import ensure_utc, format_countdown
 from octotui.domain.text import one_line
 from octotui.storage.base import OUTBOX, Doc
 from octotui.storage.errors import NotFound
@@ -241,13 +241,21 @@ class Outbox:
             if destination.state == DELIVERED:
                 lines.append(f"{where}: delivered {self.workspace.people_time(destination.delivered_at)}")
             elif destination.state == FAILED:
-                retry = self.workspace.people_time(destination.next_at, with_date=False)
-                lines.append(f"{where}: failed ({destination.error}); next try {retry}")
+                lines.append(f"{where}: failed ({destination.error}); next try {self.next_try(destination)}")
             elif destination.state == GAVE_UP:
                 lines.append(f"{where}: not delivered, given up ({destination.error})")
             else:
                 lines.append(f"{where}: pending")
         return [one_line(line) for line in lines]
+
+    def next_try(self, destination: Destination) -> str:
+        """`in 00:30 (14:02 UTC)`, `now`, or `none (given up)`."""
+        if destination.next_at is None:
+            return "none (given up)" if destination.state == GAVE_UP else "none"
+        wait = destination.next_at - self.now()
+        if wait.total_seconds() <= 0:
+            return "now"
+        return f"in {format_countdown(wait)} ({self.workspace.people_time(destination.next_at, with_date=False)})"
 
     # -- delivering -------------------------------------------------------------------------------
     def claim_due(self, only: int | None = None) -> list[Message]:

@@ -214,14 +214,13 @@ class OutboxRunner:
                                    on_success=lambda recorded: self._recorded(recorded, attempts))
 
     def _recorded(self, message: Message, attempts: list[Attempt]) -> None:
-        people_time = self.app.workspace.people_time
         for attempt in attempts:
             where = self.outbox.channels.shown(attempt.channel)
             if attempt.accepted:
                 self.app.notify(one_line(f"{message.title} posted to {where}"), title="Posted")
                 continue
             destination = message.destinations.get(attempt.channel)
-            retry = (f"next try {people_time(destination.next_at, with_date=False)}"
+            retry = (f"next try {self.outbox.next_try(destination)}"
                      if destination is not None and destination.next_at else "no more retries")
             self.app.notify(one_line(f"Not posted to {where}: {attempt.reason} — kept in the outbox ({retry})"),
                             title="Not posted", severity="error", timeout=12)
