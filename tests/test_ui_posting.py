@@ -213,3 +213,32 @@ async def test_p_with_missing_values_asks_first_as_copying_does(workspace, make_
         await pilot.pause()
         (line,) = [e.text for e in workspace.incident(incident.id).timeline if e.kind == "update"]
         assert line.startswith("Incident status update posted to incidents at") and "missing" not in line
+
+
+async def test_a_message_left_mid_send_by_a_killed_octotui_is_delivered_by_the_next_start(workspace, make_app, server,
+                                                                                         clock, templates):
+    import subprocess
+
+    from octotui.services.outbox import Outbox, this_process
+    from octotui.storage.base import OUTBOX
+
+    server.expect_request(f"/hook/{TOKEN}").respond_with_data("ok")
+    channels(workspace, server)
+    incident = ready_incident(workspace)
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process id that no longer runs: the octotui that was killed mid-send
+    outbox = Outbox(workspace)
+    message = outbox.post(templates["incident-update"], incident, "the text", ["incidents"])
+    with workspace.store.unit_of_work() as uow:  # its claim, as the killed process left it (lease still running)
+        doc = uow.get(OUTBOX, message.id)
+        doc["claim"] = {"by": "killed", "until": (clock.now() + timedelta(minutes=10)).isoformat(),
+                        **this_process(), "pid": gone.pid}
+        uow.put(OUTBOX, message.id, doc)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: len(server.log) == 1 and app.outbox_runner.passes >= 1
+                     and not app.outbox_runner.busy and not app.commands.pending)
+        await pilot.pause()
+        assert app.outbox_runner.outbox.messages()[0].destinations["incidents"].state == DELIVERED
+        lines = [e.text for e in workspace.incident(incident.id).timeline if e.kind == "update"]
+        assert len(lines) == 1
