@@ -242,3 +242,37 @@ async def test_a_message_left_mid_send_by_a_killed_octotui_is_delivered_by_the_n
         assert app.outbox_runner.outbox.messages()[0].destinations["incidents"].state == DELIVERED
         lines = [e.text for e in workspace.incident(incident.id).timeline if e.kind == "update"]
         assert len(lines) == 1
+
+
+async def test_a_pass_while_an_outcome_waits_to_be_recorded_does_not_send_it_again(workspace, make_app, server, clock,
+                                                                                    templates):
+    """The command worker is slow to record (another save holds it): the next passes must not resend."""
+    server.expect_request(f"/hook/{TOKEN}").respond_with_data("ok")
+    channels(workspace, server)
+    incident = ready_incident(workspace)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        runner = app.outbox_runner
+        await _until(pilot, lambda: runner.passes >= 1 and not runner.busy)
+        runner.outbox.post(templates["incident-update"], incident, "the text", ["incidents"])
+        gate = threading.Event()
+        app.settle_commands = False
+        app.run_command_async(gate.wait, 30)  # the command worker is busy: the outcome queues behind this
+        try:
+            runner.kick()
+            await _until(pilot, lambda: len(server.log) == 1 and not runner.busy)
+            passes = runner.passes
+            for _ in range(3):  # more passes while the outcome is not recorded yet
+                runner.kick()
+                await _until(pilot, lambda: not runner.busy)
+            assert runner.passes == passes + 3 and len(server.log) == 1 and runner.in_flight
+            assert runner.outbox.messages()[0].destinations["incidents"].state != DELIVERED  # not recorded yet
+        finally:
+            gate.set()
+        app.settle_commands = True
+        await _until(pilot, lambda: not runner.in_flight)
+        await pilot.pause()
+        assert runner.outbox.messages()[0].destinations["incidents"].state == DELIVERED
+        runner.kick()
+        await _until(pilot, lambda: not runner.busy)
+        assert len(server.log) == 1

@@ -258,17 +258,19 @@ class Outbox:
         return f"in {format_countdown(wait)} ({self.workspace.people_time(destination.next_at, with_date=False)})"
 
     # -- delivering -------------------------------------------------------------------------------
-    def claim_due(self, only: int | None = None) -> list[Message]:
+    def claim_due(self, only: int | None = None, skip: frozenset[int] = frozenset()) -> list[Message]:
         """Claim every message with a destination due and nobody delivering it (or whose claim ran out, or
-        whose process is gone), for this worker, in one unit of work. Nothing is sent here."""
+        whose process is gone), for this worker, in one unit of work. Nothing is sent here. `skip`: this
+        worker's messages sent but not yet recorded (never sent twice meanwhile)."""
         now = self.now()
-        snapshot_due = [m for m in self.messages() if (only is None or m.id == only) and m.due(now)]
+        snapshot_due = [m for m in self.messages()
+                        if (only is None or m.id == only) and m.id not in skip and m.due(now)]
         if not snapshot_due:  # the common case: nothing to do, no lock taken
             return []
         claimed: list[Message] = []
         with self.store.unit_of_work(on_wait=None) as uow:
             for message_id, doc in sorted(uow.all(OUTBOX).items()):
-                if only is not None and message_id != only:
+                if (only is not None and message_id != only) or message_id in skip:
                     continue
                 message = Message.of(message_id, doc)
                 if not message.due(now):

@@ -161,6 +161,7 @@ class OutboxRunner:
         self.outbox: Outbox = Outbox(app.workspace)
         self.busy = False
         self.messages: list[Message] = []
+        self.in_flight: set[int] = set()  # sent, outcome not yet recorded: not claimed again meanwhile
         self.passes = 0  # counted, for tests
         self._ticks = 0
 
@@ -189,7 +190,8 @@ class OutboxRunner:
         """In a thread: claim, send (may wait on a slow server), hand each outcome to the command worker."""
         messages: list[Message] | None = None
         try:
-            for message in self.outbox.claim_due():
+            for message in self.outbox.claim_due(skip=frozenset(self.in_flight)):
+                self.in_flight.add(message.id)
                 attempts = self.outbox.attempt(message)
                 self._to_loop(self._record, message, attempts)
             messages = self.outbox.messages()
@@ -210,10 +212,14 @@ class OutboxRunner:
             self.app._broadcast(DataChanged(frozenset({OUTBOX_KEY})))
 
     def _record(self, message: Message, attempts: list[Attempt]) -> None:
+        # If the outcome cannot be recorded (reported as any command's failure), this process does not send the
+        # message again: it stays in flight here until its claim runs out and the next start (or another
+        # octotui) takes it — one duplicate at most, never one every few seconds.
         self.app.run_command_async(self.outbox.record, message, attempts,
                                    on_success=lambda recorded: self._recorded(recorded, attempts))
 
     def _recorded(self, message: Message, attempts: list[Attempt]) -> None:
+        self.in_flight.discard(message.id)
         for attempt in attempts:
             where = self.outbox.channels.shown(attempt.channel)
             if attempt.accepted:
