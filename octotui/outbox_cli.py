@@ -56,9 +56,9 @@ def _report(outbox: Outbox, attempts: list[Attempt]) -> int:
             write_stdout(one_line(f"posted #{attempt.message_id} {title} to {where} at {people_time(attempt.at)}") + "\n")
             continue
         failed += 1
-        destination = messages.get(attempt.message_id)
-        next_at = destination.destinations[attempt.channel].next_at if destination else None
-        retry = f"next try {people_time(next_at, with_date=False)}" if next_at else "no more retries"
+        message = messages.get(attempt.message_id)
+        destination = message.destinations.get(attempt.channel) if message else None
+        retry = f"next try {outbox.next_try(destination)}" if destination and destination.next_at else "no more retries"
         say(f"not posted to {where}: {attempt.reason} — it stays in the outbox ({retry}; or run octotui outbox retry)")
     return EXIT_NOT_DELIVERED if failed else 0
 
@@ -89,7 +89,13 @@ def run_send(args: argparse.Namespace) -> int:
         write_stdout("\n" + visible(filled.text))
         return 0
     message = outbox.post(template, owner, filled.text, channels, missing=tuple(filled.missing), names_due=names_due)
-    return _report(outbox, outbox.deliver_due(only=message.id))
+    attempts = outbox.deliver_due(only=message.id)
+    code = _report(outbox, attempts)
+    for name in set(channels) - {attempt.channel for attempt in attempts}:  # its claim was taken: not known yet
+        say(f"not known yet whether {outbox.channels.shown(name)} got #{message.id}: another "
+            "octotui is delivering it (octotui outbox shows the outcome)")
+        code = EXIT_NOT_DELIVERED
+    return code
 
 
 def run_outbox(args: argparse.Namespace) -> int:

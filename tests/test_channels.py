@@ -224,3 +224,26 @@ def test_a_kill_during_a_send_delivers_once_more_at_most(headless, server, tmp_p
     assert outbox.deliver_due() == []
     assert len(requests) == 2
     assert len([e for e in workspace.incident(1).timeline if "posted to incidents" in e.text]) == 1
+
+
+def test_a_hostile_channel_name_or_route_is_shown_without_controls(tmp_path, capsys, monkeypatch):
+    config = _config(tmp_path, '[channels]\n"bad\\u001b[31mname" = "json://a.example/x"\n')
+    monkeypatch.setenv("OCTOTUI_CONFIG", str(config))
+    assert main(["--db", str(tmp_path / "db.json")]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "channels.bad␛[31mname: a channel name is letters" in err
+    config = _config(tmp_path, '[channels]\na = "json://a.example/x"\n[routes]\n"x\\u0007y" = ["b"]\n')
+    assert main(["--db", str(tmp_path / "db.json")]) == 2
+    err = capsys.readouterr().err
+    assert "\x07" not in err and "routes.x␇y: unknown channel 'b'" in err
+
+
+def test_send_posts_a_release_announcement(headless, server, capsys, playbook):
+    server.expect_request(f"/hook/{TOKEN}").respond_with_data("ok")
+    workspace = Workspace(Store(headless), playbook, author="tester")
+    workspace.create_release(version="2.4.0", title="Saved carts")
+    workspace.store.close()
+    assert main(["send", "release-announcement", "--release", "2.4.0", "--to", "incidents", "--allow-missing",
+                 "--db", str(headless)]) == 0
+    assert "posted #1 Release announcement to incidents" in capsys.readouterr().out
+    assert "2.4.0" in json.loads(server.log[0][0].get_data())["message"]

@@ -54,6 +54,8 @@ def test_start_an_incident_post_the_initial_notification_and_see_it_arrive(tmp_p
         terminal.wait_for("Outbox")
         terminal.keys("Down")  # Escalation message, then the initial notification
         terminal.keys("p")
+        terminal.wait_for("Post anyway")  # missing values ask first, as for copying
+        terminal.keys("End", "Enter")
         text = terminal.wait_for("Post “Incident initial notification” for INC-1")
         assert f"incidents (json://127.0.0.1:{server.port}/***)" in text and TOKEN not in text, text
         assert "Missing: impact" in text  # no impact yet: Enter posts it anyway, recorded as such

@@ -125,6 +125,7 @@ def test_a_failed_destination_is_not_posted_stays_and_is_retried_with_backoff(wo
     assert failed.state == FAILED and failed.error == reason and failed.attempts == 1
     assert failed.next_at == clock.now() + timedelta(seconds=30)
     assert all(TOKEN not in text for text in outbox.describe(stored))
+    assert outbox.describe(stored)[1].endswith(f"failed ({reason}); next try in 00:30 (12:00 UTC)")
     assert outbox.deliver_due() == []  # not due yet: no request
     # The destination comes back: the retry after 30 s delivers it, recorded once, countdown untouched.
     workspace.settings.channels["stakeholders"] = hook(server, "/ok")
@@ -167,6 +168,9 @@ def test_one_process_delivers_a_message_the_other_waits_for_the_claim(workspace,
     first, message, _filled, _due = post_update(workspace, templates, incident)
     other_store = reopen(workspace.store)
     other = Outbox(Workspace(other_store, playbook, clock=clock, author="other", settings=workspace.settings))
+    assert message.claim["by"] == first.worker  # claimed by its poster in the unit of work that wrote it
+    other.workspace.refresh()
+    assert other.claim_due() == []  # not delivered twice by a second octotui that saw it appear
     claimed = first.claim_due()
     assert [m.id for m in claimed] == [message.id]
     other.workspace.refresh()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -137,3 +138,141 @@ async def test_without_channels_p_is_not_offered_and_copy_stays(workspace, make_
         assert not isinstance(app.screen, PostConfirmScreen)
         await pilot.press("y")
         assert "INC-1 (P1): Checkout errors" in app.clipboard
+
+
+async def test_the_status_update_form_posts_to_the_routes_channels_and_the_countdown_is_the_time_named(
+        workspace, make_app, server, clock):
+    server.expect_request(f"/hook/{TOKEN}").respond_with_data("ok")
+    channels(workspace, server)
+    incident = workspace.start_incident("Checkout errors", "P1")
+    clock.advance(minutes=40)  # overdue
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3", "u")
+        form = app.screen
+        assert form.values()["send"] == "incidents"  # "Post to incidents", next to Copy
+        await pilot.press(*"Card checkouts fail", "enter", *"Rolling back", "enter")
+        assert isinstance(app.screen, PostConfirmScreen)
+        text = app.screen.text
+        saved = workspace.incident(incident.id)
+        assert saved.impact == "Card checkouts fail" and saved.last_update_at is None  # saved, not yet "sent"
+        assert not any("sent" in e.text or "posted" in e.text for e in saved.timeline if e.kind == "update")
+        await pilot.press("enter")
+        await _until(pilot, lambda: len(server.log) == 1 and not app.outbox_runner.busy)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        posted = workspace.incident(incident.id)
+        due = workspace.next_update_due(posted)
+        assert due == clock.now() + timedelta(minutes=30)
+        assert f"Next update time: {workspace.people_time(due)}" in text  # the time the text names
+        assert json.loads(server.log[0][0].get_data())["message"] == text.strip()
+        (line,) = [e.text for e in posted.timeline if e.kind == "update"]
+        assert line == "Incident initial notification posted to incidents at 12:40 UTC; next update by 13:10 UTC"
+
+
+async def test_the_status_update_form_still_copies_when_copy_is_chosen(workspace, make_app, server, clock):
+    channels(workspace, server)
+    incident = workspace.start_incident("Checkout errors", "P1")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3", "u")
+        app.screen.set_value("send", "copy")
+        await pilot.press(*"Card checkouts fail", "enter", *"Rolling back", "enter")
+        assert not isinstance(app.screen, PostConfirmScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.clipboard.startswith("[P1] INC-1: Checkout errors")
+        (line,) = [e.text for e in workspace.incident(incident.id).timeline if e.kind == "update"]
+        assert line.startswith("Incident initial notification sent (copied)")
+        assert app.outbox_runner.messages == [] and len(server.log) == 0
+
+
+async def test_p_with_missing_values_asks_first_as_copying_does(workspace, make_app, server, clock):
+    from octotui.ui.forms import ChoiceScreen, FormScreen
+
+    server.expect_request(f"/hook/{TOKEN}").respond_with_data("ok")
+    channels(workspace, server)
+    incident = workspace.start_incident("Checkout errors", "P1")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5")
+        select_template(app, "incident-update")
+        await pilot.press("p")
+        assert isinstance(app.screen, ChoiceScreen) and "missing impact" in app.screen.title_text
+        labels = [label for _value, label in app.screen.choices]
+        assert labels[0] == "Fill impact, current actions in the status-update form (sends when saved)"
+        assert labels[-1].startswith("Post anyway, with the gaps marked")
+        await pilot.press("enter")  # fill them in the form, which posts
+        assert isinstance(app.screen, FormScreen) and app.screen.values()["send"] == "incidents"
+        await pilot.press(*"Card checkouts fail", "enter", *"Rolling back", "enter")
+        assert isinstance(app.screen, PostConfirmScreen) and "Impact: Card checkouts fail" in app.screen.text
+        assert app.screen.missing == []
+        await pilot.press("enter")
+        await _until(pilot, lambda: len(server.log) == 1 and not app.outbox_runner.busy)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        (line,) = [e.text for e in workspace.incident(incident.id).timeline if e.kind == "update"]
+        assert line.startswith("Incident status update posted to incidents at") and "missing" not in line
+
+
+async def test_a_message_left_mid_send_by_a_killed_octotui_is_delivered_by_the_next_start(workspace, make_app, server,
+                                                                                         clock, templates):
+    import subprocess
+
+    from octotui.services.outbox import Outbox, this_process
+    from octotui.storage.base import OUTBOX
+
+    server.expect_request(f"/hook/{TOKEN}").respond_with_data("ok")
+    channels(workspace, server)
+    incident = ready_incident(workspace)
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process id that no longer runs: the octotui that was killed mid-send
+    outbox = Outbox(workspace)
+    message = outbox.post(templates["incident-update"], incident, "the text", ["incidents"])
+    with workspace.store.unit_of_work() as uow:  # its claim, as the killed process left it (lease still running)
+        doc = uow.get(OUTBOX, message.id)
+        doc["claim"] = {"by": "killed", "until": (clock.now() + timedelta(minutes=10)).isoformat(),
+                        **this_process(), "pid": gone.pid}
+        uow.put(OUTBOX, message.id, doc)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: len(server.log) == 1 and app.outbox_runner.passes >= 1
+                     and not app.outbox_runner.busy and not app.commands.pending)
+        await pilot.pause()
+        assert app.outbox_runner.outbox.messages()[0].destinations["incidents"].state == DELIVERED
+        lines = [e.text for e in workspace.incident(incident.id).timeline if e.kind == "update"]
+        assert len(lines) == 1
+
+
+async def test_a_pass_while_an_outcome_waits_to_be_recorded_does_not_send_it_again(workspace, make_app, server, clock,
+                                                                                    templates):
+    """The command worker is slow to record (another save holds it): the next passes must not resend."""
+    server.expect_request(f"/hook/{TOKEN}").respond_with_data("ok")
+    channels(workspace, server)
+    incident = ready_incident(workspace)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        runner = app.outbox_runner
+        await _until(pilot, lambda: runner.passes >= 1 and not runner.busy)
+        runner.outbox.post(templates["incident-update"], incident, "the text", ["incidents"])
+        gate = threading.Event()
+        app.settle_commands = False
+        app.run_command_async(gate.wait, 30)  # the command worker is busy: the outcome queues behind this
+        try:
+            runner.kick()
+            await _until(pilot, lambda: len(server.log) == 1 and not runner.busy)
+            passes = runner.passes
+            for _ in range(3):  # more passes while the outcome is not recorded yet
+                runner.kick()
+                await _until(pilot, lambda: not runner.busy)
+            assert runner.passes == passes + 3 and len(server.log) == 1 and runner.in_flight
+            assert runner.outbox.messages()[0].destinations["incidents"].state != DELIVERED  # not recorded yet
+        finally:
+            gate.set()
+        app.settle_commands = True
+        await _until(pilot, lambda: not runner.in_flight)
+        await pilot.pause()
+        assert runner.outbox.messages()[0].destinations["incidents"].state == DELIVERED
+        runner.kick()
+        await _until(pilot, lambda: not runner.busy)
+        assert len(server.log) == 1

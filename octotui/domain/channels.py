@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from octotui.domain.text import one_line
+
 CHANNEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 # Query parameters whose value names a recipient, not a secret: shown as they are.
 _PUBLIC_QUERY = frozenset({"to", "cc", "bcc", "from", "name"})
@@ -54,14 +56,15 @@ class ChannelSettings(BaseModel):
         found: list[tuple[str, str]] = []
         for name, urls in self.channels.items():
             if not CHANNEL_NAME.match(name):
-                found.append((f"channels.{name[:40]}", "a channel name is letters, digits, '-', '_' or '.' (at most 40)"))
+                found.append((f"channels.{one_line(name[:40])}",
+                              "a channel name is letters, digits, '-', '_' or '.' (at most 40)"))
             elif not urls:
                 found.append((f"channels.{name}", "no URL given"))
         for pattern, names in self.routes.items():
             for name in names:
                 if name not in self.channels:
                     known = ", ".join(sorted(self.channels)) or "none are configured"
-                    found.append((f"routes.{pattern}", f"unknown channel {name!r} (channels: {known})"))
+                    found.append((f"routes.{one_line(pattern[:60])}", f"unknown channel {name!r} (channels: {known})"))
         return found
 
     def route(self, template: str) -> list[str]:

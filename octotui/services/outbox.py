@@ -21,9 +21,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from octotui.domain.channels import ChannelSettings, mask, next_attempt, scrub
-from octotui.domain.clock import ensure_utc
+from octotui.domain.clock import ensure_utc, format_countdown
 from octotui.domain.text import one_line
 from octotui.storage.base import OUTBOX, Doc
+from octotui.storage.errors import NotFound
 
 if TYPE_CHECKING:
     from octotui.comms.templates import CommsTemplate, Filled
@@ -210,7 +211,8 @@ class Outbox:
 
     def post(self, template: CommsTemplate, owner: Release | Incident, text: str, channels: list[str], *,
              missing: tuple[str, ...] = (), names_due: datetime | None = None) -> Message:
-        """Write the message and its destinations (one unit of work); the worker delivers it."""
+        """Write the message and its destinations (one unit of work), claimed by this worker, which delivers it
+        next (another octotui on the database leaves it alone unless this one's claim runs out)."""
         names = self.destinations_for(template.name, channels)
         now = self.now()
         from octotui.domain.models import Incident
@@ -219,7 +221,7 @@ class Outbox:
                           {name: Destination(name, next_at=now) for name in names},
                           counts_as_update=isinstance(owner, Incident) and template.sends_update,
                           fact=template.fact if isinstance(owner, Incident) else "", missing=tuple(missing),
-                          names_due=names_due)
+                          names_due=names_due, claim=self._claim(now))
         with self.store.unit_of_work(on_wait=self.workspace.on_lock_wait) as uow:
             message.id = uow.reserve_id(OUTBOX)
             uow.put(OUTBOX, message.id, message.to_doc())
@@ -239,27 +241,36 @@ class Outbox:
             if destination.state == DELIVERED:
                 lines.append(f"{where}: delivered {self.workspace.people_time(destination.delivered_at)}")
             elif destination.state == FAILED:
-                retry = self.workspace.people_time(destination.next_at, with_date=False)
-                lines.append(f"{where}: failed ({destination.error}); next try {retry}")
+                lines.append(f"{where}: failed ({destination.error}); next try {self.next_try(destination)}")
             elif destination.state == GAVE_UP:
                 lines.append(f"{where}: not delivered, given up ({destination.error})")
             else:
                 lines.append(f"{where}: pending")
         return [one_line(line) for line in lines]
 
+    def next_try(self, destination: Destination) -> str:
+        """`in 00:30 (14:02 UTC)`, `now`, or `none (given up)`."""
+        if destination.next_at is None:
+            return "none (given up)" if destination.state == GAVE_UP else "none"
+        wait = destination.next_at - self.now()
+        if wait.total_seconds() <= 0:
+            return "now"
+        return f"in {format_countdown(wait)} ({self.workspace.people_time(destination.next_at, with_date=False)})"
+
     # -- delivering -------------------------------------------------------------------------------
-    def claim_due(self, only: int | None = None) -> list[Message]:
+    def claim_due(self, only: int | None = None, skip: frozenset[int] = frozenset()) -> list[Message]:
         """Claim every message with a destination due and nobody delivering it (or whose claim ran out, or
-        whose process is gone), for this worker, in one unit of work. Nothing is sent here."""
+        whose process is gone), for this worker, in one unit of work. Nothing is sent here. `skip`: this
+        worker's messages sent but not yet recorded (never sent twice meanwhile)."""
         now = self.now()
-        snapshot_due = [m for m in self.messages() if (only is None or m.id == only) and m.due(now)]
+        snapshot_due = [m for m in self.messages()
+                        if (only is None or m.id == only) and m.id not in skip and m.due(now)]
         if not snapshot_due:  # the common case: nothing to do, no lock taken
             return []
         claimed: list[Message] = []
-        lease = LEASE_MARGIN + timedelta(seconds=self.channels.timeout) * max(len(self.channels.channels), 1)
         with self.store.unit_of_work(on_wait=None) as uow:
             for message_id, doc in sorted(uow.all(OUTBOX).items()):
-                if only is not None and message_id != only:
+                if (only is not None and message_id != only) or message_id in skip:
                     continue
                 message = Message.of(message_id, doc)
                 if not message.due(now):
@@ -268,10 +279,15 @@ class Outbox:
                 if claim and claim.get("by") != self.worker and (_when(claim.get("until")) or now) > now \
                         and not _gone(claim):
                     continue
-                message.claim = {"by": self.worker, "until": _iso(now + lease), **this_process()}
+                message.claim = self._claim(now)
                 uow.put(OUTBOX, message_id, message.to_doc())
                 claimed.append(message)
         return claimed
+
+    def _claim(self, now: datetime) -> Doc:
+        """This worker delivers the message until then (each channel may take its timeout, and some margin)."""
+        lease = LEASE_MARGIN + timedelta(seconds=self.channels.timeout) * max(len(self.channels.channels), 1)
+        return {"by": self.worker, "until": _iso(now + lease), **this_process()}
 
     def attempt(self, message: Message) -> list[Attempt]:
         """Send a claimed message to each destination due (no database here; may take `timeout` each)."""
@@ -321,10 +337,14 @@ class Outbox:
         if accepted and incident_id is not None:
             where = ", ".join(f"{a.channel} at {self.workspace.people_time(a.at, with_date=False)}" for a in accepted)
             first = message.counts_as_update and not message.update_recorded
-            self.workspace.record_sent(incident_id, message.title, counts_as_update=first,
-                                       fact=message.fact if first else "", missing=message.missing,
-                                       how=f"posted to {where}", names_due=message.names_due if first else None,
-                                       also=write)
+            try:
+                self.workspace.record_sent(incident_id, message.title, counts_as_update=first,
+                                           fact=message.fact if first else "", missing=message.missing,
+                                           how=f"posted to {where}", names_due=message.names_due if first else None,
+                                           also=write)
+            except NotFound:  # no incident to tell any more: the outcome is still the outbox's
+                with self.store.unit_of_work(on_wait=self.workspace.on_lock_wait) as uow:
+                    write(uow)
         else:
             with self.store.unit_of_work(on_wait=self.workspace.on_lock_wait) as uow:
                 write(uow)

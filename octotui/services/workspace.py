@@ -1110,11 +1110,14 @@ class Workspace:
                 tx.save(release)
         return incident
 
-    def _change_incident(self, incident_id: int, change: Callable[[Incident], Any]) -> Incident:
+    def _change_incident(self, incident_id: int, change: Callable[[Incident], Any],
+                         also: Callable[[Any], None] | None = None) -> Incident:
         with self._command() as tx:
             incident = tx.load(Incident, incident_id)
             change(incident)
             tx.save(incident)
+            if also is not None:
+                also(tx.uow)
         return self.incident(incident_id) or incident
 
     def resolve_concerns(self, incident: Incident) -> list[str]:
@@ -1308,10 +1311,9 @@ class Workspace:
     def record_sent(self, incident_id: int, template_title: str, *, counts_as_update: bool, fact: str = "",
                     missing: tuple[str, ...] = (), how: str = "sent (copied)", names_due: datetime | None = None,
                     also: Callable[[Any], None] | None = None) -> Incident:
-        """A text was copied (or, `how`, posted) for stakeholders: on the timeline (with what it lacked); an
-        update resets the update clock. Runs before the text is rendered, so the text names the state after
-        it; a text rendered before (a post) gives the time it named as `names_due`. `also(uow)` writes more
-        in the same unit of work (the outbox's outcome)."""
+        """A text was copied (or, `how`, posted) for stakeholders: on the timeline (with what it lacked); an update
+        resets the update clock. Runs before the text is rendered, so the text names the state after it (a post,
+        rendered before, names `names_due`). `also(uow)` writes in the same unit of work (the outbox's outcome)."""
         def change(incident: Incident) -> None:
             now = self.now()
             if counts_as_update:
@@ -1323,13 +1325,7 @@ class Workspace:
             self._timeline(incident, "update", line, at=now)
             if fact:
                 self._auto(incident, fact, f"{template_title} {'copied' if how == 'sent (copied)' else 'posted'}")
-        with self._command() as tx:
-            incident = tx.load(Incident, incident_id)
-            change(incident)
-            tx.save(incident)
-            if also is not None:
-                also(tx.uow)
-        return self.incident(incident_id) or incident
+        return self._change_incident(incident_id, change, also)
 
     def send_status_update(self, incident_id: int, *, status: IncidentStatus | str, impact: str, current_actions: str,
                            next_in_minutes: int | None, confirm: bool = False) -> Incident:

@@ -279,13 +279,38 @@ INCIDENT_FILLS = {"impact": "Impact", "current_actions": "Current actions", "cha
                   **{value: ROLES[role] for value, role in ROLE_OF_VALUE.items()}}
 
 
-def _ask_missing(app: OctoApp, template: CommsTemplate, owner: Release | Incident, missing: list[str]) -> None:
+def post_template(app: OctoApp, template: CommsTemplate, owner: Release | Incident, *, allow_missing: bool = False) -> None:
+    """`p`: the route's channels, the text as it will go out, a confirmation, then the outbox. Missing values
+    ask first, as for copying: fill them now, or post anyway (recorded with what was missing)."""
+    from octotui.services.outbox import PostRefused
+    from octotui.ui.posting import confirm_and_post, outbox_runner
+
+    runner = outbox_runner(app)
+    outbox = runner.outbox
+    if not outbox.channels.channels:
+        app.notify("No channels are configured: y copies the text (channels: see the README)", severity="warning")
+        return
+    try:
+        channels = outbox.destinations_for(template.name)
+    except PostRefused as error:
+        app.notify(f"{error}; y copies the text", severity="warning", timeout=8)
+        return
+    filled, names_due = outbox.preview(template, owner)
+    if filled.missing and not allow_missing:
+        _ask_missing(app, template, owner, filled.missing, post=True)
+        return
+    confirm_and_post(app, template, owner, channels, filled.text, list(filled.missing), names_due)
+
+
+def _ask_missing(app: OctoApp, template: CommsTemplate, owner: Release | Incident, missing: list[str],
+                 post: bool = False) -> None:
+    """Fill now, or copy (`post`: post) anyway, recorded as such."""
     names = ", ".join(missing)
     choices: list[tuple[str, str]] = []
     in_form = [name for name in missing if name in UPDATE_FORM_FIELDS]
     if isinstance(owner, Incident) and template.sends_update and in_form:
         labels = ", ".join(INCIDENT_FILLS[name].lower() for name in in_form)
-        choices.append(("form", f"Fill {labels} in the status-update form (copies when saved)"))
+        choices.append(("form", f"Fill {labels} in the status-update form ({'sends' if post else 'copies'} when saved)"))
         missing_elsewhere = [name for name in missing if name not in UPDATE_FORM_FIELDS]
     else:
         missing_elsewhere = missing
@@ -293,16 +318,20 @@ def _ask_missing(app: OctoApp, template: CommsTemplate, owner: Release | Inciden
         choices += [(name, f"Fill {INCIDENT_FILLS[name].lower()} now") for name in missing_elsewhere if name in INCIDENT_FILLS]
     elif any(spec.key in missing for spec in app.workspace.playbook.fields.get("release-notes", [])):
         choices.append(("notes", "Fill the release notes fields now"))
-    choices.append(("anyway", f"Copy anyway (recorded with missing: {names}, once it reached somewhere)"
-                    if template.records_copy
-                    else "Copy anyway, with the gaps marked ⟦…⟧"))
+    if post:
+        choices.append(("anyway", f"Post anyway, with the gaps marked ⟦…⟧ (recorded with missing: {names})"))
+    else:
+        choices.append(("anyway", f"Copy anyway (recorded with missing: {names}, once it reached somewhere)"
+                        if template.records_copy else "Copy anyway, with the gaps marked ⟦…⟧"))
 
     def then(result: object) -> None:  # the copy continues once the gap is filled
         if result is not None:
-            _copy_again(app, template, owner)
+            _copy_again(app, template, owner, post)
 
     def chosen(value: str | None) -> None:
-        if value == "anyway":
+        if value == "anyway" and post:
+            post_template(app, template, owner, allow_missing=True)
+        elif value == "anyway":
             copy_template(app, template, owner, allow_missing=True)
         elif value == "form" and isinstance(owner, Incident):
             open_status_update(app, owner, template, focus=in_form[0])
@@ -314,9 +343,11 @@ def _ask_missing(app: OctoApp, template: CommsTemplate, owner: Release | Inciden
     app.push_screen(ChoiceScreen(f"{template.title}: missing {names}", choices), chosen)
 
 
-def _copy_again(app: OctoApp, template: CommsTemplate, owner: Release | Incident) -> None:
+def _copy_again(app: OctoApp, template: CommsTemplate, owner: Release | Incident, post: bool = False) -> None:
     fresh = app.workspace.release(owner.id) if isinstance(owner, Release) else app.workspace.incident(owner.id)
-    if fresh is not None:
+    if fresh is not None and post:
+        post_template(app, template, fresh)
+    elif fresh is not None:
         copy_template(app, template, fresh)
 
 
@@ -370,14 +401,20 @@ def open_status_update(app: OctoApp, incident: Incident, template: CommsTemplate
         FormField("impact", "Impact (who or what is affected)", value=incident.impact),
         FormField("current_actions", "Current actions (what is being done now)", value=incident.current_actions),
     ]
-    chosen_minutes: dict[str, int] = {}
+    posting = bool(workspace.settings.posting.route(template.name))
+    if posting:  # "post to: incidents, stakeholders" next to copy (ui.posting); recorded once a destination accepts
+        from octotui.ui.posting import post_choices, post_saved_update
+
+        choices = post_choices(app, template)
+        fields.insert(2, FormField("send", "Send", value=choices[0][1], kind="select", options=choices))
+    chosen: dict[str, str] = {}
 
     def submit(values: dict[str, str]) -> Incident:
+        chosen.update(values)
         confirmed = values.get("_confirmed") == "yes"
         draft = incident.model_copy(update={"status": IncidentStatus(values["status"]), "impact": values["impact"].strip(),
                                             "current_actions": values["current_actions"].strip()})
         missing = render(template, draft, workspace).missing
-        chosen_minutes["next"] = int(values["next_update"])
         questions = []
         if missing:  # the question `y` asks: never a gap sent unasked
             labels = ", ".join(INCIDENT_FILLS.get(name, name).lower() for name in missing)
@@ -394,13 +431,17 @@ def open_status_update(app: OctoApp, incident: Incident, template: CommsTemplate
     def sent(saved: Incident | None) -> None:
         if saved is None:
             return
-        promised = promise_for(workspace, saved, chosen_minutes.get("next"))
+        if chosen.get("send", "copy") != "copy":  # posted: recorded once a destination accepts it
+            post_saved_update(app, template, saved, int(chosen["next_update"]), chosen["send"].split(","))
+            return
+        promised = promise_for(workspace, saved, int(chosen["next_update"]))
         filled = render(template, draft_after_update(workspace, saved, promised), workspace)
         deliver_and_record(app, template, saved, filled.text, promised, filled.missing)
 
     form = FormScreen(Text(f"Status update — {incident.key} ") + literal(incident.title), fields, submit,
                       focus=focus or "impact",
-                      hint="Enter: next field (copies on the last) · Ctrl+S: copy and record · Esc: cancel")
+                      hint=("Enter: next field (sends on the last) · Ctrl+S: send (post asks first) · Esc: cancel"
+                            if posting else "Enter: next field (copies on the last) · Ctrl+S: copy and record · Esc: cancel"))
     app.push_screen(form, sent)
 
 

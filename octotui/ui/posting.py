@@ -4,6 +4,7 @@ outbox runner that delivers in a thread worker, never on the event loop (service
 from __future__ import annotations
 
 import contextlib
+import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from octotui.domain.models import Incident, Release
     from octotui.services.outbox import Attempt, Message, Outbox
 
+COPY = "copy"  # the status-update form's "Send" choice that copies (as without channels)
 OUTBOX_KEY = "outbox"  # the DataChanged key of the outbox (the comms screen shows it)
 
 
@@ -85,31 +87,43 @@ class PostConfirmScreen(Modal[list[str] | None]):
         self.dismiss(None)
 
 
-def post_template(app: Octo, template: CommsTemplate, owner: Release | Incident) -> None:
-    """`p`: the route's channels, the text as it will go out, a confirmation, then the outbox."""
-    from octotui.services.outbox import PostRefused
-
+def confirm_and_post(app: Octo, template: CommsTemplate, owner: Release | Incident, channels: list[str], text: str,
+                     missing: list[str], names_due: Any) -> None:
+    """The confirmation (exact text, masked destinations, toggles); Enter writes the message to the outbox."""
     runner = outbox_runner(app)
     outbox = runner.outbox
-    if not outbox.channels.channels:
-        app.notify("No channels are configured: y copies the text (channels: see the README)", severity="warning")
-        return
-    try:
-        channels = outbox.destinations_for(template.name)
-    except PostRefused as error:
-        app.notify(f"{error}; y copies the text", severity="warning", timeout=8)
-        return
-    filled, names_due = outbox.preview(template, owner)
 
     def confirmed(chosen: list[str] | None) -> None:
         if not chosen:
             return
-        app.run_command_async(outbox.post, template, owner, filled.text, chosen, missing=tuple(filled.missing),
+        app.run_command_async(outbox.post, template, owner, text, chosen, missing=tuple(missing),
                               names_due=names_due, on_success=lambda message: runner.posted(message))
 
     destinations = [(name, outbox.channels.shown(name)) for name in channels]
-    app.push_screen(PostConfirmScreen(f"Post “{template.title}” for {owner.key}", filled.text, destinations,
-                                      list(filled.missing)), confirmed)
+    app.push_screen(PostConfirmScreen(f"Post “{template.title}” for {owner.key}", text, destinations, missing),
+                    confirmed)
+
+
+def post_choices(app: Octo, template: CommsTemplate) -> list[tuple[str, str]]:
+    """The status-update form's "Send" choices: post to the route's channels (all, or some), or copy."""
+    channels = app.workspace.settings.posting
+    routed = channels.route(template.name)
+    subsets: list[list[str]] = [routed] + ([[name] for name in routed] if len(routed) > 1 else [])
+    return [(f"Post to {', '.join(names)}", ",".join(names)) for names in subsets if names] + [("Copy", COPY)]
+
+
+def post_saved_update(app: Octo, template: CommsTemplate, saved: Incident, minutes: int, channels: list[str]) -> None:
+    """After the status-update form saved the fields (not yet recorded as sent): the text as it will go out,
+    naming the next update it sets, confirmed, then posted; recorded as the update once a destination accepts."""
+    from datetime import timedelta
+
+    from octotui.comms.templates import render
+
+    now = app.workspace.now()
+    names_due = now + timedelta(minutes=minutes) if saved.open else None
+    as_sent = saved.model_copy(update={"last_update_at": now, "snoozed_until": None, "next_update_at": names_due})
+    filled = render(template, as_sent, app.workspace)
+    confirm_and_post(app, template, saved, channels, filled.text, list(filled.missing), names_due)
 
 
 class OutboxRunner:
@@ -125,6 +139,7 @@ class OutboxRunner:
         self.outbox: Outbox = Outbox(app.workspace)
         self.busy = False
         self.messages: list[Message] = []
+        self.in_flight: set[int] = set()  # sent, outcome not yet recorded: not claimed again meanwhile
         self.passes = 0  # counted, for tests
         self._ticks = 0
 
@@ -141,7 +156,9 @@ class OutboxRunner:
         if self.busy or not self.active:
             return
         self.busy = True
-        self.app.run_worker(self._pass, thread=True, group="outbox", exit_on_error=False)
+        # A daemon thread of its own, not the loop's executor: quitting while a server is slow does not wait
+        # for it (its claim runs out, or its process is gone, and the next start delivers the message).
+        threading.Thread(target=self._pass, name="octotui-outbox", daemon=True).start()
 
     def posted(self, message: Message) -> None:
         self.app.notify(f"{message.title}: in the outbox, posting to {', '.join(message.destinations)}")
@@ -151,7 +168,8 @@ class OutboxRunner:
         """In a thread: claim, send (may wait on a slow server), hand each outcome to the command worker."""
         messages: list[Message] | None = None
         try:
-            for message in self.outbox.claim_due():
+            for message in self.outbox.claim_due(skip=frozenset(self.in_flight)):
+                self.in_flight.add(message.id)
                 attempts = self.outbox.attempt(message)
                 self._to_loop(self._record, message, attempts)
             messages = self.outbox.messages()
@@ -172,18 +190,21 @@ class OutboxRunner:
             self.app.broadcast(DataChanged(frozenset({OUTBOX_KEY})))
 
     def _record(self, message: Message, attempts: list[Attempt]) -> None:
+        # If the outcome cannot be recorded (reported as any command's failure), this process does not send the
+        # message again: it stays in flight here until its claim runs out and the next start (or another
+        # octotui) takes it — one duplicate at most, never one every few seconds.
         self.app.run_command_async(self.outbox.record, message, attempts,
                                    on_success=lambda recorded: self._recorded(recorded, attempts))
 
     def _recorded(self, message: Message, attempts: list[Attempt]) -> None:
-        people_time = self.app.workspace.people_time
+        self.in_flight.discard(message.id)
         for attempt in attempts:
             where = self.outbox.channels.shown(attempt.channel)
             if attempt.accepted:
                 self.app.notify(one_line(f"{message.title} posted to {where}"), title="Posted")
                 continue
             destination = message.destinations.get(attempt.channel)
-            retry = (f"next try {people_time(destination.next_at, with_date=False)}"
+            retry = (f"next try {self.outbox.next_try(destination)}"
                      if destination is not None and destination.next_at else "no more retries")
             self.app.notify(one_line(f"Not posted to {where}: {attempt.reason} — kept in the outbox ({retry})"),
                             title="Not posted", severity="error", timeout=12)

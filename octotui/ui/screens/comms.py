@@ -164,7 +164,7 @@ class CommsScreen(LiveScreen):
         copy_template(self.octo, *chosen)
 
     def action_post(self) -> None:
-        from octotui.ui.posting import post_template
+        from octotui.ui.flows import post_template
 
         chosen = self.selected()
         if chosen is None:
