@@ -38,13 +38,8 @@ from octotui.domain.quoting import quoted
 from octotui.domain.text import one_line, visible
 from octotui.logs import LEVELS, chosen_level, chosen_log_path, configure, log
 from octotui.storage.backends import (
-    file_schema,
-    is_postgres_url,
-    masked,
-    open_for_copy,
     open_repository,
     password_warning,
-    upgrade_database,
 )
 from octotui.storage.base import Repository
 from octotui.storage.errors import StoreCorrupt, StoreError
@@ -196,8 +191,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return run_demo(args)
     if args.command == "db":
+        from octotui.db_cli import run_db
+
         return run_db(args)
     if args.command == "serve":
+        from octotui.serve_cli import run_serve
+
         return run_serve(args)
     if args.command in ("send", "outbox"):
         from octotui.outbox_cli import run_outbox, run_send
@@ -286,161 +285,6 @@ def run_demo(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     note(f"wrote {releases:,} releases, {incidents:,} incidents and {decisions:,} decisions to "
           f"{workspace.store.location}")
-    return 0
-
-
-def run_db(args: argparse.Namespace) -> int:
-    if args.db_command in ("check", "repair"):
-        return run_db_file(args)
-    if args.db_command == "upgrade":
-        from octotui.domain.settings import load_settings
-
-        location = resolve_db_location(args.db, load_settings().db)
-        if not is_postgres_url(location):
-            return _upgrade_file(location)
-        before, after = upgrade_database(location)
-        name = masked(location)
-        note(f"{name}: schema {before} → {after}" if before != after else f"{name}: already at schema {after}")
-        return 0
-    if args.db_command == "people":
-        return run_db_people(args)
-    return run_db_copy(args.source, args.target, replace=args.replace)
-
-
-WEB_EXTRA = "octotui serve needs the web extra: pip install 'octotui[web]'"
-
-
-def run_serve(args: argparse.Namespace) -> int:
-    """Each browser tab runs `octotui --read-only` on this database; /status is built here on each request."""
-    import shlex
-
-    try:
-        from octotui.web.serve import exposure_warning, new_token, serve
-    except ImportError:
-        raise UsageError(WEB_EXTRA) from None
-    from octotui.comms import status_page
-    from octotui.domain.settings import load_settings
-
-    token = args.token or os.environ.pop("OCTOTUI_SERVE_TOKEN", "") or new_token()
-    os.environ.pop("OCTOTUI_SERVE_TOKEN", None)  # the sessions do not need it
-    if len(token) < 16 or not token.isprintable() or " " in token:
-        raise UsageError("the token must be at least 16 printable characters without spaces")
-    location = resolve_db_location(args.db, load_settings().db)
-    open_read_only(location).close()  # a database that cannot be read is one line now, not in every tab
-    command = [sys.executable, "-m", "octotui", "--read-only", "--db", location]
-    if args.playbook:
-        command += ["--playbook", str(args.playbook.resolve())]
-    if args.templates:
-        command += ["--templates", str(args.templates.resolve())]
-
-    def status_html() -> str:
-        workspace = open_workspace(argparse.Namespace(**{**vars(args), "db": location}), check_all=False, read_only=True)
-        try:
-            return status_page.render(status_page.build(workspace), refresh_seconds=60)
-        finally:
-            workspace.store.close()
-
-    warning = exposure_warning(args.host, args.port)
-    if warning:
-        print(warning, file=sys.stderr)
-
-    def announce(url: str) -> None:
-        print(f"octotui serve: open {url}  (Ctrl+C stops the server and every session)", flush=True)
-
-    serve("exec " + shlex.join(command), host=args.host, port=args.port, token=token,
-          max_sessions=args.max_sessions, public_status=args.public_status, status_html=status_html, announce=announce)
-    return 0
-
-
-def _upgrade_file(location: str) -> int:
-    """A file is upgraded by opening it for writing (a backup of the old file is kept first)."""
-    if not Path(location).is_file():
-        raise UsageError(f"{location}: no database file here")
-    before = open_repository(location, read_only=True, create=False)
-    old, current = file_schema(before) or (0, 0)
-    before.close()
-    store = open_repository(location)
-    store.close()
-    note(f"{location}: schema {old} → {current}" if old != current else f"{location}: already at schema {current}")
-    return 0
-
-
-def run_db_file(args: argparse.Namespace) -> int:
-    """`db check` and `db repair --to NEW` (storage.repair): the database file is only read."""
-    from octotui.domain.settings import load_settings
-    from octotui.domain.text import one_line
-    from octotui.storage import repair
-
-    location = resolve_db_location(args.db, load_settings().db)
-    if is_postgres_url(location):
-        raise UsageError(f"db {args.db_command} is for a database file (PostgreSQL checks its own data)")
-    if args.db_command == "check":
-        report = repair.examine(location)
-        write_stdout("".join(one_line(line) + "\n" for line in report.lines()))
-        return 0 if report.clean else 1
-    done = repair.repair(location, args.to)
-    for line in done.report.lines()[:-1]:
-        note(line)
-    note(f"wrote {done.target}: {done.documents:,} documents; {done.report.path} was left as it is")
-    return 0
-
-
-def run_db_people(args: argparse.Namespace) -> int:
-    from octotui.domain.inputs import InputError
-    from octotui.domain.settings import load_settings
-    from octotui.services import team
-
-    location = resolve_db_location(args.db, load_settings().db)
-    if not is_postgres_url(location):
-        raise UsageError("db people is for a PostgreSQL database (--db postgresql://…): a file has no logins")
-    if args.action is None and (args.role or args.signer is not None):
-        raise UsageError("to change a role: octotui db people set ROLE [NAME] [--signer|--no-signer]")
-    if args.action == "set" and (not args.role or (args.name is None and args.signer is None)):
-        raise UsageError("octotui db people set ROLE NAME [--signer|--no-signer] (a name, --signer or both)")
-    store = open_repository(location)
-    try:
-        if args.action == "set":
-            try:
-                team.set_person(store, args.role, args.name, args.signer)
-            except InputError as error:
-                raise UsageError(str(error)) from None
-        for line in team.listing(store):
-            write_stdout(visible(line) + "\n")
-    finally:
-        store.close()
-    return 0
-
-
-def run_db_copy(source_location: str, target_location: str, replace: bool = False) -> int:
-    """Everything from one database to another, ids, events and links kept; the source is only read."""
-    source_location = resolve_db_location(source_location, what="SOURCE")
-    target_location = resolve_db_location(target_location, what="TARGET")
-    if not is_postgres_url(source_location) and not Path(source_location).is_file():
-        raise UsageError(f"{source_location}: no database file here")
-    if source_location == target_location:
-        raise UsageError("source and target are the same database")
-    from octotui.storage.portable import portable_tables
-
-    # A file is only read: an older octotui's is copied as this version reads it, another app's TinyDB file for
-    # the octotui tables it may hold.
-    source = open_for_copy(source_location)
-    try:
-        damage = getattr(source, "damage_note", lambda: None)()
-        if damage:  # a copy would silently lack the records behind the damage
-            raise UsageError(f"{damage}; nothing was copied")
-        tables, changed = portable_tables(source.export_tables())
-    finally:
-        source.close()
-    target = open_repository(target_location)
-    try:
-        target.import_tables(tables, replace=replace)
-        counts = {name: len(tables.get(name, {})) for name in ("releases", "incidents", "decisions", "events")}
-    finally:
-        target.close()
-    note(f"copied {counts['releases']:,} releases, {counts['incidents']:,} incidents, {counts['decisions']:,} "
-          f"decisions and {counts['events']:,} events from {source.location} to {target.location}"
-          + (f"; {changed:,} text(s) held a NUL or an unpaired surrogate, which no backend stores now: "
-             "copied with ␀ / � in their place" if changed else ""))
     return 0
 
 
