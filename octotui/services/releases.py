@@ -9,17 +9,38 @@ a release that has gone past Gate passed is history: it is never edited (make a 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from octotui.domain import lifecycle, versioning
 from octotui.domain.clock import local_time
-from octotui.domain.inputs import InputError, NeedsConfirmation, TextInput, parse_input
-from octotui.domain.models import Decision, LifecycleEvent, Release, ReleaseEdit, Stage
+from octotui.domain.inputs import (
+    InputError,
+    NeedsConfirmation,
+    ReasonInput,
+    ReleaseInput,
+    TextInput,
+    parse_input,
+)
+from octotui.domain.models import (
+    ChecklistRun,
+    Decision,
+    Incident,
+    LifecycleEvent,
+    Release,
+    ReleaseEdit,
+    Stage,
+)
 from octotui.domain.quoting import quoted
+from octotui.domain.refs import RunRef
+from octotui.domain.semver import ReleaseType, Version
 from octotui.domain.settings import SignOffRules
+from octotui.domain.text import plain
 from octotui.services import team
+from octotui.services.deployments import hotfix_base, known_good
+from octotui.services.incidents import IncidentsMixin
 from octotui.services.records import point_override
 
 if TYPE_CHECKING:
@@ -215,3 +236,165 @@ def set_release_notes(workspace: CommandSource, release_id: int, notes: dict[str
         release.notes.update(clean)
         tx.save(release)
     return release
+
+
+_RELEASE_NOTES_ITEM = re.compile(r"\brelease notes\b", re.IGNORECASE)
+
+
+class ReleasesMixin(IncidentsMixin):
+    """The release commands, each one unit of work, and which version next (the functions above do the edits)."""
+
+    # -- which version next: answered from the rows (domain.versioning) -----------------------------
+    def suggest_type(self, version_text: str, excluding: int | None = None) -> ReleaseType | None:
+        return versioning.suggest_type(self._view.rows.values(), version_text, excluding)
+
+    def suggest_version(self, kind: ReleaseType = ReleaseType.MINOR) -> str:
+        return versioning.suggest_version(self._view.rows.values(), kind)
+
+    def suggest_hotfix_version(self) -> tuple[str, str]:
+        return hotfix_base(self)  # by deployment history
+
+    def suggest_backport(self, fixed: Release) -> tuple[str, str]:
+        return versioning.suggest_backport(list(self._view.rows.values()), fixed.version)
+
+    def type_warning(self, version_text: str, kind: str, excluding: int | None = None) -> str:
+        return versioning.type_warning(self._view.rows.values(), version_text, kind, excluding)
+
+    def last_known_good(self, release: Release) -> Release | None:
+        return known_good(self, release).release  # by deployment history
+
+    def notes_question(self, ref: RunRef, index: int) -> str | None:
+        """Asked before checking “Release notes drafted” while the notes a person must write are empty."""
+        release = self.release(ref.owner_id) if ref.owner == "release" else None
+        run = self.run(ref)
+        if release is None or run is None or run.items[index].settled or not _RELEASE_NOTES_ITEM.search(run.items[index].text):
+            return None
+        empty = self._empty_required_notes(release)
+        if not empty:
+            return None
+        return f"The release notes are still empty ({', '.join(empty)}). Check “{plain(run.items[index].text)}” anyway?"
+
+    def _empty_required_notes(self, release: Release) -> list[str]:
+        """Release-notes fields a person must write (not the derived name and date, not `(if any)` ones)."""
+        derived = {"release_name_number", "date"}
+        return [spec.label for spec in self.playbook.fields.get("release-notes", [])
+                if spec.key not in derived and "(if any)" not in spec.label and not release.notes.get(spec.key, "").strip()]
+
+    def _release_fields(self, tx: Tx, fields: dict[str, Any], existing: Release | None,
+                        confirm: bool = False) -> dict[str, Any]:
+        """Validated input plus the rules that need stored data, read inside the unit of work."""
+        errors: dict[str, str] = {}
+        try:
+            clean = parse_input(ReleaseInput, fields)
+        except InputError as error:
+            errors = dict(error.errors)
+            clean = None
+        version_text = str(fields.get("version", "")).strip()
+        reuse: str | None = None
+        if "version" not in errors:
+            version = Version.parse(version_text)
+            for other in versioning.taken(self._view.rows.values(), version, existing.id if existing else None):
+                if other.stage is not Stage.CANCELLED:
+                    errors["version"] = f"{version} already exists ({other.key}: {other.title[:40]})"
+                    break
+                reuse = f"{version} belonged to {other.key}, which was cancelled. Use it again for this release?"
+        today = self.now().astimezone().date()
+        target = clean.target_date if clean else None
+        if target is not None and target < today and (existing is None or existing.target_date != target):
+            errors["target_date"] = f"{target} is in the past (today is {today})"
+        if errors or clean is None:
+            raise InputError(errors)
+        if reuse is not None and not confirm:
+            raise NeedsConfirmation(reuse)
+        kind = clean.type or self.suggest_type(version_text) or ReleaseType.MINOR
+        return {"version": clean.version, "title": clean.title, "captain": clean.captain, "type": kind,
+                "target_date": clean.target_date}
+
+    def create_release(self, *, hotfix: bool = False, followup_of: int | None = None,
+                       incident_id: int | None = None, confirm: bool = False, **fields: Any) -> Release:
+        """Raises NeedsConfirmation to reuse the version of a cancelled release."""
+        now = self.now()
+        with self._command() as tx:
+            clean = self._release_fields(tx, fields, None, confirm)
+            if incident_id is not None and tx.uow.get("incidents", incident_id) is None:
+                raise InputError({"incident": f"INC-{incident_id} does not exist"})
+            runs = {"gate": ChecklistRun.from_spec(self.playbook.by_role("gate"), now)}
+            work_role = "hotfix" if hotfix else "deployment"
+            runs[work_role] = ChecklistRun.from_spec(self.playbook.by_role(work_role), now)
+            release = tx.new(Release, lambda new_id: Release(
+                id=new_id, created_at=now, created_by=self.author, hotfix=hotfix, runs=runs, followup_of=followup_of,
+                incident_ids=[incident_id] if incident_id else [],
+                run_incidents={work_role: incident_id} if incident_id and hotfix else {}, **clean))
+            if incident_id is not None:
+                incident = tx.load(Incident, incident_id)
+                incident.release_ids.append(release.id)
+                self._timeline(incident, "link", f"Linked to {release.key} {release.version}" + (" (hotfix)" if hotfix else ""))
+                if hotfix:
+                    self._auto(incident, "hotfix", f"hotfix {release.key} {release.version} created")
+                tx.save(incident)
+        return release
+
+    def update_release(self, release_id: int, confirm: bool = False, read: dict[str, str] | None = None,
+                       **fields: Any) -> Release:
+        """Only the changed fields, against what was `read` (services.releases: conflicts, recorded edits)."""
+        return edit_release(self, release_id, fields, read, confirm)
+
+    def cancel_release(self, release_id: int, reason: str) -> Release:
+        """Only before Production, with a reason; a shipped release is rolled back or superseded instead."""
+        def cancel(release: Release, now: datetime) -> None:
+            release.cancelled_at, release.cancel_reason = now, release.lifecycle[-1].reason
+        return self._lifecycle_move(release_id, "cancel", reason, cancel)
+
+    def reopen_release(self, release_id: int, reason: str) -> Release:
+        """A locked release (Verified, Rolled back, Cancelled) opens again for changes, with a reason."""
+        return self._lifecycle_move(release_id, "reopen", reason,
+                                    lambda release, _now: setattr(release, "cancelled_at", None))
+
+    def _lifecycle_move(self, release_id: int, move: Literal["cancel", "reopen"], reason: str,
+                        apply: Callable[[Release, datetime], None]) -> Release:
+        """Checked against the lifecycle table inside the unit of work, recorded with who, when and why."""
+        reason = parse_input(ReasonInput, {"reason": reason}).reason
+        with self._command() as tx:
+            release = tx.load(Release, release_id)
+            lifecycle.require(release, move, reason=reason)
+            if move == "reopen" and release.cancelled_at is not None:
+                self._version_free_again(tx, release)
+            now = self.now()
+            release.lifecycle.append(LifecycleEvent(at=now, by=self.author, action=move, reason=reason,
+                                                    from_stage=release.stage.value))
+            apply(release, now)
+            tx.save(release)
+        return release
+
+    def _version_free_again(self, tx: Tx, release: Release) -> None:
+        """A version names one live release: a cancelled one comes back only while nobody reused its version."""
+        for other in versioning.taken(self._view.rows.values(), Version.parse(release.version), release.id):
+            if other.stage is not Stage.CANCELLED:
+                raise InputError({"reason": f"{release.version} is now the version of {other.key}; "
+                                            f"{release.key} cannot come back under it"})
+
+    def sign_off(self, release_id: int, note: str = "") -> Release:
+        return sign_off(self, release_id, note)
+
+    def set_release_notes(self, release_id: int, notes: dict[str, str]) -> Release:
+        return set_release_notes(self, release_id, notes)
+
+    def start_rollback(self, release_id: int, reason: str, incident_id: int | None = None) -> Release:
+        """Roll back, for one incident (linked both ways if it was not) or for none: the rollback's
+        events go to that incident's timeline and nowhere else."""
+        reason = parse_input(ReasonInput, {"reason": reason}).reason
+        with self._command() as tx:
+            release = tx.load(Release, release_id)
+            lifecycle.require(release, "rollback", reason=reason)
+            release.rollback_reason = reason
+            release.runs["rollback"] = ChecklistRun.from_spec(self.playbook.by_role("rollback"), self.now())
+            if incident_id is not None:
+                incident = tx.load(Incident, incident_id)
+                if not incident.open:
+                    raise InputError({"incident": f"{incident.key} is resolved; pick an open incident or a new one"})
+                self._link(release, incident)
+                release.run_incidents["rollback"] = incident_id
+                self._timeline(incident, "status", f"Rollback of {release.key} {release.version} started: {reason}")
+                tx.save(incident)
+            tx.save(release)
+        return release
