@@ -30,7 +30,8 @@ from octotui.storage.errors import (
     StoreUnavailable,
     StoreWriteFailed,
 )
-from octotui.storage.postgres_store import MIGRATIONS, SCHEMA_VERSION, PostgresStore
+from octotui.storage.pg_schema import MIGRATIONS, SCHEMA_VERSION
+from octotui.storage.postgres_store import PostgresStore
 from octotui.storage.tinydb_store import Store
 from octotui.ui.widgets import status_text
 

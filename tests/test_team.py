@@ -16,9 +16,10 @@ from octotui.cli import main
 from octotui.domain.inputs import InputError
 from octotui.domain.models import Severity
 from octotui.services.workspace import Workspace
-from octotui.storage import postgres_store
+from octotui.storage import pg_listen, pg_schema
 from octotui.storage.errors import StoreReadOnly
-from octotui.storage.postgres_store import SCHEMA_VERSION, PostgresStore
+from octotui.storage.pg_schema import SCHEMA_VERSION
+from octotui.storage.postgres_store import PostgresStore
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -90,7 +91,7 @@ def test_close_does_not_wait_for_a_listener_still_reconnecting(pg_cluster, pg_ur
 
 
 def test_presence_follows_a_join_and_a_leave_by_notification(pg_cluster, pg_url, opened, monkeypatch):
-    monkeypatch.setattr(postgres_store, "PRESENCE_EVERY_SECONDS", 3600.0)  # no periodic look can explain it
+    monkeypatch.setattr(pg_listen, "PRESENCE_EVERY_SECONDS", 3600.0)  # no periodic look can explain it
     database = _db(pg_url)
     _login(pg_cluster, "team_ben", member_of="postgres")
     ana = opened(pg_url)
@@ -186,10 +187,10 @@ def test_the_owner_is_never_told_to_ask_the_owner(pg_cluster):
     _login(pg_cluster, "team_early", member_of="team_boss")
     with psycopg.connect(pg_cluster.url(database), autocommit=True) as conn:  # as the writer once did it
         conn.execute("SET ROLE team_early")
-        conn.execute(postgres_store.MIGRATIONS[0])
+        conn.execute(pg_schema.MIGRATIONS[0])
         conn.execute("UPDATE octotui_schema SET version = 1")
     with pytest.raises(StoreReadOnly) as refused:
-        postgres_store.upgrade_database(pg_cluster.tcp_url(database, "team_boss", "pw-team_boss"))
+        pg_schema.upgrade_database(pg_cluster.tcp_url(database, "team_boss", "pw-team_boss"))
     assert "ask the database owner" not in refused.value.message
     assert "REASSIGN OWNED BY team_early TO team_boss" in refused.value.message, refused.value.message
 
@@ -431,7 +432,7 @@ async def test_the_status_line_shows_a_join_without_waiting_for_its_tick(pg_clus
     from octotui.ui.app import OctoApp
     from octotui.ui.widgets import status_text
 
-    monkeypatch.setattr(postgres_store, "PRESENCE_EVERY_SECONDS", 3600.0)
+    monkeypatch.setattr(pg_listen, "PRESENCE_EVERY_SECONDS", 3600.0)
     monkeypatch.setattr(OctoApp, "_tick", lambda self: None)  # the one timer does nothing here: no tick repaints
     _login(pg_cluster, "team_joiner", member_of="postgres")
     store = opened(pg_url)

@@ -8,7 +8,9 @@ newer than the last `rev` they saw.
 Writers take one transaction-scoped advisory lock, so commits happen in `rev` order (a reader can never
 skip a row committed late with an older rev) and every command reads fresh, decides, and writes as one
 transaction: two people toggling one item both land, in order, with both events in its history.
-This module is the only one that knows it is PostgreSQL; everything above talks to the Repository seam.
+This module and its parts (pg_schema: the tables and their migrations; pg_listen: the connections, LISTEN/
+NOTIFY and presence; pg_work: the unit of work) are the only ones that know it is PostgreSQL; everything
+above talks to the Repository seam.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from urllib.parse import unquote, urlsplit
 
 import platformdirs
 import psycopg
-from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
 from octotui.domain.clock import claimed_name, current_author
@@ -37,135 +38,33 @@ from octotui.storage.base import (
     ChangeLog,
     Changes,
     Doc,
-    ReadsWholeTables,
     open_incident_docs,
 )
 from octotui.storage.errors import (
-    StoreBusy,
-    StoreDisconnected,
-    StoreError,
     StoreNotEmpty,
     StoreOutcomeUnknown,
     StoreReadOnly,
     StoreTooNew,
     StoreUnavailable,
-    StoreWriteFailed,
 )
 from octotui.storage.fs import make_private_dir
-from octotui.storage.people import display_name, people_doc
-from octotui.storage.pg_owner import become_owner, owner_problem
+from octotui.storage.pg_listen import CHANNEL, PgConnection
+from octotui.storage.pg_schema import (
+    DOCUMENT_SCHEMA,
+    LINK_TABLES,
+    SCHEMA_VERSION,
+    WRITE_LOCK_KEY,
+    migrate,
+    schema_version,
+    upgrade_database,
+)
+from octotui.storage.pg_work import PgSnapshot, PgUnitOfWork, PgUnitOfWorkView, returned_revs
 from octotui.storage.urls import masked, secrets_in
 
-SCHEMA_VERSION = 3
-DOCUMENT_SCHEMA = 3  # the documents' own shape, as in the TinyDB file's meta
-CHANNEL = "octotui"
-PRESENCE_CHANNEL = "octotui_presence"  # `join:<session>` / `leave:<session>`: others look again at once
-WRITE_LOCK_KEY = 0x0C70_7501  # the advisory lock every writer takes (one per database)
+__all__ = ["PostgresStore", "upgrade_database"]  # upgrade_database lives in pg_schema: kept importable from here
+
 LOCK_TIMEOUT = "10s"
-CONNECT_TIMEOUT_SECONDS = 3
-PRESENCE_EVERY_SECONDS = 5.0  # a look without a notice: for someone whose octotui was killed (no "leave")
-RETRY_EVERY_SECONDS = 1.0
-APPLICATION = "octotui"
 TABLES = (*RECORD_TABLES, META, EVENTS, OUTBOX)
-LINK_TABLES = {  # table of the owner -> (document field, link table, owner column, target column)
-    "incidents": [("release_ids", "incident_releases", "incident_id", "release_id")],
-    "decisions": [("release_ids", "decision_releases", "decision_id", "release_id"),
-                  ("incident_ids", "decision_incidents", "decision_id", "incident_id")],
-}
-
-# Each entry moves the schema one version forward; `db upgrade` applies the missing ones in one transaction.
-MIGRATIONS: list[str] = [
-    # 0 -> 1: the records, their history and their links.
-    """
-    CREATE SEQUENCE octotui_rev;
-    CREATE TABLE octotui_schema (version integer NOT NULL);
-    INSERT INTO octotui_schema VALUES (0);
-    CREATE TABLE releases (
-        id integer PRIMARY KEY,
-        doc jsonb NOT NULL,
-        rev bigint NOT NULL DEFAULT nextval('octotui_rev'),
-        version text GENERATED ALWAYS AS (doc->>'version') STORED,
-        title text GENERATED ALWAYS AS (doc->>'title') STORED,
-        type text GENERATED ALWAYS AS (doc->>'type') STORED,
-        captain text GENERATED ALWAYS AS (doc->>'captain') STORED,
-        target_date text GENERATED ALWAYS AS (doc->>'target_date') STORED,
-        cancelled boolean GENERATED ALWAYS AS (doc->>'cancelled_at' IS NOT NULL) STORED
-    );
-    -- A version names one live release; a cancelled one's version may be used again.
-    CREATE UNIQUE INDEX releases_live_version ON releases (version) WHERE NOT cancelled;
-    CREATE TABLE incidents (
-        id integer PRIMARY KEY,
-        doc jsonb NOT NULL,
-        rev bigint NOT NULL DEFAULT nextval('octotui_rev'),
-        title text GENERATED ALWAYS AS (doc->>'title') STORED,
-        severity text GENERATED ALWAYS AS (doc->>'severity') STORED,
-        status text GENERATED ALWAYS AS (doc->>'status') STORED,
-        started_at text GENERATED ALWAYS AS (doc->>'started_at') STORED
-    );
-    CREATE INDEX incidents_open ON incidents (status) WHERE status <> 'Resolved';
-    CREATE TABLE decisions (
-        id integer PRIMARY KEY,
-        doc jsonb NOT NULL,
-        rev bigint NOT NULL DEFAULT nextval('octotui_rev'),
-        title text GENERATED ALWAYS AS (doc->>'title') STORED,
-        status text GENERATED ALWAYS AS (doc->>'status') STORED
-    );
-    CREATE TABLE meta (
-        id integer PRIMARY KEY,
-        doc jsonb NOT NULL,
-        rev bigint NOT NULL DEFAULT nextval('octotui_rev')
-    );
-    CREATE TABLE events (
-        id bigint PRIMARY KEY,
-        owner text NOT NULL,
-        stream text NOT NULL,
-        doc jsonb NOT NULL,
-        rev bigint NOT NULL DEFAULT nextval('octotui_rev')
-    );
-    CREATE INDEX events_owner ON events (owner, stream, id);
-    CREATE TABLE incident_releases (
-        incident_id integer REFERENCES incidents DEFERRABLE INITIALLY DEFERRED,
-        release_id integer REFERENCES releases DEFERRABLE INITIALLY DEFERRED,
-        PRIMARY KEY (incident_id, release_id)
-    );
-    CREATE TABLE decision_releases (
-        decision_id integer REFERENCES decisions DEFERRABLE INITIALLY DEFERRED,
-        release_id integer REFERENCES releases DEFERRABLE INITIALLY DEFERRED,
-        PRIMARY KEY (decision_id, release_id)
-    );
-    CREATE TABLE decision_incidents (
-        decision_id integer REFERENCES decisions DEFERRABLE INITIALLY DEFERRED,
-        incident_id integer REFERENCES incidents DEFERRABLE INITIALLY DEFERRED,
-        PRIMARY KEY (decision_id, incident_id)
-    );
-    CREATE INDEX releases_rev ON releases (rev);
-    CREATE INDEX incidents_rev ON incidents (rev);
-    CREATE INDEX decisions_rev ON decisions (rev);
-    CREATE INDEX meta_rev ON meta (rev);
-    CREATE INDEX events_rev ON events (rev);
-    """,
-    # 1 -> 2: every commit names itself, so a save whose outcome was lost with the connection can be
-    # checked after reconnecting instead of guessed at.
-    """
-    CREATE TABLE commits (
-        id uuid PRIMARY KEY,
-        author text NOT NULL,
-        at timestamptz NOT NULL DEFAULT now()
-    );
-    """,
-    # 2 -> 3: the outbox (services.outbox): a message to post, its destinations' outcomes and who delivers it.
-    """
-    CREATE TABLE outbox (
-        id integer PRIMARY KEY,
-        doc jsonb NOT NULL,
-        rev bigint NOT NULL DEFAULT nextval('octotui_rev')
-    );
-    CREATE INDEX outbox_rev ON outbox (rev);
-    """,
-]
-assert len(MIGRATIONS) == SCHEMA_VERSION
-
-_WRITE_PRIVILEGES = "INSERT, UPDATE, DELETE"
 
 
 def _database_name(url: str) -> str:
@@ -173,92 +72,7 @@ def _database_name(url: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "postgres"
 
 
-class _Snapshot:
-    def __init__(self, store: PostgresStore) -> None:
-        self._store = store
-
-    def get(self, table: str, doc_id: int) -> Doc | None:
-        return self._store.get(table, doc_id)
-
-    def all(self, table: str) -> dict[int, Doc]:
-        return dict(self._store.table(table))
-
-    def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
-        return self._store.owner_events(owner, stream)
-
-    def open_incidents(self) -> dict[int, Doc]:
-        return self._store.open_incidents()
-
-    def board_docs(self) -> dict[int, Doc]:
-        return self.all("releases")  # read at start in any case (the board's order needs every release)
-
-    def scan(self, table: str) -> dict[int, Doc]:
-        return self.all(table)  # held in memory once read: nothing to leave unread
-
-    def last_id(self, table: str) -> int:
-        return max(self.all(table), default=0)
-
-
-class _PgUnitOfWork:
-    """Reads answer from memory (fresh: read under the write lock); writes are staged and sent at commit."""
-
-    def __init__(self, store: PostgresStore) -> None:
-        self._store = store
-        self.staged: dict[str, dict[int, Doc]] = {table: {} for table in (*RECORD_TABLES, META, OUTBOX)}
-        self.events: dict[int, Doc] = {}
-        self._reserved: dict[str, int] = {}
-
-    def get(self, table: str, doc_id: int) -> Doc | None:
-        if table == EVENTS:
-            return self.events.get(doc_id) or self._store.tables[EVENTS].get(doc_id)
-        staged = self.staged[table].get(doc_id)
-        return staged if staged is not None else self._store.get(table, doc_id)
-
-    def all(self, table: str) -> dict[int, Doc]:
-        return {**self._store.table(table), **self.staged[table]}
-
-    def events_of(self, owner: str, stream: str | None) -> list[tuple[int, Doc]]:
-        return [(event_id, doc) for event_id, doc in self.events.items()
-                if doc["owner"] == owner and (stream is None or doc["stream"] == stream)]
-
-    def put(self, table: str, doc_id: int, doc: Doc) -> None:
-        self.staged[table][doc_id] = doc
-
-    def put_many(self, table: str, docs: dict[int, Doc]) -> None:
-        self.staged[table].update(docs)
-
-    def append_event(self, owner: str, stream: str, doc: Doc) -> int:
-        new_id = self.reserve_id(EVENTS)
-        self.events[new_id] = {"owner": owner, "stream": stream, **doc}
-        return new_id
-
-    def reserve_id(self, table: str) -> int:
-        self._store.table(table)  # a deferred table is read first: its highest id is needed
-        staged = self.events if table == EVENTS else self.staged[table]
-        new_id = max(self._reserved.get(table, 0), self._store.max_ids.get(table, 0), max(staged, default=0)) + 1
-        self._reserved[table] = new_id
-        return new_id
-
-
-class _UnitOfWorkView(ReadsWholeTables):
-    """The unit of work as the services see it (the Snapshot reads plus the staged writes)."""
-
-    def __init__(self, work: _PgUnitOfWork) -> None:
-        self._work = work
-        self.get, self.put, self.put_many = work.get, work.put, work.put_many
-        self.append_event, self.reserve_id = work.append_event, work.reserve_id
-
-    def all(self, table: str) -> dict[int, Doc]:
-        return self._work.all(table)
-
-    def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
-        return self._work._store.owner_events(owner, stream) + self._work.events_of(owner, stream)
-
-    def last_id(self, table: str) -> int:
-        return max(self.all(table), default=0)
-
-
-class PostgresStore(ChangeLog):
+class PostgresStore(PgConnection, ChangeLog):
     """A PostgreSQL database as octotui's repository: what was last read is kept in memory (as the TinyDB
     backend keeps its file), kept current by notifications."""
 
@@ -316,74 +130,8 @@ class PostgresStore(ChangeLog):
         self._listener = threading.Thread(target=self._listen, name="octotui-listen", daemon=True)
         self._listener.start()
 
-    # -- messages never carry the password ---------------------------------------------------------
-    def _reason(self, error: BaseException) -> str:
-        return _reason(error, self._secrets)
-
-    # -- connections ---------------------------------------------------------------------------------
-    def _application_name(self) -> str:
-        """`octotui:<session>:<role>`: the session tag tells our own connection apart (presence reads the
-        role from the server's own `usename`, not from this name)."""
-        return f"{APPLICATION}:{self._session}:{self.who}"[:63]
-
-    def _connect(self, purpose: str) -> psycopg.Connection[Any]:
-        """`main` connections carry `octotui:<who>` as application_name (what presence reads); the
-        listener's connection is named apart so one octotui counts once."""
-        name = self._application_name() if purpose == "main" and self.who else f"{APPLICATION}-{purpose}"
-        try:
-            return psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                                   application_name=name[:63])
-        except psycopg.OperationalError as error:
-            raise StoreDisconnected(self.location, f"cannot connect ({self._reason(error)})") from None
-        except psycopg.Error as error:
-            raise StoreUnavailable(self.location, f"cannot connect ({self._reason(error)})") from None
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        """The main connection, reconnected if it was lost (in-doubt saves are then checked)."""
-        if self._conn is not None and not self._conn.closed and not self._conn.broken:
-            return self._conn
-        self._conn = None
-        conn = self._connect("main")
-        self._conn = conn
-        self._check_in_doubt(conn)
-        return conn
-
-    def _lost(self, error: psycopg.Error) -> StoreError:
-        """Map a driver error; a lost connection is dropped so the next call reconnects."""
-        if isinstance(error, psycopg.OperationalError) or (self._conn is not None and self._conn.broken):
-            with contextlib.suppress(Exception):
-                if self._conn is not None:
-                    self._conn.close()
-            self._conn = None
-            return StoreDisconnected(self.location, f"disconnected ({self._reason(error)})")
-        if isinstance(error, pg_errors.InsufficientPrivilege):
-            return StoreReadOnly(self.location, f"not allowed: {self._reason(error)}")
-        if isinstance(error, pg_errors.IntegrityError):
-            return StoreWriteFailed(self.location, f"not saved: the database refused it ({self._reason(error)})")
-        if isinstance(error, pg_errors.LockNotAvailable | pg_errors.QueryCanceled):
-            return StoreBusy(self.location, "another octotui held the write lock for too long; not saved")
-        return StoreUnavailable(self.location, self._reason(error))
-
     def compact(self) -> None:
         pass  # the server keeps its own pages
-
-    def close(self) -> None:
-        """Say we leave (others update presence at once), wake our own listener on its private channel
-        (it LISTENs there) and wait for it to end: nothing waits for a timeout."""
-        self._closed.set()
-        with self._lock:
-            if self._conn is not None:
-                with contextlib.suppress(Exception):
-                    self._conn.execute("SELECT pg_notify(%s, %s), pg_notify(%s, '')",
-                                       (PRESENCE_CHANNEL, f"leave:{self._session}", self._wake_channel))
-                with contextlib.suppress(Exception):
-                    self._conn.close()
-                self._conn = None
-        if self._listener is not threading.current_thread():
-            # A listening listener was woken: it ends at once (the bound is only a safety). One still trying
-            # to connect (the server is away) is not waited for: it sees `_closed` after its attempt and ends.
-            waiting = self.listening.is_set()
-            self._listener.join(timeout=CONNECT_TIMEOUT_SECONDS + RETRY_EVERY_SECONDS if waiting else 0)
 
     # -- schema --------------------------------------------------------------------------------------
     def _check_schema(self, conn: psycopg.Connection[Any], create: bool) -> None:
@@ -414,8 +162,8 @@ class PostgresStore(ChangeLog):
 
     # -- reading -------------------------------------------------------------------------------------
     @property
-    def snapshot(self) -> _Snapshot:
-        return _Snapshot(self)
+    def snapshot(self) -> PgSnapshot:
+        return PgSnapshot(self)
 
     def owner_events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
         if not self._events_complete and owner not in self._owners_read:
@@ -552,14 +300,6 @@ class PostgresStore(ChangeLog):
             notices, self._notices = self._notices, []
         return notices
 
-    def subscribe(self, callback: Callable[[], None] | None) -> None:
-        """`callback` is called (from another thread) when someone else changed the database."""
-        self._on_change = callback
-
-    def watch_presence(self, callback: Callable[[], None] | None) -> None:
-        """`callback` is called (from another thread) when someone joined or left."""
-        self._on_presence = callback
-
     def role_exists(self, role: str) -> bool:
         """A login role of that name exists on this server (`octotui db people set` names only real ones)."""
         with self._lock:
@@ -570,14 +310,9 @@ class PostgresStore(ChangeLog):
                 raise self._lost(error) from None
         return row is not None
 
-    def presence(self) -> list[str]:
-        """Who else has this database open (their login roles, with the display names as last read)."""
-        _doc_id, people = people_doc(dict(self.tables[META]))
-        return [display_name(people, role) for role in self._presence]
-
     # -- writing -------------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def unit_of_work(self, on_wait: Callable[[], None] | None = None) -> Iterator[_UnitOfWorkView]:
+    def unit_of_work(self, on_wait: Callable[[], None] | None = None) -> Iterator[PgUnitOfWorkView]:
         if self.read_only:
             raise StoreReadOnly(self.location, self.read_only_reason)
         with self._lock:
@@ -595,9 +330,9 @@ class PostgresStore(ChangeLog):
             except psycopg.Error as error:
                 self._rollback(conn)
                 raise self._lost(error) from None
-            work = _PgUnitOfWork(self)
+            work = PgUnitOfWork(self)
             try:
-                yield _UnitOfWorkView(work)
+                yield PgUnitOfWorkView(work)
             except BaseException:
                 self._rollback(conn)
                 raise
@@ -626,7 +361,7 @@ class PostgresStore(ChangeLog):
         with contextlib.suppress(psycopg.Error):
             conn.execute("ROLLBACK")
 
-    def _send(self, conn: psycopg.Connection[Any], work: _PgUnitOfWork, commit_id: str) -> dict[tuple[str, int], int]:
+    def _send(self, conn: psycopg.Connection[Any], work: PgUnitOfWork, commit_id: str) -> dict[tuple[str, int], int]:
         revs: dict[tuple[str, int], int] = {}
         with conn.cursor() as cursor:
             for table, docs in work.staged.items():
@@ -636,7 +371,7 @@ class PostgresStore(ChangeLog):
                     f"INSERT INTO {table} (id, doc) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE "
                     "SET doc = EXCLUDED.doc, rev = nextval('octotui_rev') RETURNING id, rev",
                     [(doc_id, Jsonb(doc)) for doc_id, doc in docs.items()], returning=True)
-                revs.update(_returned(cursor, table))
+                revs.update(returned_revs(cursor, table))
                 for field, link_table, owner_column, target_column in LINK_TABLES.get(table, ()):
                     cursor.execute(f"DELETE FROM {link_table} WHERE {owner_column} = ANY(%s)",
                                    (list(docs),))
@@ -650,13 +385,13 @@ class PostgresStore(ChangeLog):
                     [(event_id, doc["owner"], doc["stream"],
                       Jsonb({k: v for k, v in doc.items() if k not in ("owner", "stream")}))
                      for event_id, doc in work.events.items()], returning=True)
-                revs.update(_returned(cursor, EVENTS))
+                revs.update(returned_revs(cursor, EVENTS))
             cursor.execute("INSERT INTO commits (id, author) VALUES (%s, %s)", (commit_id, self.who))
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # a broken link fails here, not as an unknown outcome
             cursor.execute("SELECT pg_notify(%s, %s)", (CHANNEL, commit_id))
         return revs
 
-    def _remember(self, work: _PgUnitOfWork, revs: dict[tuple[str, int], int]) -> Changes:
+    def _remember(self, work: PgUnitOfWork, revs: dict[tuple[str, int], int]) -> Changes:
         changes = Changes()
         for table, docs in work.staged.items():
             for doc_id, doc in docs.items():
@@ -666,19 +401,6 @@ class PostgresStore(ChangeLog):
         # Nothing else committed in between (the write lock): our revs are the newest.
         self._rev = max([self._rev, *revs.values()])
         return changes
-
-    def _check_in_doubt(self, conn: psycopg.Connection[Any]) -> None:
-        if not self._in_doubt:
-            return
-        doubts, self._in_doubt = self._in_doubt, []
-        with contextlib.suppress(psycopg.Error):
-            saved = {str(row[0]) for row in conn.execute("SELECT id FROM commits WHERE id = ANY(%s::uuid[])",
-                                                         (doubts,)).fetchall()}
-            for commit_id in doubts:
-                self._notices.append("Reconnected: the change whose save was in doubt WAS saved" if commit_id in saved
-                                     else "Reconnected: the change whose save was in doubt was NOT saved; do it again")
-            return
-        self._in_doubt = doubts  # could not check yet: try again on the next reconnect
 
     # -- moving everything in and out (db copy) --------------------------------------------------------
     def export_tables(self) -> dict[str, dict[int, Doc]]:
@@ -728,145 +450,3 @@ class PostgresStore(ChangeLog):
             self._events_complete, self._resolved_unread = True, False
             self._logged(Changes(everything=True))
             self._logged(self._read_changes(self._connection()))
-
-    # -- the listener: notifications and presence -------------------------------------------------------
-    def _mark_changed(self) -> None:
-        self._pending.set()
-        callback = self._on_change
-        if callback is not None:
-            with contextlib.suppress(Exception):
-                callback()
-
-    def _listen(self) -> None:
-        """Its own connection: LISTEN, wake the app on others' commits, look at who is here when someone
-        joins or leaves (told by notification). A lost connection is retried every second; on return the
-        app is woken to catch up."""
-        lost = False
-        while not self._closed.is_set():
-            conn: psycopg.Connection[Any] | None = None
-            try:
-                conn = self._connect("listen")
-                for channel in (CHANNEL, PRESENCE_CHANNEL, self._wake_channel):
-                    conn.execute(f'LISTEN "{channel}"')
-                conn.execute("SELECT pg_notify(%s, %s)", (PRESENCE_CHANNEL, f"join:{self._session}"))
-                lost = False
-                # Whatever was committed between our last read and LISTEN sent no notice we could hear:
-                # read once now (at start-up this finds nothing; after an outage it catches up).
-                self._mark_changed()
-                self.listening.set()
-                while not self._closed.is_set():
-                    # Not inside the notifies() loop: the connection is held while it waits.
-                    before = self._presence
-                    self._look_around(conn)
-                    if self._presence != before:
-                        self.presence_changed.set()
-                        watcher = self._on_presence
-                        if watcher is not None:  # the status line repaints now, not at its next tick
-                            with contextlib.suppress(Exception):
-                                watcher()
-                    main_pid = self._main_pid()
-                    for notice in conn.notifies(timeout=PRESENCE_EVERY_SECONDS):
-                        if self._closed.is_set():
-                            break
-                        if notice.channel == CHANNEL and notice.pid != main_pid:  # our own commits are in memory already
-                            self._mark_changed()
-                        elif notice.channel == PRESENCE_CHANNEL and not notice.payload.endswith(self._session):
-                            kind, _, session = notice.payload.partition(":")
-                            if kind == "leave":
-                                self._gone.add(session)
-                            break  # someone joined or left: look again now
-            except (psycopg.Error, StoreError):
-                self.listening.clear()
-                if not lost:
-                    lost = True
-                    self._presence = []
-                    self._mark_changed()  # the app's refresh meets the lost connection and says so
-            finally:
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        conn.close()
-            self._closed.wait(RETRY_EVERY_SECONDS)
-
-    def _look_around(self, conn: psycopg.Connection[Any]) -> None:
-        """Who else has this database open: the role each logged in as (the server says, not the app);
-        `presence()` adds the display names."""
-        rows = conn.execute(
-            "SELECT application_name, usename FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name LIKE %s AND application_name NOT LIKE %s ORDER BY usename, application_name",
-            (f"{APPLICATION}:%:%", f"{APPLICATION}:{self._session}:%")).fetchall()
-        self._presence = [str(role) for name, role in rows if role and str(name).split(":", 2)[1] not in self._gone]
-
-    def _main_pid(self) -> int:
-        main = self._conn
-        with contextlib.suppress(Exception):
-            if main is not None and not main.closed:
-                return int(main.info.backend_pid)
-        return 0
-
-
-def _reason(error: BaseException, secrets: list[str]) -> str:
-    """The driver's first line for a person, with any password in it masked."""
-    diag = getattr(error, "diag", None)
-    text = str(getattr(diag, "message_primary", None) or error).strip()
-    text = text.splitlines()[0] if text else type(error).__name__
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return " ".join(text.split())
-
-
-def migrate(conn: psycopg.Connection[Any], location: str, secrets: list[str]) -> tuple[int, int]:
-    """Apply the missing migrations in one transaction (an empty database gets all of them), as the
-    database's owner role; (from, to)."""
-    try:
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
-            before = schema_version(conn)
-            start = before or 0
-            if start > SCHEMA_VERSION:
-                raise StoreTooNew(location, f"schema {start} is newer than this octotui ({SCHEMA_VERSION}); left untouched")
-            if start < SCHEMA_VERSION:
-                become_owner(conn, location)
-            for number in range(start, SCHEMA_VERSION):
-                conn.execute(MIGRATIONS[number])
-                conn.execute("UPDATE octotui_schema SET version = %s", (number + 1,))
-            if before is None:
-                conn.execute("INSERT INTO meta (id, doc) VALUES (1, %s)", (Jsonb({"schema": DOCUMENT_SCHEMA}),))
-    except psycopg.Error as error:
-        if isinstance(error, pg_errors.InsufficientPrivilege):
-            raise owner_problem(conn, location, _reason(error, secrets)) from None
-        raise StoreUnavailable(location, f"cannot upgrade ({_reason(error, secrets)})") from None
-    return start, SCHEMA_VERSION
-
-
-def upgrade_database(url: str) -> tuple[int, int]:
-    """`octotui db upgrade`: connect, migrate, disconnect."""
-    secrets = secrets_in(url)
-    try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                               application_name=f"{APPLICATION}-upgrade")
-    except psycopg.Error as error:
-        raise StoreDisconnected(masked(url), f"cannot connect ({_reason(error, secrets)})") from None
-    with conn:
-        return migrate(conn, masked(url), secrets)
-
-
-def _returned(cursor: psycopg.Cursor[Any], table: str) -> dict[tuple[str, int], int]:
-    revs: dict[tuple[str, int], int] = {}
-    while True:
-        for doc_id, rev in cursor.fetchall():
-            revs[(table, int(doc_id))] = int(rev)
-        if not cursor.nextset():
-            return revs
-
-
-def schema_version(conn: psycopg.Connection[Any]) -> int | None:
-    """octotui's schema version in this database, or None if it has no octotui tables."""
-    row = conn.execute("SELECT to_regclass('octotui_schema') IS NOT NULL").fetchone()
-    if not (row and row[0]):
-        return None
-    found = conn.execute("SELECT version FROM octotui_schema").fetchone()
-    if found is None:
-        raise psycopg.DataError("octotui_schema is empty")
-    return int(found[0])
-
-
