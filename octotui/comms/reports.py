@@ -6,7 +6,8 @@ from datetime import datetime
 
 from octotui.comms.source import RecordSource
 from octotui.domain import lifecycle
-from octotui.domain.models import ChecklistEvent, ChecklistRun, Release, Stage
+from octotui.domain.models import ChecklistEvent, ChecklistRun, Release
+from octotui.domain.stages import Stage
 from octotui.domain.text import markdown_block, markdown_inline, plain
 
 ACTION_WORDS = {"done": "checked", "todo": "unchecked", "na": "marked N/A", "note": "noted", "undo": "undid",

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from octotui.domain.board import BoardRow, Stage, version_key
+from octotui.domain.board import BoardRow, version_key
 from octotui.domain.semver import InvalidVersion, ReleaseType, Version, implied_type, latest, suggest_next
+from octotui.domain.stages import Stage
 
 LIVE = (Stage.PRODUCTION, Stage.VERIFIED)
 IN_FLIGHT = (Stage.PLANNED, Stage.GATE_PASSED, Stage.STAGING)

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from octotui.domain import lifecycle, versioning
 from octotui.domain.clock import local_time
 from octotui.domain.inputs import InputError, NeedsConfirmation, TextInput, parse_input
-from octotui.domain.models import Decision, LifecycleEvent, Release, ReleaseEdit, Stage
+from octotui.domain.models import Decision, LifecycleEvent, Release, ReleaseEdit
 from octotui.domain.quoting import quoted
 from octotui.domain.settings import SignOffRules
+from octotui.domain.stages import Stage
 from octotui.services import team
 from octotui.services.records import point_override
 

@@ -19,8 +19,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import CellKey, RowKey
 
-from octotui.domain.board import Stage
 from octotui.domain.clock import format_countdown, format_duration
+from octotui.domain.stages import Stage
 from octotui.domain.text import has_controls, one_line, visible
 from octotui.storage.errors import StoreDisconnected
 from octotui.ui.actions import is_write

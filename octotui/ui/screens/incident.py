@@ -11,7 +11,8 @@ from textual.widgets import Digits, Footer, Header, Static
 
 from octotui.domain.clock import format_countdown, format_duration, local_time, parse_when
 from octotui.domain.inputs import InputError, NeedsConfirmation
-from octotui.domain.models import MILESTONES, ROLES, ROLLBACK_FROM, Incident, IncidentStatus, Severity, Stage
+from octotui.domain.models import MILESTONES, ROLES, ROLLBACK_FROM, Incident, IncidentStatus, Severity
+from octotui.domain.stages import Stage
 from octotui.domain.text import one_line
 from octotui.services.stale import StaleChoice
 from octotui.ui import actions
