@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from octotui.comms.source import RecordSource
@@ -35,7 +36,7 @@ def _stage_dates(release: Release) -> list[tuple[str, datetime | None]]:
     return rows
 
 
-def _event_line(run: ChecklistRun, event: ChecklistEvent, when) -> str:
+def _event_line(run: ChecklistRun, event: ChecklistEvent, when: Callable[[datetime], str]) -> str:
     item = run.items[event.item] if event.item < len(run.items) else None
     text = markdown_inline(plain(item.text)) if item else f"item {event.item + 1}"
     line = f"| {when(event.at)} | {markdown_inline(event.author)} | {ACTION_WORDS[event.action]} | {text} |"

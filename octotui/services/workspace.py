@@ -52,7 +52,6 @@ from octotui.domain.models import (
     LifecycleEvent,
     Release,
     Severity,
-    Stage,
     TimelineEvent,
     build_validators,
 )
@@ -61,6 +60,7 @@ from octotui.domain.quoting import quoted
 from octotui.domain.refs import RunRef
 from octotui.domain.semver import ReleaseType, Version
 from octotui.domain.settings import Settings
+from octotui.domain.stages import Stage
 from octotui.domain.text import plain
 from octotui.services import actions, stale, team
 from octotui.services.deployments import hotfix_base, known_good
@@ -1187,7 +1187,7 @@ class Workspace:
 
     def _ordered_now(self, incident: Incident) -> datetime:
         """Now, but never before a milestone already recorded (the system clock can jump back)."""
-        stamps = [getattr(incident, name) for name in MILESTONES if getattr(incident, name) is not None]
+        stamps: list[datetime] = [getattr(incident, name) for name in MILESTONES if getattr(incident, name) is not None]
         return max([self.now(), *stamps])
 
     def set_severity(self, incident_id: int, severity: Severity | str, *, seen: str | None = None) -> Incident:
@@ -1360,7 +1360,10 @@ class Workspace:
             if was is None:
                 raise InputError({"snooze": f"{incident.key} has no update due to move"})
             moved = max(was, now) + timedelta(minutes=minutes)
-            at = lambda moment: self.people_time(moment, with_date=False)  # noqa: E731
+
+            def at(moment: datetime) -> str:
+                return self.people_time(moment, with_date=False)
+
             if was <= now:
                 self._timeline(incident, "promise", f"Update promised by {at(was)} missed "
                                                     f"({format_minutes(now - was)} overdue when snoozed)", at=now)
