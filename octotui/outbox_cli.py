@@ -6,7 +6,7 @@ or written); 4 a destination failed (the message stays in the outbox and is retr
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from octotui.cli_common import say, write_stdout
 from octotui.domain.text import one_line, visible
@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 EXIT_MISSING = 3
 EXIT_NOT_DELIVERED = 4
 
+_ParserT = TypeVar("_ParserT", bound=argparse.ArgumentParser)
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
+
+def add_commands(commands: argparse._SubParsersAction[_ParserT]) -> None:
     send = commands.add_parser("send", help="post a template to its channels (or --to CHANNEL) through the outbox")
     send.add_argument("template", metavar="TEMPLATE", help="a template name (octotui export --list)")
     send.add_argument("--incident", metavar="INC-n")

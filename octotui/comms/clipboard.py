@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def copy_native(text: str, command: list[str] | None = None, timeout: float = TI
     return False, (reason[-1][:120] if reason else "copy could not be confirmed")
 
 
-def copy_text(text: str, mode: str, fallback_file: Path | None, send_osc52=None, command: list[str] | None = None,
+def copy_text(text: str, mode: str, fallback_file: Path | None, send_osc52: Callable[[str], object] | None = None, command: list[str] | None = None,
               timeout: float = TIMEOUT_SECONDS) -> CopyOutcome:
     """The copy chain: OSC 52 (unconfirmable; not where tmux swallows it), the system clipboard, else a file.
     Never raises for a place it could not reach: the outcome says why in `detail`."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from octotui.comms.source import RecordSource
 from octotui.domain import lifecycle
-from octotui.domain.models import ChecklistEvent, ChecklistRun, Release, Stage
+from octotui.domain.models import ChecklistEvent, ChecklistRun, Release
+from octotui.domain.stages import Stage
 from octotui.domain.text import markdown_block, markdown_inline, plain
 
 ACTION_WORDS = {"done": "checked", "todo": "unchecked", "na": "marked N/A", "note": "noted", "undo": "undid",
@@ -34,7 +36,7 @@ def _stage_dates(release: Release) -> list[tuple[str, datetime | None]]:
     return rows
 
 
-def _event_line(run: ChecklistRun, event: ChecklistEvent, when) -> str:
+def _event_line(run: ChecklistRun, event: ChecklistEvent, when: Callable[[datetime], str]) -> str:
     item = run.items[event.item] if event.item < len(run.items) else None
     text = markdown_inline(plain(item.text)) if item else f"item {event.item + 1}"
     line = f"| {when(event.at)} | {markdown_inline(event.author)} | {ACTION_WORDS[event.action]} | {text} |"

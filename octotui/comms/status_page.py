@@ -18,9 +18,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from octotui.domain.board import Stage
 from octotui.domain.config import data_path
 from octotui.domain.models import Incident, Release
+from octotui.domain.stages import Stage
 from octotui.domain.text import one_line, visible
 
 RECENT = timedelta(days=30)

@@ -15,10 +15,11 @@ from typing import Literal
 
 from octotui.comms.source import RecordSource
 from octotui.domain.clock import format_minutes
-from octotui.domain.config import ConfigProblem
+from octotui.domain.config import ConfigProblem, data_path
 from octotui.domain.deployments import production_at
-from octotui.domain.models import Incident, IncidentStatus, Release, Stage
-from octotui.domain.playbook import FieldSpec, data_path
+from octotui.domain.models import Incident, IncidentStatus, Release
+from octotui.domain.playbook import FieldSpec
+from octotui.domain.stages import Stage
 from octotui.domain.text import plain, visible
 
 _HEADER = re.compile(r"^<!--\s*octotui:(.*?)-->\s*\n?", re.DOTALL)

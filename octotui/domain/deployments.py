@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from octotui.domain.board import version_key
-from octotui.domain.models import Release, Stage
+from octotui.domain.models import Release
+from octotui.domain.stages import Stage
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from octotui.domain.inputs import InputError, NeedsConfirmation
-from octotui.domain.models import ROLLBACK_FROM, ChecklistRun, Release, Stage
+from octotui.domain.models import ROLLBACK_FROM, ChecklistRun, Release
 from octotui.domain.settings import SignOffRules
+from octotui.domain.stages import Stage
 from octotui.domain.text import plain
 
 MoveName = Literal["cancel", "reopen", "rollback", "change"]

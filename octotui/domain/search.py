@@ -12,7 +12,7 @@ class DecisionIndex:
         self.decisions = decisions
         self.order = sorted(decisions, reverse=True)
         self._text = {i: f"{d.key}\n{d.title}\n{d.context}\n{d.decision}".casefold() for i, d in decisions.items()}
-        self._last: tuple[tuple, list[int]] | None = None
+        self._last: tuple[tuple[tuple[str, ...], tuple[DecisionStatus | None, int | None, int | None]], list[int]] | None = None
 
     def search(self, query: str = "", status: DecisionStatus | None = None, release_id: int | None = None,
                incident_id: int | None = None) -> list[int]:

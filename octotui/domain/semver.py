@@ -52,7 +52,7 @@ class Version:
             text += "+" + self.build
         return text
 
-    def precedence(self) -> tuple:
+    def precedence(self) -> tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]:
         # A version without a prerelease ranks above any prerelease of it; numeric identifiers
         # rank below alphanumeric ones and compare as numbers. Build metadata is ignored.
         pre = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in self.prerelease)

@@ -4,9 +4,11 @@ patch, the type a step implies, and who already holds a version. Pure: rows in, 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from octotui.domain.board import BoardRow, Stage, version_key
+from octotui.domain.board import BoardRow, version_key
 from octotui.domain.semver import InvalidVersion, ReleaseType, Version, implied_type, latest, suggest_next
+from octotui.domain.stages import Stage
 
 LIVE = (Stage.PRODUCTION, Stage.VERIFIED)
 IN_FLIGHT = (Stage.PLANNED, Stage.GATE_PASSED, Stage.STAGING)
@@ -16,7 +18,7 @@ def newest(rows: Iterable[BoardRow]) -> BoardRow | None:
     return max(rows, key=lambda row: version_key(row.version), default=None)
 
 
-def _deployed_order(row: BoardRow) -> tuple:
+def _deployed_order(row: BoardRow) -> tuple[bool, float, Any]:
     """Deployment history order: by when it went to Production (a row without that time, saved before it was
     kept, sorts first, by version)."""
     return (row.deployed_at is not None, row.deployed_at.timestamp() if row.deployed_at else 0.0,

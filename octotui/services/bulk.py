@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from octotui.domain.models import (
     ChecklistRun,
@@ -25,6 +26,9 @@ from octotui.domain.playbook import Playbook
 from octotui.domain.semver import ReleaseType
 from octotui.services.records import document, event_streams
 from octotui.services.workspace import Workspace
+from octotui.storage.base import Doc
+
+_T = TypeVar("_T")
 
 END = datetime(2026, 1, 1, tzinfo=UTC)  # a fixed end: the same N gives the same database, byte for byte
 BATCH = 5_000  # documents per unit of work: bounded memory, few commits
@@ -70,7 +74,7 @@ def generate(workspace: Workspace, size: int, timeline_events: int = 10) -> tupl
     return releases, incidents, decisions
 
 
-def _chain(*parts: Iterator) -> Iterator:
+def _chain(*parts: Iterator[_T]) -> Iterator[_T]:
     for part in parts:
         yield from part
 
@@ -81,7 +85,7 @@ TABLE = {Release: ("releases", "REL"), Incident: ("incidents", "INC"), Decision:
 def write_records(workspace: Workspace, records: list[Release | Incident | Decision]) -> None:
     """Records built in memory (ids chosen), with their history, in one unit of work."""
     with workspace.store.unit_of_work() as uow:
-        by_table: dict[str, dict[int, dict]] = {}
+        by_table: dict[str, dict[int, Doc]] = {}
         for record in records:
             by_table.setdefault(TABLE[type(record)][0], {})[record.id] = document(record, workspace.settings.signoff)
         for table, docs in by_table.items():

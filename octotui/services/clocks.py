@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from octotui.domain.clock import people_time
-from octotui.domain.models import Incident, IncidentStatus, Release, Stage
+from octotui.domain.models import Incident, IncidentStatus, Release
 from octotui.domain.refs import RunRef
+from octotui.domain.stages import Stage
 from octotui.domain.text import plain
 from octotui.services.reading import ReadingMixin
 from octotui.services.records import run_incidents

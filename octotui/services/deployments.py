@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from octotui.domain.board import Stage, version_key
+from octotui.domain.board import version_key
 from octotui.domain.deployments import (
     Deployment,
     deployment_of,
@@ -15,6 +15,7 @@ from octotui.domain.deployments import (
     production_at,
 )
 from octotui.domain.models import Release
+from octotui.domain.stages import Stage
 
 if TYPE_CHECKING:
     from octotui.services.records import Reads

@@ -171,7 +171,7 @@ class IncidentsMixin(ClocksMixin):
 
     def _ordered_now(self, incident: Incident) -> datetime:
         """Now, but never before a milestone already recorded (the system clock can jump back)."""
-        stamps = [getattr(incident, name) for name in MILESTONES if getattr(incident, name) is not None]
+        stamps: list[datetime] = [getattr(incident, name) for name in MILESTONES if getattr(incident, name) is not None]
         return max([self.now(), *stamps])
 
     def set_severity(self, incident_id: int, severity: Severity | str, *, seen: str | None = None) -> Incident:
@@ -344,7 +344,10 @@ class IncidentsMixin(ClocksMixin):
             if was is None:
                 raise InputError({"snooze": f"{incident.key} has no update due to move"})
             moved = max(was, now) + timedelta(minutes=minutes)
-            at = lambda moment: self.people_time(moment, with_date=False)  # noqa: E731
+
+            def at(moment: datetime) -> str:
+                return self.people_time(moment, with_date=False)
+
             if was <= now:
                 self._timeline(incident, "promise", f"Update promised by {at(was)} missed "
                                                     f"({format_minutes(now - was)} overdue when snoozed)", at=now)

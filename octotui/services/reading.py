@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from octotui.domain.board import BoardRow, board_sorted
-from octotui.domain.models import ChecklistRun, Decision, Incident, Release, Stage
+from octotui.domain.models import ChecklistRun, Decision, Incident, Release
 from octotui.domain.refs import RunRef
+from octotui.domain.stages import Stage
 from octotui.services.integrity import IntegrityMixin
 from octotui.services.records import assigns, incident_order
 from octotui.services.view import MODELS_KEPT

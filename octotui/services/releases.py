@@ -31,12 +31,12 @@ from octotui.domain.models import (
     LifecycleEvent,
     Release,
     ReleaseEdit,
-    Stage,
 )
 from octotui.domain.quoting import quoted
 from octotui.domain.refs import RunRef
 from octotui.domain.semver import ReleaseType, Version
 from octotui.domain.settings import SignOffRules
+from octotui.domain.stages import Stage
 from octotui.domain.text import plain
 from octotui.services import team
 from octotui.services.deployments import hotfix_base, known_good

@@ -130,7 +130,7 @@ def read_tables(path: Path | str) -> Tables:
 class _TouchRecorder:
     """Stands in for a table's dict while TinyDB changes it, noting every document id it reaches."""
 
-    def __init__(self, table: dict, touched: set) -> None:
+    def __init__(self, table: dict[Any, Any], touched: set[Any]) -> None:
         self._table, self._touched = table, touched
 
     def __getitem__(self, key: Any) -> Any:
@@ -169,7 +169,7 @@ class _TouchRecorder:
 class TrackedTable(Table):
     """A TinyDB table that tells the storage which documents a write may have changed."""
 
-    def _update_table(self, updater: Callable[[dict], None]) -> None:
+    def _update_table(self, updater: Callable[[dict[Any, Any]], None]) -> None:
         touched = cast(JournalStorage, self._storage).touched(self.name)
         super()._update_table(lambda table: updater(_TouchRecorder(table, touched)))  # type: ignore[arg-type]
 
@@ -178,7 +178,7 @@ class TrackedTinyDB(TinyDB):
     table_class = TrackedTable
 
 
-class _LazyTables(dict):
+class _LazyTables(dict[str, dict[str, Doc]]):
     """The tables as a unit of work sees them: one the file's read left unparsed is parsed when TinyDB
     first reaches for it, so a save reads only the tables it changes."""
 
@@ -247,7 +247,7 @@ class JournalStorage(Storage):
         # and its inode cannot be reused meanwhile by a newer file, which the same inode number would pass for.
         self._file = _HeldFile()
         weakref.finalize(self, self._file.hold, None)
-        self._deferred_changes: dict[str, list[dict[str, Any]]] = {}
+        self._deferred_changes: dict[str, list[dict[str, Doc | None]]] = {}
         self.derived: Tables = {}  # the snapshot's row lines (see DERIVED_LINES) while their table is unparsed
         self.history: dict[str, tuple[int, int]] | None = None  # where each owner's events are, while unparsed
         self.places: dict[str, dict[str, tuple[int, int]]] = {}  # where each release and incident is, while unparsed

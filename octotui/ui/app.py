@@ -59,9 +59,9 @@ SCREEN_MODULES = {
 }
 
 
-def _screen(module: str, name: str) -> Screen:
+def _screen(module: str, name: str) -> Screen[None]:
     screen_class = getattr(importlib.import_module(f"octotui.ui.screens.{module}"), name)
-    return cast(Screen, screen_class())
+    return cast(Screen[None], screen_class())
 
 
 SAVING_SHOWN_AFTER = 0.15  # seconds a save may take before the status line says "saving…"
@@ -84,7 +84,7 @@ class OctoApp(Octo):
     SUB_TITLE = "1 board · 2 checklist · 3 incident · 4 decisions · 5 comms · ? help"
     CSS_PATH = str(styles_path("app.tcss"))
     # Each screen's module is imported when the screen is first shown: start-up pays only for the first one.
-    MODES: ClassVar[dict[str, str | Callable[[], Screen]]] = {
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[None]]]] = {
         mode: partial(_screen, module, name) for mode, (module, name) in SCREEN_MODULES.items()}
     DEFAULT_MODE = "board"
     BINDINGS = actions.bindings(None)  # the keys of every screen: from the one registry (ui/actions.py)
@@ -493,7 +493,7 @@ class OctoApp(Octo):
         _return_freed_heap()
 
     # -- command palette ----------------------------------------------------------------------
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         here = getattr(self.screen_stack[0], "MODE", None) if self.screen_stack else None
         for action in actions.palette(here, read_only=self.read_only):
             yield SystemCommand(action.words, action.description, partial(self.run_command, action.screen, action.action))

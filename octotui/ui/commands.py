@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from octotui.services.workspace import Workspace
@@ -46,6 +46,8 @@ def _name(command: Callable[..., Any]) -> str:
     return str(name).replace("<locals>.", "")
 
 
+_R = TypeVar("_R")
+
 SHUTDOWN_WAIT_SECONDS = 0.5  # for a command in flight to finish its commit, once the app is going
 
 
@@ -53,12 +55,12 @@ class _SerialWorker:
     """One daemon thread running submitted calls in order (a ThreadPoolExecutor's threads are joined at exit)."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[Future, Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="octotui-commands", daemon=True)
         self._thread.start()
 
-    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
-        future: Future = Future()
+    def submit(self, fn: Callable[..., _R], *args: Any, **kwargs: Any) -> Future[_R]:
+        future: Future[_R] = Future()
         self._queue.put((future, functools.partial(fn, *args, **kwargs)))
         return future
 
@@ -108,7 +110,7 @@ class CommandRunner:
         future = self._executor.submit(self._run, command, args, kwargs, action_id)
         future.add_done_callback(lambda done: self._loop_call(lambda: self._done(done, on_success, on_error)))
 
-    def _run(self, command: Callable[..., Any], args: tuple, kwargs: dict, action_id: str | None = None) -> _Outcome:
+    def _run(self, command: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], action_id: str | None = None) -> _Outcome:
         self.workspace.action_id = action_id
         started = time.perf_counter()
         try:
@@ -125,7 +127,7 @@ class CommandRunner:
                  f"; changed {', '.join(sorted(outcome.changed))}" if outcome.changed else "")
         return outcome
 
-    def _done(self, future: Future, on_success: OnSuccess | None, on_error: OnError | None) -> None:
+    def _done(self, future: Future[_Outcome], on_success: OnSuccess | None, on_error: OnError | None) -> None:
         self.pending -= 1
         if self.pending == 0:
             self.waiting_for_lock = False

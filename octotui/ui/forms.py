@@ -139,7 +139,7 @@ class FormScreen(Modal[Any]):
             if isinstance(widget, TextArea):
                 values[spec.name] = widget.text
                 continue
-            value = cast(Input | Select, widget).value
+            value = cast(Input | Select[str], widget).value
             values[spec.name] = "" if value is Select.NULL else str(value)
         return values
 
@@ -150,7 +150,7 @@ class FormScreen(Modal[Any]):
         error.display = bool(message)
 
     def set_value(self, name: str, value: str) -> None:
-        widget = cast(Input | Select, self.query_one(f"#f-{name}"))
+        widget = cast(Input | Select[str], self.query_one(f"#f-{name}"))
         widget.value = value
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -3,7 +3,7 @@ reason to skip the step before), a due time said back in words, the guide's refe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 AfterCheck = Callable[[ChecklistRun | None], None]
 
 
-def nearest_shown(wanted: str | None, order: list[str], shown: dict[str, tuple]) -> str | None:
+def nearest_shown(wanted: str | None, order: list[str], shown: Mapping[str, object]) -> str | None:
     """`wanted` if it is shown, else the shown row nearest to it in `order` (the one below on a tie)."""
     if wanted is None:
         return None

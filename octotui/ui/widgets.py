@@ -19,14 +19,18 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import CellKey, RowKey
 
-from octotui.domain.board import Stage
 from octotui.domain.clock import format_countdown, format_duration
+from octotui.domain.stages import Stage
 from octotui.domain.text import has_controls, one_line, visible
 from octotui.storage.errors import StoreDisconnected
 from octotui.ui.actions import is_write
 from octotui.ui.messages import DataChanged, SaveStateChanged, StoreProblemChanged, Tick
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from octotui.domain.models import Incident
+    from octotui.services.workspace import Workspace
     from octotui.ui.handle import Octo as OctoApp
 
 STAGE_STYLE = {
@@ -73,7 +77,7 @@ def clip(value: str, width: int) -> str:
     return value if len(value) <= width else value[: max(1, width - 1)] + "…"
 
 
-class LiveScreen(Screen):
+class LiveScreen(Screen[None]):
     """A screen of workspace data. It reloads when a change concerns what it shows (only while it is
     shown: a screen in the background reloads when shown again), and redraws time on the app's tick.
 
@@ -129,7 +133,7 @@ class LiveScreen(Screen):
         raise NotImplementedError
 
 
-class KeyTable(DataTable):
+class KeyTable(DataTable[Text]):
     """A row-cursor table with vi keys, where some rows can be section headers that are skipped."""
 
     BINDINGS = [
@@ -137,8 +141,8 @@ class KeyTable(DataTable):
         Binding("k", "cursor_up", "Up", show=False, id="table.up", tooltip="Move up"),
     ]
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, name=name, id=id, classes=classes)
         self.header_rows: set[str] = set()
 
     # Every column octotui adds has a fixed width, so measuring each new cell (what DataTable does to size
@@ -285,7 +289,7 @@ def status_text(app: OctoApp, width: int = 120) -> Text:
     return text
 
 
-def _incident_clocks(app: OctoApp, incidents: list, width: int) -> Text:
+def _incident_clocks(app: OctoApp, incidents: list[Incident], width: int) -> Text:
     """Every open incident with its update state, compressed (never cut) to fit one line: an overdue
     update must stay visible at 80 columns."""
     workspace = app.workspace
@@ -313,12 +317,12 @@ def _incident_clocks(app: OctoApp, incidents: list, width: int) -> Text:
     return line
 
 
-def _overdue(workspace, incident, now) -> bool:
+def _overdue(workspace: Workspace, incident: Incident, now: datetime) -> bool:
     due = workspace.next_update_due(incident)
     return due is not None and due < now
 
 
-def _incident_clock(app: OctoApp, incident, now, detail: int) -> Text:
+def _incident_clock(app: OctoApp, incident: Incident, now: datetime, detail: int) -> Text:
     """detail 3: key, severity, elapsed, status, update countdown; 0: key, severity, update state."""
     workspace = app.workspace
     active = incident.id == app.active_incident_id

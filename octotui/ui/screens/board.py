@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -26,7 +26,10 @@ if TYPE_CHECKING:
     from octotui.domain.models import Release
 
 
-def _said(newer: BoardRow | None) -> tuple:
+_BuildKey = tuple[int, int, str]  # (data version, width, filter)
+
+
+def _said(newer: BoardRow | None) -> tuple[str, str] | tuple[()]:
     """What a row's "replaced by" flag says of the release that replaced it."""
     return (newer.version, newer.key) if newer is not None else ()
 
@@ -52,7 +55,7 @@ class BoardScreen(LiveScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._built: tuple = ()  # (data version, width, filter) the table was last built for
+        self._built: _BuildKey | tuple[()] = ()  # (data version, width, filter) the table was last built for
         self._shown: dict[int, BoardRow] = {}  # the row each release was last drawn from, in board order
         self._to_add: list[BoardRow] = []  # rows of the last build not in the table yet (see reload)
         self._replaced: dict[int, BoardRow] = {}  # went to Production before what runs there now
@@ -114,7 +117,7 @@ class BoardScreen(LiveScreen):
             summary.append(f" · filter: {query}", style="dim")
         self.query_one("#board-summary", Static).update(summary)
 
-    def _add_rows(self, built: tuple) -> None:
+    def _add_rows(self, built: _BuildKey) -> None:
         if built != self._built or not self._to_add:
             return  # rebuilt meanwhile: that build adds its own rows
         table = self.query_one("#board", KeyTable)
@@ -178,7 +181,7 @@ class BoardScreen(LiveScreen):
     def shown_release(self) -> Release | None:
         return self.selected()
 
-    def decision_context(self) -> dict:
+    def decision_context(self) -> dict[str, Any]:
         release = self.selected()
         return {"links": release.key if release is not None else ""}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,7 +12,7 @@ from textual.widgets import Footer, Header, Static
 from octotui.domain import lifecycle
 from octotui.domain.board import release_flags
 from octotui.domain.clock import format_countdown, local_time
-from octotui.domain.models import ChecklistItem, ChecklistRun, ItemState, Release
+from octotui.domain.models import ChecklistItem, ChecklistRun, Incident, ItemState, Release
 from octotui.domain.refs import RunRef
 from octotui.domain.text import plain
 from octotui.services.workspace import GateBlocked, NeedsConfirmation
@@ -35,6 +36,9 @@ from octotui.ui.widgets import (
     literal,
 )
 
+if TYPE_CHECKING:
+    from octotui.ui.messages import DataChanged
+
 ROLE_LABEL = {"gate": "the gate", "deployment": "deployment", "hotfix": "hotfix", "rollback": "rollback",
               "escalation": "escalation"}
 STATE_MARK = {ItemState.TODO: ("[ ]", ""), ItemState.DONE: ("[x]", "bold green"), ItemState.NA: ("N/A", "yellow")}
@@ -47,10 +51,10 @@ class ChecklistScreen(LiveScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._rows: dict[str, tuple] = {}  # row key -> rendered cells, to repaint only what changed
-        self._headers: dict[str, tuple] = {}  # the same for each run's header row
+        self._rows: dict[str, tuple[Text, ...]] = {}  # row key -> rendered cells, to repaint only what changed
+        self._headers: dict[str, tuple[Text, ...]] = {}  # the same for each run's header row
         self._show_owner = False
-        self._layout: tuple = ()
+        self._layout: tuple[tuple[tuple[RunRef, int], ...], int] | tuple[()] = ()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -69,7 +73,7 @@ class ChecklistScreen(LiveScreen):
         self.reload()
 
     # -- what is shown ---------------------------------------------------------------------
-    def owner(self):
+    def owner(self) -> Release | Incident | None:
         app = self.octo
         kind_id = app.checklist_owner
         if kind_id is None:
@@ -82,7 +86,7 @@ class ChecklistScreen(LiveScreen):
         kind, owner_id = kind_id
         return app.workspace.release(owner_id) if kind == "release" else app.workspace.incident(owner_id)
 
-    def refs(self, owner) -> list[RunRef]:
+    def refs(self, owner: Release | Incident | None) -> list[RunRef]:
         if self.octo.checklist_mine:  # items assigned to me, on every release that has one
             return self.octo.workspace.runs_assigned_to(self.octo.workspace.author)
         if owner is None:
@@ -161,7 +165,7 @@ class ChecklistScreen(LiveScreen):
         author = self.octo.workspace.author
         return [(index, item) for index, item in enumerate(run.items) if item.owner == author]
 
-    def _header_cells(self, ref: RunRef, run: ChecklistRun, columns: int) -> tuple:
+    def _header_cells(self, ref: RunRef, run: ChecklistRun, columns: int) -> tuple[Text, ...]:
         heading = Text(f"{run.name}", style="bold underline")
         heading.append(f"  {run.progress_label()}", style="bold")
         if self._show_owner and ref.owner == "release":
@@ -183,7 +187,7 @@ class ChecklistScreen(LiveScreen):
                     table.update_row(row_key, cells)
                     self._rows[row_key] = cells
 
-    def _cells(self, ref: RunRef, run: ChecklistRun, index: int, item: ChecklistItem) -> tuple:
+    def _cells(self, ref: RunRef, run: ChecklistRun, index: int, item: ChecklistItem) -> tuple[Text, ...]:
         mark, style = STATE_MARK[item.state]
         text = Text(clip(plain(item.text), self._text_width), style="dim" if item.state is ItemState.NA else "")
         cells = [Text(mark, style=style), text]
@@ -227,7 +231,7 @@ class ChecklistScreen(LiveScreen):
             info.append("→ decision log ", style="dim magenta")
         return info
 
-    def _heading(self, owner, runs) -> Text:
+    def _heading(self, owner: Release | Incident | None, runs: list[tuple[RunRef, ChecklistRun]]) -> Text:
         if self.octo.checklist_mine and not runs:
             return Text("Only mine: nothing assigned to you — o assigns an item, m shows all items.", style="bold")
         if owner is None:
@@ -292,7 +296,7 @@ class ChecklistScreen(LiveScreen):
         run = self.octo.workspace.run(ref)
         return (ref, index, run.items[index]) if run and index < len(run.items) else None
 
-    def on_data_table_row_highlighted(self, _event) -> None:
+    def on_data_table_row_highlighted(self, _event: KeyTable.RowHighlighted) -> None:
         self._show_detail()
 
     def _show_detail(self) -> None:
@@ -319,7 +323,7 @@ class ChecklistScreen(LiveScreen):
             text.append(f"\n  {local_time(event.at)} {event.author}: {event.action}", style="dim")
         detail.update(text + reference_text(self.octo, ref.role))
 
-    def concerns(self, message) -> bool:
+    def concerns(self, message: DataChanged) -> bool:
         owner = self.owner()
         keys = [] if owner is None else [owner.key] + [ref.owner_key for ref in self.refs(owner)]
         return owner is None or message.concerns(*keys)
@@ -472,7 +476,7 @@ class ChecklistScreen(LiveScreen):
         self.octo.open_decision_form({"title": plain(item.text)[:200], "links": ref.owner_key, "item_ref": ref,
                                      "item_index": index})
 
-    def decision_context(self) -> dict:
+    def decision_context(self) -> dict[str, Any]:
         chosen = self.selected_item()
         if chosen is None:
             return {}
@@ -521,7 +525,7 @@ class ChecklistScreen(LiveScreen):
             return
         ref, index, item = chosen
 
-        def submit(reason: str):
+        def submit(reason: str) -> ChecklistRun:
             return self.octo.workspace.change_item(ref, index, "na", text=reason)
 
         form = prompt("Mark N/A — " + clip(plain(item.text), 60), "Reason (required)", submit, value=item.na_reason)

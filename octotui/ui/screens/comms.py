@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -56,7 +58,7 @@ class CommsScreen(LiveScreen):
     def shown_release(self) -> Release | None:
         return self.owners()[0]
 
-    def decision_context(self) -> dict:
+    def decision_context(self) -> dict[str, Any]:
         """The record the highlighted template is about: its release, or its incident."""
         release, incident = self.owners()
         options = self.query_one("#templates", OptionList)
@@ -114,10 +116,10 @@ class CommsScreen(LiveScreen):
         owner = release if template.context == "release" else incident
         return (template, owner) if owner is not None else None
 
-    def on_option_list_option_highlighted(self, _event) -> None:
+    def on_option_list_option_highlighted(self, _event: OptionList.OptionHighlighted) -> None:
         self._show_preview()
 
-    def on_option_list_option_selected(self, _event) -> None:
+    def on_option_list_option_selected(self, _event: OptionList.OptionSelected) -> None:
         self.action_copy()
 
     def _show_preview(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -91,7 +92,7 @@ class DecisionLogScreen(LiveScreen):
         self._index: DecisionIndex | None = None
         self._hits: list[int] = []
         self._row_ids: list[int] = []  # the decision shown in each row, by position
-        self._built: tuple = ()  # what the rows were last built for
+        self._built: tuple[int, str, DecisionStatus | None, tuple[str, int] | None] | tuple[()] = ()  # what the rows were last built for
         self._built_revision = -1
         self._reading = False
 
@@ -168,7 +169,7 @@ class DecisionLogScreen(LiveScreen):
         self.query_one("#decision-filters", Static).update(summary)
         self._show_detail()
 
-    def _cells(self, decision_id: int) -> tuple:
+    def _cells(self, decision_id: int) -> tuple[Text, ...]:
         d = self.index().decisions[decision_id]
         status_style = {"proposed": "yellow", "accepted": "green", "rejected": "red", "deprecated": "dim",
                         "superseded": "dim"}[d.status.value]
@@ -205,7 +206,7 @@ class DecisionLogScreen(LiveScreen):
             self._append_page()
         self._show_detail()
 
-    def on_data_table_row_selected(self, _event) -> None:
+    def on_data_table_row_selected(self, _event: KeyTable.RowSelected) -> None:
         self.action_open()
 
     def _show_detail(self) -> None:
@@ -231,7 +232,7 @@ class DecisionLogScreen(LiveScreen):
             return None
         return self.octo.workspace.decision(self._row_ids[table.cursor_row])
 
-    def decision_context(self) -> dict:
+    def decision_context(self) -> dict[str, Any]:
         return {}
 
     def action_filter(self) -> None:
@@ -244,7 +245,7 @@ class DecisionLogScreen(LiveScreen):
         self.reload()
 
     def action_filter_link(self) -> None:
-        def submit(text: str):
+        def submit(text: str) -> tuple[str, int]:
             text = text.strip().upper()
             if not text:
                 return ("", 0)
@@ -254,7 +255,7 @@ class DecisionLogScreen(LiveScreen):
                 raise InputError({"text": "Type REL-n or INC-n (empty shows all)"})
             return (prefix, number)
 
-        def chosen(result) -> None:
+        def chosen(result: tuple[str, int] | None) -> None:
             if result is not None:
                 self.link_filter = result if result[0] else None
                 self.reload()
@@ -327,7 +328,7 @@ class DecisionLogScreen(LiveScreen):
             return
         workspace = self.octo.workspace
 
-        def submit(text: str):
+        def submit(text: str) -> int:
             newer = parse_key(text, "DEC")
             if newer is None or workspace.decision(newer) is None:
                 raise InputError({"text": f"{quoted(text.strip())} is not a decision (DEC-n)"})

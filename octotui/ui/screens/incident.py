@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,7 +12,16 @@ from textual.widgets import Digits, Footer, Header, Static
 
 from octotui.domain.clock import format_countdown, format_duration, local_time, parse_when
 from octotui.domain.inputs import InputError, NeedsConfirmation
-from octotui.domain.models import MILESTONES, ROLES, ROLLBACK_FROM, Incident, IncidentStatus, Severity, Stage
+from octotui.domain.models import (
+    MILESTONES,
+    ROLES,
+    ROLLBACK_FROM,
+    Incident,
+    IncidentStatus,
+    Release,
+    Severity,
+)
+from octotui.domain.stages import Stage
 from octotui.domain.text import one_line
 from octotui.services.stale import StaleChoice
 from octotui.ui import actions
@@ -24,6 +34,9 @@ from octotui.ui.flows import (
 )
 from octotui.ui.forms import ChoiceScreen, ConfirmScreen, TextScreen, prompt
 from octotui.ui.widgets import KeyTable, LiveScreen, StatusLine, cell, key_width, literal
+
+if TYPE_CHECKING:
+    from octotui.comms.templates import CommsTemplate
 
 TIME_WIDTH = 16  # `11-26 12:00 UTC`: the timeline's times carry their zone, as the texts do (no year: it fits)
 KIND_STYLE = {"status": "yellow", "update": "green", "note": "", "checklist": "cyan", "decision": "magenta",
@@ -38,7 +51,7 @@ class IncidentScreen(LiveScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._timeline_key: tuple = ()
+        self._timeline_key: tuple[int, int, datetime | None] | tuple[()] = ()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -230,7 +243,7 @@ class IncidentScreen(LiveScreen):
             self.notify("No incident: press i to start one", severity="warning")
         return incident
 
-    def decision_context(self) -> dict:
+    def decision_context(self) -> dict[str, Any]:
         incident = self.incident()
         if incident is None:
             return {}
@@ -337,7 +350,7 @@ class IncidentScreen(LiveScreen):
                 return
             workspace = self.octo.workspace
 
-            def submit(text: str):
+            def submit(text: str) -> Incident:
                 moment = None
                 if text.strip():
                     try:
@@ -371,7 +384,7 @@ class IncidentScreen(LiveScreen):
             self.octo.run_command_async(self.octo.workspace.snooze_update, incident.id, on_success=lambda saved: self.notify(
                 next(e.text for e in reversed(saved.timeline) if e.kind == "snooze") + " (on the timeline)"))
 
-    def _update_template(self, incident: Incident):
+    def _update_template(self, incident: Incident) -> CommsTemplate | None:
         """The first text an incident sends is the initial notification; after that, status updates."""
         first = incident.last_update_at is None and not any(e.kind == "update" for e in incident.timeline)
         return self.octo.templates.get("incident-initial" if first else "incident-update") \
@@ -475,7 +488,7 @@ class IncidentScreen(LiveScreen):
         if incident is not None:
             self.octo.push_screen(release_form(self.octo, hotfix=True), self._hotfix_created)
 
-    def _hotfix_created(self, release) -> None:
+    def _hotfix_created(self, release: Release | None) -> None:
         if release is not None:
             self.octo.selected_release_id = release.id
             self.notify(f"{release.key} {release.version} (hotfix) created: c opens its checklist")
