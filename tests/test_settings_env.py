@@ -113,3 +113,17 @@ def test_the_other_variables_do_not_break_a_start(tmp_path):
     assert result.stderr == "" and result.stdout.strip()
     bad = _run("export", "decisions", env={**env, "OCTOTUI_SIGNOFF__MAJOR": "many"})
     assert bad.returncode == 2 and bad.stderr.startswith("octotui: OCTOTUI_SIGNOFF__MAJOR: "), bad.stderr
+
+
+def test_channels_and_routes_from_settings_variables(tmp_path, monkeypatch):
+    config = _config(tmp_path, '[channels]\nincidents = "json://a.example/x"\n')
+    config.chmod(0o644)
+    monkeypatch.setenv("OCTOTUI_CHANNELS__PAGER", "json://hooks.example/x")
+    monkeypatch.setenv("OCTOTUI_ROUTES", '{"incident-*": ["incidents", "pager"]}')
+    settings = load_settings(config)
+    assert settings.posting.channels == {"incidents": ["json://a.example/x"], "pager": ["json://hooks.example/x"]}
+    assert settings.posting.route("incident-update") == ["incidents", "pager"]
+    monkeypatch.setenv("OCTOTUI_CHANNELS__PAGER", "bogus://x")
+    with pytest.raises(SettingsError) as error:
+        load_settings(config)
+    assert str(error.value).startswith("OCTOTUI_CHANNELS__PAGER: ")

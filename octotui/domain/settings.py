@@ -268,7 +268,8 @@ def load_settings(path: Path | None = None) -> Settings:
         key, message = _describe(error)
         raise SettingsError(f"{_variable(error.errors()[0]['loc'])}: {message}") from None
     except SourceError as error:  # a variable's value is not the JSON its setting needs (a list, a table)
-        raise SettingsError(f"{_variable_of(error)}: {_source_problem(error)}") from None
+        raise SettingsError(f"{_variable_of(error)}: not valid JSON (a list is written [\"a\", \"b\"], "
+                            "a table {\"key\": value})") from None
     finally:
         _FILE_VALUES.reset(token)
     return _with_channels(settings, path, raw.get("channels") if source is not None else {})
@@ -310,8 +311,6 @@ def _setting_variables() -> dict[str, str]:
 def _variable(loc: tuple[int | str, ...]) -> str:
     """The variable that gave the value at `loc`: the longest OCTOTUI_A__B__C that is set, else the table's."""
     parts = [str(part).upper() for part in loc if not isinstance(part, int)]
-    if parts and parts[0] == "TEMPLATES_DIR":
-        parts[0] = "TEMPLATES"
     present = _setting_variables()
     for end in range(len(parts), 0, -1):
         name = ENV_PREFIX + "__".join(parts[:end])
@@ -333,10 +332,6 @@ def _variable_of(error: SourceError) -> str:
     return present[nested[0]] if nested and ENV_PREFIX + table not in present else present.get(ENV_PREFIX + table, ENV_PREFIX + table)
 
 
-def _source_problem(error: SourceError) -> str:
-    return "not valid JSON (a list is written [\"a\", \"b\"], a table {\"key\": value})"
-
-
 def _with_channels(settings: Settings, path: Path, from_file: object) -> Settings:
     """Channels from the environment added; every channel, route and URL checked (apprise is imported only
     when there are channels); a file holding credentials must not be readable by others."""
@@ -353,18 +348,24 @@ def _with_channels(settings: Settings, path: Path, from_file: object) -> Setting
     from octotui.domain.channels import check_urls, holds_secret
 
     file_channels = from_file if isinstance(from_file, dict) else {}
+    # Channels an OCTOTUI_CHANNELS… variable set or replaced: their mistakes name the variable, not the file.
+    from_variables = {name for name, urls in posting.channels.items() if name not in env
+                      and urls != ([given] if isinstance(given := file_channels.get(name), str) else given)}
     try:
         shared = path.stat().st_mode & 0o044 if file_channels else 0
     except OSError:
         shared = 0
     for name in file_channels:
-        if shared and name not in env and any(holds_secret(url) for url in posting.channels.get(name, [])):
+        if shared and name not in env and name not in from_variables \
+                and any(holds_secret(url) for url in posting.channels.get(name, [])):
             raise SettingsError(
                 f"{path}:channels.{name}: this URL holds credentials and the file is readable by others: "
                 f"chmod 600 {path}, or set it in ${CHANNEL_ENV}{name.upper()} instead")
     wrong = check_urls([url for urls in posting.channels.values() for url in urls])
     for name, urls in posting.channels.items():
         for url in urls:
+            if url in wrong and name in from_variables:
+                raise SettingsError(f"{_variable(('channels', name))}: {wrong[url]}")
             if url in wrong:
                 raise SettingsError(f"{where if name not in env else 'CONFIG:'}channels.{name}: {wrong[url]}")
     return settings
