@@ -127,3 +127,32 @@ def test_channels_and_routes_from_settings_variables(tmp_path, monkeypatch):
     with pytest.raises(SettingsError) as error:
         load_settings(config)
     assert str(error.value).startswith("OCTOTUI_CHANNELS__PAGER: ")
+
+
+def test_the_quick_start_knows_the_settings_names():
+    from octotui.domain.config import SETTING_NAMES
+    from octotui.domain.settings import NOT_SETTINGS, Settings
+
+    names = {field.alias or name for name, field in Settings.model_fields.items() if name not in NOT_SETTINGS}
+    assert set(SETTING_NAMES) == names
+
+
+@pytest.mark.parametrize(("variable", "value", "quick"), [
+    ("OCTOTUI_TIMEZONE", "Europe/Berlin", False),
+    ("octotui_cadence__p1", "x", False),
+    ("OCTOTUI_CHANNEL_PAGER", "json://hooks.example/x", False),
+    ("OCTOTUI_TIMEZONE", "", True),  # empty: unset
+    ("OCTOTUI_LOG_LEVEL", "debug", True),
+    ("OCTOTUI_SERVE_TOKEN", "s3cret-token-s3cret", True),
+    ("OCTOTUI_DB", "/tmp/x.json", True),
+])
+def test_a_setting_from_the_environment_is_checked_before_any_screen(monkeypatch, variable, value, quick):
+    """No quick start (which paints before the settings are read) when a variable sets a setting: a bad one
+    stays one line on stderr, and the first screen already shows what it sets."""
+    from octotui.domain.config import settings_in_environment
+
+    for name in list(os.environ):
+        if name.upper().startswith(("OCTOTUI_CHANNEL", "OCTOTUI_CADENCE", "OCTOTUI_TIMEZONE")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv(variable, value)
+    assert settings_in_environment() is not quick
