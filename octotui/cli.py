@@ -33,7 +33,7 @@ from octotui.cli_common import (
     write_stdout,
 )
 from octotui.cli_common import find_release as _find_release
-from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path
+from octotui.domain.config import CLIPBOARD_MODES, ConfigProblem, default_config_path, settings_in_environment
 from octotui.domain.quoting import quoted
 from octotui.domain.text import one_line, visible
 from octotui.logs import LEVELS, chosen_level, chosen_log_path, configure, log
@@ -252,8 +252,8 @@ def _open_for_quick_start(args: argparse.Namespace) -> Repository | None:
     """The store, opened before any model is imported, when a quick start may do (see services.startup);
     None when the person's own guide, templates or settings are to be checked first (a mistake in them
     stays one line on stderr, before any screen)."""
-    if args.playbook or args.templates or os.path.lexists(default_config_path()) or any(
-            name.startswith("OCTOTUI_CHANNEL_") for name in os.environ):  # settings and channels are checked first
+    if args.playbook or args.templates or os.path.lexists(default_config_path()) \
+            or settings_in_environment():  # settings and channels are checked first
         return None
     if args.read_only:
         return open_read_only(resolve_db_location(args.db))

@@ -39,6 +39,22 @@ def styles_path(*parts: str) -> Path:
 
 CLIPBOARD_MODES = ("auto", "native", "osc52", "file")
 
+# The settings by name (domain.settings.Settings, kept equal by a test; `db` only in the file, $OCTOTUI_DB is
+# the CLI's). OCTOTUI_<NAME> and OCTOTUI_<NAME>__<KEY> are settings; OCTOTUI_CHANNEL_<NAME> adds a channel.
+SETTING_NAMES = ("clipboard", "templates", "timezone", "cadence", "signoff", "channels", "routes", "delivery", "bell")
+
+
+def settings_in_environment() -> bool:
+    """Whether a variable sets a setting or a channel: then the settings are checked before any screen (no
+    quick start), so that a bad value stays one line on stderr. OCTOTUI_DB, _USER, _CONFIG, _LOG_FILE,
+    _LOG_LEVEL and _SERVE_TOKEN are not settings."""
+    for name, value in os.environ.items():
+        upper = name.upper()
+        if value and upper.startswith("OCTOTUI_") and (
+                upper.startswith("OCTOTUI_CHANNEL_") or upper[8:].split("__", 1)[0].lower() in SETTING_NAMES):
+            return True
+    return False
+
 
 class ConfigProblem(Exception):
     """A mistake in a file the person chose (settings, guide, templates): one line on stderr, exit 2."""
