@@ -30,8 +30,8 @@ from octotui.storage.errors import (
     StoreUnavailable,
     StoreWriteFailed,
 )
+from octotui.storage.file_store import Store
 from octotui.storage.postgres_store import MIGRATIONS, SCHEMA_VERSION, PostgresStore
-from octotui.storage.tinydb_store import Store
 from octotui.ui.widgets import status_text
 
 OCTOTUI = Path(sys.executable).with_name("octotui")
