@@ -30,7 +30,7 @@ from octotui.domain.playbook import load_playbook  # noqa: E402
 from octotui.domain.settings import Settings, SignOffRules  # noqa: E402
 from octotui.services.demo import load_demo  # noqa: E402
 from octotui.services.workspace import Workspace  # noqa: E402
-from octotui.storage.tinydb_store import Store  # noqa: E402
+from octotui.storage.file_store import Store  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests' helpers (pgcluster) import by name
 FROZEN_AT = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from octotui.domain.clock import FrozenClock
 from octotui.domain.playbook import load_playbook
 from octotui.services.demo import load_demo
 from octotui.services.workspace import Workspace
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 
 FROZEN_AT = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 

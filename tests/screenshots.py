@@ -38,7 +38,7 @@ def browser_pngs() -> None:
     from octotui.domain.playbook import load_playbook
     from octotui.services.demo import load_demo
     from octotui.services.workspace import Workspace
-    from octotui.storage.tinydb_store import Store
+    from octotui.storage.file_store import Store
 
     if not Path(CHROMIUM).exists():
         print("screenshots: no Chromium here; the PNGs were not made (apt-get install chromium)")

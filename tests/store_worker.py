@@ -11,11 +11,11 @@ import sys
 
 
 def writer(path: str, compact_every: int = 0) -> None:
-    from octotui.storage import tinydb_store
-    from octotui.storage.tinydb_store import Store
+    from octotui.storage import journal_storage
+    from octotui.storage.file_store import Store
 
     if compact_every:  # compact whenever the journal passes a few KB: kills land during compactions too
-        tinydb_store.COMPACT_MIN_JOURNAL_BYTES = compact_every
+        journal_storage.COMPACT_MIN_JOURNAL_BYTES = compact_every
 
     store = Store(path)
     payload = "x" * 200
@@ -28,7 +28,7 @@ def writer(path: str, compact_every: int = 0) -> None:
 
 
 def pair(path: str, name: str, count: int) -> None:
-    from octotui.storage.tinydb_store import Store
+    from octotui.storage.file_store import Store
 
     store = Store(path)
     for number in range(count):
@@ -51,7 +51,7 @@ def app_path(path: str) -> None:
     """Changes through Workspace (what the UI calls), each printed once it is on disk."""
     from octotui.domain.playbook import load_playbook
     from octotui.services.workspace import RunRef, Workspace
-    from octotui.storage.tinydb_store import Store
+    from octotui.storage.file_store import Store
 
     workspace = Workspace(Store(path), load_playbook(), author="fault")
     release = workspace.create_release(version=f"1.0.{len(workspace.releases())}", title="fault run")

@@ -15,7 +15,7 @@ from octotui.cli import main
 from octotui.domain.playbook import data_path
 from octotui.domain.text import has_controls, one_line, visible
 from octotui.services.workspace import Workspace
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 
 # What must not reach a terminal or a file meant for people: C0 but tab/newline, DEL, C1, bidi controls.
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")

@@ -17,7 +17,7 @@ from octotui.cli import main
 from octotui.domain.channels import ChannelSettings, mask, next_attempt, scrub
 from octotui.domain.settings import SettingsError, load_settings
 from octotui.services.workspace import Workspace
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 
 TOKEN = "xoxTOKEN9876"
 OCTOTUI = Path(sys.executable).with_name("octotui")

@@ -14,7 +14,7 @@ from octotui.services.bulk import generate
 from octotui.services.check import CheckReport, ChildCheck
 from octotui.services.workspace import Workspace
 from octotui.storage.errors import StoreCorrupt
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 
 
 @pytest.fixture(scope="module")

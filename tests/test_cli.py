@@ -163,7 +163,7 @@ def test_a_folder_where_no_file_can_be_created_is_reported_at_once():
     result = run("--db", "/proc/octotui-test.json", "export", "decisions")  # exports only read: nothing is created
     assert result.returncode == 2
     assert result.stderr.strip() == "octotui: /proc/octotui-test.json: no database here yet (start octotui once, or check --db)"
-    from octotui.storage.tinydb_store import Store, StoreUnavailable
+    from octotui.storage.file_store import Store, StoreUnavailable
     with pytest.raises(StoreUnavailable, match="cannot create"):
         Store("/proc/octotui-test.json")  # what the app opens
 
@@ -185,7 +185,7 @@ def test_export_release_report(demo_db, tmp_path):
 
 
 def test_demo_size_writes_the_same_database_for_the_same_n_and_refuses_a_full_one(tmp_path):
-    from octotui.storage.tinydb_store import read_tables
+    from octotui.storage.file_store import read_tables
 
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     for path in (first, second):

@@ -13,7 +13,7 @@ import pytest
 
 from octotui.cli import main
 from octotui.storage.backends import is_postgres_url, masked, secrets_in
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 
 
 def run(*args, env=None, cwd=None, stdout=subprocess.PIPE, timeout=60):

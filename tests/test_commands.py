@@ -14,8 +14,8 @@ import pytest
 
 from octotui.domain.models import Incident, Release, Severity
 from octotui.services.workspace import RunRef, Workspace
-from octotui.storage import tinydb_store
-from octotui.storage.tinydb_store import SCHEMA_VERSION, Store, StoreWriteFailed, read_tables
+from octotui.storage import journal_storage
+from octotui.storage.file_store import SCHEMA_VERSION, Store, StoreWriteFailed, read_tables
 
 pytestmark = pytest.mark.both_backends  # the service suite runs on both backends
 
@@ -75,7 +75,7 @@ def test_a_failed_commit_leaves_every_record_as_it_was(workspace, monkeypatch, c
     on disk, in this workspace, or for a fresh reader."""
     _prepared(workspace)
     before_disk, before_view = _snapshot(workspace), _view(workspace)
-    original = tinydb_store.JournalStorage._append
+    original = journal_storage.JournalStorage._append
     for failing_write in range(1, 6):
         calls = {"n": 0}
 
@@ -85,7 +85,7 @@ def test_a_failed_commit_leaves_every_record_as_it_was(workspace, monkeypatch, c
                 raise OSError(errno.ENOSPC, "No space left on device")
             return original(self, frame)
 
-        monkeypatch.setattr(tinydb_store.JournalStorage, "_append", append)
+        monkeypatch.setattr(journal_storage.JournalStorage, "_append", append)
         try:
             command(workspace)
         except StoreWriteFailed as error:
@@ -114,7 +114,7 @@ import sys, time
 from pathlib import Path
 from octotui.domain.playbook import load_playbook
 from octotui.services.workspace import InputError, Workspace
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 path, go = sys.argv[1], Path(sys.argv[2])
 workspace = Workspace(Store(path), load_playbook(), author=sys.argv[3])
 while not go.exists():
@@ -232,7 +232,7 @@ def test_a_torn_last_record_is_ignored_then_cut_off_by_the_next_writer(workspace
 
 @pytest.mark.tinydb_only  # the file's own journal
 def test_the_journal_is_compacted_into_a_snapshot_when_it_outgrows_it(workspace, monkeypatch):
-    monkeypatch.setattr(tinydb_store, "COMPACT_MIN_JOURNAL_BYTES", 2000)
+    monkeypatch.setattr(journal_storage, "COMPACT_MIN_JOURNAL_BYTES", 2000)
     incident = workspace.start_incident("x")
     started_with = len(workspace.incident(incident.id).timeline)
     inode = os.stat(workspace.store.path).st_ino

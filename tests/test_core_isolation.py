@@ -11,7 +11,7 @@ CORE_MODULES = sorted(f"octotui.{layer}.{path.stem}" for layer in LOWER_LAYERS
 
 
 def test_every_lower_layer_module_is_checked():
-    assert {"octotui.domain.inputs", "octotui.storage.base", "octotui.storage.fs", "octotui.storage.tinydb_store",
+    assert {"octotui.domain.inputs", "octotui.storage.base", "octotui.storage.fs", "octotui.storage.file_store",
             "octotui.services.workspace", "octotui.comms.exports"} <= set(CORE_MODULES)
 
 

@@ -10,7 +10,7 @@ import pytest
 from octotui.domain.models import Severity
 from octotui.domain.playbook import data_path, parse_playbook
 from octotui.services.workspace import RunRef, Workspace
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 
 OSC52 = "\x1b]52;c;SGFja2Vk\x1b\\"  # would replace the clipboard, ST-terminated
 HOSTILE = f"mallory{OSC52}\x1b[5n\x9b31m\x07\x1bP1;2|x\x1b\\"

@@ -10,7 +10,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from test_e2e_tmux import OCTOTUI, Terminal, pytestmark  # noqa: F401 - the same skips and marks
 
-from octotui.storage.tinydb_store import read_tables
+from octotui.storage.file_store import read_tables
 
 TOKEN = "e2eTOKEN31337"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from octotui.storage.tinydb_store import read_tables
+from octotui.storage.file_store import read_tables
 
 OCTOTUI = Path(sys.executable).with_name("octotui")
 pytestmark = [

@@ -15,7 +15,7 @@ import pytest
 from test_e2e_tmux import OCTOTUI, Terminal, pytestmark  # noqa: F401  (the same skips: tmux, the installed script)
 
 from octotui.storage.errors import StoreError
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 
 
 def _swap_in_fifo(path) -> None:

@@ -15,9 +15,9 @@ from octotui.comms.exports import write_madr_dir
 from octotui.domain.playbook import PlaybookError, parse_playbook
 from octotui.domain.settings import SettingsError, load_settings
 from octotui.services.workspace import Workspace
-from octotui.storage import tinydb_store
+from octotui.storage import file_store, journal_storage
+from octotui.storage.file_store import Store, StoreUnavailable, StoreWriteFailed, read_tables
 from octotui.storage.fs import temp_name, write_atomically
-from octotui.storage.tinydb_store import Store, StoreUnavailable, StoreWriteFailed, read_tables
 
 WORKER = str(Path(__file__).with_name("store_worker.py"))
 
@@ -118,7 +118,7 @@ def test_a_backup_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     def fail(target, data, protected=()):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(tinydb_store, "write_atomically", fail)
+    monkeypatch.setattr(file_store, "write_atomically", fail)
     with pytest.raises(StoreWriteFailed, match="backup"):
         Store(db)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["db.json"], "no half backup that looks finished"
@@ -210,7 +210,7 @@ def test_a_fifo_as_an_export_output_is_refused(demo_workspace, tmp_path):
 def test_a_huge_database_is_refused_with_a_message_not_read(tmp_path, monkeypatch):
     db = tmp_path / "db.json"
     Store(db)
-    monkeypatch.setattr(tinydb_store, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(journal_storage, "MAX_FILE_BYTES", 100)
     with open(db, "ab") as handle:
         handle.write(b" " * 200)
     with pytest.raises(StoreUnavailable, match="reads databases up to"):

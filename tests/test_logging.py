@@ -12,7 +12,7 @@ import pytest
 
 from octotui.logs import configure, current_log_file, log, mask_secrets
 from octotui.services.demo import load_demo
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 
 
 def _run(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:

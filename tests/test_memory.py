@@ -9,7 +9,7 @@ import pytest
 from octotui.domain.models import ChecklistEvent, Decision, Incident, ItemState, Release, TimelineEvent
 from octotui.services.bulk import generate
 from octotui.services.workspace import MODELS_KEPT, RunRef, Workspace
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 
 UNPARSED = {"releases", "incidents", "events", "decisions"}
 

@@ -13,7 +13,7 @@ from octotui.cli import main
 from octotui.domain.clock import current_author
 from octotui.domain.models import Severity
 from octotui.services.workspace import InputError, RunRef, Workspace
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 
 pytestmark = pytest.mark.both_backends
 

@@ -30,9 +30,9 @@ from octotui.storage.errors import (
     StoreUnavailable,
     StoreWriteFailed,
 )
+from octotui.storage.file_store import Store
 from octotui.storage.pg_schema import MIGRATIONS, SCHEMA_VERSION
 from octotui.storage.postgres_store import PostgresStore
-from octotui.storage.tinydb_store import Store
 from octotui.ui.widgets import status_text
 
 OCTOTUI = Path(sys.executable).with_name("octotui")

@@ -11,7 +11,7 @@ from octotui.domain.board import BoardRow, rows_from_docs
 from octotui.services.startup import QuickStart
 from octotui.services.workspace import Workspace
 from octotui.storage.errors import StoreCorrupt
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 
 
 def _board(app):

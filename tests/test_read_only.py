@@ -10,7 +10,7 @@ from octotui.cli import main
 from octotui.cli_common import READ_ONLY_REASON, open_read_only
 from octotui.domain.settings import Settings, SignOffRules
 from octotui.services.workspace import Workspace
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 from octotui.ui import actions
 from octotui.ui.help import HelpScreen
 
@@ -135,7 +135,7 @@ async def test_a_run_over_the_demo_reads_everything_and_leaves_the_file_byte_for
 def test_an_older_file_is_refused_with_the_command_that_upgrades_it(tmp_path, capsys, playbook, clock):
     import json
 
-    from octotui.storage.tinydb_store import SCHEMA_VERSION, read_tables
+    from octotui.storage.file_store import SCHEMA_VERSION, read_tables
 
     source = Workspace(Store(tmp_path / "new.json"), playbook, clock=clock, author="tester")
     source.create_release(version="1.0.0", title="a")
@@ -187,7 +187,7 @@ async def test_read_only_never_takes_the_write_lock(demo_file, read_only_app, mo
     import fcntl
     import os
 
-    from octotui.storage.tinydb_store import DatabaseLock
+    from octotui.storage.file_store import DatabaseLock
 
     asked = []
     original = DatabaseLock.acquire

@@ -19,7 +19,7 @@ from octotui.domain.clock import FrozenClock
 from octotui.domain.models import Severity
 from octotui.services.demo import load_demo
 from octotui.services.workspace import Workspace
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 
 PERIOD = ["--since", "2026-11-01", "--until", "2026-12-01"]
 

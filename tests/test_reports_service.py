@@ -35,8 +35,8 @@ def test_the_small_demo_gives_the_same_numbers_on_either_backend(demo_workspace:
 def test_the_same_records_give_the_same_report_on_a_file_and_on_postgresql(tmp_path, pg_url, playbook) -> None:
     from octotui.domain.clock import FrozenClock
     from octotui.services.demo import load_demo
+    from octotui.storage.file_store import Store
     from octotui.storage.postgres_store import PostgresStore
-    from octotui.storage.tinydb_store import Store
 
     reports = []
     for store in (Store(tmp_path / "file.json"), PostgresStore(pg_url)):

@@ -6,7 +6,7 @@ import pytest
 
 from octotui.domain.models import DecisionStatus, IncidentStatus, ItemState, Severity, Stage
 from octotui.services.workspace import GateBlocked, InputError, NeedsConfirmation, RunRef, Workspace
-from octotui.storage.tinydb_store import Store, StoreCorrupt
+from octotui.storage.file_store import Store, StoreCorrupt
 
 pytestmark = pytest.mark.both_backends  # the service suite runs on both backends
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from tests_support import resealed
 
-from octotui.storage.fs import temp_name
-from octotui.storage.tinydb_store import (
+from octotui.storage.file_store import (
     SCHEMA_VERSION,
     Store,
     StoreCorrupt,
@@ -24,6 +23,7 @@ from octotui.storage.tinydb_store import (
     move_aside,
     read_tables,
 )
+from octotui.storage.fs import temp_name
 
 WORKER = str(Path(__file__).with_name("store_worker.py"))
 
@@ -173,7 +173,7 @@ def test_file_size_limit_in_a_real_process(tmp_path):
     code = (
         "import resource, sys\n"
         f"resource.setrlimit(resource.RLIMIT_FSIZE, ({len(before) + 100}, {len(before) + 100}))\n"
-        "from octotui.storage.tinydb_store import Store, StoreWriteFailed\n"
+        "from octotui.storage.file_store import Store, StoreWriteFailed\n"
         f"store = Store({str(path)!r})\n"
         "try:\n"
         "    with store.transaction() as db:\n"

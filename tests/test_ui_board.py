@@ -1,7 +1,7 @@
 """Pilot tests: the release board and the app shell."""
 
 from octotui.services.workspace import Workspace
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 from octotui.ui.forms import ConfirmScreen, FormScreen
 from octotui.ui.widgets import FieldError
 

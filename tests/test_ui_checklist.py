@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from octotui.domain.models import ItemState, Stage
 from octotui.services.workspace import RunRef, Workspace
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 from octotui.ui.forms import ConfirmScreen, FormScreen
 
 
@@ -192,7 +192,7 @@ async def test_another_process_checking_an_item_shows_up(workspace, make_app):
     async with app.run_test(size=(120, 36)) as pilot:
         await open_checklist(app, pilot, release.id)
         code = ("from octotui.domain.playbook import load_playbook\n"
-                "from octotui.services.workspace import RunRef, Workspace\nfrom octotui.storage.tinydb_store import Store\n"
+                "from octotui.services.workspace import RunRef, Workspace\nfrom octotui.storage.file_store import Store\n"
                 f"w = Workspace(Store({str(workspace.store.path)!r}), load_playbook(), author='other')\n"
                 "w.change_item(RunRef('release', 1, 'gate'), 3, 'toggle')\n")
         subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

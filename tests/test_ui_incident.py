@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from octotui.domain.models import IncidentStatus
 from octotui.services.workspace import Workspace
-from octotui.storage.tinydb_store import Store
+from octotui.storage.file_store import Store
 from octotui.ui.forms import ChoiceScreen, ConfirmScreen, FormScreen
 from octotui.ui.widgets import status_text
 

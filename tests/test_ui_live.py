@@ -13,7 +13,7 @@ import pytest
 
 from octotui.domain.models import ItemState
 from octotui.services.workspace import RunRef, Workspace
-from octotui.storage.tinydb_store import Store, read_tables
+from octotui.storage.file_store import Store, read_tables
 from octotui.ui.forms import FormScreen
 
 SCREENS = Path(__file__).resolve().parent.parent / "octotui" / "ui" / "screens"

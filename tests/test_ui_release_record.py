@@ -85,7 +85,7 @@ async def test_decision_status_filter_that_hides_the_selection_moves_to_a_shown_
 
 async def test_edit_form_asks_keep_mine_or_take_theirs_and_merges_the_rest(workspace, make_app):
     from octotui.services.workspace import Workspace
-    from octotui.storage.tinydb_store import Store
+    from octotui.storage.file_store import Store
     from octotui.ui.forms import FormScreen
 
     release = workspace.create_release(version="1.0.0", title="first", captain="tester")
@@ -116,7 +116,7 @@ async def test_edit_form_asks_keep_mine_or_take_theirs_and_merges_the_rest(works
 
 async def test_edit_form_keep_mine_saves_over_theirs(workspace, make_app):
     from octotui.services.workspace import Workspace
-    from octotui.storage.tinydb_store import Store
+    from octotui.storage.file_store import Store
 
     release = workspace.create_release(version="1.0.0", title="first")
     ana = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock, author="ana")
@@ -317,7 +317,7 @@ async def test_D_on_a_rollback_run_links_the_incident_it_serves(workspace, make_
 
 async def test_a_withdrawn_override_is_said_on_the_checklist(workspace, make_app):
     from octotui.services.workspace import Workspace
-    from octotui.storage.tinydb_store import Store
+    from octotui.storage.file_store import Store
 
     release = workspace.create_release(version="1.0.0", title="a", captain="tester")
     decision = workspace.override_gate(release.id, title="Override", decision="ship", status="proposed")

@@ -181,7 +181,7 @@ def test_the_status_page_in_the_browser(browser, tmp_path):
     from octotui.domain.playbook import load_playbook
     from octotui.services.demo import load_demo
     from octotui.services.workspace import Workspace
-    from octotui.storage.tinydb_store import Store
+    from octotui.storage.file_store import Store
 
     db = tmp_path / "status.json"
     workspace = Workspace(Store(db), load_playbook())

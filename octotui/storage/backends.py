@@ -34,7 +34,7 @@ def open_repository(location: str, *, read_only: bool = False, create: bool = Tr
             raise StoreUnavailable(masked(location),
                                    f"PostgreSQL needs the psycopg driver: {POSTGRES_EXTRA}") from None
         return PostgresStore(check_postgres_url(location), read_only=read_only, create=create)
-    from octotui.storage.tinydb_store import Store
+    from octotui.storage.file_store import Store
 
     return Store(check_file_location(location), read_only=read_only)
 
@@ -44,7 +44,7 @@ def open_for_copy(location: str) -> Repository:
     app's TinyDB file for the octotui tables it may hold."""
     if is_postgres_url(location):
         return open_repository(location, read_only=True, create=False)
-    from octotui.storage.tinydb_store import Store
+    from octotui.storage.file_store import Store
 
     return Store(check_file_location(location), read_only=True, foreign=True)
 
@@ -60,6 +60,6 @@ def upgrade_database(location: str) -> tuple[int, int]:
 
 def file_schema(repository: Repository) -> tuple[int, int] | None:
     """For a file: (the schema it is in, the schema this octotui writes); None for PostgreSQL."""
-    from octotui.storage.tinydb_store import SCHEMA_VERSION, Store
+    from octotui.storage.file_store import SCHEMA_VERSION, Store
 
     return (repository.schema, SCHEMA_VERSION) if isinstance(repository, Store) else None

@@ -16,9 +16,9 @@ from pathlib import Path
 from octotui.storage.errors import StoreCorrupt, StoreForeign, StoreUnavailable, StoreWriteFailed
 from octotui.storage.fs import RefusedPath, read_regular, write_atomically
 from octotui.storage.journal import Damage, all_crlf, find_sealed_end, scan_journal, seal_at, verify_seal
+from octotui.storage.journal_storage import MAX_FILE_BYTES, NOT_OCTOTUI
 from octotui.storage.migrations import SCHEMA_VERSION, Tables, schema_of
 from octotui.storage.snapshot import DERIVED_LINES, _apply, _journal_start, encode_snapshot, parse_tables
-from octotui.storage.tinydb_store import MAX_FILE_BYTES, NOT_OCTOTUI
 
 
 @dataclass

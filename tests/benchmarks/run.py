@@ -18,7 +18,7 @@
    (vs the bare app showing as many rows), a save's median, and the resident memory after the first paint.
 
 10. Team mode on a local throwaway PostgreSQL server (fsync on), at team scale and 50k records, beside the
-   TinyDB file with the same data: a save (median / p95), `space` through a real terminal to the repainted
+   journaled file with the same data: a save (median / p95), `space` through a real terminal to the repainted
    mark (painted only once committed), first paint vs the bare app with as many rows, and a change made by
    another process until it is painted in a running octotui (pushed by NOTIFY).
 
@@ -57,7 +57,7 @@ from tests_support import bulk_decisions, bulk_team, bulk_timeline  # noqa: E402
 from octotui.domain.clock import SystemClock  # noqa: E402
 from octotui.domain.playbook import load_playbook  # noqa: E402
 from octotui.services.workspace import RunRef, Workspace  # noqa: E402
-from octotui.storage.tinydb_store import Store, read_tables  # noqa: E402
+from octotui.storage.file_store import Store, read_tables  # noqa: E402
 
 SIZES = {"empty": (0, 0, 0), "team": (200, 100, 1000), "10k": (500, 500, 9000)}
 
@@ -595,7 +595,7 @@ def team_mode(folder: Path, sizes: dict[str, int], runs: int, saves: int) -> Non
 
     from octotui.storage.postgres_store import PostgresStore
 
-    print("\n10. Team mode: PostgreSQL 15 on this machine (fsync on) beside the TinyDB file, same data")
+    print("\n10. Team mode: PostgreSQL 15 on this machine (fsync on) beside the journaled file, same data")
     print(f"   {'size':<5} {'backend':<8} {'save p50/p95':>15} {'toggle p50/p95':>17} {'first paint':>12} "
           f"{'bare':>7} {'ratio':>6} {'seen elsewhere p50/p95':>23}")
     octotui = str(OCTOTUI)

@@ -26,7 +26,7 @@ from octotui.domain.clock import FrozenClock  # noqa: E402
 from octotui.domain.models import IncidentStatus  # noqa: E402
 from octotui.domain.playbook import load_playbook  # noqa: E402
 from octotui.services.workspace import RunRef, Workspace  # noqa: E402
-from octotui.storage.tinydb_store import SCHEMA_VERSION, Store, StoreError, read_tables  # noqa: E402
+from octotui.storage.file_store import SCHEMA_VERSION, Store, StoreError, read_tables  # noqa: E402
 
 ROWS: list[tuple[str, int, int, int, str]] = []
 
@@ -174,7 +174,7 @@ def disk_trouble(folder: Path) -> None:
         db.table("x").insert({"a": "small"})
     before = path.read_bytes()
     code = (f"import resource\nresource.setrlimit(resource.RLIMIT_FSIZE, ({len(before) + 50}, {len(before) + 50}))\n"
-            "from octotui.storage.tinydb_store import Store, StoreWriteFailed\n"
+            "from octotui.storage.file_store import Store, StoreWriteFailed\n"
             f"s = Store({str(path)!r})\n"
             "try:\n    with s.transaction() as db: db.table('x').insert({'a': 'y' * 5000})\n"
             "except StoreWriteFailed as e: print('REFUSED', e.message)\n")

@@ -1,89 +1,35 @@
-"""The embedded backend: one TinyDB file that is never half-written, shared safely between processes.
+"""TinyDB's storage over octotui's journaled file: a JSON snapshot (one table per line, then derived lines)
+followed by checksummed journal records, one per committed unit of work (format: snapshot.py, journal.py).
 
-The file is a JSON snapshot of every table followed by journal records, one per committed unit of
-work: `\\n#<length hex> <crc32 hex> <JSON of the documents it touched>`. A commit appends one
-record and fsyncs it, so a save costs what it changed, not what the file holds; when the journal
-passes a quarter of the snapshot, the file is compacted into a fresh snapshot through the safe writer.
-A torn last record (a kill mid-append) is ignored when read and cut off by the next writer: it was never
-acknowledged. Readers pick up other processes' records incrementally, parsing only those. The snapshot
-holds one table per line, then lines derived from the tables (DERIVED_LINES): a start parses those and
-leaves every table unparsed, and its text on disk, until first needed.
-
-TinyDB's stock JSONStorage truncates and rewrites in place and caches the next document id per
-process; here every write goes through `Store.unit_of_work()`: an inter-process lock, a fresh read,
-TinyDB's caches reset, and one appended record. TinyDB's private hooks are used only in this module.
+Reads come from memory, tables left unparsed until first needed; writes append one record, and the
+file is compacted into a fresh snapshot when the journal grows. Stock TinyDB's JSONStorage cannot read it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import stat
 import threading
-import time
 import uuid
 import weakref
 import zlib
-from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from tinydb import TinyDB
 from tinydb.storages import Storage
-from tinydb.table import Document, Table
 
-from octotui.storage.base import (
-    EVENTS,
-    META,
-    RECORD_TABLES,
-    ChangeLog,
-    Changes,
-    Doc,
-    ReadsWholeTables,
-    open_incident_docs,
-)
-from octotui.storage.errors import (
-    StoreBusy,
-    StoreCorrupt,
-    StoreError,
-    StoreForeign,
-    StoreNotEmpty,
-    StoreReadOnly,
-    StoreTooNew,
-    StoreUnavailable,
-    StoreWriteFailed,
-)
-from octotui.storage.fs import (
-    TEMP_SUFFIX,
-    make_private_dir,
-    move_aside,
-    read_regular,
-    write_atomically,
-)
-from octotui.storage.journal import (
-    Damage,
-    all_crlf,
-    crc_of_file,
-    frame,
-    scan_journal,
-    tail_is_torn,
-)
+from octotui.storage.base import EVENTS, Changes, Doc, open_incident_docs
+from octotui.storage.errors import StoreCorrupt, StoreError, StoreForeign, StoreUnavailable, StoreWriteFailed
+from octotui.storage.file_lock import DatabaseLock
+from octotui.storage.fs import write_atomically
+from octotui.storage.journal import Damage, all_crlf, crc_of_file, frame, scan_journal, tail_is_torn
 from octotui.storage.journal import check_tables as _check_tables
 from octotui.storage.journal import loads as _loads
-from octotui.storage.migrations import (
-    META_TABLE,
-    SCHEMA_VERSION,
-    Tables,
-    identity_of,
-    migrated,
-    new_meta,
-    schema_of,
-)
+from octotui.storage.migrations import META_TABLE, Tables, identity_of, schema_of
 from octotui.storage.snapshot import (
     BOARD_LINE,
     DOCS_LINE,
@@ -96,15 +42,9 @@ from octotui.storage.snapshot import (
     encode_snapshot,
     split_file,
 )
-
-__all__ = [
-    "SCHEMA_VERSION", "Store", "StoreError", "StoreCorrupt", "StoreTooNew", "StoreUnavailable", "StoreReadOnly",
-    "StoreWriteFailed", "StoreBusy", "move_aside", "read_tables", "MAX_FILE_BYTES",
-]
+from octotui.storage.tracked_tinydb import LazyTables
 
 NOT_OCTOTUI = "not an octotui database; `octotui db copy` can import it"
-LOCK_TIMEOUT_SECONDS = 10.0
-FIRST_LOCK_TRY_SECONDS = 0.05  # then say "waiting for the lock" and keep trying
 MAX_FILE_BYTES = 512 * 1024 * 1024  # refuse, with a message, rather than exhaust memory
 COMPACT_MIN_JOURNAL_BYTES = 256 * 1024
 # No first screen shows these whole: parsed when first needed (releases and incidents only where the
@@ -115,102 +55,6 @@ LAZY_TABLES = frozenset({EVENTS, "decisions", "releases", "incidents"})
 def _signature(info: os.stat_result) -> tuple[int, ...]:
     """What changes whenever the file does: any write sets ctime (which no tool can set back)."""
     return info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
-
-
-def read_tables(path: Path | str) -> Tables:
-    """Every table as the file holds it now (snapshot plus journal): for tools and tests."""
-    path = Path(path)
-    read = split_file(read_regular(path), path)
-    for record in read.records:
-        _apply(read.tables, record)
-    return read.tables
-
-
-# -- TinyDB, told which documents a write touched ----------------------------------------------
-class _TouchRecorder:
-    """Stands in for a table's dict while TinyDB changes it, noting every document id it reaches."""
-
-    def __init__(self, table: dict[Any, Any], touched: set[Any]) -> None:
-        self._table, self._touched = table, touched
-
-    def __getitem__(self, key: Any) -> Any:
-        self._touched.add(key)
-        return self._table[key]
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self._touched.add(key)
-        self._table[key] = value
-
-    def __delitem__(self, key: Any) -> None:
-        self._touched.add(key)
-        del self._table[key]
-
-    def pop(self, key: Any, *default: Any) -> Any:
-        self._touched.add(key)
-        return self._table.pop(key, *default)
-
-    def __contains__(self, key: Any) -> bool:
-        return key in self._table
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._table)
-
-    def __len__(self) -> int:
-        return len(self._table)
-
-    def keys(self) -> Any:
-        return self._table.keys()
-
-    def clear(self) -> None:
-        self._touched.update(self._table)
-        self._table.clear()
-
-
-class TrackedTable(Table):
-    """A TinyDB table that tells the storage which documents a write may have changed."""
-
-    def _update_table(self, updater: Callable[[dict[Any, Any]], None]) -> None:
-        touched = cast(JournalStorage, self._storage).touched(self.name)
-        super()._update_table(lambda table: updater(_TouchRecorder(table, touched)))  # type: ignore[arg-type]
-
-
-class TrackedTinyDB(TinyDB):
-    table_class = TrackedTable
-
-
-class _LazyTables(dict[str, dict[str, Doc]]):
-    """The tables as a unit of work sees them: one the file's read left unparsed is parsed when TinyDB
-    first reaches for it, so a save reads only the tables it changes."""
-
-    def __init__(self, storage: JournalStorage, tables: Tables) -> None:
-        super().__init__(tables)
-        self._storage = storage
-        self.dropped: set[str] = set()
-
-    def __missing__(self, name: str) -> dict[str, Doc]:
-        storage = self._storage
-        if name in self.dropped:
-            raise KeyError(name)
-        storage._parse_deferred(name)  # if still unparsed; a reader may also have parsed it since the begin
-        with storage._lazy_lock:
-            if name not in storage.tables:
-                raise KeyError(name)
-            table = storage.tables[name]
-        staged = storage.staged_docs.pop(name, None)
-        if staged:  # put before TinyDB reached for the table: now part of it, as TinyDB's own changes are
-            table = dict(table)
-            _apply({name: table}, {name: staged})
-            storage.touched(name).update(int(key) for key in staged)
-        self[name] = table
-        return table
-
-    def __delitem__(self, name: str) -> None:
-        self.dropped.add(name)
-        super().__delitem__(name)
-
-    def pop(self, name: str, *default: Any) -> Any:
-        self.dropped.add(name)
-        return super().pop(name, *default)
 
 
 class _HeldFile:
@@ -603,7 +447,7 @@ class JournalStorage(Storage):
     # -- writing
     def begin(self) -> Changes:
         external = self.refresh(for_write=True)
-        self._pending, self._touched, self.staged_events = _LazyTables(self, self.tables), {}, {}
+        self._pending, self._touched, self.staged_events = LazyTables(self, self.tables), {}, {}
         self.staged_docs = {}
         return external
 
@@ -657,7 +501,7 @@ class JournalStorage(Storage):
         self._crc = zlib.crc32(framed, self._crc)
         with self._lazy_lock:
             # Tables a reader parsed while this unit of work ran are kept; those TinyDB dropped are not.
-            dropped = pending.dropped if isinstance(pending, _LazyTables) else set(self.tables)
+            dropped = pending.dropped if isinstance(pending, LazyTables) else set(self.tables)
             self.tables = {**{name: table for name, table in self.tables.items() if name not in dropped}, **pending}
             # Put without parsing their table: kept beside it, like another process's records (or applied,
             # if a reader parsed it meanwhile).
@@ -733,457 +577,5 @@ class JournalStorage(Storage):
 
     def compact(self) -> None:
         self.write_snapshot(self.complete())
-
-
-class DatabaseLock:
-    """The database file is its own lock (flock on it, taken only by writers).
-
-    There is no separate lock file that a tmp cleaner or `rm *.lock` could delete, which would let a
-    second writer lock a fresh file while the first still writes. Only octotui replaces the database
-    (compaction, migration), and it locks the new file before renaming it into place; a writer that
-    wakes up holding the old, replaced file lets go and locks the file that is there now."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fds: list[int] = []
-
-    def acquire(self, timeout: float, on_wait: Callable[[], None] | None = None) -> None:
-        deadline = time.monotonic() + timeout
-        pause, told = 0.002, False
-        while True:
-            try:
-                # O_NONBLOCK: a FIFO put in the file's place must not hang the open (and is refused below).
-                fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
-                             | getattr(os, "O_CLOEXEC", 0))
-            except FileNotFoundError:
-                raise StoreUnavailable(self.path, "the database file has disappeared") from None
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                os.close(fd)
-                raise StoreUnavailable(self.path, "is not a regular file (a FIFO, device or socket cannot be a database)")
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                if time.monotonic() > deadline:
-                    raise StoreBusy(self.path, f"another octotui held the lock for over {timeout:.0f} s") from None
-                if not told and on_wait is not None and time.monotonic() > deadline - timeout + FIRST_LOCK_TRY_SECONDS:
-                    told = True
-                    on_wait()
-                time.sleep(pause)
-                pause = min(pause * 2, 0.02)
-                continue
-            except OSError:
-                os.close(fd)
-                raise
-            try:
-                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                self._fds = [fd]
-                return
-            os.close(fd)  # replaced while we waited: lock the file that is there now
-
-    def adopt(self, fd: int) -> None:
-        """Also hold a new file's lock (locked before it was renamed into place) until release."""
-        self._fds.append(fd)
-
-    def release(self) -> None:
-        fds, self._fds = self._fds, []
-        for fd in fds:
-            os.close(fd)  # closing drops the flock
-
-
-class _TinyUnitOfWork(ReadsWholeTables):
-    """The TinyDB backend's unit of work: records through TinyDB tables, events appended directly
-    (TinyDB rebuilds a whole table per insert, which an append-only history must not pay)."""
-
-    def __init__(self, store: Store) -> None:
-        self._store, self._db, self._storage = store, store.db, store.storage
-        self._reserved: dict[str, set[int]] = {}
-        self._next_event = 1
-
-    @property
-    def tinydb(self) -> TinyDB:
-        """Raw TinyDB access inside this unit of work (bulk tools and tests)."""
-        return self._db
-
-    def _table(self, name: str) -> Table:
-        return self._db.table(name)
-
-    def get(self, table: str, doc_id: int) -> Doc | None:
-        storage, key = self._storage, str(doc_id)
-        staged = storage.staged_docs.get(table, {})
-        if key in staged:
-            found = staged[key]
-        elif table in storage.deferred:  # one document, without parsing the table for it
-            found = storage.get(table, key)
-        else:
-            found = self._table(table).get(doc_id=doc_id)
-        return dict(found) if found is not None else None
-
-    def all(self, table: str) -> dict[int, Doc]:
-        try:
-            docs = (self._storage._pending or {})[table]
-        except KeyError:
-            return {}
-        return {int(key): doc for key, doc in docs.items()}
-
-    def last_id(self, table: str) -> int:
-        return self._next_id(table) - 1
-
-    def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
-        staged = [(int(key), doc) for key, doc in self._storage.staged_events.items()
-                  if doc.get("owner") == owner and (stream is None or doc.get("stream") == stream)]
-        return self._storage.events(owner, stream) + staged
-
-    def put(self, table: str, doc_id: int, doc: Doc) -> None:
-        if table in self._storage.deferred:  # written without parsing the table (a toggle at 125k records)
-            self._storage.staged_docs.setdefault(table, {})[str(doc_id)] = dict(doc)
-            return
-        tiny = self._table(table)
-        if tiny.contains(doc_id=doc_id):
-            tiny.remove(doc_ids=[doc_id])  # a new dict, never an edit in place: caches compare identity
-        tiny.insert(Document(doc, doc_id=doc_id))
-
-    def put_many(self, table: str, docs: dict[int, Doc]) -> None:
-        if table in self._storage.deferred:
-            self._storage.staged_docs.setdefault(table, {}).update({str(key): dict(doc) for key, doc in docs.items()})
-            return
-        tiny = self._table(table)
-        existing = [doc_id for doc_id in docs if tiny.contains(doc_id=doc_id)]
-        if existing:
-            tiny.remove(doc_ids=existing)
-        tiny.insert_multiple([Document(doc, doc_id=doc_id) for doc_id, doc in docs.items()])  # one table rebuild
-
-    def append_event(self, owner: str, stream: str, doc: Doc) -> int:
-        new_id = self._next_event = max(self._next_event, self._storage.next_id(EVENTS))
-        self._next_event += 1
-        self._storage.staged_events[str(new_id)] = {"owner": owner, "stream": stream, **doc}
-        return new_id
-
-    def reserve_id(self, table: str) -> int:
-        new_id = self._next_id(table)
-        self._reserved.setdefault(table, set()).add(new_id)
-        return new_id
-
-    def _next_id(self, table: str) -> int:
-        storage = self._storage
-        used = ([int(k) for k in storage.touched(table)] + [int(k) for k in storage.staged_docs.get(table, ())]
-                + list(self._reserved.get(table, ())))
-        return max([storage.next_id(table), *(n + 1 for n in used)])
-
-
-class _Snapshot:
-    def __init__(self, storage: JournalStorage) -> None:
-        self._storage = storage
-
-    def get(self, table: str, doc_id: int) -> Doc | None:
-        return self._storage.get(table, str(doc_id))
-
-    def all(self, table: str) -> dict[int, Doc]:
-        return {int(key): doc for key, doc in self._storage.table(table).items()}
-
-    def events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
-        return self._storage.events(owner, stream)
-
-    def open_incidents(self) -> dict[int, Doc]:
-        return {int(key): doc for key, doc in self._storage.open_incident_docs().items()}
-
-    def board_docs(self) -> dict[int, Doc]:
-        return {int(key): doc for key, doc in self._storage.board_docs().items()}
-
-    def scan(self, table: str) -> dict[int, Doc]:
-        return {int(key): doc for key, doc in self._storage.scan(table).items()}
-
-    def last_id(self, table: str) -> int:
-        return self._storage.next_id(table) - 1
-
-
-class Store(ChangeLog):
-    """The database file: open (checked and migrated), read, and change in units of work."""
-
-    def __init__(self, path: Path | str, *, read_only: bool = False, foreign: bool = False) -> None:
-        """`foreign`: a file that is not an octotui database may be opened (read-only: `db copy` imports it)."""
-        super().__init__()
-        try:
-            # Symlinks followed once: the real file is what is replaced and locked, so a symlinked database
-            # keeps working and two spellings of one file share one lock.
-            self.path = Path(os.path.realpath(Path(path).expanduser()))
-            self.location = str(self.path)
-            self._check_location(create=not read_only)
-        except OSError as error:
-            raise StoreUnavailable(path, f"cannot use this path ({error.strerror or error})") from None
-        self.storage = JournalStorage(self.path)
-        self.storage.accept_foreign = foreign and read_only
-        self.db = TrackedTinyDB(storage=lambda: self.storage)
-        self._thread_lock = threading.RLock()
-        self.lock_path = self.path  # the database is its own lock (see DatabaseLock)
-        self._lock = DatabaseLock(self.path)
-        self.read_only = read_only or not os.access(self.path.parent, os.W_OK) or (
-            self.path.exists() and not os.access(self.path, os.W_OK))
-        self.read_only_reason = "the database is read-only here; changes cannot be saved"
-        self.user: str | None = None  # a file does not know who opened it: the login name is used
-        self.backup_path: Path | None = None
-        self._opened_damaged = False  # read-only because the first read found damage (see _note_damage)
-        self.local_file: Path | None = self.path
-        self._open(read_only_requested=read_only)
-
-    @property
-    def snapshot(self) -> _Snapshot:
-        return _Snapshot(self.storage)
-
-    # -- opening ------------------------------------------------------------------------
-    def _check_location(self, create: bool = True) -> None:
-        if self.path.is_dir():
-            raise StoreUnavailable(self.path, "is a directory, not a database file (choose a file path with --db)")
-        with contextlib.suppress(FileNotFoundError):
-            mode = os.stat(self.path).st_mode
-            if not stat.S_ISREG(mode):
-                raise StoreUnavailable(self.path, "is not a regular file (a FIFO, device or socket cannot be a database)")
-        parent = self.path.parent
-        if not parent.exists() and create:
-            try:
-                make_private_dir(parent)
-            except OSError as error:
-                raise StoreUnavailable(self.path, f"cannot create the folder {parent} ({error.strerror})") from None
-        if not parent.exists():
-            raise StoreUnavailable(self.path, "no database here yet (start octotui once, or check --db)")
-        if not parent.is_dir():
-            raise StoreUnavailable(self.path, f"{parent} is not a folder")
-
-    def _open(self, read_only_requested: bool = False) -> None:
-        if self.read_only:
-            if not self.path.exists():
-                if read_only_requested:
-                    raise StoreUnavailable(self.path, "no database here yet (start octotui once, or check --db)")
-                raise StoreUnavailable(self.path, f"cannot create the database: the folder {self.path.parent} is not writable")
-            self.storage.refresh()
-            self._check_schema(self.storage.tables)
-            self._note_damage()
-            return
-        if not self.path.exists():
-            try:
-                self.storage.write_snapshot({META_TABLE: {"1": new_meta()}}, exclusive=True)
-            except FileExistsError:
-                pass  # another octotui created it just now: use theirs
-            except OSError as error:
-                raise StoreUnavailable(self.path, f"cannot create the database file here ({error.strerror})") from None
-        with self._locked():
-            self._logged(self.storage.refresh(for_write=True))
-            version = self._check_schema(self.storage.tables)
-            if self._note_damage():
-                return  # shown read-only, as it is: nothing is cut, migrated or written
-            self._clean_stale_temp_files()
-            if version < SCHEMA_VERSION:
-                self._migrate(self.storage.complete(), version)
-
-    def _note_damage(self) -> bool:
-        """Journal damage found by the first read: the records that verify are shown, read-only."""
-        damage = self.storage.damage
-        if not damage:
-            return False
-        self.read_only = self._opened_damaged = True
-        self.read_only_reason = f"{damage[0].short()}; read-only: `octotui db repair --to NEW` writes a repaired copy"
-        return True
-
-    def damage_note(self) -> str | None:
-        """What the first read found damaged in the journal (the store is then read-only), said in full."""
-        damage = self.storage.damage
-        if not damage:
-            return None
-        more = f" (and {len(damage) - 1} more place(s))" if len(damage) > 1 else ""
-        return (f"{self.path}: {damage[0].describe()}{more}; every record that still verifies is shown read-only, "
-                "nothing was cut or overwritten (`octotui db check`, `octotui db repair --to NEW`)")
-
-    def _check_schema(self, tables: Tables) -> int:
-        version = schema_of(tables)
-        if version == 0 and not self.storage.accept_foreign:
-            raise StoreForeign(self.path, NOT_OCTOTUI)  # never migrated, backed up or chmodded: not ours
-        if version > SCHEMA_VERSION:
-            raise StoreTooNew(
-                self.path,
-                f"written by a newer octotui (schema {version}; this version reads up to {SCHEMA_VERSION}). "
-                "Upgrade octotui; the file was left untouched.",
-            )
-        return version
-
-    def _migrate(self, tables: Tables, version: int) -> None:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        backup = self.path.with_name(f"{self.path.name}.schema{version}-{stamp}.bak")
-        try:
-            # Written whole under a temp name, then renamed: an interrupted migration leaves no
-            # file that looks like a finished backup.
-            write_atomically(backup, read_regular(self.path))
-        except OSError as error:
-            raise StoreWriteFailed(self.path, f"cannot write the backup before migrating ({error.strerror})") from None
-        self.backup_path = backup
-        self._write_snapshot(migrated(tables, version))
-
-    def _write_snapshot(self, tables: Tables) -> None:
-        try:
-            self.storage.write_snapshot(tables)
-        except OSError as error:
-            raise self._write_failed(error) from None
-
-    def _clean_stale_temp_files(self) -> None:
-        # Left by a process killed between writing its temp file and the rename. Only this database's
-        # own temp names: `.NAME.<12 hex>.octotui-tmp` (no glob, so `[team].json` works too).
-        prefix = f".{self.path.name}."
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(self.path.parent):
-                name = entry.name
-                middle = name[len(prefix) : -len(TEMP_SUFFIX)] if name.endswith(TEMP_SUFFIX) else ""
-                if name.startswith(prefix) and len(middle) == 12 and all(c in "0123456789abcdef" for c in middle):
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
-
-    # -- locking and units of work ------------------------------------------------------------
-    @contextlib.contextmanager
-    def _locked(self, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-        with self._thread_lock:
-            try:
-                self._lock.acquire(LOCK_TIMEOUT_SECONDS, on_wait)
-            except PermissionError:
-                raise StoreReadOnly(self.path, "cannot open the database to lock it (no permission)") from None
-            except OSError as error:
-                raise StoreUnavailable(self.path, f"cannot lock the database ({error.strerror})") from None
-            self.storage.lock = self._lock
-            try:
-                yield
-            finally:
-                self.storage.lock = None
-                self._lock.release()
-
-    def _write_failed(self, error: OSError) -> StoreWriteFailed:
-        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            reason = "disk full or file size limit reached"
-        elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            reason = "no permission to write"
-        elif error.errno == errno.ENOENT:
-            reason = "the folder has disappeared"
-        elif error.errno == errno.ESTALE:
-            reason = "the file was replaced while saving"
-        elif error.errno == errno.EAGAIN:
-            reason = "another process wrote to the database without its lock"
-        else:
-            reason = error.strerror or str(error)
-        return StoreWriteFailed(self.path, f"not saved: {reason}; the previous file is intact")
-
-    @contextlib.contextmanager
-    def unit_of_work(self, on_wait: Callable[[], None] | None = None) -> Iterator[_TinyUnitOfWork]:
-        """Lock, read fresh, let the caller change documents, append them as one record."""
-        if self.read_only:
-            raise StoreReadOnly(self.path, self.read_only_reason)
-        with self._locked(on_wait), self._work() as uow:
-            yield uow
-
-    @contextlib.contextmanager
-    def _work(self) -> Iterator[_TinyUnitOfWork]:
-        """A unit of work under the lock already held."""
-        self._logged(self.storage.begin())
-        try:
-            for table in self.db._tables.values():
-                # TinyDB caches the next id and query results per process: stale under a second writer.
-                table._next_id = None
-                table.clear_cache()
-            yield _TinyUnitOfWork(self)
-        except BaseException:
-            self.storage.rollback()
-            raise
-        try:
-            self._logged(self.storage.commit())
-        except OSError as error:
-            raise self._write_failed(error) from None
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[TinyDB]:
-        """Raw TinyDB access inside a unit of work (tools and tests)."""
-        with self.unit_of_work():
-            self.storage.complete()  # TinyDB's whole-database calls (tables(), drop_tables()) see every table
-            yield self.db
-
-    # -- reading ------------------------------------------------------------------------
-    def changed_outside(self) -> bool:
-        return self.storage.stat_changed()
-
-    def refresh(self) -> Changes:
-        with self._thread_lock:
-            changes = self._logged(self.storage.refresh())
-            if self._opened_damaged and not self.storage.damage:
-                self.read_only_reason = "the file was repaired since octotui opened it: restart octotui to save changes"
-            return changes
-
-    def tables(self) -> Tables:
-        with self._thread_lock:
-            self._logged(self.storage.refresh())
-            return self.storage.complete()
-
-    def table(self, name: str) -> dict[str, dict[str, Any]]:
-        return self.tables().get(name, {})
-
-    def compact(self) -> None:
-        with self._locked():
-            self._logged(self.storage.refresh(for_write=True))
-            try:
-                self.storage.compact()
-            except OSError as error:
-                raise self._write_failed(error) from None
-
-    def torn_tail_note(self) -> str | None:
-        """Said once when the file ended in an incomplete record (ignored; the next save cuts it off)."""
-        if not self.storage.torn_bytes:
-            return None
-        return (f"{self.path}: ignored {self.storage.torn_bytes:,} bytes after the last complete record "
-                "(an interrupted save: it was never acknowledged)")
-
-    @property
-    def schema(self) -> int:
-        return schema_of(self.tables())
-
-    # -- what a shared server does and a file does not ---------------------------------------------
-    def close(self) -> None:
-        """Let go of the file held open since the last read (what is still unparsed cannot be read after)."""
-        self.storage.release()
-
-    def take_notices(self) -> list[str]:
-        return []
-
-    def subscribe(self, callback: Callable[[], None] | None) -> None:
-        pass  # no push: changed_outside() is a stat, polled
-
-    def presence(self) -> list[str]:
-        return []
-
-    # -- db copy ------------------------------------------------------------------------------------
-    def export_tables(self) -> dict[str, dict[int, Doc]]:
-        tables = self.tables()
-        version = schema_of(tables)
-        if version == 0:  # another app's TinyDB file (opened `foreign`): its octotui tables, if it has any
-            tables, version = {**tables, META_TABLE: {"1": {"schema": 1}}}, 1
-        if version < SCHEMA_VERSION:  # an older octotui file opened read-only: copied as this version reads it
-            tables = migrated(tables, version)
-        exported = {name: {int(key): doc for key, doc in tables.get(name, {}).items()}
-                    for name in (*RECORD_TABLES, META, EVENTS)}
-        # The database's id stays with this file: a copy is another database.
-        exported[META] = {key: {field: value for field, value in doc.items() if field != "id"}
-                          for key, doc in exported[META].items()}
-        return exported
-
-    def import_tables(self, tables: dict[str, dict[int, Doc]], replace: bool = False) -> None:
-        """A whole new file with these documents (ids kept), replaced atomically under the lock."""
-        if self.read_only:
-            raise StoreReadOnly(self.path, self.read_only_reason)
-        snapshot: Tables = {name: {str(key): doc for key, doc in sorted(docs.items())} for name, docs in tables.items()}
-        with self._locked():
-            self.storage.refresh(for_write=True)
-            # Still this database (its id kept): an app that has it open takes the new content as a change.
-            snapshot[META_TABLE] = {**snapshot.get(META_TABLE, {}),
-                                    "1": {**new_meta(), **({"id": self.storage.identity} if self.storage.identity else {})}}
-            held = sum(len(self.storage.table(name)) for name in (*RECORD_TABLES, EVENTS))
-            if held and not replace:
-                raise StoreNotEmpty(self.path, f"already holds {held:,} records and events (--replace overwrites them)")
-            self._write_snapshot(snapshot)
-            self._logged(Changes(everything=True))
 
 
