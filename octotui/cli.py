@@ -219,7 +219,8 @@ def run_app(args: argparse.Namespace) -> int:
     # It is turned back on (with the loaded heap frozen) right after the first paint.
     gc.disable()
     from octotui.services.startup import QuickStart
-    from octotui.ui.app import OctoApp, RecoveryApp  # the UI is imported only when there is a screen
+    from octotui.ui.app import OctoApp  # the UI is imported only when there is a screen
+    from octotui.ui.recovery import RecoveryApp
 
     try:
         store = _open_for_quick_start(args)

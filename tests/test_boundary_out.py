@@ -143,7 +143,7 @@ async def test_the_recovery_screen_shows_a_hostile_path_as_symbols(tmp_path):
     from test_display_boundary import terminal_output
 
     from octotui.storage.errors import StoreCorrupt
-    from octotui.ui.app import RecoveryApp
+    from octotui.ui.recovery import RecoveryApp
 
     bad = tmp_path / f"db{OSC52}{BIDI}.json"
     bad.write_text("{nope")

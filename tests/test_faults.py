@@ -17,8 +17,8 @@ from octotui.domain.semver import InvalidVersion, Version
 from octotui.domain.text import one_line, unstorable_at, visible
 from octotui.services.workspace import InputError, RunRef, Workspace
 from octotui.storage.file_store import SCHEMA_VERSION, Store, StoreCorrupt
-from octotui.ui.app import RecoveryApp
 from octotui.ui.forms import FormScreen
+from octotui.ui.recovery import RecoveryApp
 from octotui.ui.widgets import status_text
 
 HOSTILE = st.one_of(

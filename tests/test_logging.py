@@ -83,6 +83,6 @@ async def test_every_command_is_logged_by_name_ids_and_outcome_without_user_text
     for handler in log.handlers:
         handler.flush()
     written = path.read_text()
-    assert "OctoApp.action_timeline_note.submit ok" in written, written
+    assert "timeline_note_form.submit ok" in written, written
     assert "INC-" in written
     assert "secret words typed" not in written

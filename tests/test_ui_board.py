@@ -111,11 +111,11 @@ async def test_palette_offers_every_action_by_namespaced_name(demo_workspace, ma
 def test_every_binding_has_an_id_and_a_tooltip():
     import importlib
 
-    from octotui.ui import app, forms, help, widgets
+    from octotui.ui import app, forms, help, recovery, widgets
     from octotui.ui.screens import decisions
     screens = [getattr(importlib.import_module(f"octotui.ui.screens.{module}"), name)
                for module, name in app.SCREEN_MODULES.values()]
-    classes = [app.OctoApp, app.RecoveryApp, *screens, forms.FormScreen, forms.ConfirmScreen, forms.TextScreen,
+    classes = [app.OctoApp, recovery.RecoveryApp, *screens, forms.FormScreen, forms.ConfirmScreen, forms.TextScreen,
                forms.ChoiceScreen, forms.EditTextScreen, help.HelpScreen, decisions.DecisionDetailScreen,
                widgets.KeyTable, widgets.FilterInput]
     bindings = [binding for cls in classes for binding in cls.BINDINGS]

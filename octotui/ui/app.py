@@ -12,21 +12,15 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from rich.text import Text
 from textual import events, work
 from textual._wait import wait_for_idle
-from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.app import SystemCommand
 from textual.filter import LineFilter
 from textual.screen import Screen
-from textual.widgets import Button, Static
 
-from octotui.domain.clock import parse_when
 from octotui.domain.config import styles_path
 from octotui.domain.text import visible
-from octotui.storage.errors import NotFound, StoreCorrupt, StoreError
-from octotui.storage.fs import move_aside
+from octotui.storage.errors import StoreError
 from octotui.ui import actions
 from octotui.ui.commands import CommandRunner, OnError, OnSuccess
 from octotui.ui.handle import Octo
@@ -38,15 +32,12 @@ if TYPE_CHECKING:  # the models and the workspace are not imported before a quic
     from octotui.comms.clipboard import CopyOutcome
     from octotui.comms.templates import CommsTemplate
     from octotui.domain.board import BoardRow
-    from octotui.domain.models import Incident
-    from octotui.domain.refs import RunRef
     from octotui.services.check import CheckReport, ChildCheck
     from octotui.services.startup import QuickStart
     from octotui.services.workspace import Workspace
     from octotui.storage.base import Repository
 
     FinishStart = Callable[[], tuple[Workspace, dict[str, CommsTemplate]]]
-
 
 
 SCREEN_MODULES = {
@@ -358,25 +349,10 @@ class OctoApp(Octo):
         self.report_failure(message.error)
 
     def report_failure(self, error: BaseException) -> None:
-        """The one place a refused or failed command becomes a message for a person."""
-        from octotui.domain.inputs import InputError  # a command ran: the workspace (and pydantic) is loaded
-        from octotui.services.workspace import GateBlocked, NeedsConfirmation
+        """The one place a refused or failed command becomes a message for a person (ui.errors)."""
+        from octotui.ui.errors import present
 
-        if isinstance(error, InputError):
-            self.notify("; ".join(error.errors.values()), severity="warning", timeout=6)
-        elif isinstance(error, StoreError):
-            self.notify(f"{error.message} — nothing was changed", title="Not saved", severity="error", timeout=10)
-        elif isinstance(error, NotFound | KeyError):
-            self.notify(f"{str(error).strip(chr(39))} — nothing was changed", title="Not saved", severity="error")
-        elif isinstance(error, GateBlocked | NeedsConfirmation):
-            self.notify(str(error), severity="warning")
-        else:
-            from octotui.logs import current_log_file, log
-
-            log.error("unexpected error in a command", exc_info=error)
-            where = current_log_file()
-            self.notify(f"{type(error).__name__}: {error} — nothing was changed"
-                        + (f"; details in {where}" if where else ""), title="Not saved", severity="error")
+        present(self, error)
 
     def _waiting_for_lock(self) -> None:
         if not self.commands.waiting_for_lock:
@@ -556,63 +532,14 @@ class OctoApp(Octo):
         self.run_command_async(load_demo, self.workspace, on_success=loaded)
 
     def action_start_incident(self, release_id: int | None = None, for_run: str | None = None) -> None:
-        workspace = self.workspace
+        from octotui.ui.anywhere import start_incident_form
 
-        from octotui.domain.inputs import InputError
-        from octotui.domain.models import Severity
-        from octotui.ui.forms import FormField, IncidentStartForm
-
-        def submit(values: dict[str, str]) -> Incident:
-            started = None
-            if values["started"].strip():
-                try:
-                    started = parse_when(values["started"], workspace.now())
-                except ValueError as error:
-                    raise InputError({"started": str(error)}) from None
-            return workspace.start_incident(values["title"], values["severity"], started_at=started,
-                                            release_id=release_id, for_run=for_run)
-
-        def started(incident: Incident | None) -> None:
-            if incident is None:
-                return
-            self.active_incident_id = incident.id
-            self.switch_mode("incident")
-
-        title = "Start an incident" + (f" linked to REL-{release_id}" if release_id else "")
-        # The title last: it is what a person types, and Enter on the last field starts the clock.
-        fields = [
-            FormField("severity", "Severity", value="P1", kind="select",
-                      options=[(f"{s.value}", s.value) for s in Severity]),
-            FormField("started", "Started (optional: '12 minutes ago', '14:05')", placeholder="now"),
-            FormField("title", "What is happening? (one line)", placeholder="e.g. Checkout returns 500 for some users"),
-        ]
-        self.push_screen(IncidentStartForm(title, fields, submit, focus="title",
-                                           hint="Enter: start the clock · ↑/↓: severity · Esc: cancel"), started)
+        start_incident_form(self, release_id, for_run)
 
     def action_timeline_note(self) -> None:
-        incident_id = self.active_incident_id
-        if incident_id is None or self.workspace.incident(incident_id) is None:
-            self.notify("No active incident: press i to start one", severity="warning")
-            return
-        workspace = self.workspace
+        from octotui.ui.anywhere import timeline_note_form
 
-        from octotui.domain.inputs import InputError
-        from octotui.ui.forms import FormField, FormScreen
-
-        def submit(values: dict[str, str]) -> Incident:
-            at = None
-            if values["at"].strip():
-                try:
-                    at = parse_when(values["at"], workspace.now())
-                except ValueError as error:
-                    raise InputError({"at": str(error)}) from None
-            return workspace.add_note(incident_id, values["note"], at=at)
-
-        # The note last: Enter on it saves (the optional time is one Shift+Tab away).
-        fields = [FormField("at", "When (optional: '5 minutes ago', '14:05')", placeholder="now"),
-                  FormField("note", f"Timeline note for INC-{incident_id}", placeholder="what happened")]
-        self.push_screen(FormScreen(f"Timeline note — INC-{incident_id}", fields, submit, focus="note",
-                                    hint="Enter: add the note · Shift+Tab: when · Esc: cancel"))
+        timeline_note_form(self)
 
     def action_record_decision(self) -> None:
         """`D` from anywhere: links prefilled from the screen's own context (its selected release, its incident,
@@ -623,21 +550,9 @@ class OctoApp(Octo):
         self.open_decision_form(prefill)
 
     def open_decision_form(self, prefill: dict[str, Any]) -> None:
-        item_ref: RunRef | None = prefill.pop("item_ref", None)
-        item_index: int | None = prefill.pop("item_index", None)
-        workspace = self.workspace
+        from octotui.ui.anywhere import decision_form_for
 
-        from octotui.ui.flows import decision_form
-
-        def submit(values: dict[str, str]) -> Any:
-            fields: dict[str, Any] = dict(values)
-            return workspace.record_decision(item_ref=item_ref, item_index=item_index, **fields)
-
-        def saved(decision: Any) -> None:
-            if decision is not None:
-                self.notify(f"{decision.key} recorded: {decision.title}")
-
-        self.push_screen(decision_form("Record a decision", prefill, submit, workspace.author), saved)
+        decision_form_for(self, prefill)
 
     def copy_text(self, text: str, label: str, on_done: Callable[[CopyOutcome], None] | None = None) -> None:
         """The copy chain in a worker thread (OSC 52 where it can arrive, the system clipboard, else a file);
@@ -670,41 +585,3 @@ class OctoApp(Octo):
         else:
             self.notify(f"{label}: {outcome.message()}", severity="information" if outcome.reached else "error",
                         timeout=6 if outcome.reached else 10)
-
-
-class RecoveryApp(App[bool]):
-    """Shown instead of the app when the database is unreadable: the file is never overwritten."""
-
-    CSS_PATH = str(styles_path("app.tcss"))
-    BINDINGS = [
-        Binding("m", "move_aside", "Move aside & start fresh", id="recovery.move", tooltip="Rename the bad file and start an empty database"),
-        Binding("q,escape", "quit_app", "Quit", id="recovery.quit", tooltip="Quit and leave the file as it is"),
-    ]
-
-    def __init__(self, error: StoreCorrupt) -> None:
-        super().__init__()
-        self.error = error
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog recovery"):
-            yield Static(Text("The database cannot be read", style="bold red"))
-            yield Static(Text(visible(str(self.error))))  # the path may hold anything
-            yield Static(Text("It has not been changed. You can move it aside (renamed with a timestamp, "
-                              "kept for inspection) and start with an empty database, or quit and fix it by hand "
-                              "(`octotui db check` says what is wrong, `octotui db repair --to NEW` copies what still reads)."))
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Move aside & start fresh (m)", id="move", variant="warning")
-                yield Button("Quit (q)", id="quit")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "move":
-            self.action_move_aside()
-        else:
-            self.action_quit_app()
-
-    def action_move_aside(self) -> None:
-        target = move_aside(self.error.path)
-        self.exit(True, message=Text(visible(f"Moved the unreadable database to {target}")))
-
-    def action_quit_app(self) -> None:
-        self.exit(False)

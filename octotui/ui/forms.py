@@ -19,7 +19,8 @@ from textual.widgets.option_list import Option
 
 from octotui.domain.inputs import MAX_TEXT, InputError, NeedsConfirmation, check_length
 from octotui.services import actions
-from octotui.storage.errors import NotFound, StoreError, StoreOutcomeUnknown
+from octotui.storage.errors import StoreError, StoreOutcomeUnknown
+from octotui.ui.errors import not_saved_text
 from octotui.ui.widgets import FieldError, literal
 
 if TYPE_CHECKING:
@@ -249,13 +250,11 @@ class FormScreen(Modal[Any]):
         if isinstance(error, StoreOutcomeUnknown):
             self._check_outcome()
             return True
-        if isinstance(error, StoreError):
-            self.query_one("#e-_form", FieldError).show(f"Not saved: {error.message}")
+        text = not_saved_text(error)
+        if text is not None:
+            self.query_one("#e-_form", FieldError).show(f"Not saved: {text}")
             return True
-        if isinstance(error, NotFound | KeyError):
-            self.query_one("#e-_form", FieldError).show(f"Not saved: {str(error).strip(chr(39))}")
-            return True
-        return False
+        return False  # the app's one presenter (ui.errors) says it
 
     def _check_outcome(self) -> None:
         """The save's outcome was lost with the connection: say so, and find out (once reconnected)."""

@@ -1,0 +1,94 @@
+"""The forms a key opens from any screen: start an incident (`i`), a timeline note (`t`), a decision (`D`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from octotui.domain.clock import parse_when
+
+if TYPE_CHECKING:
+    from octotui.domain.models import Incident
+    from octotui.domain.refs import RunRef
+    from octotui.ui.handle import Octo
+
+
+def start_incident_form(app: Octo, release_id: int | None = None, for_run: str | None = None) -> None:
+    """`i` from anywhere: severity, an optional start time, one line; Enter starts the clock."""
+    workspace = app.workspace
+
+    from octotui.domain.inputs import InputError
+    from octotui.domain.models import Severity
+    from octotui.ui.forms import FormField, IncidentStartForm
+
+    def submit(values: dict[str, str]) -> Incident:
+        started = None
+        if values["started"].strip():
+            try:
+                started = parse_when(values["started"], workspace.now())
+            except ValueError as error:
+                raise InputError({"started": str(error)}) from None
+        return workspace.start_incident(values["title"], values["severity"], started_at=started,
+                                        release_id=release_id, for_run=for_run)
+
+    def started(incident: Incident | None) -> None:
+        if incident is None:
+            return
+        app.active_incident_id = incident.id
+        app.switch_mode("incident")
+
+    title = "Start an incident" + (f" linked to REL-{release_id}" if release_id else "")
+    # The title last: it is what a person types, and Enter on the last field starts the clock.
+    fields = [
+        FormField("severity", "Severity", value="P1", kind="select",
+                  options=[(f"{s.value}", s.value) for s in Severity]),
+        FormField("started", "Started (optional: '12 minutes ago', '14:05')", placeholder="now"),
+        FormField("title", "What is happening? (one line)", placeholder="e.g. Checkout returns 500 for some users"),
+    ]
+    app.push_screen(IncidentStartForm(title, fields, submit, focus="title",
+                                       hint="Enter: start the clock · ↑/↓: severity · Esc: cancel"), started)
+
+
+def timeline_note_form(app: Octo) -> None:
+    """`t` from anywhere: a note on the active incident's timeline, optionally backdated."""
+    incident_id = app.active_incident_id
+    if incident_id is None or app.workspace.incident(incident_id) is None:
+        app.notify("No active incident: press i to start one", severity="warning")
+        return
+    workspace = app.workspace
+
+    from octotui.domain.inputs import InputError
+    from octotui.ui.forms import FormField, FormScreen
+
+    def submit(values: dict[str, str]) -> Incident:
+        at = None
+        if values["at"].strip():
+            try:
+                at = parse_when(values["at"], workspace.now())
+            except ValueError as error:
+                raise InputError({"at": str(error)}) from None
+        return workspace.add_note(incident_id, values["note"], at=at)
+
+    # The note last: Enter on it saves (the optional time is one Shift+Tab away).
+    fields = [FormField("at", "When (optional: '5 minutes ago', '14:05')", placeholder="now"),
+              FormField("note", f"Timeline note for INC-{incident_id}", placeholder="what happened")]
+    app.push_screen(FormScreen(f"Timeline note — INC-{incident_id}", fields, submit, focus="note",
+                                hint="Enter: add the note · Shift+Tab: when · Esc: cancel"))
+
+
+def decision_form_for(app: Octo, prefill: dict[str, Any]) -> None:
+    """`D` from anywhere: a decision prefilled with the screen's context."""
+    item_ref: RunRef | None = prefill.pop("item_ref", None)
+    item_index: int | None = prefill.pop("item_index", None)
+    workspace = app.workspace
+
+    from octotui.ui.flows import decision_form
+
+    def submit(values: dict[str, str]) -> Any:
+        fields: dict[str, Any] = dict(values)
+        return workspace.record_decision(item_ref=item_ref, item_index=item_index, **fields)
+
+    def saved(decision: Any) -> None:
+        if decision is not None:
+            app.notify(f"{decision.key} recorded: {decision.title}")
+
+    app.push_screen(decision_form("Record a decision", prefill, submit, workspace.author), saved)

@@ -1,0 +1,52 @@
+"""The one presenter of a failed command: what a person reads for each kind of failure, and the log for the rest.
+
+Forms show a refusal next to the field they name (InputError) and use `not_saved_text` for the rest; everything
+else (a key, the palette, a worker) reaches `present`. An unexpected exception is one line naming the log file,
+where its traceback is: never a traceback on screen.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from octotui.domain.text import one_line
+from octotui.storage.errors import NotFound, StoreError
+
+if TYPE_CHECKING:
+    from octotui.ui.handle import Octo
+
+
+def not_saved_text(error: BaseException) -> str | None:
+    """Why nothing was saved, for the failures a person can act on; None for anything else."""
+    if isinstance(error, StoreError):
+        return error.message
+    if isinstance(error, NotFound):  # a KeyError whose message already names the record
+        return one_line(str(error.args[0]) if error.args else "the record does not exist (any more)")
+    if isinstance(error, KeyError):  # a lookup by id: say which
+        return f"{one_line(str(error.args[0]) if error.args else 'the record')[:60]} was not found (any more)"
+    return None
+
+
+def unexpected_text(error: BaseException) -> str:
+    """One line for a failure nobody foresaw; its traceback goes to the log."""
+    from octotui.logs import current_log_file, log
+
+    log.error("unexpected error in a command", exc_info=error)
+    where = current_log_file()
+    return (f"Something went wrong ({type(error).__name__}: {one_line(str(error))[:120]})"
+            + (f"; details in {where}" if where else ""))
+
+
+def present(app: Octo, error: BaseException) -> None:
+    """A refused or failed command, as a toast."""
+    from octotui.domain.inputs import InputError, NeedsConfirmation  # a command ran: pydantic is loaded
+    from octotui.services.records import GateBlocked
+
+    if isinstance(error, InputError):
+        app.notify("; ".join(error.errors.values()), severity="warning", timeout=6)
+    elif isinstance(error, GateBlocked | NeedsConfirmation):  # a question the flow did not ask (StaleChoice too)
+        app.notify(str(error), severity="warning")
+    elif (text := not_saved_text(error)) is not None:
+        app.notify(f"{text} — nothing was changed", title="Not saved", severity="error", timeout=10)
+    else:
+        app.notify(f"{unexpected_text(error)} — nothing was changed", title="Not saved", severity="error", timeout=15)
