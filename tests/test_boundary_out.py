@@ -65,7 +65,7 @@ def test_hostile_text_through_every_export_to_stdout_file_and_copy(name, hostile
 
 
 def test_an_edited_text_keeps_its_lines_and_tabs(hostile_db, capsys):
-    assert main(["--db", str(hostile_db), "export", "incident-update", "--incident", "INC-1"]) == 0
+    assert main(["--db", str(hostile_db), "export", "incident-update", "--incident", "INC-1", "--allow-missing"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("line one mal␀lory␛]52") and "\n\tindented line" in out
 
@@ -102,7 +102,7 @@ def test_settings_keys_tables_and_paths_in_errors_pass_the_boundary(config, tmp_
     path.write_text(config, encoding="utf-8")
     Store(tmp_path / "db.json").close()  # a database to export from: the settings are what is wrong
     monkeypatch.setenv("OCTOTUI_CONFIG", str(path))
-    assert main(["--db", str(tmp_path / "db.json"), "export", "--list"]) == 2
+    assert main(["--db", str(tmp_path / "db.json"), "export", "decisions"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("octotui: ") and err.count("\n") == 1 and raw_in(err) == []
     assert "no database here" not in err
@@ -110,7 +110,7 @@ def test_settings_keys_tables_and_paths_in_errors_pass_the_boundary(config, tmp_
 
 @pytest.mark.parametrize("flag", ["--playbook", "--templates"])
 def test_paths_in_errors_pass_the_boundary(flag, tmp_path, capsys):
-    assert main(["--db", str(tmp_path / "db.json"), flag, f"/nonexistent/{OSC52}{OSC0}{BIDI}", "export", "--list"]) == 2
+    assert main(["--db", str(tmp_path / "db.json"), flag, f"/nonexistent/{OSC52}{OSC0}{BIDI}", "export", "decisions"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("octotui: /nonexistent/␛]52") and err.count("\n") == 1 and raw_in(err) == []
 
@@ -118,7 +118,7 @@ def test_paths_in_errors_pass_the_boundary(flag, tmp_path, capsys):
 def test_a_database_path_in_an_error_passes_the_boundary(tmp_path, capsys):
     folder = tmp_path / f"db{OSC0}\u202e"
     folder.mkdir()
-    assert main(["--db", str(folder), "export", "--list"]) == 2
+    assert main(["--db", str(folder), "export", "decisions"]) == 2
     err = capsys.readouterr().err
     assert "is a directory" in err and raw_in(err) == []
 

@@ -57,7 +57,7 @@ def test_masking_odd_text_never_raises(text):
 
 @pytest.mark.parametrize("url", ["POSTGRESQL://ana:S3cret@127.0.0.1:1/octotui", "Postgres://ana:S3cret@127.0.0.1:1/x"])
 def test_an_upper_case_postgres_url_is_the_team_database_not_a_path(url, tmp_path):
-    result = run("--db", url, "export", "--list", cwd=tmp_path)
+    result = run("--db", url, "export", "decisions", cwd=tmp_path)
     line = one_line_exit(result, 2)
     assert "S3cret" not in result.stderr and "ana:***@" in line and "cannot connect" in line
     assert list(tmp_path.iterdir()) == []  # no folder named after the password
@@ -66,7 +66,7 @@ def test_an_upper_case_postgres_url_is_the_team_database_not_a_path(url, tmp_pat
 @pytest.mark.parametrize("url", ["mysql://u:S3cret@h/db", "MySQL://u:S3cret@h/db", "sqlite://x:S3cret@/db.json",
                                  "file://u:S3cret@/tmp/x.json"])
 def test_an_unsupported_url_is_refused_never_taken_as_a_path(url, tmp_path):
-    result = run("--db", url, "export", "--list", cwd=tmp_path)
+    result = run("--db", url, "export", "decisions", cwd=tmp_path)
     line = one_line_exit(result, 2)
     assert "unsupported database URL" in line and "S3cret" not in result.stderr
     assert list(tmp_path.iterdir()) == []
@@ -74,19 +74,19 @@ def test_an_unsupported_url_is_refused_never_taken_as_a_path(url, tmp_path):
 
 @pytest.mark.parametrize("url", ["postgresql://[::1:S3cret@h/db", "postgresql://u:S3cret@h:port/db"])
 def test_an_unparsable_postgres_url_is_one_line(url, tmp_path):
-    line = one_line_exit(run("--db", url, "export", "--list", cwd=tmp_path), 2)
+    line = one_line_exit(run("--db", url, "export", "decisions", cwd=tmp_path), 2)
     assert "not a valid URL" in line and "S3cret" not in line
 
 
 # -- paths ------------------------------------------------------------------------------------------------
 def test_an_unknown_users_home_is_one_line(tmp_path):
-    line = one_line_exit(run("--db", "~nouser-octotui-edges/x.json", "export", "--list", cwd=tmp_path), 2)
+    line = one_line_exit(run("--db", "~nouser-octotui-edges/x.json", "export", "decisions", cwd=tmp_path), 2)
     assert "~nouser-octotui-edges/x.json" in line
 
 
 def test_an_empty_db_is_an_error_not_the_default(tmp_path):
     env = {"XDG_DATA_HOME": str(tmp_path / "data")}
-    line = one_line_exit(run("--db", "", "export", "--list", env=env, cwd=tmp_path), 2)
+    line = one_line_exit(run("--db", "", "export", "decisions", env=env, cwd=tmp_path), 2)
     assert "--db is empty" in line and not (tmp_path / "data").exists()
     line = one_line_exit(run("db", "copy", "", str(tmp_path / "x.json"), env=env, cwd=tmp_path), 2)
     assert "SOURCE is empty" in line and not (tmp_path / "data").exists()
@@ -118,7 +118,7 @@ def settings_case(kind: str, tmp_path: Path) -> str:
                                                ("device", "not a regular file"), ("nested", "nested too deeply")])
 def test_a_settings_path_that_is_not_a_settings_file_is_reported(kind, message, tmp_path):
     config = settings_case(kind, tmp_path)
-    result = run("--db", str(tmp_path / "db.json"), "export", "--list", env={"OCTOTUI_CONFIG": config}, timeout=20)
+    result = run("--db", str(tmp_path / "db.json"), "export", "decisions", env={"OCTOTUI_CONFIG": config}, timeout=20)
     line = one_line_exit(result, 2)
     assert message in line and config in line
 
@@ -176,5 +176,5 @@ def test_a_template_that_is_not_a_file_is_one_line_not_a_hang(kind, tmp_path):
     odd = folder / "incident-update.md"
     os.mkfifo(odd) if kind == "fifo" else odd.mkdir()
     Store(tmp_path / "db.json").close()
-    result = run("--db", str(tmp_path / "db.json"), "--templates", str(folder), "export", "--list", timeout=20)
+    result = run("--db", str(tmp_path / "db.json"), "--templates", str(folder), "export", "decisions", timeout=20)
     assert "incident-update.md: not a regular file" in one_line_exit(result, 2)

@@ -149,7 +149,7 @@ def test_a_damaged_marker_eight_records_from_the_end_is_damage_not_a_torn_tail(t
     capsys.readouterr()
     assert main(["db", "check", "--db", str(path)]) == 1
     assert f"damaged at byte {at:,}" in capsys.readouterr().out
-    assert main(["export", "--list", "--db", str(path)]) == 2, "not a note and exit 0 with records missing"
+    assert main(["export", "decisions", "--db", str(path)]) == 2, "not a note and exit 0 with records missing"
     assert "nothing was exported" in capsys.readouterr().err
     fixed = path.with_name("fixed.json")
     assert main(["db", "repair", "--db", str(path), "--to", str(fixed)]) == 0
@@ -179,7 +179,7 @@ def test_a_crlf_conversion_is_named_and_undone_by_repair(ten, capsys):
     capsys.readouterr()
     assert main(["db", "check", "--db", str(path)]) == 1
     assert "converted to CRLF" in capsys.readouterr().out
-    assert main(["export", "--list", "--db", str(path)]) == 2
+    assert main(["export", "decisions", "--db", str(path)]) == 2
     fixed = path.with_name("fixed.json")
     assert main(["db", "repair", "--db", str(path), "--to", str(fixed)]) == 0
     assert path.read_bytes() == converted
@@ -230,7 +230,7 @@ def test_a_file_octotui_did_not_create_is_refused_and_left_byte_identical(tmp_pa
     assert main(["demo", "--db", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not an octotui database; `octotui db copy` can import it" in err
-    assert main(["export", "--list", "--db", str(path)]) == 2
+    assert main(["export", "decisions", "--db", str(path)]) == 2
     assert main(["db", "check", "--db", str(path)]) == 2
     assert path.read_bytes() == content and stat.S_IMODE(os.stat(path).st_mode) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["other-app.json"], "no backup, no temp file"
