@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -235,10 +234,10 @@ def test_the_journal_is_compacted_into_a_snapshot_when_it_outgrows_it(workspace,
     monkeypatch.setattr(journal_storage, "COMPACT_MIN_JOURNAL_BYTES", 2000)
     incident = workspace.start_incident("x")
     started_with = len(workspace.incident(incident.id).timeline)
-    inode = os.stat(workspace.store.path).st_ino
     for number in range(60):
         workspace.add_note(incident.id, f"note {number}")
-    assert os.stat(workspace.store.path).st_ino != inode, "compaction replaced the file atomically"
+    # (Not the inode: ext4 hands a freed inode number to the next new file, so two compactions can
+    # bring the first number back.) Fewer journal records than notes: the journal went into a snapshot.
     raw = workspace.store.path.read_bytes()
     assert raw.count(b"\n#") < 60
     fresh = Workspace(Store(workspace.store.path), workspace.playbook, clock=workspace.clock)

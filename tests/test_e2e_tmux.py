@@ -222,7 +222,7 @@ def test_a_check_on_the_row_the_checklist_opened_on_repaints_at_once(terminal):
     terminal.start("repaint")
     terminal.wait_for("Load demo data", timeout=60)
     terminal.keys("y")
-    terminal.wait_for("Public API v3")
+    terminal.wait_for(r"REL-6 +3\.0\.0")
     terminal.keys("Enter")  # REL-6, first row: opens on its first open item
     terminal.wait_for("Pre-release requirements  0/6")
     terminal.keys("Space")

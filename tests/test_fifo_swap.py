@@ -73,7 +73,7 @@ def test_quit_works_within_a_second_after_a_fifo_is_swapped_in_under_the_running
     workspace.store.close()
     terminal.start("fifo")
     try:
-        terminal.wait_for("Checkout")
+        terminal.wait_for("Saved carts")
         _swap_in_fifo(terminal.db)
         terminal.keys("2", "space")  # a save, onto the FIFO
         terminal.wait_for("not a regular file")

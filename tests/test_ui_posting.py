@@ -158,7 +158,7 @@ async def test_the_status_update_form_posts_to_the_routes_channels_and_the_count
         assert saved.impact == "Card checkouts fail" and saved.last_update_at is None  # saved, not yet "sent"
         assert not any("sent" in e.text or "posted" in e.text for e in saved.timeline if e.kind == "update")
         await pilot.press("enter")
-        await _until(pilot, lambda: len(server.log) == 1 and not app.outbox_runner.busy)
+        await _until(pilot, lambda: len(server.log) == 1 and not outbox_runner(app).busy)
         await app.workers.wait_for_complete()
         await pilot.pause()
         posted = workspace.incident(incident.id)
@@ -183,8 +183,8 @@ async def test_the_status_update_form_still_copies_when_copy_is_chosen(workspace
         await pilot.pause()
         assert app.clipboard.startswith("[P1] INC-1: Checkout errors")
         (line,) = [e.text for e in workspace.incident(incident.id).timeline if e.kind == "update"]
-        assert line.startswith("Incident initial notification sent (copied)")
-        assert app.outbox_runner.messages == [] and len(server.log) == 0
+        assert line.startswith("Incident initial notification sent — ")
+        assert outbox_runner(app).messages == [] and len(server.log) == 0
 
 
 async def test_p_with_missing_values_asks_first_as_copying_does(workspace, make_app, server, clock):
@@ -208,7 +208,7 @@ async def test_p_with_missing_values_asks_first_as_copying_does(workspace, make_
         assert isinstance(app.screen, PostConfirmScreen) and "Impact: Card checkouts fail" in app.screen.text
         assert app.screen.missing == []
         await pilot.press("enter")
-        await _until(pilot, lambda: len(server.log) == 1 and not app.outbox_runner.busy)
+        await _until(pilot, lambda: len(server.log) == 1 and not outbox_runner(app).busy)
         await app.workers.wait_for_complete()
         await pilot.pause()
         (line,) = [e.text for e in workspace.incident(incident.id).timeline if e.kind == "update"]
@@ -236,10 +236,10 @@ async def test_a_message_left_mid_send_by_a_killed_octotui_is_delivered_by_the_n
         uow.put(OUTBOX, message.id, doc)
     app = make_app(workspace)
     async with app.run_test(size=(120, 40)) as pilot:
-        await _until(pilot, lambda: len(server.log) == 1 and app.outbox_runner.passes >= 1
-                     and not app.outbox_runner.busy and not app.commands.pending)
+        await _until(pilot, lambda: len(server.log) == 1 and outbox_runner(app).passes >= 1
+                     and not outbox_runner(app).busy and not app.commands.pending)
         await pilot.pause()
-        assert app.outbox_runner.outbox.messages()[0].destinations["incidents"].state == DELIVERED
+        assert outbox_runner(app).outbox.messages()[0].destinations["incidents"].state == DELIVERED
         lines = [e.text for e in workspace.incident(incident.id).timeline if e.kind == "update"]
         assert len(lines) == 1
 
@@ -252,7 +252,7 @@ async def test_a_pass_while_an_outcome_waits_to_be_recorded_does_not_send_it_aga
     incident = ready_incident(workspace)
     app = make_app(workspace)
     async with app.run_test(size=(120, 40)) as pilot:
-        runner = app.outbox_runner
+        runner = outbox_runner(app)
         await _until(pilot, lambda: runner.passes >= 1 and not runner.busy)
         runner.outbox.post(templates["incident-update"], incident, "the text", ["incidents"])
         gate = threading.Event()

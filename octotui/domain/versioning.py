@@ -31,10 +31,11 @@ def in_production(rows: Iterable[BoardRow]) -> BoardRow | None:
 
 
 def replaced_by(rows: Iterable[BoardRow]) -> dict[int, BoardRow]:
-    """Each release that went to Production before the one production runs now: replaced by it."""
-    rows = list(rows)
-    live = in_production(rows)
-    return {} if live is None else {row.id: live for row in rows if row.stage in LIVE and row.id != live.id}
+    """Each release still marked Production although a later one was deployed after it: replaced by the release
+    deployed next (its successor in the deployment history). A Verified one is history, not flagged."""
+    shipped = sorted((row for row in rows if row.stage in LIVE), key=_deployed_order)
+    return {row.id: successor for row, successor in zip(shipped, shipped[1:], strict=False)
+            if row.stage is Stage.PRODUCTION}
 
 
 def is_downgrade(rows: Iterable[BoardRow], release_id: int, version: str) -> BoardRow | None:
