@@ -80,7 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="`decisions`: log (default) or madr; `metrics`: md (default), csv or json")
     export.add_argument("--since", metavar="DATE", help="`metrics`: start of the period (default: 90 days before --until)")
     export.add_argument("--until", metavar="DATE", help="`metrics`: end of the period, excluded (default: now)")
-    export.add_argument("-o", "--output", metavar="PATH", type=Path, help="file (or folder for madr)")
+    export.add_argument("-o", "--output", metavar="PATH", type=Path,
+                        help="file (or folder for madr and status-page); `-` is standard output")
+    export.add_argument("--force", action="store_true",
+                        help="replace an existing regular file at -o (links, devices and folders are always refused)")
     export.add_argument("--copy", action="store_true", help="also copy to the clipboard")
     serve = commands.add_parser("serve", help="read-only octotui in the browser, and the status page at /status "
                                                "(needs the octotui[web] extra)")
@@ -445,17 +448,19 @@ def _report_export(args: argparse.Namespace, workspace: Workspace) -> str:
 
 def _emit(text: str, args: argparse.Namespace, workspace: Workspace) -> int:
     from octotui.comms.clipboard import copy_text
-    from octotui.comms.exports import write_private
+    from octotui.comms.exports import write_export
+    from octotui.storage.fs import RefusedPath
 
     text = visible(text)  # the one display boundary, for stdout, the file and the clipboard alike
-    if args.output is not None:
-        if args.output.is_dir():
-            raise UsageError(f"{args.output}: is a folder; give a file path")
-        try:
-            write_private(args.output, text, protected=_own_files(workspace))
+    to_stdout = args.output is not None and str(args.output) == "-"
+    if args.output is not None and not to_stdout:
+        try:  # a link, device, FIFO or folder is refused; someone's existing file too, unless --force
+            write_export(args.output, text, protected=_own_files(workspace), force=args.force)
+        except RefusedPath as error:
+            raise UsageError(str(error)) from None
         except OSError as error:
             raise UsageError(f"{args.output}: cannot write ({error.strerror or error})") from None
-    elif not args.copy:
+    elif to_stdout or not args.copy:
         write_stdout(text)
     if args.copy:
         fallback = workspace.store.path.with_name("octotui-clipboard.md")

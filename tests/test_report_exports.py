@@ -122,3 +122,55 @@ def test_export_data_opens_in_stock_tinydb(demo_db: Path, tmp_path: Path) -> Non
     assert len(decisions) == 3 and all(doc["id"].startswith("DEC-") for doc in decisions)
     database.close()
     assert oct(target.stat().st_mode & 0o777) == "0o600"
+
+
+def test_export_dash_means_standard_output(demo_db: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "data", "--db", str(demo_db), "-o", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["releases"]
+    assert not (tmp_path / "-").exists(), "`-o -` is standard output, never a file named `-`"
+
+
+def _exit_code(demo_db: Path, target: Path, capsys, *extra: str) -> tuple[int, str]:
+    try:
+        code = main(["export", "data", "--db", str(demo_db), "-o", str(target), *extra])
+    except SystemExit as exited:
+        code = int(exited.code or 0)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("force", [(), ("--force",)])
+def test_export_never_follows_or_replaces_a_symlink(demo_db: Path, tmp_path: Path, capsys, force) -> None:
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text("someone's text\n")
+    link = tmp_path / "link"
+    link.symlink_to(theirs)
+    code, err = _exit_code(demo_db, link, capsys, *force)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and str(link) in err
+    assert link.is_symlink() and theirs.read_text() == "someone's text\n"
+
+
+@pytest.mark.parametrize("force", [(), ("--force",)])
+def test_export_refuses_a_fifo_and_a_folder(demo_db: Path, tmp_path: Path, capsys, force) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    code, err = _exit_code(demo_db, fifo, capsys, *force)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and str(fifo) in err
+    assert fifo.exists() and not fifo.is_file()
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    code, err = _exit_code(demo_db, folder, capsys, *force)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and list(folder.iterdir()) == []
+
+
+def test_export_refuses_an_existing_file_unless_forced(demo_db: Path, tmp_path: Path, capsys) -> None:
+    existing = tmp_path / "existing.json"
+    existing.write_text("someone's text\n")
+    code, err = _exit_code(demo_db, existing, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "exists and was not written by this export; pass --force to replace it" in err
+    assert existing.read_text() == "someone's text\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [], "no temp file left behind"
+    code, _ = _exit_code(demo_db, existing, capsys, "--force")
+    assert code == 0 and json.loads(existing.read_text())["releases"]
+    assert oct(os.stat(existing).st_mode & 0o777) == "0o600"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from octotui.domain.models import Decision
 from octotui.domain.text import markdown_block, markdown_inline, slug, visible
-from octotui.storage.fs import make_private_dir, write_atomically
+from octotui.storage.fs import RefusedPath, make_private_dir, write_atomically
 
 OWNER_MARK = "octotui-record"  # front matter key naming the decision a MADR file was written for
 _OWNER_LINE = re.compile(rb'^octotui-record:\s*"(DEC-\d+)"\s*$', re.MULTILINE)
@@ -82,6 +83,33 @@ def write_private(path: Path, text: str, protected: Iterable[Path] = ()) -> None
     """Exports may hold incident details: written through the one safe writer (0600, atomic, no links
     followed, never onto octotui's own database or lock)."""
     write_atomically(Path(path), text.encode("utf-8"), protected=protected)
+
+
+def write_export(path: Path, text: str, protected: Iterable[Path] = (), *, force: bool = False) -> None:
+    """An export's `-o PATH`: a new file is created (never onto one that appears meanwhile); an existing
+    link, device, FIFO or folder is refused (never followed, never replaced); an existing regular file is
+    someone's unless `force` says it may be replaced (RefusedPath for each refusal)."""
+    path = Path(path)
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        try:
+            write_atomically(path, text.encode("utf-8"), protected=protected, exclusive=True)
+        except FileExistsError:
+            raise RefusedPath(_NOT_OURS.format(path=path)) from None
+        return
+    if stat.S_ISLNK(mode):
+        raise RefusedPath(f"{path} is a link; refusing to follow or replace it (give another path)")
+    if stat.S_ISDIR(mode):
+        raise RefusedPath(f"{path} is a folder; give a file path")
+    if not stat.S_ISREG(mode):
+        raise RefusedPath(f"{path} is not a regular file; refusing to write to it (use `-o -` for standard output)")
+    if not force:
+        raise RefusedPath(_NOT_OURS.format(path=path))
+    write_private(path, text, protected)
+
+
+_NOT_OURS = "{path} exists and was not written by this export; pass --force to replace it"
 
 
 @dataclass
