@@ -132,3 +132,44 @@ def test_all_values_filled_only_when_true(workspace, clock, templates):
     clock.advance(minutes=31)
     filled = render(templates["escalation"], workspace.incident(incident.id), workspace)
     assert not filled.missing and filled.problems, "every value is there, but one is no longer true"
+
+
+def test_lowering_severity_while_overdue_keeps_the_missed_promise(workspace, clock, templates):
+    incident = ready_incident(workspace, "P0")  # the first update is due at 12:15
+    clock.advance(minutes=40)
+    saved = workspace.set_severity(incident.id, "P3")  # P3 has no cadence: the promise made stays overdue
+    assert workspace.next_update_due(saved) == clock.now() - timedelta(minutes=25)
+    assert saved.timeline[-1].text == "Severity: P0 → P3; the update promised by 12:15 UTC is still overdue (25 min)"
+    assert any("12:15 UTC is overdue" in c for c in workspace.resolve_concerns(saved))
+    postmortem = render(templates["postmortem"], saved, workspace).text
+    assert "Update promised by 2026-11-26 12:15 UTC is overdue (not sent yet)" in postmortem
+    resolved = workspace.set_status(incident.id, "Resolved", confirm=True)
+    assert [e.text for e in resolved.timeline if e.kind == "promise"] == [
+        "Update promised by 12:15 UTC missed (resolved without it)"]
+    assert "None: every promised update" not in render(templates["postmortem"], resolved, workspace).text
+
+
+def test_a_severity_change_while_overdue_never_moves_the_promise(workspace, clock):
+    incident = ready_incident(workspace, "P0")
+    clock.advance(minutes=40)
+    saved = workspace.set_severity(incident.id, "P2")  # not start + 60 min: 12:15 stays overdue
+    assert workspace.next_update_due(saved) == clock.now() - timedelta(minutes=25)
+
+
+def test_a_snoozed_promise_still_open_at_resolve_is_missed(workspace, clock, templates):
+    incident = ready_incident(workspace, "P0")
+    workspace.acknowledge(incident.id)
+    workspace.record_sent(incident.id, "Status update", counts_as_update=True,
+                          names_due=clock.now() + timedelta(minutes=15))
+    clock.advance(minutes=2)
+    snoozed = workspace.snooze_update(incident.id)
+    assert snoozed.timeline[-1].text == "Next update moved to 12:20 UTC — was 12:15 UTC"
+    clock.advance(minutes=3)
+    concerns = workspace.resolve_concerns(workspace.incident(incident.id))
+    assert "the update promised by 12:20 UTC is still open (recorded as missed)" in concerns
+    assert not any("still open" in c for c in workspace.resolve_concerns(snoozed, sending=True))
+    resolved = workspace.set_status(incident.id, "Resolved", confirm=True)
+    assert [e.text for e in resolved.timeline if e.kind == "promise"] == [
+        "Update promised by 12:20 UTC missed (still open at resolve)"]
+    postmortem = render(templates["postmortem"], resolved, workspace).text
+    assert "## Promised updates missed\n- 2026-11-26 12:05 UTC Update promised by 12:20 UTC missed (still open" in postmortem

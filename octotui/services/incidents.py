@@ -31,7 +31,7 @@ from octotui.domain.models import (
 from octotui.services import stale
 from octotui.services.clocks import ClocksMixin
 from octotui.services.records import describe_event
-from octotui.services.resolve import resolve_concerns
+from octotui.services.resolve import open_promise, resolve_concerns
 from octotui.storage.errors import NotFound
 
 
@@ -104,14 +104,15 @@ class IncidentsMixin(ClocksMixin):
                 also(tx.uow)
         return self.incident(incident_id) or incident
 
-    def resolve_concerns(self, incident: Incident) -> list[str]:
-        return resolve_concerns(self, incident)
+    def resolve_concerns(self, incident: Incident, *, sending: bool = False) -> list[str]:
+        return resolve_concerns(self, incident, sending=sending)
 
-    def _apply_status(self, incident: Incident, status: IncidentStatus, confirm: bool) -> None:
+    def _apply_status(self, incident: Incident, status: IncidentStatus, confirm: bool, *, sending: bool = False) -> None:
+        """`sending`: the change comes with a status update (sent right after), which keeps an open promise."""
         if incident.status == status:
             return
         if status is IncidentStatus.RESOLVED and not confirm:
-            concerns = self.resolve_concerns(incident)
+            concerns = self.resolve_concerns(incident, sending=sending)
             if concerns:
                 raise NeedsConfirmation(f"Resolve {incident.key}? Still unfinished:\n" + "\n".join(f"• {c}" for c in concerns),
                                         careful=True)
@@ -127,6 +128,9 @@ class IncidentsMixin(ClocksMixin):
         if resolving and due is not None and due <= now:
             self._timeline(incident, "promise", f"Update promised by {self.people_time(due, with_date=False)} "
                                                 "missed (resolved without it)", at=now)
+        elif resolving and due is not None and not sending and open_promise(incident):
+            self._timeline(incident, "promise", f"Update promised by {self.people_time(due, with_date=False)} "
+                                                "missed (still open at resolve)", at=now)
         self._timeline(incident, "status", f"Status: {incident.status} → {status}", at=now)
         stale.close_monitoring(self, incident, status, now)
         incident.status = status
@@ -180,7 +184,16 @@ class IncidentsMixin(ClocksMixin):
         def change(incident: Incident) -> None:
             stale.check(self, incident, "severity", seen, severity.value)
             if incident.severity != severity:
-                self._timeline(incident, "severity", f"Severity: {incident.severity} → {severity}")
+                # A promise already made (or one already past) stays as it was, kept or overdue and then
+                # missed: the new cadence sets only the next one (before any, the first update's time).
+                promised, now = self.next_update_due(incident), self.now()
+                line = f"Severity: {incident.severity} → {severity}"
+                if promised is not None and (open_promise(incident) or promised <= now):
+                    incident.next_update_at, incident.snoozed_until = promised, None
+                    if promised <= now:
+                        line += (f"; the update promised by {self.people_time(promised, with_date=False)} "
+                                 f"is still overdue ({format_minutes(now - promised)})")
+                self._timeline(incident, "severity", line)
                 incident.severity = severity
             self._auto(incident, "severity", f"severity set to {severity}")
 
@@ -330,7 +343,7 @@ class IncidentsMixin(ClocksMixin):
         status = IncidentStatus(status)
 
         def change(incident: Incident) -> None:
-            self._apply_status(incident, status, confirm)
+            self._apply_status(incident, status, confirm, sending=True)
             self._apply_impact(incident, impact)
             self._apply_actions(incident, current_actions)
 

@@ -13,9 +13,15 @@ if TYPE_CHECKING:
     from octotui.services.records import Reads
 
 
-def resolve_concerns(workspace: Reads, incident: Incident) -> list[str]:
+def open_promise(incident: Incident) -> bool:
+    """Whether stakeholders were told a next update time (an update named one, or a snooze moved it)."""
+    return incident.last_update_at is not None or incident.next_update_at is not None
+
+
+def resolve_concerns(workspace: Reads, incident: Incident, *, sending: bool = False) -> list[str]:
     """What a person should hear before resolving, one line each: unfinished rollback / hotfix runs that
-    serve the incident, an open monitoring window, an overdue update, no acknowledgement, no update ever sent,
+    serve the incident, an open monitoring window, an overdue update or a promised one still open (unless
+    `sending`: the resolve comes with an update, which keeps it), no acknowledgement, no update ever sent,
     no mitigation time, open escalation items."""
     concerns = []
     now = workspace.now()
@@ -29,6 +35,9 @@ def resolve_concerns(workspace: Reads, incident: Incident) -> list[str]:
     due = workspace.next_update_due(incident)
     if due is not None and due <= now:
         concerns.append(f"the update promised by {workspace.people_time(due, with_date=False)} is overdue "
+                        "(recorded as missed)")
+    elif due is not None and not sending and open_promise(incident):
+        concerns.append(f"the update promised by {workspace.people_time(due, with_date=False)} is still open "
                         "(recorded as missed)")
     if incident.acknowledged_at is None:
         concerns.append("nobody acknowledged it (it stays unacknowledged)")

@@ -421,7 +421,7 @@ def open_status_update(app: OctoApp, incident: Incident, template: CommsTemplate
             questions.append(f"The update is missing: {labels}. Copy anyway (recorded as sent with missing: "
                              f"{', '.join(missing)})?")
         if draft.status is IncidentStatus.RESOLVED and incident.open:
-            questions += [f"Resolve although {concern}?" for concern in workspace.resolve_concerns(incident)]
+            questions += [f"Resolve although {concern}?" for concern in workspace.resolve_concerns(incident, sending=True)]
         if questions and not confirmed:
             raise NeedsConfirmation("\n".join(questions) + "\nNot yet: back to the form.", careful=True)
         return workspace.send_status_update(
