@@ -165,3 +165,48 @@ def test_the_quick_path_imports_neither_pydantic_nor_a_model():
             "'octotui.services.workspace', 'octotui.domain.settings', 'octotui.comms.templates')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("quick", [True, False], ids=["quick start", "full start"])
+@pytest.mark.parametrize(("key", "form"), [("i", "IncidentStartForm"), ("n", "FormScreen")])
+async def test_a_letter_typed_as_the_board_appears_runs_its_binding_not_the_filter(
+        board_db, templates, monkeypatch, quick, key, form):
+    """A key bound on the board (i: incident, n: new release), typed as the board is mounted (before the
+    workspace of a quick start is there), opens its form: it is not typed into the board's hidden filter."""
+    from textual import events
+
+    from octotui.ui.app import OctoApp
+    from octotui.ui.screens.board import BoardScreen
+
+    release_workspace = threading.Event()
+    mounted = BoardScreen.on_mount
+    typed = events.Key(key, key)  # made here, as the driver does: sent by no widget of the app
+
+    def typed_while_mounting(screen):
+        screen.app.post_message(typed)  # in the app's queue before anything the mount asks for
+        mounted(screen)
+
+    monkeypatch.setattr(BoardScreen, "on_mount", typed_while_mounting)
+
+    def finish():
+        release_workspace.wait(10)
+        return board_db, templates
+
+    app = _quick_app(board_db, templates, finish) if quick else OctoApp(board_db, templates)
+    app.cursor_blink = False
+
+    def form_is_up():
+        return any(cls.__name__ == form for cls in type(app.screen).__mro__) and getattr(app.screen, "ready", False)
+
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        if quick:
+            assert not app.started
+            release_workspace.set()
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if app.started and form_is_up():
+                break
+        board = app.screen_stack[0]
+        assert board.query_one("#board-filter").value == "", "the key went into the filter"
+        assert form_is_up(), f"{key}: {type(app.screen).__name__}"

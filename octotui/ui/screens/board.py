@@ -42,11 +42,16 @@ class BoardScreen(LiveScreen):
     TITLE = "Release board"
     MODE = "board"
     BINDINGS = actions.bindings(MODE)  # from the one registry (ui/actions.py)
+    # The table has the focus from the moment the board is shown: keys typed as it appears (a person who
+    # types straight after starting) run the board's bindings, never into the hidden filter.
+    AUTO_FOCUS = "#board"
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield StatusLine()
-        yield FilterInput(placeholder="filter: version, title, captain, stage…", id="board-filter")
+        box = FilterInput(placeholder="filter: version, title, captain, stage…", id="board-filter")
+        box.display = False  # shown by `/` (action_filter): hidden, it cannot take the focus nor a key
+        yield box
         yield KeyTable(id="board")
         yield Static(id="board-summary")
         yield Footer()
@@ -61,7 +66,6 @@ class BoardScreen(LiveScreen):
         self._replaced: dict[int, BoardRow] = {}  # went to Production before what runs there now
 
     def on_mount(self) -> None:
-        self.query_one("#board-filter").display = False
         self.reload()
         self.query_one("#board").focus()
 
