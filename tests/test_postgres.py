@@ -217,7 +217,7 @@ def test_presence_names_who_else_is_connected(pg_url, pg_cluster, opened, monkey
     ben = opened(pg_cluster.tcp_url(database, "benp", "pw-benp"))
     with psycopg.connect(pg_url, autocommit=True) as conn:
         rows = conn.execute("SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'octotui:%' "
-                            "ORDER BY 1").fetchall()
+                            "AND datname = current_database() ORDER BY 1").fetchall()  # not other tests' databases
     assert sorted(row[0].split(":")[2] for row in rows) == ["benp", "postgres"], "one named connection per instance"
     ana._look_around(psycopg.connect(pg_url, autocommit=True))
     assert ana.presence() == ["benp"] and ben.who == "benp" and ben.claimed == "someone-else"
