@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from octotui.domain.clock import parse_when
@@ -12,21 +13,27 @@ if TYPE_CHECKING:
     from octotui.ui.handle import Octo
 
 
+def _optional_time(values: dict[str, str], field: str, now: datetime) -> datetime | None:
+    """An optional time typed as '12 minutes ago' or '14:05'; a wrong one is said next to its field."""
+    from octotui.domain.inputs import InputError
+
+    if not values[field].strip():
+        return None
+    try:
+        return parse_when(values[field], now)
+    except ValueError as error:
+        raise InputError({field: str(error)}) from None
+
+
 def start_incident_form(app: Octo, release_id: int | None = None, for_run: str | None = None) -> None:
     """`i` from anywhere: severity, an optional start time, one line; Enter starts the clock."""
     workspace = app.workspace
 
-    from octotui.domain.inputs import InputError
     from octotui.domain.models import Severity
     from octotui.ui.forms import FormField, IncidentStartForm
 
     def submit(values: dict[str, str]) -> Incident:
-        started = None
-        if values["started"].strip():
-            try:
-                started = parse_when(values["started"], workspace.now())
-            except ValueError as error:
-                raise InputError({"started": str(error)}) from None
+        started = _optional_time(values, "started", workspace.now())
         return workspace.start_incident(values["title"], values["severity"], started_at=started,
                                         release_id=release_id, for_run=for_run)
 
@@ -56,16 +63,10 @@ def timeline_note_form(app: Octo) -> None:
         return
     workspace = app.workspace
 
-    from octotui.domain.inputs import InputError
     from octotui.ui.forms import FormField, FormScreen
 
     def submit(values: dict[str, str]) -> Incident:
-        at = None
-        if values["at"].strip():
-            try:
-                at = parse_when(values["at"], workspace.now())
-            except ValueError as error:
-                raise InputError({"at": str(error)}) from None
+        at = _optional_time(values, "at", workspace.now())
         return workspace.add_note(incident_id, values["note"], at=at)
 
     # The note last: Enter on it saves (the optional time is one Shift+Tab away).
