@@ -50,6 +50,8 @@ class StoreDisconnected(StoreUnavailable):
 class StoreOutcomeUnknown(StoreError):
     """The connection dropped during a commit: the change may or may not have been saved."""
 
+    action_id: str | None = None  # the command's, set by the command runner: what to check once reconnected
+
 
 class StoreNotEmpty(StoreError):
     """A copy would land on records already there (and was not asked to replace them)."""

@@ -24,6 +24,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from octotui.services import actions
+from octotui.storage.errors import StoreOutcomeUnknown
+
 if TYPE_CHECKING:
     from octotui.services.workspace import Workspace
 
@@ -102,9 +105,11 @@ class CommandRunner:
 
     def submit(self, command: Callable[..., Any], *args: Any, on_success: OnSuccess | None = None,
                on_error: OnError | None = None, action_id: str | None = None, **kwargs: Any) -> None:
-        """`action_id` (a form's) goes with the command's unit of work: a retry is never applied twice."""
+        """Every command carries an action id (a form's own, or a new one), written with its unit of work when
+        it changes something: a retry is never applied twice, and an unknown outcome can be checked."""
         if self.closed:
             return  # the app is going away: a late timer's re-read or check has nobody to tell
+        action_id = action_id or actions.new_action_id()
         self.pending += 1
         self._idle.clear()
         future = self._executor.submit(self._run, command, args, kwargs, action_id)
@@ -117,6 +122,8 @@ class CommandRunner:
             result, error = command(*args, **kwargs), None
         except Exception as caught:  # reported on the loop, by the caller or the app's one handler
             result, error = None, caught
+            if isinstance(caught, StoreOutcomeUnknown):
+                caught.action_id = action_id  # what the presenter checks once the store answers
         finally:
             self.workspace.action_id = None
         outcome = _Outcome(result, error, self.workspace.drain_changed())

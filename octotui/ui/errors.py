@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from octotui.domain.text import one_line
-from octotui.storage.errors import NotFound, StoreError
+from octotui.storage.errors import NotFound, StoreError, StoreOutcomeUnknown
 
 if TYPE_CHECKING:
     from octotui.ui.handle import Octo
@@ -46,7 +46,33 @@ def present(app: Octo, error: BaseException) -> None:
         app.notify("; ".join(error.errors.values()), severity="warning", timeout=6)
     elif isinstance(error, GateBlocked | NeedsConfirmation):  # a question the flow did not ask (StaleChoice too)
         app.notify(str(error), severity="warning")
+    elif isinstance(error, StoreOutcomeUnknown) and error.action_id is not None:
+        app.notify("Not known whether saved — checking…", severity="warning", timeout=10)
+        check_outcome(app, error.action_id)
     elif (text := not_saved_text(error)) is not None:
         app.notify(f"{text} — nothing was changed", title="Not saved", severity="error", timeout=10)
     else:
         app.notify(f"{unexpected_text(error)} — nothing was changed", title="Not saved", severity="error", timeout=15)
+
+
+CHECK_AGAIN_SECONDS = 1.0
+
+
+def check_outcome(app: Octo, action_id: str) -> None:
+    """A command's outcome was lost with the connection: once the store answers, say whether it was saved.
+    Only checked, through the command worker: the command itself is never run again."""
+    from octotui.services import actions
+
+    def checked(saved: bool) -> None:
+        if saved:  # the check re-read the store: the screens refresh with what it changed
+            app.notify("Saved (checked after the connection came back)")
+        else:
+            app.notify("Not saved — nothing was changed", title="Not saved", severity="error", timeout=10)
+
+    def check_failed(error: BaseException) -> bool:
+        if isinstance(error, StoreError) and not app.commands.closed:  # still cut off: keep asking
+            app.set_timer(CHECK_AGAIN_SECONDS, lambda: check_outcome(app, action_id))
+            return True
+        return False
+
+    app.commands.submit(actions.saved, app.workspace, action_id, on_success=checked, on_error=check_failed)
