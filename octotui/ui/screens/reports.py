@@ -33,6 +33,11 @@ def _num(value: float | None, unit: str = "", digits: int = 1) -> str:
     return "—" if value is None else f"{value:.{digits}f}{unit}"
 
 
+def _minutes(value: float | None) -> str:
+    """Minutes as the export gives them, to one decimal (12.5 stays 12.5; 12.0 is 12): never rounded away."""
+    return "—" if value is None else f"{value:.1f}".removesuffix(".0")
+
+
 def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
@@ -89,8 +94,8 @@ def severity_table(metrics: Metrics, narrow: bool = False) -> Table:
     for severity in SEVERITIES:
         count, mtta, mttr = metrics.incidents[severity]
         table.add_row(Text(severity, style="bold"), str(count),
-                      f"{_num(mtta.median, digits=0)}/{_num(mtta.mean, digits=0)}{unit}",
-                      f"{_num(mttr.median, digits=0)}/{_num(mttr.mean, digits=0)}{unit}", f"{mtta.missing}/{mttr.missing}")
+                      f"{_minutes(mtta.median)}/{_minutes(mtta.mean)}{unit}",
+                      f"{_minutes(mttr.median)}/{_minutes(mttr.mean)}{unit}", f"{mtta.missing}/{mttr.missing}")
     return table
 
 
