@@ -16,6 +16,7 @@ import ipaddress
 import logging
 import re
 import secrets
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -170,8 +171,19 @@ class OctoServer(Server):
         return websocket
 
     async def on_startup(self, app: web.Application) -> None:
-        if self.ready is not None:
-            self.ready()
+        """Nothing to print here (textual-serve prints its logo): `ready` is told once the socket listens."""
+
+    def serve(self, debug: bool = False) -> None:
+        """textual-serve's serve(), except that `ready` is told once the socket listens: aiohttp's run_app calls
+        `print` after its sites started, while on_startup runs before them (a client told the URL then was refused)."""
+        self.debug = debug
+        self.initialize_logging()
+        loop = asyncio.new_event_loop()
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGINT, self.request_exit)
+            loop.add_signal_handler(signal.SIGTERM, self.request_exit)
+        web.run_app(self._make_app(), host=self.host, port=self.port, handle_signals=False, loop=loop,
+                    print=lambda *_args: self.ready() if self.ready is not None else None)
 
     async def on_shutdown(self, app: web.Application) -> None:
         """Ctrl+C: every session this server started ends; one that does not quit in time is killed."""
