@@ -295,7 +295,7 @@ def run_demo(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     """Headless proof that an installed app finds its playbook, templates and styles."""
     from octotui.comms.templates import load_templates
-    from octotui.domain.playbook import load_playbook
+    from octotui.domain.playbook import SCOPES, load_playbook
     from octotui.domain.text import plain
     from octotui.services.workspace import Workspace
     from octotui.ui.app import OctoApp
@@ -318,6 +318,12 @@ def run_check(args: argparse.Namespace) -> int:
         lines.append(f"playbook: found by heading (no annotation): {', '.join(playbook.inferred)}")
     if playbook.defaults:
         lines.append(f"playbook: not in this guide, octotui's defaults used: {', '.join(playbook.defaults)}")
+    for role in playbook.missing:  # only the gate is required: a flow that needs one of these says so
+        lines.append(f"playbook: missing {role.value}: {role.missing_text()}")
+    for scope in SCOPES:
+        for extra in playbook.extras(scope):
+            count = len(extra.items)
+            lines.append(f"playbook: {plain(extra.name)!r} ({count} item{'' if count == 1 else 's'}) runs for each {scope}")
     for spec in playbook.checklists.values():
         for name, reference in spec.reference:
             lines.append(f"playbook: {plain(name)!r} ({len(reference)} lines, no checkboxes) kept as reference text for "

@@ -84,6 +84,10 @@ def test_durations_come_from_the_text_not_constants(tmp_path):
 
 
 GOOD = data_path("playbook.md").read_text()
+# Only the gate is required of a team's guide: without its marker and heading, no checklist does its job.
+NO_GATE = GOOD.replace("<!-- octotui: checklist gate -->\n", "").replace("## Pre-release requirements", "## Before we ship")
+NO_HOTFIX = GOOD.replace("<!-- octotui: checklist hotfix -->\n", "").replace("### Hotfix Checklist", "### Urgent fixes") \
+    .replace("## Hotfix Process", "## Urgent process")
 
 
 @pytest.mark.parametrize(("source", "line", "message"), [
@@ -98,8 +102,12 @@ GOOD = data_path("playbook.md").read_text()
      "marked as checklist 'rollback' but has no items"),
     (GOOD + "\n## Deployment Checklist\n- [ ] again\n", None, "duplicate checklist name 'Deployment Checklist'"),
     (GOOD.replace("<!-- octotui: checklist gate -->", "<!-- octotui: checklist gates -->"), None, "unknown checklist role 'gates'"),
-    (GOOD.replace("<!-- octotui: checklist hotfix -->\n", "").replace("### Hotfix Checklist", "### Urgent fixes")
-     .replace("## Hotfix Process", "## Urgent process"), 1, "no checklist is marked"),
+    (NO_GATE, 1, "no checklist is marked `<!-- octotui: checklist gate -->`"),
+    (GOOD + "\n## Extra\n<!-- octotui: checklist-for board -->\n- [ ] x\n", None, "unknown checklist-for 'board'"),
+    (GOOD + "\n## Gate\n- [ ] x\n", None, "checklist 'Gate' would be named 'gate', as 'Pre-release requirements' is"),
+    (GOOD.replace("## Purpose", "## Hotfix\n- [ ] x\n\n## Purpose"), None, "would be named 'hotfix', a built-in role's name"),
+    (GOOD.replace("<!-- octotui: checklist rollback -->", "<!-- octotui: checklist rollback -->\n"
+                  "<!-- octotui: checklist-for incident -->"), None, "`checklist-for` is for a checklist without a role"),
     (GOOD.replace("<!-- stage: staging -->", "<!-- stage: moon -->", 1), None, "unknown stage 'moon'"),
 ])
 def test_malformed_guides_are_refused_with_path_and_line(source, line, message):
@@ -133,13 +141,12 @@ def test_unreadable_and_invalid_utf8_files(tmp_path):
 
 def test_cli_reports_a_malformed_playbook_on_one_line_and_exits_2(tmp_path):
     bad = tmp_path / "team.md"
-    bad.write_text(GOOD.replace("<!-- octotui: checklist hotfix -->\n", "").replace("### Hotfix Checklist", "### Urgent fixes")
-                   .replace("## Hotfix Process", "## Urgent process"))
+    bad.write_text(NO_GATE)
     result = subprocess.run([sys.executable, "-m", "octotui", "--db", str(tmp_path / "db.json"), "--playbook", str(bad)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"octotui: {bad}:1: no checklist is marked `<!-- octotui: checklist hotfix -->` and no heading names it"]
+        f"octotui: {bad}:1: no checklist is marked `<!-- octotui: checklist gate -->` and no heading names it"]
     assert not (tmp_path / "db.json").exists(), "no database is touched before the playbook is valid"
 
 

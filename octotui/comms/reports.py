@@ -8,6 +8,7 @@ from datetime import datetime
 from octotui.comms.source import RecordSource
 from octotui.domain import lifecycle
 from octotui.domain.models import ChecklistEvent, ChecklistRun, Release
+from octotui.domain.roles import ChecklistRole
 from octotui.domain.stages import Stage
 from octotui.domain.text import markdown_block, markdown_inline, plain
 
@@ -17,8 +18,8 @@ ACTION_WORDS = {"done": "checked", "todo": "unchecked", "na": "marked N/A", "not
 
 def _stage_dates(release: Release) -> list[tuple[str, datetime | None]]:
     work = release.runs.get(release.work_role)
-    gate = release.runs.get("gate")
-    rollback = release.runs.get("rollback")
+    gate = release.runs.get(ChecklistRole.GATE)
+    rollback = release.runs.get(ChecklistRole.ROLLBACK)
 
     def reached(run: ChecklistRun | None, stage: str) -> datetime | None:
         return next((item.at for item in run.items if item.stage == stage and item.settled), None) if run else None
@@ -89,7 +90,7 @@ def release_report(release: Release, workspace: RecordSource) -> str:
         changes, key=lambda change: change[0])] or ["None since it was created."]
 
     out += ["", "## Gate", ""]
-    gate = release.runs.get("gate")
+    gate = release.runs.get(ChecklistRole.GATE)
     if release.gate_override is not None:
         decision = workspace.decision(release.gate_override)
         out.append(f"Overridden by DEC-{release.gate_override}" + (f" ({decision.status_label()}): "
@@ -120,7 +121,7 @@ def release_report(release: Release, workspace: RecordSource) -> str:
     out += ["", "## Incidents and rollbacks", ""]
     incidents = [i for n in release.incident_ids if (i := workspace.incident(n)) is not None]
     out += [f"- {i.key} {i.severity} {i.status}: {markdown_inline(i.title)}"
-            + (" (the rollback served it)" if release.run_incidents.get("rollback") == i.id else "") for i in incidents] \
+            + (" (the rollback served it)" if release.run_incidents.get(ChecklistRole.ROLLBACK) == i.id else "") for i in incidents] \
         or ["None linked."]
     if release.rollback_reason:
         out.append(f"- Rollback reason: {markdown_inline(release.rollback_reason)}")

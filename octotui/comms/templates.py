@@ -19,6 +19,7 @@ from octotui.domain.config import ConfigProblem, data_path
 from octotui.domain.deployments import production_at
 from octotui.domain.models import Incident, IncidentStatus, Release
 from octotui.domain.playbook import FieldSpec
+from octotui.domain.roles import ChecklistRole
 from octotui.domain.stages import Stage
 from octotui.domain.text import plain, visible
 
@@ -249,11 +250,11 @@ def _linked_releases(incident: Incident, releases: list[Release], workspace: Rec
     lines = []
     for release in releases:
         lines.append(f"- {release.key} {release.version} — {release.title} ({workspace.stage(release).value})")
-        for role in ("hotfix", "rollback"):
+        for role in (ChecklistRole.HOTFIX, ChecklistRole.ROLLBACK):
             run = release.runs.get(role)
             if run is None or release.run_incidents.get(role, incident.id) != incident.id:
                 continue
-            extra = f"; reason: {release.rollback_reason}" if role == "rollback" and release.rollback_reason else ""
+            extra = f"; reason: {release.rollback_reason}" if role == ChecklistRole.ROLLBACK and release.rollback_reason else ""
             lines.append(f"  - {run.name}: {run.progress_label()} done, started {workspace.people_time(run.started_at)}{extra}")
     return "\n".join(lines)
 

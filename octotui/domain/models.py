@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, Field
 
 from octotui.domain.playbook import ChecklistSpec, ItemSpec
 from octotui.domain.record import Record
+from octotui.domain.roles import ChecklistRole
 from octotui.domain.semver import ReleaseType
 from octotui.domain.stages import Stage
 
@@ -65,7 +66,7 @@ class ChecklistItem(ItemSpec, ItemSnapshot):
 
 
 class ChecklistRun(Record):
-    role: str
+    role: str  # its key in the owner's runs: a ChecklistRole's value, or an extra checklist's slug
     name: str
     started_at: AwareDatetime
     items: list[ChecklistItem]
@@ -75,7 +76,7 @@ class ChecklistRun(Record):
     def from_spec(cls, spec: ChecklistSpec, now: datetime) -> ChecklistRun:
         # The run copies the guide's text now, so a later edit of the guide never rewrites it.
         items = [ChecklistItem(**item.model_dump()) for item in spec.items]
-        return cls(role=spec.role or spec.name, name=spec.name, started_at=now, items=items)
+        return cls(role=spec.key, name=spec.name, started_at=now, items=items)
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -264,32 +265,34 @@ class Release(Record):
         """When the release entered a stage it is in now (for the locked end stages)."""
         if stage is Stage.CANCELLED:
             return self.cancelled_at
-        run = self.runs.get("rollback" if stage is Stage.ROLLED_BACK else self.work_role)
-        stamps = [item.at for item in run.items if item.at is not None] if run else []
-        return max(stamps, default=None)
+        if stage is Stage.ROLLED_BACK:
+            runs = [self.runs[ChecklistRole.ROLLBACK]] if ChecklistRole.ROLLBACK in self.runs else []
+        else:
+            runs = [run for key in (self.work_role, *self.extra_keys()) if (run := self.runs.get(key)) is not None]
+        return max((item.at for run in runs for item in run.items if item.at is not None), default=None)
 
     @property
     def key(self) -> str:
         return f"REL-{self.id}"
 
     @property
-    def work_role(self) -> str:
-        return "hotfix" if self.hotfix else "deployment"
+    def work_role(self) -> ChecklistRole:
+        return ChecklistRole.HOTFIX if self.hotfix else ChecklistRole.DEPLOYMENT
 
     @property
     def gate_passed(self) -> bool:
-        gate = self.runs.get("gate")
+        gate = self.runs.get(ChecklistRole.GATE)
         return self.gate_override is not None or (gate is not None and gate.complete)
 
     @property
     def override_withdrawn(self) -> bool:
         """An override stopped counting and the gate is not met by its checklist: the release waits."""
-        gate = self.runs.get("gate")
+        gate = self.runs.get(ChecklistRole.GATE)
         return (self.gate_override_withdrawn is not None and self.gate_override is None
                 and not (gate is not None and gate.complete))
 
     def gate_blockers(self) -> list[ChecklistItem]:
-        gate = self.runs.get("gate")
+        gate = self.runs.get(ChecklistRole.GATE)
         return [] if gate is None else gate.remaining()
 
     @property
@@ -297,20 +300,26 @@ class Release(Record):
         """Derived from the runs, never stored: the stage follows the work."""
         if self.cancelled_at is not None:
             return Stage.CANCELLED
-        rollback = self.runs.get("rollback")
+        rollback = self.runs.get(ChecklistRole.ROLLBACK)
         if rollback is not None:
             return Stage.ROLLED_BACK if rollback.complete else Stage.ROLLING_BACK
         work = self.runs.get(self.work_role)
-        if work is not None and work.complete:
-            return Stage.VERIFIED
+        if work is not None and work.complete and all(self.runs[key].complete for key in self.extra_keys()):
+            return Stage.VERIFIED  # everything done: the work and the guide's own checklists
         if work is not None and work.stage_reached("production"):
             return Stage.PRODUCTION
         if work is not None and work.stage_reached("staging"):
             return Stage.STAGING
         return Stage.GATE_PASSED if self.gate_passed else Stage.PLANNED
 
+    def extra_keys(self) -> list[str]:
+        """The runs of the guide's own checklists (no role), as the guide orders them."""
+        return [key for key in self.runs if key not in set(ChecklistRole)]
+
     def run_order(self) -> list[str]:
-        return [role for role in ("gate", self.work_role, "rollback") if role in self.runs]
+        """The gate, the work, the guide's own checklists, then a rollback."""
+        order = [ChecklistRole.GATE, self.work_role, *self.extra_keys(), ChecklistRole.ROLLBACK]
+        return [str(key) for key in order if key in self.runs]
 
     def progress(self) -> tuple[int, int]:
         runs = [self.runs[role] for role in self.run_order()]

@@ -1,8 +1,10 @@
 """The guide as data: checklists and template fields parsed from a Markdown playbook.
 
 A checklist is the list under a heading. `<!-- octotui: checklist ROLE -->` under a heading says
-which job it does in the app; any other heading with `- [ ]` items is a checklist too, keyed by
-its heading. Item flags (optional, mentions the Decision Log, timed) come from the item's words.
+which job it does in the app (a ChecklistRole); any other heading with `- [ ]` items is an extra
+checklist, keyed by its heading's slug, run for each release, or for each incident when it says
+`<!-- octotui: checklist-for incident -->` or its heading (or one it sits under) names an incident.
+Item flags (optional, mentions the Decision Log, timed) come from the item's words.
 """
 
 from __future__ import annotations
@@ -15,15 +17,23 @@ from typing import Literal
 
 from octotui.domain.config import ConfigProblem, data_path
 from octotui.domain.record import Record
+from octotui.domain.roles import (
+    DEFAULTED_ROLES,
+    REQUIRED_ROLES,
+    STAGED_ROLES,
+    ChecklistRole,
+    MissingChecklist,
+)
 from octotui.domain.text import slug
 
-CHECKLIST_ROLES = ("gate", "deployment", "hotfix", "rollback", "escalation")
 FIELD_ROLES = ("release-notes", "incident-communication")
 REQUIRED_FIELD_ROLES = ("release-notes",)
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _MARKER = re.compile(r"^<!--\s*octotui:\s*(checklist|fields)\s+([\w-]+)\s*-->\s*$")
 _ITEM = re.compile(r"^[-*]\s+(?:\[([ xX])\]\s+)?(.*)$")
+_SCOPE_MARKER = re.compile(r"^<!--\s*octotui:\s*checklist-for\s+([\w-]+)\s*-->\s*$")
+_INCIDENT_HEADING = re.compile(r"\bincident", re.IGNORECASE)
 _ANNOTATION = re.compile(r"\s*<!--\s*(stage|followup|auto):\s*([\w-]+)\s*-->\s*$")
 _OPTIONAL = re.compile(r"\(?\bif (?:needed|applicable)\b\)?", re.IGNORECASE)
 _DECISION_LOG = re.compile(r"decision log", re.IGNORECASE)
@@ -32,9 +42,6 @@ _DEADLINE = re.compile(r"\bwithin\s+(\d+)\s*(minute|hour|day)s?\b", re.IGNORECAS
 _WINDOW = re.compile(r"\bfor\s+(\d+)\+?\s*(minute|hour|day)s?\b", re.IGNORECASE)
 _BAD_BOX = re.compile(r"^\[[^\]]{0,3}\](?!\()")  # `- [?] x`, `- [] x`, `- [ ]x`: a checkbox gone wrong
 _PLAIN_ITEM = re.compile(r"^(\s*)[-*]\s+(.*)$")
-# A release moves through these when a run's item that names them is checked: a checklist of these roles
-# without them would leave releases stuck before Staging or Production.
-STAGED_ROLES = ("deployment", "hotfix")
 STAGE_ANNOTATIONS = ("staging", "production")
 # Facts the app itself sees happen; an item annotated `<!-- auto: FACT -->` is ticked by "auto" when it does.
 AUTO_FACTS = ("severity", "commander", "roles", "channel", "update", "resolution", "hotfix", "decision")
@@ -59,14 +66,24 @@ class ItemSpec(Record):
     auto: str | None = None
 
 
+Scope = Literal["release", "incident"]
+SCOPES: tuple[Scope, ...] = ("release", "incident")
+
+
 class ChecklistSpec(Record):
     name: str
-    role: str | None
+    role: ChecklistRole | None
     line: int
     items: list[ItemSpec]
+    scope: Scope = "release"  # an extra checklist (no role): whose run it is
     # A plain list the guide keeps beside this checklist (e.g. "Rollback & Incident Playbook" for the rollback
     # checklist): not items to tick, shown as reference text. (heading, lines with their nesting)
     reference: list[tuple[str, list[str]]] = []
+
+    @property
+    def key(self) -> str:
+        """What names its runs (RunRef.role, the runs' key in storage): the role, else the heading's slug."""
+        return self.role.value if self.role is not None else slug(self.name)
 
 
 class FieldSpec(Record):
@@ -87,12 +104,21 @@ class Playbook:
     fields: dict[str, list[FieldSpec]] = field(default_factory=dict)
     inferred: list[str] = field(default_factory=list)  # roles read from headings (no annotation), for --check
     defaults: list[str] = field(default_factory=list)  # roles the guide lacks, taken from octotui's defaults
+    missing: list[ChecklistRole] = field(default_factory=list)  # roles the guide lacks: flows needing one say so
 
-    def by_role(self, role: str) -> ChecklistSpec:
+    def by_role(self, role: ChecklistRole) -> ChecklistSpec:
+        """The guide's checklist for a role; MissingChecklist (one line, the fix) when the guide has none."""
         for checklist in self.checklists.values():
             if checklist.role == role:
                 return checklist
-        raise KeyError(role)
+        raise MissingChecklist(role)
+
+    def has(self, role: ChecklistRole) -> bool:
+        return role not in self.missing
+
+    def extras(self, scope: Scope) -> list[ChecklistSpec]:
+        """The guide's checklists with no role, run for each release (or incident) after the built-in ones."""
+        return [c for c in self.checklists.values() if c.role is None and c.scope == scope]
 
 
 def parse_timing(text: str) -> Timing | None:
@@ -123,11 +149,11 @@ def parse_item(text: str) -> ItemSpec:
 
 # A guide as published carries no annotations: each job is found by its heading. Annotations still win.
 _ROLE_HEADINGS: list[tuple[str, str, re.Pattern[str]]] = [
-    ("checklist", "gate", re.compile(r"pre-?release requirement", re.IGNORECASE)),
-    ("checklist", "hotfix", re.compile(r"hotfix", re.IGNORECASE)),
-    ("checklist", "rollback", re.compile(r"rollback", re.IGNORECASE)),
-    ("checklist", "escalation", re.compile(r"escalation", re.IGNORECASE)),
-    ("checklist", "deployment", re.compile(r"deploy", re.IGNORECASE)),
+    ("checklist", ChecklistRole.GATE, re.compile(r"pre-?release requirement", re.IGNORECASE)),
+    ("checklist", ChecklistRole.HOTFIX, re.compile(r"hotfix", re.IGNORECASE)),
+    ("checklist", ChecklistRole.ROLLBACK, re.compile(r"rollback", re.IGNORECASE)),
+    ("checklist", ChecklistRole.ESCALATION, re.compile(r"escalation", re.IGNORECASE)),
+    ("checklist", ChecklistRole.DEPLOYMENT, re.compile(r"deploy", re.IGNORECASE)),
     ("fields", "release-notes", re.compile(r"release notes", re.IGNORECASE)),
     ("fields", "incident-communication", re.compile(r"communication", re.IGNORECASE)),
 ]
@@ -157,15 +183,15 @@ def _infer_roles(lines: list[str]) -> dict[str, tuple[str, str]]:
         if role in marked:
             continue
         for name, has_checkboxes in headings:
-            plain_gate = role == "gate"  # the gate is often a plain list ("- item"), the others checklists
+            plain_gate = role == ChecklistRole.GATE  # the gate is often a plain list ("- item"), the others checklists
             if name not in taken and pattern.search(name) and (kind == "fields" or has_checkboxes or plain_gate):
                 inferred[name] = (kind, role)
                 taken.add(name)
                 break
-    if "gate" not in marked and not any(role == "gate" for _kind, role in inferred.values()):
+    if ChecklistRole.GATE not in marked and not any(role == ChecklistRole.GATE for _kind, role in inferred.values()):
         first = next((name for name, has_checkboxes in headings if has_checkboxes and name not in taken), None)
         if first is not None:
-            inferred[first] = ("checklist", "gate")
+            inferred[first] = ("checklist", ChecklistRole.GATE)
     return inferred
 
 
@@ -174,6 +200,9 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
     fields: dict[str, list[FieldSpec]] = {}
     heading: tuple[str, int] | None = None
     marker: tuple[str, str, int] | None = None  # (kind, role, line) of the current heading
+    scope: Scope | None = None  # `checklist-for` under the current heading
+    parents: list[tuple[int, str]] = []  # the headings the current one sits under: (level, name)
+    heading_level = 0
     items: list[ItemSpec] = []
     item_lines: list[int] = []
     plain_lines: list[str] = []  # a plain list under a heading that is no checklist (kept as reference text)
@@ -208,7 +237,20 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
                 raise PlaybookError(path, item_line, f"unknown followup {item.followup!r} (use one of {', '.join(FOLLOWUP_KINDS)})")
             if not item.text:
                 raise PlaybookError(path, item_line, "checklist item has no text")
-        checklists[name] = ChecklistSpec(name=name, role=marker[1] if marker else None, line=line, items=list(items))
+        role = ChecklistRole(marker[1]) if marker else None
+        if role is not None and scope is not None:
+            raise PlaybookError(path, line, f"checklist {name!r} has the role {role.value!r}: `checklist-for` is for a "
+                                            "checklist without a role")
+        placed = scope
+        if role is None and placed is None:  # placed under (or named for) an incident: each incident runs it
+            under = [text for _level, text in parents] + [name]
+            placed = "incident" if any(_INCIDENT_HEADING.search(text) for text in under) else "release"
+        spec = ChecklistSpec(name=name, role=role, line=line, items=list(items), scope=placed or "release")
+        taken = next((c for c in checklists.values() if c.key == spec.key), None)
+        if role is None and (taken is not None or spec.key in set(ChecklistRole)):
+            clash = f"as {taken.name!r} is" if taken is not None else "a built-in role's name"
+            raise PlaybookError(path, line, f"checklist {name!r} would be named {spec.key!r}, {clash}: rename its heading")
+        checklists[name] = spec
 
     lines = source.splitlines()
     inferred = _infer_roles(lines)
@@ -223,13 +265,27 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
             continue
         if match := _HEADING.match(line):
             close_section()
+            level = len(match.group(1))
+            if heading is not None:
+                parents = [*[(lv, text) for lv, text in parents if lv < heading_level], (heading_level, heading[0])]
+            parents = [(lv, text) for lv, text in parents if lv < level]
+            heading_level = level
             heading, marker, items, item_lines, plain_lines = (match.group(2).strip(), number), None, [], [], []
+            scope = None
             if heading[0] in inferred:
                 marker = (*inferred[heading[0]], number)
             continue
+        if match := _SCOPE_MARKER.match(stripped):
+            if match.group(1) not in SCOPES:
+                raise PlaybookError(path, number, f"unknown checklist-for {match.group(1)!r} (use one of "
+                                                  f"{', '.join(SCOPES)})")
+            if heading is None:
+                raise PlaybookError(path, number, "`checklist-for` is not under a heading")
+            scope = "incident" if match.group(1) == "incident" else "release"
+            continue
         if match := _MARKER.match(stripped):
             kind, role = match.groups()
-            known = CHECKLIST_ROLES if kind == "checklist" else FIELD_ROLES
+            known = tuple(ChecklistRole) if kind == "checklist" else FIELD_ROLES
             if role not in known:
                 raise PlaybookError(path, number, f"unknown {kind} role {role!r} (known: {', '.join(known)})")
             if heading is None:
@@ -258,21 +314,24 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
 
     if not checklists:
         raise PlaybookError(path, max(1, len(lines)), "no checklists found (a checklist is `- [ ] item` lines under a heading)")
-    seen_roles: dict[str, str] = {}
+    seen_roles: dict[ChecklistRole, str] = {}
     for checklist in checklists.values():
         if checklist.role:
             if checklist.role in seen_roles:
-                raise PlaybookError(path, checklist.line, f"checklist role {checklist.role!r} is used twice ({seen_roles[checklist.role]!r} and {checklist.name!r})")
+                raise PlaybookError(path, checklist.line, f"checklist role {checklist.role.value!r} is used twice ({seen_roles[checklist.role]!r} and {checklist.name!r})")
             seen_roles[checklist.role] = checklist.name
     defaults: list[str] = []
-    for role in CHECKLIST_ROLES:
+    missing: list[ChecklistRole] = []
+    for role in ChecklistRole:
         if role not in seen_roles:
             default = _default_checklist(role) if role in DEFAULTED_ROLES else None
+            if default is None and role in REQUIRED_ROLES:
+                raise PlaybookError(path, 1, f"no checklist is marked `{role.marker}` and no heading names it")
             if default is None:
-                raise PlaybookError(path, 1, f"no checklist is marked `<!-- octotui: checklist {role} -->` "
-                                             f"and no heading names it")
+                missing.append(role)
+                continue
             checklists[default.name] = default
-            defaults.append(role)
+            defaults.append(role.value)
     for role in STAGED_ROLES:
         staged = next((c for c in checklists.values() if c.role == role), None)
         if staged is None or role in defaults:
@@ -292,12 +351,13 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
     if "incident-communication" not in fields and path != _BUNDLED_NAME:
         fields["incident-communication"] = _bundled().fields.get("incident-communication", [])
         defaults.append("incident-communication")
-    inferred_roles = [role for _kind, role in inferred.values()]
-    return Playbook(path=path, checklists=checklists, fields=fields, inferred=inferred_roles, defaults=defaults)
+    inferred_roles = [str(role) for _kind, role in inferred.values()]
+    return Playbook(path=path, checklists=checklists, fields=fields, inferred=inferred_roles, defaults=defaults,
+                    missing=missing)
 
 
-# What octotui brings when a team's guide has none: its own escalation checklist and update fields.
-DEFAULTED_ROLES = ("escalation",)
+# What octotui brings when a team's guide has none: its own escalation checklist (roles.DEFAULTED_ROLES) and
+# update fields.
 _BUNDLED_NAME = "<octotui defaults>"
 
 
@@ -306,10 +366,10 @@ def _bundled() -> Playbook:
     return parse_playbook(data_path("playbook.md").read_text(encoding="utf-8"), _BUNDLED_NAME)
 
 
-def _default_checklist(role: str) -> ChecklistSpec | None:
+def _default_checklist(role: ChecklistRole) -> ChecklistSpec | None:
     try:
         return _bundled().by_role(role)
-    except KeyError:
+    except MissingChecklist:
         return None
 
 

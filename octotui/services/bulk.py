@@ -23,6 +23,7 @@ from octotui.domain.models import (
     TimelineEvent,
 )
 from octotui.domain.playbook import Playbook
+from octotui.domain.roles import ChecklistRole
 from octotui.domain.semver import ReleaseType
 from octotui.services.records import document, event_streams
 from octotui.services.workspace import Workspace
@@ -114,11 +115,11 @@ def _linked(number: int, releases: int, incidents: int) -> bool:
 def _release(number: int, total: int, start: datetime, end: datetime, rng: random.Random, playbook: Playbook,
              incidents: int = 0) -> Release:
     created = _created(number, total, start, end)
-    runs = {role: ChecklistRun.from_spec(playbook.by_role(role), created) for role in ("gate", "deployment")}
+    runs = {role: ChecklistRun.from_spec(playbook.by_role(role), created) for role in (ChecklistRole.GATE, ChecklistRole.DEPLOYMENT)}
     shipped = number < total - 5  # the newest few are still on their way
     at = created
     for role, run in runs.items():
-        count = len(run.items) if shipped else rng.randrange(len(run.items) + 1) if role == "gate" else 0
+        count = len(run.items) if shipped else rng.randrange(len(run.items) + 1) if role == ChecklistRole.GATE else 0
         for index in range(count):
             at += timedelta(minutes=rng.randrange(5, 90))
             state = ItemState.NA if run.items[index].optional and rng.random() < 0.3 else ItemState.DONE
@@ -126,10 +127,10 @@ def _release(number: int, total: int, start: datetime, end: datetime, rng: rando
     rollback_reason = ""
     if shipped and (number % 20 == 3 or number % 25 == 7):  # some went wrong and were rolled back
         at += timedelta(minutes=30)
-        runs["rollback"] = ChecklistRun.from_spec(playbook.by_role("rollback"), at)
-        for index in range(len(runs["rollback"].items)):
+        runs[ChecklistRole.ROLLBACK] = ChecklistRun.from_spec(playbook.by_role(ChecklistRole.ROLLBACK), at)
+        for index in range(len(runs[ChecklistRole.ROLLBACK].items)):
             at += timedelta(minutes=rng.randrange(2, 15))
-            runs["rollback"].set_state(index, ItemState.DONE, rng.choice(PEOPLE), at)
+            runs[ChecklistRole.ROLLBACK].set_state(index, ItemState.DONE, rng.choice(PEOPLE), at)
         rollback_reason = "Error rate rose after the deploy"
     kind = ReleaseType.MAJOR if number % 50 == 0 else ReleaseType.MINOR if number % 5 == 0 else ReleaseType.PATCH
     return Release(id=number, version=f"{1 + number // 500}.{(number // 20) % 25}.{number % 20}", type=kind,
@@ -148,7 +149,7 @@ def _incident(number: int, start: datetime, end: datetime, rng: random.Random, p
     incident = Incident(id=number, title=f"{rng.choice(SERVICES).capitalize()} errors ({number})", severity=severity,
                         started_at=started, impact=f"{rng.randrange(1, 30)}% of requests fail",
                         roles={"commander": rng.choice(PEOPLE), "comms": rng.choice(PEOPLE), "tech": rng.choice(PEOPLE)},
-                        runs={"escalation": ChecklistRun.from_spec(playbook.by_role("escalation"), started)},
+                        runs={ChecklistRole.ESCALATION: ChecklistRun.from_spec(playbook.by_role(ChecklistRole.ESCALATION), started)},
                         created_by=rng.choice(PEOPLE), release_ids=[number] if linked else [])
     at = started
     for minute in range(events):

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from octotui.domain.clock import people_time
 from octotui.domain.models import Incident, IncidentStatus, Release
 from octotui.domain.refs import RunRef
+from octotui.domain.roles import ChecklistRole
 from octotui.domain.stages import Stage
 from octotui.domain.text import plain
 from octotui.services.reading import ReadingMixin
@@ -37,7 +38,9 @@ class ClocksMixin(ReadingMixin):
             due = incident.snoozed_until
         return due
 
-    def _timing_seconds(self, role: str, kind: str) -> int | None:
+    def _timing_seconds(self, role: ChecklistRole, kind: str) -> int | None:
+        if not self.playbook.has(role):  # a team's guide without it: no such timing
+            return None
         for item in self.playbook.by_role(role).items:
             if item.timing is not None and item.timing.kind == kind:
                 return item.timing.seconds
@@ -65,14 +68,14 @@ class ClocksMixin(ReadingMixin):
         running = self._run_window(incident)
         if running is not None:
             return running[0] + timedelta(seconds=running[1])
-        seconds = self._timing_seconds("hotfix", "window")
+        seconds = self._timing_seconds(ChecklistRole.HOTFIX, "window")
         if incident.monitoring_since is None or seconds is None:
             return None
         return incident.monitoring_since + timedelta(seconds=seconds)
 
     def retro_deadline(self, incident: Incident) -> datetime | None:
         """The guide's `retrospective within N hours`, counted from resolution."""
-        seconds = self._timing_seconds("escalation", "deadline")
+        seconds = self._timing_seconds(ChecklistRole.ESCALATION, "deadline")
         if incident.resolved_at is None or seconds is None:
             return None
         return incident.resolved_at + timedelta(seconds=seconds)
@@ -84,7 +87,7 @@ class ClocksMixin(ReadingMixin):
             release = self.release(release_id)
             if release is None:
                 continue
-            refs += [RunRef("release", release.id, role) for role in ("hotfix", "rollback")
+            refs += [RunRef("release", release.id, role) for role in (ChecklistRole.HOTFIX, ChecklistRole.ROLLBACK)
                      if role in release.runs and release.run_incidents.get(role, incident.id) == incident.id]
         return refs
 
@@ -92,7 +95,7 @@ class ClocksMixin(ReadingMixin):
         """The run work is happening on now: a rollback while rolling back, else the first with items left."""
         if isinstance(owner, Release):
             if owner.stage is Stage.ROLLING_BACK:
-                return "rollback"
+                return ChecklistRole.ROLLBACK
             order = owner.run_order()
         else:
             order = list(owner.runs)

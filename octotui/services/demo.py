@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from octotui.domain.clock import FrozenClock
 from octotui.domain.models import IncidentStatus, Severity
 from octotui.domain.refs import RunRef
+from octotui.domain.roles import ChecklistRole
 from octotui.services.demo_history import add_history
 from octotui.services.workspace import Workspace
 
@@ -37,12 +38,12 @@ def _replay(ws: Workspace, clock: FrozenClock, end: datetime) -> None:
     ws.author = "maria"
     shipped = ws.create_release(version="2.3.0", title="Checkout redesign", captain="maria", type="minor",
                                 target_date=today + timedelta(days=1))
-    _check(ws, clock, RunRef("release", shipped.id, "gate"), range(6))
-    _check(ws, clock, RunRef("release", shipped.id, "deployment"), range(7))
+    _check(ws, clock, RunRef("release", shipped.id, ChecklistRole.GATE), range(6))
+    _check(ws, clock, RunRef("release", shipped.id, ChecklistRole.DEPLOYMENT), range(7))
 
     carts = ws.create_release(version="2.4.0", title="Saved carts", captain="maria", target_date=today + timedelta(days=2))
-    _check(ws, clock, RunRef("release", carts.id, "gate"), range(6))
-    deployment = RunRef("release", carts.id, "deployment")
+    _check(ws, clock, RunRef("release", carts.id, ChecklistRole.GATE), range(6))
+    deployment = RunRef("release", carts.id, ChecklistRole.DEPLOYMENT)
     _check(ws, clock, deployment, [0])
     ws.change_item(deployment, 1, "na", text="Stateless service, nothing to snapshot")
     _check(ws, clock, deployment, [2, 3])
@@ -54,21 +55,21 @@ def _replay(ws: Workspace, clock: FrozenClock, end: datetime) -> None:
     ws.author = "lee"
     old = ws.create_release(version="2.2.1", title="Legacy cart cleanup", captain="lee", type="patch",
                             target_date=today)
-    _check(ws, clock, RunRef("release", old.id, "gate"), range(6), minutes=1)
-    _check(ws, clock, RunRef("release", old.id, "deployment"), range(4), minutes=1)
+    _check(ws, clock, RunRef("release", old.id, ChecklistRole.GATE), range(6), minutes=1)
+    _check(ws, clock, RunRef("release", old.id, ChecklistRole.DEPLOYMENT), range(4), minutes=1)
     ws.start_rollback(old.id, "Orders API 5xx rose to 4% after deploy")
-    _check(ws, clock, RunRef("release", old.id, "rollback"), range(7), minutes=2)
+    _check(ws, clock, RunRef("release", old.id, ChecklistRole.ROLLBACK), range(7), minutes=2)
 
     search = ws.create_release(version="2.5.0", title="Search relevance tuning", captain="lee",
                                target_date=today + timedelta(days=7))
-    gate = RunRef("release", search.id, "gate")
+    gate = RunRef("release", search.id, ChecklistRole.GATE)
     _check(ws, clock, gate, range(5))
     ws.change_item(gate, 5, "na", text="No new decisions: tuning only")
 
     ws.author = "priya"
     loyalty = ws.create_release(version="2.6.0", title="Loyalty points", captain="priya",
                                 target_date=today + timedelta(days=14))
-    loyalty_gate = RunRef("release", loyalty.id, "gate")
+    loyalty_gate = RunRef("release", loyalty.id, ChecklistRole.GATE)
     _check(ws, clock, loyalty_gate, [0, 1])
     ws.change_item(loyalty_gate, 2, "note", text="Draft in the wiki; waiting on legal wording")
     ws.change_item(loyalty_gate, 4, "na", text="Covered by the contract test suite")
@@ -98,7 +99,7 @@ def _replay(ws: Workspace, clock: FrozenClock, end: datetime) -> None:
     clock.advance(minutes=2)
     ws.set_status(incident.id, IncidentStatus.IDENTIFIED)
     ws.add_note(incident.id, "Coupon rounding throws on carts with a saved discount")
-    escalation = RunRef("incident", incident.id, "escalation")
+    escalation = RunRef("incident", incident.id, ChecklistRole.ESCALATION)
     ws.set_channel(incident.id, "#inc-checkout-500")
     _check(ws, clock, escalation, [1], minutes=2)  # severity, channel and roles were ticked by the app
     ws.author = "devi"
@@ -106,8 +107,8 @@ def _replay(ws: Workspace, clock: FrozenClock, end: datetime) -> None:
     ws.author = "sam"
     hotfix = ws.create_release(version="2.4.1", title="Fix coupon rounding", captain="sam", type="patch", hotfix=True,
                                incident_id=incident.id, target_date=today)
-    _check(ws, clock, RunRef("release", hotfix.id, "gate"), range(6), minutes=2)
-    _check(ws, clock, RunRef("release", hotfix.id, "hotfix"), range(6), minutes=1.5)
+    _check(ws, clock, RunRef("release", hotfix.id, ChecklistRole.GATE), range(6), minutes=2)
+    _check(ws, clock, RunRef("release", hotfix.id, ChecklistRole.HOTFIX), range(6), minutes=1.5)
     clock.set(end - timedelta(minutes=35))  # the last update: 30-minute cadence, so 5 minutes overdue now
     ws.author = "devi"
     ws.record_sent(incident.id, "Incident status update", counts_as_update=True, fact="update")

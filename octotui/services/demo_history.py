@@ -19,6 +19,7 @@ from octotui.domain.models import (
     TimelineEvent,
 )
 from octotui.domain.playbook import Playbook
+from octotui.domain.roles import ChecklistRole
 from octotui.domain.semver import ReleaseType
 from octotui.services.bulk import write_records
 from octotui.services.workspace import Workspace
@@ -44,7 +45,7 @@ def add_history(workspace: Workspace, end: datetime) -> None:
             created = monday + timedelta(days=slot * 2, hours=9 + rng.randrange(4))
             release = _release(release_id, number, created, rng, workspace.playbook)
             records.append(release)
-            production = max(item.at for item in release.runs["deployment"].items if item.at is not None)
+            production = max(item.at for item in release.runs[ChecklistRole.DEPLOYMENT].items if item.at is not None)
             if number % 4 == 2:  # a quarter of the releases are followed by an incident
                 incident_id += 1
                 severity = list(Severity)[(number // 4) % 4]
@@ -59,10 +60,10 @@ def add_history(workspace: Workspace, end: datetime) -> None:
 
 
 def _release(release_id: int, number: int, created: datetime, rng: random.Random, playbook: Playbook) -> Release:
-    runs = {role: ChecklistRun.from_spec(playbook.by_role(role), created) for role in ("gate", "deployment")}
+    runs = {role: ChecklistRun.from_spec(playbook.by_role(role), created) for role in (ChecklistRole.GATE, ChecklistRole.DEPLOYMENT)}
     at = created
     for role, run in runs.items():
-        if role == "deployment":
+        if role == ChecklistRole.DEPLOYMENT:
             at += timedelta(hours=rng.randrange(4, 60))  # waiting for a deploy window: the lead time varies
         for index, item in enumerate(run.items):
             at += timedelta(minutes=rng.randrange(5, 40))
@@ -74,11 +75,11 @@ def _release(release_id: int, number: int, created: datetime, rng: random.Random
 
 
 def _roll_back(release: Release, at: datetime, playbook: Playbook, rng: random.Random) -> None:
-    run = ChecklistRun.from_spec(playbook.by_role("rollback"), at)
+    run = ChecklistRun.from_spec(playbook.by_role(ChecklistRole.ROLLBACK), at)
     for index in range(len(run.items)):
         at += timedelta(minutes=rng.randrange(2, 10))
         run.set_state(index, ItemState.DONE, rng.choice(PEOPLE), at)
-    release.runs["rollback"] = run
+    release.runs[ChecklistRole.ROLLBACK] = run
     release.rollback_reason = "Error rate rose after the deploy"
 
 

@@ -28,6 +28,7 @@ from octotui.domain.models import (
     Severity,
     TimelineEvent,
 )
+from octotui.domain.roles import ChecklistRole
 from octotui.services import stale
 from octotui.services.clocks import ClocksMixin
 from octotui.services.records import describe_event
@@ -47,7 +48,7 @@ class IncidentsMixin(ClocksMixin):
 
     def _auto(self, incident: Incident, fact: str, cause: str) -> None:
         """The app saw `fact` happen: tick the escalation item that asks for it (author "auto")."""
-        run = incident.runs.get("escalation")
+        run = incident.runs.get(ChecklistRole.ESCALATION)
         event = run.auto_tick(fact, cause, self.now()) if run is not None else None
         if run is not None and event is not None:
             incident.timeline.append(TimelineEvent(at=event.at, author=AUTO_AUTHOR, kind="checklist",
@@ -79,7 +80,8 @@ class IncidentsMixin(ClocksMixin):
             def build(new_id: int) -> Incident:
                 incident = Incident(id=new_id, title=clean.title, severity=level, started_at=started,
                                     impact=clean.impact, created_by=self.author, roles={"commander": self.author},
-                                    runs={"escalation": ChecklistRun.from_spec(self.playbook.by_role("escalation"), now)})
+                                    runs={spec.key: ChecklistRun.from_spec(spec, now) for spec in
+                                          (self.playbook.by_role(ChecklistRole.ESCALATION), *self.playbook.extras("incident"))})
                 self._timeline(incident, "status", f"Incident started: {level} {IncidentStatus.INVESTIGATING}", at=started)
                 self._auto(incident, "severity", f"started as {level}")
                 self._auto(incident, "commander", f"{self.author} named incident commander at start")

@@ -34,6 +34,7 @@ from octotui.domain.models import (
 )
 from octotui.domain.quoting import quoted
 from octotui.domain.refs import RunRef
+from octotui.domain.roles import ChecklistRole
 from octotui.domain.semver import ReleaseType, Version
 from octotui.domain.settings import SignOffRules
 from octotui.domain.stages import Stage
@@ -318,9 +319,11 @@ class ReleasesMixin(IncidentsMixin):
             clean = self._release_fields(tx, fields, None, confirm)
             if incident_id is not None and tx.uow.get("incidents", incident_id) is None:
                 raise InputError({"incident": f"INC-{incident_id} does not exist"})
-            runs = {"gate": ChecklistRun.from_spec(self.playbook.by_role("gate"), now)}
-            work_role = "hotfix" if hotfix else "deployment"
+            runs: dict[str, ChecklistRun] = {ChecklistRole.GATE: ChecklistRun.from_spec(self.playbook.by_role(ChecklistRole.GATE), now)}
+            work_role = ChecklistRole.HOTFIX if hotfix else ChecklistRole.DEPLOYMENT
             runs[work_role] = ChecklistRun.from_spec(self.playbook.by_role(work_role), now)
+            for extra in self.playbook.extras("release"):  # the guide's own checklists: one more run each
+                runs[extra.key] = ChecklistRun.from_spec(extra, now)
             release = tx.new(Release, lambda new_id: Release(
                 id=new_id, created_at=now, created_by=self.author, hotfix=hotfix, runs=runs, followup_of=followup_of,
                 incident_ids=[incident_id] if incident_id else [],
@@ -387,13 +390,13 @@ class ReleasesMixin(IncidentsMixin):
             release = tx.load(Release, release_id)
             lifecycle.require(release, "rollback", reason=reason)
             release.rollback_reason = reason
-            release.runs["rollback"] = ChecklistRun.from_spec(self.playbook.by_role("rollback"), self.now())
+            release.runs[ChecklistRole.ROLLBACK] = ChecklistRun.from_spec(self.playbook.by_role(ChecklistRole.ROLLBACK), self.now())
             if incident_id is not None:
                 incident = tx.load(Incident, incident_id)
                 if not incident.open:
                     raise InputError({"incident": f"{incident.key} is resolved; pick an open incident or a new one"})
                 self._link(release, incident)
-                release.run_incidents["rollback"] = incident_id
+                release.run_incidents[ChecklistRole.ROLLBACK] = incident_id
                 self._timeline(incident, "status", f"Rollback of {release.key} {release.version} started: {reason}")
                 tx.save(incident)
             tx.save(release)

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from octotui.domain.metrics import IncidentFacts, Metrics, Period, ReleaseFacts, UpdateFacts, compute
 from octotui.domain.models import Severity
+from octotui.domain.roles import ChecklistRole
 from octotui.domain.settings import Settings
 from octotui.storage.base import Doc, Repository, Snapshot
 
@@ -51,7 +52,7 @@ def _ids(value: Any) -> tuple[int, ...]:
 def _production_item(doc: Doc) -> tuple[str, int, datetime] | None:
     """The work checklist's Production item when it is settled now: (stream, index, its time)."""
     runs = doc.get("runs") if isinstance(doc.get("runs"), dict) else {}
-    role = "hotfix" if doc.get("hotfix") else "deployment"
+    role = ChecklistRole.HOTFIX if doc.get("hotfix") else ChecklistRole.DEPLOYMENT
     run = runs.get(role) if isinstance(runs, dict) else None
     items = run.get("items") if isinstance(run, dict) else None
     for index, item in enumerate(items if isinstance(items, list) else []):
@@ -77,7 +78,7 @@ def release_facts(snapshot: Snapshot, release_id: int, doc: Doc, since: datetime
                       and (moment := _time(event.get("at"))) is not None]
             production = min([production, *firsts])
     runs = doc.get("runs") if isinstance(doc.get("runs"), dict) else {}
-    rollback = runs.get("rollback") if isinstance(runs, dict) else None
+    rollback = runs.get(ChecklistRole.ROLLBACK) if isinstance(runs, dict) else None
     return ReleaseFacts(id=release_id, created_at=created, production_at=production,
                         rolled_back_at=_time(rollback.get("started_at")) if isinstance(rollback, dict) else None,
                         cancelled_at=_time(doc.get("cancelled_at")), incident_ids=_ids(doc.get("incident_ids")))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from octotui.domain.models import Incident
+from octotui.domain.roles import ChecklistRole
 
 if TYPE_CHECKING:
     from octotui.services.records import Reads
@@ -45,7 +46,7 @@ def resolve_concerns(workspace: Reads, incident: Incident, *, sending: bool = Fa
         concerns.append("no status update was ever sent")
     if incident.mitigated_at is None:
         concerns.append("no mitigation time is recorded (it stays empty; m sets it)")
-    escalation = incident.runs.get("escalation")
+    escalation = incident.runs.get(ChecklistRole.ESCALATION)
     if escalation is not None and escalation.remaining():
         concerns.append(f"{len(escalation.remaining())} of {len(escalation.items)} escalation items are open")
     return concerns

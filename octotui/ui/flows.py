@@ -14,6 +14,7 @@ from octotui.domain import lifecycle
 from octotui.domain.inputs import CHOOSABLE_STATUSES, InputError, NeedsConfirmation
 from octotui.domain.models import ROLES, ROLLBACK_FROM, Incident, IncidentStatus, Release, parse_key
 from octotui.domain.quoting import quoted
+from octotui.domain.roles import ChecklistRole
 from octotui.domain.semver import ReleaseType
 from octotui.domain.text import plain
 from octotui.services import deployments
@@ -140,10 +141,20 @@ def lifecycle_move(app: OctoApp, release: Release, move: Literal["cancel", "reop
 NEW_INCIDENT, NO_INCIDENT, ASK = "new", "none", "ask"
 
 
+def guide_lacks(app: OctoApp, role: ChecklistRole) -> bool:
+    """A flow that needs a checklist the team's guide does not have says so in one line, before any form."""
+    if app.workspace.playbook.has(role):
+        return False
+    app.notify(role.missing_text(), severity="warning", timeout=8)
+    return True
+
+
 def start_rollback_flow(app: OctoApp, release: Release, incident_id: int | None = None) -> None:
     """A reason and the incident the rollback serves (the one the release is linked to, else the active one,
     else asked; a new incident is an explicit choice, never the default), then the rollback checklist, on its
     first item. The last known-good release comes from the deployment history."""
+    if guide_lacks(app, ChecklistRole.ROLLBACK):
+        return
     if release.stage not in ROLLBACK_FROM:
         app.notify(f"{release.key} is {release.stage}: only a release in Staging or later can be rolled back",
                    severity="warning")
@@ -181,7 +192,7 @@ def start_rollback_flow(app: OctoApp, release: Release, incident_id: int | None 
         app.checklist_owner = ("release", release.id)
         app.switch_mode("checklist")
         if result[1] == NEW_INCIDENT:
-            app.action_start_incident(release_id=release.id, for_run="rollback")
+            app.action_start_incident(release_id=release.id, for_run=ChecklistRole.ROLLBACK)
 
     heading = Text(f"Roll back {release.key} {release.version} — ") + literal(release.title)
     heading.append(f"\nLast known-good: {known_good.describe()}", style="dim")

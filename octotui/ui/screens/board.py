@@ -190,14 +190,21 @@ class BoardScreen(LiveScreen):
         return {"links": release.key if release is not None else ""}
 
     def action_new(self) -> None:
-        from octotui.ui.flows import release_form  # forms load when first opened, not before the first paint
+        from octotui.domain.roles import ChecklistRole
+        from octotui.ui.flows import (  # forms load when first opened, not before the first paint
+            guide_lacks,
+            release_form,
+        )
 
-        self.octo.push_screen(release_form(self.octo), self._saved)
+        if not guide_lacks(self.octo, ChecklistRole.DEPLOYMENT):
+            self.octo.push_screen(release_form(self.octo), self._saved)
 
     def action_new_hotfix(self) -> None:
-        from octotui.ui.flows import release_form
+        from octotui.domain.roles import ChecklistRole
+        from octotui.ui.flows import guide_lacks, release_form
 
-        self.octo.push_screen(release_form(self.octo, hotfix=True), self._saved)
+        if not guide_lacks(self.octo, ChecklistRole.HOTFIX):
+            self.octo.push_screen(release_form(self.octo, hotfix=True), self._saved)
 
     def _saved(self, release: Release | None) -> None:
         if release is not None:

@@ -1,4 +1,5 @@
-"""Screen 2: the live checklists of a release (gate, deployment or hotfix, rollback) or an incident."""
+"""Screen 2: the live checklists of a release (gate, deployment or hotfix, the guide's own, rollback) or an
+incident."""
 
 from __future__ import annotations
 
@@ -39,8 +40,6 @@ from octotui.ui.widgets import (
 if TYPE_CHECKING:
     from octotui.ui.messages import DataChanged
 
-ROLE_LABEL = {"gate": "the gate", "deployment": "deployment", "hotfix": "hotfix", "rollback": "rollback",
-              "escalation": "escalation"}
 STATE_MARK = {ItemState.TODO: ("[ ]", ""), ItemState.DONE: ("[x]", "bold green"), ItemState.NA: ("N/A", "yellow")}
 
 

@@ -21,6 +21,7 @@ from octotui.domain.models import (
     Release,
     Severity,
 )
+from octotui.domain.roles import ChecklistRole
 from octotui.domain.stages import Stage
 from octotui.domain.text import one_line
 from octotui.services.stale import StaleChoice
@@ -28,6 +29,7 @@ from octotui.ui import actions
 from octotui.ui.flows import (
     copy_template,
     fill_incident_form,
+    guide_lacks,
     open_status_update,
     release_form,
     start_rollback_flow,
@@ -485,7 +487,7 @@ class IncidentScreen(LiveScreen):
 
     def action_hotfix(self) -> None:
         incident = self._need_incident()
-        if incident is not None:
+        if incident is not None and not guide_lacks(self.octo, ChecklistRole.HOTFIX):
             self.octo.push_screen(release_form(self.octo, hotfix=True), self._hotfix_created)
 
     def _hotfix_created(self, release: Release | None) -> None:
