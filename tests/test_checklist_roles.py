@@ -127,10 +127,12 @@ def test_a_release_is_verified_once_its_work_and_the_guides_own_checklists_are_d
             workspace.change_item(RunRef("release", release.id, role), index, "toggle")
     waiting = workspace.release(release.id)
     assert waiting is not None and waiting.stage is Stage.PRODUCTION, "post-release verification is still open"
+    assert "| Verified | — |" in release_report(waiting, workspace)
     clock.advance(minutes=5)
     workspace.change_item(RunRef("release", release.id, VERIFY), 1, "toggle")
     done = workspace.release(release.id)
     assert done is not None and done.stage is Stage.VERIFIED and done.reached_at(Stage.VERIFIED) == clock.now()
+    assert f"| Verified | {workspace.people_time(clock.now())} |" in release_report(done, workspace)
 
 
 # -- the command line and the screens (a file is enough: the flows are the same) ----------------------------

@@ -27,9 +27,11 @@ def _stage_dates(release: Release) -> list[tuple[str, datetime | None]]:
     def completed(run: ChecklistRun | None) -> datetime | None:
         return max((item.at for item in run.items if item.at), default=None) if run and run.complete else None
 
+    finished = [completed(run) for run in (work, *(release.runs[key] for key in release.extra_keys()))]
+    verified = max(at for at in finished if at is not None) if all(finished) else None  # the guide's own runs too
     rows = [("Planned (created)", release.created_at), ("Gate passed", completed(gate)),
             ("Staging", reached(work, "staging")), ("Production", reached(work, "production")),
-            ("Verified", completed(work))]
+            ("Verified", verified)]
     if rollback is not None:
         rows += [("Rolling back", rollback.started_at), ("Rolled back", completed(rollback))]
     if release.cancelled_at is not None:
