@@ -119,6 +119,19 @@ def test_a_rollback_on_a_guide_without_one_is_refused_in_one_line_and_writes_not
     assert after is not None and after.stage is Stage.PRODUCTION and "rollback" not in after.runs
 
 
+
+def test_a_guide_without_a_deployment_checklist_still_makes_hotfixes(store, clock):
+    source = TEAM_GUIDE.read_text().replace(
+        "## Deployment Checklist\n- [ ] Deploy to staging\n- [ ] Deploy to production\n- [ ] Monitor dashboards\n", "")
+    playbook = parse_playbook(source, "team.md")
+    assert playbook.missing == [ChecklistRole.DEPLOYMENT, ChecklistRole.ROLLBACK]
+    workspace = team_workspace(store, playbook, clock)
+    with pytest.raises(MissingChecklist, match="this guide has no deployment checklist"):
+        workspace.create_release(version="1.0.0", title="regular")
+    assert workspace.board_rows() == [], "nothing was written"
+    hotfix = workspace.create_release(version="1.0.1", title="fix", hotfix=True)
+    assert hotfix.run_order() == ["gate", "hotfix", SECURITY, VERIFY]
+
 def test_a_release_is_verified_once_its_work_and_the_guides_own_checklists_are_done(store, team_playbook, clock):
     workspace = team_workspace(store, team_playbook, clock)
     release = workspace.create_release(version="1.0.0", title="shipped")

@@ -8,7 +8,8 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class RunRef:
-    """Which checklist run: of a release or an incident, by role (gate, deployment, hotfix...)."""
+    """Which checklist run: of a release or an incident, by role (a ChecklistRole's value: gate, deployment...)
+    or, for one of the guide's own checklists, by its heading's slug (ChecklistSpec.key)."""
 
     owner: Literal["release", "incident"]
     owner_id: int

@@ -81,7 +81,8 @@ class ClocksMixin(ReadingMixin):
         return incident.resolved_at + timedelta(seconds=seconds)
 
     def incident_runs(self, incident: Incident) -> list[RunRef]:
-        """The incident's own escalation run, plus the hotfix / rollback runs of linked releases that serve it."""
+        """The incident's own runs (escalation, the guide's own incident checklists), plus the hotfix / rollback
+        runs of linked releases that serve it."""
         refs = [RunRef("incident", incident.id, role) for role in incident.runs]
         for release_id in incident.release_ids:
             release = self.release(release_id)
