@@ -211,3 +211,22 @@ async def test_r_on_a_guide_without_a_rollback_checklist_says_so_in_one_line(db_
             assert len(app.screen_stack) == 1, "no reason form opens for a rollback that cannot start"
         toasts = [str(toast.message) for toast in app._notifications]
         assert toasts.count("this guide has no rollback checklist (mark one with <!-- octotui: checklist rollback -->)") == 2
+
+
+@pytest.mark.tinydb_only
+async def test_new_hotfix_on_a_guide_without_a_hotfix_checklist_says_so_on_the_board_and_the_incident(
+        db_path: Path, clock, make_app):
+    source = TEAM_GUIDE.read_text().replace(
+        "## Hotfix Checklist\n- [ ] Deploy to staging with the fix\n- [ ] Deploy to production with monitoring\n", "")
+    playbook = parse_playbook(source, "team.md")
+    assert playbook.missing == [ChecklistRole.HOTFIX, ChecklistRole.ROLLBACK]
+    workspace = team_workspace(Store(db_path), playbook, clock)
+    incident = workspace.start_incident("checkout down")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.active_incident_id = incident.id
+        for screen in ("1", "3"):
+            await pilot.press(screen, "H")
+            assert len(app.screen_stack) == 1, "no release form opens for a hotfix that cannot be made"
+        toasts = [str(toast.message) for toast in app._notifications]
+        assert toasts.count("this guide has no hotfix checklist (mark one with <!-- octotui: checklist hotfix -->)") == 2

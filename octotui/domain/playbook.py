@@ -75,7 +75,7 @@ class ChecklistSpec(Record):
     role: ChecklistRole | None
     line: int
     items: list[ItemSpec]
-    scope: Scope = "release"  # an extra checklist (no role): whose run it is
+    scope: Scope | None = None  # one of the guide's own checklists (no role): whose run it is
     # A plain list the guide keeps beside this checklist (e.g. "Rollback & Incident Playbook" for the rollback
     # checklist): not items to tick, shown as reference text. (heading, lines with their nesting)
     reference: list[tuple[str, list[str]]] = []
@@ -245,7 +245,7 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
         if role is None and placed is None:  # placed under (or named for) an incident: each incident runs it
             under = [text for _level, text in parents] + [name]
             placed = "incident" if any(_INCIDENT_HEADING.search(text) for text in under) else "release"
-        spec = ChecklistSpec(name=name, role=role, line=line, items=list(items), scope=placed or "release")
+        spec = ChecklistSpec(name=name, role=role, line=line, items=list(items), scope=placed)
         taken = next((c for c in checklists.values() if c.key == spec.key), None)
         if role is None and (taken is not None or spec.key in set(ChecklistRole)):
             clash = f"as {taken.name!r} is" if taken is not None else "a built-in role's name"
