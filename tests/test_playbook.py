@@ -124,7 +124,9 @@ def test_duplicate_heading_error_points_at_the_second_heading():
     source = GOOD + "\n## Deployment Checklist\n- [ ] again\n"
     with pytest.raises(PlaybookError) as caught:
         parse_playbook(source, "team.md")
-    assert caught.value.line == source.splitlines().index("## Deployment Checklist", 30) + 1
+    lines = source.splitlines()
+    first = lines.index("## Deployment Checklist")
+    assert caught.value.line == lines.index("## Deployment Checklist", first + 1) + 1
 
 
 def test_unreadable_and_invalid_utf8_files(tmp_path):
