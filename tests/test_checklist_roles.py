@@ -53,9 +53,11 @@ def test_checklist_for_says_whose_run_an_extra_checklist_is():
     source = TEAM_GUIDE.read_text().replace(
         "### Customer follow-up\n", "### Customer follow-up\n<!-- octotui: checklist-for release -->\n").replace(
         "## Security review\n", "## Security review\n<!-- octotui: checklist-for incident -->\n")
+    source += "\n## Afterwards\n- [ ] Tidy up\n"  # after the incident section, at its level: a release's again
     playbook = parse_playbook(source, "team.md")
     assert [c.name for c in playbook.extras("incident")] == ["Security review"]
-    assert [c.name for c in playbook.extras("release")] == ["Post-release verification", "Customer follow-up"]
+    assert [c.name for c in playbook.extras("release")] == ["Post-release verification", "Customer follow-up",
+                                                            "Afterwards"]
 
 
 def test_the_stage_rule_still_holds_for_a_deployment_checklist_the_guide_has():

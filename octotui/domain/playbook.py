@@ -267,8 +267,8 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
             close_section()
             level = len(match.group(1))
             if heading is not None:
-                parents = [*[(lv, text) for lv, text in parents if lv < heading_level], (heading_level, heading[0])]
-            parents = [(lv, text) for lv, text in parents if lv < level]
+                parents.append((heading_level, heading[0]))
+            parents = [(lv, text) for lv, text in parents if lv < level]  # the headings this one sits under
             heading_level = level
             heading, marker, items, item_lines, plain_lines = (match.group(2).strip(), number), None, [], [], []
             scope = None
