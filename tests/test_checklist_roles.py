@@ -232,3 +232,24 @@ async def test_new_hotfix_on_a_guide_without_a_hotfix_checklist_says_so_on_the_b
             assert len(app.screen_stack) == 1, "no release form opens for a hotfix that cannot be made"
         toasts = [str(toast.message) for toast in app._notifications]
         assert toasts.count("this guide has no hotfix checklist (mark one with <!-- octotui: checklist hotfix -->)") == 2
+
+
+@pytest.mark.tinydb_only
+async def test_an_incidents_own_checklist_is_reached_with_a_bracket_and_checked(db_path: Path, team_playbook, clock,
+                                                                                make_app):
+    workspace = team_workspace(Store(db_path), team_playbook, clock)
+    incident = workspace.start_incident("checkout down")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.active_incident_id = incident.id
+        app.checklist_owner = ("incident", incident.id)
+        await pilot.press("2")
+        table = app.screen.query_one("#checklist")
+        assert "h:INC-1:customer_follow_up" in table.header_rows
+        await pilot.press("]")
+        assert table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value == "INC-1:customer_follow_up:0"
+        await pilot.press("space")
+        assert rows(app)["INC-1:customer_follow_up:0"] == "[x]"
+    stored = workspace.incident(incident.id)
+    assert stored is not None and stored.runs["customer_follow_up"].items[0].by == "tester"
+    assert any("Affected customers contacted" in event.text for event in stored.timeline), "on the incident's timeline"
