@@ -47,6 +47,7 @@ from octotui.storage.errors import StoreCorrupt, StoreError
 if TYPE_CHECKING:  # the models and the workspace load on first use: a quick start paints before them
     from octotui.comms.templates import CommsTemplate
     from octotui.services.workspace import Workspace
+    from octotui.ui.handle import Octo
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one clear line, not usage + message
@@ -170,6 +171,21 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OUTPUT
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # noqa: BLE001 - the one line for what nobody foresaw; its traceback goes to the log
+        return _unexpected(error)
+
+
+def _unexpected(error: Exception) -> int:
+    """A refusal raised by a service (a form would show it by its field) is one line, exit 2; anything else is
+    one line naming the log file, exit 1. Never a traceback."""
+    inputs = sys.modules.get("octotui.domain.inputs")  # loaded when a service ran: not imported just to compare
+    if inputs is not None and isinstance(error, inputs.InputError):
+        say("; ".join(error.errors.values()))
+        return EXIT_USAGE
+    from octotui.logs import unexpected_line
+
+    say(unexpected_line(error))
+    return 1
 
 
 def _start_logging(args: argparse.Namespace) -> None:
@@ -231,7 +247,7 @@ def run_app(args: argparse.Namespace) -> int:
         if quick is not None:
             app = OctoApp.quick(quick, lambda: _finish_start(args, quick.store))
             _warn_password(args)
-            app.run()
+            _run(app)
             if not isinstance(app.start_error, StoreCorrupt):
                 if app.start_error is not None:
                     raise app.start_error
@@ -248,8 +264,14 @@ def run_app(args: argparse.Namespace) -> int:
         workspace, templates = _finish_start(args)
     app = OctoApp(workspace, templates)
     _warn_password(args)
-    app.run()
+    _run(app)
     return app.return_code or 0
+
+
+def _run(app: Octo) -> None:
+    app.run()
+    if app.fatal_line is not None:  # a bug ended it: one line, its traceback in the log
+        say(app.fatal_line)
 
 
 def _open_for_quick_start(args: argparse.Namespace) -> Repository | None:

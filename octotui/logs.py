@@ -83,3 +83,13 @@ def current_log_file() -> Path | None:
         if isinstance(handler, logging.FileHandler):
             return Path(handler.baseFilename)
     return None
+
+
+def unexpected_line(error: BaseException) -> str:
+    """One line for a failure nobody foresaw (screen, stderr); its traceback goes to the log."""
+    from octotui.domain.text import one_line
+
+    log.error("unexpected error", exc_info=error)
+    where = current_log_file()
+    return (f"Something went wrong ({type(error).__name__}: {one_line(str(error))[:120]})"
+            + (f"; details in {where}" if where else ""))

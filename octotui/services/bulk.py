@@ -32,6 +32,7 @@ from octotui.storage.base import Doc
 _T = TypeVar("_T")
 
 END = datetime(2026, 1, 1, tzinfo=UTC)  # a fixed end: the same N gives the same database, byte for byte
+BULK_ROLES = (ChecklistRole.GATE, ChecklistRole.DEPLOYMENT, ChecklistRole.ROLLBACK, ChecklistRole.ESCALATION)
 BATCH = 5_000  # documents per unit of work: bounded memory, few commits
 PEOPLE = ("maria", "lee", "priya", "sam", "devi", "ana", "jon")
 SERVICES = ("checkout", "search", "payments", "catalog", "accounts", "orders", "shipping")
@@ -52,6 +53,8 @@ def generate(workspace: Workspace, size: int, timeline_events: int = 10) -> tupl
     """Write about `size` records into an empty database; deterministic for a given size."""
     if not workspace.is_empty():
         raise NotEmpty(f"{workspace.store.location} already holds records; generate into an empty database")
+    for role in BULK_ROLES:  # a guide without one is refused before the first batch, not halfway
+        workspace.playbook.by_role(role)
     releases, incidents, decisions = mix(size)
     rng = random.Random(size)
     start = END - timedelta(days=max(30, releases * 3))

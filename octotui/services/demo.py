@@ -5,11 +5,36 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from octotui.domain.clock import FrozenClock
+from octotui.domain.inputs import InputError
 from octotui.domain.models import IncidentStatus, Severity
+from octotui.domain.playbook import Playbook, load_playbook
 from octotui.domain.refs import RunRef
 from octotui.domain.roles import ChecklistRole
 from octotui.services.demo_history import add_history
 from octotui.services.workspace import Workspace
+
+# The replay checks items by their place in the bundled guide's checklists of these roles.
+DEMO_ROLES = (ChecklistRole.GATE, ChecklistRole.DEPLOYMENT, ChecklistRole.HOTFIX, ChecklistRole.ROLLBACK,
+              ChecklistRole.ESCALATION)
+
+
+class DemoNeedsBundledGuide(InputError):
+    """The small demo replays the bundled guide's checklists item by item: another guide's would be other steps."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__({"demo": f"{reason}; the demo data follows octotui's bundled guide: load it without "
+                                  "--playbook (a team's guide works with `octotui demo --size N`)"})
+
+
+def demo_refusal(playbook: Playbook) -> str | None:
+    """Why the small demo cannot be replayed with this guide, or None when its checklists are the bundled ones."""
+    bundled = load_playbook()
+    for role in DEMO_ROLES:
+        if not playbook.has(role):
+            return f"this guide has no {role} checklist"
+        if [item.text for item in playbook.by_role(role).items] != [item.text for item in bundled.by_role(role).items]:
+            return f"this guide's {role} checklist is not the bundled guide's"
+    return None
 
 
 def load_demo(workspace: Workspace) -> None:
@@ -18,7 +43,9 @@ def load_demo(workspace: Workspace) -> None:
 
     The replay runs on its own workspace (its own clock and authors) over the same store, so whoever
     reads `workspace` meanwhile (the UI's clocks) never sees the replay's past time; `workspace` then
-    takes in everything the replay wrote."""
+    takes in everything the replay wrote. Another guide than the bundled one is refused before anything is written."""
+    if (reason := demo_refusal(workspace.playbook)) is not None:
+        raise DemoNeedsBundledGuide(reason)
     end = workspace.now()
     clock = FrozenClock(end - timedelta(days=3))
     replay = Workspace(workspace.store, workspace.playbook, clock=clock, author="maria", settings=workspace.settings)

@@ -262,8 +262,11 @@ class OctoApp(Octo):
         self.set_timer(0.5, self._check_everything)  # after the first paint, not before it
         if self._restored_mode and self._restored_mode != self.DEFAULT_MODE:
             self.switch_mode(self._restored_mode)
+        from octotui.services.demo import demo_refusal
+
         # Offered on a first start only: someone who chose to start empty and quit is not asked again.
-        if self.offer_demo and self.workspace.is_empty() and not self._had_state and not self.workspace.store.read_only:
+        if self.offer_demo and self.workspace.is_empty() and not self._had_state and not self.workspace.store.read_only \
+                and demo_refusal(self.workspace.playbook) is None:  # the demo replays the bundled guide only
             from octotui.ui.forms import (
                 ConfirmScreen,  # forms load when first needed, not before the first paint
             )

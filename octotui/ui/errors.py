@@ -27,16 +27,6 @@ def not_saved_text(error: BaseException) -> str | None:
     return None
 
 
-def unexpected_text(error: BaseException) -> str:
-    """One line for a failure nobody foresaw; its traceback goes to the log."""
-    from octotui.logs import current_log_file, log
-
-    log.error("unexpected error in a command", exc_info=error)
-    where = current_log_file()
-    return (f"Something went wrong ({type(error).__name__}: {one_line(str(error))[:120]})"
-            + (f"; details in {where}" if where else ""))
-
-
 def present(app: Octo, error: BaseException) -> None:
     """A refused or failed command, as a toast."""
     from octotui.domain.inputs import InputError, NeedsConfirmation  # a command ran: pydantic is loaded
@@ -52,7 +42,9 @@ def present(app: Octo, error: BaseException) -> None:
     elif (text := not_saved_text(error)) is not None:
         app.notify(f"{text} — nothing was changed", title="Not saved", severity="error", timeout=10)
     else:
-        app.notify(f"{unexpected_text(error)} — nothing was changed", title="Not saved", severity="error", timeout=15)
+        from octotui.logs import unexpected_line
+
+        app.notify(f"{unexpected_line(error)} — nothing was changed", title="Not saved", severity="error", timeout=15)
 
 
 CHECK_AGAIN_SECONDS = 1.0

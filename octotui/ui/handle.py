@@ -39,6 +39,20 @@ class Octo(App[int]):
     restored_row: str | None
     checklist_mine: bool
 
+    fatal_line: str | None = None  # why the app ended on a bug: the CLI says it on stderr once the screen is gone
+
+    def _fatal_error(self) -> None:
+        """A bug in a handler ends the app, as in Textual, but as one line naming the log file (where its
+        traceback goes), never a traceback on screen: it may carry record text and means nothing to a person."""
+        import sys
+
+        from octotui.logs import unexpected_line
+
+        error = sys.exc_info()[1] or self._exception
+        self.bell()
+        self.fatal_line = unexpected_line(error) if error else "something went wrong"
+        self._close_messages_no_wait()
+
     @property
     def started(self) -> bool:
         raise NotImplementedError
