@@ -78,28 +78,33 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "octotui.json"
 
 
-BACKENDS = ("tinydb", "postgres")
+BACKENDS = ("file", "postgres")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """`pytestmark = pytest.mark.both_backends` runs a module's tests on a TinyDB file and on PostgreSQL."""
+    """The one backend parameter: a test marked `both_backends` (or in a module so marked) that uses `store_backend`
+    (through `store`, `workspace`, `demo_workspace`...) runs once on a file and once on PostgreSQL; `file_only`
+    keeps one of them on the file (a test of the file's own journal)."""
     definition = metafunc.definition
     if ("store_backend" in metafunc.fixturenames and definition.get_closest_marker("both_backends")
-            and not definition.get_closest_marker("tinydb_only")):
+            and not definition.get_closest_marker("file_only")):
         metafunc.parametrize("store_backend", BACKENDS, indirect=True)
 
 
 @pytest.fixture
 def store_backend(request) -> str:
-    return getattr(request, "param", "tinydb")
+    """Which store the test's `store` is: "file" unless parametrized by `both_backends`."""
+    return getattr(request, "param", "file")
 
 
 @pytest.fixture(scope="session")
 def pg_cluster():
-    """One throwaway PostgreSQL server per test process (as the `postgres` user when run as root). No server
-    installed is an error, not a skip: CI installs it."""
-    from pgcluster import Cluster
+    """One throwaway PostgreSQL server per test process (as the `postgres` user when run as root). Skipped,
+    saying why, only where no server is installed; CI installs one (.ci/run), so there it always runs."""
+    from pgcluster import Cluster, server_bin
 
+    if server_bin() is None:
+        pytest.skip("no PostgreSQL server installed (Debian: apt-get install postgresql): PostgreSQL cases not run")
     cluster = Cluster().start(fsync=False)  # no fsync: the server's own crash safety is not under test
     yield cluster
     cluster.stop()

@@ -67,7 +67,7 @@ MULTI_RECORD_COMMANDS = {
 }
 
 
-@pytest.mark.tinydb_only  # the file's own journal
+@pytest.mark.file_only  # the file's own journal
 @pytest.mark.parametrize("command", MULTI_RECORD_COMMANDS.values(), ids=MULTI_RECORD_COMMANDS.keys())
 def test_a_failed_commit_leaves_every_record_as_it_was(workspace, monkeypatch, command):
     """Fail the 1st, 2nd, ... write of the command until it needs no more: after each failure nothing changed,
@@ -139,7 +139,7 @@ def test_two_processes_creating_the_same_version_exactly_one_succeeds(tmp_path):
         assert [doc["version"] for doc in releases.values()] == ["2.4.0"]
 
 
-@pytest.mark.tinydb_only  # the file's own journal
+@pytest.mark.file_only  # the file's own journal
 def test_a_timeline_note_appends_a_small_record_whatever_the_history(workspace):
     incident = workspace.start_incident("Busy incident")
     started_with = len(workspace.incident(incident.id).timeline)  # the start, the severity the app ticked
@@ -155,7 +155,7 @@ def test_a_timeline_note_appends_a_small_record_whatever_the_history(workspace):
     assert "timeline" not in doc, "the incident record does not carry its history"
 
 
-@pytest.mark.tinydb_only  # the file's own journal
+@pytest.mark.file_only  # the file's own journal
 def test_a_checklist_check_does_not_rewrite_the_release_history(workspace):
     release = workspace.create_release(version="1.0.0", title="a")
     gate = RunRef("release", release.id, "gate")
@@ -216,7 +216,7 @@ def test_another_process_change_is_read_and_parsed_alone(workspace, reopen, pars
     assert reader.run(RunRef("release", 7, "gate")).items[0].state == "done"
 
 
-@pytest.mark.tinydb_only  # the file's own journal
+@pytest.mark.file_only  # the file's own journal
 def test_a_torn_last_record_is_ignored_then_cut_off_by_the_next_writer(workspace):
     workspace.create_release(version="1.0.0", title="a")
     with open(workspace.store.path, "ab") as handle:
@@ -229,7 +229,7 @@ def test_a_torn_last_record_is_ignored_then_cut_off_by_the_next_writer(workspace
     assert b"0badc0de" not in workspace.store.path.read_bytes()
 
 
-@pytest.mark.tinydb_only  # the file's own journal
+@pytest.mark.file_only  # the file's own journal
 def test_the_journal_is_compacted_into_a_snapshot_when_it_outgrows_it(workspace, monkeypatch):
     monkeypatch.setattr(journal_storage, "COMPACT_MIN_JOURNAL_BYTES", 2000)
     incident = workspace.start_incident("x")
@@ -244,7 +244,7 @@ def test_the_journal_is_compacted_into_a_snapshot_when_it_outgrows_it(workspace,
     assert len(fresh.incident(incident.id).timeline) == started_with + 60
 
 
-@pytest.mark.tinydb_only  # the file's own journal
+@pytest.mark.file_only  # the file's own journal
 def test_records_keep_their_types_through_the_seam(workspace):
     incident = workspace.start_incident("x")
     assert isinstance(workspace.incident(incident.id), Incident)
