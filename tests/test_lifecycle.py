@@ -12,7 +12,7 @@ from octotui.domain import lifecycle
 from octotui.domain.inputs import InputError, NeedsConfirmation
 from octotui.domain.models import DecisionStatus, ItemState, Stage
 from octotui.domain.settings import SignOffRules
-from octotui.services.workspace import GateBlocked, RunRef
+from octotui.services.workspace import GateBlocked, RunRef, Workspace
 
 pytestmark = pytest.mark.both_backends  # the service suite runs on both backends
 
@@ -179,6 +179,20 @@ def test_unchecking_someone_elses_check_asks_and_names_them(workspace):
         workspace.change_item(gate, 0, "toggle")
     workspace.change_item(gate, 0, "toggle", confirm=True)
     assert workspace.run(gate).items[0].state is ItemState.TODO
+
+
+def test_unchecking_what_someone_just_checked_elsewhere_asks_instead_of_racing(workspace, reopen, playbook):
+    ana = workspace
+    ben = Workspace(reopen(workspace.store), playbook, author="ben")
+    release = ana.create_release(version="1.0.0", title="a")
+    ref = RunRef("release", release.id, "gate")
+    ben.refresh()
+    ana.author = "ana"
+    ana.change_item(ref, 0, "toggle")
+    with pytest.raises(NeedsConfirmation, match="ana"):  # ben's screen still showed it open: he is asked
+        ben.change_item(ref, 0, "toggle")
+    ben.refresh()
+    assert ben.run(ref).items[0].state == ItemState.DONE and len(ben.run(ref).history) == 1
 
 
 def test_release_notes_drafted_asks_while_the_notes_are_empty(workspace):

@@ -20,7 +20,7 @@ from test_ui_live import _until
 from octotui.cli import main
 from octotui.domain.models import ItemState, Severity
 from octotui.services.bulk import generate
-from octotui.services.workspace import NeedsConfirmation, RunRef, Workspace
+from octotui.services.workspace import RunRef, Workspace
 from octotui.storage.backends import masked
 from octotui.storage.errors import (
     StoreDisconnected,
@@ -263,18 +263,6 @@ def test_two_people_toggling_one_item_at_once_both_land(pg_url, opened, playbook
     assert runs[0].items[0].state == runs[1].items[0].state == ItemState.TODO, "checked then unchecked"
     assert sorted(event.author for event in runs[0].history) == ["ana", "ben"]
     assert runs[0].history == runs[1].history
-
-
-def test_unchecking_what_someone_just_checked_asks_instead_of_racing(pg_url, opened, playbook):
-    ana, ben = (_workspace(opened(pg_url), playbook, author=name) for name in ("ana", "ben"))
-    release = ana.create_release(version="1.0.0", title="a")
-    ref = RunRef("release", release.id, "gate")
-    ben.refresh()
-    ana.change_item(ref, 0, "toggle")
-    with pytest.raises(NeedsConfirmation, match="ana"):  # ben's screen still showed it open: he is asked
-        ben.change_item(ref, 0, "toggle")
-    ben.refresh()
-    assert ben.run(ref).items[0].state == ItemState.DONE and len(ben.run(ref).history) == 1
 
 
 def test_a_link_to_a_record_that_does_not_exist_is_refused_by_the_database(pg_url, opened):
