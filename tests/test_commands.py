@@ -229,9 +229,8 @@ def test_a_torn_last_record_is_ignored_then_cut_off_by_the_next_writer(workspace
     assert b"0badc0de" not in workspace.store.path.read_bytes()
 
 
-@pytest.mark.file_only  # the file's own journal
-def test_the_journal_is_compacted_into_a_snapshot_when_it_outgrows_it(workspace, monkeypatch):
-    monkeypatch.setattr(journal_storage, "COMPACT_MIN_JOURNAL_BYTES", 2000)
+def test_the_journal_is_compacted_into_a_snapshot_when_it_outgrows_it(tmp_path, playbook, clock):
+    workspace = Workspace(Store(tmp_path / "small.json", compact_min_journal_bytes=2000), playbook, clock=clock)
     incident = workspace.start_incident("x")
     started_with = len(workspace.incident(incident.id).timeline)
     for number in range(60):

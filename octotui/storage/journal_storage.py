@@ -72,8 +72,9 @@ class JournalStorage(Storage):
     """TinyDB storage over the snapshot + journal file. Reads come from memory; writes only inside
     a unit of work, and only the documents it touched are written (as one journal record)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, compact_min_journal_bytes: int = COMPACT_MIN_JOURNAL_BYTES) -> None:
         self.path = path
+        self.compact_min_journal_bytes = compact_min_journal_bytes
         self.tables: Tables = {}
         self._pending: Tables | None = None
         self._touched: dict[str, set[int]] = {}
@@ -517,7 +518,7 @@ class JournalStorage(Storage):
         self._index(changes)
         # A quarter of the snapshot: a start parses the journal whole, so it stays small beside the snapshot
         # (whose events and decisions a start leaves unparsed), and compactions stay rare (each writes it all).
-        if self._end - self._snapshot_bytes > max(self._snapshot_bytes // 4, COMPACT_MIN_JOURNAL_BYTES):
+        if self._end - self._snapshot_bytes > max(self._snapshot_bytes // 4, self.compact_min_journal_bytes):
             with contextlib.suppress(OSError):  # the journal is durable already; compaction can wait
                 self.compact()
         return changes

@@ -165,6 +165,16 @@ class PostgresStore(PgConnection, ChangeLog):
     def snapshot(self) -> PgSnapshot:
         return PgSnapshot(self)
 
+    def unread_tables(self) -> frozenset[str]:
+        """The tables not yet wholly read into memory (read when first needed: decisions and the outbox, the
+        resolved incidents and the history of what a start did not show). A diagnostic, as the file's."""
+        unread = set(self._deferred)
+        if self._resolved_unread:
+            unread.add("incidents")
+        if not self._events_complete:
+            unread.add(EVENTS)
+        return frozenset(unread)
+
     def owner_events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
         if not self._events_complete and owner not in self._owners_read:
             self._read_deferred_events()
