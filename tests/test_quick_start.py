@@ -99,7 +99,6 @@ def test_rows_written_by_an_older_octotui_are_stored_once_the_workspace_is_up(bo
 def test_rows_follow_the_sign_off_rules_in_use(board_db):
     """Rules changed in the settings: the stored rows are brought up to date after the first paint."""
     board_db.settings.signoff.major = 2
-    board_db._rank_cache = None
     changed = board_db.store_board_rows()
     majors = [row for row in board_db.board_rows() if row.type == "major"]
     assert changed == len([row for row in majors if row.signoffs_missing])

@@ -62,15 +62,24 @@ def _until(event: threading.Event, condition, tries: int = 50) -> bool:
 
 
 # -- close and presence: told, not polled ----------------------------------------------------------------
+def _opened_with_its_listener(opened, url: str) -> tuple[PostgresStore, threading.Thread]:
+    """A store and the listener thread it started (found by name among the threads that are new)."""
+    before = set(threading.enumerate())
+    store = opened(url)
+    started = [thread for thread in threading.enumerate() if thread not in before and thread.name == "octotui-listen"]
+    assert len(started) == 1, started
+    return store, started[0]
+
+
 def test_close_wakes_its_listener_and_returns_with_it_ended(pg_url, opened):
-    store = opened(pg_url)
+    store, listener = _opened_with_its_listener(opened, pg_url)
     assert store.listening.wait(5)
     store.close()
-    assert not store._listener.is_alive(), "close() returned while its listener still waited for a timeout"
+    assert not listener.is_alive(), "close() returned while its listener still waited for a timeout"
 
 
-def test_close_does_not_wait_for_a_listener_still_reconnecting(pg_cluster, pg_url, opened):
-    store = opened(pg_url)
+def test_close_does_not_wait_for_a_listener_still_reconnecting(pg_cluster, pg_url, opened, monkeypatch):
+    store, listener = _opened_with_its_listener(opened, pg_url)
     assert store.listening.wait(5)
     pg_cluster.pg_ctl("stop", "-w", "-m", "fast")
     try:
@@ -81,9 +90,16 @@ def test_close_does_not_wait_for_a_listener_still_reconnecting(pg_cluster, pg_ur
             gone.wait(0.05)
         assert not store.listening.is_set()
         waits: list[float | None] = []
-        real_join = store._listener.join
-        store._listener.join = lambda timeout=None: (waits.append(timeout), real_join(timeout))[1]
+        real_join = threading.Thread.join
+
+        def join(thread: threading.Thread, timeout: float | None = None) -> None:
+            if thread is listener:
+                waits.append(timeout)
+            real_join(thread, timeout)
+
+        monkeypatch.setattr(threading.Thread, "join", join)
         store.close()
+        monkeypatch.undo()
         assert waits == [0], "close() waited for a listener that is only retrying its connection"
     finally:
         pg_cluster.pg_ctl("start", "-w", "-o", f"-p {pg_cluster.port} -k {pg_cluster.socket_dir} "
@@ -271,21 +287,17 @@ def test_the_same_action_retried_is_applied_once(store, playbook):
 
 def _answer_lost_after_commit(store, pg_cluster) -> None:
     """The next COMMIT reaches the server and lands; its answer never comes back (the connection dies)."""
-    conn = store._conn
-    real = conn.execute
 
-    def execute(query, *args, **kwargs):
-        if query != "COMMIT":
-            return real(query, *args, **kwargs)
-        real(query)
-        pg_cluster.sql(f"SELECT pg_terminate_backend({conn.info.backend_pid})")
+    def lost() -> None:
+        store.after_commit = None
+        pg_cluster.sql(f"SELECT pg_terminate_backend({store.server_pid()})")
         raise psycopg.OperationalError("server closed the connection unexpectedly")
 
-    conn.execute = execute
+    store.after_commit = lost
 
 
 def _drop_before_commit(store, pg_cluster) -> None:
-    pg_cluster.sql(f"SELECT pg_terminate_backend({store._conn.info.backend_pid})")
+    pg_cluster.sql(f"SELECT pg_terminate_backend({store.server_pid()})")
 
 
 def test_an_in_doubt_save_that_landed_is_not_applied_again(pg_cluster, pg_url, opened, playbook):

@@ -181,7 +181,7 @@ class PgConnection:
                         if watcher is not None:  # the status line repaints now, not at its next tick
                             with contextlib.suppress(Exception):
                                 watcher()
-                    main_pid = self._main_pid()
+                    main_pid = self.server_pid()
                     for notice in conn.notifies(timeout=PRESENCE_EVERY_SECONDS):
                         if self._closed.is_set():
                             break
@@ -213,7 +213,9 @@ class PgConnection:
             (f"{APPLICATION}:%:%", f"{APPLICATION}:{self._session}:%")).fetchall()
         self._presence = [str(role) for name, role in rows if role and str(name).split(":", 2)[1] not in self._gone]
 
-    def _main_pid(self) -> int:
+    def server_pid(self) -> int:
+        """The server process serving this store's own connection (0 while not connected): the pid that
+        pg_stat_activity and pg_terminate_backend name, and that our own commits' notifications carry."""
         main = self._conn
         with contextlib.suppress(Exception):
             if main is not None and not main.closed:

@@ -116,6 +116,7 @@ class PostgresStore(PgConnection, ChangeLog):
         self.read_only = read_only
         self.read_only_reason = "opened read-only; changes cannot be saved"
         self.before_commit: Callable[[], None] | None = None  # tests: a fault just before COMMIT
+        self.after_commit: Callable[[], None] | None = None  # tests: the answer to a landed COMMIT lost
         with self._lock:
             conn = self._connection()
             self._check_schema(conn, create=create and not read_only)
@@ -359,6 +360,8 @@ class PostgresStore(PgConnection, ChangeLog):
                 if self.before_commit is not None:
                     self.before_commit()
                 conn.execute("COMMIT")
+                if self.after_commit is not None:
+                    self.after_commit()
             except psycopg.Error as error:
                 self._in_doubt.append(commit_id)
                 self._lost(error)
