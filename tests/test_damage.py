@@ -312,16 +312,14 @@ def test_same_size_damage_in_the_snapshot_is_noticed_before_the_next_save_is_ack
         Store(path)
 
 
-def test_a_save_that_would_pass_the_readable_size_is_refused_before_it_is_written(ten, monkeypatch):
+def test_a_save_that_would_pass_the_readable_size_is_refused_before_it_is_written(ten):
     """Issue 30 D3 (the storage side): a 530 MiB edit was accepted, and from then on every octotui refused the
     1,060 MiB file. The limit is made small here; the rule is the same at 512 MiB."""
-    from octotui.storage import journal_storage
     from octotui.storage.errors import StoreWriteFailed
 
     path, saved = ten
     before = path.read_bytes()
-    monkeypatch.setattr(journal_storage, "MAX_FILE_BYTES", len(before) + 1000)
-    store = Store(path)
+    store = Store(path, max_file_bytes=len(before) + 1000)
     with pytest.raises(StoreWriteFailed, match="would pass"), store.unit_of_work() as uow:
         uow.put("releases", 11, {"version": "2.0.0", "title": "x" * 2000})
     assert path.read_bytes() == before, "nothing written"

@@ -78,10 +78,12 @@ class Store(ChangeLog):
     """The database file: open (checked and migrated), read, and change in units of work."""
 
     def __init__(self, path: Path | str, *, read_only: bool = False, foreign: bool = False,
-                 compact_min_journal_bytes: int = COMPACT_MIN_JOURNAL_BYTES) -> None:
+                 compact_min_journal_bytes: int = COMPACT_MIN_JOURNAL_BYTES,
+                 max_file_bytes: int = MAX_FILE_BYTES) -> None:
         """`foreign`: a file that is not an octotui database may be opened (read-only: `db copy` imports it).
         `compact_min_journal_bytes`: the journal is folded into a new snapshot once it passes this and a quarter
-        of the snapshot (a smaller value makes compactions frequent: the crash tests kill writers during them)."""
+        of the snapshot (a smaller value makes compactions frequent: the crash tests kill writers during them).
+        `max_file_bytes`: a larger file is refused, and a save that would pass it (tests make it small)."""
         super().__init__()
         try:
             # Symlinks followed once: the real file is what is replaced and locked, so a symlinked database
@@ -91,7 +93,8 @@ class Store(ChangeLog):
             self._check_location(create=not read_only)
         except OSError as error:
             raise StoreUnavailable(path, f"cannot use this path ({error.strerror or error})") from None
-        self.storage = JournalStorage(self.path, compact_min_journal_bytes=compact_min_journal_bytes)
+        self.storage = JournalStorage(self.path, compact_min_journal_bytes=compact_min_journal_bytes,
+                                      max_file_bytes=max_file_bytes)
         self.storage.accept_foreign = foreign and read_only
         self.db = TrackedTinyDB(storage=lambda: self.storage)
         self._thread_lock = threading.RLock()
