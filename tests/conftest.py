@@ -100,11 +100,15 @@ def store_backend(request) -> str:
 @pytest.fixture(scope="session")
 def pg_cluster():
     """One throwaway PostgreSQL server per test process (as the `postgres` user when run as root). Skipped,
-    saying why, only where no server is installed; CI installs one (.ci/run), so there it always runs."""
+    saying why, only where no server is installed; CI installs one and sets OCTOTUI_TESTS_NEED_POSTGRES=1
+    (.ci/run), so there a missing server fails instead."""
     from pgcluster import Cluster, server_bin
 
     if server_bin() is None:
-        pytest.skip("no PostgreSQL server installed (Debian: apt-get install postgresql): PostgreSQL cases not run")
+        missing = "no PostgreSQL server installed (Debian: apt-get install postgresql)"
+        if os.environ.get("OCTOTUI_TESTS_NEED_POSTGRES"):
+            pytest.fail(f"{missing}, and OCTOTUI_TESTS_NEED_POSTGRES is set", pytrace=False)
+        pytest.skip(f"{missing}: PostgreSQL cases not run")
     cluster = Cluster().start(fsync=False)  # no fsync: the server's own crash safety is not under test
     yield cluster
     cluster.stop()
