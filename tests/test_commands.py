@@ -13,7 +13,6 @@ import pytest
 
 from octotui.domain.models import Incident, Release, Severity
 from octotui.services.workspace import RunRef, Workspace
-from octotui.storage import journal_storage
 from octotui.storage.file_store import SCHEMA_VERSION, Store, StoreWriteFailed, read_tables
 
 pytestmark = pytest.mark.both_backends  # the service suite runs on both backends
@@ -69,22 +68,20 @@ MULTI_RECORD_COMMANDS = {
 
 @pytest.mark.file_only  # the file's own journal
 @pytest.mark.parametrize("command", MULTI_RECORD_COMMANDS.values(), ids=MULTI_RECORD_COMMANDS.keys())
-def test_a_failed_commit_leaves_every_record_as_it_was(workspace, monkeypatch, command):
+def test_a_failed_commit_leaves_every_record_as_it_was(workspace, command):
     """Fail the 1st, 2nd, ... write of the command until it needs no more: after each failure nothing changed,
     on disk, in this workspace, or for a fresh reader."""
     _prepared(workspace)
     before_disk, before_view = _snapshot(workspace), _view(workspace)
-    original = journal_storage.JournalStorage._append
     for failing_write in range(1, 6):
         calls = {"n": 0}
 
-        def append(self, frame, failing_write=failing_write, calls=calls):
+        def disk_full(failing_write=failing_write, calls=calls) -> None:
             calls["n"] += 1
             if calls["n"] == failing_write:
                 raise OSError(errno.ENOSPC, "No space left on device")
-            return original(self, frame)
 
-        monkeypatch.setattr(journal_storage.JournalStorage, "_append", append)
+        workspace.store.before_commit = disk_full
         try:
             command(workspace)
         except StoreWriteFailed as error:

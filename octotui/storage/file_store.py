@@ -167,6 +167,15 @@ class Store(ChangeLog):
         self.read_only_reason = f"{damage[0].short()}; read-only: `octotui db repair --to NEW` writes a repaired copy"
         return True
 
+    @property
+    def before_commit(self) -> Callable[[], None] | None:
+        """Tests: a fault just before a unit of work's record is written (PostgresStore's runs before COMMIT)."""
+        return self.storage.before_commit
+
+    @before_commit.setter
+    def before_commit(self, fault: Callable[[], None] | None) -> None:
+        self.storage.before_commit = fault
+
     def unread_tables(self) -> frozenset[str]:
         """The tables not yet wholly read into memory (left as the file's text until first needed). A diagnostic:
         it shows that a start, a check or a save read only what it needed."""

@@ -16,6 +16,7 @@ import threading
 import uuid
 import weakref
 import zlib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -77,6 +78,7 @@ class JournalStorage(Storage):
         self.path = path
         self.compact_min_journal_bytes = compact_min_journal_bytes
         self.max_file_bytes = max_file_bytes
+        self.before_commit: Callable[[], None] | None = None  # tests: a fault just before a record is written
         self.tables: Tables = {}
         self._pending: Tables | None = None
         self._touched: dict[str, set[int]] = {}
@@ -497,6 +499,8 @@ class JournalStorage(Storage):
             if self._end + len(framed) > self.max_file_bytes:
                 raise StoreWriteFailed(self.path, f"not saved: the database would pass {self.max_file_bytes / 2**20:.0f} MiB, "
                                                   "the most octotui reads; the previous file is intact")
+            if self.before_commit is not None:
+                self.before_commit()
             self._sig = self._append(framed)
         except BaseException:
             self.rollback()
