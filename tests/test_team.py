@@ -16,7 +16,7 @@ from octotui.cli import main
 from octotui.domain.inputs import InputError
 from octotui.domain.models import Severity
 from octotui.services.workspace import Workspace
-from octotui.storage import pg_listen, pg_schema
+from octotui.storage import pg_schema
 from octotui.storage.errors import StoreReadOnly
 from octotui.storage.pg_schema import SCHEMA_VERSION
 from octotui.storage.postgres_store import PostgresStore
@@ -106,11 +106,10 @@ def test_close_does_not_wait_for_a_listener_still_reconnecting(pg_cluster, pg_ur
                                                "-c listen_addresses=127.0.0.1 -c fsync=off")
 
 
-def test_presence_follows_a_join_and_a_leave_by_notification(pg_cluster, pg_url, opened, monkeypatch):
-    monkeypatch.setattr(pg_listen, "PRESENCE_EVERY_SECONDS", 3600.0)  # no periodic look can explain it
+def test_presence_follows_a_join_and_a_leave_by_notification(pg_cluster, pg_url, opened):
     database = _db(pg_url)
     _login(pg_cluster, "team_ben", member_of="postgres")
-    ana = opened(pg_url)
+    ana = opened(pg_url, presence_every_seconds=3600.0)  # no periodic look can explain it
     assert ana.listening.wait(5)
     told = getattr(ana, "presence_changed", threading.Event())  # set by the listener when presence changes
     assert ana.presence() == []
@@ -444,10 +443,9 @@ async def test_the_status_line_shows_a_join_without_waiting_for_its_tick(pg_clus
     from octotui.ui.app import OctoApp
     from octotui.ui.widgets import status_text
 
-    monkeypatch.setattr(pg_listen, "PRESENCE_EVERY_SECONDS", 3600.0)
     monkeypatch.setattr(OctoApp, "_tick", lambda self: None)  # the one timer does nothing here: no tick repaints
     _login(pg_cluster, "team_joiner", member_of="postgres")
-    store = opened(pg_url)
+    store = opened(pg_url, presence_every_seconds=3600.0)  # no periodic look: the join is told
     app = make_app(Workspace(store, playbook))
     async with app.run_test(size=(120, 30)) as pilot:
         assert store.listening.wait(5)

@@ -47,6 +47,7 @@ class PgConnection:
     _presence: list[str]
     _gone: set[str]
     presence_changed: threading.Event
+    presence_every_seconds: float
     _on_presence: Callable[[], None] | None
     _in_doubt: list[str]
     _notices: list[str]
@@ -182,7 +183,7 @@ class PgConnection:
                             with contextlib.suppress(Exception):
                                 watcher()
                     main_pid = self.server_pid()
-                    for notice in conn.notifies(timeout=PRESENCE_EVERY_SECONDS):
+                    for notice in conn.notifies(timeout=self.presence_every_seconds):
                         if self._closed.is_set():
                             break
                         if notice.channel == CHANNEL and notice.pid != main_pid:  # our own commits are in memory already

@@ -48,7 +48,7 @@ from octotui.storage.errors import (
     StoreUnavailable,
 )
 from octotui.storage.fs import make_private_dir
-from octotui.storage.pg_listen import CHANNEL, PgConnection
+from octotui.storage.pg_listen import CHANNEL, PRESENCE_EVERY_SECONDS, PgConnection
 from octotui.storage.pg_schema import (
     DOCUMENT_SCHEMA,
     LINK_TABLES,
@@ -76,7 +76,10 @@ class PostgresStore(PgConnection, ChangeLog):
     """A PostgreSQL database as octotui's repository: what was last read is kept in memory (as the TinyDB
     backend keeps its file), kept current by notifications."""
 
-    def __init__(self, url: str, *, read_only: bool = False, create: bool = True) -> None:
+    def __init__(self, url: str, *, read_only: bool = False, create: bool = True,
+                 presence_every_seconds: float = PRESENCE_EVERY_SECONDS) -> None:
+        """`presence_every_seconds`: how often the listener looks who is here without being told (someone whose
+        octotui was killed says no goodbye); joins and leaves are told at once either way."""
         super().__init__()
         self.url = url
         self.location = masked(url)
@@ -106,6 +109,7 @@ class PostgresStore(PgConnection, ChangeLog):
         self._presence: list[str] = []
         self._gone: set[str] = set()  # sessions that said they left (their connection may linger a moment)
         self.presence_changed = threading.Event()  # set when `presence()` changed (tests wait on it)
+        self.presence_every_seconds = presence_every_seconds
         self._on_presence: Callable[[], None] | None = None
         self._in_doubt: list[str] = []
         self._notices: list[str] = []
