@@ -171,19 +171,22 @@ def test_a_role_that_cannot_create_tables_is_told_to_ask_the_owner(pg_cluster, p
 
 # -- live: pushed, not polled; presence ---------------------------------------------------------------
 def test_a_commit_between_start_up_and_listen_is_not_missed(pg_url, opened, playbook, monkeypatch):
-    started = threading.Event()
-    original = PostgresStore._listen
+    held: list[threading.Thread] = []
+    real_start = threading.Thread.start
 
-    def late_listener(self):  # the listener connects only after someone else committed
-        started.wait(5)
-        original(self)
+    def start(thread: threading.Thread) -> None:  # the listener starts only after someone else committed
+        if thread.name == "octotui-listen" and not held:
+            held.append(thread)
+        else:
+            real_start(thread)
 
-    monkeypatch.setattr(PostgresStore, "_listen", late_listener)
+    monkeypatch.setattr(threading.Thread, "start", start)
     store = opened(pg_url)
     reader = _workspace(store, playbook)
     monkeypatch.undo()
+    assert len(held) == 1 and not store.listening.is_set()
     _workspace(opened(pg_url), playbook).create_release(version="1.0.0", title="slipped in")
-    started.set()
+    real_start(held[0])
     assert store.listening.wait(5) and store.changed_outside(), "told to read once it listens"
     assert reader.refresh() == {"REL-1"}
 
