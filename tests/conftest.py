@@ -9,6 +9,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -123,34 +124,43 @@ def pg_url(pg_cluster) -> str:
     return pg_cluster.create_database(f"octotui_test_{next(_databases)}")
 
 
-@pytest.fixture
-def store(store_backend: str, db_path: Path, request):
-    if store_backend == "postgres":
-        from octotui.storage.postgres_store import PostgresStore
-
-        opened = PostgresStore(request.getfixturevalue("pg_url"))
-        yield opened
-        opened.close()
-    else:
-        yield Store(db_path)
+def pg_database(url: str) -> str:
+    """The database name in a PostgreSQL URL (what pg_cluster.sql and tcp_url take)."""
+    return urlsplit(url).path.lstrip("/")
 
 
 @pytest.fixture
-def reopen():
-    """Another store on the same database (as a second octotui process would open it)."""
-    opened = []
+def pg_stores():
+    """PostgresStore(url, ...) for tests of what only PostgreSQL has; each closed after the test."""
+    from octotui.storage.postgres_store import PostgresStore
 
-    def factory(store):
-        if isinstance(store, Store):
-            return Store(store.path)
-        from octotui.storage.postgres_store import PostgresStore
+    stores: list[PostgresStore] = []
 
-        opened.append(PostgresStore(store.url))
-        return opened[-1]
+    def factory(url: str, **kwargs) -> PostgresStore:
+        stores.append(PostgresStore(url, **kwargs))
+        return stores[-1]
 
     yield factory
-    for store in opened:
+    for store in stores:
         store.close()
+
+
+@pytest.fixture
+def store(store_backend: str, db_path: Path, pg_stores, request):
+    """The store under test: a file, or (parametrized by `both_backends`) a fresh PostgreSQL database."""
+    if store_backend == "postgres":
+        return pg_stores(request.getfixturevalue("pg_url"))
+    return Store(db_path)
+
+
+@pytest.fixture
+def reopen(pg_stores):
+    """Another store on the same database (as a second octotui process would open it)."""
+
+    def factory(store):
+        return Store(store.path) if isinstance(store, Store) else pg_stores(store.url)
+
+    return factory
 
 
 @pytest.fixture
