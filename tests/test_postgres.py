@@ -225,31 +225,6 @@ async def test_two_apps_on_one_database_see_each_others_checks(pg_url, pg_stores
             assert all("[x]" in "".join(str(cell) for cell in table.get_row_at(row)) for row in (1, 2))
 
 
-def test_two_people_toggling_one_item_at_once_both_land(pg_url, pg_stores, playbook):
-    people = [_workspace(pg_stores(pg_url), playbook, author=name) for name in ("ana", "ben")]
-    release = people[0].create_release(version="1.0.0", title="a")
-    ref = RunRef("release", release.id, "gate")
-    for person in people:
-        person.refresh()
-    barrier = threading.Barrier(2)
-
-    def toggle(person: Workspace) -> None:
-        barrier.wait()
-        person.change_item(ref, 0, "toggle", confirm=True)  # unchecking another's check asks first: both said yes
-
-    threads = [threading.Thread(target=toggle, args=(person,)) for person in people]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for person in people:
-        person.refresh()
-    runs = [person.run(ref) for person in people]
-    assert runs[0].items[0].state == runs[1].items[0].state == ItemState.TODO, "checked then unchecked"
-    assert sorted(event.author for event in runs[0].history) == ["ana", "ben"]
-    assert runs[0].history == runs[1].history
-
-
 def test_a_link_to_a_record_that_does_not_exist_is_refused_by_the_database(pg_url, pg_stores):
     store = pg_stores(pg_url)
     with pytest.raises(StoreWriteFailed, match="foreign key"), store.unit_of_work() as uow:
