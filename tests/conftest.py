@@ -131,12 +131,12 @@ def pg_database(url: str) -> str:
 
 @pytest.fixture
 def pg_stores():
-    """PostgresStore(url, ...) for tests of what only PostgreSQL has; each closed after the test."""
-    from octotui.storage.postgres_store import PostgresStore
+    """PostgresStore(url, ...), each closed after the test (imported on first use: file tests never load psycopg)."""
+    stores = []
 
-    stores: list[PostgresStore] = []
+    def factory(url: str, **kwargs):
+        from octotui.storage.postgres_store import PostgresStore
 
-    def factory(url: str, **kwargs) -> PostgresStore:
         stores.append(PostgresStore(url, **kwargs))
         return stores[-1]
 
