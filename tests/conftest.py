@@ -9,6 +9,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -78,28 +79,37 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "octotui.json"
 
 
-BACKENDS = ("tinydb", "postgres")
+BACKENDS = ("file", "postgres")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """`pytestmark = pytest.mark.both_backends` runs a module's tests on a TinyDB file and on PostgreSQL."""
+    """The one backend parameter: a test marked `both_backends` (or in a module so marked) that uses `store_backend`
+    (through `store`, `workspace`, `demo_workspace`...) runs once on a file and once on PostgreSQL; `file_only`
+    keeps one of them on the file (a test of the file's own journal)."""
     definition = metafunc.definition
     if ("store_backend" in metafunc.fixturenames and definition.get_closest_marker("both_backends")
-            and not definition.get_closest_marker("tinydb_only")):
+            and not definition.get_closest_marker("file_only")):
         metafunc.parametrize("store_backend", BACKENDS, indirect=True)
 
 
 @pytest.fixture
 def store_backend(request) -> str:
-    return getattr(request, "param", "tinydb")
+    """Which store the test's `store` is: "file" unless parametrized by `both_backends`."""
+    return getattr(request, "param", "file")
 
 
 @pytest.fixture(scope="session")
 def pg_cluster():
-    """One throwaway PostgreSQL server per test process (as the `postgres` user when run as root). No server
-    installed is an error, not a skip: CI installs it."""
-    from pgcluster import Cluster
+    """One throwaway PostgreSQL server per test process (as the `postgres` user when run as root). Skipped,
+    saying why, only where no server is installed; CI installs one and sets OCTOTUI_TESTS_NEED_POSTGRES=1
+    (.ci/run), so there a missing server fails instead."""
+    from pgcluster import Cluster, server_bin
 
+    if server_bin() is None:
+        missing = "no PostgreSQL server installed (Debian: apt-get install postgresql)"
+        if os.environ.get("OCTOTUI_TESTS_NEED_POSTGRES"):
+            pytest.fail(f"{missing}, and OCTOTUI_TESTS_NEED_POSTGRES is set", pytrace=False)
+        pytest.skip(f"{missing}: PostgreSQL cases not run")
     cluster = Cluster().start(fsync=False)  # no fsync: the server's own crash safety is not under test
     yield cluster
     cluster.stop()
@@ -114,34 +124,43 @@ def pg_url(pg_cluster) -> str:
     return pg_cluster.create_database(f"octotui_test_{next(_databases)}")
 
 
-@pytest.fixture
-def store(store_backend: str, db_path: Path, request):
-    if store_backend == "postgres":
-        from octotui.storage.postgres_store import PostgresStore
-
-        opened = PostgresStore(request.getfixturevalue("pg_url"))
-        yield opened
-        opened.close()
-    else:
-        yield Store(db_path)
+def pg_database(url: str) -> str:
+    """The database name in a PostgreSQL URL (what pg_cluster.sql and tcp_url take)."""
+    return urlsplit(url).path.lstrip("/")
 
 
 @pytest.fixture
-def reopen():
-    """Another store on the same database (as a second octotui process would open it)."""
-    opened = []
+def pg_stores():
+    """PostgresStore(url, ...), each closed after the test (imported on first use: file tests never load psycopg)."""
+    stores = []
 
-    def factory(store):
-        if isinstance(store, Store):
-            return Store(store.path)
+    def factory(url: str, **kwargs):
         from octotui.storage.postgres_store import PostgresStore
 
-        opened.append(PostgresStore(store.url))
-        return opened[-1]
+        stores.append(PostgresStore(url, **kwargs))
+        return stores[-1]
 
     yield factory
-    for store in opened:
+    for store in stores:
         store.close()
+
+
+@pytest.fixture
+def store(store_backend: str, db_path: Path, pg_stores, request):
+    """The store under test: a file, or (parametrized by `both_backends`) a fresh PostgreSQL database."""
+    if store_backend == "postgres":
+        return pg_stores(request.getfixturevalue("pg_url"))
+    return Store(db_path)
+
+
+@pytest.fixture
+def reopen(pg_stores):
+    """Another store on the same database (as a second octotui process would open it)."""
+
+    def factory(store):
+        return Store(store.path) if isinstance(store, Store) else pg_stores(store.url)
+
+    return factory
 
 
 @pytest.fixture

@@ -11,13 +11,10 @@ import sys
 
 
 def writer(path: str, compact_every: int = 0) -> None:
-    from octotui.storage import journal_storage
     from octotui.storage.file_store import Store
 
-    if compact_every:  # compact whenever the journal passes a few KB: kills land during compactions too
-        journal_storage.COMPACT_MIN_JOURNAL_BYTES = compact_every
-
-    store = Store(path)
+    # With BYTES, compact whenever the journal passes a few KB: kills land during compactions too.
+    store = Store(path, compact_min_journal_bytes=compact_every) if compact_every else Store(path)
     payload = "x" * 200
     number = max((doc["n"] for doc in store.table("items").values()), default=0)  # numbering goes on across runs
     while True:

@@ -112,7 +112,7 @@ async def test_the_app_checks_a_large_file_apart_and_shows_what_it_found(copy, p
 
         await until(lambda: "DAMAGED RECORD" in status())
         assert "table 'decisions' document 7.title" in status() and "everything else can be used" in status()
-        assert {"decisions", "events", "incidents"} <= set(workspace.store.storage.deferred)
+        assert {"decisions", "events", "incidents"} <= workspace.store.unread_tables()
         for _ in range(3):  # ticks re-read the file meanwhile: the line stays
             app.poll_store()
             await pilot.pause(0.05)

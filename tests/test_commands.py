@@ -13,7 +13,6 @@ import pytest
 
 from octotui.domain.models import Incident, Release, Severity
 from octotui.services.workspace import RunRef, Workspace
-from octotui.storage import journal_storage
 from octotui.storage.file_store import SCHEMA_VERSION, Store, StoreWriteFailed, read_tables
 
 pytestmark = pytest.mark.both_backends  # the service suite runs on both backends
@@ -67,24 +66,22 @@ MULTI_RECORD_COMMANDS = {
 }
 
 
-@pytest.mark.tinydb_only  # the file's own journal
+@pytest.mark.file_only  # the file's own journal
 @pytest.mark.parametrize("command", MULTI_RECORD_COMMANDS.values(), ids=MULTI_RECORD_COMMANDS.keys())
-def test_a_failed_commit_leaves_every_record_as_it_was(workspace, monkeypatch, command):
+def test_a_failed_commit_leaves_every_record_as_it_was(workspace, command):
     """Fail the 1st, 2nd, ... write of the command until it needs no more: after each failure nothing changed,
     on disk, in this workspace, or for a fresh reader."""
     _prepared(workspace)
     before_disk, before_view = _snapshot(workspace), _view(workspace)
-    original = journal_storage.JournalStorage._append
     for failing_write in range(1, 6):
         calls = {"n": 0}
 
-        def append(self, frame, failing_write=failing_write, calls=calls):
+        def disk_full(failing_write=failing_write, calls=calls) -> None:
             calls["n"] += 1
             if calls["n"] == failing_write:
                 raise OSError(errno.ENOSPC, "No space left on device")
-            return original(self, frame)
 
-        monkeypatch.setattr(journal_storage.JournalStorage, "_append", append)
+        workspace.store.before_commit = disk_full
         try:
             command(workspace)
         except StoreWriteFailed as error:
@@ -139,7 +136,7 @@ def test_two_processes_creating_the_same_version_exactly_one_succeeds(tmp_path):
         assert [doc["version"] for doc in releases.values()] == ["2.4.0"]
 
 
-@pytest.mark.tinydb_only  # the file's own journal
+@pytest.mark.file_only  # the file's own journal
 def test_a_timeline_note_appends_a_small_record_whatever_the_history(workspace):
     incident = workspace.start_incident("Busy incident")
     started_with = len(workspace.incident(incident.id).timeline)  # the start, the severity the app ticked
@@ -155,7 +152,7 @@ def test_a_timeline_note_appends_a_small_record_whatever_the_history(workspace):
     assert "timeline" not in doc, "the incident record does not carry its history"
 
 
-@pytest.mark.tinydb_only  # the file's own journal
+@pytest.mark.file_only  # the file's own journal
 def test_a_checklist_check_does_not_rewrite_the_release_history(workspace):
     release = workspace.create_release(version="1.0.0", title="a")
     gate = RunRef("release", release.id, "gate")
@@ -216,7 +213,7 @@ def test_another_process_change_is_read_and_parsed_alone(workspace, reopen, pars
     assert reader.run(RunRef("release", 7, "gate")).items[0].state == "done"
 
 
-@pytest.mark.tinydb_only  # the file's own journal
+@pytest.mark.file_only  # the file's own journal
 def test_a_torn_last_record_is_ignored_then_cut_off_by_the_next_writer(workspace):
     workspace.create_release(version="1.0.0", title="a")
     with open(workspace.store.path, "ab") as handle:
@@ -229,9 +226,8 @@ def test_a_torn_last_record_is_ignored_then_cut_off_by_the_next_writer(workspace
     assert b"0badc0de" not in workspace.store.path.read_bytes()
 
 
-@pytest.mark.tinydb_only  # the file's own journal
-def test_the_journal_is_compacted_into_a_snapshot_when_it_outgrows_it(workspace, monkeypatch):
-    monkeypatch.setattr(journal_storage, "COMPACT_MIN_JOURNAL_BYTES", 2000)
+def test_the_journal_is_compacted_into_a_snapshot_when_it_outgrows_it(tmp_path, playbook, clock):
+    workspace = Workspace(Store(tmp_path / "small.json", compact_min_journal_bytes=2000), playbook, clock=clock)
     incident = workspace.start_incident("x")
     started_with = len(workspace.incident(incident.id).timeline)
     for number in range(60):
@@ -244,7 +240,7 @@ def test_the_journal_is_compacted_into_a_snapshot_when_it_outgrows_it(workspace,
     assert len(fresh.incident(incident.id).timeline) == started_with + 60
 
 
-@pytest.mark.tinydb_only  # the file's own journal
+@pytest.mark.file_only  # the file's own journal
 def test_records_keep_their_types_through_the_seam(workspace):
     incident = workspace.start_incident("x")
     assert isinstance(workspace.incident(incident.id), Incident)

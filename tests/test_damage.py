@@ -281,7 +281,8 @@ def test_a_foreign_file_swapped_in_is_refused_never_adopted_or_written_into(ten,
     with pytest.raises(StoreError), store.unit_of_work() as uow:
         uow.put("incidents", 1, {"title": "INC-1 again"})
     assert path.read_bytes() == foreign, "nothing written into it"
-    assert store.table is not None and store.storage.tables["releases"] == saved, "the last good data is kept"
+    kept = {str(doc_id): doc for doc_id, doc in store.snapshot.all("releases").items()}
+    assert kept == saved, "the last good data is kept"
     path.write_bytes(good)  # the database is back
     store.refresh()
     with store.unit_of_work() as uow:
@@ -294,7 +295,7 @@ def test_same_size_damage_in_the_snapshot_is_noticed_before_the_next_save_is_ack
     acknowledged into a file the next start refused."""
     path, _saved = ten
     store = Store(path)
-    store.storage.compact()  # the records in the snapshot
+    store.compact()  # the records in the snapshot
     raw = path.read_bytes()
     at = raw.find(b'"title":"note 3"') + len(b'"title":"')
     inode = os.stat(path).st_ino
@@ -311,16 +312,14 @@ def test_same_size_damage_in_the_snapshot_is_noticed_before_the_next_save_is_ack
         Store(path)
 
 
-def test_a_save_that_would_pass_the_readable_size_is_refused_before_it_is_written(ten, monkeypatch):
+def test_a_save_that_would_pass_the_readable_size_is_refused_before_it_is_written(ten):
     """Issue 30 D3 (the storage side): a 530 MiB edit was accepted, and from then on every octotui refused the
     1,060 MiB file. The limit is made small here; the rule is the same at 512 MiB."""
-    from octotui.storage import journal_storage
     from octotui.storage.errors import StoreWriteFailed
 
     path, saved = ten
     before = path.read_bytes()
-    monkeypatch.setattr(journal_storage, "MAX_FILE_BYTES", len(before) + 1000)
-    store = Store(path)
+    store = Store(path, max_file_bytes=len(before) + 1000)
     with pytest.raises(StoreWriteFailed, match="would pass"), store.unit_of_work() as uow:
         uow.put("releases", 11, {"version": "2.0.0", "title": "x" * 2000})
     assert path.read_bytes() == before, "nothing written"

@@ -39,6 +39,7 @@ def test_versions_parse_or_are_refused_with_a_message(text):
         assert "SemVer" in str(error)
 
 
+@pytest.mark.both_backends
 @FUZZ
 @given(title=HOSTILE, note=HOSTILE, reason=HOSTILE)
 def test_release_and_checklist_text_is_stored_exactly_or_refused(workspace, title, note, reason):
@@ -65,6 +66,7 @@ def test_release_and_checklist_text_is_stored_exactly_or_refused(workspace, titl
 @FUZZ
 @given(fields=st.fixed_dictionaries({name: HOSTILE for name in ("title", "context", "decision", "alternatives",
                                                                  "consequences", "owner")}))
+@pytest.mark.both_backends
 def test_decision_fields_round_trip_and_export_without_escapes(workspace, fields):
     from octotui.comms.exports import decision_log, madr
     try:

@@ -15,7 +15,7 @@ from octotui.comms.exports import write_madr_dir
 from octotui.domain.playbook import PlaybookError, parse_playbook
 from octotui.domain.settings import SettingsError, load_settings
 from octotui.services.workspace import Workspace
-from octotui.storage import file_store, journal_storage
+from octotui.storage import file_store
 from octotui.storage.file_store import Store, StoreUnavailable, StoreWriteFailed, read_tables
 from octotui.storage.fs import temp_name, write_atomically
 
@@ -210,14 +210,13 @@ def test_a_fifo_as_an_export_output_is_refused(demo_workspace, tmp_path):
     assert "not a regular file" in line
 
 
-def test_a_huge_database_is_refused_with_a_message_not_read(tmp_path, monkeypatch):
+def test_a_huge_database_is_refused_with_a_message_not_read(tmp_path):
     db = tmp_path / "db.json"
     Store(db)
-    monkeypatch.setattr(journal_storage, "MAX_FILE_BYTES", 100)
     with open(db, "ab") as handle:
         handle.write(b" " * 200)
     with pytest.raises(StoreUnavailable, match="reads databases up to"):
-        Store(db)
+        Store(db, max_file_bytes=100)
 
 
 def test_a_300_character_file_name_is_one_line(tmp_path):

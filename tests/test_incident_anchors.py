@@ -18,6 +18,7 @@ def hotfix_run(workspace):
     return release, ref, verify
 
 
+@pytest.mark.both_backends
 def test_a_window_item_before_its_anchor_asks_and_is_recorded_before_its_start(workspace, clock):
     release, ref, verify = hotfix_run(workspace)
     with pytest.raises(NeedsConfirmation, match="starts when “Deploy to production with monitoring” is checked"):
@@ -29,6 +30,7 @@ def test_a_window_item_before_its_anchor_asks_and_is_recorded_before_its_start(w
     assert run.history[-1].after.before_start
 
 
+@pytest.mark.both_backends
 def test_the_timeline_of_the_incident_it_serves_says_before_its_start(workspace, clock):
     incident = workspace.start_incident("Checkout errors", "P1")
     release, ref, verify = hotfix_run(workspace)

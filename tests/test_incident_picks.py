@@ -4,6 +4,8 @@ that asks when nothing is in production."""
 
 from __future__ import annotations
 
+import pytest
+
 from octotui.domain.deployments import Deployment, in_production, known_good_before
 from octotui.services.deployments import known_good
 from octotui.services.workspace import RunRef
@@ -21,6 +23,7 @@ def shipped(workspace, clock, version, **fields):
     return workspace.release(release.id)
 
 
+@pytest.mark.both_backends
 def test_known_good_is_what_production_ran_before_and_skips_the_implicated(workspace, clock):
     older = shipped(workspace, clock, "2.3.0")
     suspect = shipped(workspace, clock, "2.4.0")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from octotui.comms.templates import render
 from octotui.ui.forms import ChoiceScreen
 
@@ -38,6 +40,7 @@ async def test_a_severity_change_never_moves_a_promise_already_made(workspace, m
         assert workspace.next_update_due(workspace.incident(incident.id)) == clock.now() + timedelta(minutes=30)
 
 
+@pytest.mark.both_backends
 def test_snooze_records_a_new_promise_and_keeps_the_missed_one_visible(workspace, clock, templates):
     incident = ready_incident(workspace)  # P1: the first update is due at 12:30
     clock.advance(minutes=44)  # 14 min overdue
@@ -82,6 +85,7 @@ async def test_an_update_sent_late_notes_the_missed_promise(workspace, make_app,
     assert texts == ["Update promised by 12:30 UTC missed: sent 8 min late"]
 
 
+@pytest.mark.both_backends
 def test_a_text_rendered_after_its_promise_never_prints_a_past_time_as_future(workspace, clock, templates):
     incident = ready_incident(workspace)
     clock.advance(minutes=47)
@@ -92,6 +96,7 @@ def test_a_text_rendered_after_its_promise_never_prints_a_past_time_as_future(wo
     assert "Next update time: overdue (was due" in update.text and update.problems
 
 
+@pytest.mark.both_backends
 def test_the_escalation_message_names_the_channel_when_set(workspace, templates):
     incident = ready_incident(workspace)
     assert "Please join the incident channel." in render(templates["escalation"], incident, workspace).text
@@ -127,6 +132,7 @@ async def test_no_resolution_wording_for_an_incident_that_is_not_resolved(worksp
     assert all(item.state.value == "todo" for item in run.items if item.auto == "resolution")
 
 
+@pytest.mark.both_backends
 def test_all_values_filled_only_when_true(workspace, clock, templates):
     incident = ready_incident(workspace)
     clock.advance(minutes=31)
@@ -134,6 +140,7 @@ def test_all_values_filled_only_when_true(workspace, clock, templates):
     assert not filled.missing and filled.problems, "every value is there, but one is no longer true"
 
 
+@pytest.mark.both_backends
 def test_lowering_severity_while_overdue_keeps_the_missed_promise(workspace, clock, templates):
     incident = ready_incident(workspace, "P0")  # the first update is due at 12:15
     clock.advance(minutes=40)
@@ -149,6 +156,7 @@ def test_lowering_severity_while_overdue_keeps_the_missed_promise(workspace, clo
     assert "None: every promised update" not in render(templates["postmortem"], resolved, workspace).text
 
 
+@pytest.mark.both_backends
 def test_a_severity_change_while_overdue_never_moves_the_promise(workspace, clock):
     incident = ready_incident(workspace, "P0")
     clock.advance(minutes=40)
@@ -156,6 +164,7 @@ def test_a_severity_change_while_overdue_never_moves_the_promise(workspace, cloc
     assert workspace.next_update_due(saved) == clock.now() - timedelta(minutes=25)
 
 
+@pytest.mark.both_backends
 def test_a_snoozed_promise_still_open_at_resolve_is_missed(workspace, clock, templates):
     incident = ready_incident(workspace, "P0")
     workspace.acknowledge(incident.id)

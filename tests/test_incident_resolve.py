@@ -21,6 +21,7 @@ def shipped(workspace, version="2.4.0"):
     return release
 
 
+@pytest.mark.both_backends
 def test_the_resolve_question_lists_everything_unfinished(workspace, clock):
     release = shipped(workspace)
     incident = workspace.start_incident("Checkout errors", "P1")
@@ -37,6 +38,7 @@ def test_the_resolve_question_lists_everything_unfinished(workspace, clock):
     assert workspace.incident(incident.id).open, "nothing changed while asking"
 
 
+@pytest.mark.both_backends
 def test_resolving_never_fills_milestones_nobody_recorded(workspace, clock, templates):
     incident = workspace.start_incident("Checkout errors", "P1")
     clock.advance(minutes=15)
@@ -49,6 +51,7 @@ def test_resolving_never_fills_milestones_nobody_recorded(workspace, clock, temp
     assert "15 min" not in postmortem.split("Time to acknowledge:")[1].split("·")[0]
 
 
+@pytest.mark.both_backends
 def test_resolving_while_an_update_is_overdue_records_the_missed_promise(workspace, clock):
     incident = workspace.start_incident("Checkout errors", "P1")
     workspace.acknowledge(incident.id)

@@ -123,6 +123,7 @@ async def test_resolving_from_the_status_update_form_is_never_confirmed_by_enter
         assert workspace.incident(incident.id).open and isinstance(app.screen, FormScreen)
 
 
+@pytest.mark.both_backends
 def test_record_delivered_refuses_an_empty_list_and_records_nothing(workspace):
     from octotui.comms.templates import load_templates
 
@@ -133,6 +134,7 @@ def test_record_delivered_refuses_an_empty_list_and_records_nothing(workspace):
     assert workspace.incident(incident.id).timeline == before
 
 
+@pytest.mark.both_backends
 def test_record_delivered_names_each_place_and_keeps_the_promise_it_is_given(workspace, clock):
     from octotui.comms.templates import load_templates
 

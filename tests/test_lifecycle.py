@@ -3,6 +3,7 @@ owners and due times, versions that follow production, and the release report.""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from octotui.domain import lifecycle
 from octotui.domain.inputs import InputError, NeedsConfirmation
 from octotui.domain.models import DecisionStatus, ItemState, Stage
 from octotui.domain.settings import SignOffRules
-from octotui.services.workspace import GateBlocked, RunRef
+from octotui.services.workspace import GateBlocked, RunRef, Workspace
 
 pytestmark = pytest.mark.both_backends  # the service suite runs on both backends
 
@@ -179,6 +180,45 @@ def test_unchecking_someone_elses_check_asks_and_names_them(workspace):
         workspace.change_item(gate, 0, "toggle")
     workspace.change_item(gate, 0, "toggle", confirm=True)
     assert workspace.run(gate).items[0].state is ItemState.TODO
+
+
+def test_unchecking_what_someone_just_checked_elsewhere_asks_instead_of_racing(workspace, reopen, playbook):
+    ana = workspace
+    ben = Workspace(reopen(workspace.store), playbook, author="ben")
+    release = ana.create_release(version="1.0.0", title="a")
+    ref = RunRef("release", release.id, "gate")
+    ben.refresh()
+    ana.author = "ana"
+    ana.change_item(ref, 0, "toggle")
+    with pytest.raises(NeedsConfirmation, match="ana"):  # ben's screen still showed it open: he is asked
+        ben.change_item(ref, 0, "toggle")
+    ben.refresh()
+    assert ben.run(ref).items[0].state == ItemState.DONE and len(ben.run(ref).history) == 1
+
+
+def test_two_people_toggling_one_item_at_once_both_land(workspace, reopen, playbook):
+    people = [Workspace(workspace.store, playbook, author="ana"), Workspace(reopen(workspace.store), playbook, author="ben")]
+    release = people[0].create_release(version="1.0.0", title="a")
+    ref = RunRef("release", release.id, "gate")
+    for person in people:
+        person.refresh()
+    barrier = threading.Barrier(2)
+
+    def toggle(person: Workspace) -> None:
+        barrier.wait()
+        person.change_item(ref, 0, "toggle", confirm=True)  # unchecking another's check asks first: both said yes
+
+    threads = [threading.Thread(target=toggle, args=(person,)) for person in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for person in people:
+        person.refresh()
+    runs = [person.run(ref) for person in people]
+    assert runs[0].items[0].state == runs[1].items[0].state == ItemState.TODO, "checked then unchecked"
+    assert sorted(event.author for event in runs[0].history) == ["ana", "ben"]
+    assert runs[0].history == runs[1].history
 
 
 def test_release_notes_drafted_asks_while_the_notes_are_empty(workspace):

@@ -36,7 +36,7 @@ def large_file(tmp_path_factory, playbook):
     path = tmp_path_factory.mktemp("large") / "large.json"
     store = Store(path)
     generate(Workspace(store, playbook, author="gen"), 3000)
-    store.storage.compact()
+    store.compact()
     return path
 
 
@@ -58,7 +58,7 @@ def test_after_the_check_only_the_board_is_held(large_file, tmp_path, playbook, 
     assert born(Release) == 0 and born(Decision) == 0
     assert born(Incident) == len(opened.open_incidents())
     assert born(ChecklistEvent) + born(TimelineEvent) == sum(len(i.timeline) for i in opened.open_incidents())
-    assert set(opened.store.storage.deferred) == UNPARSED, "checked from the file's text, not kept parsed"
+    assert opened.store.unread_tables() == UNPARSED, "checked from the file's text, not kept parsed"
 
 
 def test_opening_releases_keeps_only_the_last_few(opened):
@@ -82,7 +82,7 @@ def test_a_checklist_toggle_reads_only_what_it_changes(opened, playbook):
                        for n, item in enumerate(release.runs[role].items) if not item.settled)
     history = len(release.runs[role].history)
     opened.change_item(RunRef("release", row.id, role), index, "toggle")
-    assert {"incidents", "events", "decisions"} <= set(opened.store.storage.deferred)
+    assert {"incidents", "events", "decisions"} <= opened.store.unread_tables()
     assert opened.row(row.id) is not row and opened.row(row.id).done == row.done + 1
     changed = opened.release(row.id)
     assert changed is not None and changed.runs[role].items[index].state is ItemState.DONE
@@ -102,7 +102,7 @@ def test_a_past_incident_is_read_alone(opened):
     newest = opened.newest_incident()
     assert newest is not None and (newest.open or newest.id == opened.store.snapshot.last_id("incidents"))
     assert born(Incident) <= 2 + len(opened.open_incidents())
-    assert {"incidents", "events"} <= set(opened.store.storage.deferred)
+    assert {"incidents", "events"} <= opened.store.unread_tables()
     assert opened.incident(1) is past, "asked again: the one kept"
 
 

@@ -45,7 +45,6 @@ def test_an_undecodable_user_name_is_stored_as_a_replacement(monkeypatch):
     assert current_author() == "ana\ufffd"
 
 
-@pytest.mark.tinydb_only
 def test_db_copy_of_the_hostile_fixture_into_postgresql_succeeds(tmp_path, pg_url, playbook, capsys):
     source = build_hostile(tmp_path / "hostile.json")
     before = json.dumps(Store(source).export_tables(), sort_keys=True)

@@ -44,6 +44,7 @@ def test_release_notes_fields_match_the_seed(playbook):
     assert [field.label for field in playbook.fields["release-notes"]] == expected
 
 
+@pytest.mark.both_backends
 def test_seed_items_reach_a_release_run_word_for_word(workspace):
     release = workspace.create_release(version="1.0.0", title="x")
     texts = [item.text for role in ("gate", "deployment") for item in release.runs[role].items]

@@ -10,17 +10,17 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-from conftest import REPO
+from conftest import REPO, pg_database
+from test_team import _until as until_told
 from test_ui_live import _until
 
 from octotui.cli import main
 from octotui.domain.models import ItemState, Severity
 from octotui.services.bulk import generate
-from octotui.services.workspace import NeedsConfirmation, RunRef, Workspace
+from octotui.services.workspace import RunRef, Workspace
 from octotui.storage.backends import masked
 from octotui.storage.errors import (
     StoreDisconnected,
@@ -36,24 +36,6 @@ from octotui.storage.postgres_store import PostgresStore
 from octotui.ui.widgets import status_text
 
 OCTOTUI = Path(sys.executable).with_name("octotui")
-
-
-@pytest.fixture
-def opened():
-    """PostgresStore(...) that are closed after the test."""
-    stores: list[PostgresStore] = []
-
-    def factory(url: str, **kwargs) -> PostgresStore:
-        stores.append(PostgresStore(url, **kwargs))
-        return stores[-1]
-
-    yield factory
-    for store in stores:
-        store.close()
-
-
-def _db(url: str) -> str:
-    return urlsplit(url).path.lstrip("/")
 
 
 def _workspace(store, playbook, clock=None, author="tester") -> Workspace:
@@ -90,18 +72,18 @@ def test_without_the_driver_a_url_says_what_to_install(tmp_path):
 
 
 # -- schema versions -----------------------------------------------------------------------------------
-def test_an_empty_database_gets_the_schema_and_a_newer_one_is_refused(pg_url, opened, pg_cluster):
-    store = opened(pg_url)
+def test_an_empty_database_gets_the_schema_and_a_newer_one_is_refused(pg_url, pg_stores, pg_cluster):
+    store = pg_stores(pg_url)
     assert store.snapshot.all("meta") == {1: {"schema": 3}}
     store.close()
-    database = _db(pg_url)
+    database = pg_database(pg_url)
     pg_cluster.sql("UPDATE octotui_schema SET version = 99", database)
     with pytest.raises(StoreTooNew, match="schema 99"):
         PostgresStore(pg_url)
 
 
 def test_an_older_schema_says_what_to_run_and_db_upgrade_runs_it(pg_url, pg_cluster, capsys):
-    database = _db(pg_url)
+    database = pg_database(pg_url)
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(MIGRATIONS[0])
         conn.execute("UPDATE octotui_schema SET version = 1")
@@ -122,18 +104,18 @@ def test_db_upgrade_of_a_missing_file_is_a_usage_error(tmp_path, capsys):
 
 # -- roles -------------------------------------------------------------------------------------------
 def _viewer(pg_cluster, pg_url) -> str:
-    database = _db(pg_url)
+    database = pg_database(pg_url)
     pg_cluster.sql("DO $$ BEGIN CREATE ROLE viewer LOGIN PASSWORD 'view-only-pw'; "
                    "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
     pg_cluster.sql("GRANT SELECT ON ALL TABLES IN SCHEMA public TO viewer", database)
     return pg_cluster.tcp_url(database, "viewer", "view-only-pw")
 
 
-def test_a_select_only_role_reads_and_every_write_says_why(pg_url, pg_cluster, opened, playbook, monkeypatch):
-    writer = _workspace(opened(pg_url), playbook)
+def test_a_select_only_role_reads_and_every_write_says_why(pg_url, pg_cluster, pg_stores, playbook, monkeypatch):
+    writer = _workspace(pg_stores(pg_url), playbook)
     writer.start_incident("Checkout errors", Severity.P1)
     monkeypatch.delenv("OCTOTUI_USER")
-    store = opened(_viewer(pg_cluster, pg_url))
+    store = pg_stores(_viewer(pg_cluster, pg_url))
     viewer = Workspace(store, playbook)
     assert store.read_only and viewer.author == "viewer", "the author is the database role without OCTOTUI_USER"
     assert [i.title for i in viewer.incidents()] == ["Checkout errors"]
@@ -144,10 +126,10 @@ def test_a_select_only_role_reads_and_every_write_says_why(pg_url, pg_cluster, o
     assert viewer.incident(1).timeline[-1].text == "mitigation deployed"
 
 
-async def test_the_read_only_app_shows_a_banner_and_refuses_with_the_reason(pg_url, pg_cluster, opened, playbook,
+async def test_the_read_only_app_shows_a_banner_and_refuses_with_the_reason(pg_url, pg_cluster, pg_stores, playbook,
                                                                              make_app):
-    release = _workspace(opened(pg_url), playbook).create_release(version="1.0.0", title="a")
-    viewer = Workspace(opened(_viewer(pg_cluster, pg_url)), playbook)
+    release = _workspace(pg_stores(pg_url), playbook).create_release(version="1.0.0", title="a")
+    viewer = Workspace(pg_stores(_viewer(pg_cluster, pg_url)), playbook)
     app = make_app(viewer)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
@@ -160,7 +142,7 @@ async def test_the_read_only_app_shows_a_banner_and_refuses_with_the_reason(pg_u
 
 
 def test_a_role_that_cannot_create_tables_is_told_to_ask_the_owner(pg_cluster, pg_url):
-    database = _db(pg_url)
+    database = pg_database(pg_url)
     pg_cluster.sql("DO $$ BEGIN CREATE ROLE nobody LOGIN PASSWORD 'pw-nobody'; "
                    "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
     pg_cluster.sql("REVOKE CREATE ON SCHEMA public FROM PUBLIC", database)
@@ -169,27 +151,30 @@ def test_a_role_that_cannot_create_tables_is_told_to_ask_the_owner(pg_cluster, p
 
 
 # -- live: pushed, not polled; presence ---------------------------------------------------------------
-def test_a_commit_between_start_up_and_listen_is_not_missed(pg_url, opened, playbook, monkeypatch):
-    started = threading.Event()
-    original = PostgresStore._listen
+def test_a_commit_between_start_up_and_listen_is_not_missed(pg_url, pg_stores, playbook, monkeypatch):
+    held: list[threading.Thread] = []
+    real_start = threading.Thread.start
 
-    def late_listener(self):  # the listener connects only after someone else committed
-        started.wait(5)
-        original(self)
+    def start(thread: threading.Thread) -> None:  # the listener starts only after someone else committed
+        if thread.name == "octotui-listen" and not held:
+            held.append(thread)
+        else:
+            real_start(thread)
 
-    monkeypatch.setattr(PostgresStore, "_listen", late_listener)
-    store = opened(pg_url)
+    monkeypatch.setattr(threading.Thread, "start", start)
+    store = pg_stores(pg_url)
     reader = _workspace(store, playbook)
     monkeypatch.undo()
-    _workspace(opened(pg_url), playbook).create_release(version="1.0.0", title="slipped in")
-    started.set()
+    assert len(held) == 1 and not store.listening.is_set()
+    _workspace(pg_stores(pg_url), playbook).create_release(version="1.0.0", title="slipped in")
+    real_start(held[0])
     assert store.listening.wait(5) and store.changed_outside(), "told to read once it listens"
     assert reader.refresh() == {"REL-1"}
 
 
-def test_a_change_is_pushed_to_the_other_instance(pg_url, opened, playbook):
-    first = _workspace(opened(pg_url), playbook, author="ana")
-    other_store = opened(pg_url)
+def test_a_change_is_pushed_to_the_other_instance(pg_url, pg_stores, playbook):
+    first = _workspace(pg_stores(pg_url), playbook, author="ana")
+    other_store = pg_stores(pg_url)
     other = _workspace(other_store, playbook, author="ben")
     woken = threading.Event()
     other_store.subscribe(woken.set)
@@ -206,27 +191,27 @@ def test_a_change_is_pushed_to_the_other_instance(pg_url, opened, playbook):
     assert not woken.wait(0.3), "an instance is not woken by its own commits"
 
 
-def test_presence_names_who_else_is_connected(pg_url, pg_cluster, opened, monkeypatch):
+def test_presence_names_who_else_is_connected(pg_url, pg_cluster, pg_stores, monkeypatch):
     """By the role each logged in as (the server's `usename`), never by $OCTOTUI_USER (issue 31)."""
-    database = _db(pg_url)
+    database = pg_database(pg_url)
     pg_cluster.sql("DO $$ BEGIN CREATE ROLE benp LOGIN PASSWORD 'pw-benp'; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
     pg_cluster.sql("GRANT postgres TO benp")
     monkeypatch.setenv("OCTOTUI_USER", "ana")
-    ana = opened(pg_url)
+    ana = pg_stores(pg_url)
     monkeypatch.setenv("OCTOTUI_USER", "someone-else")
-    ben = opened(pg_cluster.tcp_url(database, "benp", "pw-benp"))
+    ben = pg_stores(pg_cluster.tcp_url(database, "benp", "pw-benp"))
     with psycopg.connect(pg_url, autocommit=True) as conn:
         rows = conn.execute("SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'octotui:%' "
                             "AND datname = current_database() ORDER BY 1").fetchall()  # not other tests' databases
     assert sorted(row[0].split(":")[2] for row in rows) == ["benp", "postgres"], "one named connection per instance"
-    ana._look_around(psycopg.connect(pg_url, autocommit=True))
-    assert ana.presence() == ["benp"] and ben.who == "benp" and ben.claimed == "someone-else"
+    assert until_told(ana.presence_changed, lambda: ana.presence() == ["benp"]), ana.presence()  # ben's join
+    assert ben.who == "benp" and ben.claimed == "someone-else"
 
 
-async def test_two_apps_on_one_database_see_each_others_checks(pg_url, opened, playbook, make_app):
-    seed = _workspace(opened(pg_url), playbook)
+async def test_two_apps_on_one_database_see_each_others_checks(pg_url, pg_stores, playbook, make_app):
+    seed = _workspace(pg_stores(pg_url), playbook)
     release = seed.create_release(version="1.0.0", title="a")
-    apps = [make_app(_workspace(opened(pg_url), playbook, author=name)) for name in ("ana", "ben")]
+    apps = [make_app(_workspace(pg_stores(pg_url), playbook, author=name)) for name in ("ana", "ben")]
     async with apps[0].run_test(size=(100, 30)) as ana, apps[1].run_test(size=(100, 30)) as ben:
         for app in apps:
             app.selected_release_id, app.checklist_owner = release.id, ("release", release.id)
@@ -240,45 +225,8 @@ async def test_two_apps_on_one_database_see_each_others_checks(pg_url, opened, p
             assert all("[x]" in "".join(str(cell) for cell in table.get_row_at(row)) for row in (1, 2))
 
 
-def test_two_people_toggling_one_item_at_once_both_land(pg_url, opened, playbook):
-    people = [_workspace(opened(pg_url), playbook, author=name) for name in ("ana", "ben")]
-    release = people[0].create_release(version="1.0.0", title="a")
-    ref = RunRef("release", release.id, "gate")
-    for person in people:
-        person.refresh()
-    barrier = threading.Barrier(2)
-
-    def toggle(person: Workspace) -> None:
-        barrier.wait()
-        person.change_item(ref, 0, "toggle", confirm=True)  # unchecking another's check asks first: both said yes
-
-    threads = [threading.Thread(target=toggle, args=(person,)) for person in people]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for person in people:
-        person.refresh()
-    runs = [person.run(ref) for person in people]
-    assert runs[0].items[0].state == runs[1].items[0].state == ItemState.TODO, "checked then unchecked"
-    assert sorted(event.author for event in runs[0].history) == ["ana", "ben"]
-    assert runs[0].history == runs[1].history
-
-
-def test_unchecking_what_someone_just_checked_asks_instead_of_racing(pg_url, opened, playbook):
-    ana, ben = (_workspace(opened(pg_url), playbook, author=name) for name in ("ana", "ben"))
-    release = ana.create_release(version="1.0.0", title="a")
-    ref = RunRef("release", release.id, "gate")
-    ben.refresh()
-    ana.change_item(ref, 0, "toggle")
-    with pytest.raises(NeedsConfirmation, match="ana"):  # ben's screen still showed it open: he is asked
-        ben.change_item(ref, 0, "toggle")
-    ben.refresh()
-    assert ben.run(ref).items[0].state == ItemState.DONE and len(ben.run(ref).history) == 1
-
-
-def test_a_link_to_a_record_that_does_not_exist_is_refused_by_the_database(pg_url, opened):
-    store = opened(pg_url)
+def test_a_link_to_a_record_that_does_not_exist_is_refused_by_the_database(pg_url, pg_stores):
+    store = pg_stores(pg_url)
     with pytest.raises(StoreWriteFailed, match="foreign key"), store.unit_of_work() as uow:
         uow.put("incidents", 1, {"id": 1, "title": "x", "release_ids": [42]})
     assert store.snapshot.all("incidents") == {}
@@ -297,19 +245,19 @@ for number in range(int(sys.argv[3])):
 """
 
 
-def test_three_processes_adding_notes_lose_nothing(pg_url, opened, playbook):
-    _workspace(opened(pg_url), playbook).start_incident("Busy", Severity.P1)
+def test_three_processes_adding_notes_lose_nothing(pg_url, pg_stores, playbook):
+    _workspace(pg_stores(pg_url), playbook).start_incident("Busy", Severity.P1)
     processes = [subprocess.Popen([sys.executable, "-c", _NOTES, pg_url, name, "25"], stdout=subprocess.PIPE,
                                   text=True) for name in ("ana", "ben", "cem")]
     for process in processes:
         assert process.communicate(timeout=120)[0].split()[-1] == "24"
-    texts = [event.text for event in _workspace(opened(pg_url), playbook).incident(1).timeline]
+    texts = [event.text for event in _workspace(pg_stores(pg_url), playbook).incident(1).timeline]
     for name in ("ana", "ben", "cem"):
         assert [text for text in texts if text.startswith(name)] == [f"{name} {n}" for n in range(25)]
 
 
-def test_a_client_killed_mid_command_loses_nothing_it_acknowledged(pg_url, opened, playbook):
-    _workspace(opened(pg_url), playbook).start_incident("Busy", Severity.P1)
+def test_a_client_killed_mid_command_loses_nothing_it_acknowledged(pg_url, pg_stores, playbook):
+    _workspace(pg_stores(pg_url), playbook).start_incident("Busy", Severity.P1)
     for attempt in range(5):
         process = subprocess.Popen([sys.executable, "-c", _NOTES, pg_url, f"k{attempt}", "100000"],
                                    stdout=subprocess.PIPE, text=True)
@@ -320,14 +268,14 @@ def test_a_client_killed_mid_command_loses_nothing_it_acknowledged(pg_url, opene
                 process.send_signal(signal.SIGKILL)
                 break
         process.wait()
-        texts = {event.text for event in _workspace(opened(pg_url), playbook).incident(1).timeline}
+        texts = {event.text for event in _workspace(pg_stores(pg_url), playbook).incident(1).timeline}
         assert {f"k{attempt} {n}" for n in acknowledged} <= texts
 
 
 # -- the server going away --------------------------------------------------------------------------------
-def test_a_server_restart_is_survived_and_caught_up(pg_url, opened, playbook, pg_cluster):
-    watcher = _workspace(opened(pg_url), playbook, author="ana")
-    writer = _workspace(opened(pg_url), playbook, author="ben")
+def test_a_server_restart_is_survived_and_caught_up(pg_url, pg_stores, playbook, pg_cluster):
+    watcher = _workspace(pg_stores(pg_url), playbook, author="ana")
+    writer = _workspace(pg_stores(pg_url), playbook, author="ben")
     incident = writer.start_incident("Checkout errors", Severity.P1)
     watcher.refresh()
     pg_cluster.restart()
@@ -348,9 +296,9 @@ def test_a_server_restart_is_survived_and_caught_up(pg_url, opened, playbook, pg
     assert watcher.incident(incident.id).timeline[-1].text == "after the restart"
 
 
-async def test_the_app_shows_disconnected_refuses_commands_and_reconnects(pg_url, opened, playbook, pg_cluster,
+async def test_the_app_shows_disconnected_refuses_commands_and_reconnects(pg_url, pg_stores, playbook, pg_cluster,
                                                                           make_app):
-    workspace = _workspace(opened(pg_url), playbook)
+    workspace = _workspace(pg_stores(pg_url), playbook)
     incident = workspace.start_incident("Checkout errors", Severity.P1)
     app = make_app(workspace)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -374,13 +322,13 @@ async def test_the_app_shows_disconnected_refuses_commands_and_reconnects(pg_url
         await _until(pilot, lambda: app.workspace.incident(incident.id).timeline[-1].text == "still typing")
 
 
-def test_a_commit_whose_outcome_is_lost_is_reported_then_checked(pg_url, opened, playbook, pg_cluster):
-    store = opened(pg_url)
+def test_a_commit_whose_outcome_is_lost_is_reported_then_checked(pg_url, pg_stores, playbook, pg_cluster):
+    store = pg_stores(pg_url)
     workspace = _workspace(store, playbook)
     incident = workspace.start_incident("Checkout errors", Severity.P1)
 
     def drop_connection() -> None:  # the network goes away just as COMMIT is sent
-        pid = store._conn.info.backend_pid
+        pid = store.server_pid()
         pg_cluster.sql(f"SELECT pg_terminate_backend({pid})")
 
     store.before_commit = drop_connection
@@ -404,7 +352,7 @@ def test_db_copy_round_trips_a_demo_database_both_ways(tmp_path, pg_url, playboo
     assert main(["db", "copy", pg_url, str(back)]) == 0
     original, returned = Store(source).export_tables(), Store(back).export_tables()
     assert json.dumps(original, sort_keys=True) == json.dumps(returned, sort_keys=True)
-    database = _db(pg_url)
+    database = pg_database(pg_url)
     # The generated history links REL-3/INC-3 and REL-13/INC-13 (the reports' failed deployments), plus the one above.
     assert pg_cluster.sql("SELECT count(*) FROM incident_releases", database) == [(3,)]
     reopened = Workspace(PostgresStore(pg_url), playbook)
@@ -413,14 +361,14 @@ def test_db_copy_round_trips_a_demo_database_both_ways(tmp_path, pg_url, playboo
     reopened.store.close()
 
 
-def test_db_copy_refuses_a_target_with_records_unless_replace(tmp_path, pg_url, playbook, capsys, opened):
+def test_db_copy_refuses_a_target_with_records_unless_replace(tmp_path, pg_url, playbook, capsys, pg_stores):
     source = tmp_path / "local.json"
     Workspace(Store(source), playbook).create_release(version="1.0.0", title="from the file")
-    _workspace(opened(pg_url), playbook).create_release(version="9.0.0", title="already there")
+    _workspace(pg_stores(pg_url), playbook).create_release(version="9.0.0", title="already there")
     assert main(["db", "copy", str(source), pg_url]) == 2
     assert "already holds 1 records and events (--replace overwrites them)" in capsys.readouterr().err
     assert main(["db", "copy", str(source), pg_url, "--replace"]) == 0
-    assert [r.title for r in Workspace(opened(pg_url), playbook).releases()] == ["from the file"]
+    assert [r.title for r in Workspace(pg_stores(pg_url), playbook).releases()] == ["from the file"]
     assert main(["db", "copy", str(tmp_path / "missing.json"), pg_url]) == 2
 
 
@@ -430,44 +378,6 @@ def test_the_quick_start_can_point_at_a_url_from_the_environment(pg_url, tmp_pat
     assert result.returncode == 0, result.stderr
     result = subprocess.run([str(OCTOTUI), "export", "--list"], capture_output=True, text=True, env=env)
     assert result.returncode == 0 and "incident-initial" in result.stdout
-
-
-def test_decisions_are_read_when_first_needed_and_never_missed(pg_url, opened, playbook):
-    writer = _workspace(opened(pg_url), playbook)
-    writer.record_decision(title="first", decision="a")
-    store = opened(pg_url)
-    reader = _workspace(store, playbook)
-    assert store.tables["decisions"] == {}, "the first screen does not read the decisions"
-    writer.record_decision(title="second", decision="b")
-    reader.refresh()  # while deferred, their changes are not read one by one...
-    assert [d.title for d in reader.decisions_newest_first()] == ["second", "first"]  # ...but whole, when asked
-    writer.supersede(1, title="third", decision="c")
-    reader.refresh()
-    assert [(d.title, d.status) for d in reader.decisions_newest_first()] == [
-        ("third", "accepted"), ("second", "accepted"), ("first", "superseded")]
-    assert reader.record_decision(title="fourth", decision="d").id == 4, "new ids go above the deferred ones"
-
-
-def test_resolved_incidents_histories_are_read_when_first_needed_in_order(pg_url, opened, playbook):
-    writer = _workspace(opened(pg_url), playbook)
-    old = writer.start_incident("old", Severity.P2)
-    for number in range(3):
-        writer.add_note(old.id, f"before {number}")
-    writer.set_status(old.id, "Resolved", confirm=True)
-    live = writer.start_incident("live", Severity.P1)
-    store = opened(pg_url)
-    reader = _workspace(store, playbook)
-    owners = {doc["owner"] for doc in store.tables["events"].values()}
-    assert owners == {live.key}, "a resolved incident's history is not read at start-up"
-    assert set(store.tables["incidents"]) == {live.id}, "nor the resolved incident itself"
-    writer.add_note(old.id, "after the start")  # arrives through a refresh before the old history is read
-    reader.refresh()
-    texts = [event.text for event in reader.incident(old.id).timeline]
-    notes = [text for text in texts if text.startswith(("before", "after"))]
-    assert notes == ["before 0", "before 1", "before 2", "after the start"]
-    assert reader.add_note(old.id, "and another").timeline[-1].text == "and another"
-    event_ids = [event_id for event_id, _doc in store.snapshot.events(old.key, "timeline")]
-    assert event_ids == sorted(event_ids) and len(set(event_ids)) == len(event_ids)
 
 
 def test_the_backend_names_a_resolved_incident_as_the_domain_stores_it():

@@ -32,6 +32,7 @@ def board_db(demo_workspace: Workspace) -> Workspace:
     return demo_workspace
 
 
+@pytest.mark.both_backends
 def test_the_stored_row_reads_back_as_the_models_row(board_db):
     """Every release's stored row equals the row its model gives: the quick board is the real board."""
     snapshot = board_db.store.snapshot
@@ -40,6 +41,7 @@ def test_the_stored_row_reads_back_as_the_models_row(board_db):
     assert rows_from_docs(snapshot.all("releases")) == board_db.board_rows(), "same rows, same board order"
 
 
+@pytest.mark.both_backends
 def test_flags_that_depend_on_time_are_computed_at_paint_not_stored(board_db, clock):
     """A due time is stored; whether it has passed is decided when the row is painted."""
     from octotui.services.workspace import RunRef
@@ -96,10 +98,10 @@ def test_rows_written_by_an_older_octotui_are_stored_once_the_workspace_is_up(bo
     assert len(store.snapshot.all("events")) == events_before, "no event, nothing on any timeline"
 
 
+@pytest.mark.both_backends
 def test_rows_follow_the_sign_off_rules_in_use(board_db):
     """Rules changed in the settings: the stored rows are brought up to date after the first paint."""
     board_db.settings.signoff.major = 2
-    board_db._rank_cache = None
     changed = board_db.store_board_rows()
     majors = [row for row in board_db.board_rows() if row.type == "major"]
     assert changed == len([row for row in majors if row.signoffs_missing])

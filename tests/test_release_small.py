@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from octotui.comms.exports import write_madr_dir
 from octotui.comms.templates import render
 from octotui.domain.inputs import InputError
@@ -19,6 +21,7 @@ def shipped(workspace, version="2.4.0"):
     return workspace.release(release.id)
 
 
+@pytest.mark.both_backends
 def test_a_rolling_back_announcement_says_rolling_back(workspace, templates):
     release = shipped(workspace)
     workspace.start_rollback(release.id, "errors")
@@ -35,6 +38,7 @@ def test_export_list_needs_no_database(tmp_path):
     assert not missing.parent.exists()
 
 
+@pytest.mark.both_backends
 def test_madr_export_says_when_a_foreign_file_shares_a_number(workspace, tmp_path):
     decision = workspace.record_decision(title="Adopt SemVer", decision="yes")
     (tmp_path / "0001-mine.md").write_text("my own notes\n")
@@ -44,6 +48,7 @@ def test_madr_export_says_when_a_foreign_file_shares_a_number(workspace, tmp_pat
     assert (tmp_path / "0001-mine.md").read_text() == "my own notes\n"
 
 
+@pytest.mark.both_backends
 def test_guide_links_are_shown_as_their_text_in_the_timeline_and_dialogs(workspace):
     release = workspace.create_release(version="1.0.0", title="a")
     incident = workspace.start_incident("errors", "P1", release_id=release.id)
@@ -58,6 +63,7 @@ def test_guide_links_are_shown_as_their_text_in_the_timeline_and_dialogs(workspa
     assert decision.item == "Key decisions documented in Decision Log"
 
 
+@pytest.mark.both_backends
 def test_error_messages_show_the_value_up_to_60_characters(workspace):
     typed = "2026-11-31 is the day we agreed with the payments team last week"
     try:
@@ -96,6 +102,7 @@ async def test_decision_titles_at_80x24_keep_room(workspace, make_app):
         assert table.columns[list(table.columns)[2]].width >= 30 and title.startswith("Rollback before root cause")
 
 
+@pytest.mark.both_backends
 def test_the_decision_history_says_old_and_new(workspace, reopen):
     from octotui.services.workspace import Workspace
     from octotui.ui.screens.decisions import decision_text

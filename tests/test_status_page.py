@@ -62,6 +62,7 @@ def test_hostile_text_is_shown_as_text(hostile):
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", attributes), "no external resource"
 
 
+@pytest.mark.both_backends
 def test_controls_from_storage_never_reach_the_page(workspace):
     workspace.start_incident("bell\x07 and \x1b[31mred", "P1")
     html = status_page.render(status_page.build(workspace))

@@ -7,39 +7,21 @@ import re
 import subprocess
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from conftest import pg_database
 
 from octotui.cli import main
 from octotui.domain.inputs import InputError
 from octotui.domain.models import Severity
 from octotui.services.workspace import Workspace
-from octotui.storage import pg_listen, pg_schema
+from octotui.storage import pg_schema
 from octotui.storage.errors import StoreReadOnly
 from octotui.storage.pg_schema import SCHEMA_VERSION
 from octotui.storage.postgres_store import PostgresStore
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-
-
-@pytest.fixture
-def opened():
-    """PostgresStore(...) that are closed after the test."""
-    stores: list[PostgresStore] = []
-
-    def factory(url: str, **kwargs) -> PostgresStore:
-        stores.append(PostgresStore(url, **kwargs))
-        return stores[-1]
-
-    yield factory
-    for store in stores:
-        store.close()
-
-
-def _db(url: str) -> str:
-    return urlsplit(url).path.lstrip("/")
 
 
 def _login(pg_cluster, name: str, *, member_of: str | None = None) -> str:
@@ -62,15 +44,24 @@ def _until(event: threading.Event, condition, tries: int = 50) -> bool:
 
 
 # -- close and presence: told, not polled ----------------------------------------------------------------
-def test_close_wakes_its_listener_and_returns_with_it_ended(pg_url, opened):
-    store = opened(pg_url)
+def _opened_with_its_listener(pg_stores, url: str) -> tuple[PostgresStore, threading.Thread]:
+    """A store and the listener thread it started (found by name among the threads that are new)."""
+    before = set(threading.enumerate())
+    store = pg_stores(url)
+    started = [thread for thread in threading.enumerate() if thread not in before and thread.name == "octotui-listen"]
+    assert len(started) == 1, started
+    return store, started[0]
+
+
+def test_close_wakes_its_listener_and_returns_with_it_ended(pg_url, pg_stores):
+    store, listener = _opened_with_its_listener(pg_stores, pg_url)
     assert store.listening.wait(5)
     store.close()
-    assert not store._listener.is_alive(), "close() returned while its listener still waited for a timeout"
+    assert not listener.is_alive(), "close() returned while its listener still waited for a timeout"
 
 
-def test_close_does_not_wait_for_a_listener_still_reconnecting(pg_cluster, pg_url, opened):
-    store = opened(pg_url)
+def test_close_does_not_wait_for_a_listener_still_reconnecting(pg_cluster, pg_url, pg_stores, monkeypatch):
+    store, listener = _opened_with_its_listener(pg_stores, pg_url)
     assert store.listening.wait(5)
     pg_cluster.pg_ctl("stop", "-w", "-m", "fast")
     try:
@@ -81,20 +72,26 @@ def test_close_does_not_wait_for_a_listener_still_reconnecting(pg_cluster, pg_ur
             gone.wait(0.05)
         assert not store.listening.is_set()
         waits: list[float | None] = []
-        real_join = store._listener.join
-        store._listener.join = lambda timeout=None: (waits.append(timeout), real_join(timeout))[1]
+        real_join = threading.Thread.join
+
+        def join(thread: threading.Thread, timeout: float | None = None) -> None:
+            if thread is listener:
+                waits.append(timeout)
+            real_join(thread, timeout)
+
+        monkeypatch.setattr(threading.Thread, "join", join)
         store.close()
+        monkeypatch.undo()
         assert waits == [0], "close() waited for a listener that is only retrying its connection"
     finally:
         pg_cluster.pg_ctl("start", "-w", "-o", f"-p {pg_cluster.port} -k {pg_cluster.socket_dir} "
                                                "-c listen_addresses=127.0.0.1 -c fsync=off")
 
 
-def test_presence_follows_a_join_and_a_leave_by_notification(pg_cluster, pg_url, opened, monkeypatch):
-    monkeypatch.setattr(pg_listen, "PRESENCE_EVERY_SECONDS", 3600.0)  # no periodic look can explain it
-    database = _db(pg_url)
+def test_presence_follows_a_join_and_a_leave_by_notification(pg_cluster, pg_url, pg_stores):
+    database = pg_database(pg_url)
     _login(pg_cluster, "team_ben", member_of="postgres")
-    ana = opened(pg_url)
+    ana = pg_stores(pg_url, presence_every_seconds=3600.0)  # no periodic look can explain it
     assert ana.listening.wait(5)
     told = getattr(ana, "presence_changed", threading.Event())  # set by the listener when presence changes
     assert ana.presence() == []
@@ -126,26 +123,26 @@ def _psql(pg_cluster, script: str) -> subprocess.CompletedProcess[str]:
                            check=False)
 
 
-def test_the_readme_setup_followed_literally_gives_a_working_team(pg_cluster, opened, playbook, capsys):
+def test_the_readme_setup_followed_literally_gives_a_working_team(pg_cluster, pg_stores, playbook, capsys):
     ran = _psql(pg_cluster, _readme_sql())
     assert ran.returncode == 0, ran.stderr
     url = {role: pg_cluster.tcp_url("octotui", role, f"pw-{role}") for role in ("octotui_owner", "ana", "ben", "board")}
     # The first start is a writer's: the tables it creates still belong to the owner.
-    ana = Workspace(opened(url["ana"]), playbook)
+    ana = Workspace(pg_stores(url["ana"]), playbook)
     release = ana.create_release(version="1.0.0", title="first")
     owners = pg_cluster.sql("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'", "octotui")
     assert owners == [("octotui_owner",)], "a writer's first start never creates tables it would own"
-    ben = Workspace(opened(url["ben"]), playbook)
+    ben = Workspace(pg_stores(url["ben"]), playbook)
     incident = ben.start_incident("Checkout errors", Severity.P1)
     ben.add_note(incident.id, "the second writer writes")
     assert ana.store.user == "ana" and ben.store.user == "ben"
-    board_store = opened(url["board"])
+    board_store = pg_stores(url["board"])
     board = Workspace(board_store, playbook)
     assert board_store.read_only and [r.version for r in board.releases()] == ["1.0.0"]
     assert board.incident(incident.id).timeline[-1].text == "the second writer writes"
     with pytest.raises(StoreReadOnly, match="can only read"):
         board.add_note(incident.id, "a stakeholder cannot write")
-    owner = Workspace(opened(url["octotui_owner"]), playbook)
+    owner = Workspace(pg_stores(url["octotui_owner"]), playbook)
     owner.add_note(incident.id, "the owner writes too")
     assert main(["db", "upgrade", "--db", url["octotui_owner"]]) == 0
     assert f"already at schema {SCHEMA_VERSION}" in capsys.readouterr().err
@@ -154,12 +151,12 @@ def test_the_readme_setup_followed_literally_gives_a_working_team(pg_cluster, op
     # Step 4: the owner names the people and the signers; every machine reads the same list.
     assert main(["db", "people", "set", "ana", "Ana Lima", "--signer", "--db", url["octotui_owner"]]) == 0
     assert capsys.readouterr().out.splitlines() == ["ana\tAna Lima\tsigner"]
-    assert Workspace(opened(url["ben"]), playbook).settings.signoff.signers == ["ana"]
+    assert Workspace(pg_stores(url["ben"]), playbook).settings.signoff.signers == ["ana"]
     ben.refresh()
     assert "Ana Lima (ana)" in ben.store.presence()
 
 
-def test_a_writers_upgrade_creates_the_tables_as_the_owner_and_a_stranger_gets_the_command(pg_cluster, opened):
+def test_a_writers_upgrade_creates_the_tables_as_the_owner_and_a_stranger_gets_the_command(pg_cluster, pg_stores):
     database = "team_setup"
     pg_cluster.sql("DO $$ BEGIN CREATE ROLE team_owner LOGIN PASSWORD 'pw-team_owner'; "
                    "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
@@ -175,7 +172,7 @@ def test_a_writers_upgrade_creates_the_tables_as_the_owner_and_a_stranger_gets_t
     assert main(["db", "upgrade", "--db", pg_cluster.tcp_url(database, "team_writer", "pw-team_writer")]) == 0
     owners = pg_cluster.sql("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'", database)
     assert owners == [("team_owner",)]
-    opened(pg_cluster.tcp_url(database, "team_owner", "pw-team_owner"))  # the owner opens its own tables
+    pg_stores(pg_cluster.tcp_url(database, "team_owner", "pw-team_owner"))  # the owner opens its own tables
 
 
 def test_the_owner_is_never_told_to_ask_the_owner(pg_cluster):
@@ -196,20 +193,20 @@ def test_the_owner_is_never_told_to_ask_the_owner(pg_cluster):
 
 
 # -- identity from the login -----------------------------------------------------------------------------
-async def test_the_author_of_record_is_the_login_role_not_octotui_user(pg_cluster, pg_url, opened, playbook,
+async def test_the_author_of_record_is_the_login_role_not_octotui_user(pg_cluster, pg_url, pg_stores, playbook,
                                                                       monkeypatch, make_app):
     _login(pg_cluster, "team_ana", member_of="postgres")
     monkeypatch.setenv("OCTOTUI_USER", "someone-else")
-    store = opened(pg_cluster.tcp_url(_db(pg_url), "team_ana", "pw-team_ana"))
+    store = pg_stores(pg_cluster.tcp_url(pg_database(pg_url), "team_ana", "pw-team_ana"))
     workspace = Workspace(store, playbook)
     incident = workspace.start_incident("Checkout errors", Severity.P1)
     workspace.add_note(incident.id, "written by whoever logged in")
     assert workspace.author == "team_ana"
     authors = {event.author for event in workspace.incident(incident.id).timeline} - {"auto"}  # the app's own ticks
     assert authors == {"team_ana"}
-    assert pg_cluster.sql("SELECT DISTINCT author FROM commits", _db(pg_url)) == [("team_ana",)]
+    assert pg_cluster.sql("SELECT DISTINCT author FROM commits", pg_database(pg_url)) == [("team_ana",)]
     assert pg_cluster.sql("SELECT DISTINCT doc->>'author' FROM events WHERE doc->>'author' <> 'auto'",
-                          _db(pg_url)) == [("team_ana",)]
+                          pg_database(pg_url)) == [("team_ana",)]
     from octotui.ui.widgets import status_text
 
     app = make_app(workspace)
@@ -218,20 +215,20 @@ async def test_the_author_of_record_is_the_login_role_not_octotui_user(pg_cluste
         assert "someone-else (as team_ana)" in status_text(app).plain
 
 
-def test_display_names_and_signers_are_kept_in_the_database(pg_cluster, pg_url, opened, playbook, capsys):
-    database = _db(pg_url)
+def test_display_names_and_signers_are_kept_in_the_database(pg_cluster, pg_url, pg_stores, playbook, capsys):
+    database = pg_database(pg_url)
     for role in ("team_lee", "team_kim"):
         _login(pg_cluster, role, member_of="postgres")
     url = {role: pg_cluster.tcp_url(database, role, f"pw-{role}") for role in ("team_lee", "team_kim")}
-    lee_store = opened(url["team_lee"])
+    lee_store = pg_stores(url["team_lee"])
     release = Workspace(lee_store, playbook, author="captain").create_release(version="2.0.0", title="major")
     assert main(["db", "people", "set", "team_kim", "Kim Park", "--signer", "--db", pg_url]) == 0
     assert main(["db", "people", "set", "team_lee", "Lee Chan", "--db", pg_url]) == 0
     assert capsys.readouterr().out.splitlines()[-2:] == ["team_kim\tKim Park\tsigner", "team_lee\tLee Chan"]
     assert main(["db", "people", "set", "nobody_here", "X", "--db", pg_url]) == 2
     assert "no login role 'nobody_here'" in capsys.readouterr().err
-    kim_store = opened(url["team_kim"])
-    lee = Workspace(opened(url["team_lee"]), playbook)
+    kim_store = pg_stores(url["team_kim"])
+    lee = Workspace(pg_stores(url["team_lee"]), playbook)
     kim = Workspace(kim_store, playbook)
     assert lee.settings.signoff.signers == ["team_kim"], "every machine reads the database's list"
     with pytest.raises(InputError, match="team_lee may not sign off"):
@@ -271,25 +268,21 @@ def test_the_same_action_retried_is_applied_once(store, playbook):
 
 def _answer_lost_after_commit(store, pg_cluster) -> None:
     """The next COMMIT reaches the server and lands; its answer never comes back (the connection dies)."""
-    conn = store._conn
-    real = conn.execute
 
-    def execute(query, *args, **kwargs):
-        if query != "COMMIT":
-            return real(query, *args, **kwargs)
-        real(query)
-        pg_cluster.sql(f"SELECT pg_terminate_backend({conn.info.backend_pid})")
+    def lost() -> None:
+        store.after_commit = None
+        pg_cluster.sql(f"SELECT pg_terminate_backend({store.server_pid()})")
         raise psycopg.OperationalError("server closed the connection unexpectedly")
 
-    conn.execute = execute
+    store.after_commit = lost
 
 
 def _drop_before_commit(store, pg_cluster) -> None:
-    pg_cluster.sql(f"SELECT pg_terminate_backend({store._conn.info.backend_pid})")
+    pg_cluster.sql(f"SELECT pg_terminate_backend({store.server_pid()})")
 
 
-def test_an_in_doubt_save_that_landed_is_not_applied_again(pg_cluster, pg_url, opened, playbook):
-    store = opened(pg_url)
+def test_an_in_doubt_save_that_landed_is_not_applied_again(pg_cluster, pg_url, pg_stores, playbook):
+    store = pg_stores(pg_url)
     workspace = Workspace(store, playbook)
     incident = workspace.start_incident("Checkout errors", Severity.P1)
     store.before_commit = lambda: _answer_lost_after_commit(store, pg_cluster)
@@ -304,13 +297,13 @@ def test_an_in_doubt_save_that_landed_is_not_applied_again(pg_cluster, pg_url, o
 
 
 @pytest.mark.parametrize(("fault", "landed"), [(_answer_lost_after_commit, True), (_drop_before_commit, False)])
-async def test_the_form_says_not_known_then_checks_and_never_saves_twice(pg_cluster, pg_url, opened, playbook,
+async def test_the_form_says_not_known_then_checks_and_never_saves_twice(pg_cluster, pg_url, pg_stores, playbook,
                                                                          make_app, monkeypatch, fault, landed):
     from test_ui_live import _until as until_app
 
     from octotui.ui.widgets import FieldError
 
-    store = opened(pg_url)
+    store = pg_stores(pg_url)
     workspace = Workspace(store, playbook)
     incident = workspace.start_incident("Checkout errors", Severity.P1)
     said: list[str] = []
@@ -376,15 +369,15 @@ def test_a_status_chosen_from_an_older_state_asks_naming_who_and_what(store, reo
     assert ana.incident(incident.id).severity.value == "P0"
 
 
-async def test_the_app_asks_before_a_stale_status_pick_overrides_someone(pg_url, opened, playbook, make_app):
+async def test_the_app_asks_before_a_stale_status_pick_overrides_someone(pg_url, pg_stores, playbook, make_app):
     from test_ui_live import _until as until_app
 
     from octotui.ui.forms import ChoiceScreen, ConfirmScreen
 
-    ana = Workspace(opened(pg_url), playbook, author="ana")
+    ana = Workspace(pg_stores(pg_url), playbook, author="ana")
     incident = ana.start_incident("Checkout errors", Severity.P1)
     ana.set_status(incident.id, "Mitigated")
-    app = make_app(Workspace(opened(pg_url), playbook, author="ben"))
+    app = make_app(Workspace(pg_stores(pg_url), playbook, author="ben"))
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("3", "s")
         await until_app(pilot, lambda: isinstance(app.screen, ChoiceScreen))  # the list shows "Mitigated (current)"
@@ -408,7 +401,7 @@ def test_a_password_in_the_url_is_warned_about_once_and_pgpassword_is_not(pg_clu
     import sys
 
     octotui = Path(sys.executable).with_name("octotui")
-    database = _db(pg_url)
+    database = pg_database(pg_url)
     _login(pg_cluster, "team_pw", member_of="postgres")
     url = pg_cluster.tcp_url(database, "team_pw", "pw-team_pw")
     given = subprocess.run([str(octotui), "--db", url, "db", "upgrade"], capture_output=True, text=True)
@@ -425,23 +418,22 @@ def test_a_password_in_the_url_is_warned_about_once_and_pgpassword_is_not(pg_clu
     assert quiet.returncode == 0 and "warning" not in quiet.stderr and "already at schema" in quiet.stderr, quiet.stderr
 
 
-async def test_the_status_line_shows_a_join_without_waiting_for_its_tick(pg_cluster, pg_url, opened, playbook,
+async def test_the_status_line_shows_a_join_without_waiting_for_its_tick(pg_cluster, pg_url, pg_stores, playbook,
                                                                         make_app, monkeypatch):
     from test_ui_live import _until as until_app
 
     from octotui.ui.app import OctoApp
     from octotui.ui.widgets import status_text
 
-    monkeypatch.setattr(pg_listen, "PRESENCE_EVERY_SECONDS", 3600.0)
     monkeypatch.setattr(OctoApp, "_tick", lambda self: None)  # the one timer does nothing here: no tick repaints
     _login(pg_cluster, "team_joiner", member_of="postgres")
-    store = opened(pg_url)
+    store = pg_stores(pg_url, presence_every_seconds=3600.0)  # no periodic look: the join is told
     app = make_app(Workspace(store, playbook))
     async with app.run_test(size=(120, 30)) as pilot:
         assert store.listening.wait(5)
         shown = lambda: str(app.screen_stack[0].query_one("#status-text").render())  # noqa: E731
         assert "also here" not in shown()
-        joiner = PostgresStore(pg_cluster.tcp_url(_db(pg_url), "team_joiner", "pw-team_joiner"))
+        joiner = PostgresStore(pg_cluster.tcp_url(pg_database(pg_url), "team_joiner", "pw-team_joiner"))
         try:
             await until_app(pilot, lambda: "also here: team_joiner" in shown())
         finally:

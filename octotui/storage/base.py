@@ -172,6 +172,10 @@ class Repository(Protocol):
         """A note for the person when the last read found an interrupted save (ignored), else None."""
         ...
 
+    def unread_tables(self) -> frozenset[str]:
+        """The tables not yet wholly read into memory (read when first needed): a diagnostic, never a rule."""
+        ...
+
     def compact(self) -> None:
         """Leave the data at rest after a bulk load: the file folds its journal into a new snapshot (what a
         start then reads least of); a server has nothing to fold."""

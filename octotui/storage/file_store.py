@@ -49,7 +49,12 @@ from octotui.storage.errors import (
 from octotui.storage.file_lock import LOCK_TIMEOUT_SECONDS, DatabaseLock
 from octotui.storage.file_unit_of_work import SnapshotView, TinyUnitOfWork
 from octotui.storage.fs import TEMP_SUFFIX, make_private_dir, move_aside, read_regular, write_atomically
-from octotui.storage.journal_storage import MAX_FILE_BYTES, NOT_OCTOTUI, JournalStorage
+from octotui.storage.journal_storage import (
+    COMPACT_MIN_JOURNAL_BYTES,
+    MAX_FILE_BYTES,
+    NOT_OCTOTUI,
+    JournalStorage,
+)
 from octotui.storage.migrations import META_TABLE, SCHEMA_VERSION, Tables, migrated, new_meta, schema_of
 from octotui.storage.snapshot import _apply, split_file
 from octotui.storage.tracked_tinydb import TrackedTinyDB
@@ -72,8 +77,13 @@ def read_tables(path: Path | str) -> Tables:
 class Store(ChangeLog):
     """The database file: open (checked and migrated), read, and change in units of work."""
 
-    def __init__(self, path: Path | str, *, read_only: bool = False, foreign: bool = False) -> None:
-        """`foreign`: a file that is not an octotui database may be opened (read-only: `db copy` imports it)."""
+    def __init__(self, path: Path | str, *, read_only: bool = False, foreign: bool = False,
+                 compact_min_journal_bytes: int = COMPACT_MIN_JOURNAL_BYTES,
+                 max_file_bytes: int = MAX_FILE_BYTES) -> None:
+        """`foreign`: a file that is not an octotui database may be opened (read-only: `db copy` imports it).
+        `compact_min_journal_bytes`: the journal is folded into a new snapshot once it passes this and a quarter
+        of the snapshot (a smaller value makes compactions frequent: the crash tests kill writers during them).
+        `max_file_bytes`: a larger file is refused, and a save that would pass it (tests make it small)."""
         super().__init__()
         try:
             # Symlinks followed once: the real file is what is replaced and locked, so a symlinked database
@@ -83,7 +93,8 @@ class Store(ChangeLog):
             self._check_location(create=not read_only)
         except OSError as error:
             raise StoreUnavailable(path, f"cannot use this path ({error.strerror or error})") from None
-        self.storage = JournalStorage(self.path)
+        self.storage = JournalStorage(self.path, compact_min_journal_bytes=compact_min_journal_bytes,
+                                      max_file_bytes=max_file_bytes)
         self.storage.accept_foreign = foreign and read_only
         self.db = TrackedTinyDB(storage=lambda: self.storage)
         self._thread_lock = threading.RLock()
@@ -155,6 +166,20 @@ class Store(ChangeLog):
         self.read_only = self._opened_damaged = True
         self.read_only_reason = f"{damage[0].short()}; read-only: `octotui db repair --to NEW` writes a repaired copy"
         return True
+
+    @property
+    def before_commit(self) -> Callable[[], None] | None:
+        """Tests: a fault just before a unit of work's record is written (PostgresStore's runs before COMMIT)."""
+        return self.storage.before_commit
+
+    @before_commit.setter
+    def before_commit(self, fault: Callable[[], None] | None) -> None:
+        self.storage.before_commit = fault
+
+    def unread_tables(self) -> frozenset[str]:
+        """The tables not yet wholly read into memory (left as the file's text until first needed). A diagnostic:
+        it shows that a start, a check or a save read only what it needed."""
+        return frozenset(self.storage.deferred)
 
     def damage_note(self) -> str | None:
         """What the first read found damaged in the journal (the store is then read-only), said in full."""

@@ -16,6 +16,7 @@ import threading
 import uuid
 import weakref
 import zlib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -72,8 +73,12 @@ class JournalStorage(Storage):
     """TinyDB storage over the snapshot + journal file. Reads come from memory; writes only inside
     a unit of work, and only the documents it touched are written (as one journal record)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, compact_min_journal_bytes: int = COMPACT_MIN_JOURNAL_BYTES,
+                 max_file_bytes: int = MAX_FILE_BYTES) -> None:
         self.path = path
+        self.compact_min_journal_bytes = compact_min_journal_bytes
+        self.max_file_bytes = max_file_bytes
+        self.before_commit: Callable[[], None] | None = None  # tests: a fault just before a record is written
         self.tables: Tables = {}
         self._pending: Tables | None = None
         self._touched: dict[str, set[int]] = {}
@@ -274,9 +279,9 @@ class JournalStorage(Storage):
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise StoreUnavailable(self.path, "is not a regular file (a FIFO, device or socket cannot be a database)")
-            if info.st_size > MAX_FILE_BYTES:
+            if info.st_size > self.max_file_bytes:
                 raise StoreUnavailable(self.path, f"is {info.st_size / 2**20:.0f} MiB; octotui reads databases up to "
-                                                  f"{MAX_FILE_BYTES / 2**20:.0f} MiB")
+                                                  f"{self.max_file_bytes / 2**20:.0f} MiB")
             signature = _signature(info)
             if signature == self._sig:
                 return Changes()  # nothing wrote to it since it was last read or written here
@@ -491,9 +496,11 @@ class JournalStorage(Storage):
         payload = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         framed = frame(payload)
         try:
-            if self._end + len(framed) > MAX_FILE_BYTES:
-                raise StoreWriteFailed(self.path, f"not saved: the database would pass {MAX_FILE_BYTES / 2**20:.0f} MiB, "
+            if self._end + len(framed) > self.max_file_bytes:
+                raise StoreWriteFailed(self.path, f"not saved: the database would pass {self.max_file_bytes / 2**20:.0f} MiB, "
                                                   "the most octotui reads; the previous file is intact")
+            if self.before_commit is not None:
+                self.before_commit()
             self._sig = self._append(framed)
         except BaseException:
             self.rollback()
@@ -517,7 +524,7 @@ class JournalStorage(Storage):
         self._index(changes)
         # A quarter of the snapshot: a start parses the journal whole, so it stays small beside the snapshot
         # (whose events and decisions a start leaves unparsed), and compactions stay rare (each writes it all).
-        if self._end - self._snapshot_bytes > max(self._snapshot_bytes // 4, COMPACT_MIN_JOURNAL_BYTES):
+        if self._end - self._snapshot_bytes > max(self._snapshot_bytes // 4, self.compact_min_journal_bytes):
             with contextlib.suppress(OSError):  # the journal is durable already; compaction can wait
                 self.compact()
         return changes
@@ -559,7 +566,7 @@ class JournalStorage(Storage):
         """A whole new file (creation, migration, compaction), replaced atomically. Under the lock the new
         file is locked before it is renamed in, and stays locked until the lock is released."""
         data = self.encode_snapshot(tables)
-        if len(data) > MAX_FILE_BYTES:
+        if len(data) > self.max_file_bytes:
             raise OSError(errno.EFBIG, "larger than octotui reads")
         locked = write_atomically(self.path, data, lock=self.lock is not None and not exclusive, exclusive=exclusive)
         if locked is not None and self.lock is not None:

@@ -47,6 +47,7 @@ class PgConnection:
     _presence: list[str]
     _gone: set[str]
     presence_changed: threading.Event
+    presence_every_seconds: float
     _on_presence: Callable[[], None] | None
     _in_doubt: list[str]
     _notices: list[str]
@@ -181,8 +182,8 @@ class PgConnection:
                         if watcher is not None:  # the status line repaints now, not at its next tick
                             with contextlib.suppress(Exception):
                                 watcher()
-                    main_pid = self._main_pid()
-                    for notice in conn.notifies(timeout=PRESENCE_EVERY_SECONDS):
+                    main_pid = self.server_pid()
+                    for notice in conn.notifies(timeout=self.presence_every_seconds):
                         if self._closed.is_set():
                             break
                         if notice.channel == CHANNEL and notice.pid != main_pid:  # our own commits are in memory already
@@ -213,7 +214,9 @@ class PgConnection:
             (f"{APPLICATION}:%:%", f"{APPLICATION}:{self._session}:%")).fetchall()
         self._presence = [str(role) for name, role in rows if role and str(name).split(":", 2)[1] not in self._gone]
 
-    def _main_pid(self) -> int:
+    def server_pid(self) -> int:
+        """The server process serving this store's own connection (0 while not connected): the pid that
+        pg_stat_activity and pg_terminate_backend name, and that our own commits' notifications carry."""
         main = self._conn
         with contextlib.suppress(Exception):
             if main is not None and not main.closed:

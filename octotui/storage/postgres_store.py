@@ -48,7 +48,7 @@ from octotui.storage.errors import (
     StoreUnavailable,
 )
 from octotui.storage.fs import make_private_dir
-from octotui.storage.pg_listen import CHANNEL, PgConnection
+from octotui.storage.pg_listen import CHANNEL, PRESENCE_EVERY_SECONDS, PgConnection
 from octotui.storage.pg_schema import (
     DOCUMENT_SCHEMA,
     LINK_TABLES,
@@ -76,7 +76,10 @@ class PostgresStore(PgConnection, ChangeLog):
     """A PostgreSQL database as octotui's repository: what was last read is kept in memory (as the TinyDB
     backend keeps its file), kept current by notifications."""
 
-    def __init__(self, url: str, *, read_only: bool = False, create: bool = True) -> None:
+    def __init__(self, url: str, *, read_only: bool = False, create: bool = True,
+                 presence_every_seconds: float = PRESENCE_EVERY_SECONDS) -> None:
+        """`presence_every_seconds`: how often the listener looks who is here without being told (someone whose
+        octotui was killed says no goodbye); joins and leaves are told at once either way."""
         super().__init__()
         self.url = url
         self.location = masked(url)
@@ -106,6 +109,7 @@ class PostgresStore(PgConnection, ChangeLog):
         self._presence: list[str] = []
         self._gone: set[str] = set()  # sessions that said they left (their connection may linger a moment)
         self.presence_changed = threading.Event()  # set when `presence()` changed (tests wait on it)
+        self.presence_every_seconds = presence_every_seconds
         self._on_presence: Callable[[], None] | None = None
         self._in_doubt: list[str] = []
         self._notices: list[str] = []
@@ -116,6 +120,7 @@ class PostgresStore(PgConnection, ChangeLog):
         self.read_only = read_only
         self.read_only_reason = "opened read-only; changes cannot be saved"
         self.before_commit: Callable[[], None] | None = None  # tests: a fault just before COMMIT
+        self.after_commit: Callable[[], None] | None = None  # tests: the answer to a landed COMMIT lost
         with self._lock:
             conn = self._connection()
             self._check_schema(conn, create=create and not read_only)
@@ -164,6 +169,16 @@ class PostgresStore(PgConnection, ChangeLog):
     @property
     def snapshot(self) -> PgSnapshot:
         return PgSnapshot(self)
+
+    def unread_tables(self) -> frozenset[str]:
+        """The tables not yet wholly read into memory (read when first needed: decisions and the outbox, the
+        resolved incidents and the history of what a start did not show). A diagnostic, as the file's."""
+        unread = set(self._deferred)
+        if self._resolved_unread:
+            unread.add("incidents")
+        if not self._events_complete:
+            unread.add(EVENTS)
+        return frozenset(unread)
 
     def owner_events(self, owner: str, stream: str | None = None) -> list[tuple[int, Doc]]:
         if not self._events_complete and owner not in self._owners_read:
@@ -349,6 +364,8 @@ class PostgresStore(PgConnection, ChangeLog):
                 if self.before_commit is not None:
                     self.before_commit()
                 conn.execute("COMMIT")
+                if self.after_commit is not None:
+                    self.after_commit()
             except psycopg.Error as error:
                 self._in_doubt.append(commit_id)
                 self._lost(error)
