@@ -151,7 +151,7 @@ def test_a_release_is_verified_once_its_work_and_the_guides_own_checklists_are_d
 
 
 # -- the command line and the screens (a file is enough: the flows are the same) ----------------------------
-@pytest.mark.tinydb_only
+@pytest.mark.file_only
 def test_check_reports_the_missing_rollback_role_and_the_extra_checklists():
     result = subprocess.run([sys.executable, "-m", "octotui", "--check", "--playbook", str(TEAM_GUIDE)],
                             capture_output=True, text=True, timeout=120)
@@ -168,7 +168,7 @@ def rows(app) -> dict[str, str]:
     return {table.coordinate_to_cell_key((i, 0)).row_key.value: str(table.get_row_at(i)[0]) for i in range(table.row_count)}
 
 
-@pytest.mark.tinydb_only
+@pytest.mark.file_only
 async def test_the_extra_run_is_reached_with_brackets_checked_and_still_checked_after_a_restart(
         db_path: Path, team_playbook, clock, make_app):
     workspace = team_workspace(Store(db_path), team_playbook, clock)
@@ -196,7 +196,7 @@ async def test_the_extra_run_is_reached_with_brackets_checked_and_still_checked_
         assert rows(restarted)[f"REL-1:{VERIFY}:1"] == "[ ]"
 
 
-@pytest.mark.tinydb_only
+@pytest.mark.file_only
 async def test_r_on_a_guide_without_a_rollback_checklist_says_so_in_one_line(db_path: Path, team_playbook, clock,
                                                                              make_app):
     workspace = team_workspace(Store(db_path), team_playbook, clock)
@@ -215,7 +215,7 @@ async def test_r_on_a_guide_without_a_rollback_checklist_says_so_in_one_line(db_
         assert toasts.count("this guide has no rollback checklist (mark one with <!-- octotui: checklist rollback -->)") == 2
 
 
-@pytest.mark.tinydb_only
+@pytest.mark.file_only
 async def test_new_hotfix_on_a_guide_without_a_hotfix_checklist_says_so_on_the_board_and_the_incident(
         db_path: Path, clock, make_app):
     source = TEAM_GUIDE.read_text().replace(
@@ -234,7 +234,7 @@ async def test_new_hotfix_on_a_guide_without_a_hotfix_checklist_says_so_on_the_b
         assert toasts.count("this guide has no hotfix checklist (mark one with <!-- octotui: checklist hotfix -->)") == 2
 
 
-@pytest.mark.tinydb_only
+@pytest.mark.file_only
 async def test_an_incidents_own_checklist_is_reached_with_a_bracket_and_checked(db_path: Path, team_playbook, clock,
                                                                                 make_app):
     workspace = team_workspace(Store(db_path), team_playbook, clock)
