@@ -16,6 +16,7 @@ from octotui.domain.clock import local_time
 from octotui.domain.inputs import InputError
 from octotui.domain.models import Decision, DecisionStatus, parse_key
 from octotui.domain.quoting import quoted
+from octotui.domain.refs import Shows
 from octotui.domain.search import DecisionIndex
 from octotui.ui import actions
 from octotui.ui.flows import decision_form
@@ -118,7 +119,7 @@ class DecisionLogScreen(LiveScreen):
         self.reload()
         self.query_one("#decisions").focus()
 
-    SHOWS = ("DEC-",)
+    SHOWS = Shows.of("decision")
 
     def index(self) -> DecisionIndex:
         decisions = self.octo.workspace.decisions()
