@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from octotui.domain.models import Incident, Release, Severity
+from octotui.domain.models import Decision, Incident, Release, Severity
 from octotui.domain.refs import ChangeNotice, RecordRef
+from octotui.services import view
+from octotui.services.records import bulk_adapter
 from octotui.services.workspace import RunRef, Workspace
 from octotui.storage import journal_storage
 from octotui.storage.file_store import SCHEMA_VERSION, Store, StoreWriteFailed, read_tables
@@ -302,3 +304,22 @@ def test_start_up_parses_open_incidents_only_and_the_rest_on_first_need(workspac
     assert sorted(n for table, n in parsed if table == "incidents") == list(range(1, 8))
     started.validate_all()
     assert started.drain_changed().records >= {RecordRef("incident", n) for n in range(1, 7)}, "screens are told the rest arrived"
+
+
+def test_a_whole_table_is_validated_a_slice_at_a_time(workspace, monkeypatch):
+    """One bulk call holds the GIL throughout: parsing 27k decisions in the worker froze the event loop ~0.3 s."""
+    for number in range(25):
+        workspace.record_decision(title=f"d{number}", decision="go")
+    monkeypatch.setattr(view, "BULK_SLICE", 10, raising=False)
+    sizes: list[int] = []
+    adapter = bulk_adapter(Decision)
+    original = adapter.validate_python
+
+    def counting(docs, *args, **kwargs):
+        sizes.append(len(docs))
+        return original(docs, *args, **kwargs)
+
+    monkeypatch.setattr(adapter, "validate_python", counting)
+    reader = Workspace(workspace.store, workspace.playbook, clock=workspace.clock)
+    assert [reader.decision(n).title for n in range(1, 26)] == [f"d{n}" for n in range(25)]
+    assert sizes == [10, 10, 5]
