@@ -8,6 +8,7 @@ import threading
 import pytest
 from tests_support import resealed
 
+from octotui.domain.refs import ChangeNotice, RecordRef
 from octotui.domain.settings import Settings, SignOffRules
 from octotui.services import check
 from octotui.services.bulk import generate
@@ -65,7 +66,7 @@ def test_rows_stored_under_other_rules_are_reported_and_taken(copy, playbook):
     shown = {row.id: row for row in fresh.board_rows()}
     fresh.take_check(report)
     assert {row.id for row in fresh.board_rows() if row != shown[row.id]} == set(report.stale)
-    assert fresh.drain_changed() == {f"REL-{n}" for n in report.stale}, "the board repaints those rows"
+    assert fresh.drain_changed() == ChangeNotice.of(*(RecordRef("release", n) for n in report.stale)), "the board repaints those rows"
     assert fresh.store_board_rows() == len(report.stale)
     assert ChildCheck(copy, rules).run() == CheckReport(), "stored: nothing stale any more"
 

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from octotui.domain.models import Incident, Release, Severity
+from octotui.domain.models import Decision, Incident, Release, Severity
+from octotui.domain.refs import ChangeNotice, RecordRef
+from octotui.services import view
+from octotui.services.records import bulk_adapter
 from octotui.services.workspace import RunRef, Workspace
 from octotui.storage.file_store import SCHEMA_VERSION, Store, StoreWriteFailed, read_tables
 
@@ -208,7 +211,7 @@ def test_another_process_change_is_read_and_parsed_alone(workspace, reopen, pars
     reader = Workspace(reopen(workspace.store), workspace.playbook, clock=workspace.clock)
     workspace.change_item(RunRef("release", 7, "gate"), 0, "toggle")
     parsed.clear()  # from here on
-    assert reader.refresh() == {"REL-7"}
+    assert reader.refresh() == ChangeNotice.of(RecordRef("release", 7))
     assert parsed == [("releases", 7)]
     assert reader.run(RunRef("release", 7, "gate")).items[0].state == "done"
 
@@ -275,7 +278,7 @@ def test_another_process_note_extends_the_timeline_without_rereading_the_inciden
     reader = Workspace(reopen(workspace.store), workspace.playbook, clock=workspace.clock)
     workspace.add_note(incident.id, "from elsewhere")
     parsed.clear()  # from here on
-    assert reader.refresh() == {"INC-1"}
+    assert reader.refresh() == ChangeNotice.of(RecordRef("incident", 1))
     assert parsed == [], "only the new event was parsed"
     texts = [event.text for event in reader.incident(incident.id).timeline]
     assert texts[-1] == "from elsewhere" and len(texts) == started_with + 21
@@ -296,4 +299,23 @@ def test_start_up_parses_open_incidents_only_and_the_rest_on_first_need(workspac
     assert [i.title for i in started.incidents()] == ["live"] + [f"old {n}" for n in reversed(range(6))]
     assert sorted(n for table, n in parsed if table == "incidents") == list(range(1, 8))
     started.validate_all()
-    assert started.drain_changed() >= {f"INC-{n}" for n in range(1, 7)}, "screens are told the rest arrived"
+    assert started.drain_changed().records >= {RecordRef("incident", n) for n in range(1, 7)}, "screens are told the rest arrived"
+
+
+def test_a_whole_table_is_validated_a_slice_at_a_time(workspace, monkeypatch):
+    """One bulk call holds the GIL throughout: parsing 27k decisions in the worker froze the event loop ~0.3 s."""
+    for number in range(25):
+        workspace.record_decision(title=f"d{number}", decision="go")
+    monkeypatch.setattr(view, "BULK_SLICE", 10, raising=False)
+    sizes: list[int] = []
+    adapter = bulk_adapter(Decision)
+    original = adapter.validate_python
+
+    def counting(docs, *args, **kwargs):
+        sizes.append(len(docs))
+        return original(docs, *args, **kwargs)
+
+    monkeypatch.setattr(adapter, "validate_python", counting)
+    reader = Workspace(workspace.store, workspace.playbook, clock=workspace.clock)
+    assert [reader.decision(n).title for n in range(1, 26)] == [f"d{n}" for n in range(25)]
+    assert sizes == [10, 10, 5]

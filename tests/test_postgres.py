@@ -19,6 +19,7 @@ from test_ui_live import _until
 
 from octotui.cli import main
 from octotui.domain.models import ItemState, Severity
+from octotui.domain.refs import ChangeNotice, RecordRef
 from octotui.services.bulk import generate
 from octotui.services.workspace import RunRef, Workspace
 from octotui.storage.backends import masked
@@ -169,7 +170,7 @@ def test_a_commit_between_start_up_and_listen_is_not_missed(pg_url, pg_stores, p
     _workspace(pg_stores(pg_url), playbook).create_release(version="1.0.0", title="slipped in")
     real_start(held[0])
     assert store.listening.wait(5) and store.changed_outside(), "told to read once it listens"
-    assert reader.refresh() == {"REL-1"}
+    assert reader.refresh() == ChangeNotice.of(RecordRef("release", 1))
 
 
 def test_a_change_is_pushed_to_the_other_instance(pg_url, pg_stores, playbook):
@@ -184,7 +185,7 @@ def test_a_change_is_pushed_to_the_other_instance(pg_url, pg_stores, playbook):
     release = first.create_release(version="1.0.0", title="a")
     assert woken.wait(5), "the commit was announced to the other instance"
     assert other_store.changed_outside()
-    assert other.refresh() == {release.key}
+    assert other.refresh() == ChangeNotice.of(RecordRef("release", release.id))
     assert not other_store.changed_outside()
     woken.clear()
     other.change_item(RunRef("release", release.id, "gate"), 0, "toggle")

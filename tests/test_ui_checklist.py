@@ -1,5 +1,6 @@
 """Pilot tests: a release captain at the checklist screen."""
 
+import asyncio
 import subprocess
 import sys
 from datetime import timedelta
@@ -252,3 +253,53 @@ async def test_timeline_shows_checks_of_a_linked_hotfix(workspace, make_app, clo
         last = workspace.incident(1).timeline[-1]
         assert last.kind == "checklist" and last.text.startswith(f"REL-{release.id} Hotfix Checklist: checked")
     assert workspace.incident(1).elapsed(clock.now()) == timedelta(minutes=1)
+
+
+async def test_a_change_to_rel_12_does_not_reload_the_checklist_of_rel_1(workspace, make_app):
+    """Changes name records exactly: REL-12 is not REL-1 (once matched by prefix, so REL-1's screen reloaded)."""
+    for number in range(1, 13):
+        workspace.create_release(version=f"1.{number}.0", title=f"r{number}")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_checklist(app, pilot, 1)
+        screen = app.screen
+        shown = screen.data_version
+        app.run_command_async(workspace.change_item, RunRef("release", 12, "gate"), 0, "toggle")
+        await app.commands.wait_idle()
+        await pilot.pause()
+        assert workspace.run(RunRef("release", 12, "gate")).items[0].state == ItemState.DONE, "it was saved"
+        assert screen.data_version == shown, "REL-1's checklist is not told of REL-12"
+        app.run_command_async(workspace.change_item, RunRef("release", 1, "gate"), 0, "toggle")
+        await app.commands.wait_idle()
+        await pilot.pause()
+        assert screen.data_version == shown + 1, "its own release's change is"
+        assert table_rows(app)["REL-1:gate:0"][0] == "[x]"
+
+
+async def test_a_toggle_parses_its_release_once(workspace, make_app, monkeypatch):
+    """The command reads it once; the view and the screen take the model it saved (they parsed it again each)."""
+    workspace.create_release(version="1.0.0", title="a")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_checklist(app, pilot, 1, row="REL-1:gate:0")
+        for _ in range(400):  # past start-up's check of every record (it parses each release once, by design)
+            if app._check_done and not app.commands.pending:
+                break
+            await asyncio.sleep(0.02)
+            await pilot.pause()
+        parsed: list[tuple[str, int]] = []
+        original = Workspace._parse
+
+        def counting(self, table, record_id, doc):
+            parsed.append((table, record_id))
+            return original(self, table, record_id, doc)
+
+        monkeypatch.setattr(Workspace, "_parse", counting)
+        await pilot.press("space")
+        await app.commands.wait_idle()
+        await pilot.pause()
+        assert table_rows(app)["REL-1:gate:0"][0] == "[x]", "the screen shows the check"
+        assert parsed == [("releases", 1)]
+        await pilot.press("1")  # the board's row is the one the command derived
+        await pilot.pause()
+        assert parsed == [("releases", 1)]

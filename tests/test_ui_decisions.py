@@ -1,6 +1,9 @@
 """Pilot tests: capture a decision from anywhere, find it, edit it, supersede it."""
 
+import threading
+
 from octotui.domain.models import DecisionStatus
+from octotui.domain.search import DecisionIndex
 from octotui.services.workspace import RunRef
 from octotui.ui.forms import ConfirmScreen, FormScreen
 from octotui.ui.screens.decisions import PAGE_SIZE, DecisionDetailScreen
@@ -111,3 +114,28 @@ async def test_marking_superseded_by_an_existing_decision_refuses_self_and_cycle
         assert workspace.decision(b.id).superseded_by == a.id and workspace.decision(a.id).supersedes == b.id
         await pilot.press("j", "B", *"DEC-2", "enter")
         assert "cycle" in str(app.screen.query_one("#e-text").render())
+
+
+async def test_the_decision_log_is_indexed_off_the_event_loop_after_each_change(workspace, make_app, monkeypatch):
+    """Indexing every decision is O(n): at 27k decisions it held the loop for a frame after each one recorded."""
+    workspace.record_decision(title="first", decision="a")
+    built_on: list[threading.Thread] = []
+    original = DecisionIndex.__init__
+
+    def spy(self, decisions):
+        built_on.append(threading.current_thread())
+        original(self, decisions)
+
+    monkeypatch.setattr(DecisionIndex, "__init__", spy)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("4")
+        await app.commands.wait_idle()
+        await pilot.pause()
+        app.run_command_async(workspace.record_decision, title="second", decision="b")
+        await app.commands.wait_idle()
+        await pilot.pause()
+        await app.commands.wait_idle()  # the index the change asked for
+        await pilot.pause()
+        assert "2 of 2 decisions" in str(app.screen.query_one("#decision-filters").render())
+        assert len(built_on) == 2 and threading.main_thread() not in built_on

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from octotui.domain.semver import InvalidVersion, Version
+from octotui.domain.semver import precedence_of
 from octotui.domain.stages import Stage
 
 if TYPE_CHECKING:
@@ -30,10 +30,8 @@ PROJECTION_VERSION = 1  # bumped when BoardRow's stored shape changes: older row
 def version_key(text: str) -> Any:
     """SemVer precedence where the text parses; after every valid version otherwise (by text). A plain tuple:
     sorting thousands of releases compares in C, not through Version's methods."""
-    try:
-        return (0, Version.parse(text).precedence())
-    except InvalidVersion:
-        return (1, text)
+    precedence = precedence_of(text)
+    return (1, text) if precedence is None else (0, precedence)
 
 
 def board_sorted(items: list[Any], stage_of: Any, version_of: Any, id_of: Any) -> list[Any]:

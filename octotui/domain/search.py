@@ -25,6 +25,10 @@ class DecisionIndex:
             # Every hit of the new query contains each old term if each old term lies inside a new one.
             if last_filters == filters and all(any(old in new for new in terms) for old in last_terms):
                 candidates = last_result
+        if not terms and filters == (None, None, None):
+            result = list(candidates)  # everything, newest first: nothing to test
+            self._last = ((tuple(terms), filters), result)
+            return result
         result = []
         for decision_id in candidates:
             decision = self.decisions[decision_id]

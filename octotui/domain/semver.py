@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import total_ordering
+from functools import lru_cache, total_ordering
+from typing import Any
 
 from octotui.domain.quoting import quoted
 
@@ -96,14 +97,19 @@ def implied_type(new: Version, previous: Version | None) -> ReleaseType:
     return ReleaseType.PATCH
 
 
+@lru_cache(maxsize=1 << 16)
+def precedence_of(text: str) -> Any:
+    """A version text's SemVer precedence (None if it is not a version), kept: a board's few thousand versions
+    are read again on every keystroke of a release form (its type warning) and every sort."""
+    try:
+        return Version.parse(text).precedence()
+    except InvalidVersion:
+        return None
+
+
 def latest(versions: list[str]) -> Version | None:
-    parsed = []
-    for text in versions:
-        try:
-            parsed.append(Version.parse(text))
-        except InvalidVersion:
-            continue
-    return max(parsed) if parsed else None
+    best = max((text for text in versions if precedence_of(text) is not None), key=precedence_of, default=None)
+    return None if best is None else Version.parse(best)
 
 
 def suggest_next(versions: list[str], kind: ReleaseType = ReleaseType.MINOR) -> str:

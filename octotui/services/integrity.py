@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from octotui.domain.board import BoardRow
 from octotui.domain.models import Decision, Incident
+from octotui.domain.refs import ChangeNotice, RecordRef
 from octotui.services.records import document
 from octotui.storage.base import EVENTS, Snapshot
 from octotui.storage.errors import StoreCorrupt
@@ -32,7 +33,7 @@ class IntegrityMixin(WorkspaceView):
                     record_id: read_alone.get(record_id) or self._build_record(source, "incidents", record_id)
                     for record_id in source.all("incidents") if record_id not in known}
                 self._view = replace(self._view, incidents={**known, **missing}, incidents_complete=True)
-                self.last_changed |= {f"INC-{n}" for n in missing}
+                self.last_changed |= ChangeNotice(records=frozenset(RecordRef("incident", n) for n in missing))
 
     def validate_all(self) -> set[int]:
         """Check every stored record against the models, without keeping what is not shown: a bad document
@@ -56,7 +57,8 @@ class IntegrityMixin(WorkspaceView):
         shown = self._view.rows
         if rows != shown:
             kept = {record_id: shown[record_id] if shown.get(record_id) == row else row for record_id, row in rows.items()}
-            self.last_changed |= {f"REL-{n}" for n in set(rows) | set(shown) if kept.get(n) is not shown.get(n)}
+            self.last_changed |= ChangeNotice(records=frozenset(
+                RecordRef("release", n) for n in set(rows) | set(shown) if kept.get(n) is not shown.get(n)))
             self._view = replace(self._view, rows=kept)
         return set(self._stale_rows)
 
@@ -82,7 +84,7 @@ class IntegrityMixin(WorkspaceView):
                 row = self._row(self._parse_release(release_id, doc))
                 if row != rows[release_id]:
                     rows[release_id] = row
-                    self.last_changed.add(row.key)
+                    self.last_changed |= ChangeNotice.of(RecordRef("release", release_id))
         if rows != self._view.rows:
             self._view = replace(self._view, rows=rows)
         self._stale_rows = set(report.stale)
@@ -115,7 +117,7 @@ class IntegrityMixin(WorkspaceView):
                 release = self._parse_release(release_id, doc)
                 if BoardRow.from_doc(release_id, doc) != self._row(release):
                     tx.uow.put("releases", release_id, document(release, self.settings.signoff))
-                    tx.changed.add(release.key)
+                    tx.changed.add(RecordRef("release", release_id))
                     stored += 1
         return stored
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from octotui.domain.channels import ChannelSettings, mask, next_attempt, scrub
 from octotui.domain.clock import ensure_utc, format_countdown
+from octotui.domain.refs import RecordRef
 from octotui.domain.text import one_line
 from octotui.storage.base import OUTBOX, Doc
 from octotui.storage.errors import NotFound
@@ -116,8 +117,13 @@ class Message:
     log: list[str] = field(default_factory=list)  # retry now / give up: who and when
 
     @property
+    def owner_ref(self) -> RecordRef | None:
+        return RecordRef.parse(self.owner)
+
+    @property
     def incident_id(self) -> int | None:
-        return int(self.owner[4:]) if self.owner.startswith("INC-") else None
+        ref = self.owner_ref
+        return ref.id if ref is not None and ref.kind == "incident" else None
 
     def due(self, now: datetime) -> list[Destination]:
         return [d for d in self.destinations.values() if d.due(now)]

@@ -53,11 +53,7 @@ class ReadingMixin(IntegrityMixin):
         record = self._build_record(self.store.snapshot, "releases", release_id)
         if not isinstance(record, Release):
             return None
-        with self._models_lock:
-            self._models[release_id] = (row, record)
-            self._models.move_to_end(release_id)
-            while len(self._models) > MODELS_KEPT:
-                self._models.popitem(last=False)
+        self._keep(release_id, row, record)
         return record
 
     def _incidents(self) -> dict[int, Incident]:

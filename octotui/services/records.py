@@ -26,6 +26,7 @@ from octotui.domain.models import (
     Release,
     TimelineEvent,
 )
+from octotui.domain.refs import RecordKind, RecordRef
 from octotui.domain.settings import SignOffRules
 from octotui.domain.text import plain
 from octotui.storage.base import Doc, Repository, UnitOfWork
@@ -78,7 +79,8 @@ TABLES: dict[type[BaseModel], str] = {Release: "releases", Incident: "incidents"
 MODELS: dict[str, type[Release] | type[Incident] | type[Decision]] = {
     "releases": Release, "incidents": Incident, "decisions": Decision}
 PREFIX = {"releases": "REL", "incidents": "INC", "decisions": "DEC"}
-TABLE_OF_PREFIX = {prefix: table for table, prefix in PREFIX.items()}
+KIND: dict[str, RecordKind] = {"releases": "release", "incidents": "incident", "decisions": "decision"}
+TABLE_OF_KIND = {kind: table for table, kind in KIND.items()}
 
 
 class GateBlocked(Exception):
@@ -117,7 +119,10 @@ class Tx:
     def __init__(self, workspace: RecordSource, uow: UnitOfWork) -> None:
         self.ws, self.uow = workspace, uow
         self._seen: dict[int, dict[str, int]] = {}  # id(record) -> events already stored, by stream
-        self.changed: set[str] = set()
+        self.changed: set[RecordRef] = set()  # the records this command touched
+        # Each release saved, beside the document stored for it: the view takes the model as it is (a check
+        # parses its release once, here) while what is stored is still that document.
+        self.saved_releases: dict[int, tuple[Doc, Release]] = {}
 
     def load(self, model: type[Model], record_id: int, *, timeline: bool = False) -> Model:
         table = TABLES[model]
@@ -145,13 +150,16 @@ class Tx:
     def save(self, record: Release | Incident | Decision) -> None:
         table = TABLES[type(record)]
         owner = f"{PREFIX[table]}-{record.id}"
-        self.uow.put(table, record.id, document(record, self.ws.settings.signoff))
+        doc = document(record, self.ws.settings.signoff)
+        self.uow.put(table, record.id, doc)
+        if isinstance(record, Release):
+            self.saved_releases[record.id] = (doc, record)
         seen = self._seen.get(id(record), {})
         for stream, events in event_streams(record).items():
             for event in events[seen.get(stream, 0):]:
                 self.uow.append_event(owner, stream, event.model_dump(mode="json"))
         self._seen[id(record)] = event_counts(record)
-        self.changed.add(owner)
+        self.changed.add(RecordRef(KIND[table], record.id))
 
     def timeline(self, incident_id: int, kind: str, text: str, at: datetime | None = None) -> None:
         """A timeline event on an incident without loading the incident (or its past)."""
@@ -159,7 +167,7 @@ class Tx:
             return
         event = TimelineEvent(at=at or self.ws.now(), author=self.ws.author, kind=kind, text=text)
         self.uow.append_event(f"INC-{incident_id}", "timeline", event.model_dump(mode="json"))
-        self.changed.add(f"INC-{incident_id}")
+        self.changed.add(RecordRef("incident", incident_id))
 
     def docs(self, model: type[Model]) -> dict[int, Doc]:
         return self.uow.all(TABLES[model])

@@ -20,12 +20,14 @@ from octotui.domain.board import BoardRow
 from octotui.domain.clock import Clock, SystemClock, current_author
 from octotui.domain.models import ChecklistEvent, Decision, Incident, Release, TimelineEvent, build_validators
 from octotui.domain.playbook import Playbook
+from octotui.domain.refs import EVERYTHING_CHANGED, NOTHING_CHANGED, ChangeNotice, RecordRef
 from octotui.domain.settings import Settings
 from octotui.services import actions, team
-from octotui.services.records import MODELS, PREFIX, TABLE_OF_PREFIX, Tx, View, bulk_adapter
+from octotui.services.records import KIND, MODELS, PREFIX, TABLE_OF_KIND, Tx, View, bulk_adapter
 from octotui.storage.base import EVENTS, META, Changes, Doc, Repository, Snapshot, ui_state_of
 from octotui.storage.errors import StoreCorrupt, StoreError, StoreReadOnly
 
+BULK_SLICE = 1000  # records validated per call when a table is parsed whole
 MODELS_KEPT = 64  # releases kept parsed with their history: what a person moves between, not the whole board
 
 
@@ -42,7 +44,7 @@ class WorkspaceView:
         self.problem: StoreError | None = None  # the file is unreadable or invalid: saves are refused
         # What the last check of every record found damaged: left as it is in the file, the rest works.
         self.damaged: StoreCorrupt | None = None
-        self.last_changed: set[str] = set()
+        self.last_changed = NOTHING_CHANGED  # what changed since the UI was last told (drain_changed)
         self.on_lock_wait: Callable[[], None] | None = None  # told when a command waits for another process
         self.action_id: str | None = None  # the next command's action id (a form's): never applied twice
         self._events: dict[int, TimelineEvent | ChecklistEvent] = {}  # parsed events by id (they never change)
@@ -84,10 +86,15 @@ class WorkspaceView:
         return cast(Release, self._parse("releases", record_id, doc))
 
     def _parse_all(self, table: str, docs: dict[int, Doc]) -> dict[int, Any]:
+        """In bulk (several times faster than one by one), a slice at a time: one bulk call holds the GIL
+        throughout, so the event loop could not run (~0.3 s at 27k decisions) while a worker parsed them all."""
+        adapter, items, parsed = bulk_adapter(MODELS[table]), list(docs.items()), {}
         try:
-            return bulk_adapter(MODELS[table]).validate_python(docs)
+            for start in range(0, len(items), BULK_SLICE):
+                parsed.update(adapter.validate_python(dict(items[start:start + BULK_SLICE])))
         except ValidationError as error:
             raise self._invalid(table, error.errors()[0]["loc"][0], error, skip=1) from None
+        return parsed
 
     def _event(self, event_id: int, doc: Doc) -> TimelineEvent | ChecklistEvent:
         cached = self._events.get(event_id)
@@ -139,6 +146,14 @@ class WorkspaceView:
             parsed["incidents_complete"] = True
         return replace(view, **parsed)
 
+    def _keep(self, release_id: int, row: BoardRow, release: Release) -> None:
+        """Keep `release` parsed as the model of `row` (what `release()` returns while the row stands)."""
+        with self._models_lock:
+            self._models[release_id] = (row, release)
+            self._models.move_to_end(release_id)
+            while len(self._models) > MODELS_KEPT:
+                self._models.popitem(last=False)
+
     def _row(self, release: Release) -> BoardRow:
         """A release's board row as this workspace's rules (sign-off) derive it."""
         return BoardRow.of(release, release.stage, self.signoffs_missing(release))
@@ -157,11 +172,13 @@ class WorkspaceView:
             rows[record_id] = row
         return rows
 
-    def _absorb(self, changes: Changes, source: Snapshot) -> set[str]:
-        """Apply changed documents to the view; returns the keys of what changed (`REL-3`, `INC-1`,
-        `DEC-2`, `meta`; `*` for everything). Raises StoreCorrupt, leaving the view as it was."""
+    def _absorb(self, changes: Changes, source: Snapshot, saved: dict[int, tuple[Doc, Release]] | None = None) -> ChangeNotice:
+        """Apply changed documents to the view; returns the records that changed (or everything), told by
+        reference: the storage's table/id report translated here. A release this process just `saved` (the
+        model beside its document) is taken as it is while the store still holds that document, and kept as
+        the parsed release of its new row. Raises StoreCorrupt, leaving the view as it was."""
         if not changes:
-            return set()
+            return NOTHING_CHANGED
         if changes.everything:
             self._events.clear()
             tables = ("releases", "incidents") + (("decisions",) if self._view.decisions is not None else ())
@@ -169,8 +186,8 @@ class WorkspaceView:
             with self._models_lock:
                 self._models.clear()
                 self._past_incidents.clear()
-            return {"*"}
-        keys: set[str] = set()
+            return EVERYTHING_CHANGED
+        refs: set[RecordRef] = set()
         owners: dict[str, set[int]] = {"rows": set(), "incidents": set(), "decisions": set()}
         for table in owners:
             owners[table].update(changes.ids.get("releases" if table == "rows" else table, ()))
@@ -180,9 +197,9 @@ class WorkspaceView:
             self._events.pop(event_id, None)
             doc = source.get(EVENTS, event_id) or {}
             owner = str(doc.get("owner", ""))
-            prefix, _, number = owner.partition("-")
-            if prefix in TABLE_OF_PREFIX and number.isdigit():
-                owners["rows" if prefix == "REL" else TABLE_OF_PREFIX[prefix]].add(int(number))
+            ref = RecordRef.parse(owner)  # the history's owner field, as stored: `REL-3`
+            if ref is not None:
+                owners["rows" if ref.kind == "release" else TABLE_OF_KIND[ref.kind]].add(ref.id)
                 if doc.get("stream") == "timeline":
                     timeline_only.setdefault(owner, []).append(event_id)
                 else:
@@ -190,6 +207,7 @@ class WorkspaceView:
         for owner in other_streams:
             timeline_only.pop(owner, None)
         updates: dict[str, Any] = {}
+        models: dict[int, tuple[BoardRow, Release]] = {}
         if owners["rows"]:
             rows = dict(self._view.rows)
             for record_id in owners.pop("rows"):
@@ -197,15 +215,21 @@ class WorkspaceView:
                 if stored is None:
                     rows.pop(record_id, None)
                 else:
-                    rows[record_id] = self._row(self._parse_release(record_id, stored))
-                keys.add(f"REL-{record_id}")
+                    ours = (saved or {}).get(record_id)
+                    if ours is not None and ours[0] == stored:
+                        row = self._row(ours[1])
+                        models[record_id] = (row, ours[1])
+                    else:
+                        row = self._row(self._parse_release(record_id, stored))
+                    rows[record_id] = row
+                refs.add(RecordRef("release", record_id))
             updates["rows"] = rows
         else:
             owners.pop("rows")
         for table, ids in owners.items():
             current = getattr(self._view, table)
             if not ids or current is None:
-                keys.update(f"{PREFIX[table]}-{n}" for n in ids)
+                refs.update(RecordRef(KIND[table], n) for n in ids)
                 continue
             fresh = dict(current)
             for record_id in ids:
@@ -217,39 +241,41 @@ class WorkspaceView:
                     added = [self._event(n, source.get(EVENTS, n) or {}) for n in appended]
                     extended.timeline = [*known.timeline, *(event for event in added if isinstance(event, TimelineEvent))]
                     fresh[record_id] = extended
-                    keys.add(f"{PREFIX[table]}-{record_id}")
+                    refs.add(RecordRef(KIND[table], record_id))
                     continue
                 record = self._build_record(source, table, record_id)
                 if record is None:
                     fresh.pop(record_id, None)
                 else:
                     fresh[record_id] = record
-                keys.add(f"{PREFIX[table]}-{record_id}")
+                refs.add(RecordRef(KIND[table], record_id))
             updates[table] = fresh
-        if changes.ids.get(META):
+        meta = bool(changes.ids.get(META))
+        if meta:
             updates["meta"] = source.all(META)
-            keys.add("meta")
         self._view = replace(self._view, **updates)
-        return keys
+        for record_id, (row, release) in models.items():
+            self._keep(record_id, row, release)
+        return ChangeNotice(records=frozenset(refs), meta=meta)
 
-    def _catch_up(self, source: Snapshot) -> set[str]:
+    def _catch_up(self, source: Snapshot, saved: dict[int, tuple[Doc, Release]] | None = None) -> ChangeNotice:
         changes, generation = self.store.changes_since(self._generation)
-        keys = self._absorb(changes, source)
+        notice = self._absorb(changes, source, saved)
         self._generation = generation
-        return keys
+        return notice
 
-    def refresh(self) -> set[str]:
-        """Pick up other processes' changes (only those); what changed, by key. Raises StoreError and
+    def refresh(self) -> ChangeNotice:
+        """Pick up other processes' changes (only those); what changed, by reference. Raises StoreError and
         keeps the last good view, and records the problem so saves are refused until it is fixed."""
         try:
             self.store.refresh()
-            keys = self._catch_up(self.store.snapshot)
+            notice = self._catch_up(self.store.snapshot)
         except StoreError as error:
             self.problem = error
             raise
         self.problem = None
-        self.last_changed |= keys
-        return keys
+        self.last_changed |= notice
+        return notice
 
     def signoffs_missing(self, release: Release) -> int:  # the sign-off rule every board row is derived by
         return lifecycle.signoffs_missing(release, self.settings.signoff)
@@ -272,11 +298,12 @@ class WorkspaceView:
             tx = Tx(self, uow)
             yield tx
             actions.record(uow, action, tx.changed)
-        self.last_changed |= self._catch_up(self.store.snapshot) | tx.changed
+        self.last_changed |= (self._catch_up(self.store.snapshot, tx.saved_releases)
+                              | ChangeNotice(records=frozenset(tx.changed)))
 
-    def drain_changed(self) -> set[str]:
-        """What the last command (or commands since the last call) changed, by key."""
-        changed, self.last_changed = self.last_changed, set()
+    def drain_changed(self) -> ChangeNotice:
+        """What the last command (or commands since the last call) changed."""
+        changed, self.last_changed = self.last_changed, NOTHING_CHANGED
         return changed
 
 

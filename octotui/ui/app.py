@@ -19,6 +19,7 @@ from textual.filter import LineFilter
 from textual.screen import Screen
 
 from octotui.domain.config import styles_path
+from octotui.domain.refs import EVERYTHING_CHANGED, ChangeNotice, RecordRef
 from octotui.domain.text import visible
 from octotui.storage.errors import StoreError
 from octotui.ui import actions
@@ -171,11 +172,12 @@ class OctoApp(Octo):
         # The board repaints only what the models show differently (a rule in the settings, an item
         # that became overdue): most starts change nothing on the screen.
         if [row.id for row in rows] != [row.id for row in shown]:
-            changed = {"*"}
+            changed = EVERYTHING_CHANGED
         else:
-            changed = {row.key for row, before in zip(rows, shown, strict=True) if row != before}
+            changed = ChangeNotice.of(*(RecordRef("release", row.id) for row, before in zip(rows, shown, strict=True)
+                                        if row != before))
         if changed:
-            self.broadcast(DataChanged(frozenset(changed)))
+            self.broadcast(DataChanged(changed))
         self._quick = None
         self.set_timer(0.5, self._check_everything)
         held, self._held_keys = self._held_keys, []
@@ -338,9 +340,9 @@ class OctoApp(Octo):
             self.show_saving = True
             self._save_state_changed()
 
-    def _command_finished(self, changed: set[str], error: BaseException | None, on_error: OnError | None) -> None:
+    def _command_finished(self, changed: ChangeNotice, error: BaseException | None, on_error: OnError | None) -> None:
         if changed:
-            self.broadcast(DataChanged(frozenset(changed)))
+            self.broadcast(DataChanged(changed))
         if error is not None and not (on_error is not None and on_error(error)):
             self.post_message(CommandFailed(error))
         self._problem_changed()

@@ -24,6 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from octotui.domain.refs import ChangeNotice
 from octotui.services import actions
 from octotui.storage.errors import StoreOutcomeUnknown
 
@@ -40,7 +41,7 @@ OnError = Callable[[BaseException], bool]  # True when handled; otherwise the ap
 class _Outcome:
     result: Any
     error: BaseException | None
-    changed: set[str]
+    changed: ChangeNotice
 
 
 def _name(command: Callable[..., Any]) -> str:
@@ -89,7 +90,7 @@ class _SerialWorker:
 class CommandRunner:
     def __init__(self, workspace: Workspace, loop_call: Callable[[Callable[[], None]], None],
                  in_app: Callable[[Callable[[], None]], None],
-                 report: Callable[[set[str], BaseException | None, OnError | None], None],
+                 report: Callable[[ChangeNotice, BaseException | None, OnError | None], None],
                  on_wait: Callable[[], None]) -> None:
         self.workspace = workspace
         self._executor = _SerialWorker()
@@ -131,7 +132,7 @@ class CommandRunner:
         log.info("%s %s in %.1f ms%s", _name(command),
                  "ok" if error is None else f"refused ({type(error).__name__})",
                  (time.perf_counter() - started) * 1000,
-                 f"; changed {', '.join(sorted(outcome.changed))}" if outcome.changed else "")
+                 f"; changed {outcome.changed}" if outcome.changed else "")
         return outcome
 
     def _done(self, future: Future[_Outcome], on_success: OnSuccess | None, on_error: OnError | None) -> None:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from octotui.domain.refs import ChangeNotice
+
 
 class DataChanged(Message):
-    """Records changed (by this app's command or another process): `REL-3`, `INC-1`, `DEC-2`, `meta`,
-    or `*` for everything. Screens reload only when a key they show is among them."""
+    """Records changed (by this app's command or another process), named by typed reference: a screen
+    refreshes only when the notice concerns what it shows (compared exactly, see domain.refs)."""
 
-    def __init__(self, keys: frozenset[str]) -> None:
+    def __init__(self, changes: ChangeNotice) -> None:
         super().__init__()
-        self.keys = keys
-
-    def concerns(self, *prefixes: str) -> bool:
-        """True if everything changed, or any key starts with one of `prefixes` (`REL-`, `INC-3`...)."""
-        return "*" in self.keys or any(key == prefix or key.startswith(prefix) for key in self.keys for prefix in prefixes)
+        self.changes = changes
 
 
 class CommandFailed(Message):

@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, Static
 
+from octotui.domain.refs import OUTBOX_CHANGED, ChangeNotice
 from octotui.domain.text import one_line
 from octotui.ui.forms import Modal
 from octotui.ui.handle import Octo
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from octotui.services.outbox import Attempt, Message, Outbox
 
 COPY = "copy"  # the status-update form's "Send" choice that copies (as without channels)
-OUTBOX_KEY = "outbox"  # the DataChanged key of the outbox (the comms screen shows it)
 
 
 class PostConfirmScreen(Modal[list[str] | None]):
@@ -187,7 +187,7 @@ class OutboxRunner:
         self.passes += 1
         if messages is not None and [m.to_doc() for m in messages] != [m.to_doc() for m in self.messages]:
             self.messages = messages
-            self.app.broadcast(DataChanged(frozenset({OUTBOX_KEY})))
+            self.app.broadcast(DataChanged(OUTBOX_CHANGED))
 
     def _record(self, message: Message, attempts: list[Attempt]) -> None:
         # If the outcome cannot be recorded (reported as any command's failure), this process does not send the
@@ -209,14 +209,14 @@ class OutboxRunner:
             self.app.notify(one_line(f"Not posted to {where}: {attempt.reason} — kept in the outbox ({retry})"),
                             title="Not posted", severity="error", timeout=12)
         self.messages = self.outbox.messages()
-        self.app.broadcast(DataChanged(frozenset({OUTBOX_KEY, message.owner})))
+        self.app.broadcast(DataChanged(OUTBOX_CHANGED | ChangeNotice(records=frozenset(filter(None, [message.owner_ref])))))
 
     def act(self, command: Any, *args: Any, done: str) -> None:
         """Retry now / give up, through the command worker; then a pass."""
         def finished(count: int) -> None:
             self.app.notify(done if count else "Nothing to do: no destination is waiting")
             self.messages = self.outbox.messages()
-            self.app.broadcast(DataChanged(frozenset({OUTBOX_KEY})))
+            self.app.broadcast(DataChanged(OUTBOX_CHANGED))
             self.kick()
         self.app.run_command_async(command, *args, on_success=finished)
 

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import CellKey, RowKey
 
 from octotui.domain.clock import format_countdown, format_duration
+from octotui.domain.refs import KINDS, Shows
 from octotui.domain.stages import Stage
 from octotui.domain.text import has_controls, one_line, visible
 from octotui.storage.errors import StoreDisconnected
@@ -84,7 +85,7 @@ class LiveScreen(Screen[None]):
     Textual runs `on_mount` of each class in the MRO, so subclasses keep their own `on_mount`.
     """
 
-    SHOWS: tuple[str, ...] = ("REL-", "INC-", "DEC-")  # which changes concern this screen
+    SHOWS = Shows.of(*KINDS)  # what this screen shows: only changes to it reach `reload`
     MODE: str | None = None  # which mode of the app this screen is (its actions in ui/actions.py)
     data_version = 0  # counts the changes this screen has been told of: its caches key on it
 
@@ -97,13 +98,14 @@ class LiveScreen(Screen[None]):
         return not (self.octo.read_only and is_write(self.MODE, action))
 
     def on_data_changed(self, message: DataChanged) -> None:
-        if self.concerns(message):
+        if message.changes.concerns(self.shows()):
             self.data_version += 1
             self.reload()
         self.query(StatusLine).first().refresh_status()
 
-    def concerns(self, message: DataChanged) -> bool:
-        return message.concerns(*self.SHOWS)
+    def shows(self) -> Shows:
+        """What this screen shows now (a screen of one record names it and what it links to)."""
+        return self.SHOWS
 
     def on_tick(self, _message: Tick) -> None:
         for line in self.query(StatusLine):

@@ -27,6 +27,12 @@
    its 2 ms sleeps wake), for the default 90 days and for all of it. The first opening imports the screen and
    plotext; later ones are measured on a fresh app in the same process.
 
+12. The longest event-loop stall per action on `octotui demo --size 30000` (toggle an item, edit a release, a
+   timeline note, a decision, each screen 1-6, the palette): a probe task measures how late its 2 ms sleeps
+   wake while the action runs to its painted result; median of the runs, beside a bare Textual app pressing the
+   same keys under the same probe (six screens of a 1,000-row table on keys 1-6, Textual's palette), alternately,
+   in the same process.
+
 `--only 1,6,7` runs a subset.
 """
 
@@ -702,8 +708,165 @@ def main() -> None:
             team_mode(Path(folder), {"team": 1_300, "50k": 50_000}, 3 if args.quick else 5, 20 if args.quick else 100)
         if 11 in only:
             asyncio.run(reports_screen(Path(folder), 2 if args.quick else 5))
+        if 12 in only:
+            asyncio.run(loop_stalls(Path(folder), 3 if args.quick else 5))
         if 9 in only:
             growth(Path(folder), [1_000, 10_000] if args.quick else [1_000, 10_000, 50_000, 125_000], 3 if args.quick else 5)
+
+
+class _StallProbe:
+    """The event loop's longest stall while it runs: how late a task's 2 ms sleeps wake (an async context)."""
+
+    async def __aenter__(self) -> _StallProbe:
+        self.worst, self._done = 0.0, asyncio.Event()
+        self._task = asyncio.create_task(self._probe())
+        await asyncio.sleep(0)  # it is sleeping before the action starts
+        return self
+
+    async def _probe(self) -> None:
+        while not self._done.is_set():
+            before = time.perf_counter()
+            await asyncio.sleep(0.002)
+            self.worst = max(self.worst, time.perf_counter() - before - 0.002)
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._done.set()
+        await self._task
+
+
+async def _settled(app, pilot) -> None:
+    """Until what a key started is painted: commands saved, a screen's work in threads done."""
+    for _ in range(2000):
+        await app.commands.wait_idle()
+        await app.workers.wait_for_complete()
+        if not getattr(app.screen, "computing", False) and not app.commands.pending:
+            break
+        await asyncio.sleep(0.005)
+    await pilot.pause()
+
+
+async def loop_stalls(folder: Path, runs: int, size: int = 30_000, db: Path | None = None) -> None:
+    import shutil
+
+    from textual.app import App
+    from textual.screen import Screen
+    from textual.widgets import DataTable, Footer, Header
+
+    from octotui.comms.templates import load_templates
+    from octotui.domain.clock import FrozenClock
+    from octotui.domain.models import Severity
+    from octotui.domain.stages import Stage
+    from octotui.services.bulk import END
+    from octotui.ui.app import OctoApp
+
+    print(f"\n12. Longest event-loop stall per action at `demo --size {size:,}` (median of {runs} runs; bare Textual "
+          "app pressing the same keys)")
+    if db is None:
+        db = folder / f"stalls-{size}.json"
+        subprocess.run([str(OCTOTUI), "demo", "--size", str(size), "--db", str(db)], check=True, env=TERMINAL_ENV,
+                       capture_output=True, timeout=1800)
+
+    class BareScreen(Screen[None]):
+        def compose(self):
+            yield Header()
+            yield DataTable()
+            yield Footer()
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            table.add_columns("ID", "Version", "Type", "Title", "Captain", "Target", "Stage", "Done")
+            for n in range(1000):
+                table.add_row(f"REL-{n}", f"1.{n}.0", "minor", f"Release {n}", "cap", "2026-12-01", "Planned", "0/13")
+
+    class Bare(App[None]):
+        """Six screens on keys 1-6 as octotui's modes (each a header, a table of 1,000 rows, a footer): the
+        same screen switches, the same palette; the other keys do nothing here."""
+
+        MODES = {str(n): BareScreen for n in range(1, 7)}  # noqa: RUF012
+        BINDINGS = [(str(n), f"switch_mode('{n}')", f"screen {n}") for n in range(1, 7)]  # noqa: RUF012
+
+        def on_mount(self) -> None:
+            self.switch_mode("1")
+
+    def fill(app, **values: str) -> None:
+        for name, value in values.items():
+            app.screen.query_one(f"#f-{name}").value = value
+
+    def first_gate_item(app) -> None:
+        """The first gate item still to do (not the notes item: with empty notes it asks first)."""
+        run = app.workspace.run(RunRef("release", app.selected_release_id, "gate"))
+        index = next(n for n, item in enumerate(run.items) if item.state.value == "todo" and "notes" not in item.text)
+        table = app.screen.query_one("#checklist", DataTable)
+        table.move_cursor(row=table.get_row_index(f"REL-{app.selected_release_id}:gate:{index}"))
+
+    # (name, keys, what is done in between on octotui's forms); every action ends with its result painted.
+    actions = [
+        ("1 board", ("1",), None),
+        ("edit release", ("e", "ctrl+s"), lambda app, run: fill(app, title=f"bench edit {run}")),
+        ("2 checklist", ("2",), None),
+        ("toggle item", ("space",), None),  # on the first gate item (chosen before the probe starts)
+        ("3 incident", ("3",), None),
+        ("timeline note", ("t", "enter"), lambda app, run: fill(app, note=f"bench note {run}")),
+        ("record decision", ("D", "ctrl+s"), lambda app, run: fill(app, title=f"bench {run}", decision="go")),
+        ("4 decisions", ("4",), None),
+        ("5 comms", ("5",), None),
+        ("6 reports", ("6",), None),
+        ("palette", ("ctrl+p", "escape"), None),
+    ]
+    templates = load_templates()
+    # Each app does the actions twice: the first time opens each screen and form (imports, compose, styles);
+    # the second is how they run in use.
+    passes = ("first", "again")
+    octo: dict[tuple[str, str], list[float]] = {(when, name): [] for when in passes for name, _keys, _b in actions}
+    bare: dict[tuple[str, str], list[float]] = {(when, name): [] for when in passes for name, _keys, _b in actions}
+    for run in range(runs):
+        copy = folder / "stalls-run.json"  # each run from the same data (the actions write)
+        shutil.copyfile(db, copy)
+        workspace = Workspace(Store(copy), load_playbook(), clock=FrozenClock(END), author="bench")
+        release = next(row for row in workspace.board_rows() if row.stage is Stage.PLANNED)
+        if not workspace.open_incidents():
+            workspace.start_incident("bench", Severity.P2)
+        workspace.save_ui_state({"mode": "board"})
+        app = OctoApp(workspace, templates, offer_demo=False)
+        async with app.run_test(size=(120, 36)) as pilot:
+            waited = time.perf_counter()  # past start-up's check of every record, as in use
+            while not app._check_done and time.perf_counter() - waited < 300:
+                await asyncio.sleep(0.05)
+            await _settled(app, pilot)
+            table = app.screen.query_one("#board", DataTable)
+            table.move_cursor(row=table.get_row_index(str(release.id)))
+            app.selected_release_id = release.id
+            await pilot.pause()
+            for when, (name, keys, between) in ((when, action) for when in passes for action in actions):
+                if name == "toggle item":
+                    first_gate_item(app)
+                    await pilot.pause()
+                async with _StallProbe() as probe:
+                    await pilot.press(keys[0])
+                    await _settled(app, pilot)
+                    if between is not None:
+                        between(app, f"{run}-{when}")
+                    for key in keys[1:]:
+                        await pilot.press(key)
+                        await _settled(app, pilot)
+                octo[when, name].append(probe.worst)
+                assert app.screen is app.screen_stack[0], f"{name}: left {app.screen} open: {getattr(app.screen, 'question', '')}"
+        async with Bare().run_test(size=(120, 36)) as pilot:
+            await pilot.pause()
+            for when, (name, keys, _between) in ((when, action) for when in passes for action in actions):
+                async with _StallProbe() as probe:
+                    for key in keys:
+                        await pilot.press(key)
+                        await pilot.pause()
+                bare[when, name].append(probe.worst)
+    print(f"   {'action':<16} {'first time (ratio to bare)':>30} {'again (ratio to bare)':>28}   worst run again")
+    for name, _keys, _between in actions:
+        cells = []
+        for when in passes:
+            mine, theirs = statistics.median(octo[when, name]), statistics.median(bare[when, name])
+            cells.append(f"{mine * 1000:>6.1f} ms vs {theirs * 1000:>5.1f} ms ({mine / max(theirs, 1e-4):>5.1f}x)")
+        print(f"   {name:<16} {cells[0]:>30} {cells[1]:>28}   {max(octo['again', name]) * 1000:.0f} ms")
+    print(f"   load average while measured: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; target: no action over 50 ms")
 
 
 if __name__ == "__main__":

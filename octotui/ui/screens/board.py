@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Footer, Header, Input, Static
 
 from octotui.domain.board import BoardRow
+from octotui.domain.refs import Shows
 from octotui.domain.versioning import replaced_by
 from octotui.ui import actions
 from octotui.ui.widgets import (
@@ -56,7 +57,7 @@ class BoardScreen(LiveScreen):
         yield Static(id="board-summary")
         yield Footer()
 
-    SHOWS = ("REL-",)
+    SHOWS = Shows.of("release")
 
     def __init__(self) -> None:
         super().__init__()

@@ -4,7 +4,7 @@ incident."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,7 +14,7 @@ from octotui.domain import lifecycle
 from octotui.domain.board import release_flags
 from octotui.domain.clock import format_countdown, local_time
 from octotui.domain.models import ChecklistItem, ChecklistRun, Incident, ItemState, Release
-from octotui.domain.refs import RunRef
+from octotui.domain.refs import KINDS, RecordRef, RunRef, Shows
 from octotui.domain.text import plain
 from octotui.services.workspace import GateBlocked, NeedsConfirmation
 from octotui.ui import actions
@@ -36,9 +36,6 @@ from octotui.ui.widgets import (
     clip,
     literal,
 )
-
-if TYPE_CHECKING:
-    from octotui.ui.messages import DataChanged
 
 STATE_MARK = {ItemState.TODO: ("[ ]", ""), ItemState.DONE: ("[x]", "bold green"), ItemState.NA: ("N/A", "yellow")}
 
@@ -72,18 +69,23 @@ class ChecklistScreen(LiveScreen):
         self.reload()
 
     # -- what is shown ---------------------------------------------------------------------
-    def owner(self) -> Release | Incident | None:
+    def owner_ref(self) -> RecordRef | None:
+        """Whose checklists are shown: the chosen owner, else the selected release, else the active incident."""
         app = self.octo
-        kind_id = app.checklist_owner
-        if kind_id is None:
-            if app.selected_release_id is not None:
-                kind_id = ("release", app.selected_release_id)
-            elif app.active_incident_id is not None:
-                kind_id = ("incident", app.active_incident_id)
-        if kind_id is None:
+        if app.checklist_owner is not None:
+            kind, owner_id = app.checklist_owner
+            return RecordRef("release" if kind == "release" else "incident", owner_id)
+        if app.selected_release_id is not None:
+            return RecordRef("release", app.selected_release_id)
+        if app.active_incident_id is not None:
+            return RecordRef("incident", app.active_incident_id)
+        return None
+
+    def owner(self) -> Release | Incident | None:
+        ref, workspace = self.owner_ref(), self.octo.workspace
+        if ref is None:
             return None
-        kind, owner_id = kind_id
-        return app.workspace.release(owner_id) if kind == "release" else app.workspace.incident(owner_id)
+        return workspace.release(ref.id) if ref.kind == "release" else workspace.incident(ref.id)
 
     def refs(self, owner: Release | Incident | None) -> list[RunRef]:
         if self.octo.checklist_mine:  # items assigned to me, on every release that has one
@@ -322,10 +324,18 @@ class ChecklistScreen(LiveScreen):
             text.append(f"\n  {local_time(event.at)} {event.author}: {event.action}", style="dim")
         detail.update(text + reference_text(self.octo, ref.role))
 
-    def concerns(self, message: DataChanged) -> bool:
-        owner = self.owner()
-        keys = [] if owner is None else [owner.key] + [ref.owner_key for ref in self.refs(owner)]
-        return owner is None or message.concerns(*keys)
+    def shows(self) -> Shows:
+        """Exactly the owner and the owners of the runs it shows (an incident's include its release's
+        rollback or hotfix run), read without parsing the release: a change told for anything else is not ours."""
+        if self.octo.checklist_mine:
+            return Shows.of("release", "incident")  # an item on any of them may become mine
+        ref = self.owner_ref()
+        if ref is None:
+            return Shows.of(*KINDS)  # nothing to show yet: whatever is created may be
+        if ref.kind == "release":
+            return Shows.of(records={ref})
+        incident = self.octo.workspace.incident(ref.id)
+        return Shows.of(records={ref, *(run.owner_ref for run in self.refs(incident))})
 
     def tick(self) -> None:
         """Countdowns move with the app's tick; only the rows with a timed item are repainted."""

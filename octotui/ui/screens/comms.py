@@ -12,6 +12,7 @@ from textual.widgets.option_list import Option
 
 from octotui.comms.templates import CommsTemplate, render
 from octotui.domain.models import Incident, Release
+from octotui.domain.refs import KINDS, Shows
 from octotui.ui import actions
 from octotui.ui.flows import copy_template, release_notes_form, text_to_send
 from octotui.ui.forms import EditTextScreen
@@ -22,7 +23,7 @@ class CommsScreen(LiveScreen):
     TITLE = "Comms"
     MODE = "comms"
     BINDINGS = actions.bindings(MODE)  # from the one registry (ui/actions.py)
-    SHOWS = ("REL-", "INC-", "DEC-", "outbox")
+    SHOWS = Shows.of(*KINDS, outbox=True)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -16,6 +16,7 @@ from octotui.domain.clock import local_time
 from octotui.domain.inputs import InputError
 from octotui.domain.models import Decision, DecisionStatus, parse_key
 from octotui.domain.quoting import quoted
+from octotui.domain.refs import Shows
 from octotui.domain.search import DecisionIndex
 from octotui.ui import actions
 from octotui.ui.flows import decision_form
@@ -96,9 +97,11 @@ class DecisionLogScreen(LiveScreen):
         self._built_revision = -1
         self._reading = False
 
-    def _read(self, _result: object) -> None:
+    def _read(self, index: DecisionIndex) -> None:
         self._reading = False
-        self.reload()
+        self._index, self._built = index, ()  # the rows are built again from it
+        if self.is_current:  # else when shown again (a screen reloads on resume)
+            self.reload()
 
     def _read_failed(self, _error: BaseException) -> bool:
         self._reading = False  # asked again on the next reload; the app reports what went wrong
@@ -118,23 +121,35 @@ class DecisionLogScreen(LiveScreen):
         self.reload()
         self.query_one("#decisions").focus()
 
-    SHOWS = ("DEC-",)
+    SHOWS = Shows.of("decision")
 
     def index(self) -> DecisionIndex:
-        decisions = self.octo.workspace.decisions()
-        if self._index is None or self._index.decisions is not decisions:
-            self._index = DecisionIndex(decisions)
+        """The decisions as last indexed (built off the loop: see `_index_off_the_loop`)."""
+        assert self._index is not None, "reload returns until the first index arrives"
         return self._index
+
+    def _index_off_the_loop(self) -> None:
+        """Years of decisions are parsed (once) and indexed (after each change) in the worker, never on the
+        loop: until the index arrives, the rows shown stay as they were."""
+        if self._reading:
+            return
+        self._reading = True
+        workspace = self.octo.workspace
+        if not workspace.decisions_read:
+            last = workspace.store.snapshot.last_id("decisions")
+            self.query_one("#decision-filters", Static).update(Text(f"Reading up to {last:,} decisions…", style="dim"))
+
+        def index_decisions() -> DecisionIndex:
+            return DecisionIndex(workspace.decisions())
+
+        self.octo.commands.submit(index_decisions, on_success=self._read, on_error=self._read_failed)
 
     def reload(self) -> None:
         workspace = self.octo.workspace
-        if not workspace.decisions_read:  # years of decisions are parsed off the loop, once: then listed
-            if not self._reading:
-                self._reading = True
-                last = workspace.store.snapshot.last_id("decisions")
-                self.query_one("#decision-filters", Static).update(Text(f"Reading up to {last:,} decisions…", style="dim"))
-                self.octo.commands.submit(workspace.read_decisions, on_success=self._read, on_error=self._read_failed)
-            return
+        if self._index is None or not workspace.decisions_read or self._index.decisions is not workspace.decisions():
+            self._index_off_the_loop()
+            if self._index is None:
+                return
         query = self.query_one("#decision-search", Input).value
         key = (self.data_version, query, self.status_filter, self.link_filter)
         if key == self._built:

@@ -19,6 +19,7 @@ from textual_plotext import PlotextPlot  # imported with this screen: start-up n
 from octotui.comms.metrics_export import PeriodError, parse_moment
 from octotui.domain.inputs import InputError
 from octotui.domain.metrics import DEFINITIONS, NO_DEPLOYMENTS, SEVERITIES, Metrics, Period, Week, trend
+from octotui.domain.refs import Shows
 from octotui.services.reports import FactsCache, Report, build_report
 from octotui.storage.errors import StoreError
 from octotui.ui import actions
@@ -116,7 +117,7 @@ def chart_points(weeks: list[Week]) -> list[tuple[str, int, int, float | None, f
 
 class ReportsScreen(LiveScreen):
     TITLE = "Reports"
-    SHOWS = ("REL-", "INC-")
+    SHOWS = Shows.of("release", "incident")
     MODE = "reports"
     BINDINGS = actions.bindings(MODE)  # from the one registry (ui/actions.py)
     HELP_NOTES = DEFINITIONS  # the help lists what each number means
