@@ -49,6 +49,8 @@ SCREEN_MODULES = {
     "reports": ("reports", "ReportsScreen"),
 }
 
+WARMED_SCREENS = ("reports",)  # imported in a thread after start-up (`_warm_screens`)
+
 
 def _screen(module: str, name: str) -> Screen[None]:
     screen_class = getattr(importlib.import_module(f"octotui.ui.screens.{module}"), name)
@@ -442,7 +444,7 @@ class OctoApp(Octo):
         def checked(_result: object) -> None:
             self._check_done = True
             self._problem_changed()  # a damaged record found before may be repaired now
-            self._settle_heap()
+            self._warm_screens()
             if not self.store.read_only:  # rows for the next quick start, where they are missing or stale
                 self.commands.submit(self.workspace.store_board_rows, on_error=lambda _error: True)
 
@@ -451,13 +453,23 @@ class OctoApp(Octo):
             if isinstance(error, StoreError) and error is not self.workspace.damaged:
                 self.workspace.problem = error  # the file itself, not one record: as a refresh would say
             self._problem_changed()
-            self._settle_heap()
+            self._warm_screens()
             return isinstance(error, StoreError)
 
         if report is None:
             self.commands.submit(self.workspace.validate_all, on_success=checked, on_error=refused)
         else:
             self.commands.submit(self.workspace.take_check, report, on_success=checked, on_error=refused)
+
+    @work(thread=True, group="warm", exit_on_error=False)
+    def _warm_screens(self) -> None:
+        """Import the screens whose first opening imports a library for long (Reports: plotext) once start-up is
+        over, in a thread: their key holds the loop for no import. Before the heap is settled: frozen with the rest."""
+        try:
+            for mode in WARMED_SCREENS:
+                importlib.import_module(f"octotui.ui.screens.{SCREEN_MODULES[mode][0]}")
+        finally:
+            self.call_from_thread(self._settle_heap)
 
     def _settle_heap(self) -> None:
         # What start-up loaded lives as long as the app: once the garbage of the check is gone, keep the

@@ -5,16 +5,20 @@ screen says "computing…" meanwhile. Nothing stored as text (titles, names) is 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 
 from rich import box
 from rich.table import Table
 from rich.text import Text
-from textual import work
-from textual.app import ComposeResult
+from textual import events, work
+from textual.app import ComposeResult, RenderResult
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static
-from textual_plotext import PlotextPlot  # imported with this screen: start-up never pays for plotext
+
+# Imported with this screen (in a thread after start-up, ui/app.py's WARMED_SCREENS): start-up never pays for it.
+from textual_plotext import PlotextPlot
+from textual_plotext.plot import Plot
 
 from octotui.comms.metrics_export import PeriodError, parse_moment
 from octotui.domain.inputs import InputError
@@ -99,7 +103,10 @@ def severity_table(metrics: Metrics, narrow: bool = False) -> Table:
     return table
 
 
-def chart_points(weeks: list[Week]) -> list[tuple[str, int, int, float | None, float | None]]:
+Point = tuple[str, int, int, float | None, float | None]  # label, deployments, failures, lead time h, MTTR h
+
+
+def chart_points(weeks: list[Week]) -> list[Point]:
     """(label, deployments, failures, lead time h, MTTR h) per point: a week, or a run of weeks summed when the
     period has more weeks than fit (their medians averaged)."""
     size = max(1, math.ceil(len(weeks) / MAX_POINTS))
@@ -112,6 +119,119 @@ def chart_points(weeks: list[Week]) -> list[tuple[str, int, int, float | None, f
         points.append((label, sum(week.deployments for week in run), sum(week.failures for week in run),
                        sum(lead) / len(lead) if lead else None, sum(mttr) / len(mttr) if mttr else None))
     return points
+
+
+CHART_FRAME_ROWS = 4  # a chart's rows that are not the plot: its title, the frame's two lines, the x labels
+
+
+def bar_scale(largest: int, rows: int) -> tuple[float, float, list[int]]:
+    """The deploys chart's y axis for `rows` rows of bars: (low, high, ticks), whole-number ticks. Row r (from 1)
+    stands for r × high / rows, so bars keep their proportions and a week of 1 never looks like a week of 2;
+    with more deployments than rows, the lowest row is 1 (no week with one is blank) and each row above a whole
+    number more, the row labelled n filled when a bar reaches n."""
+    largest, rows = max(largest, 1), max(rows, 2)
+    if largest <= rows:
+        return largest / rows, float(largest), list(range(1, largest + 1))
+    step = math.ceil((largest - 1) / (rows - 1))
+    return 1.0, float(1 + step * (rows - 1)), [1 + step * row for row in range(rows)]
+
+
+def _x_axis(plt: Plot, labels: list[str]) -> None:
+    positions = [float(n) for n in range(1, len(labels) + 1)]
+    step = max(1, len(labels) // 6)
+    plt.xticks(positions[::step], labels[::step])
+    plt.xlim(0.5, len(labels) + 0.5)
+
+
+def draw_deploys(plt: Plot, points: list[Point], rows: int) -> None:
+    plt.title("Deploys per week (red: failed)")
+    if not points:
+        return
+    positions = [float(n) for n in range(1, len(points) + 1)]
+    plt.stacked_bar(positions, [[p[1] - p[2] for p in points], [p[2] for p in points]],
+                    color=["green", "red"], width=0.6)  # type: ignore[arg-type]  # plotext takes a list
+    low, high, ticks = bar_scale(max(p[1] for p in points), rows)
+    plt.ylim(low, high)
+    plt.yticks(ticks)  # type: ignore[arg-type]  # plotext takes a list
+    _x_axis(plt, [p[0] for p in points])
+
+
+def draw_trends(plt: Plot, points: list[Point], _rows: int) -> None:
+    plt.title("Lead time & MTTR (hours; x: failure)")
+    positions = [float(n) for n in range(1, len(points) + 1)]
+    for index, name, color in ((3, "lead", "cyan"), (4, "MTTR", "magenta")):
+        xs = [x for x, p in zip(positions, points, strict=True) if p[index] is not None]
+        ys = [p[index] for p in points if p[index] is not None]
+        if xs:
+            plt.plot(xs, ys, label=name, color=color, marker="braille")
+    failed = [x for x, p in zip(positions, points, strict=True) if p[2]]
+    if failed:
+        plt.scatter(failed, [0] * len(failed), marker="x", color="red")
+    if points:
+        _x_axis(plt, [p[0] for p in points])
+
+
+Draw = Callable[[Plot, list[Point], int], None]
+
+
+class Chart(PlotextPlot):
+    """A plotext chart laid out in a thread: plotext takes tens of milliseconds to lay out and colour a chart,
+    which on the event loop would hold a frame. It shows the chart last built for its size (blank before the
+    first) and builds again when its points, size or theme change. Each build draws on a figure of its own."""
+
+    def __init__(self, draw: Draw, *, id: str) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        self._draw = draw
+        self._points: list[Point] | None = None
+        self._version = 0  # of the points
+        self._built: tuple[tuple[int, int, str, int], Text] | None = None
+        self._building: tuple[int, int, str, int] | None = None
+
+    @property
+    def drawn(self) -> bool:
+        """Showing its current points at its current size."""
+        return self._points is None or (self._built is not None and self._built[0] == self._wanted())
+
+    def show(self, points: list[Point]) -> None:
+        self._points, self._version = points, self._version + 1
+        self._build_if_needed()
+
+    def _wanted(self) -> tuple[int, int, str, int]:
+        return self.size.width, self.size.height, self._get_plotext_theme_name(self.app.theme), self._version
+
+    def _build_if_needed(self) -> None:
+        wanted = self._wanted()
+        if self._points is None or not wanted[0] or not wanted[1] or self.drawn or self._building == wanted:
+            return
+        self._building = wanted
+        self._build(wanted, self._points)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._build_if_needed()
+
+    @work(thread=True, group="charts")
+    def _build(self, wanted: tuple[int, int, str, int], points: list[Point]) -> None:
+        width, height, theme, _ = wanted
+        plt = Plot()
+        self._draw(plt, points, height - CHART_FRAME_ROWS)
+        plt.plotsize(width, height)
+        plt._set_size(width, height)  # as PlotextPlot.render does (textual-plotext's issue 5)
+        plt.theme(theme)
+        built = Text.from_ansi(plt.build())
+        self.app.call_from_thread(self._done, wanted, built)
+
+    def _done(self, wanted: tuple[int, int, str, int], built: Text) -> None:
+        if self._building == wanted:
+            self._building = None
+        if wanted[3] == self._version and (self._built is None or self._built[0][3] <= wanted[3]):
+            self._built = (wanted, built)  # the newest points' chart, if of another size, until rebuilt
+            self.refresh()
+        self._build_if_needed()
+
+    def render(self) -> RenderResult:
+        if not self.drawn:
+            self.call_later(self._build_if_needed)  # a theme changed, say
+        return self._built[1] if self._built is not None else Text("")
 
 
 class ReportsScreen(LiveScreen):
@@ -127,7 +247,7 @@ class ReportsScreen(LiveScreen):
     #report-keys { padding-right: 2; }
     #report-numbers.narrow { layout: vertical; }  /* 80 columns: one table under the other, every number whole */
     #report-charts { height: 1fr; min-height: 4; max-height: 20; }
-    #report-charts PlotextPlot { width: 1fr; height: 1fr; }
+    #report-charts Chart { width: 1fr; height: 1fr; }
     """
 
     def __init__(self) -> None:
@@ -147,8 +267,8 @@ class ReportsScreen(LiveScreen):
             yield Static(id="report-keys")
             yield Static(id="report-severity")
         with Horizontal(id="report-charts"):
-            yield PlotextPlot(id="chart-deploys")
-            yield PlotextPlot(id="chart-trends")
+            yield Chart(draw_deploys, id="chart-deploys")
+            yield Chart(draw_trends, id="chart-trends")
         yield Footer()
 
     def period(self) -> Period:
@@ -217,41 +337,12 @@ class ReportsScreen(LiveScreen):
 
     def _draw_charts(self, metrics: Metrics) -> None:
         points = chart_points(metrics.weekly)
-        labels = [point[0] for point in points]
-        positions: list[float] = [float(n) for n in range(1, len(points) + 1)]
-        deploys = self.query_one("#chart-deploys", PlotextPlot)
-        plt = deploys.plt
-        plt.clear_figure()
-        plt.title("Deploys per week (red: failed)")
-        if points:
-            plt.stacked_bar(positions, [[p[1] - p[2] for p in points], [p[2] for p in points]],
-                            color=["green", "red"], width=0.6)  # type: ignore[arg-type]  # plotext takes a list
-            step = max(1, len(points) // 6)
-            plt.xticks(positions[::step], labels[::step])
-            plt.xlim(0.5, len(points) + 0.5)
-        deploys.refresh()
-        # The second chart is drawn in the next frame: each takes tens of milliseconds to lay out.
-        self.call_after_refresh(self._draw_trends, points, labels, positions)
+        for chart in self.query(Chart):
+            chart.show(points)
 
-    def _draw_trends(self, points: list[tuple[str, int, int, float | None, float | None]], labels: list[str],
-                     positions: list[float]) -> None:
-        trends = self.query_one("#chart-trends", PlotextPlot)
-        plt = trends.plt
-        plt.clear_figure()
-        plt.title("Lead time & MTTR (hours; x: failure)")
-        for index, name, color in ((3, "lead", "cyan"), (4, "MTTR", "magenta")):
-            xs = [x for x, p in zip(positions, points, strict=True) if p[index] is not None]
-            ys = [p[index] for p in points if p[index] is not None]
-            if xs:
-                plt.plot(xs, ys, label=name, color=color, marker="braille")
-        failed = [x for x, p in zip(positions, points, strict=True) if p[2]]
-        if failed:
-            plt.scatter(failed, [0] * len(failed), marker="x", color="red")
-        if points:
-            step = max(1, len(points) // 6)
-            plt.xticks(positions[::step], labels[::step])
-            plt.xlim(0.5, len(points) + 0.5)
-        trends.refresh()
+    @property
+    def charts_drawn(self) -> bool:
+        return all(chart.drawn for chart in self.query(Chart))
 
     def action_next_period(self) -> None:
         self.custom = None
