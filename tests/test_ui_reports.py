@@ -121,9 +121,7 @@ async def test_80x24_keeps_every_number_and_shrinks_the_charts(demo_workspace, m
 
 def chart_lines(app, widget_id: str) -> list[str]:
     widget = app.screen.query_one(widget_id)
-    console = Console(width=widget.size.width, record=True, color_system=None, file=open("/dev/null", "w"))  # noqa: SIM115
-    console.print(widget.render())
-    return console.export_text().splitlines()
+    return [widget.render_line(y).text for y in range(widget.size.height)]
 
 
 async def test_80x24_bars_of_1_2_and_3_deploys_differ_and_ticks_are_whole(demo_workspace, make_app) -> None:
@@ -183,6 +181,16 @@ async def test_the_reports_module_is_imported_in_a_thread_once_start_up_is_over(
         await computed(pilot)
         # The key finds the module imported: a look-up, not an import.
         assert imported.index(("octotui.ui.screens.reports", False)) < imported.index(("octotui.ui.screens.reports", True))
+
+
+async def test_the_first_opening_parses_no_stylesheet_afresh(demo_workspace, make_app, monkeypatch) -> None:
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        refreshed = []
+        monkeypatch.setattr(app, "refresh_css", lambda *args, **kwargs: refreshed.append(args))
+        await pilot.press("6")
+        await computed(pilot)
+        assert refreshed == []  # Textual's full re-parse of every rule: ~50 ms on the loop (the snapshot: same look)
 
 
 def test_the_bar_scale_keeps_whole_ticks_and_every_week_visible() -> None:

@@ -4,16 +4,19 @@ screen says "computing…" meanwhile. Nothing stored as text (titles, names) is 
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable
 from datetime import datetime
 
 from rich import box
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from textual import events, work
-from textual.app import ComposeResult, RenderResult
+from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.strip import Strip
 from textual.widgets import Footer, Header, Static
 
 # Imported with this screen (in a thread after start-up, ui/app.py's WARMED_SCREENS): start-up never pays for it.
@@ -174,17 +177,21 @@ def draw_trends(plt: Plot, points: list[Point], _rows: int) -> None:
 Draw = Callable[[Plot, list[Point], int], None]
 
 
+Built = tuple[tuple[int, int, str, int], list[Strip]]  # (width, height, theme, points' version): its lines
+
+
 class Chart(PlotextPlot):
-    """A plotext chart laid out in a thread: plotext takes tens of milliseconds to lay out and colour a chart,
-    which on the event loop would hold a frame. It shows the chart last built for its size (blank before the
-    first) and builds again when its points, size or theme change. Each build draws on a figure of its own."""
+    """A plotext chart laid out in a thread: plotext lays out and colours a chart, and Rich and Textual turn
+    its colours into styled lines, each for tens of milliseconds that on the event loop would hold a frame. It
+    shows the lines last built (blank before the first) and builds again when its points, size or theme change.
+    Each build draws on a figure of its own."""
 
     def __init__(self, draw: Draw, *, id: str) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id)
         self._draw = draw
         self._points: list[Point] | None = None
         self._version = 0  # of the points
-        self._built: tuple[tuple[int, int, str, int], Text] | None = None
+        self._built: Built | None = None
         self._building: tuple[int, int, str, int] | None = None
 
     @property
@@ -209,6 +216,10 @@ class Chart(PlotextPlot):
     def on_resize(self, _event: events.Resize) -> None:
         self._build_if_needed()
 
+    def _register_theme(self, app_theme_name: str) -> None:
+        super()._register_theme(app_theme_name)
+        self._build_if_needed()  # the colours of the new theme
+
     @work(thread=True, group="charts")
     def _build(self, wanted: tuple[int, int, str, int], points: list[Point]) -> None:
         width, height, theme, _ = wanted
@@ -217,21 +228,21 @@ class Chart(PlotextPlot):
         plt.plotsize(width, height)
         plt._set_size(width, height)  # as PlotextPlot.render does (textual-plotext's issue 5)
         plt.theme(theme)
-        built = Text.from_ansi(plt.build())
-        self.app.call_from_thread(self._done, wanted, built)
+        console = Console(width=width, height=height, color_system="truecolor", file=io.StringIO())
+        lines = console.render_lines(Text.from_ansi(plt.build()), console.options, pad=True)
+        self.app.call_from_thread(self._done, wanted, [Strip(line, width) for line in lines])
 
-    def _done(self, wanted: tuple[int, int, str, int], built: Text) -> None:
+    def _done(self, wanted: tuple[int, int, str, int], strips: list[Strip]) -> None:
         if self._building == wanted:
             self._building = None
         if wanted[3] == self._version and (self._built is None or self._built[0][3] <= wanted[3]):
-            self._built = (wanted, built)  # the newest points' chart, if of another size, until rebuilt
+            self._built = (wanted, strips)  # the newest points' chart, if of another size, until rebuilt
             self.refresh()
         self._build_if_needed()
 
-    def render(self) -> RenderResult:
-        if not self.drawn:
-            self.call_later(self._build_if_needed)  # a theme changed, say
-        return self._built[1] if self._built is not None else Text("")
+    def render_line(self, y: int) -> Strip:
+        strips = self._built[1] if self._built is not None else []
+        return strips[y].crop_extend(0, self.size.width, None) if y < len(strips) else Strip.blank(self.size.width)
 
 
 class ReportsScreen(LiveScreen):
@@ -252,6 +263,9 @@ class ReportsScreen(LiveScreen):
 
     def __init__(self) -> None:
         super().__init__()
+        # Made now, with the app's stylesheet as it is: Textual would otherwise parse every rule of the app afresh
+        # (twice, ~50 ms on the loop) on the first switch to this mode, as for a screen that missed a theme change.
+        self._css_update_count = self.app._css_update_count
         self.days: int | None = 90
         self.custom: Period | None = None  # since/until chosen by hand (wins over `days`)
         self.report: Report | None = None
