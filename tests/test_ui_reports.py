@@ -183,6 +183,20 @@ async def test_the_reports_module_is_imported_in_a_thread_once_start_up_is_over(
         assert imported.index(("octotui.ui.screens.reports", False)) < imported.index(("octotui.ui.screens.reports", True))
 
 
+async def test_a_new_theme_draws_the_charts_again_in_its_colours(demo_workspace, make_app) -> None:
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("6")
+        await computed(pilot)
+        chart = app.screen.query_one("#chart-deploys")
+        before = chart.render_line(0)
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause()
+        await computed(pilot)
+        after = chart.render_line(0)
+        assert after.text == before.text and after != before  # the same chart, other colours
+
+
 async def test_the_first_opening_parses_no_stylesheet_afresh(demo_workspace, make_app, monkeypatch) -> None:
     app = make_app(demo_workspace)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -25,7 +25,8 @@
 11. The Reports screen (key 6) on `octotui demo --size 125000`, the clock at the data's end: key to the numbers
    on screen (computed in a thread), key to the charts (each laid out in a thread) and the event loop's longest
    stall till both are painted (a probe task measures how late its 2 ms sleeps wake), for the default 90 days and
-   for all of it; beside it, the probe's worst with nothing to do (this machine's noise). The first opening is the
+   for all of it; beside it, the probe's worst with nothing to do (this machine's noise) and while a thread spins
+   in Python (what any work off the loop costs it here: the GIL is shared). The first opening is the
    process's first (the screen's module was imported in a thread after start-up); later ones are on a fresh app
    in the same process. `--reports-db PATH` reuses a database made by `octotui demo --size 125000`.
 
@@ -522,6 +523,7 @@ async def reports_screen(folder: Path, runs: int, size: int = 125_000, db: Path 
     templates = load_templates()
     results: dict[str, list[tuple[float, float, float, float]]] = {"90 days": [], "all": []}
     floor: list[float] = []
+    busy: list[float] = []
 
     async def probed(work: Callable[[], Awaitable[None]]) -> float:
         """The longest stall of the event loop while `work` runs (how late 2 ms sleeps wake)."""
@@ -565,6 +567,7 @@ async def reports_screen(folder: Path, runs: int, size: int = 125_000, db: Path 
             await app.commands.wait_idle()
             await asyncio.sleep(1.0)
             floor.append(await probed(lambda: asyncio.sleep(1.0)))  # this machine's noise: nothing to do
+            busy.append(await probed(lambda: asyncio.to_thread(_spin, 1.0)))  # any work in a thread shares the GIL
             for label, keys in (("90 days", ("6",)), ("all", ("p", "p", "p"))):
                 marks: dict[str, float] = {}
                 stall = await probed(partial(press_and_wait, app, pilot, keys, marks))
@@ -579,10 +582,17 @@ async def reports_screen(folder: Path, runs: int, size: int = 125_000, db: Path 
               f"{statistics.median(v[3] for v in rest) * 1000:.0f} ms), stall median "
               f"{statistics.median(v[2] for v in rest) * 1000:.0f} ms, worst {max(v[2] for v in rest) * 1000:.0f} ms")
     print(f"   the same probe with nothing to do (1 s, this machine's noise): median {statistics.median(floor) * 1000:.0f} "
-          f"ms, worst {max(floor) * 1000:.0f} ms")
+          f"ms, worst {max(floor) * 1000:.0f} ms; while a thread spins in Python (1 s, the floor of any work off the "
+          f"loop in this process): median {statistics.median(busy) * 1000:.0f} ms, worst {max(busy) * 1000:.0f} ms")
     print(f"   load average while measured: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (CPU: this process's, "
           "key to charts painted)")
     print("   targets: numbers within 1 s of the key; no frame held over 50 ms")
+
+
+def _spin(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        sum(range(1000))
 
 
 def _settle(fd: int) -> None:

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from textual import events, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, RenderResult
 from textual.containers import Horizontal
 from textual.strip import Strip
 from textual.widgets import Footer, Header, Static
@@ -196,8 +196,10 @@ class Chart(PlotextPlot):
 
     @property
     def drawn(self) -> bool:
-        """Showing its current points at its current size."""
-        return self._points is None or (self._built is not None and self._built[0] == self._wanted())
+        """Showing its current points at its current size (or nothing to show: no points, no room)."""
+        wanted = self._wanted()
+        return self._points is None or not wanted[0] or not wanted[1] or (
+            self._built is not None and self._built[0] == wanted)
 
     def show(self, points: list[Point]) -> None:
         self._points, self._version = points, self._version + 1
@@ -207,11 +209,11 @@ class Chart(PlotextPlot):
         return self.size.width, self.size.height, self._get_plotext_theme_name(self.app.theme), self._version
 
     def _build_if_needed(self) -> None:
-        wanted = self._wanted()
-        if self._points is None or not wanted[0] or not wanted[1] or self.drawn or self._building == wanted:
+        points, wanted = self._points, self._wanted()
+        if points is None or self.drawn or self._building == wanted:
             return
         self._building = wanted
-        self._build(wanted, self._points)
+        self._build(wanted, points)
 
     def on_resize(self, _event: events.Resize) -> None:
         self._build_if_needed()
@@ -239,6 +241,9 @@ class Chart(PlotextPlot):
             self._built = (wanted, strips)  # the newest points' chart, if of another size, until rebuilt
             self.refresh()
         self._build_if_needed()
+
+    def render(self) -> RenderResult:
+        return Text("")  # never PlotextPlot's (plotext on the loop): the lines are `render_line`'s
 
     def render_line(self, y: int) -> Strip:
         strips = self._built[1] if self._built is not None else []
