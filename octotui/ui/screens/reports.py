@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -177,6 +178,8 @@ def draw_trends(plt: Plot, points: list[Point], _rows: int) -> None:
 Draw = Callable[[Plot, list[Point], int], None]
 
 
+# Two threads laying out at once would leave the event loop a third of the interpreter (the GIL), not a half.
+_ONE_BUILD_AT_A_TIME = threading.Lock()
 Built = tuple[tuple[int, int, str, int], list[Strip]]  # (width, height, theme, points' version): its lines
 
 
@@ -224,6 +227,11 @@ class Chart(PlotextPlot):
 
     @work(thread=True, group="charts")
     def _build(self, wanted: tuple[int, int, str, int], points: list[Point]) -> None:
+        with _ONE_BUILD_AT_A_TIME:
+            strips = self._lines(wanted, points)
+        self.app.call_from_thread(self._done, wanted, strips)
+
+    def _lines(self, wanted: tuple[int, int, str, int], points: list[Point]) -> list[Strip]:
         width, height, theme, _ = wanted
         plt = Plot()
         self._draw(plt, points, height - CHART_FRAME_ROWS)
@@ -232,7 +240,7 @@ class Chart(PlotextPlot):
         plt.theme(theme)
         console = Console(width=width, height=height, color_system="truecolor", file=io.StringIO())
         lines = console.render_lines(Text.from_ansi(plt.build()), console.options, pad=True)
-        self.app.call_from_thread(self._done, wanted, [Strip(line, width) for line in lines])
+        return [Strip(line, width) for line in lines]
 
     def _done(self, wanted: tuple[int, int, str, int], strips: list[Strip]) -> None:
         if self._building == wanted:
@@ -356,8 +364,12 @@ class ReportsScreen(LiveScreen):
 
     def _draw_charts(self, metrics: Metrics) -> None:
         points = chart_points(metrics.weekly)
-        for chart in self.query(Chart):
-            chart.show(points)
+
+        def show() -> None:
+            for chart in self.query(Chart):
+                chart.show(points)
+
+        self.call_after_refresh(show)  # the numbers painted first, with the interpreter to the loop alone
 
     @property
     def charts_drawn(self) -> bool:
