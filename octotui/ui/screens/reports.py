@@ -324,7 +324,11 @@ class ReportsScreen(LiveScreen):
         label = self.period_label()
         label.append("  computing…", style="bold yellow")
         self.query_one("#report-period", Static).update(label)
-        self._compute(self.period(), self._token)
+        self.call_after_refresh(self._start, self._token)  # the screen painted first, the loop alone
+
+    def _start(self, token: int) -> None:
+        if token == self._token:  # else a newer reload starts its own
+            self._compute(self.period(), token)
 
     @work(thread=True, exclusive=True, group="reports")
     def _compute(self, period: Period, token: int) -> None:
