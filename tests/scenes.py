@@ -90,10 +90,21 @@ def scene_runner(scene: Scene) -> Callable[[object], Awaitable[None]]:
             scene.setup(pilot.app)
         for key in scene.keys:
             await pilot.press(key)
-        # The reports are computed in a thread: the scene is what shows once they are in.
-        await pilot.app.workers.wait_for_complete([worker for worker in pilot.app.workers if worker.group == "reports"])
-        await pilot.pause()
+        await reports_settled(pilot)
     return run_before
+
+
+async def reports_settled(pilot) -> None:
+    """The reports are computed in a thread and each chart laid out in another, once its size is known: a scene
+    is what shows once they are all in (no-op on other screens)."""
+    for _ in range(50):
+        await pilot.app.workers.wait_for_complete(
+            [worker for worker in pilot.app.workers if worker.group in ("reports", "charts")])
+        await pilot.pause()
+        screen = pilot.app.screen
+        if not getattr(screen, "computing", False) and getattr(screen, "charts_drawn", True):
+            return
+    raise AssertionError("the reports never settled")
 
 
 async def save_scene(scene: Scene, target: Path) -> None:

@@ -106,3 +106,19 @@ def test_a_kept_cache_reads_again_only_what_changed_and_answers_the_same(demo_wo
     assert cache.reads == read_first + 1
     assert changed == build_report(store.snapshot, settings, period)  # the same as reading everything afresh
     assert changed.metrics.incidents["P0"][0] == first.metrics.incidents["P0"][0] + 1
+
+
+def test_a_longer_period_reads_the_histories_it_needs_and_no_document_again(demo_workspace: Workspace) -> None:
+    from octotui.services.reports import FactsCache
+
+    store, settings = demo_workspace.store, demo_workspace.settings
+    cache = FactsCache()
+    cache.catch_up(store)
+    recent = build_report(store.snapshot, settings, Period.last_days(3, FROZEN_AT), cache=cache)
+    documents, histories = cache.reads, cache.history_reads
+    assert documents > 30 and histories < documents  # histories only where the last 6 days can need them
+    everything = build_report(store.snapshot, settings, Period.last_days(None, FROZEN_AT), cache=cache)
+    assert cache.reads == documents and cache.history_reads > histories  # the documents are not read again
+    assert everything == build_report(store.snapshot, settings, Period.last_days(None, FROZEN_AT))  # as afresh
+    assert recent == build_report(store.snapshot, settings, Period.last_days(3, FROZEN_AT), cache=cache)
+    assert cache.reads == documents  # and a shorter one again reads nothing

@@ -6,6 +6,7 @@ import threading
 
 from conftest import AWKWARD
 from rich.console import Console
+from scenes import reports_settled
 
 from octotui.domain.models import Severity
 from octotui.ui.forms import FormScreen
@@ -18,9 +19,7 @@ def text_of(app, widget_id: str, width: int = 200) -> str:
     return console.export_text()
 
 
-async def computed(pilot) -> None:
-    await pilot.app.workers.wait_for_complete([w for w in pilot.app.workers if w.group == "reports"])
-    await pilot.pause()
+computed = reports_settled  # the numbers, then the charts
 
 
 async def test_key_6_shows_computing_then_the_numbers(demo_workspace, make_app, monkeypatch) -> None:
@@ -118,6 +117,108 @@ async def test_80x24_keeps_every_number_and_shrinks_the_charts(demo_workspace, m
         assert all(f"P{n}" in severity for n in range(4)) and "…" not in severity and "12.5/12.5" in severity  # as the export says: not rounded to 12
         charts = screen.query_one("#report-charts").region
         assert charts.height >= 4 and charts.bottom <= footer_top
+
+
+def chart_lines(app, widget_id: str) -> list[str]:
+    widget = app.screen.query_one(widget_id)
+    return [widget.render_line(y).text for y in range(widget.size.height)]
+
+
+async def test_80x24_bars_of_1_2_and_3_deploys_differ_and_ticks_are_whole(demo_workspace, make_app) -> None:
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("6")
+        await computed(pilot)
+        assert {1, 2, 3} <= {week.deployments for week in app.screen.report.metrics.weekly}  # the demo's 90 days
+        lines = chart_lines(app, "#chart-deploys")
+        plot = [line for line in lines if "┤" in line or line.lstrip().startswith("│")]
+        assert len(plot) == 3  # three rows of bars at 80x24
+        heights = {sum(line[column] == "█" for line in plot) for column in range(len(plot[0]))} - {0}
+        assert heights == {1, 2, 3}  # one row per deployment: a week of 1 and a week of 2 look different
+        assert [line.split("┤")[0].strip() for line in plot] == ["3", "2", "1"]
+
+
+async def test_charts_are_laid_out_off_the_event_loop(demo_workspace, make_app, monkeypatch) -> None:
+    from textual_plotext.plot import Plot
+
+    real, threads = Plot.build, []
+
+    def build(plot):
+        threads.append(threading.current_thread())
+        return real(plot)
+
+    monkeypatch.setattr(Plot, "build", build)
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("6")
+        await computed(pilot)
+        assert "Deploys per week" in "\n".join(chart_lines(app, "#chart-deploys"))
+        assert "Lead time & MTTR" in "\n".join(chart_lines(app, "#chart-trends"))
+        assert threads and threading.main_thread() not in threads  # plotext's tens of ms never hold a frame
+
+
+async def test_the_reports_module_is_imported_in_a_thread_once_start_up_is_over(demo_workspace, make_app,
+                                                                              monkeypatch) -> None:
+    import importlib
+
+    real, imported = importlib.import_module, []
+
+    def spy(name, *args):
+        imported.append((name, threading.current_thread() is threading.main_thread()))
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", spy)
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app._check_everything()  # what the start-up timer does (which may start it again meanwhile)
+        for _ in range(100):
+            await app.commands.wait_idle()
+            await pilot.pause()
+            if app._check_done:
+                break
+        await app.workers.wait_for_complete([worker for worker in app.workers if worker.group == "warm"])
+        await pilot.pause()
+        assert ("octotui.ui.screens.reports", False) in imported  # before 6 is pressed, not on the loop
+        await pilot.press("6")
+        await computed(pilot)
+        # The key finds the module imported: a look-up, not an import.
+        assert imported.index(("octotui.ui.screens.reports", False)) < imported.index(("octotui.ui.screens.reports", True))
+
+
+async def test_a_new_theme_draws_the_charts_again_in_its_colours(demo_workspace, make_app) -> None:
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("6")
+        await computed(pilot)
+        chart = app.screen.query_one("#chart-deploys")
+        before = chart.render_line(0)
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause()
+        await computed(pilot)
+        after = chart.render_line(0)
+        assert after.text == before.text and after != before  # the same chart, other colours
+
+
+async def test_the_first_opening_parses_no_stylesheet_afresh(demo_workspace, make_app, monkeypatch) -> None:
+    app = make_app(demo_workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        refreshed = []
+        monkeypatch.setattr(app, "refresh_css", lambda *args, **kwargs: refreshed.append(args))
+        await pilot.press("6")
+        await computed(pilot)
+        assert refreshed == []  # Textual's full re-parse of every rule: ~50 ms on the loop (the snapshot: same look)
+
+
+def test_the_bar_scale_keeps_whole_ticks_and_every_week_visible() -> None:
+    from octotui.ui.screens.reports import bar_scale
+
+    assert bar_scale(3, 3) == (1.0, 3.0, [1, 2, 3])  # a row per deployment
+    low, high, ticks = bar_scale(3, 16)
+    assert (low, high, ticks) == (3 / 16, 3.0, [1, 2, 3])  # proportional: row r is r × 3/16
+    assert bar_scale(10, 4) == (1.0, 10.0, [1, 4, 7, 10])  # more than rows: whole steps, the lowest row is 1
+    assert bar_scale(11, 4) == (1.0, 13.0, [1, 5, 9, 13])
+    assert bar_scale(0, 3) == (1 / 3, 1.0, [1])  # nothing deployed: an axis all the same
+    assert bar_scale(5, 1)[2] == [1, 5]  # a chart squeezed to one row still has an axis
 
 
 async def test_hostile_titles_never_reach_the_terminal(demo_workspace, make_app) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -62,49 +62,83 @@ def _production_item(doc: Doc) -> tuple[str, int, datetime] | None:
     return None
 
 
-def release_facts(snapshot: Snapshot, release_id: int, doc: Doc, since: datetime | None) -> ReleaseFacts | None:
+ProductionItem = tuple[str, int]  # the work checklist's stream and its Production item's index
+
+
+def _release_read(release_id: int, doc: Doc) -> tuple[ReleaseFacts, ProductionItem | None] | None:
+    """A release's facts from its document alone (`production_at`: the Production item's time now), and the
+    item whose history may hold an earlier first arrival."""
     created = _time(doc.get("created_at"))
     if created is None:
         return None
-    production = None
     found = _production_item(doc)
-    if found is not None:
-        role, index, production = found
-        # The first arrival is never later than the item's time now: only a release that could fall in the
-        # period has its history read.
-        if since is None or production >= since:
-            firsts = [moment for _, event in snapshot.events(f"REL-{release_id}", role)
-                      if event.get("item") == index and event.get("action") in SETTLED
-                      and (moment := _time(event.get("at"))) is not None]
-            production = min([production, *firsts])
     runs = doc.get("runs") if isinstance(doc.get("runs"), dict) else {}
     rollback = runs.get(ChecklistRole.ROLLBACK) if isinstance(runs, dict) else None
-    return ReleaseFacts(id=release_id, created_at=created, production_at=production,
-                        rolled_back_at=_time(rollback.get("started_at")) if isinstance(rollback, dict) else None,
-                        cancelled_at=_time(doc.get("cancelled_at")), incident_ids=_ids(doc.get("incident_ids")))
+    facts = ReleaseFacts(id=release_id, created_at=created, production_at=found[2] if found else None,
+                         rolled_back_at=_time(rollback.get("started_at")) if isinstance(rollback, dict) else None,
+                         cancelled_at=_time(doc.get("cancelled_at")), incident_ids=_ids(doc.get("incident_ids")))
+    return facts, (found[0], found[1]) if found else None
 
 
-def incident_facts(snapshot: Snapshot, incident_id: int, doc: Doc, settings: Settings,
-                   since: datetime | None) -> IncidentFacts | None:
+def _arrival_matters(facts: ReleaseFacts, since: datetime | None) -> bool:
+    # The first arrival is never later than the item's time now: only a release that could fall in the period
+    # has its history read.
+    return facts.production_at is not None and (since is None or facts.production_at >= since)
+
+
+def _first_arrival(snapshot: Snapshot, facts: ReleaseFacts, item: ProductionItem) -> ReleaseFacts:
+    role, index = item
+    first = facts.production_at
+    for _, event in snapshot.events(f"REL-{facts.id}", role):
+        if event.get("item") == index and event.get("action") in SETTLED and (moment := _time(event.get("at"))) \
+                and (first is None or moment < first):
+            first = moment
+    return replace(facts, production_at=first)
+
+
+def release_facts(snapshot: Snapshot, release_id: int, doc: Doc, since: datetime | None) -> ReleaseFacts | None:
+    read = _release_read(release_id, doc)
+    if read is None:
+        return None
+    facts, item = read
+    return _first_arrival(snapshot, facts, item) if item is not None and _arrival_matters(facts, since) else facts
+
+
+def _incident_read(incident_id: int, doc: Doc) -> IncidentFacts | None:
+    """An incident's facts from its document alone: its updates are in its history."""
     started = _time(doc.get("started_at"))
     severity = str(doc.get("severity"))
     if started is None or severity not in Severity.__members__:
         return None
-    resolved = _time(doc.get("resolved_at"))
-    updates: list[UpdateFacts] = []
-    # Updates are sent while an incident is open: one resolved before the period has none in it.
-    if since is None or resolved is None or resolved >= since:
-        interval = settings.update_interval(Severity(severity))
-        previous = started
-        sent = sorted(moment for _, event in snapshot.events(f"INC-{incident_id}", "timeline")
-                      if event.get("kind") == "update" and (moment := _time(event.get("at"))) is not None)
-        for moment in sent:
-            due = previous + interval if interval is not None and (resolved is None or moment <= resolved) else None
-            updates.append(UpdateFacts(at=moment, due_at=due))
-            previous = moment
     return IncidentFacts(id=incident_id, severity=severity, started_at=started,
                          acknowledged_at=_time(doc.get("acknowledged_at")), mitigated_at=_time(doc.get("mitigated_at")),
-                         resolved_at=resolved, release_ids=_ids(doc.get("release_ids")), updates=tuple(updates))
+                         resolved_at=_time(doc.get("resolved_at")), release_ids=_ids(doc.get("release_ids")))
+
+
+def _updates_matter(facts: IncidentFacts, since: datetime | None) -> bool:
+    # Updates are sent while an incident is open: one resolved before the period has none in it.
+    return since is None or facts.resolved_at is None or facts.resolved_at >= since
+
+
+def _with_updates(snapshot: Snapshot, facts: IncidentFacts, settings: Settings) -> IncidentFacts:
+    interval, resolved = settings.update_interval(Severity(facts.severity)), facts.resolved_at
+    updates: list[UpdateFacts] = []
+    previous = facts.started_at
+    sent = sorted(moment for _, event in snapshot.events(f"INC-{facts.id}", "timeline")
+                  if event.get("kind") == "update" and (moment := _time(event.get("at"))) is not None)
+    for moment in sent:
+        due = previous + interval if interval is not None and (resolved is None or moment <= resolved) else None
+        updates.append(UpdateFacts(at=moment, due_at=due))
+        previous = moment
+    return replace(facts, updates=tuple(updates))
+
+
+def incident_facts(snapshot: Snapshot, incident_id: int, doc: Doc, settings: Settings,
+                   since: datetime | None) -> IncidentFacts | None:
+    facts = _incident_read(incident_id, doc)
+    if facts is None:
+        return None
+    return _with_updates(snapshot, facts, settings) if _updates_matter(facts, since) else facts
 
 
 NEVER_SHIPPED = ("Planned", "Gate passed", "Staging", "Cancelled")  # board stages without a Production item settled
@@ -122,20 +156,18 @@ def _breathing(ids: Iterable[Key]) -> Iterator[Key]:
         yield key
 
 
-def _covers(read_from: datetime | None, since: datetime | None) -> bool:
-    """Facts read for periods from `read_from` on serve a period from `since` on (their histories were read)."""
-    return read_from is None or (since is not None and since >= read_from)
-
-
 class FactsCache:
     """The facts last read, by record, kept between computations (the Reports screen holds one): only the
-    records the store says changed since (a save here, or another process's) are read again."""
+    records the store says changed since (a save here, or another process's) are read again. A record's
+    history is read once a period needs it: a longer period reads the histories it now needs, no document again."""
 
     def __init__(self) -> None:
         self.generation: int | None = None
-        self.releases: dict[int, tuple[ReleaseFacts | None, datetime | None]] = {}
-        self.incidents: dict[int, tuple[IncidentFacts | None, datetime | None]] = {}
+        # Each record's facts (None: not a record to count) and whether its history is still unread.
+        self.releases: dict[int, tuple[ReleaseFacts | None, ProductionItem | None]] = {}
+        self.incidents: dict[int, tuple[IncidentFacts | None, bool]] = {}
         self.reads = 0  # documents read (tests count them)
+        self.history_reads = 0  # records' histories read
         self.lock = threading.Lock()
 
     def catch_up(self, store: Repository) -> None:
@@ -150,6 +182,34 @@ class FactsCache:
                 self.incidents.pop(incident_id, None)
         self.generation = generation if generation is not None else store.generation
 
+    def release(self, snapshot: Snapshot, release_id: int, since: datetime | None) -> ReleaseFacts | None:
+        kept = self.releases.get(release_id)
+        if kept is None:
+            doc = snapshot.get("releases", release_id)
+            self.reads += 1
+            kept = (_release_read(release_id, doc) if doc else None) or (None, None)
+        facts, unread = kept
+        if facts is not None and unread is not None and _arrival_matters(facts, since):
+            facts, unread = _first_arrival(snapshot, facts, unread), None
+            self.history_reads += 1
+        self.releases[release_id] = (facts, unread)
+        return facts
+
+    def incident(self, snapshot: Snapshot, settings: Settings, incident_id: int,
+                 since: datetime | None) -> IncidentFacts | None:
+        kept = self.incidents.get(incident_id)
+        if kept is None:
+            doc = snapshot.get("incidents", incident_id)
+            self.reads += 1
+            facts = _incident_read(incident_id, doc) if doc else None
+            kept = (facts, facts is not None)
+        facts, unread = kept
+        if facts is not None and unread and _updates_matter(facts, since):
+            facts, unread = _with_updates(snapshot, facts, settings), False
+            self.history_reads += 1
+        self.incidents[incident_id] = (facts, unread)
+        return facts
+
 
 def gather(snapshot: Snapshot, settings: Settings, since: datetime | None = None,
            cache: FactsCache | None = None) -> tuple[list[ReleaseFacts], list[IncidentFacts]]:
@@ -163,23 +223,12 @@ def gather(snapshot: Snapshot, settings: Settings, since: datetime | None = None
         board = rows[release_id].get("board")
         if isinstance(board, dict) and board.get("stage") in NEVER_SHIPPED:  # a deployment needs Production reached
             continue
-        kept = cache.releases.get(release_id)
-        if kept is None or not _covers(kept[1], since):
-            doc = snapshot.get("releases", release_id)
-            cache.reads += 1
-            kept = cache.releases[release_id] = (release_facts(snapshot, release_id, doc, since) if doc else None, since)
-        if kept[0] is not None:
-            releases.append(kept[0])
+        if (release := cache.release(snapshot, release_id, since)) is not None:
+            releases.append(release)
     incidents = []
     for incident_id in _breathing(range(1, snapshot.last_id("incidents") + 1)):
-        found = cache.incidents.get(incident_id)
-        if found is None or not _covers(found[1], since):
-            doc = snapshot.get("incidents", incident_id)
-            cache.reads += 1
-            found = cache.incidents[incident_id] = (
-                incident_facts(snapshot, incident_id, doc, settings, since) if doc else None, since)
-        if found[0] is not None:
-            incidents.append(found[0])
+        if (incident := cache.incident(snapshot, settings, incident_id, since)) is not None:
+            incidents.append(incident)
     return releases, incidents
 
 

@@ -1,4 +1,5 @@
-"""The forms a key opens from any screen: start an incident (`i`), a timeline note (`t`), a decision (`D`)."""
+"""The forms a key opens from any screen: start an incident (`i`), a timeline note (`t`), a decision (`D`);
+and the demo data, offered on a first start and in the palette."""
 
 from __future__ import annotations
 
@@ -93,3 +94,31 @@ def decision_form_for(app: Octo, prefill: dict[str, Any]) -> None:
             app.notify(f"{decision.key} recorded: {decision.title}")
 
     app.push_screen(decision_form("Record a decision", prefill, submit, workspace.author), saved)
+
+
+def offer_demo(app: Octo) -> None:
+    """The welcome on an empty database. Not with a team's own guide: the demo replays the bundled one."""
+    from octotui.services.demo import demo_refusal
+    from octotui.ui.forms import ConfirmScreen  # forms load when first needed, not before the first paint
+
+    if demo_refusal(app.workspace.playbook) is not None:
+        return
+    app.push_screen(ConfirmScreen(
+        "Welcome to octotui. The database is empty.\n\nLoad demo data (a few releases in different stages, "
+        "an incident, decisions) to look around, or start empty?", yes="Load demo data", no="Start empty"),
+        lambda load: load_demo(app) if load else None)
+
+
+def load_demo(app: Octo) -> None:
+    """The demo in the command worker; then the board and the incident screen select what it made."""
+    from octotui.services.demo import load_demo as write_demo
+
+    def loaded(_result: object) -> None:
+        releases = app.workspace.board_rows()
+        if releases and app.selected_release_id is None:
+            app.selected_release_id = releases[0].id
+        incidents = app.workspace.open_incidents()
+        if incidents and app.active_incident_id is None:
+            app.active_incident_id = incidents[0].id
+
+    app.run_command_async(write_demo, app.workspace, on_success=loaded)

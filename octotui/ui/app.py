@@ -50,6 +50,8 @@ SCREEN_MODULES = {
     "reports": ("reports", "ReportsScreen"),
 }
 
+WARMED_SCREENS = ("reports",)  # imported in a thread after start-up (`_warm_screens`)
+
 
 def _screen(module: str, name: str) -> Screen[None]:
     screen_class = getattr(importlib.import_module(f"octotui.ui.screens.{module}"), name)
@@ -264,18 +266,11 @@ class OctoApp(Octo):
         self.set_timer(0.5, self._check_everything)  # after the first paint, not before it
         if self._restored_mode and self._restored_mode != self.DEFAULT_MODE:
             self.switch_mode(self._restored_mode)
-        from octotui.services.demo import demo_refusal
-
         # Offered on a first start only: someone who chose to start empty and quit is not asked again.
-        if self.offer_demo and self.workspace.is_empty() and not self._had_state and not self.workspace.store.read_only \
-                and demo_refusal(self.workspace.playbook) is None:  # the demo replays the bundled guide only
-            from octotui.ui.forms import (
-                ConfirmScreen,  # forms load when first needed, not before the first paint
-            )
-            self.push_screen(ConfirmScreen(
-                "Welcome to octotui. The database is empty.\n\nLoad demo data (a few releases in different stages, "
-                "an incident, decisions) to look around, or start empty?", yes="Load demo data", no="Start empty"),
-                self._demo_answer)
+        if self.offer_demo and self.workspace.is_empty() and not self._had_state and not self.workspace.store.read_only:
+            from octotui.ui.anywhere import offer_demo
+
+            offer_demo(self)
 
     def on_unmount(self) -> None:
         self.store.subscribe(None)
@@ -283,10 +278,6 @@ class OctoApp(Octo):
             self._child_check.stop()
         if self.started:
             self.commands.shutdown()
-
-    def _demo_answer(self, load: bool | None) -> None:
-        if load:
-            self.action_load_demo()
 
     async def action_quit(self) -> None:
         """Every change is already saved; only where the person was is remembered here.
@@ -447,7 +438,7 @@ class OctoApp(Octo):
         def checked(_result: object) -> None:
             self._check_done = True
             self._problem_changed()  # a damaged record found before may be repaired now
-            self._settle_heap()
+            self._warm_screens()
             if not self.store.read_only:  # rows for the next quick start, where they are missing or stale
                 self.commands.submit(self.workspace.store_board_rows, on_error=lambda _error: True)
 
@@ -456,13 +447,23 @@ class OctoApp(Octo):
             if isinstance(error, StoreError) and error is not self.workspace.damaged:
                 self.workspace.problem = error  # the file itself, not one record: as a refresh would say
             self._problem_changed()
-            self._settle_heap()
+            self._warm_screens()
             return isinstance(error, StoreError)
 
         if report is None:
             self.commands.submit(self.workspace.validate_all, on_success=checked, on_error=refused)
         else:
             self.commands.submit(self.workspace.take_check, report, on_success=checked, on_error=refused)
+
+    @work(thread=True, group="warm", exit_on_error=False)
+    def _warm_screens(self) -> None:
+        """Import the screens whose first opening imports a library for long (Reports: plotext) once start-up is
+        over, in a thread: their key holds the loop for no import. Before the heap is settled: frozen with the rest."""
+        try:
+            for mode in WARMED_SCREENS:
+                importlib.import_module(f"octotui.ui.screens.{SCREEN_MODULES[mode][0]}")
+        finally:
+            self.call_from_thread(self._settle_heap)
 
     def _settle_heap(self) -> None:
         # What start-up loaded lives as long as the app: once the garbage of the check is gone, keep the
@@ -525,16 +526,9 @@ class OctoApp(Octo):
             self.push_screen(HelpScreen(self.screen))
 
     def action_load_demo(self) -> None:
-        def loaded(_result: object) -> None:
-            releases = self.workspace.board_rows()
-            if releases and self.selected_release_id is None:
-                self.selected_release_id = releases[0].id
-            incidents = self.workspace.open_incidents()
-            if incidents and self.active_incident_id is None:
-                self.active_incident_id = incidents[0].id
-        from octotui.services.demo import load_demo
+        from octotui.ui.anywhere import load_demo
 
-        self.run_command_async(load_demo, self.workspace, on_success=loaded)
+        load_demo(self)
 
     def action_start_incident(self, release_id: int | None = None, for_run: str | None = None) -> None:
         from octotui.ui.anywhere import start_incident_form

@@ -23,9 +23,12 @@
    another process until it is painted in a running octotui (pushed by NOTIFY).
 
 11. The Reports screen (key 6) on `octotui demo --size 125000`, the clock at the data's end: key to the numbers
-   on screen (computed in a thread) and the event loop's longest stall meanwhile (a probe task measures how late
-   its 2 ms sleeps wake), for the default 90 days and for all of it. The first opening imports the screen and
-   plotext; later ones are measured on a fresh app in the same process.
+   on screen (computed in a thread), key to the charts (each laid out in a thread) and the event loop's longest
+   stall till both are painted (a probe task measures how late its 2 ms sleeps wake), for the default 90 days and
+   for all of it; beside it, the probe's worst with nothing to do (this machine's noise) and while a thread spins
+   in Python (what any work off the loop costs it here: the GIL is shared). The first opening is the
+   process's first (the screen's module was imported in a thread after start-up); later ones are on a fresh app
+   in the same process. `--reports-db PATH` reuses a database made by `octotui demo --size 125000`.
 
 12. The longest event-loop stall per action on `octotui demo --size 30000` (toggle an item, edit a release, a
    timeline note, a decision, each screen 1-6, the palette): a probe task measures how late its 2 ms sleeps
@@ -45,6 +48,7 @@ import json
 import os
 import pty
 import select
+import shutil
 import signal
 import statistics
 import struct
@@ -53,7 +57,10 @@ import sys
 import tempfile
 import termios
 import time
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # tests/: tests_support, pgcluster
@@ -513,12 +520,47 @@ async def reports_screen(folder: Path, runs: int, size: int = 125_000, db: Path 
     from octotui.ui.app import OctoApp
 
     print(f"\n11. Reports (key 6) at `demo --size {size:,}`: key to numbers on screen; longest event-loop stall")
-    if db is None:  # else one made earlier by `octotui demo --size N` (copied: the runs write their UI state)
-        db = folder / f"reports-{size}.json"
+    made, db = db, folder / f"reports-{size}.json"
+    if made is not None:  # one made earlier by `octotui demo --size N` (copied: the runs write their UI state)
+        shutil.copyfile(made, db)
+    else:
         subprocess.run([str(OCTOTUI), "demo", "--size", str(size), "--db", str(db)], check=True, env=TERMINAL_ENV,
                        capture_output=True, timeout=1800)
     templates = load_templates()
-    results: dict[str, list[tuple[float, float, float]]] = {"90 days": [], "all": []}
+    results: dict[str, list[tuple[float, float, float, float]]] = {"90 days": [], "all": []}
+    floor: list[float] = []
+    busy: list[float] = []
+
+    async def probed(work: Callable[[], Awaitable[None]]) -> float:
+        """The longest stall of the event loop while `work` runs (how late 2 ms sleeps wake)."""
+        worst, done = 0.0, asyncio.Event()
+
+        async def probe() -> None:
+            nonlocal worst
+            while not done.is_set():
+                before = time.perf_counter()
+                await asyncio.sleep(0.002)
+                worst = max(worst, time.perf_counter() - before - 0.002)
+
+        task = asyncio.create_task(probe())
+        await work()
+        done.set()
+        await task
+        return worst
+
+    async def press_and_wait(app: OctoApp, pilot: Any, keys: tuple[str, ...], marks: dict[str, float]) -> None:
+        start, cpu = time.perf_counter(), time.process_time()
+        for key in keys:
+            await pilot.press(key)
+        while getattr(app.screen, "computing", True) or getattr(app.screen, "report", None) is None:
+            await asyncio.sleep(0.005)
+        await pilot.pause()  # painted
+        marks["numbers"] = time.perf_counter() - start
+        while not getattr(app.screen, "charts_drawn", True):  # each laid out in a thread once its size is known
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        marks["charts"], marks["cpu"] = time.perf_counter() - start, time.process_time() - cpu
+
     for _run in range(runs):
         workspace = Workspace(Store(db), load_playbook(), clock=FrozenClock(END), author="bench")
         workspace.save_ui_state({"mode": "board"})
@@ -530,37 +572,35 @@ async def reports_screen(folder: Path, runs: int, size: int = 125_000, db: Path 
                 await asyncio.sleep(0.05)
             await app.commands.wait_idle()
             await asyncio.sleep(1.0)
-            for label, keys in (("90 days", ("6",)), ("all", ("p", "p", "p"))):
-                worst, done = 0.0, asyncio.Event()
-
-                async def probe(done: asyncio.Event = done) -> None:
-                    nonlocal worst
-                    while not done.is_set():
-                        before = time.perf_counter()
-                        await asyncio.sleep(0.002)
-                        worst = max(worst, time.perf_counter() - before - 0.002)
-
-                task = asyncio.create_task(probe())
-                start, cpu = time.perf_counter(), time.process_time()
-                for key in keys:
-                    await pilot.press(key)
-                while getattr(app.screen, "computing", True) or getattr(app.screen, "report", None) is None:
-                    await asyncio.sleep(0.005)
-                await pilot.pause()  # painted
-                elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-                done.set()
-                await task
-                results[label].append((elapsed, worst, cpu))
+            floor.append(await probed(lambda: asyncio.sleep(1.0)))  # this machine's noise: nothing to do
+            busy.append(await probed(lambda: asyncio.to_thread(_spin, 1.0)))  # any work in a thread shares the GIL
+            # p goes 30 → 90 → 365 → all: from the default 90 days, twice (365 is computed on the way).
+            for label, keys in (("90 days", ("6",)), ("all", ("p", "p"))):
+                marks: dict[str, float] = {}
+                stall = await probed(partial(press_and_wait, app, pilot, keys, marks))
+                assert getattr(app.screen, "days", 0) == (90 if label == "90 days" else None), label
+                results[label].append((marks["numbers"], marks["charts"], stall, marks["cpu"]))
             await pilot.press("1")
     for label, values in results.items():
         first, rest = values[0], values[1:] or values
-        print(f"   {label:<8} first opening {first[0] * 1000:>5.0f} ms (stall {first[1] * 1000:.0f} ms, CPU "
-              f"{first[2] * 1000:.0f} ms); then median {statistics.median(v[0] for v in rest) * 1000:>5.0f} ms "
-              f"(CPU {statistics.median(v[2] for v in rest) * 1000:.0f} ms), worst stall "
-              f"{max(v[1] for v in rest) * 1000:.0f} ms")
+        print(f"   {label:<8} first opening: numbers {first[0] * 1000:>5.0f} ms, charts {first[1] * 1000:>5.0f} ms "
+              f"(stall {first[2] * 1000:.0f} ms, CPU {first[3] * 1000:.0f} ms); then median: numbers "
+              f"{statistics.median(v[0] for v in rest) * 1000:>5.0f} ms, charts "
+              f"{statistics.median(v[1] for v in rest) * 1000:>5.0f} ms (CPU "
+              f"{statistics.median(v[3] for v in rest) * 1000:.0f} ms), stall median "
+              f"{statistics.median(v[2] for v in rest) * 1000:.0f} ms, worst {max(v[2] for v in rest) * 1000:.0f} ms")
+    print(f"   the same probe with nothing to do (1 s, this machine's noise): median {statistics.median(floor) * 1000:.0f} "
+          f"ms, worst {max(floor) * 1000:.0f} ms; while a thread spins in Python (1 s, the floor of any work off the "
+          f"loop in this process): median {statistics.median(busy) * 1000:.0f} ms, worst {max(busy) * 1000:.0f} ms")
     print(f"   load average while measured: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (CPU: this process's, "
-          "key to numbers painted)")
+          "key to charts painted)")
     print("   targets: numbers within 1 s of the key; no frame held over 50 ms")
+
+
+def _spin(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        sum(range(1000))
 
 
 def _settle(fd: int) -> None:
@@ -683,6 +723,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer runs (a smoke run, not for the record)")
     parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="which sections, e.g. 1,6,7")
+    parser.add_argument("--reports-db", type=Path, help="section 11: a database made earlier by `octotui demo "
+                        "--size 125000` (copied first; it takes a minute to make)")
     args = parser.parse_args()
     only = {int(part) for part in args.only.split(",") if part.strip()}
     runs = 3 if args.quick else 7
@@ -707,7 +749,7 @@ def main() -> None:
         if 10 in only:
             team_mode(Path(folder), {"team": 1_300, "50k": 50_000}, 3 if args.quick else 5, 20 if args.quick else 100)
         if 11 in only:
-            asyncio.run(reports_screen(Path(folder), 2 if args.quick else 5))
+            asyncio.run(reports_screen(Path(folder), 2 if args.quick else 5, db=args.reports_db))
         if 12 in only:
             asyncio.run(loop_stalls(Path(folder), 3 if args.quick else 5))
         if 9 in only:

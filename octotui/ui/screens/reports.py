@@ -4,17 +4,25 @@ screen says "computing…" meanwhile. Nothing stored as text (titles, names) is 
 
 from __future__ import annotations
 
+import io
 import math
+import threading
+from collections.abc import Callable
 from datetime import datetime
 
 from rich import box
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from textual import work
-from textual.app import ComposeResult
+from textual import events, work
+from textual.app import ComposeResult, RenderResult
 from textual.containers import Horizontal
+from textual.strip import Strip
 from textual.widgets import Footer, Header, Static
-from textual_plotext import PlotextPlot  # imported with this screen: start-up never pays for plotext
+
+# Imported with this screen (in a thread after start-up, ui/app.py's WARMED_SCREENS): start-up never pays for it.
+from textual_plotext import PlotextPlot
+from textual_plotext.plot import Plot
 
 from octotui.comms.metrics_export import PeriodError, parse_moment
 from octotui.domain.inputs import InputError
@@ -100,7 +108,10 @@ def severity_table(metrics: Metrics, narrow: bool = False) -> Table:
     return table
 
 
-def chart_points(weeks: list[Week]) -> list[tuple[str, int, int, float | None, float | None]]:
+Point = tuple[str, int, int, float | None, float | None]  # label, deployments, failures, lead time h, MTTR h
+
+
+def chart_points(weeks: list[Week]) -> list[Point]:
     """(label, deployments, failures, lead time h, MTTR h) per point: a week, or a run of weeks summed when the
     period has more weeks than fit (their medians averaged)."""
     size = max(1, math.ceil(len(weeks) / MAX_POINTS))
@@ -113,6 +124,139 @@ def chart_points(weeks: list[Week]) -> list[tuple[str, int, int, float | None, f
         points.append((label, sum(week.deployments for week in run), sum(week.failures for week in run),
                        sum(lead) / len(lead) if lead else None, sum(mttr) / len(mttr) if mttr else None))
     return points
+
+
+CHART_FRAME_ROWS = 4  # a chart's rows that are not the plot: its title, the frame's two lines, the x labels
+
+
+def bar_scale(largest: int, rows: int) -> tuple[float, float, list[int]]:
+    """The deploys chart's y axis for `rows` rows of bars: (low, high, ticks), whole-number ticks. Row r (from 1)
+    stands for r × high / rows, so bars keep their proportions and a week of 1 never looks like a week of 2;
+    with more deployments than rows, the lowest row is 1 (no week with one is blank) and each row above a whole
+    number more, the row labelled n filled when a bar reaches n."""
+    largest, rows = max(largest, 1), max(rows, 2)
+    if largest <= rows:
+        return largest / rows, float(largest), list(range(1, largest + 1))
+    step = math.ceil((largest - 1) / (rows - 1))
+    return 1.0, float(1 + step * (rows - 1)), [1 + step * row for row in range(rows)]
+
+
+def _x_axis(plt: Plot, labels: list[str]) -> None:
+    positions = [float(n) for n in range(1, len(labels) + 1)]
+    step = max(1, len(labels) // 6)
+    plt.xticks(positions[::step], labels[::step])
+    plt.xlim(0.5, len(labels) + 0.5)
+
+
+def draw_deploys(plt: Plot, points: list[Point], rows: int) -> None:
+    plt.title("Deploys per week (red: failed)")
+    if not points:
+        return
+    positions = [float(n) for n in range(1, len(points) + 1)]
+    plt.stacked_bar(positions, [[p[1] - p[2] for p in points], [p[2] for p in points]],
+                    color=["green", "red"], width=0.6)  # type: ignore[arg-type]  # plotext takes a list
+    low, high, ticks = bar_scale(max(p[1] for p in points), rows)
+    plt.ylim(low, high)
+    plt.yticks(ticks)  # type: ignore[arg-type]  # plotext takes a list
+    _x_axis(plt, [p[0] for p in points])
+
+
+def draw_trends(plt: Plot, points: list[Point], _rows: int) -> None:
+    plt.title("Lead time & MTTR (hours; x: failure)")
+    positions = [float(n) for n in range(1, len(points) + 1)]
+    for index, name, color in ((3, "lead", "cyan"), (4, "MTTR", "magenta")):
+        xs = [x for x, p in zip(positions, points, strict=True) if p[index] is not None]
+        ys = [p[index] for p in points if p[index] is not None]
+        if xs:
+            plt.plot(xs, ys, label=name, color=color, marker="braille")
+    failed = [x for x, p in zip(positions, points, strict=True) if p[2]]
+    if failed:
+        plt.scatter(failed, [0] * len(failed), marker="x", color="red")
+    if points:
+        _x_axis(plt, [p[0] for p in points])
+
+
+Draw = Callable[[Plot, list[Point], int], None]
+
+
+# Two threads laying out at once would leave the event loop a third of the interpreter (the GIL), not a half.
+_ONE_BUILD_AT_A_TIME = threading.Lock()
+Built = tuple[tuple[int, int, str, int], list[Strip]]  # (width, height, theme, points' version): its lines
+
+
+class Chart(PlotextPlot):
+    """A plotext chart laid out in a thread: plotext lays out and colours a chart, and Rich and Textual turn
+    its colours into styled lines, each for tens of milliseconds that on the event loop would hold a frame. It
+    shows the lines last built (blank before the first) and builds again when its points, size or theme change.
+    Each build draws on a figure of its own."""
+
+    def __init__(self, draw: Draw, *, id: str) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        self._draw = draw
+        self._points: list[Point] | None = None
+        self._version = 0  # of the points
+        self._built: Built | None = None
+        self._building: tuple[int, int, str, int] | None = None
+
+    @property
+    def drawn(self) -> bool:
+        """Showing its current points at its current size (or nothing to show: no points, no room)."""
+        wanted = self._wanted()
+        return self._points is None or not wanted[0] or not wanted[1] or (
+            self._built is not None and self._built[0] == wanted)
+
+    def show(self, points: list[Point]) -> None:
+        self._points, self._version = points, self._version + 1
+        self._build_if_needed()
+
+    def _wanted(self) -> tuple[int, int, str, int]:
+        return self.size.width, self.size.height, self._get_plotext_theme_name(self.app.theme), self._version
+
+    def _build_if_needed(self) -> None:
+        points, wanted = self._points, self._wanted()
+        if points is None or self.drawn or self._building == wanted:
+            return
+        self._building = wanted
+        self._build(wanted, points)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._build_if_needed()
+
+    def _register_theme(self, app_theme_name: str) -> None:
+        super()._register_theme(app_theme_name)
+        self._build_if_needed()  # the colours of the new theme
+
+    @work(thread=True, group="charts")
+    def _build(self, wanted: tuple[int, int, str, int], points: list[Point]) -> None:
+        with _ONE_BUILD_AT_A_TIME:
+            strips = self._lines(wanted, points)
+        self.app.call_from_thread(self._done, wanted, strips)
+
+    def _lines(self, wanted: tuple[int, int, str, int], points: list[Point]) -> list[Strip]:
+        width, height, theme, _ = wanted
+        plt = Plot()
+        self._draw(plt, points, height - CHART_FRAME_ROWS)
+        plt.plotsize(width, height)
+        plt._set_size(width, height)  # as PlotextPlot.render does (textual-plotext's issue 5)
+        plt.theme(theme)
+        console = Console(width=width, height=height, color_system="truecolor", file=io.StringIO())
+        lines = console.render_lines(Text.from_ansi(plt.build()), console.options, pad=True)
+        return [Strip(line, width) for line in lines]
+
+    def _done(self, wanted: tuple[int, int, str, int], strips: list[Strip]) -> None:
+        if self._building == wanted:
+            self._building = None
+        if wanted[3] == self._version and (self._built is None or self._built[0][3] <= wanted[3]):
+            self._built = (wanted, strips)  # the newest points' chart, if of another size, until rebuilt
+            self.refresh()
+        self._build_if_needed()
+
+    def render(self) -> RenderResult:
+        return Text("")  # never PlotextPlot's (plotext on the loop): the lines are `render_line`'s
+
+    def render_line(self, y: int) -> Strip:
+        strips = self._built[1] if self._built is not None else []
+        return strips[y].crop_extend(0, self.size.width, None) if y < len(strips) else Strip.blank(self.size.width)
 
 
 class ReportsScreen(LiveScreen):
@@ -128,11 +272,14 @@ class ReportsScreen(LiveScreen):
     #report-keys { padding-right: 2; }
     #report-numbers.narrow { layout: vertical; }  /* 80 columns: one table under the other, every number whole */
     #report-charts { height: 1fr; min-height: 4; max-height: 20; }
-    #report-charts PlotextPlot { width: 1fr; height: 1fr; }
+    #report-charts Chart { width: 1fr; height: 1fr; }
     """
 
     def __init__(self) -> None:
         super().__init__()
+        # Made now, with the app's stylesheet as it is: Textual would otherwise parse every rule of the app afresh
+        # (twice, ~50 ms on the loop) on the first switch to this mode, as for a screen that missed a theme change.
+        self._css_update_count = self.app._css_update_count
         self.days: int | None = 90
         self.custom: Period | None = None  # since/until chosen by hand (wins over `days`)
         self.report: Report | None = None
@@ -148,8 +295,8 @@ class ReportsScreen(LiveScreen):
             yield Static(id="report-keys")
             yield Static(id="report-severity")
         with Horizontal(id="report-charts"):
-            yield PlotextPlot(id="chart-deploys")
-            yield PlotextPlot(id="chart-trends")
+            yield Chart(draw_deploys, id="chart-deploys")
+            yield Chart(draw_trends, id="chart-trends")
         yield Footer()
 
     def period(self) -> Period:
@@ -178,7 +325,11 @@ class ReportsScreen(LiveScreen):
         label = self.period_label()
         label.append("  computing…", style="bold yellow")
         self.query_one("#report-period", Static).update(label)
-        self._compute(self.period(), self._token)
+        self.call_after_refresh(self._start, self._token)  # the screen painted first, the loop alone
+
+    def _start(self, token: int) -> None:
+        if token == self._token:  # else a newer reload starts its own
+            self._compute(self.period(), token)
 
     @work(thread=True, exclusive=True, group="reports")
     def _compute(self, period: Period, token: int) -> None:
@@ -218,41 +369,16 @@ class ReportsScreen(LiveScreen):
 
     def _draw_charts(self, metrics: Metrics) -> None:
         points = chart_points(metrics.weekly)
-        labels = [point[0] for point in points]
-        positions: list[float] = [float(n) for n in range(1, len(points) + 1)]
-        deploys = self.query_one("#chart-deploys", PlotextPlot)
-        plt = deploys.plt
-        plt.clear_figure()
-        plt.title("Deploys per week (red: failed)")
-        if points:
-            plt.stacked_bar(positions, [[p[1] - p[2] for p in points], [p[2] for p in points]],
-                            color=["green", "red"], width=0.6)  # type: ignore[arg-type]  # plotext takes a list
-            step = max(1, len(points) // 6)
-            plt.xticks(positions[::step], labels[::step])
-            plt.xlim(0.5, len(points) + 0.5)
-        deploys.refresh()
-        # The second chart is drawn in the next frame: each takes tens of milliseconds to lay out.
-        self.call_after_refresh(self._draw_trends, points, labels, positions)
 
-    def _draw_trends(self, points: list[tuple[str, int, int, float | None, float | None]], labels: list[str],
-                     positions: list[float]) -> None:
-        trends = self.query_one("#chart-trends", PlotextPlot)
-        plt = trends.plt
-        plt.clear_figure()
-        plt.title("Lead time & MTTR (hours; x: failure)")
-        for index, name, color in ((3, "lead", "cyan"), (4, "MTTR", "magenta")):
-            xs = [x for x, p in zip(positions, points, strict=True) if p[index] is not None]
-            ys = [p[index] for p in points if p[index] is not None]
-            if xs:
-                plt.plot(xs, ys, label=name, color=color, marker="braille")
-        failed = [x for x, p in zip(positions, points, strict=True) if p[2]]
-        if failed:
-            plt.scatter(failed, [0] * len(failed), marker="x", color="red")
-        if points:
-            step = max(1, len(points) // 6)
-            plt.xticks(positions[::step], labels[::step])
-            plt.xlim(0.5, len(points) + 0.5)
-        trends.refresh()
+        def show() -> None:
+            for chart in self.query(Chart):
+                chart.show(points)
+
+        self.call_after_refresh(show)  # the numbers painted first, with the interpreter to the loop alone
+
+    @property
+    def charts_drawn(self) -> bool:
+        return all(chart.drawn for chart in self.query(Chart))
 
     def action_next_period(self) -> None:
         self.custom = None
