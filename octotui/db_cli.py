@@ -113,6 +113,11 @@ def run_db_copy(source_location: str, target_location: str, replace: bool = Fals
         tables, changed = portable_tables(source.export_tables())
     finally:
         source.close()
+    from octotui.services.records import first_invalid_record
+
+    if (invalid := first_invalid_record(tables)) is not None:  # `export data` output, say: readable, not a database
+        raise UsageError(f"{source.location}: {invalid}; not an octotui database this version can read, nothing was "
+                         "copied")
     target = open_repository(target_location)
     try:
         target.import_tables(tables, replace=replace)

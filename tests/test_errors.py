@@ -7,6 +7,13 @@ from octotui.storage.errors import NotFound
 from octotui.ui.errors import not_saved_text
 
 
+def test_a_store_refusal_says_not_saved_once():
+    from octotui.storage.errors import StoreWriteFailed
+
+    failed = StoreWriteFailed("/tmp/x.json", "not saved: no permission to write; the previous file is intact")
+    assert not_saved_text(failed) == "no permission to write; the previous file is intact"
+
+
 def test_a_lookup_by_id_that_fails_says_which_id():
     assert not_saved_text(KeyError("REL-12")) == "REL-12 was not found (any more)"
     assert not_saved_text(NotFound("INC-3 does not exist (any more)")) == "INC-3 does not exist (any more)"

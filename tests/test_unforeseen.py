@@ -133,3 +133,18 @@ def test_a_bug_in_a_key_handler_ends_the_app_with_one_line_not_a_traceback(tmp_p
     assert len(lines) == 1 and "Traceback" not in result.stderr and "\x1b" not in result.stderr, result.stderr
     assert lines[0].startswith("octotui: Something went wrong (RuntimeError: a bug") and f"details in {log_file}" in lines[0]
     assert "Traceback (most recent call last)" in log_file.read_text()
+
+
+def test_db_copy_of_an_export_data_file_is_refused_and_writes_nothing(tmp_path):
+    """`export data` is plain data for people and stock TinyDB (ids as "REL-1"): copying it as if it were a
+    database used to write one octotui then refused to open."""
+    demo, exported, target = tmp_path / "demo.json", tmp_path / "d.json", tmp_path / "copy.json"
+    assert run("--db", str(demo), "demo").returncode == 0
+    assert run("--db", str(demo), "export", "data", "-o", str(exported)).returncode == 0
+    result = run("db", "copy", str(exported), str(target))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"octotui: {exported}: table 'releases' document 1.id: Input should be a valid integer, unable to parse string "
+        "as an integer; not an octotui database this version can read, nothing was copied"]
+    assert not target.exists()
+    assert run("db", "copy", str(demo), str(target)).returncode == 0 and records_in(target) == records_in(demo)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from octotui.comms.source import RecordSource as CommsSource
 from octotui.domain import lifecycle
@@ -258,3 +258,18 @@ def describe_event(run: ChecklistRun, event: ChecklistEvent) -> str:
     if event.after.before_start and event.action == "done":
         line += " (before its start)"
     return line
+
+
+def first_invalid_record(tables: dict[str, dict[int, Any]]) -> str | None:
+    """Where the first record that octotui could not read is (`releases` document 3, field, why), or None:
+    what a copy checks before writing, so it never makes a database that will not open."""
+    for table, model in MODELS.items():
+        docs = tables.get(table, {})
+        try:
+            bulk_adapter(model).validate_python(docs)
+        except ValidationError as error:
+            first = error.errors()[0]
+            record_id, *field = first["loc"]
+            where = ".".join(str(part) for part in field)
+            return f"table {table!r} document {record_id}{'.' + where if where else ''}: {first['msg']}"
+    return None

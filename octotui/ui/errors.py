@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 def not_saved_text(error: BaseException) -> str | None:
     """Why nothing was saved, for the failures a person can act on; None for anything else."""
-    if isinstance(error, StoreError):
-        return error.message
+    if isinstance(error, StoreError):  # the store's own words may already begin "not saved:": said once, here
+        message = error.message
+        return message[len("not saved: "):] if message.lower().startswith("not saved: ") else message
     if isinstance(error, NotFound):  # a KeyError whose message already names the record
         return one_line(str(error.args[0]) if error.args else "the record does not exist (any more)")
     if isinstance(error, KeyError):  # a lookup by id: say which
