@@ -75,7 +75,7 @@ QUIT_WAIT_SECONDS = 1.0  # for saves in flight to be on disk when quitting
 
 class OctoApp(Octo):
     TITLE = "octotui"
-    SUB_TITLE = "1 board · 2 checklist · 3 incident · 4 decisions · 5 comms · ? help"
+    SUB_TITLE = "1 board · 2 checklist · 3 incident · 4 decisions · 5 comms · 6 reports · ? help"
     CSS_PATH = str(styles_path("app.tcss"))
     # Each screen's module is imported when the screen is first shown: start-up pays only for the first one.
     MODES: ClassVar[dict[str, str | Callable[[], Screen[None]]]] = {
