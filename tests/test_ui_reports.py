@@ -264,3 +264,26 @@ async def test_the_palette_names_the_reports(demo_workspace, make_app) -> None:
         await pilot.pause()
         await computed(pilot)
         assert app.current_mode == "reports" and "Last 365 days" in text_of(app, "#report-period")
+
+
+def test_a_chart_of_summed_weeks_says_how_many_weeks_each_bar_counts() -> None:
+    """365 days draw 26 bars of two weeks each: a bar of 5 is two weeks' deploys, and the title says so."""
+    from datetime import date, timedelta
+
+    import plotext
+
+    from octotui.domain.metrics import Week
+    from octotui.ui.screens.reports import MAX_POINTS, chart_points, draw_deploys
+
+    def title(count: int) -> str:
+        weeks = [Week(week=f"2026-W{n:02}", start=date(2026, 1, 5) + timedelta(weeks=n), deployments=n % 3)
+                 for n in range(count)]
+        points = chart_points(weeks)
+        assert sum(point[1] for point in points) == sum(week.deployments for week in weeks)
+        plotext.clear_figure()
+        draw_deploys(plotext, points, 10)
+        return plotext.build()
+
+    assert "Deploys per week (red: failed)" in title(MAX_POINTS)
+    assert "Deploys per 2 weeks (red: failed)" in title(MAX_POINTS + 1)
+    assert "Deploys per 3 weeks" in title(3 * MAX_POINTS)

@@ -108,12 +108,13 @@ def severity_table(metrics: Metrics, narrow: bool = False) -> Table:
     return table
 
 
-Point = tuple[str, int, int, float | None, float | None]  # label, deployments, failures, lead time h, MTTR h
+# label, deployments, failures, lead time h, MTTR h, weeks summed in the point (1: one week)
+Point = tuple[str, int, int, float | None, float | None, int]
 
 
 def chart_points(weeks: list[Week]) -> list[Point]:
-    """(label, deployments, failures, lead time h, MTTR h) per point: a week, or a run of weeks summed when the
-    period has more weeks than fit (their medians averaged)."""
+    """(label, deployments, failures, lead time h, MTTR h, weeks) per point: a week, or a run of weeks summed when
+    the period has more weeks than fit (their medians averaged; the chart's title then says how many weeks)."""
     size = max(1, math.ceil(len(weeks) / MAX_POINTS))
     points = []
     for start in range(0, len(weeks), size):
@@ -122,7 +123,7 @@ def chart_points(weeks: list[Week]) -> list[Point]:
         mttr = [week.mttr_minutes / 60 for week in run if week.mttr_minutes is not None]
         label = run[0].week[5:] if size == 1 else run[0].start.strftime("%y-%m")
         points.append((label, sum(week.deployments for week in run), sum(week.failures for week in run),
-                       sum(lead) / len(lead) if lead else None, sum(mttr) / len(mttr) if mttr else None))
+                       sum(lead) / len(lead) if lead else None, sum(mttr) / len(mttr) if mttr else None, len(run)))
     return points
 
 
@@ -149,7 +150,8 @@ def _x_axis(plt: Plot, labels: list[str]) -> None:
 
 
 def draw_deploys(plt: Plot, points: list[Point], rows: int) -> None:
-    plt.title("Deploys per week (red: failed)")
+    weeks = max((point[5] for point in points), default=1)
+    plt.title(f"Deploys per {'week' if weeks == 1 else f'{weeks} weeks'} (red: failed)")
     if not points:
         return
     positions = [float(n) for n in range(1, len(points) + 1)]
