@@ -65,7 +65,9 @@ def chosen_level(flag: str | None) -> str | None:
 
 def configure(path: Path, level: str) -> Path:
     """Start logging to PATH; raises OSError when the file cannot be opened (the caller decides what that means)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    from octotui.storage.fs import make_private_dir
+
+    make_private_dir(path.parent)  # every folder it creates 0700, not only the last
     handler = _PrivateRotatingFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(_MaskSecrets())

@@ -23,7 +23,7 @@ def _run(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.Comp
 
 
 def test_log_file_is_private_and_names_the_start_with_the_url_masked(tmp_path: Path) -> None:
-    log_file = tmp_path / "logs" / "octotui.log"
+    log_file = tmp_path / "logs" / "nested" / "octotui.log"
     result = _run("--log-file", str(log_file), "--db", "postgresql://ana:S3cret@127.0.0.1:1/x?sslpassword=K3y",
                   "export", "decisions")
     assert result.returncode == 2  # nothing listens on port 1
@@ -32,6 +32,7 @@ def test_log_file_is_private_and_names_the_start_with_the_url_masked(tmp_path: P
     assert "S3cret" not in text and "K3y" not in text
     assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(log_file.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(log_file.parent.parent.stat().st_mode) == 0o700, "every folder it made is private"
 
 
 def test_an_unwritable_log_file_asked_for_is_one_line_and_exit_2(tmp_path: Path) -> None:
