@@ -87,3 +87,23 @@ async def test_every_command_is_logged_by_name_ids_and_outcome_without_user_text
     assert "timeline_note_form.submit ok" in written, written
     assert "INC-" in written
     assert "secret words typed" not in written
+
+
+async def test_a_database_problem_said_again_each_second_is_logged_once(tmp_path: Path, workspace, make_app) -> None:
+    """Each refused refresh raises a new error saying the same thing: the log (and the banner) take it once."""
+    from octotui.storage.errors import StoreForeign
+
+    path = configure(tmp_path / "octotui.log", "INFO")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        for _ in range(5):
+            workspace.problem = StoreForeign(workspace.store.location, "is no longer this database")
+            app._problem_changed()
+        workspace.problem = None
+        app._problem_changed()
+    for handler in log.handlers:
+        handler.flush()
+    text = path.read_text()
+    assert text.count("database problem: ") == 1, text
+    assert text.count("database problem cleared") == 1, text

@@ -362,7 +362,8 @@ class OctoApp(Octo):
         self.broadcast(SaveStateChanged())
 
     def _problem_changed(self) -> None:
-        problem = (self.workspace.problem, self.workspace.damaged)
+        # Compared as words: each refused refresh raises a new error object saying the same thing.
+        problem = tuple(None if part is None else str(part) for part in (self.workspace.problem, self.workspace.damaged))
         if problem != getattr(self, "_shown_problem", (None, None)):
             from octotui.logs import log
 
