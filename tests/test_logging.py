@@ -107,3 +107,20 @@ async def test_a_database_problem_said_again_each_second_is_logged_once(tmp_path
     text = path.read_text()
     assert text.count("database problem: ") == 1, text
     assert text.count("database problem cleared") == 1, text
+
+
+async def test_a_refused_command_is_logged_with_the_records_it_was_called_on(tmp_path: Path, workspace, make_app) -> None:
+    from octotui.domain.refs import RunRef
+    from octotui.domain.roles import ChecklistRole
+
+    path = configure(tmp_path / "octotui.log", "INFO")
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.run_command_async(workspace.change_item, RunRef("release", 99, ChecklistRole.GATE), 4, "toggle",
+                              on_error=lambda _error: True)
+        await pilot.pause()
+    for handler in log.handlers:
+        handler.flush()
+    refused = [line for line in path.read_text().splitlines() if "change_item" in line]
+    assert refused and "on REL-99:gate, 4 refused (" in refused[-1], refused

@@ -24,7 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from octotui.domain.refs import ChangeNotice
+from octotui.domain.refs import ChangeNotice, RecordRef, RunRef
 from octotui.services import actions
 from octotui.storage.errors import StoreOutcomeUnknown
 
@@ -48,6 +48,13 @@ def _name(command: Callable[..., Any]) -> str:
     """A form's submit is named by the action that opened it: `OctoApp.action_timeline_note.submit`."""
     name = getattr(command, "__qualname__", None) or getattr(command, "__name__", None) or "command"
     return str(name).replace("<locals>.", "")
+
+
+def _ids(args: tuple[Any, ...]) -> str:
+    """The records a command was called on, as ids (never a text a person typed): ` on REL-3:gate, 2`."""
+    ids = [arg.key if isinstance(arg, RecordRef) else f"{arg.owner_key}:{arg.role}" if isinstance(arg, RunRef)
+           else str(arg) for arg in args if isinstance(arg, RecordRef | RunRef) or type(arg) is int]
+    return f" on {', '.join(ids)}" if ids else ""
 
 
 _R = TypeVar("_R")
@@ -129,7 +136,7 @@ class CommandRunner:
             self.workspace.action_id = None
         outcome = _Outcome(result, error, self.workspace.drain_changed())
         # Ids and names only: what a person typed stays out of the log at INFO.
-        log.info("%s %s in %.1f ms%s", _name(command),
+        log.info("%s%s %s in %.1f ms%s", _name(command), _ids(args),
                  "ok" if error is None else f"refused ({type(error).__name__})",
                  (time.perf_counter() - started) * 1000,
                  f"; changed {outcome.changed}" if outcome.changed else "")
