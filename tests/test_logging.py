@@ -100,6 +100,10 @@ async def test_a_database_problem_said_again_each_second_is_logged_once(tmp_path
         for _ in range(5):
             workspace.problem = StoreForeign(workspace.store.location, "is no longer this database")
             app._problem_changed()
+        from octotui.ui.widgets import status_text
+
+        banner = status_text(app, 400).plain
+        assert f"DATABASE PROBLEM  {workspace.store.location}: is no longer this database" in banner, banner
         workspace.problem = None
         app._problem_changed()
     for handler in log.handlers:

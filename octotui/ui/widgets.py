@@ -254,7 +254,8 @@ def status_text(app: OctoApp, width: int = 120) -> Text:
     elif problem is not None:
         text.append(" DATABASE PROBLEM ", style="bold white on dark_red")
         text.append(" ")
-        text.append_text(Text(one_line(problem.message)[:200], style="bold red"))
+        said = problem.message if problem.location in problem.message else str(problem)  # which file, once
+        text.append_text(Text(one_line(said)[:200], style="bold red"))
         text.append(" — showing what was last read; saves are refused until the file is good again\n", style="red")
     elif app.started and app.workspace.damaged is not None:
         text.append(" DAMAGED RECORD ", style="bold white on dark_red")
