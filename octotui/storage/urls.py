@@ -123,6 +123,9 @@ def check_postgres_url(location: str) -> str:
     """The URL as the driver will get it (scheme in lower case); one that cannot be parsed (`[::1:pw@h`, a
     port that is not a number) is refused here, with the URL masked, before anything else reads it."""
     url = normalized_url(location)
+    if _split(url)[1].count("@") > 1:  # libpq cuts at the first `@`: the rest of the password would be a host name
+        raise StoreUnavailable(masked(location), "not a valid URL (an `@` in the user name or password must be "
+                                                 "written %40)")
     try:
         parts = urlsplit(url)
         _port = parts.port
