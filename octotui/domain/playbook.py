@@ -349,7 +349,7 @@ def parse_playbook(source: str, path: str = "<playbook>") -> Playbook:
         if role not in fields:
             raise PlaybookError(path, 1, f"no field list is marked `<!-- octotui: fields {role} -->`")
     if "incident-communication" not in fields and path != _BUNDLED_NAME:
-        fields["incident-communication"] = _bundled().fields.get("incident-communication", [])
+        fields["incident-communication"] = bundled_playbook().fields.get("incident-communication", [])
         defaults.append("incident-communication")
     inferred_roles = [str(role) for _kind, role in inferred.values()]
     return Playbook(path=path, checklists=checklists, fields=fields, inferred=inferred_roles, defaults=defaults,
@@ -362,13 +362,14 @@ _BUNDLED_NAME = "<octotui defaults>"
 
 
 @functools.cache
-def _bundled() -> Playbook:
+def bundled_playbook() -> Playbook:
+    """octotui's own guide, parsed once: where a team's guide lacks something, and what the demo replays."""
     return parse_playbook(data_path("playbook.md").read_text(encoding="utf-8"), _BUNDLED_NAME)
 
 
 def _default_checklist(role: ChecklistRole) -> ChecklistSpec | None:
     try:
-        return _bundled().by_role(role)
+        return bundled_playbook().by_role(role)
     except MissingChecklist:
         return None
 

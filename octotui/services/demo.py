@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from octotui.domain.clock import FrozenClock
 from octotui.domain.inputs import InputError
 from octotui.domain.models import IncidentStatus, Severity
-from octotui.domain.playbook import Playbook, load_playbook
+from octotui.domain.playbook import Playbook, bundled_playbook
 from octotui.domain.refs import RunRef
 from octotui.domain.roles import ChecklistRole
 from octotui.services.demo_history import add_history
@@ -28,7 +28,7 @@ class DemoNeedsBundledGuide(InputError):
 
 def demo_refusal(playbook: Playbook) -> str | None:
     """Why the small demo cannot be replayed with this guide, or None when its checklists are the bundled ones."""
-    bundled = load_playbook()
+    bundled = bundled_playbook()  # parsed once per process
     for role in DEMO_ROLES:
         if not playbook.has(role):
             return f"this guide has no {role} checklist"
