@@ -139,3 +139,25 @@ async def test_the_decision_log_is_indexed_off_the_event_loop_after_each_change(
         await pilot.pause()
         assert "2 of 2 decisions" in str(app.screen.query_one("#decision-filters").render())
         assert len(built_on) == 2 and threading.main_thread() not in built_on
+
+
+async def test_an_empty_decision_log_reads_once_and_then_rests(workspace, make_app):
+    """Before, an empty log asked for a new index on every reload: `decisions()` handed back a fresh `{}` each
+    time, never the one indexed, so each index that arrived ordered the next (one CPU core at 100%)."""
+    assert workspace.decisions() is workspace.decisions()
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 36)) as pilot:
+        submitted: list[str] = []
+        submit = app.commands.submit
+
+        def counting(command, *args, **kwargs):
+            submitted.append(getattr(command, "__name__", "?"))
+            return submit(command, *args, **kwargs)
+
+        app.commands.submit = counting
+        await pilot.press("4")
+        for _ in range(5):
+            await app.commands.wait_idle(timeout=5)
+            await pilot.press("escape")  # a key: the loop turns and delivers what a worker posted
+        assert submitted.count("index_decisions") == 1
+        assert "No decisions yet" in str(app.screen.query_one("#decision-filters").render())

@@ -17,7 +17,8 @@ class ReadingMixin(IntegrityMixin):
     def _decisions(self) -> dict[int, Decision]:
         if self._view.decisions is None:
             self.validate(Decision)
-        return self._view.decisions or {}
+        # The same dict each time, even empty: the decision log knows its index is current by identity.
+        return self._view.decisions if self._view.decisions is not None else {}
 
     def releases(self) -> list[Release]:
         """Every release with its history, in board order. Each is parsed unless recently asked for: for
