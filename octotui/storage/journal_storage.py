@@ -30,6 +30,7 @@ from octotui.storage.fs import write_atomically
 from octotui.storage.journal import Damage, all_crlf, crc_of_file, frame, scan_journal, tail_is_torn
 from octotui.storage.journal import check_tables as _check_tables
 from octotui.storage.journal import loads as _loads
+from octotui.storage.journal import loads_table
 from octotui.storage.migrations import META_TABLE, Tables, identity_of, schema_of
 from octotui.storage.snapshot import (
     BOARD_LINE,
@@ -213,7 +214,7 @@ class JournalStorage(Storage):
         text = os.pread(cast(int, self._file.fd), stop - start, start)
         if len(text) != stop - start:
             raise StoreCorrupt(self.path, f"line {line}: the file was cut in place before this table was read")
-        parsed = _check_tables({name: _loads(text, self.path, line - 1)}, self.path)
+        parsed = _check_tables({name: loads_table(text, self.path, line - 1)}, self.path)
         for docs in self._deferred_changes.get(name, ()):
             _apply(parsed, {name: docs})
         return parsed[name]
