@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from octotui.services.bulk import generate
 from octotui.services.workspace import Workspace
+from octotui.storage import journal as journal_module
 from octotui.storage.errors import StoreCorrupt
 from octotui.storage.file_store import Store
-from octotui.storage import journal as journal_module
 from octotui.storage.journal import loads, loads_table
 
 PATH = Path("octotui.json")

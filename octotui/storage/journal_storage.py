@@ -27,10 +27,17 @@ from octotui.storage.base import EVENTS, Changes, Doc, open_incident_docs
 from octotui.storage.errors import StoreCorrupt, StoreError, StoreForeign, StoreUnavailable, StoreWriteFailed
 from octotui.storage.file_lock import DatabaseLock
 from octotui.storage.fs import write_atomically
-from octotui.storage.journal import Damage, all_crlf, crc_of_file, frame, scan_journal, tail_is_torn
+from octotui.storage.journal import (
+    Damage,
+    all_crlf,
+    crc_of_file,
+    frame,
+    loads_table,
+    scan_journal,
+    tail_is_torn,
+)
 from octotui.storage.journal import check_tables as _check_tables
 from octotui.storage.journal import loads as _loads
-from octotui.storage.journal import loads_table
 from octotui.storage.migrations import META_TABLE, Tables, identity_of, schema_of
 from octotui.storage.snapshot import (
     BOARD_LINE,
