@@ -78,9 +78,9 @@ def test_the_decision_log_reads_its_table_a_document_at_a_time(tmp_path, playboo
     json_loads = json.loads
 
     class CountingDecoder:
-        def scan_once(self, text: str, index: int) -> Any:
+        def raw_decode(self, text: str, index: int) -> Any:
             values.append(index)
-            return journal_module._DECODER_AS_IT_WAS.scan_once(text, index)
+            return journal_module._DECODER_AS_IT_WAS.raw_decode(text, index)
 
     def counting_loads(text: Any, *args: Any, **kwargs: Any) -> Any:
         whole_texts.append(len(text))

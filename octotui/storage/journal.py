@@ -88,11 +88,11 @@ def loads_table(raw: bytes, path: Path, line_offset: int = 0) -> Any:
         table: dict[str, Any] = {}
         index = _past_space(text, index + 1)
         while text[index] != "}":
-            key, index = _DECODER.scan_once(text, index)
+            key, index = _DECODER.raw_decode(text, index)
             index = _past_space(text, index)
             if not isinstance(key, str) or text[index] != ":":
                 return loads(raw, path, line_offset)
-            table[key], index = _DECODER.scan_once(text, _past_space(text, index + 1))
+            table[key], index = _DECODER.raw_decode(text, _past_space(text, index + 1))
             index = _past_space(text, index)
             if text[index] == ",":
                 index = _past_space(text, index + 1)
@@ -101,7 +101,7 @@ def loads_table(raw: bytes, path: Path, line_offset: int = 0) -> Any:
             elif text[index] != "}":
                 return loads(raw, path, line_offset)
         return table if _past_space(text, index + 1) == len(text) else loads(raw, path, line_offset)
-    except (ValueError, IndexError, StopIteration, RecursionError):  # not valid: said as `loads` says it
+    except (ValueError, IndexError, RecursionError):  # not valid: said as `loads` says it
         return loads(raw, path, line_offset)
 
 
