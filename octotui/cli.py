@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import base64
 import contextlib
-import gc
 import os
 import sys
 import tempfile
@@ -234,9 +233,9 @@ def _warn_password(args: argparse.Namespace) -> None:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    # Start-up allocates a lot and frees almost nothing: the cyclic GC would rescan it all several times.
-    # It is turned back on (with the loaded heap frozen) right after the first paint.
-    gc.disable()
+    from octotui.services import heap
+
+    heap.pause_for_start_up()  # turned back on, with the loaded heap frozen, once start-up is painted
     from octotui.services.startup import QuickStart
     from octotui.ui.app import OctoApp  # the UI is imported only when there is a screen
     from octotui.ui.recovery import RecoveryApp

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import sys
@@ -57,6 +58,17 @@ def _settle_commands() -> None:
 _settle_commands()
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO.parent / "shared" / "seed" / "octoacme-release-and-deployment.md"
+
+
+@pytest.fixture(autouse=True)
+def _heap_as_it_was():
+    """The app freezes what it loads and holds the collector's full passes for idle time (services/heap.py):
+    what one test froze or set is not left to the next."""
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+    gc.enable()
 
 
 @pytest.fixture

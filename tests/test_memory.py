@@ -15,6 +15,7 @@ UNPARSED = {"releases", "incidents", "events", "decisions"}
 
 
 def _alive(kind: type) -> set[int]:
+    gc.unfreeze()  # what the app froze (services/heap.py) is alive all the same: counted too
     gc.collect()
     return {id(thing) for thing in gc.get_objects() if isinstance(thing, kind)}
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from octotui.domain.board import BoardRow
 from octotui.domain.models import Decision, Incident
 from octotui.domain.refs import ChangeNotice, RecordRef
+from octotui.services import heap
 from octotui.services.records import document
 from octotui.storage.base import EVENTS, Snapshot
 from octotui.storage.errors import StoreCorrupt
@@ -21,19 +22,24 @@ class IntegrityMixin(WorkspaceView):
     """The integrity check: every stored record validated, and the board rows it finds stale stored again."""
 
     def validate(self, *models: type[Decision] | type[Incident]) -> None:
-        """Read every decision or incident into the view (a screen lists them all)."""
+        """Read every decision or incident into the view (a screen lists them all): kept as long as the app."""
         for model in models:
             if model is Decision and self._view.decisions is None:
-                self._view = self._build(self.store.snapshot, ("decisions",))
+                with heap.long_lived():
+                    self._view = self._build(self.store.snapshot, ("decisions",))
             if model is Incident and not self._view.incidents_complete:
-                source, known = self.store.snapshot, self._view.incidents
-                with self._models_lock:
-                    read_alone = dict(self._past_incidents)  # by incident(): not parsed twice
-                missing: dict[int, Any] = {
-                    record_id: read_alone.get(record_id) or self._build_record(source, "incidents", record_id)
-                    for record_id in source.all("incidents") if record_id not in known}
-                self._view = replace(self._view, incidents={**known, **missing}, incidents_complete=True)
-                self.last_changed |= ChangeNotice(records=frozenset(RecordRef("incident", n) for n in missing))
+                self._read_every_incident()
+
+    def _read_every_incident(self) -> None:
+        with heap.long_lived():
+            source, known = self.store.snapshot, self._view.incidents
+            with self._models_lock:
+                read_alone = dict(self._past_incidents)  # by incident(): not parsed twice
+            missing: dict[int, Any] = {
+                record_id: read_alone.get(record_id) or self._build_record(source, "incidents", record_id)
+                for record_id in source.all("incidents") if record_id not in known}
+            self._view = replace(self._view, incidents={**known, **missing}, incidents_complete=True)
+        self.last_changed |= ChangeNotice(records=frozenset(RecordRef("incident", n) for n in missing))
 
     def validate_all(self) -> set[int]:
         """Check every stored record against the models, without keeping what is not shown: a bad document

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import importlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -21,6 +20,7 @@ from textual.screen import Screen
 from octotui.domain.config import styles_path
 from octotui.domain.refs import EVERYTHING_CHANGED, ChangeNotice, RecordRef
 from octotui.domain.text import visible
+from octotui.services import heap
 from octotui.storage.errors import StoreError
 from octotui.ui import actions
 from octotui.ui.commands import CommandRunner, OnError, OnSuccess
@@ -61,15 +61,6 @@ def _screen(module: str, name: str) -> Screen[None]:
 SAVING_SHOWN_AFTER = 0.15  # seconds a save may take before the status line says "saving…"
 
 
-def _return_freed_heap() -> None:
-    """glibc's malloc_trim: the memory a large file's tables took while they were checked once goes back
-    to the system instead of staying with the process. Nothing to do where there is no such call."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
-
-
 QUIT_WAIT_SECONDS = 1.0  # for saves in flight to be on disk when quitting
 
 
@@ -106,6 +97,7 @@ class OctoApp(Octo):
         self._replaying = False
         self.show_saving = False  # "saving…" appears only when a save takes long enough to notice
         self.ticks = 0  # counted, for tests that prove the loop kept going
+        self._input_since_tick = True  # a key or the mouse since the last tick: not idle
         self.bell_rung_for: dict[int, datetime] = {}  # incident → the overdue due time the bell rang for
         if workspace is not None:
             self._use_workspace(workspace, templates or {})
@@ -191,6 +183,8 @@ class OctoApp(Octo):
         # and replayed in order when it (or what follows it) is ready: never typed into a form about to close,
         # never dropped before a field has focus. Esc and ctrl+q still act at once. Once a quit has begun,
         # input is dropped: a key that opens a form would mount it into an app that is closing.
+        if isinstance(event, events.Key | events.MouseEvent | events.Paste):
+            self._input_since_tick = True
         if self.quitting and isinstance(event, events.Key | events.MouseDown | events.MouseUp | events.Click):
             return
         if not self.started and self.screen_stack:
@@ -253,7 +247,7 @@ class OctoApp(Octo):
             self._loop.call_soon_threadsafe(callback)  # type: ignore[union-attr]
 
     def on_mount(self) -> None:
-        self.set_interval(1.0, self._tick)  # the one timer: clocks, countdowns, status line, file watch
+        self.ticker = self.set_interval(1.0, self._tick)  # the one timer: clocks, countdowns, status line, file watch
         torn = self.store.torn_tail_note()
         if torn:
             self.notify(torn, title="Database", timeout=15)
@@ -381,6 +375,10 @@ class OctoApp(Octo):
 
     def _tick(self) -> None:
         self.ticks += 1
+        if self._input_since_tick or self.commands.pending:
+            self._input_since_tick = False
+        else:  # a whole second without input: the collector's full pass now, not in a keystroke's time
+            heap.collect_while_idle()
         self.poll_store()
         self.ring_if_overdue()
         if self.started and self.workspace.settings.channels:  # posting is set up: the outbox worker's turn
@@ -467,13 +465,7 @@ class OctoApp(Octo):
             self.call_from_thread(self._settle_heap)
 
     def _settle_heap(self) -> None:
-        # What start-up loaded lives as long as the app: once the garbage of the check is gone, keep the
-        # cyclic GC from rescanning the rest (50-100 ms pauses on keystrokes with a large database), and
-        # hand the heap the check freed back to the system (glibc keeps it otherwise).
-        gc.collect()
-        gc.freeze()
-        gc.enable()  # paused by the CLI for start-up
-        _return_freed_heap()
+        heap.settle()  # what start-up loaded lives as long as the app (see services/heap.py)
 
     # -- command palette ----------------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
