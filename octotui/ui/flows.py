@@ -86,6 +86,8 @@ def release_form(app: OctoApp, release: Release | None = None, *, hotfix: bool =
                                         confirm=confirm, **values)
 
     def changed(form: FormScreen, name: str, value: str) -> None:
+        if name not in ("version", "type"):
+            return  # the type's warning reads these two only (it reads every release on the board)
         if name == "version" and release is None:
             suggested = workspace.suggest_type(value)
             if suggested is not None and not hotfix:

@@ -34,7 +34,7 @@
    timeline note, a decision, each screen 1-6, the palette): a probe task measures how late its 2 ms sleeps
    wake while the action runs to its painted result; median of the runs, beside a bare Textual app pressing the
    same keys under the same probe (six screens of a 1,000-row table on keys 1-6, Textual's palette), alternately,
-   in the same process.
+   in the same process. `--stalls-db PATH` reuses a database made by `octotui demo --size 30000`.
 
 `--only 1,6,7` runs a subset.
 """
@@ -725,6 +725,8 @@ def main() -> None:
     parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="which sections, e.g. 1,6,7")
     parser.add_argument("--reports-db", type=Path, help="section 11: a database made earlier by `octotui demo "
                         "--size 125000` (copied first; it takes a minute to make)")
+    parser.add_argument("--stalls-db", type=Path, help="section 12: a database made earlier by `octotui demo "
+                        "--size 30000` (copied before each run)")
     args = parser.parse_args()
     only = {int(part) for part in args.only.split(",") if part.strip()}
     runs = 3 if args.quick else 7
@@ -751,7 +753,7 @@ def main() -> None:
         if 11 in only:
             asyncio.run(reports_screen(Path(folder), 2 if args.quick else 5, db=args.reports_db))
         if 12 in only:
-            asyncio.run(loop_stalls(Path(folder), 3 if args.quick else 5))
+            asyncio.run(loop_stalls(Path(folder), 3 if args.quick else 5, db=args.stalls_db))
         if 9 in only:
             growth(Path(folder), [1_000, 10_000] if args.quick else [1_000, 10_000, 50_000, 125_000], 3 if args.quick else 5)
 

@@ -279,9 +279,6 @@ class ReportsScreen(LiveScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        # Made now, with the app's stylesheet as it is: Textual would otherwise parse every rule of the app afresh
-        # (twice, ~50 ms on the loop) on the first switch to this mode, as for a screen that missed a theme change.
-        self._css_update_count = self.app._css_update_count
         self.days: int | None = 90
         self.custom: Period | None = None  # since/until chosen by hand (wins over `days`)
         self.report: Report | None = None
