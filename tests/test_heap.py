@@ -153,7 +153,7 @@ async def test_a_modes_first_switch_parses_no_stylesheet_afresh(workspace, make_
         reparse = Stylesheet.reparse
 
         def counting(stylesheet: Stylesheet) -> None:
-            reparsed.append("all rules")
+            reparsed.append(f"all rules, at {app.current_mode}")
             reparse(stylesheet)
 
         monkeypatch.setattr(Stylesheet, "reparse", counting)

@@ -91,9 +91,11 @@ class LiveScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        # Made with the app's stylesheet as it is now: Textual would otherwise parse every rule of the app afresh,
-        # twice (30-50 ms on the loop), on the first switch to this mode, as for a screen that missed a theme change.
-        self._css_update_count = self.app._css_update_count
+        # Made after the first screen is shown, with the app's stylesheet as it is now: Textual would otherwise
+        # parse every rule of the app afresh, twice (30-50 ms on the loop), on the first switch to this mode, as
+        # for a screen that missed a theme change. The first screen needs that pass: the theme is applied by it.
+        if self.app.screen_stack:
+            self._css_update_count = self.app._css_update_count
 
     @property
     def octo(self) -> OctoApp:
@@ -127,6 +129,8 @@ class LiveScreen(Screen[None]):
     _shown_before = False
 
     def on_screen_resume(self) -> None:
+        if self._css_update_count < 0:  # the first screen: styled by the pass before it was mounted, which
+            self._css_update_count = self.app._css_update_count  # Textual does not record for an unmounted one
         if self._shown_before:  # it may have changed while another screen was shown (not on the first show,
             self.data_version += 1  # right after on_mount built it: a second build costs seconds at 50k)
         self._shown_before = True
